@@ -1,0 +1,198 @@
+/*
+ * util.c — time, random ids, SHA-256 and small file helpers shared by
+ * every module. Randomness and hashing come from OpenSSL's libcrypto.
+ */
+#include "common/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/strbuf.h"
+
+int64_t lh_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+double lh_mono_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void lh_time_iso(int64_t ms, char out[32]) {
+    time_t s = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    char base[24];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, 32, "%s.%03dZ", base, (int)(ms % 1000));
+}
+
+static void random_bytes(unsigned char *b, size_t n) {
+    if (RAND_bytes(b, (int)n) != 1) {
+        /* libcrypto's RNG failing means the OS has no entropy: unrecoverable */
+        fputs("lakehouse: RAND_bytes failed\n", stderr);
+        abort();
+    }
+}
+
+void lh_random_hex(char *out, size_t nbytes) {
+    static const char hex[] = "0123456789abcdef";
+    unsigned char b[64];
+    while (nbytes > 0) {
+        size_t n = nbytes < sizeof b ? nbytes : sizeof b;
+        random_bytes(b, n);
+        for (size_t i = 0; i < n; i++) {
+            *out++ = hex[b[i] >> 4];
+            *out++ = hex[b[i] & 15];
+        }
+        nbytes -= n;
+    }
+    *out = '\0';
+}
+
+void lh_uuid4(char out[37]) {
+    unsigned char b[16];
+    random_bytes(b, sizeof b);
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+}
+
+struct lh_sha256 {
+    EVP_MD_CTX *ctx;
+};
+
+lh_sha256 *lh_sha256_new(void) {
+    lh_sha256 *h = lh_malloc(sizeof *h);
+    h->ctx = EVP_MD_CTX_new();
+    if (!h->ctx || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1) abort();
+    return h;
+}
+
+void lh_sha256_update(lh_sha256 *h, const void *data, size_t len) {
+    if (len) EVP_DigestUpdate(h->ctx, data, len);
+}
+
+void lh_sha256_final(lh_sha256 *h, char out[65]) {
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[32];
+    unsigned int n = 0;
+    EVP_DigestFinal_ex(h->ctx, md, &n);
+    for (unsigned i = 0; i < 32; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[64] = '\0';
+    EVP_MD_CTX_free(h->ctx);
+    free(h);
+}
+
+void lh_sha256_hex(const void *data, size_t len, char out[65]) {
+    lh_sha256 *h = lh_sha256_new();
+    lh_sha256_update(h, data, len);
+    lh_sha256_final(h, out);
+}
+
+int lh_read_file(const char *path, char **out, size_t *len, lh_err *err) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return lh_err_set(err, errno == ENOENT ? LH_E_NOT_FOUND : LH_E_INTERNAL, "%s: %s",
+                          path, strerror(errno));
+    lh_strbuf sb = LH_STRBUF_INIT;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            int e = errno;
+            close(fd);
+            sb_free(&sb);
+            return lh_err_set(err, LH_E_INTERNAL, "read %s: %s", path, strerror(e));
+        }
+        if (n == 0) break;
+        sb_append(&sb, buf, (size_t)n);
+    }
+    close(fd);
+    if (len) *len = sb.len;
+    *out = sb_steal(&sb);
+    return 0;
+}
+
+int lh_mkdirs(const char *path, lh_err *err) {
+    char *p = lh_strdup(path);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = '\0';
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) goto fail;
+        *s = '/';
+    }
+    if (mkdir(p, 0755) != 0 && errno != EEXIST) goto fail;
+    free(p);
+    return 0;
+fail:
+    lh_err_set(err, LH_E_INTERNAL, "mkdir %s: %s", p, strerror(errno));
+    free(p);
+    return -1;
+}
+
+void lh_fsync_dir_of(const char *path) {
+    char *p = lh_strdup(path);
+    int fd = open(dirname(p), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    free(p);
+}
+
+int lh_write_file_atomic(const char *path, const void *data, size_t len, lh_err *err) {
+    char rnd[17];
+    lh_random_hex(rnd, 8);
+    char *dir = lh_strdup(path), *base = lh_strdup(path);
+    char *tmp = lh_asprintf("%s/.%s.tmp-%s", dirname(dir), basename(base), rnd);
+    free(dir);
+    free(base);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        lh_err_set(err, LH_E_INTERNAL, "create %s: %s", tmp, strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    const char *p = data;
+    size_t left = len;
+    while (left > 0) {
+        ssize_t n = write(fd, p, left);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) goto fail;
+        p += n;
+        left -= (size_t)n;
+    }
+    if (fsync(fd) != 0) goto fail;
+    close(fd);
+    fd = -1;
+    if (rename(tmp, path) != 0) goto fail;
+    lh_fsync_dir_of(path);
+    free(tmp);
+    return 0;
+fail:
+    lh_err_set(err, LH_E_INTERNAL, "write %s: %s", path, strerror(errno));
+    if (fd >= 0) close(fd);
+    unlink(tmp);
+    free(tmp);
+    return -1;
+}

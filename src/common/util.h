@@ -1,0 +1,39 @@
+/*
+ * util.h — small shared helpers: time, ids, hashing, files.
+ */
+#ifndef LH_COMMON_UTIL_H
+#define LH_COMMON_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+int64_t lh_now_ms(void);          /* wall clock, ms since epoch */
+double lh_mono_s(void);           /* monotonic seconds */
+/* Formats ms-since-epoch as RFC 3339 UTC ("2026-11-24T10:00:00.123Z"). */
+void lh_time_iso(int64_t ms, char out[32]);
+/* Random UUID v4 in canonical form (36 chars + NUL), from OpenSSL's RNG. */
+void lh_uuid4(char out[37]);
+/* Random lowercase hex of n bytes (2n chars + NUL). */
+void lh_random_hex(char *out, size_t nbytes);
+/* SHA-256 of a buffer as lowercase hex. */
+void lh_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* Incremental SHA-256 (wraps OpenSSL EVP). */
+typedef struct lh_sha256 lh_sha256;
+lh_sha256 *lh_sha256_new(void);
+void lh_sha256_update(lh_sha256 *h, const void *data, size_t len);
+/* Writes hex digest and frees h. */
+void lh_sha256_final(lh_sha256 *h, char out[65]);
+
+/* Reads a whole file (small files only); caller frees *out. */
+int lh_read_file(const char *path, char **out, size_t *len, lh_err *err);
+/* mkdir -p */
+int lh_mkdirs(const char *path, lh_err *err);
+/* Writes data to path atomically: temp file beside it, fsync, rename, fsync dir. */
+int lh_write_file_atomic(const char *path, const void *data, size_t len, lh_err *err);
+/* fsyncs the directory holding path (after a rename or link). */
+void lh_fsync_dir_of(const char *path);
+
+#endif

@@ -1,0 +1,405 @@
+/*
+ * storage.c — the local-folder backend of the object store.
+ *
+ * A bucket is a folder; an object is a file at <root>/<key>. Writes stage to
+ * ".<name>.tmp-<16 hex>" in the target's folder, fsync, then rename (put) or
+ * link (put-if-absent: link() fails with EEXIST when another writer got there
+ * first, which is exactly the Delta commit rule). Temp files are invisible to
+ * listings and removed by storage_cleanup_temp() at start-up.
+ */
+#include "storage/storage.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/strbuf.h"
+#include "common/util.h"
+
+#define KEY_MAX 1024
+
+struct lh_storage {
+    char *name; /* bucket name, e.g. "primary" */
+    char *root; /* absolute folder, no trailing '/' */
+};
+
+struct lh_storage_writer {
+    lh_storage *st;  /* borrowed */
+    char *path;      /* final path */
+    char *tmp;       /* temp path */
+    int fd;
+    int64_t size;
+    lh_sha256 *sha;
+};
+
+lh_storage *storage_open_local(const char *name, const char *root, lh_err *err) {
+    if (lh_mkdirs(root, err) != 0) return NULL;
+    char abs[PATH_MAX];
+    if (!realpath(root, abs)) {
+        lh_err_set(err, LH_E_INTERNAL, "storage root %s: %s", root, strerror(errno));
+        return NULL;
+    }
+    lh_storage *st = lh_calloc(1, sizeof *st);
+    st->name = lh_strdup(name);
+    st->root = lh_strdup(abs);
+    return st;
+}
+
+void storage_free(lh_storage *st) {
+    if (!st) return;
+    free(st->name);
+    free(st->root);
+    free(st);
+}
+
+const char *storage_name(const lh_storage *st) { return st->name; }
+const char *storage_root(const lh_storage *st) { return st->root; }
+
+int storage_key_validate(const char *key, lh_err *err) {
+    if (!key || !*key) return lh_err_set(err, LH_E_BAD_REQUEST, "object key is empty");
+    size_t len = strlen(key);
+    if (len > KEY_MAX)
+        return lh_err_set(err, LH_E_BAD_REQUEST, "object key is longer than %d bytes", KEY_MAX);
+    if (key[0] == '/')
+        return lh_err_set(err, LH_E_BAD_REQUEST, "object key must be relative, not start with '/'");
+    if (strchr(key, '\\'))
+        return lh_err_set(err, LH_E_BAD_REQUEST, "object key must not contain a backslash");
+    const char *seg = key;
+    for (;;) {
+        const char *end = strchr(seg, '/');
+        size_t n = end ? (size_t)(end - seg) : strlen(seg);
+        if (n == 0) return lh_err_set(err, LH_E_BAD_REQUEST, "object key has an empty segment");
+        if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+            return lh_err_set(err, LH_E_BAD_REQUEST, "object key must not contain '.' or '..' segments");
+        if (n > 5 && seg[0] == '.' && memmem(seg, n, ".tmp-", 5))
+            return lh_err_set(err, LH_E_BAD_REQUEST, "object key names a reserved temp file");
+        if (!end) break;
+        seg = end + 1;
+    }
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)key[i] < 0x20)
+            return lh_err_set(err, LH_E_BAD_REQUEST, "object key contains a control character");
+    return 0;
+}
+
+char *storage_path(const lh_storage *st, const char *key) {
+    return lh_asprintf("%s/%s", st->root, key);
+}
+
+static int ensure_parent(const char *path, lh_err *err) {
+    char *dir = lh_strdup(path);
+    char *slash = strrchr(dir, '/');
+    int rc = 0;
+    if (slash && slash != dir) {
+        *slash = '\0';
+        rc = lh_mkdirs(dir, err);
+    }
+    free(dir);
+    return rc;
+}
+
+static char *temp_path_for(const char *path) {
+    char rnd[17];
+    lh_random_hex(rnd, 8);
+    const char *slash = strrchr(path, '/');
+    return lh_asprintf("%.*s/.%s.tmp-%s", (int)(slash - path), path, slash + 1, rnd);
+}
+
+lh_storage_writer *storage_writer_new(lh_storage *st, const char *key, lh_err *err) {
+    if (storage_key_validate(key, err) != 0) return NULL;
+    char *path = storage_path(st, key);
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        lh_err_set(err, LH_E_CONFLICT, "object key '%s' is a prefix of other objects", key);
+        free(path);
+        return NULL;
+    }
+    if (ensure_parent(path, err) != 0) {
+        lh_err_set(err, LH_E_CONFLICT, "object key '%s' runs through an existing object", key);
+        free(path);
+        return NULL;
+    }
+    lh_storage_writer *w = lh_calloc(1, sizeof *w);
+    w->st = st;
+    w->path = path;
+    w->tmp = temp_path_for(path);
+    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (w->fd < 0) {
+        lh_err_set(err, LH_E_INTERNAL, "create temp for '%s': %s", key, strerror(errno));
+        free(w->tmp);
+        free(w->path);
+        free(w);
+        return NULL;
+    }
+    w->sha = lh_sha256_new();
+    return w;
+}
+
+int storage_writer_write(lh_storage_writer *w, const void *data, size_t len, lh_err *err) {
+    const char *p = data;
+    size_t left = len;
+    while (left > 0) {
+        ssize_t n = write(w->fd, p, left);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return lh_err_set(err, LH_E_INTERNAL, "write: %s", strerror(errno));
+        p += n;
+        left -= (size_t)n;
+    }
+    lh_sha256_update(w->sha, data, len);
+    w->size += (int64_t)len;
+    return 0;
+}
+
+static void writer_release(lh_storage_writer *w, char sha_out[65]) {
+    char tmp_sha[65];
+    lh_sha256_final(w->sha, sha_out ? sha_out : tmp_sha);
+    if (w->fd >= 0) close(w->fd);
+    free(w->tmp);
+    free(w->path);
+    free(w);
+}
+
+/* Finishes the temp file (fsync) and publishes it: rename, or link when
+ * exclusive (so an existing object is never replaced). */
+static int writer_publish(lh_storage_writer *w, int exclusive, lh_err *err) {
+    if (fsync(w->fd) != 0)
+        return lh_err_set(err, LH_E_INTERNAL, "fsync: %s", strerror(errno));
+    close(w->fd);
+    w->fd = -1;
+    if (exclusive) {
+        if (link(w->tmp, w->path) != 0) {
+            int e = errno;
+            unlink(w->tmp);
+            if (e == EEXIST)
+                return lh_err_set(err, LH_E_CONFLICT, "object already exists");
+            return lh_err_set(err, LH_E_INTERNAL, "link: %s", strerror(e));
+        }
+        unlink(w->tmp);
+    } else if (rename(w->tmp, w->path) != 0) {
+        int e = errno;
+        unlink(w->tmp);
+        return lh_err_set(err, LH_E_INTERNAL, "rename: %s", strerror(e));
+    }
+    lh_fsync_dir_of(w->path);
+    return 0;
+}
+
+int storage_writer_commit(lh_storage_writer *w, int64_t *size_out, char sha256_hex[65],
+                          lh_err *err) {
+    int rc = writer_publish(w, 0, err);
+    if (size_out) *size_out = w->size;
+    writer_release(w, sha256_hex);
+    return rc;
+}
+
+void storage_writer_abort(lh_storage_writer *w) {
+    if (!w) return;
+    if (w->fd >= 0) close(w->fd);
+    w->fd = -1;
+    unlink(w->tmp);
+    writer_release(w, NULL);
+}
+
+static int put_common(lh_storage *st, const char *key, const void *data, size_t len,
+                      int exclusive, char sha256_hex[65], lh_err *err) {
+    lh_storage_writer *w = storage_writer_new(st, key, err);
+    if (!w) return -1;
+    if (storage_writer_write(w, data, len, err) != 0) {
+        storage_writer_abort(w);
+        return -1;
+    }
+    int rc = writer_publish(w, exclusive, err);
+    writer_release(w, sha256_hex);
+    return rc;
+}
+
+int storage_put(lh_storage *st, const char *key, const void *data, size_t len,
+                char sha256_hex[65], lh_err *err) {
+    return put_common(st, key, data, len, 0, sha256_hex, err);
+}
+
+int storage_put_if_absent(lh_storage *st, const char *key, const void *data, size_t len,
+                          lh_err *err) {
+    if (put_common(st, key, data, len, 1, NULL, err) != 0) {
+        if (err && err->code == LH_E_CONFLICT)
+            lh_err_set(err, LH_E_CONFLICT, "object '%s' already exists", key);
+        return -1;
+    }
+    return 0;
+}
+
+static int open_regular(lh_storage *st, const char *key, int *fd, int64_t *size, lh_err *err) {
+    if (storage_key_validate(key, err) != 0) return -1;
+    char *path = storage_path(st, key);
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    free(path);
+    if (*fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return lh_err_set(err, LH_E_NOT_FOUND, "object '%s' not found", key);
+        return lh_err_set(err, LH_E_INTERNAL, "open '%s': %s", key, strerror(errno));
+    }
+    struct stat sb;
+    if (fstat(*fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(*fd);
+        *fd = -1;
+        return lh_err_set(err, LH_E_NOT_FOUND, "object '%s' not found", key);
+    }
+    if (size) *size = (int64_t)sb.st_size;
+    return 0;
+}
+
+int storage_open_read(lh_storage *st, const char *key, int *fd, int64_t *size, lh_err *err) {
+    return open_regular(st, key, fd, size, err);
+}
+
+int storage_get(lh_storage *st, const char *key, char **out, size_t *len, lh_err *err) {
+    int fd;
+    int64_t size;
+    if (open_regular(st, key, &fd, &size, err) != 0) return -1;
+    char *buf = lh_malloc((size_t)size + 1);
+    size_t got = 0;
+    while (got < (size_t)size) {
+        ssize_t n = read(fd, buf + got, (size_t)size - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    close(fd);
+    buf[got] = '\0';
+    *out = buf;
+    if (len) *len = got;
+    return 0;
+}
+
+int storage_exists(lh_storage *st, const char *key) {
+    if (storage_key_validate(key, NULL) != 0) return 0;
+    char *path = storage_path(st, key);
+    struct stat sb;
+    int ok = stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+    free(path);
+    return ok;
+}
+
+/* Removes now-empty folders from the object's folder up to (not incl.) root. */
+static void prune_empty_parents(lh_storage *st, char *path) {
+    size_t rootlen = strlen(st->root);
+    for (;;) {
+        char *slash = strrchr(path, '/');
+        if (!slash || (size_t)(slash - path) <= rootlen) return;
+        *slash = '\0';
+        if (rmdir(path) != 0) return;
+    }
+}
+
+int storage_delete(lh_storage *st, const char *key, lh_err *err) {
+    if (storage_key_validate(key, err) != 0) return -1;
+    if (!storage_exists(st, key))
+        return lh_err_set(err, LH_E_NOT_FOUND, "object '%s' not found", key);
+    char *path = storage_path(st, key);
+    int rc = unlink(path);
+    if (rc != 0) {
+        lh_err_set(err, LH_E_INTERNAL, "delete '%s': %s", key, strerror(errno));
+    } else {
+        lh_fsync_dir_of(path);
+        prune_empty_parents(st, path);
+    }
+    free(path);
+    return rc == 0 ? 0 : -1;
+}
+
+static int is_temp_name(const char *name) {
+    return name[0] == '.' && strstr(name, ".tmp-") != NULL;
+}
+
+typedef struct {
+    lh_object_info *items;
+    size_t n, cap;
+} object_list;
+
+/* Walks folder `rel` (relative to root, "" for root) collecting files whose
+ * key starts with prefix. Temp files are skipped; with `temps` they are
+ * deleted instead (start-up cleanup) and counted. */
+static void walk(lh_storage *st, const char *rel, const char *prefix, object_list *out,
+                 int *temps) {
+    char *dirpath = *rel ? lh_asprintf("%s/%s", st->root, rel) : lh_strdup(st->root);
+    DIR *d = opendir(dirpath);
+    if (!d) {
+        free(dirpath);
+        return;
+    }
+    struct dirent *e;
+    size_t plen = strlen(prefix);
+    while ((e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char *key = *rel ? lh_asprintf("%s/%s", rel, e->d_name) : lh_strdup(e->d_name);
+        char *full = lh_asprintf("%s/%s", dirpath, e->d_name);
+        struct stat sb;
+        if (lstat(full, &sb) == 0) {
+            size_t klen = strlen(key);
+            size_t cmp = klen < plen ? klen : plen;
+            int match = strncmp(key, prefix, cmp) == 0;
+            if (S_ISDIR(sb.st_mode)) {
+                if (match) walk(st, key, prefix, out, temps);
+            } else if (S_ISREG(sb.st_mode) && is_temp_name(e->d_name)) {
+                if (temps && unlink(full) == 0) (*temps)++;
+            } else if (S_ISREG(sb.st_mode) && out && klen >= plen && match) {
+                if (out->n == out->cap) {
+                    out->cap = out->cap ? out->cap * 2 : 64;
+                    out->items = lh_realloc(out->items, out->cap * sizeof *out->items);
+                }
+                out->items[out->n++] = (lh_object_info){
+                    .key = key,
+                    .size = (int64_t)sb.st_size,
+                    .modified_ms = (int64_t)sb.st_mtim.tv_sec * 1000 + sb.st_mtim.tv_nsec / 1000000,
+                };
+                key = NULL;
+            }
+        }
+        free(full);
+        free(key);
+    }
+    closedir(d);
+    free(dirpath);
+}
+
+static int cmp_info(const void *a, const void *b) {
+    return strcmp(((const lh_object_info *)a)->key, ((const lh_object_info *)b)->key);
+}
+
+int storage_list(lh_storage *st, const char *prefix, lh_object_info **out, size_t *n,
+                 lh_err *err) {
+    if (!prefix) prefix = "";
+    if (strstr(prefix, "..") || prefix[0] == '/')
+        return lh_err_set(err, LH_E_BAD_REQUEST, "prefix must be relative and must not contain '..'");
+    object_list list = {0};
+    /* start at the deepest folder the prefix names, not at the root */
+    char *start = lh_strdup(prefix);
+    char *slash = strrchr(start, '/');
+    if (slash) *slash = '\0';
+    else start[0] = '\0';
+    walk(st, start, prefix, &list, NULL);
+    free(start);
+    if (list.n) qsort(list.items, list.n, sizeof *list.items, cmp_info);
+    *out = list.items;
+    *n = list.n;
+    return 0;
+}
+
+void storage_list_free(lh_object_info *objs, size_t n) {
+    for (size_t i = 0; i < n; i++) free(objs[i].key);
+    free(objs);
+}
+
+int storage_cleanup_temp(lh_storage *st) {
+    int removed = 0;
+    walk(st, "", "", NULL, &removed);
+    if (removed) LOG_INFO("storage %s: removed %d orphaned temp file(s)", st->name, removed);
+    return removed;
+}

@@ -1,0 +1,74 @@
+/*
+ * storage.h — the object store: one bucket of keyed objects.
+ *
+ * Today the backend is a local folder (the bucket root); keys are relative
+ * paths below it. Every write is atomic: the bytes go to a hidden temp file
+ * beside the target (".<name>.tmp-<rand>"), are fsynced, then renamed into
+ * place (or link()ed, for put-if-absent). Readers therefore see the old
+ * object or the new one, never a torn one; storage_cleanup_temp() removes
+ * temp files a crash left behind, and listings never show them.
+ *
+ * Keys: non-empty, relative, '/'-separated; no "..", "." or empty segment,
+ * no leading '/', no NUL or backslash, at most 1024 bytes.
+ */
+#ifndef LH_STORAGE_H
+#define LH_STORAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+typedef struct lh_storage lh_storage;           /* opaque bucket handle */
+typedef struct lh_storage_writer lh_storage_writer; /* an object being written */
+
+typedef struct {
+    char *key;           /* owned */
+    int64_t size;
+    int64_t modified_ms;
+} lh_object_info;
+
+/* Opens (creating if needed) a local bucket rooted at `root`. */
+lh_storage *storage_open_local(const char *name, const char *root, lh_err *err);
+void storage_free(lh_storage *st);
+const char *storage_name(const lh_storage *st);
+const char *storage_root(const lh_storage *st);  /* absolute path */
+
+/* 0 when key is acceptable, else -1 with LH_E_BAD_REQUEST naming the problem. */
+int storage_key_validate(const char *key, lh_err *err);
+/* Absolute local path of a key (caller frees). Key must be valid. For
+ * engines (DuckDB) that read and write files by path. */
+char *storage_path(const lh_storage *st, const char *key);
+
+/* Whole-object write, atomic. sha256_hex (may be NULL) receives the digest. */
+int storage_put(lh_storage *st, const char *key, const void *data, size_t len,
+                char sha256_hex[65], lh_err *err);
+/* Atomic create-only write: LH_E_CONFLICT when the key already exists. Used
+ * for Delta commits so two writers never both win one version. */
+int storage_put_if_absent(lh_storage *st, const char *key, const void *data, size_t len,
+                          lh_err *err);
+
+/* Streaming write for large objects: new → write* → commit (or abort). Both
+ * commit and abort free the writer. */
+lh_storage_writer *storage_writer_new(lh_storage *st, const char *key, lh_err *err);
+int storage_writer_write(lh_storage_writer *w, const void *data, size_t len, lh_err *err);
+int storage_writer_commit(lh_storage_writer *w, int64_t *size_out, char sha256_hex[65],
+                          lh_err *err);
+void storage_writer_abort(lh_storage_writer *w);
+
+/* Reads a whole object (meant for small ones: manifests, logs). *out is
+ * NUL-terminated for convenience; caller frees. LH_E_NOT_FOUND if absent. */
+int storage_get(lh_storage *st, const char *key, char **out, size_t *len, lh_err *err);
+/* Opens an object for streaming reads; caller closes *fd. */
+int storage_open_read(lh_storage *st, const char *key, int *fd, int64_t *size, lh_err *err);
+int storage_exists(lh_storage *st, const char *key);
+/* Deletes an object; LH_E_NOT_FOUND if absent. Empty parent folders are pruned. */
+int storage_delete(lh_storage *st, const char *key, lh_err *err);
+/* Lists objects whose key starts with prefix ("" for all), sorted by key. */
+int storage_list(lh_storage *st, const char *prefix, lh_object_info **out, size_t *n,
+                 lh_err *err);
+void storage_list_free(lh_object_info *objs, size_t n);
+/* Removes temp files left by interrupted writes; returns how many. */
+int storage_cleanup_temp(lh_storage *st);
+
+#endif
