@@ -38,15 +38,12 @@ char *lh_strndup(const char *s, size_t n) {
     return d;
 }
 char *lh_asprintf(const char *fmt, ...) {
+    lh_strbuf sb = LH_STRBUF_INIT;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    sb_vprintf(&sb, fmt, ap);
     va_end(ap);
-    char *s = lh_malloc((size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return s;
+    return sb_steal(&sb);
 }
 
 void sb_reserve(lh_strbuf *sb, size_t extra) {
@@ -73,17 +70,29 @@ void sb_putc(lh_strbuf *sb, char c) {
     sb->buf[sb->len] = '\0';
 }
 
+void sb_vprintf(lh_strbuf *sb, const char *fmt, va_list ap) {
+    va_list again;
+    va_copy(again, ap);
+    sb_reserve(sb, 64);
+    size_t room = sb->cap - sb->len;
+    int n = vsnprintf(sb->buf + sb->len, room, fmt, ap);
+    if (n >= 0 && (size_t)n >= room) {
+        sb_reserve(sb, (size_t)n);
+        vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, again);
+    }
+    va_end(again);
+    if (n < 0) {
+        sb->buf[sb->len] = '\0';
+        return;
+    }
+    sb->len += (size_t)n;
+}
+
 void sb_printf(lh_strbuf *sb, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    sb_vprintf(sb, fmt, ap);
     va_end(ap);
-    if (n < 0) return;
-    sb_reserve(sb, (size_t)n);
-    va_start(ap, fmt);
-    vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    sb->len += (size_t)n;
 }
 
 void sb_json_str(lh_strbuf *sb, const char *s, size_t len) {

@@ -6,6 +6,7 @@
 #ifndef LH_COMMON_STRBUF_H
 #define LH_COMMON_STRBUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 typedef struct {
@@ -21,6 +22,7 @@ void sb_append(lh_strbuf *sb, const void *data, size_t len);
 void sb_puts(lh_strbuf *sb, const char *s);
 void sb_putc(lh_strbuf *sb, char c);
 void sb_printf(lh_strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sb_vprintf(lh_strbuf *sb, const char *fmt, va_list ap);
 /* Appends s as a JSON string literal (with quotes), escaping as RFC 8259 says. */
 void sb_json_str(lh_strbuf *sb, const char *s, size_t len);
 /* Appends s as a SQL string literal ('...' with quotes doubled). */
