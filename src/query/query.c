@@ -1,0 +1,553 @@
+/*
+ * query.c — DuckDB database, connection pool, published views, the
+ * timeout watchdog, and user-query cursors.
+ *
+ * Pool: a fixed array of connections; checkout waits on a condition
+ * variable. Each checkout stamps the slot with a deadline and a generation;
+ * the watchdog thread (ticking every 10 ms) interrupts a slot only when its
+ * deadline has passed for the same generation, so an interrupt can never
+ * hit the next query that reuses the connection.
+ *
+ * Views are database-wide in DuckDB, so publishing applies them once on a
+ * dedicated admin connection; running queries keep the snapshot they began
+ * with (MVCC), new ones see the new set.
+ *
+ * Cursor: prepare (exactly one statement; SELECT or EXPLAIN), run the
+ * pending streaming result to readiness, fetch the first chunk — all before
+ * returning, so errors come before any byte. Reading renders the header,
+ * then rows chunk by chunk into a small buffer, then the trailer.
+ */
+#include "query/query.h"
+
+#include <duckdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/strbuf.h"
+#include "common/util.h"
+#include "query/query_json.h"
+
+typedef struct {
+    duckdb_connection conn;
+    int busy;
+    uint64_t gen;        /* bumps at every checkout */
+    double deadline;     /* monotonic seconds; 0 = none */
+    int timed_out;       /* the watchdog interrupted generation `gen` */
+} pool_slot;
+
+typedef struct {
+    char *name, *select;
+} view_def;
+
+struct lh_query_engine {
+    lh_query_config cfg;
+    duckdb_database db;
+    duckdb_connection admin;   /* views and query_exec, under views_mu */
+    pthread_mutex_t views_mu;
+    view_def *views;
+    size_t nviews;
+    uint64_t views_version;
+
+    pthread_mutex_t mu;        /* pool */
+    pthread_cond_t cv;
+    pool_slot *slots;
+    int nslots;
+    uint64_t queries;
+    int stopping;
+    pthread_t watchdog;
+};
+
+typedef enum { CUR_HEADER, CUR_ROWS, CUR_TRAILER, CUR_DONE } cursor_phase;
+
+struct lh_query_cursor {
+    lh_query_engine *e;
+    pool_slot *slot;
+    uint64_t gen;
+    duckdb_result result;
+    int has_result;
+    duckdb_data_chunk chunk;   /* current chunk, NULL when exhausted */
+    idx_t chunk_row;
+    size_t ncols;
+    char **col_names;
+    char **col_types;
+    duckdb_logical_type *col_lt;
+    int64_t limit, emitted;
+    int truncated;
+    cursor_phase phase;
+    lh_strbuf out;             /* rendered, not yet handed out */
+    size_t out_pos;
+    double t0;
+    char *mid_error;           /* owned; set on a mid-stream failure */
+};
+
+/* ---- engine ------------------------------------------------------------- */
+
+static void *watchdog_main(void *arg) {
+    lh_query_engine *e = arg;
+    for (;;) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        pthread_mutex_lock(&e->mu);
+        if (e->stopping) {
+            pthread_mutex_unlock(&e->mu);
+            return NULL;
+        }
+        double now = lh_mono_s();
+        for (int i = 0; i < e->nslots; i++) {
+            pool_slot *s = &e->slots[i];
+            if (s->busy && s->deadline > 0 && now > s->deadline && !s->timed_out) {
+                s->timed_out = 1;
+                duckdb_interrupt(s->conn);
+            }
+        }
+        pthread_mutex_unlock(&e->mu);
+    }
+}
+
+static int run_admin(lh_query_engine *e, const char *sql, lh_err *err) {
+    duckdb_result r;
+    int rc = 0;
+    if (duckdb_query(e->admin, sql, &r) != DuckDBSuccess) {
+        rc = lh_err_set(err, LH_E_INTERNAL, "%s", duckdb_result_error(&r));
+    }
+    duckdb_destroy_result(&r);
+    return rc;
+}
+
+static int open_database(lh_query_engine *e, lh_err *err) {
+    duckdb_config cfg;
+    duckdb_create_config(&cfg);
+    duckdb_set_config(cfg, "autoinstall_known_extensions", "false");
+    duckdb_set_config(cfg, "autoload_known_extensions", "false");
+    char buf[32];
+    if (e->cfg.threads > 0) {
+        snprintf(buf, sizeof buf, "%d", e->cfg.threads);
+        duckdb_set_config(cfg, "threads", buf);
+    }
+    if (e->cfg.memory_limit_mb > 0) {
+        snprintf(buf, sizeof buf, "%lldMB", (long long)e->cfg.memory_limit_mb);
+        duckdb_set_config(cfg, "memory_limit", buf);
+    }
+    char *open_err = NULL;
+    duckdb_state st = duckdb_open_ext(NULL, &e->db, cfg, &open_err);
+    duckdb_destroy_config(&cfg);
+    if (st != DuckDBSuccess) {
+        lh_err_set(err, LH_E_INTERNAL, "duckdb open: %s", open_err ? open_err : "?");
+        duckdb_free(open_err);
+        return -1;
+    }
+    if (duckdb_connect(e->db, &e->admin) != DuckDBSuccess)
+        return lh_err_set(err, LH_E_INTERNAL, "duckdb connect failed");
+    if (e->cfg.allowed_root) {
+        /* allowed_directories must be set before external access is turned off */
+        lh_strbuf sql = LH_STRBUF_INIT;
+        sb_puts(&sql, "SET allowed_directories = [");
+        sb_sql_str(&sql, e->cfg.allowed_root);
+        sb_puts(&sql, "]; SET enable_external_access = false;");
+        int rc = run_admin(e, sql.buf, err);
+        sb_free(&sql);
+        if (rc != 0) return -1;
+    }
+    return 0;
+}
+
+lh_query_engine *query_engine_new(const lh_query_config *cfg, lh_err *err) {
+    lh_query_engine *e = lh_calloc(1, sizeof *e);
+    e->cfg = *cfg;
+    e->cfg.allowed_root = cfg->allowed_root ? lh_strdup(cfg->allowed_root) : NULL;
+    if (e->cfg.pool_size <= 0) e->cfg.pool_size = 4;
+    if (e->cfg.default_limit <= 0) e->cfg.default_limit = 1000;
+    if (e->cfg.max_limit <= 0) e->cfg.max_limit = 1000000;
+    if (e->cfg.default_timeout_ms <= 0) e->cfg.default_timeout_ms = 30000;
+    pthread_mutex_init(&e->mu, NULL);
+    pthread_mutex_init(&e->views_mu, NULL);
+    pthread_cond_init(&e->cv, NULL);
+    if (open_database(e, err) != 0) {
+        query_engine_free(e);
+        return NULL;
+    }
+    e->nslots = e->cfg.pool_size;
+    e->slots = lh_calloc((size_t)e->nslots, sizeof *e->slots);
+    for (int i = 0; i < e->nslots; i++) {
+        if (duckdb_connect(e->db, &e->slots[i].conn) != DuckDBSuccess) {
+            lh_err_set(err, LH_E_INTERNAL, "duckdb connect failed");
+            query_engine_free(e);
+            return NULL;
+        }
+    }
+    pthread_create(&e->watchdog, NULL, watchdog_main, e);
+    return e;
+}
+
+void query_engine_free(lh_query_engine *e) {
+    if (!e) return;
+    if (e->watchdog) {
+        pthread_mutex_lock(&e->mu);
+        e->stopping = 1;
+        pthread_mutex_unlock(&e->mu);
+        pthread_join(e->watchdog, NULL);
+    }
+    for (int i = 0; e->slots && i < e->nslots; i++)
+        if (e->slots[i].conn) duckdb_disconnect(&e->slots[i].conn);
+    free(e->slots);
+    if (e->admin) duckdb_disconnect(&e->admin);
+    if (e->db) duckdb_close(&e->db);
+    for (size_t i = 0; i < e->nviews; i++) {
+        free(e->views[i].name);
+        free(e->views[i].select);
+    }
+    free(e->views);
+    free((char *)e->cfg.allowed_root);
+    pthread_mutex_destroy(&e->mu);
+    pthread_mutex_destroy(&e->views_mu);
+    pthread_cond_destroy(&e->cv);
+    free(e);
+}
+
+/* ---- views -------------------------------------------------------------- */
+
+static const view_def *find_view(const view_def *v, size_t n, const char *name) {
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(v[i].name, name)) return &v[i];
+    return NULL;
+}
+
+static int apply_view(lh_query_engine *e, const char *name, const char *select, lh_err *err) {
+    lh_strbuf sql = LH_STRBUF_INIT;
+    sb_puts(&sql, "CREATE OR REPLACE VIEW ");
+    sb_sql_ident(&sql, name);
+    sb_puts(&sql, " AS ");
+    sb_puts(&sql, select);
+    int rc = run_admin(e, sql.buf, err);
+    sb_free(&sql);
+    if (rc != 0) lh_err_prefix(err, "view '%s'", name);
+    return rc;
+}
+
+int query_engine_set_views(lh_query_engine *e, uint64_t version, const char *const *names,
+                           const char *const *selects, size_t n, lh_err *err) {
+    pthread_mutex_lock(&e->views_mu);
+    int rc = 0;
+    lh_err first = {0};
+    for (size_t i = 0; i < e->nviews; i++) { /* drop the views that are gone */
+        size_t j = 0;
+        while (j < n && strcmp(names[j], e->views[i].name)) j++;
+        if (j < n) continue;
+        lh_strbuf sql = LH_STRBUF_INIT;
+        sb_puts(&sql, "DROP VIEW IF EXISTS ");
+        sb_sql_ident(&sql, e->views[i].name);
+        run_admin(e, sql.buf, NULL);
+        sb_free(&sql);
+    }
+    view_def *next = lh_calloc(n ? n : 1, sizeof *next);
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        const view_def *old = find_view(e->views, e->nviews, names[i]);
+        if (old && !strcmp(old->select, selects[i])) {
+            next[kept++] = (view_def){lh_strdup(names[i]), lh_strdup(selects[i])};
+            continue;
+        }
+        lh_err verr = {0};
+        if (apply_view(e, names[i], selects[i], &verr) != 0) {
+            LOG_ERROR("%s", verr.msg);
+            if (rc == 0) first = verr;
+            rc = -1;
+            continue;
+        }
+        next[kept++] = (view_def){lh_strdup(names[i]), lh_strdup(selects[i])};
+    }
+    for (size_t i = 0; i < e->nviews; i++) {
+        free(e->views[i].name);
+        free(e->views[i].select);
+    }
+    free(e->views);
+    e->views = next;
+    e->nviews = kept;
+    e->views_version = version;
+    pthread_mutex_unlock(&e->views_mu);
+    if (rc != 0 && err) *err = first;
+    return rc;
+}
+
+int query_exec(lh_query_engine *e, const char *sql, lh_err *err) {
+    pthread_mutex_lock(&e->views_mu);
+    int rc = run_admin(e, sql, err);
+    pthread_mutex_unlock(&e->views_mu);
+    return rc;
+}
+
+void query_engine_stats(lh_query_engine *e, int *pool_size, int *busy, uint64_t *queries,
+                        uint64_t *views_version) {
+    pthread_mutex_lock(&e->mu);
+    int b = 0;
+    for (int i = 0; i < e->nslots; i++) b += e->slots[i].busy;
+    *pool_size = e->nslots;
+    *busy = b;
+    *queries = e->queries;
+    pthread_mutex_unlock(&e->mu);
+    pthread_mutex_lock(&e->views_mu);
+    *views_version = e->views_version;
+    pthread_mutex_unlock(&e->views_mu);
+}
+
+/* ---- pool --------------------------------------------------------------- */
+
+static pool_slot *pool_checkout(lh_query_engine *e, int64_t timeout_ms, uint64_t *gen) {
+    pthread_mutex_lock(&e->mu);
+    for (;;) {
+        for (int i = 0; i < e->nslots; i++) {
+            pool_slot *s = &e->slots[i];
+            if (s->busy) continue;
+            s->busy = 1;
+            s->gen++;
+            s->timed_out = 0;
+            s->deadline = lh_mono_s() + (double)timeout_ms / 1000.0;
+            *gen = s->gen;
+            e->queries++;
+            pthread_mutex_unlock(&e->mu);
+            return s;
+        }
+        pthread_cond_wait(&e->cv, &e->mu);
+    }
+}
+
+static void pool_release(lh_query_engine *e, pool_slot *s) {
+    pthread_mutex_lock(&e->mu);
+    s->busy = 0;
+    s->deadline = 0;
+    pthread_cond_signal(&e->cv);
+    pthread_mutex_unlock(&e->mu);
+}
+
+static int slot_timed_out(lh_query_engine *e, pool_slot *s) {
+    pthread_mutex_lock(&e->mu);
+    int t = s->timed_out;
+    pthread_mutex_unlock(&e->mu);
+    return t;
+}
+
+/* ---- cursor ------------------------------------------------------------- */
+
+static int fail_timeout(lh_query_cursor *c, int64_t timeout_ms, lh_err *err) {
+    (void)c;
+    lh_err_set(err, LH_E_TIMEOUT, "query exceeded the timeout of %lld ms and was interrupted",
+               (long long)timeout_ms);
+    lh_err_hint(err, "narrow the query, or raise timeout_ms / [query] timeout_ms");
+    return -1;
+}
+
+/* Prepares exactly one read-only statement. */
+static duckdb_prepared_statement prepare_read(pool_slot *s, const char *sql, lh_err *err) {
+    duckdb_extracted_statements ex = NULL;
+    idx_t n = duckdb_extract_statements(s->conn, sql, &ex);
+    duckdb_prepared_statement stmt = NULL;
+    if (n == 0) {
+        const char *m = ex ? duckdb_extract_statements_error(ex) : NULL;
+        lh_err_set(err, LH_E_BAD_REQUEST, "%s", m ? m : "no SQL statement found");
+    } else if (n > 1) {
+        lh_err_set(err, LH_E_BAD_REQUEST, "send one statement at a time (got %llu)", (unsigned long long)n);
+    } else if (duckdb_prepare_extracted_statement(s->conn, ex, 0, &stmt) != DuckDBSuccess) {
+        lh_err_set(err, LH_E_BAD_REQUEST, "%s", duckdb_prepare_error(stmt));
+        duckdb_destroy_prepare(&stmt);
+        stmt = NULL;
+    } else {
+        duckdb_statement_type t = duckdb_prepared_statement_type(stmt);
+        if (t != DUCKDB_STATEMENT_TYPE_SELECT && t != DUCKDB_STATEMENT_TYPE_EXPLAIN) {
+            lh_err_set(err, LH_E_FORBIDDEN, "only read queries (SELECT, WITH, EXPLAIN) may run here");
+            lh_err_hint(err, "datasets change through the catalog and ingest APIs");
+            duckdb_destroy_prepare(&stmt);
+            stmt = NULL;
+        }
+    }
+    duckdb_destroy_extracted(&ex);
+    return stmt;
+}
+
+/* Runs the pending result until rows can be fetched. */
+static int execute_stmt(lh_query_cursor *c, duckdb_prepared_statement stmt, int64_t timeout_ms,
+                        lh_err *err) {
+    duckdb_pending_result pending;
+    if (duckdb_pending_prepared_streaming(stmt, &pending) != DuckDBSuccess) {
+        lh_err_set(err, LH_E_BAD_REQUEST, "%s", duckdb_pending_error(pending));
+        duckdb_destroy_pending(&pending);
+        return -1;
+    }
+    duckdb_pending_state st;
+    do {
+        st = duckdb_pending_execute_task(pending);
+    } while (st == DUCKDB_PENDING_RESULT_NOT_READY || st == DUCKDB_PENDING_NO_TASKS_AVAILABLE);
+    if (st == DUCKDB_PENDING_ERROR) {
+        if (slot_timed_out(c->e, c->slot)) fail_timeout(c, timeout_ms, err);
+        else lh_err_set(err, LH_E_BAD_REQUEST, "%s", duckdb_pending_error(pending));
+        duckdb_destroy_pending(&pending);
+        return -1;
+    }
+    duckdb_state rs = duckdb_execute_pending(pending, &c->result);
+    duckdb_destroy_pending(&pending);
+    c->has_result = 1;
+    if (rs != DuckDBSuccess) {
+        if (slot_timed_out(c->e, c->slot)) return fail_timeout(c, timeout_ms, err);
+        return lh_err_set(err, LH_E_BAD_REQUEST, "%s", duckdb_result_error(&c->result));
+    }
+    return 0;
+}
+
+static int fetch_next_chunk(lh_query_cursor *c, lh_err *err) {
+    if (c->chunk) duckdb_destroy_data_chunk(&c->chunk);
+    c->chunk = duckdb_fetch_chunk(c->result);
+    c->chunk_row = 0;
+    if (!c->chunk) {
+        const char *m = duckdb_result_error(&c->result);
+        if (m && *m) {
+            if (slot_timed_out(c->e, c->slot))
+                return lh_err_set(err, LH_E_TIMEOUT, "query exceeded its timeout and was interrupted");
+            return lh_err_set(err, LH_E_BAD_REQUEST, "%s", m);
+        }
+    }
+    return 0;
+}
+
+static void describe_columns(lh_query_cursor *c) {
+    c->ncols = (size_t)duckdb_column_count(&c->result);
+    c->col_names = lh_calloc(c->ncols ? c->ncols : 1, sizeof *c->col_names);
+    c->col_types = lh_calloc(c->ncols ? c->ncols : 1, sizeof *c->col_types);
+    c->col_lt = lh_calloc(c->ncols ? c->ncols : 1, sizeof *c->col_lt);
+    for (size_t i = 0; i < c->ncols; i++) {
+        c->col_names[i] = lh_strdup(duckdb_column_name(&c->result, i));
+        c->col_lt[i] = duckdb_column_logical_type(&c->result, i);
+        c->col_types[i] = qjson_type_name(c->col_lt[i]);
+    }
+}
+
+lh_query_cursor *query_open(lh_query_engine *e, const char *sql, int64_t limit,
+                            int64_t timeout_ms, lh_err *err) {
+    if (limit <= 0) limit = e->cfg.default_limit;
+    if (limit > e->cfg.max_limit) limit = e->cfg.max_limit;
+    if (timeout_ms <= 0) timeout_ms = e->cfg.default_timeout_ms;
+    lh_query_cursor *c = lh_calloc(1, sizeof *c);
+    c->e = e;
+    c->limit = limit;
+    c->t0 = lh_mono_s();
+    c->slot = pool_checkout(e, timeout_ms, &c->gen);
+    duckdb_prepared_statement stmt = prepare_read(c->slot, sql, err);
+    int rc = stmt ? execute_stmt(c, stmt, timeout_ms, err) : -1;
+    if (stmt) duckdb_destroy_prepare(&stmt);
+    if (rc == 0) {
+        describe_columns(c);
+        rc = fetch_next_chunk(c, err);
+    }
+    if (rc != 0) {
+        query_cursor_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+size_t query_cursor_column_count(lh_query_cursor *c) { return c->ncols; }
+const char *query_cursor_column_name(lh_query_cursor *c, size_t i) { return c->col_names[i]; }
+const char *query_cursor_column_type(lh_query_cursor *c, size_t i) { return c->col_types[i]; }
+
+static void render_header(lh_query_cursor *c) {
+    sb_puts(&c->out, "{\"columns\":[");
+    for (size_t i = 0; i < c->ncols; i++) {
+        if (i) sb_putc(&c->out, ',');
+        sb_puts(&c->out, "{\"name\":");
+        sb_json_str(&c->out, c->col_names[i], strlen(c->col_names[i]));
+        sb_puts(&c->out, ",\"type\":");
+        sb_json_str(&c->out, c->col_types[i], strlen(c->col_types[i]));
+        sb_putc(&c->out, '}');
+    }
+    sb_puts(&c->out, "],\"rows\":[");
+}
+
+/* Renders up to ~64 KiB of rows; moves to the trailer at the end or limit. */
+static int render_rows(lh_query_cursor *c, lh_err *err) {
+    while (c->out.len < 65536) {
+        if (!c->chunk) {
+            c->phase = CUR_TRAILER;
+            return 0;
+        }
+        idx_t n = duckdb_data_chunk_get_size(c->chunk);
+        if (c->chunk_row >= n) {
+            if (fetch_next_chunk(c, err) != 0) return -1;
+            continue;
+        }
+        if (c->emitted == c->limit) {
+            c->truncated = 1; /* at least one more row exists */
+            c->phase = CUR_TRAILER;
+            return 0;
+        }
+        idx_t r = c->chunk_row++;
+        sb_puts(&c->out, c->emitted ? ",[" : "[");
+        for (size_t i = 0; i < c->ncols; i++) {
+            if (i) sb_putc(&c->out, ',');
+            qjson_value(&c->out, duckdb_data_chunk_get_vector(c->chunk, i), c->col_lt[i], r);
+        }
+        sb_putc(&c->out, ']');
+        c->emitted++;
+    }
+    return 0;
+}
+
+static void render_trailer(lh_query_cursor *c) {
+    sb_printf(&c->out, "],\"row_count\":%lld,\"truncated\":%s,\"elapsed_ms\":%.3f",
+              (long long)c->emitted, c->truncated ? "true" : "false",
+              (lh_mono_s() - c->t0) * 1000.0);
+    if (c->mid_error) {
+        sb_puts(&c->out, ",\"error\":{\"code\":\"query_failed\",\"message\":");
+        sb_json_str(&c->out, c->mid_error, strlen(c->mid_error));
+        sb_putc(&c->out, '}');
+    }
+    sb_putc(&c->out, '}');
+    c->phase = CUR_DONE;
+}
+
+long query_cursor_read(lh_query_cursor *c, char *buf, size_t cap, lh_err *err) {
+    while (c->out_pos == c->out.len) {
+        sb_reset(&c->out);
+        c->out_pos = 0;
+        switch (c->phase) {
+        case CUR_HEADER:
+            render_header(c);
+            c->phase = CUR_ROWS;
+            break;
+        case CUR_ROWS:
+            if (render_rows(c, err) != 0) {
+                c->mid_error = lh_strdup(err && err->msg[0] ? err->msg : "query failed");
+                c->phase = CUR_TRAILER;
+                return -1;
+            }
+            break;
+        case CUR_TRAILER: render_trailer(c); break;
+        case CUR_DONE: return 0;
+        }
+    }
+    size_t n = c->out.len - c->out_pos;
+    if (n > cap) n = cap;
+    memcpy(buf, c->out.buf + c->out_pos, n);
+    c->out_pos += n;
+    return (long)n;
+}
+
+void query_cursor_free(lh_query_cursor *c) {
+    if (!c) return;
+    if (c->chunk) duckdb_destroy_data_chunk(&c->chunk);
+    if (c->has_result) duckdb_destroy_result(&c->result);
+    for (size_t i = 0; i < c->ncols; i++) {
+        free(c->col_names[i]);
+        free(c->col_types[i]);
+        duckdb_destroy_logical_type(&c->col_lt[i]);
+    }
+    free(c->col_names);
+    free(c->col_types);
+    free(c->col_lt);
+    sb_free(&c->out);
+    free(c->mid_error);
+    if (c->slot) pool_release(c->e, c->slot);
+    free(c);
+}

@@ -1,0 +1,65 @@
+/*
+ * query.h — the SQL engine: one in-memory DuckDB database, a fixed pool of
+ * connections, the catalog's datasets published as views, read-only user
+ * SQL with a row limit and a timeout that really interrupts, and results
+ * rendered as JSON chunk by chunk (never the whole document in memory).
+ *
+ * The module knows nothing of the catalog: the catalog hands it a set of
+ * (name, SELECT) views with a version number.
+ */
+#ifndef LH_QUERY_H
+#define LH_QUERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+typedef struct lh_query_engine lh_query_engine;
+typedef struct lh_query_cursor lh_query_cursor;
+
+typedef struct {
+    int threads;              /* DuckDB threads, 0 = default (all cores) */
+    int64_t memory_limit_mb;  /* 0 = DuckDB default */
+    int pool_size;            /* pooled connections (default 4) */
+    int64_t default_limit;    /* rows when a request gives none (default 1000) */
+    int64_t max_limit;        /* cap on a requested limit */
+    int64_t default_timeout_ms;
+    const char *allowed_root; /* user SQL may read files only below it; NULL = anywhere */
+} lh_query_config;
+
+lh_query_engine *query_engine_new(const lh_query_config *cfg, lh_err *err);
+void query_engine_free(lh_query_engine *e);
+
+/* Publishes the view set (copied): CREATE OR REPLACE VIEW for new/changed
+ * names, DROP VIEW for names gone. A view that fails to bind is logged and
+ * skipped (the error names it) so one broken dataset cannot hide the rest;
+ * returns -1 with err naming the first failure. Thread-safe. */
+int query_engine_set_views(lh_query_engine *e, uint64_t version, const char *const *names,
+                           const char *const *selects, size_t n, lh_err *err);
+
+/* Opens a cursor over user SQL: exactly one SELECT/EXPLAIN statement,
+ * executed until its first rows are ready, so every error is known here:
+ * syntax / binder errors → LH_E_BAD_REQUEST with DuckDB's message, not a
+ * read → LH_E_FORBIDDEN, timeout → LH_E_TIMEOUT. limit <= 0 → default,
+ * capped at max_limit; timeout_ms <= 0 → default. Blocks while every pooled
+ * connection is busy. */
+lh_query_cursor *query_open(lh_query_engine *e, const char *sql, int64_t limit,
+                            int64_t timeout_ms, lh_err *err);
+/* Next bytes of {"columns":[{"name","type"}],"rows":[[...]],"row_count":n,
+ * "truncated":b,"elapsed_ms":x}. Returns >0 bytes, 0 at the end, -1 on a
+ * mid-stream error (err set; the next call closes the document validly with
+ * an "error" field). */
+long query_cursor_read(lh_query_cursor *c, char *buf, size_t cap, lh_err *err);
+size_t query_cursor_column_count(lh_query_cursor *c);
+const char *query_cursor_column_name(lh_query_cursor *c, size_t i);
+const char *query_cursor_column_type(lh_query_cursor *c, size_t i);
+/* Releases the connection to the pool (interrupting a query still running). */
+void query_cursor_free(lh_query_cursor *c);
+
+/* Runs trusted internal SQL (no read-only check, no limit). */
+int query_exec(lh_query_engine *e, const char *sql, lh_err *err);
+void query_engine_stats(lh_query_engine *e, int *pool_size, int *busy, uint64_t *queries,
+                        uint64_t *views_version);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * delta_log.h — internal to the table module: replaying Delta actions.
+ *
+ * A replay holds the live file set (keyed by URL-decoded path), the latest
+ * metaData and protocol. Commits are fed as JSON text (one action per
+ * line); checkpoint rows arrive as the same JSON actions, so one code path
+ * applies both. Exposed separately so a fuzz target can feed it bytes.
+ */
+#ifndef LH_TABLE_DELTA_LOG_H
+#define LH_TABLE_DELTA_LOG_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+typedef struct {
+    char *path;        /* owned, URL-decoded */
+    int64_t size, mtime, rows;
+    char *stats;       /* owned JSON text or NULL */
+    json_t *pvalues;   /* owned object: name → string | null */
+    int live;
+} dl_file;
+
+typedef struct {
+    dl_file *files;
+    size_t nfiles, cap;
+    size_t *index;     /* open addressing: file idx + 1, 0 = empty */
+    size_t index_cap;
+    json_t *metadata;  /* owned, latest metaData action */
+    int min_reader, min_writer;
+    json_t *reader_features; /* owned or NULL */
+} delta_replay;
+
+void delta_replay_init(delta_replay *r);
+void delta_replay_free(delta_replay *r);
+/* Applies one action object ({"add":..}, {"remove":..}, ...). */
+int delta_replay_action(delta_replay *r, json_t *action, lh_err *err);
+/* Applies a commit file's text; errors name `name` and the line. */
+int delta_replay_commit(delta_replay *r, const char *text, size_t len, const char *name,
+                        lh_err *err);
+/* Refuses protocols and features we cannot read correctly. */
+int delta_replay_check_protocol(const delta_replay *r, lh_err *err);
+/* URL-decodes a log path (one level of %XX); NULL on a bad escape. */
+char *delta_path_decode(const char *s);
+
+#endif

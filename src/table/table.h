@@ -1,0 +1,87 @@
+/*
+ * table.h — Delta Lake tables in a bucket (protocol reader 1 / writer 2).
+ *
+ * A table lives at a key prefix ("tables/candidates"): Parquet data files
+ * plus _delta_log/ with one JSON commit per version, checkpoints and
+ * _last_checkpoint. Reading replays the log from the newest usable
+ * checkpoint; writing adds one Parquet file (written by DuckDB) and commits
+ * the next version with put-if-absent, retrying on a lost race, so two
+ * writers never both win a version. Tables written by Spark and others are
+ * read too (multi-part checkpoints, partition values, removes); tables that
+ * need reader features we lack (deletion vectors, column mapping) are
+ * refused with a clear error.
+ */
+#ifndef LH_TABLE_H
+#define LH_TABLE_H
+
+#include <duckdb.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "storage/storage.h"
+
+typedef struct lh_table lh_table;
+
+typedef struct {
+    char *path;               /* relative to the table root, URL-decoded */
+    int64_t size;
+    int64_t rows;             /* from stats.numRecords, -1 when unknown */
+    int64_t modification_time;
+    char **part_names;        /* partition columns of this file */
+    char **part_values;       /* NULL entry = null partition value */
+    size_t nparts;
+    char *stats;              /* JSON text or NULL */
+} lh_table_file;
+
+typedef struct {
+    char *name;
+    char *type;               /* Delta type: "long", "string", "decimal(10,2)", or JSON for nested */
+    int nullable;
+} lh_table_column;
+
+typedef struct lh_snapshot {
+    int64_t version;
+    char *table_id;
+    char *schema_string;
+    lh_table_column *columns;
+    size_t ncolumns;
+    char **partition_columns;
+    size_t npartition_columns;
+    lh_table_file *files;
+    size_t nfiles;
+    int64_t num_records;      /* sum of rows, -1 if any file lacks stats */
+    int64_t size_bytes;
+    int64_t created_time;
+} lh_snapshot;
+
+/* st is borrowed and must outlive the table. */
+lh_table *table_open(lh_storage *st, const char *prefix, lh_err *err);
+void table_free(lh_table *t);
+const char *table_prefix(const lh_table *t);
+/* 1 when the prefix holds a Delta log with at least one commit. */
+int table_exists(lh_table *t);
+/* Latest committed version, or -1 when there is none. */
+int64_t table_latest_version(lh_table *t, lh_err *err);
+/* Snapshot at `version` (-1 = latest). LH_E_NOT_FOUND for a missing table
+ * or version; LH_E_UNPROCESSABLE for a corrupt log or unsupported feature. */
+lh_snapshot *table_snapshot(lh_table *t, int64_t version, lh_err *err);
+void table_snapshot_free(lh_snapshot *s);
+/* A DuckDB SELECT reading exactly the snapshot's rows (absolute paths,
+ * partition values as typed constants, columns in schema order). Caller frees. */
+char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s);
+/* DuckDB type for a Delta type ("long" → "BIGINT"); caller frees. */
+char *table_duckdb_type(const char *delta_type);
+
+/* Writes the rows of select_sql as one new Parquet file and commits it:
+ * append, or overwrite (every active file removed) when overwrite != 0.
+ * Creates the table (version 0) when absent. An append whose columns differ
+ * from the table's is LH_E_CONFLICT naming the columns. conn is borrowed. */
+int table_write(lh_table *t, duckdb_connection conn, const char *select_sql, int overwrite,
+                int64_t *version_out, int64_t *rows_out, lh_err *err);
+/* Writes <version>.checkpoint.parquet and _last_checkpoint. */
+int table_checkpoint(lh_table *t, duckdb_connection conn, int64_t version, lh_err *err);
+/* Checkpoint every `interval` commits (default 10; 0 = never). */
+void table_set_checkpoint_interval(lh_table *t, int interval);
+
+#endif

@@ -1,0 +1,594 @@
+/*
+ * table_write.c — SQL over snapshots, Delta/DuckDB type mapping, and the
+ * write path: COPY to one new Parquet file, per-file stats, schema check,
+ * put-if-absent commit with retry, periodic checkpoints.
+ */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/strbuf.h"
+#include "common/util.h"
+#include "table/table.h"
+#include "table/table_internal.h"
+
+#define COMMIT_RETRIES 10
+
+/* ---- types -------------------------------------------------------------- */
+
+static const struct {
+    const char *delta, *duck;
+} type_map[] = {
+    {"string", "VARCHAR"},     {"long", "BIGINT"},       {"integer", "INTEGER"},
+    {"short", "SMALLINT"},     {"byte", "TINYINT"},      {"float", "FLOAT"},
+    {"double", "DOUBLE"},      {"boolean", "BOOLEAN"},   {"binary", "BLOB"},
+    {"date", "DATE"},          {"timestamp", "TIMESTAMP WITH TIME ZONE"},
+    {"timestamp_ntz", "TIMESTAMP"},
+};
+
+static char *duck_from_json(json_t *type);
+
+char *table_duckdb_type(const char *delta_type) {
+    for (size_t i = 0; i < sizeof type_map / sizeof type_map[0]; i++)
+        if (!strcmp(delta_type, type_map[i].delta)) return lh_strdup(type_map[i].duck);
+    int p, s;
+    if (sscanf(delta_type, "decimal(%d,%d)", &p, &s) == 2) return lh_asprintf("DECIMAL(%d,%d)", p, s);
+    json_t *j = json_loads(delta_type, 0, NULL);
+    char *out = j ? duck_from_json(j) : lh_strdup("VARCHAR");
+    json_decref(j);
+    return out;
+}
+
+static char *duck_from_json(json_t *type) {
+    if (json_is_string(type)) return table_duckdb_type(json_string_value(type));
+    const char *kind = json_string_value(json_object_get(type, "type"));
+    if (kind && !strcmp(kind, "array")) {
+        char *e = duck_from_json(json_object_get(type, "elementType"));
+        char *out = lh_asprintf("%s[]", e);
+        free(e);
+        return out;
+    }
+    if (kind && !strcmp(kind, "map")) {
+        char *k = duck_from_json(json_object_get(type, "keyType"));
+        char *v = duck_from_json(json_object_get(type, "valueType"));
+        char *out = lh_asprintf("MAP(%s, %s)", k, v);
+        free(k);
+        free(v);
+        return out;
+    }
+    if (kind && !strcmp(kind, "struct")) {
+        lh_strbuf sb = LH_STRBUF_INIT;
+        sb_puts(&sb, "STRUCT(");
+        size_t i;
+        json_t *f;
+        json_array_foreach(json_object_get(type, "fields"), i, f) {
+            char *t = duck_from_json(json_object_get(f, "type"));
+            if (i) sb_puts(&sb, ", ");
+            sb_sql_ident(&sb, json_string_value(json_object_get(f, "name")) ?: "?");
+            sb_printf(&sb, " %s", t);
+            free(t);
+        }
+        sb_putc(&sb, ')');
+        return sb_steal(&sb);
+    }
+    return lh_strdup("VARCHAR");
+}
+
+/* Delta type (JSON value, new reference) for a DuckDB type name. */
+static json_t *delta_from_duck(const char *duck) {
+    for (size_t i = 0; i < sizeof type_map / sizeof type_map[0]; i++)
+        if (!strcmp(duck, type_map[i].duck)) return json_string(type_map[i].delta);
+    static const struct { const char *duck, *delta; } extra[] = {
+        {"TIMESTAMP_S", "timestamp_ntz"}, {"TIMESTAMP_MS", "timestamp_ntz"},
+        {"TIMESTAMP_NS", "timestamp_ntz"}, {"UTINYINT", "short"}, {"USMALLINT", "integer"},
+        {"UINTEGER", "long"}, {"UBIGINT", "decimal(20,0)"}, {"HUGEINT", "decimal(38,0)"},
+        {"UUID", "string"}, {"TIME", "string"}, {"INTERVAL", "string"}, {"JSON", "string"},
+    };
+    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
+        if (!strcmp(duck, extra[i].duck)) return json_string(extra[i].delta);
+    int p, s;
+    if (sscanf(duck, "DECIMAL(%d,%d)", &p, &s) == 2) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "decimal(%d,%d)", p, s);
+        return json_string(buf);
+    }
+    size_t n = strlen(duck);
+    if (n > 2 && !strcmp(duck + n - 2, "[]")) {
+        char *inner = lh_strndup(duck, n - 2);
+        json_t *e = delta_from_duck(inner);
+        free(inner);
+        return json_pack("{s:s, s:o, s:b}", "type", "array", "elementType", e, "containsNull", 1);
+    }
+    return json_string("string"); /* STRUCT/MAP/other: stored as text in the schema */
+}
+
+/* ---- reading SQL -------------------------------------------------------- */
+
+static void append_file_path(lh_table *t, lh_strbuf *sb, const char *rel) {
+    char *key = lh_asprintf("%s/%s", t->prefix, rel);
+    char *path = storage_path(t->st, key);
+    sb_sql_str(sb, path);
+    free(path);
+    free(key);
+}
+
+static int is_partition_col(const lh_snapshot *s, const char *name) {
+    for (size_t i = 0; i < s->npartition_columns; i++)
+        if (!strcmp(s->partition_columns[i], name)) return 1;
+    return 0;
+}
+
+static const char *part_value(const lh_table_file *f, const char *name) {
+    for (size_t i = 0; i < f->nparts; i++)
+        if (!strcmp(f->part_names[i], name)) return f->part_values[i];
+    return NULL;
+}
+
+static void append_projection(lh_strbuf *sb, const lh_snapshot *s) {
+    for (size_t i = 0; i < s->ncolumns; i++) {
+        if (i) sb_puts(sb, ", ");
+        sb_sql_ident(sb, s->columns[i].name);
+    }
+}
+
+static void append_empty_select(lh_strbuf *sb, const lh_snapshot *s) {
+    sb_puts(sb, "SELECT ");
+    for (size_t i = 0; i < s->ncolumns; i++) {
+        char *ty = table_duckdb_type(s->columns[i].type);
+        if (i) sb_puts(sb, ", ");
+        sb_printf(sb, "CAST(NULL AS %s) AS ", ty);
+        sb_sql_ident(sb, s->columns[i].name);
+        free(ty);
+    }
+    if (s->ncolumns == 0) sb_puts(sb, "NULL AS empty");
+    sb_puts(sb, " WHERE false");
+}
+
+char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s) {
+    lh_strbuf sb = LH_STRBUF_INIT;
+    if (s->nfiles == 0) {
+        append_empty_select(&sb, s);
+        return sb_steal(&sb);
+    }
+    sb_puts(&sb, "SELECT ");
+    append_projection(&sb, s);
+    if (s->npartition_columns == 0) {
+        sb_puts(&sb, " FROM read_parquet([");
+        for (size_t i = 0; i < s->nfiles; i++) {
+            if (i) sb_putc(&sb, ',');
+            append_file_path(t, &sb, s->files[i].path);
+        }
+        sb_puts(&sb, "], union_by_name = true, hive_partitioning = false)");
+        return sb_steal(&sb);
+    }
+    sb_puts(&sb, " FROM (");
+    for (size_t i = 0; i < s->nfiles; i++) {
+        const lh_table_file *f = &s->files[i];
+        if (i) sb_puts(&sb, " UNION ALL BY NAME ");
+        sb_puts(&sb, "SELECT *");
+        for (size_t c = 0; c < s->ncolumns; c++) {
+            if (!is_partition_col(s, s->columns[c].name)) continue;
+            const char *v = part_value(f, s->columns[c].name);
+            char *ty = table_duckdb_type(s->columns[c].type);
+            sb_puts(&sb, ", CAST(");
+            if (v) sb_sql_str(&sb, v);
+            else sb_puts(&sb, "NULL");
+            sb_printf(&sb, " AS %s) AS ", ty);
+            sb_sql_ident(&sb, s->columns[c].name);
+            free(ty);
+        }
+        sb_puts(&sb, " FROM read_parquet(");
+        append_file_path(t, &sb, f->path);
+        sb_puts(&sb, ", hive_partitioning = false)");
+    }
+    sb_putc(&sb, ')');
+    return sb_steal(&sb);
+}
+
+/* ---- write path --------------------------------------------------------- */
+
+static int run(duckdb_connection conn, const char *sql, duckdb_result *res, lh_err *err) {
+    duckdb_result local;
+    duckdb_result *r = res ? res : &local;
+    if (duckdb_query(conn, sql, r) != DuckDBSuccess) {
+        lh_err_set(err, LH_E_UNPROCESSABLE, "%s", duckdb_result_error(r));
+        duckdb_destroy_result(r);
+        return -1;
+    }
+    if (!res) duckdb_destroy_result(r);
+    return 0;
+}
+
+typedef struct {
+    char **names, **types; /* DuckDB types */
+    size_t n;
+} file_schema;
+
+static void file_schema_free(file_schema *fs) {
+    for (size_t i = 0; i < fs->n; i++) {
+        free(fs->names[i]);
+        free(fs->types[i]);
+    }
+    free(fs->names);
+    free(fs->types);
+}
+
+static int describe_file(duckdb_connection conn, const char *path, file_schema *fs, lh_err *err) {
+    lh_strbuf sql = LH_STRBUF_INIT;
+    sb_puts(&sql, "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(");
+    sb_sql_str(&sql, path);
+    sb_puts(&sql, "))");
+    duckdb_result res;
+    int rc = run(conn, sql.buf, &res, err);
+    sb_free(&sql);
+    if (rc != 0) return -1;
+    fs->n = (size_t)duckdb_row_count(&res);
+    fs->names = lh_calloc(fs->n + 1, sizeof *fs->names);
+    fs->types = lh_calloc(fs->n + 1, sizeof *fs->types);
+    for (size_t i = 0; i < fs->n; i++) {
+        char *a = duckdb_value_varchar(&res, 0, i), *b = duckdb_value_varchar(&res, 1, i);
+        fs->names[i] = lh_strdup(a);
+        fs->types[i] = lh_strdup(b);
+        duckdb_free(a);
+        duckdb_free(b);
+    }
+    duckdb_destroy_result(&res);
+    return 0;
+}
+
+static char *schema_string(const file_schema *fs) {
+    json_t *fields = json_array();
+    for (size_t i = 0; i < fs->n; i++)
+        json_array_append_new(fields, json_pack("{s:s, s:o, s:b, s:{}}", "name", fs->names[i], "type",
+                                                delta_from_duck(fs->types[i]), "nullable", 1, "metadata"));
+    json_t *schema = json_pack("{s:s, s:o}", "type", "struct", "fields", fields);
+    char *s = json_dumps(schema, JSON_COMPACT);
+    json_decref(schema);
+    return s;
+}
+
+/* Compares the new file's columns with the table's; conflict names them. */
+static int check_schema(const lh_snapshot *snap, const file_schema *fs, lh_err *err) {
+    lh_strbuf diff = LH_STRBUF_INIT;
+    for (size_t i = 0; i < fs->n; i++) {
+        size_t j = 0;
+        while (j < snap->ncolumns && strcmp(snap->columns[j].name, fs->names[i])) j++;
+        if (j == snap->ncolumns) {
+            sb_printf(&diff, "%scolumn '%s' is new", diff.len ? "; " : "", fs->names[i]);
+            continue;
+        }
+        json_t *dt = delta_from_duck(fs->types[i]);
+        char *have = json_is_string(dt) ? lh_strdup(json_string_value(dt)) : json_dumps(dt, JSON_COMPACT);
+        json_decref(dt);
+        if (strcmp(have, snap->columns[j].type) != 0)
+            sb_printf(&diff, "%scolumn '%s' is %s, the table has %s", diff.len ? "; " : "",
+                      fs->names[i], have, snap->columns[j].type);
+        free(have);
+    }
+    for (size_t j = 0; j < snap->ncolumns; j++) {
+        if (is_partition_col(snap, snap->columns[j].name)) continue;
+        size_t i = 0;
+        while (i < fs->n && strcmp(snap->columns[j].name, fs->names[i])) i++;
+        if (i == fs->n) sb_printf(&diff, "%scolumn '%s' is missing", diff.len ? "; " : "", snap->columns[j].name);
+    }
+    int rc = 0;
+    if (diff.len) {
+        rc = lh_err_set(err, LH_E_CONFLICT, "schema does not match the table: %s", diff.buf);
+        lh_err_hint(err, "write to a new dataset, or overwrite instead of appending");
+    }
+    sb_free(&diff);
+    return rc;
+}
+
+static int stats_supported(const char *duck) {
+    static const char *const ok[] = {"BIGINT", "INTEGER", "SMALLINT", "TINYINT", "DOUBLE", "FLOAT",
+                                     "VARCHAR", "DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (!strcmp(duck, ok[i])) return 1;
+    return !strncmp(duck, "DECIMAL", 7);
+}
+
+/* numRecords, minValues, maxValues, nullCount for the new file as JSON. */
+static char *file_stats(duckdb_connection conn, const char *path, const file_schema *fs,
+                        int64_t *rows, lh_err *err) {
+    lh_strbuf mins = LH_STRBUF_INIT, maxs = LH_STRBUF_INIT, nulls = LH_STRBUF_INIT, sql = LH_STRBUF_INIT;
+    for (size_t i = 0; i < fs->n; i++) {
+        lh_strbuf id = LH_STRBUF_INIT;
+        sb_sql_ident(&id, fs->names[i]);
+        const char *sep = nulls.len ? ", " : "";
+        sb_printf(&nulls, "%s", sep);
+        sb_sql_str(&nulls, fs->names[i]);
+        sb_printf(&nulls, ", count(*) - count(%s)", id.buf);
+        if (stats_supported(fs->types[i])) {
+            const char *s2 = mins.len ? ", " : "";
+            int text = !strcmp(fs->types[i], "VARCHAR");
+            sb_printf(&mins, "%s", s2);
+            sb_sql_str(&mins, fs->names[i]);
+            sb_printf(&mins, text ? ", left(min(%s), 32)" : ", min(%s)", id.buf);
+            sb_printf(&maxs, "%s", s2);
+            sb_sql_str(&maxs, fs->names[i]);
+            sb_printf(&maxs, text ? ", max(%s)" : ", max(%s)", id.buf);
+        }
+        sb_free(&id);
+    }
+    sb_printf(&sql, "SELECT count(*), json_object('numRecords', count(*), 'minValues', json_object(%s), "
+                    "'maxValues', json_object(%s), 'nullCount', json_object(%s))::VARCHAR FROM read_parquet(",
+              mins.buf ? mins.buf : "", maxs.buf ? maxs.buf : "", nulls.buf ? nulls.buf : "");
+    sb_sql_str(&sql, path);
+    sb_putc(&sql, ')');
+    duckdb_result res;
+    char *out = NULL;
+    if (run(conn, sql.buf, &res, err) == 0) {
+        *rows = duckdb_value_int64(&res, 0, 0);
+        char *v = duckdb_value_varchar(&res, 1, 0);
+        out = lh_strdup(v ? v : "{}");
+        duckdb_free(v);
+        duckdb_destroy_result(&res);
+    }
+    sb_free(&mins);
+    sb_free(&maxs);
+    sb_free(&nulls);
+    sb_free(&sql);
+    return out;
+}
+
+typedef struct {
+    char *rel;          /* file name relative to the table root */
+    char *abs;          /* absolute path */
+    int64_t size, rows;
+    char *stats;
+    file_schema schema;
+} new_file;
+
+static void new_file_free(new_file *f) {
+    free(f->rel);
+    free(f->abs);
+    free(f->stats);
+    file_schema_free(&f->schema);
+}
+
+static int write_parquet(lh_table *t, duckdb_connection conn, const char *select_sql, new_file *nf,
+                         lh_err *err) {
+    char uuid[37];
+    lh_uuid4(uuid);
+    nf->rel = lh_asprintf("part-00000-%s-c000.snappy.parquet", uuid);
+    char *key = lh_asprintf("%s/%s", t->prefix, nf->rel);
+    nf->abs = storage_path(t->st, key);
+    free(key);
+    char *dir = lh_asprintf("%s/%s", storage_root(t->st), t->prefix);
+    int rc = lh_mkdirs(dir, err);
+    free(dir);
+    if (rc != 0) return -1;
+    lh_strbuf sql = LH_STRBUF_INIT;
+    sb_printf(&sql, "COPY (%s) TO ", select_sql);
+    sb_sql_str(&sql, nf->abs);
+    sb_puts(&sql, " (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880)");
+    rc = run(conn, sql.buf, NULL, err);
+    sb_free(&sql);
+    if (rc == 0) rc = describe_file(conn, nf->abs, &nf->schema, err);
+    if (rc == 0) {
+        nf->stats = file_stats(conn, nf->abs, &nf->schema, &nf->rows, err);
+        rc = nf->stats ? 0 : -1;
+    }
+    if (rc == 0) {
+        int fd;
+        char *k = lh_asprintf("%s/%s", t->prefix, nf->rel);
+        rc = storage_open_read(t->st, k, &fd, &nf->size, err);
+        if (rc == 0) close(fd);
+        free(k);
+    }
+    return rc;
+}
+
+static json_t *add_action(const new_file *nf, int64_t now) {
+    return json_pack("{s:{s:s, s:{}, s:I, s:I, s:b, s:s}}", "add", "path", nf->rel, "partitionValues",
+                     "size", (json_int_t)nf->size, "modificationTime", (json_int_t)now, "dataChange", 1,
+                     "stats", nf->stats);
+}
+
+/* Commit text for version v over snapshot snap (NULL for a new table). */
+static char *commit_text(const lh_snapshot *snap, const new_file *nf, int overwrite, int64_t now) {
+    lh_strbuf sb = LH_STRBUF_INIT;
+    json_t *lines = json_array();
+    const char *op = snap ? "WRITE" : "CREATE TABLE";
+    json_array_append_new(lines, json_pack("{s:{s:I, s:s, s:{s:s}, s:b, s:s}}", "commitInfo", "timestamp",
+                                           (json_int_t)now, "operation", op, "operationParameters", "mode",
+                                           overwrite ? "Overwrite" : "Append", "isBlindAppend", !overwrite,
+                                           "engineInfo", "lakehouse"));
+    if (!snap) {
+        char uuid[37];
+        lh_uuid4(uuid);
+        char *schema = schema_string(&nf->schema);
+        json_array_append_new(lines, json_pack("{s:{s:i, s:i}}", "protocol", "minReaderVersion", 1,
+                                               "minWriterVersion", 2));
+        json_array_append_new(lines, json_pack("{s:{s:s, s:{s:s, s:{}}, s:s, s:[], s:{}, s:I}}", "metaData",
+                                               "id", uuid, "format", "provider", "parquet", "options",
+                                               "schemaString", schema, "partitionColumns", "configuration",
+                                               "createdTime", (json_int_t)now));
+        free(schema);
+    }
+    for (size_t i = 0; overwrite && snap && i < snap->nfiles; i++)
+        json_array_append_new(lines, json_pack("{s:{s:s, s:I, s:b}}", "remove", "path", snap->files[i].path,
+                                               "deletionTimestamp", (json_int_t)now, "dataChange", 1));
+    json_array_append_new(lines, add_action(nf, now));
+    size_t i;
+    json_t *l;
+    json_array_foreach(lines, i, l) {
+        char *s = json_dumps(l, JSON_COMPACT);
+        sb_puts(&sb, s);
+        sb_putc(&sb, '\n');
+        free(s);
+    }
+    json_decref(lines);
+    return sb_steal(&sb);
+}
+
+static int try_commit(lh_table *t, int64_t version, const char *text, lh_err *err) {
+    char name[40];
+    snprintf(name, sizeof name, "%020" PRId64 ".json", version);
+    char *key = table_log_key(t, name);
+    int rc = storage_put_if_absent(t->st, key, text, strlen(text), err);
+    free(key);
+    return rc;
+}
+
+int table_write(lh_table *t, duckdb_connection conn, const char *select_sql, int overwrite,
+                int64_t *version_out, int64_t *rows_out, lh_err *err) {
+    new_file nf = {0};
+    if (write_parquet(t, conn, select_sql, &nf, err) != 0) {
+        unlink(nf.abs ? nf.abs : "");
+        new_file_free(&nf);
+        return -1;
+    }
+    int rc = -1;
+    for (int attempt = 0; attempt < COMMIT_RETRIES; attempt++) {
+        int64_t latest = table_latest_version(t, NULL);
+        lh_snapshot *snap = latest >= 0 ? table_snapshot(t, latest, err) : NULL;
+        if (latest >= 0 && !snap) break;
+        if (snap && !overwrite && check_schema(snap, &nf.schema, err) != 0) {
+            table_snapshot_free(snap);
+            break;
+        }
+        char *text = commit_text(snap, &nf, overwrite, lh_now_ms());
+        table_snapshot_free(snap);
+        lh_err cerr = {0};
+        rc = try_commit(t, latest + 1, text, &cerr);
+        free(text);
+        if (rc == 0) {
+            if (version_out) *version_out = latest + 1;
+            if (rows_out) *rows_out = nf.rows;
+            if (t->checkpoint_interval > 0 && latest + 1 > 0 && (latest + 1) % t->checkpoint_interval == 0) {
+                lh_err ckerr = {0};
+                if (table_checkpoint(t, conn, latest + 1, &ckerr) != 0)
+                    LOG_WARN("checkpoint of %s at %" PRId64 " failed: %s", t->prefix, latest + 1, ckerr.msg);
+            }
+            break;
+        }
+        if (cerr.code != LH_E_CONFLICT) {
+            if (err) *err = cerr;
+            break;
+        }
+        LOG_DEBUG("%s: version %" PRId64 " taken by another writer, retrying", t->prefix, latest + 1);
+        rc = lh_err_set(err, LH_E_CONFLICT, "could not commit to '%s' after %d tries", t->prefix, COMMIT_RETRIES);
+    }
+    if (rc != 0) unlink(nf.abs);
+    new_file_free(&nf);
+    return rc;
+}
+
+/* ---- checkpoints -------------------------------------------------------- */
+
+static const char *const CP_ADD_T =
+    "STRUCT(path VARCHAR, partitionValues MAP(VARCHAR, VARCHAR), size BIGINT, "
+    "modificationTime BIGINT, dataChange BOOLEAN, stats VARCHAR)";
+static const char *const CP_META_T =
+    "STRUCT(id VARCHAR, format STRUCT(provider VARCHAR, options MAP(VARCHAR, VARCHAR)), "
+    "schemaString VARCHAR, partitionColumns VARCHAR[], configuration MAP(VARCHAR, VARCHAR), createdTime BIGINT)";
+static const char *const CP_PROTO_T = "STRUCT(minReaderVersion INTEGER, minWriterVersion INTEGER)";
+
+static void cp_row(lh_strbuf *sb, const char *add, const char *meta, const char *proto) {
+    if (sb->len) sb_puts(sb, " UNION ALL ");
+    sb_printf(sb, "SELECT CAST(%s AS %s) AS add, CAST(%s AS %s) AS metaData, CAST(%s AS %s) AS protocol",
+              add ? add : "NULL", CP_ADD_T, meta ? meta : "NULL", CP_META_T, proto ? proto : "NULL", CP_PROTO_T);
+}
+
+static void cp_map(lh_strbuf *sb, const lh_table_file *f) {
+    if (f->nparts == 0) {
+        sb_puts(sb, "MAP {}::MAP(VARCHAR, VARCHAR)");
+        return;
+    }
+    sb_puts(sb, "MAP {");
+    for (size_t i = 0; i < f->nparts; i++) {
+        if (i) sb_puts(sb, ", ");
+        sb_sql_str(sb, f->part_names[i]);
+        sb_puts(sb, ": ");
+        if (f->part_values[i]) sb_sql_str(sb, f->part_values[i]);
+        else sb_puts(sb, "NULL");
+    }
+    sb_putc(sb, '}');
+}
+
+static char *cp_add_literal(const lh_table_file *f) {
+    lh_strbuf sb = LH_STRBUF_INIT;
+    sb_puts(&sb, "{'path': ");
+    sb_sql_str(&sb, f->path); /* decoded; re-encode '%' so readers decode it back */
+    sb_puts(&sb, ", 'partitionValues': ");
+    cp_map(&sb, f);
+    sb_printf(&sb, ", 'size': %" PRId64 ", 'modificationTime': %" PRId64 ", 'dataChange': false, 'stats': ",
+              f->size, f->modification_time);
+    if (f->stats) sb_sql_str(&sb, f->stats);
+    else sb_puts(&sb, "NULL");
+    sb_putc(&sb, '}');
+    return sb_steal(&sb);
+}
+
+static char *cp_meta_literal(const lh_snapshot *s) {
+    lh_strbuf sb = LH_STRBUF_INIT;
+    sb_puts(&sb, "{'id': ");
+    sb_sql_str(&sb, s->table_id);
+    sb_puts(&sb, ", 'format': {'provider': 'parquet', 'options': MAP {}::MAP(VARCHAR, VARCHAR)}, 'schemaString': ");
+    sb_sql_str(&sb, s->schema_string);
+    sb_puts(&sb, ", 'partitionColumns': [");
+    for (size_t i = 0; i < s->npartition_columns; i++) {
+        if (i) sb_putc(&sb, ',');
+        sb_sql_str(&sb, s->partition_columns[i]);
+    }
+    sb_printf(&sb, "]::VARCHAR[], 'configuration': MAP {}::MAP(VARCHAR, VARCHAR), 'createdTime': %" PRId64 "}",
+              s->created_time);
+    return sb_steal(&sb);
+}
+
+static int path_needs_encoding(const char *p) { return strchr(p, '%') != NULL; }
+
+int table_checkpoint(lh_table *t, duckdb_connection conn, int64_t version, lh_err *err) {
+    lh_snapshot *s = table_snapshot(t, version, err);
+    if (!s) return -1;
+    for (size_t i = 0; i < s->nfiles; i++)
+        if (path_needs_encoding(s->files[i].path)) {
+            table_snapshot_free(s);
+            return lh_err_set(err, LH_E_UNPROCESSABLE, "checkpoints of paths with '%%' are not written");
+        }
+    lh_strbuf rows = LH_STRBUF_INIT;
+    cp_row(&rows, NULL, NULL, "{'minReaderVersion': 1, 'minWriterVersion': 2}");
+    char *meta = cp_meta_literal(s);
+    cp_row(&rows, NULL, meta, NULL);
+    free(meta);
+    for (size_t i = 0; i < s->nfiles; i++) {
+        char *add = cp_add_literal(&s->files[i]);
+        cp_row(&rows, add, NULL, NULL);
+        free(add);
+    }
+    char name[64], tmpname[96], rnd[17];
+    snprintf(name, sizeof name, "%020" PRId64 ".checkpoint.parquet", version);
+    lh_random_hex(rnd, 8);
+    snprintf(tmpname, sizeof tmpname, ".%s.tmp-%s", name, rnd);
+    char *key = table_log_key(t, name), *tkey = table_log_key(t, tmpname);
+    char *path = storage_path(t->st, key), *tpath = storage_path(t->st, tkey);
+    lh_strbuf sql = LH_STRBUF_INIT;
+    sb_printf(&sql, "COPY (%s) TO ", rows.buf);
+    sb_sql_str(&sql, tpath);
+    sb_puts(&sql, " (FORMAT parquet)");
+    int rc = run(conn, sql.buf, NULL, err);
+    if (rc == 0 && rename(tpath, path) != 0) rc = lh_err_set(err, LH_E_INTERNAL, "rename checkpoint failed");
+    if (rc != 0) unlink(tpath);
+    if (rc == 0) {
+        lh_fsync_dir_of(path);
+        char *last = lh_asprintf("{\"version\":%" PRId64 ",\"size\":%zu}", version, s->nfiles + 2);
+        char *lkey = table_log_key(t, "_last_checkpoint");
+        rc = storage_put(t->st, lkey, last, strlen(last), NULL, err);
+        free(lkey);
+        free(last);
+    }
+    sb_free(&sql);
+    sb_free(&rows);
+    free(key);
+    free(tkey);
+    free(path);
+    free(tpath);
+    table_snapshot_free(s);
+    return rc;
+}
