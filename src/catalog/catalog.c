@@ -1,0 +1,777 @@
+/*
+ * catalog.c — the dataset registry: an in-memory index of manifests (sorted
+ * by name) over Delta tables, persisted as _catalog/datasets/<name>.json and
+ * rebuilt on open, and the operations of the catalog API (register, append,
+ * write, patch, delete, resync).
+ *
+ * Invariants:
+ *  - entries[] is sorted by name and every entry owns its manifest, its
+ *    table handle and the SELECT that reads the table's current snapshot;
+ *  - readers take `lock` shared and hand out deep copies; writers hold
+ *    `write_mu` for the whole operation (it also guards the DuckDB
+ *    connection) and take `lock` exclusively only to swap an entry;
+ *  - the Delta log is the truth: a manifest behind its table is refreshed
+ *    on open, so a crash between commit and manifest write heals itself;
+ *  - a failed register leaves nothing behind (table files are removed).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/catalog_internal.h"
+#include "common/log.h"
+#include "common/strbuf.h"
+#include "common/util.h"
+
+/* ---- names and entries -------------------------------------------------- */
+
+int catalog_name_valid(const char *name) {
+    if (!name || !*name || strlen(name) > 64) return 0;
+    if (!(name[0] == '_' || (name[0] >= 'A' && name[0] <= 'Z') || (name[0] >= 'a' && name[0] <= 'z'))) return 0;
+    for (const char *p = name; *p; p++)
+        if (!(*p == '_' || (*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z')))
+            return 0;
+    return 1;
+}
+
+/* Index of name, or -(insertion point + 1). Caller holds lock. */
+static long entry_find(const lh_catalog *c, const char *name) {
+    size_t lo = 0, hi = c->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int cmp = strcmp(c->entries[mid].name, name);
+        if (cmp == 0) return (long)mid;
+        if (cmp < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return -(long)lo - 1;
+}
+
+static void entry_clear(cat_entry *e) {
+    free(e->name);
+    json_decref(e->manifest);
+    free(e->select_sql);
+    if (e->table) table_free(e->table);
+    memset(e, 0, sizeof *e);
+}
+
+/* Inserts or replaces (taking ownership of e's fields). Caller holds write_mu. */
+static void entry_put(lh_catalog *c, cat_entry *e) {
+    pthread_rwlock_wrlock(&c->lock);
+    long i = entry_find(c, e->name);
+    if (i >= 0) {
+        entry_clear(&c->entries[i]);
+        c->entries[i] = *e;
+    } else {
+        size_t at = (size_t)(-i - 1);
+        if (c->n == c->cap) {
+            c->cap = c->cap ? c->cap * 2 : 16;
+            c->entries = lh_realloc(c->entries, c->cap * sizeof *c->entries);
+        }
+        memmove(&c->entries[at + 1], &c->entries[at], (c->n - at) * sizeof *c->entries);
+        c->entries[at] = *e;
+        c->n++;
+    }
+    c->version++;
+    pthread_rwlock_unlock(&c->lock);
+    memset(e, 0, sizeof *e);
+}
+
+static void entry_remove(lh_catalog *c, const char *name) {
+    pthread_rwlock_wrlock(&c->lock);
+    long i = entry_find(c, name);
+    if (i >= 0) {
+        entry_clear(&c->entries[i]);
+        memmove(&c->entries[i], &c->entries[i + 1], (c->n - (size_t)i - 1) * sizeof *c->entries);
+        c->n--;
+        c->version++;
+    }
+    pthread_rwlock_unlock(&c->lock);
+}
+
+/* Deep copy of name's manifest, or NULL. */
+static json_t *manifest_copy(lh_catalog *c, const char *name) {
+    pthread_rwlock_rdlock(&c->lock);
+    long i = entry_find(c, name);
+    json_t *m = i >= 0 ? json_deep_copy(c->entries[i].manifest) : NULL;
+    pthread_rwlock_unlock(&c->lock);
+    return m;
+}
+
+/* Hands the current view set to the listener. Caller holds write_mu. */
+static void views_publish(lh_catalog *c) {
+    if (!c->views_fn) return;
+    pthread_rwlock_rdlock(&c->lock);
+    size_t n = c->n;
+    const char **names = lh_calloc(n + 1, sizeof *names);
+    const char **selects = lh_calloc(n + 1, sizeof *selects);
+    for (size_t i = 0; i < n; i++) {
+        names[i] = c->entries[i].name;
+        selects[i] = c->entries[i].select_sql;
+    }
+    c->views_fn(c->views_ctx, c->version, names, selects, n);
+    pthread_rwlock_unlock(&c->lock);
+    free(names);
+    free(selects);
+}
+
+/* ---- loading ------------------------------------------------------------ */
+
+static lh_table *table_for(lh_catalog *c, const json_t *m, lh_err *err) {
+    const char *loc = json_string_value(json_object_get(m, "location"));
+    if (!loc) {
+        lh_err_set(err, LH_E_UNPROCESSABLE, "manifest has no location");
+        return NULL;
+    }
+    lh_table *t = table_open(c->st, loc, err);
+    if (t) table_set_checkpoint_interval(t, c->opt.checkpoint_interval);
+    return t;
+}
+
+/* Builds an entry for a loaded manifest (owned by the entry on success);
+ * refreshes it when the table moved ahead of it. */
+static int entry_load(lh_catalog *c, json_t *m, cat_entry *e, lh_err *err) {
+    memset(e, 0, sizeof *e);
+    lh_table *t = table_for(c, m, err);
+    if (!t) return -1;
+    int64_t latest = table_latest_version(t, err);
+    if (latest < 0) {
+        table_free(t);
+        if (err && err->code == LH_OK) lh_err_set(err, LH_E_NOT_FOUND, "table has no commits");
+        return -1;
+    }
+    json_int_t have = json_integer_value(json_object_get(m, "version"));
+    if (have != latest) {
+        LOG_WARN("dataset %s: manifest at version %lld, table at %lld: refreshing",
+                 json_string_value(json_object_get(m, "name")), (long long)have, (long long)latest);
+        if (manifest_refresh(c, m, t, &e->select_sql, err) != 0 || manifest_persist(c, m, err) != 0) {
+            free(e->select_sql);
+            table_free(t);
+            return -1;
+        }
+    } else {
+        lh_snapshot *s = table_snapshot(t, latest, err);
+        if (!s) {
+            table_free(t);
+            return -1;
+        }
+        e->select_sql = table_snapshot_select_sql(t, s);
+        table_snapshot_free(s);
+    }
+    e->name = lh_strdup(json_string_value(json_object_get(m, "name")));
+    e->manifest = m;
+    e->table = t;
+    return 0;
+}
+
+static void catalog_load_all(lh_catalog *c) {
+    lh_object_info *objs = NULL;
+    size_t n = 0;
+    lh_err err = {0};
+    if (storage_list(c->st, "_catalog/datasets/", &objs, &n, &err) != 0) {
+        LOG_WARN("listing manifests failed: %s", err.msg);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t kl = strlen(objs[i].key);
+        if (kl < 5 || strcmp(objs[i].key + kl - 5, ".json") != 0) continue;
+        char *text = NULL;
+        size_t len = 0;
+        lh_err_clear(&err);
+        if (storage_get(c->st, objs[i].key, &text, &len, &err) != 0) {
+            LOG_WARN("manifest %s unreadable: %s", objs[i].key, err.msg);
+            continue;
+        }
+        json_error_t je;
+        json_t *m = json_loadb(text, len, 0, &je);
+        free(text);
+        const char *name = json_string_value(json_object_get(m, "name"));
+        if (!m || !json_is_object(m) || !catalog_name_valid(name)) {
+            LOG_WARN("manifest %s is not a valid manifest: %s", objs[i].key, m ? "bad name" : je.text);
+            json_decref(m);
+            continue;
+        }
+        cat_entry e;
+        if (entry_load(c, m, &e, &err) != 0) {
+            LOG_WARN("dataset %s skipped: %s", name, err.msg);
+            json_decref(m);
+            continue;
+        }
+        entry_put(c, &e);
+    }
+    storage_list_free(objs, n);
+}
+
+lh_catalog *catalog_open(lh_storage *st, const lh_catalog_options *opt, lh_err *err) {
+    lh_catalog *c = lh_calloc(1, sizeof *c);
+    c->st = st;
+    if (opt) c->opt = *opt;
+    pthread_rwlock_init(&c->lock, NULL);
+    pthread_mutex_init(&c->write_mu, NULL);
+    duckdb_config dc;
+    duckdb_create_config(&dc);
+    if (c->opt.duckdb_threads > 0) {
+        char buf[16];
+        snprintf(buf, sizeof buf, "%d", c->opt.duckdb_threads);
+        duckdb_set_config(dc, "threads", buf);
+    }
+    if (c->opt.duckdb_memory_mb > 0) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "%lldMB", (long long)c->opt.duckdb_memory_mb);
+        duckdb_set_config(dc, "memory_limit", buf);
+    }
+    duckdb_set_config(dc, "autoinstall_known_extensions", "false");
+    duckdb_set_config(dc, "autoload_known_extensions", "false");
+    char *oerr = NULL;
+    if (duckdb_open_ext(NULL, &c->db, dc, &oerr) != DuckDBSuccess) {
+        lh_err_set(err, LH_E_INTERNAL, "catalog: cannot open DuckDB: %s", oerr ? oerr : "?");
+        duckdb_free(oerr);
+        duckdb_destroy_config(&dc);
+        free(c);
+        return NULL;
+    }
+    duckdb_destroy_config(&dc);
+    if (duckdb_connect(c->db, &c->conn) != DuckDBSuccess) {
+        lh_err_set(err, LH_E_INTERNAL, "catalog: cannot connect to DuckDB");
+        duckdb_close(&c->db);
+        free(c);
+        return NULL;
+    }
+    catalog_load_all(c);
+    LOG_INFO("catalog: %zu datasets loaded", c->n);
+    return c;
+}
+
+void catalog_free(lh_catalog *c) {
+    if (!c) return;
+    for (size_t i = 0; i < c->n; i++) entry_clear(&c->entries[i]);
+    free(c->entries);
+    duckdb_disconnect(&c->conn);
+    duckdb_close(&c->db);
+    pthread_rwlock_destroy(&c->lock);
+    pthread_mutex_destroy(&c->write_mu);
+    free(c);
+}
+
+void catalog_set_views_listener(lh_catalog *c, lh_catalog_views_fn fn, void *ctx) {
+    pthread_mutex_lock(&c->write_mu);
+    c->views_fn = fn;
+    c->views_ctx = ctx;
+    views_publish(c);
+    pthread_mutex_unlock(&c->write_mu);
+}
+
+void catalog_stats(lh_catalog *c, size_t *datasets, uint64_t *version) {
+    pthread_rwlock_rdlock(&c->lock);
+    if (datasets) *datasets = c->n;
+    if (version) *version = c->version;
+    pthread_rwlock_unlock(&c->lock);
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+/* Manifests shown to users: internal bookkeeping fields removed. */
+static json_t *manifest_public(json_t *m) {
+    json_object_del(m, "sensitivity_set");
+    return m;
+}
+
+json_t *catalog_list(lh_catalog *c) {
+    json_t *arr = json_array();
+    pthread_rwlock_rdlock(&c->lock);
+    for (size_t i = 0; i < c->n; i++)
+        json_array_append_new(arr, manifest_public(json_deep_copy(c->entries[i].manifest)));
+    pthread_rwlock_unlock(&c->lock);
+    return json_pack("{s:o}", "datasets", arr);
+}
+
+json_t *catalog_get(lh_catalog *c, const char *name, lh_err *err) {
+    json_t *m = manifest_copy(c, name);
+    if (!m) lh_err_set(err, LH_E_NOT_FOUND, "no dataset named '%s'", name);
+    return m ? manifest_public(m) : NULL;
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+/* Commits the rows of select_sql to entry e's table and refreshes its
+ * manifest. Caller holds write_mu; e is a private copy until entry_put. */
+static int entry_write(lh_catalog *c, cat_entry *e, const char *select_sql, int overwrite,
+                       const lh_lineage *lin, lh_err *err) {
+    int64_t version = -1, rows = 0;
+    if (table_write(e->table, c->conn, select_sql, overwrite, &version, &rows, err) != 0) return -1;
+    char *sel = NULL;
+    if (manifest_refresh(c, e->manifest, e->table, &sel, err) != 0) return -1;
+    free(e->select_sql);
+    e->select_sql = sel;
+    char now[32];
+    lh_time_iso(lh_now_ms(), now);
+    json_object_set_new(e->manifest, "updated_at", json_string(now));
+    json_object_set_new(json_object_get(e->manifest, "freshness"), "last_ingest_at", json_string(now));
+    if (lin) manifest_touch_lineage(e->manifest, lin);
+    json_t *emb = json_object_get(e->manifest, "embedding");
+    if (emb && strcmp(json_string_value(json_object_get(emb, "status")) ?: "none", "none") != 0) {
+        json_object_set_new(emb, "status", json_string("stale"));
+        if (json_is_null(json_object_get(emb, "stale_since")))
+            json_object_set_new(emb, "stale_since", json_string(now));
+    }
+    return manifest_persist(c, e->manifest, err);
+}
+
+/* Removes every object under a table prefix we created. */
+static void table_files_remove(lh_catalog *c, const char *prefix) {
+    char *p = lh_asprintf("%s/", prefix);
+    lh_object_info *objs = NULL;
+    size_t n = 0;
+    if (storage_list(c->st, p, &objs, &n, NULL) == 0) {
+        for (size_t i = 0; i < n; i++) storage_delete(c->st, objs[i].key, NULL);
+        storage_list_free(objs, n);
+    }
+    free(p);
+}
+
+/* A new private entry for dataset name stored at location. */
+static int entry_new(lh_catalog *c, const char *name, const char *location, const lh_lineage *lin,
+                     cat_entry *e, lh_err *err) {
+    memset(e, 0, sizeof *e);
+    e->manifest = manifest_new(name, location, storage_name(c->st), lin);
+    e->table = table_for(c, e->manifest, err);
+    if (!e->table) {
+        json_decref(e->manifest);
+        return -1;
+    }
+    e->name = lh_strdup(name);
+    return 0;
+}
+
+/* Private copy of an existing entry, for a writer to change and swap in. */
+static int entry_dup(lh_catalog *c, const char *name, cat_entry *e, lh_err *err) {
+    memset(e, 0, sizeof *e);
+    e->manifest = manifest_copy(c, name);
+    if (!e->manifest) return lh_err_set(err, LH_E_NOT_FOUND, "no dataset named '%s'", name);
+    e->table = table_for(c, e->manifest, err);
+    if (!e->table) {
+        json_decref(e->manifest);
+        return -1;
+    }
+    e->name = lh_strdup(name);
+    return 0;
+}
+
+static int name_check(const char *name, lh_err *err) {
+    if (catalog_name_valid(name)) return 0;
+    lh_err_set(err, LH_E_BAD_REQUEST, "invalid dataset name '%s'", name ? name : "");
+    lh_err_hint(err, "names are letters, digits and '_', not starting with a digit, at most 64 chars");
+    return -1;
+}
+
+static int exists(lh_catalog *c, const char *name) {
+    pthread_rwlock_rdlock(&c->lock);
+    int found = entry_find(c, name) >= 0;
+    pthread_rwlock_unlock(&c->lock);
+    return found;
+}
+
+json_t *catalog_write(lh_catalog *c, const char *name, const char *select_sql, lh_write_mode mode,
+                      const lh_lineage *lin, lh_err *err) {
+    if (name_check(name, err) != 0) return NULL;
+    pthread_mutex_lock(&c->write_mu);
+    json_t *out = NULL;
+    int found = exists(c, name), created = 0;
+    cat_entry e = {0};
+    if (found && mode == LH_WRITE_CREATE) {
+        lh_err_set(err, LH_E_CONFLICT, "dataset '%s' already exists", name);
+        goto done;
+    }
+    if (!found && mode == LH_WRITE_APPEND) {
+        lh_err_set(err, LH_E_NOT_FOUND, "no dataset named '%s'", name);
+        goto done;
+    }
+    if (found) {
+        if (entry_dup(c, name, &e, err) != 0) goto done;
+    } else {
+        char *loc = lh_asprintf("tables/%s", name);
+        int rc = entry_new(c, name, loc, lin, &e, err);
+        free(loc);
+        if (rc != 0) goto done;
+        if (table_exists(e.table)) {
+            lh_err_set(err, LH_E_CONFLICT, "a table already sits at '%s' without a dataset",
+                       table_prefix(e.table));
+            lh_err_hint(err, "register it with {\"format\":\"delta\",\"location\":\"%s\"} or delete its objects",
+                        table_prefix(e.table));
+            goto done;
+        }
+        created = 1;
+    }
+    if (entry_write(c, &e, select_sql, mode == LH_WRITE_OVERWRITE, lin, err) != 0) {
+        if (created) table_files_remove(c, table_prefix(e.table));
+        goto done;
+    }
+    out = manifest_public(json_deep_copy(e.manifest));
+    entry_put(c, &e);
+    views_publish(c);
+done:
+    entry_clear(&e);
+    pthread_mutex_unlock(&c->write_mu);
+    return out;
+}
+
+/* ---- register / append from objects -------------------------------------- */
+
+static const char *format_of_key(const char *key) {
+    static const struct { const char *ext, *fmt; } exts[] = {
+        {".csv", "csv"}, {".tsv", "csv"}, {".txt", "csv"}, {".json", "json"}, {".ndjson", "json"},
+        {".jsonl", "json"}, {".parquet", "parquet"},
+    };
+    size_t kl = strlen(key);
+    for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++) {
+        size_t el = strlen(exts[i].ext);
+        if (kl > el && !strcasecmp(key + kl - el, exts[i].ext)) return exts[i].fmt;
+    }
+    return NULL;
+}
+
+/* SELECT reading the objects of req["objects"] in req["format"] (or the
+ * format their extension says); *source_out lists the keys for lineage. */
+static char *objects_select(lh_catalog *c, const json_t *req, char **source_out, lh_err *err) {
+    json_t *objs = json_object_get(req, "objects");
+    if (!json_is_array(objs) || json_array_size(objs) == 0) {
+        lh_err_set(err, LH_E_BAD_REQUEST, "\"objects\" must be a non-empty array of object keys");
+        return NULL;
+    }
+    const char *fmt = json_string_value(json_object_get(req, "format"));
+    if (fmt && strcmp(fmt, "csv") && strcmp(fmt, "json") && strcmp(fmt, "ndjson") && strcmp(fmt, "parquet")) {
+        lh_err_set(err, LH_E_BAD_REQUEST, "unknown format '%s'", fmt);
+        lh_err_hint(err, "one of csv, json, ndjson, parquet, delta");
+        return NULL;
+    }
+    lh_strbuf paths = LH_STRBUF_INIT, src = LH_STRBUF_INIT;
+    size_t i;
+    json_t *o;
+    json_array_foreach(objs, i, o) {
+        const char *key = json_string_value(o);
+        if (!key || storage_key_validate(key, err) != 0) {
+            if (!key) lh_err_set(err, LH_E_BAD_REQUEST, "objects[%zu] is not a string", i);
+            goto fail;
+        }
+        if (!storage_exists(c->st, key)) {
+            lh_err_set(err, LH_E_NOT_FOUND, "no object '%s'", key);
+            goto fail;
+        }
+        const char *f = format_of_key(key);
+        if (!fmt) fmt = f;
+        if (!fmt) {
+            lh_err_set(err, LH_E_BAD_REQUEST, "cannot tell the format of '%s'", key);
+            lh_err_hint(err, "add \"format\": csv, json or parquet");
+            goto fail;
+        }
+        char *path = storage_path(c->st, key);
+        sb_puts(&paths, i ? ", " : "[");
+        sb_sql_str(&paths, path);
+        free(path);
+        sb_printf(&src, "%s%s", i ? "," : "", key);
+    }
+    sb_puts(&paths, "]");
+    char *sql;
+    if (!strcmp(fmt, "parquet")) sql = lh_asprintf("SELECT * FROM read_parquet(%s, union_by_name=true)", paths.buf);
+    else if (!strcmp(fmt, "csv")) sql = lh_asprintf("SELECT * FROM read_csv(%s, auto_detect=true, union_by_name=true)", paths.buf);
+    else sql = lh_asprintf("SELECT * FROM read_json_auto(%s, union_by_name=true)", paths.buf);
+    sb_free(&paths);
+    *source_out = sb_steal(&src);
+    return sql;
+fail:
+    sb_free(&paths);
+    sb_free(&src);
+    return NULL;
+}
+
+/* Applies description/owner/tags/sensitivity given at register time. */
+static int apply_register_metadata(lh_catalog *c, json_t *m, const json_t *req, lh_err *err);
+static json_t *register_patch_of(const json_t *req);
+
+static json_t *register_delta(lh_catalog *c, const char *name, const json_t *req, lh_err *err) {
+    const char *loc = json_string_value(json_object_get(req, "location"));
+    if (!loc || storage_key_validate(loc, err) != 0) {
+        if (!loc) lh_err_set(err, LH_E_BAD_REQUEST, "format delta needs \"location\": the table's key prefix");
+        return NULL;
+    }
+    char *clean = lh_strdup(loc);
+    size_t cl = strlen(clean);
+    while (cl > 1 && clean[cl - 1] == '/') clean[--cl] = 0;
+    lh_lineage lin = {.source_system = "delta", .source = clean};
+    pthread_mutex_lock(&c->write_mu);
+    json_t *out = NULL;
+    cat_entry e = {0};
+    if (exists(c, name)) {
+        lh_err_set(err, LH_E_CONFLICT, "dataset '%s' already exists", name);
+        goto done;
+    }
+    if (entry_new(c, name, clean, &lin, &e, err) != 0) goto done;
+    if (!table_exists(e.table)) {
+        lh_err_set(err, LH_E_NOT_FOUND, "no Delta table at '%s' (no _delta_log commits)", clean);
+        goto done;
+    }
+    if (manifest_refresh(c, e.manifest, e.table, &e.select_sql, err) != 0) goto done;
+    if (apply_register_metadata(c, e.manifest, req, err) != 0) goto done;
+    if (manifest_persist(c, e.manifest, err) != 0) goto done;
+    out = manifest_public(json_deep_copy(e.manifest));
+    entry_put(c, &e);
+    views_publish(c);
+done:
+    entry_clear(&e);
+    free(clean);
+    pthread_mutex_unlock(&c->write_mu);
+    return out;
+}
+
+json_t *catalog_register(lh_catalog *c, const json_t *req, lh_err *err) {
+    const char *name = json_string_value(json_object_get(req, "name"));
+    if (!name) {
+        lh_err_set(err, LH_E_BAD_REQUEST, "\"name\" is required");
+        return NULL;
+    }
+    if (name_check(name, err) != 0) return NULL;
+    const char *fmt = json_string_value(json_object_get(req, "format"));
+    if (fmt && !strcmp(fmt, "delta")) return register_delta(c, name, req, err);
+    if (exists(c, name)) {
+        lh_err_set(err, LH_E_CONFLICT, "dataset '%s' already exists", name);
+        lh_err_hint(err, "POST /catalog/datasets/by-name/%s/append adds objects to it", name);
+        return NULL;
+    }
+    json_t *probe = json_object();
+    if (apply_register_metadata(c, probe, req, err) != 0) {
+        json_decref(probe);
+        return NULL;
+    }
+    json_decref(probe);
+    char *source = NULL;
+    char *select = objects_select(c, req, &source, err);
+    if (!select) return NULL;
+    lh_lineage lin = {.source_system = "upload", .source = source};
+    json_t *m = catalog_write(c, name, select, LH_WRITE_CREATE, &lin, err);
+    free(select);
+    free(source);
+    if (!m) return NULL;
+    /* metadata given at register time: one more manifest write */
+    json_t *patch = register_patch_of(req);
+    if (json_object_size(patch) > 0) {
+        json_decref(m);
+        m = catalog_patch(c, name, patch, err);
+    }
+    json_decref(patch);
+    return m;
+}
+
+json_t *catalog_append_objects(lh_catalog *c, const char *name, const json_t *req, lh_err *err) {
+    if (!exists(c, name)) {
+        lh_err_set(err, LH_E_NOT_FOUND, "no dataset named '%s'", name);
+        return NULL;
+    }
+    char *source = NULL;
+    char *select = objects_select(c, req, &source, err);
+    if (!select) return NULL;
+    lh_lineage lin = {.source_system = "upload", .source = source};
+    json_t *m = catalog_write(c, name, select, LH_WRITE_APPEND, &lin, err);
+    free(select);
+    free(source);
+    return m;
+}
+
+/* ---- PATCH metadata ------------------------------------------------------ */
+
+static int want_string(const json_t *v, const char *field, lh_err *err) {
+    if (json_is_string(v)) return 0;
+    return lh_err_set(err, LH_E_BAD_REQUEST, "\"%s\" must be a string", field);
+}
+
+static int want_sensitivity(const json_t *v, const char *field, lh_err *err) {
+    if (want_string(v, field, err) != 0) return -1;
+    if (sensitivity_rank(json_string_value(v)) >= 0) return 0;
+    lh_err_set(err, LH_E_BAD_REQUEST, "\"%s\": unknown sensitivity '%s'", field, json_string_value(v));
+    lh_err_hint(err, "one of public, internal, confidential, restricted");
+    return -1;
+}
+
+static int want_tags(const json_t *v, lh_err *err) {
+    size_t i;
+    json_t *t;
+    if (!json_is_array(v)) return lh_err_set(err, LH_E_BAD_REQUEST, "\"tags\" must be an array of strings");
+    json_array_foreach(v, i, t)
+        if (!json_is_string(t) || !*json_string_value(t))
+            return lh_err_set(err, LH_E_BAD_REQUEST, "tags[%zu] must be a non-empty string", i);
+    return 0;
+}
+
+static json_t *column_named(json_t *cols, const char *name) {
+    size_t i;
+    json_t *col;
+    json_array_foreach(cols, i, col)
+        if (!strcmp(json_string_value(json_object_get(col, "name")) ?: "", name)) return col;
+    return NULL;
+}
+
+/* Validates and applies the column notes of a PATCH to m. */
+static int patch_columns(json_t *m, const json_t *cols, lh_err *err) {
+    if (!json_is_array(cols)) return lh_err_set(err, LH_E_BAD_REQUEST, "\"columns\" must be an array");
+    size_t i;
+    json_t *p;
+    json_array_foreach(cols, i, p) {
+        const char *cname = json_string_value(json_object_get(p, "name"));
+        if (!cname) return lh_err_set(err, LH_E_BAD_REQUEST, "columns[%zu].name is required", i);
+        json_t *col = column_named(json_object_get(m, "columns"), cname);
+        if (!col) return lh_err_set(err, LH_E_BAD_REQUEST, "no column '%s' in this dataset", cname);
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)p, k, v) {
+            if (!strcmp(k, "name")) continue;
+            if (!strcmp(k, "description")) {
+                if (want_string(v, "columns[].description", err) != 0) return -1;
+            } else if (!strcmp(k, "sensitivity")) {
+                if (want_sensitivity(v, "columns[].sensitivity", err) != 0) return -1;
+            } else {
+                return lh_err_set(err, LH_E_BAD_REQUEST, "columns[%zu]: unknown field '%s'", i, k);
+            }
+            json_object_set(col, k, v);
+        }
+    }
+    return 0;
+}
+
+/* Applies a metadata patch to m (validating every field first, so an
+ * invalid patch changes nothing of the caller's copy that matters). */
+static int patch_apply(json_t *m, const json_t *patch, lh_err *err) {
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)patch, k, v) {
+        if (!strcmp(k, "description") || !strcmp(k, "owner")) {
+            if (want_string(v, k, err) != 0) return -1;
+            json_object_set(m, k, v);
+        } else if (!strcmp(k, "sensitivity")) {
+            if (want_sensitivity(v, k, err) != 0) return -1;
+            json_object_set(m, "sensitivity_set", v);
+        } else if (!strcmp(k, "tags")) {
+            if (want_tags(v, err) != 0) return -1;
+            json_object_set(m, "tags", v);
+        } else if (!strcmp(k, "columns")) {
+            if (patch_columns(m, v, err) != 0) return -1;
+        } else {
+            lh_err_set(err, LH_E_BAD_REQUEST, "unknown metadata field '%s'", k);
+            lh_err_hint(err, "description, owner, sensitivity, tags, columns[].description/sensitivity");
+            return -1;
+        }
+    }
+    manifest_update_sensitivity(m);
+    return 0;
+}
+
+/* The metadata fields of a register request, as a patch (new reference). */
+static json_t *register_patch_of(const json_t *req) {
+    json_t *patch = json_object();
+    static const char *const keys[] = {"description", "owner", "tags", "sensitivity"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        json_t *v = json_object_get(req, keys[i]);
+        if (v) json_object_set(patch, keys[i], v);
+    }
+    return patch;
+}
+
+static int apply_register_metadata(lh_catalog *c, json_t *m, const json_t *req, lh_err *err) {
+    (void)c;
+    json_t *patch = register_patch_of(req);
+    int rc = patch_apply(m, patch, err);
+    json_decref(patch);
+    return rc;
+}
+
+json_t *catalog_patch(lh_catalog *c, const char *name, const json_t *patch, lh_err *err) {
+    if (!json_is_object(patch)) {
+        lh_err_set(err, LH_E_BAD_REQUEST, "the body must be a JSON object");
+        return NULL;
+    }
+    pthread_mutex_lock(&c->write_mu);
+    json_t *out = NULL;
+    json_t *m = manifest_copy(c, name);
+    if (!m) {
+        lh_err_set(err, LH_E_NOT_FOUND, "no dataset named '%s'", name);
+        goto done;
+    }
+    if (patch_apply(m, patch, err) != 0) goto done;
+    char now[32];
+    lh_time_iso(lh_now_ms(), now);
+    json_object_set_new(m, "updated_at", json_string(now));
+    if (manifest_persist(c, m, err) != 0) goto done;
+    pthread_rwlock_wrlock(&c->lock);
+    long i = entry_find(c, name);
+    if (i >= 0) {
+        json_decref(c->entries[i].manifest);
+        c->entries[i].manifest = json_incref(m);
+    }
+    pthread_rwlock_unlock(&c->lock);
+    out = manifest_public(json_deep_copy(m));
+done:
+    json_decref(m);
+    pthread_mutex_unlock(&c->write_mu);
+    return out;
+}
+
+/* ---- delete and repair --------------------------------------------------- */
+
+int catalog_delete(lh_catalog *c, const char *name, lh_err *err) {
+    pthread_mutex_lock(&c->write_mu);
+    int rc = -1;
+    json_t *m = manifest_copy(c, name);
+    if (!m) {
+        lh_err_set(err, LH_E_NOT_FOUND, "no dataset named '%s'", name);
+        goto done;
+    }
+    char *key = manifest_key(name);
+    rc = storage_delete(c->st, key, err);
+    free(key);
+    if (rc != 0) goto done;
+    entry_remove(c, name);
+    views_publish(c);
+    /* data we wrote goes too; a registered external Delta table stays */
+    const char *loc = json_string_value(json_object_get(m, "location"));
+    char *ours = lh_asprintf("tables/%s", name);
+    if (loc && !strcmp(loc, ours)) table_files_remove(c, loc);
+    free(ours);
+done:
+    json_decref(m);
+    pthread_mutex_unlock(&c->write_mu);
+    return rc;
+}
+
+static int manifest_incomplete(const json_t *m) {
+    json_t *rc = json_object_get(m, "row_count");
+    json_t *cols = json_object_get(m, "columns");
+    return !json_is_integer(rc) || json_integer_value(rc) <= 0 || !json_is_array(cols) ||
+           json_array_size(cols) == 0 || !json_string_length(json_object_get(m, "schema_fingerprint"));
+}
+
+json_t *catalog_resync_missing(lh_catalog *c, lh_err *err) {
+    pthread_mutex_lock(&c->write_mu);
+    json_t *repaired = json_array();
+    size_t n = 0;
+    pthread_rwlock_rdlock(&c->lock);
+    char **names = lh_calloc(c->n + 1, sizeof *names);
+    for (size_t i = 0; i < c->n; i++)
+        if (manifest_incomplete(c->entries[i].manifest)) names[n++] = lh_strdup(c->entries[i].name);
+    pthread_rwlock_unlock(&c->lock);
+    for (size_t i = 0; i < n; i++) {
+        cat_entry e;
+        lh_err e2 = {0};
+        if (entry_dup(c, names[i], &e, &e2) != 0 ||
+            manifest_refresh(c, e.manifest, e.table, &e.select_sql, &e2) != 0 ||
+            manifest_persist(c, e.manifest, &e2) != 0) {
+            LOG_WARN("resync %s failed: %s", names[i], e2.msg);
+            entry_clear(&e);
+            continue;
+        }
+        json_array_append_new(repaired, json_string(names[i]));
+        entry_put(c, &e);
+    }
+    if (n > 0) views_publish(c);
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+    pthread_mutex_unlock(&c->write_mu);
+    (void)err;
+    return json_pack("{s:o}", "repaired", repaired);
+}

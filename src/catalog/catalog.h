@@ -1,0 +1,70 @@
+/*
+ * catalog.h — the dataset catalog: rich manifests (owner, sensitivity,
+ * columns with PII flags, lineage, freshness, tags, schema fingerprint,
+ * files) over Delta tables, persisted as _catalog/datasets/<name>.json and
+ * rebuilt on start.
+ *
+ * Manifests are jansson objects. Every function returning json_t* returns a
+ * NEW reference (a deep copy the caller owns and must json_decref); callers
+ * never see the registry's own objects, so writers cannot race readers.
+ * The table log is the source of truth: on open, a manifest whose table has
+ * moved ahead (a crash between commit and manifest write) is refreshed.
+ */
+#ifndef LH_CATALOG_H
+#define LH_CATALOG_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "storage/storage.h"
+
+typedef struct lh_catalog lh_catalog;
+
+typedef struct {
+    int checkpoint_interval;   /* Delta checkpoint every N commits (0 = never) */
+    int duckdb_threads;        /* for conversions, 0 = default */
+    int64_t duckdb_memory_mb;  /* 0 = default */
+} lh_catalog_options;
+
+/* Receives the full view set after every change (and once when set). */
+typedef void (*lh_catalog_views_fn)(void *ctx, uint64_t version, const char *const *names,
+                                    const char *const *selects, size_t n);
+
+typedef struct {
+    const char *source_system; /* "upload", "postgres", "demo-generator", "delta", ... */
+    const char *source;        /* object keys, redacted DSN, file name */
+    const char *ingest_job;    /* job id, or NULL to make one */
+} lh_lineage;
+
+typedef enum {
+    LH_WRITE_CREATE,           /* fails if the dataset exists */
+    LH_WRITE_APPEND,           /* fails if it does not */
+    LH_WRITE_OVERWRITE,
+    LH_WRITE_CREATE_OR_APPEND,
+} lh_write_mode;
+
+lh_catalog *catalog_open(lh_storage *st, const lh_catalog_options *opt, lh_err *err);
+void catalog_free(lh_catalog *c);
+void catalog_set_views_listener(lh_catalog *c, lh_catalog_views_fn fn, void *ctx);
+
+/* POST /catalog/datasets: objects (csv/json/parquet, converted to Delta) or
+ * {"format":"delta","location"}. 400/404/409/422 as documented; a failed
+ * register leaves nothing behind. */
+json_t *catalog_register(lh_catalog *c, const json_t *req, lh_err *err);
+/* {"objects":[keys],"format"?}: one new commit on an existing dataset. */
+json_t *catalog_append_objects(lh_catalog *c, const char *name, const json_t *req, lh_err *err);
+json_t *catalog_list(lh_catalog *c);                 /* {"datasets":[...]} by name */
+json_t *catalog_get(lh_catalog *c, const char *name, lh_err *err);
+json_t *catalog_patch(lh_catalog *c, const char *name, const json_t *patch, lh_err *err);
+int catalog_delete(lh_catalog *c, const char *name, lh_err *err);
+json_t *catalog_resync_missing(lh_catalog *c, lh_err *err);  /* {"repaired":[names]} */
+/* Writes select_sql's rows into dataset `name` (ingest, demo, append). */
+json_t *catalog_write(lh_catalog *c, const char *name, const char *select_sql, lh_write_mode mode,
+                      const lh_lineage *lin, lh_err *err);
+void catalog_stats(lh_catalog *c, size_t *datasets, uint64_t *version);
+/* 1 when name is a safe dataset name: [A-Za-z_][A-Za-z0-9_]{0,63}. */
+int catalog_name_valid(const char *name);
+
+#endif

@@ -1,0 +1,25 @@
+/*
+ * cli.h — the command-line side of `lakehouse`: rendering results as text
+ * tables and talking to a running server.
+ */
+#ifndef LH_CLI_H
+#define LH_CLI_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "common/err.h"
+
+/* Prints a /query/sql response document ({"columns","rows",...}) as an
+ * aligned text table followed by "(N rows[, truncated])". */
+void cli_print_table(FILE *out, const json_t *result);
+
+/* POSTs a JSON body to base_url+path. Returns the parsed JSON response (new
+ * reference) and its status; NULL with err when the server is unreachable or
+ * answers non-JSON. api_key may be NULL. */
+json_t *cli_http_post_json(const char *base_url, const char *path, const char *api_key,
+                           const json_t *body, long *status, lh_err *err);
+/* True when GET base_url/health answers 200 within a short timeout. */
+int cli_server_alive(const char *base_url);
+
+#endif

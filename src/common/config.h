@@ -1,0 +1,72 @@
+/*
+ * config.h — the server's configuration: defaults, then lakehouse.toml
+ * (./lakehouse.toml when present, or the --config FILE, which must exist),
+ * then LAKEHOUSE_* environment overrides.
+ *
+ * Keys are table-driven in config.c: one row per key with its section, type,
+ * default and field offset, so adding a key is adding a row. A bad file or
+ * value fails config_load with "file:line: problem" and the server does not
+ * start. The lh_config returned is owned by the caller (config_free).
+ */
+#ifndef LH_COMMON_CONFIG_H
+#define LH_COMMON_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+typedef struct {
+    char *key;   /* owned */
+    char *name;  /* owned, may be NULL */
+    char *role;  /* owned: "read" | "write" | "admin" */
+} lh_api_key;
+
+typedef struct {
+    struct {
+        char *host;                /* "0.0.0.0" */
+        int port;                  /* 3100 */
+        int threads;               /* libmicrohttpd pool, 0 = cores */
+        int64_t max_body_bytes;    /* JSON bodies: 10 MiB */
+        int64_t max_upload_bytes;  /* object PUT / multipart: 4 GiB */
+    } server;
+    struct {
+        char *root;                /* "./data": root of the primary bucket */
+        int checkpoint_interval;   /* Delta checkpoint every N commits: 10 */
+    } storage;
+    struct {
+        int threads;               /* DuckDB threads, 0 = cores */
+        int64_t memory_limit_mb;   /* 0 = DuckDB's default */
+        int pool_size;             /* connections: 4 */
+        int64_t default_limit;     /* rows when the request gives none: 10000 */
+        int64_t max_limit;         /* hard cap: 1000000 */
+        int64_t timeout_ms;        /* default query timeout: 30000 */
+    } query;
+    struct {
+        int enabled;               /* false */
+        lh_api_key *keys;          /* owned array */
+        size_t nkeys;
+    } auth;
+    struct {
+        char *log_level;           /* "info" */
+        char *traces;              /* "" (off) | "stdout" | file path */
+        char *service_name;        /* "lakehouse" */
+    } telemetry;
+    struct {
+        char *provider;            /* "builtin" | "ollama" | "openai" */
+        char *url;                 /* NULL: no LLM endpoint */
+        char *model;               /* generation model */
+        char *embed_model;         /* embedding model; builtin: "builtin-hash" */
+        int dims;                  /* builtin embedder dims: 384 */
+        int64_t timeout_ms;        /* per HTTP call: 60000 */
+    } ai;
+} lh_config;
+
+/* Loads defaults, then path (NULL: ./lakehouse.toml if present), then the
+ * environment. Returns NULL with err ("file:line: problem") on failure. */
+lh_config *config_load(const char *path, lh_err *err);
+/* Same, from a TOML string (for tests); name is used in messages. */
+lh_config *config_load_string(const char *toml, const char *name, lh_err *err);
+void config_free(lh_config *cfg);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * api_catalog.c — /catalog/datasets (register, list, get, PATCH metadata,
+ * delete) and /catalog/resync-missing. Each handler is one catalog call.
+ */
+#include "http/internal.h"
+
+/* Answers with the manifest (or the error) a catalog call returned. */
+static void reply_manifest(lh_resp *resp, int status, json_t *m, const lh_err *err) {
+    if (!m) resp_error(resp, err);
+    else resp_json(resp, status, m);
+}
+
+void api_catalog_register(lh_app *app, lh_req *req, lh_resp *resp) {
+    json_t *body = req_json_object(req, resp);
+    if (!body) return;
+    lh_err err = {0};
+    json_t *m = catalog_register(app->catalog, body, &err);
+    json_decref(body);
+    reply_manifest(resp, 201, m, &err);
+}
+
+void api_catalog_list(lh_app *app, lh_req *req, lh_resp *resp) {
+    resp_json(resp, 200, catalog_list(app->catalog));
+}
+
+void api_catalog_get(lh_app *app, lh_req *req, lh_resp *resp) {
+    lh_err err = {0};
+    reply_manifest(resp, 200, catalog_get(app->catalog, req_param(req, "name"), &err), &err);
+}
+
+void api_catalog_patch(lh_app *app, lh_req *req, lh_resp *resp) {
+    json_t *body = req_json_object(req, resp);
+    if (!body) return;
+    lh_err err = {0};
+    json_t *m = catalog_patch(app->catalog, req_param(req, "name"), body, &err);
+    json_decref(body);
+    reply_manifest(resp, 200, m, &err);
+}
+
+void api_catalog_delete(lh_app *app, lh_req *req, lh_resp *resp) {
+    lh_err err = {0};
+    if (catalog_delete(app->catalog, req_param(req, "name"), &err) != 0) resp_error(resp, &err);
+    else resp_empty(resp, 204);
+}
+
+void api_catalog_append(lh_app *app, lh_req *req, lh_resp *resp) {
+    json_t *body = req_json_object(req, resp);
+    if (!body) return;
+    lh_err err = {0};
+    json_t *m = catalog_append_objects(app->catalog, req_param(req, "name"), body, &err);
+    json_decref(body);
+    reply_manifest(resp, 200, m, &err);
+}
+
+void api_catalog_resync(lh_app *app, lh_req *req, lh_resp *resp) {
+    lh_err err = {0};
+    reply_manifest(resp, 200, catalog_resync_missing(app->catalog, &err), &err);
+}

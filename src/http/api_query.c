@@ -1,0 +1,55 @@
+/*
+ * api_query.c — POST /query/sql: parse {"sql","limit"?,"timeout_ms"?},
+ * open a query cursor (every SQL error is known before the first byte),
+ * then stream the JSON document chunk by chunk from the cursor.
+ */
+#include "common/log.h"
+#include "http/internal.h"
+
+static long cursor_read(void *ctx, char *buf, size_t cap) {
+    lh_err err = {0};
+    long n = query_cursor_read(ctx, buf, cap, &err);
+    if (n < 0) { /* status already sent: the cursor closes the document with "error" */
+        LOG_WARN("query failed mid-stream: %s", err.msg);
+        n = query_cursor_read(ctx, buf, cap, &err);
+    }
+    return n < 0 ? -1 : n;
+}
+
+static void cursor_free(void *ctx) { query_cursor_free(ctx); }
+
+/* Reads an optional non-negative integer field; -1 when absent. */
+static int opt_int(json_t *body, const char *name, int64_t *out, lh_resp *resp) {
+    json_t *v = json_object_get(body, name);
+    *out = -1;
+    if (!v || json_is_null(v)) return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < 0) {
+        resp_errorf(resp, LH_E_BAD_REQUEST, NULL, "'%s' must be a non-negative integer", name);
+        return -1;
+    }
+    *out = json_integer_value(v);
+    return 0;
+}
+
+void api_query_sql(lh_app *app, lh_req *req, lh_resp *resp) {
+    json_t *body = req_json_object(req, resp);
+    if (!body) return;
+    const char *sql = json_string_value(json_object_get(body, "sql"));
+    int64_t limit, timeout;
+    if (!sql || !*sql) {
+        resp_errorf(resp, LH_E_BAD_REQUEST, "send {\"sql\": \"SELECT ...\"}",
+                    "'sql' must be a non-empty string");
+    } else if (opt_int(body, "limit", &limit, resp) == 0 &&
+               opt_int(body, "timeout_ms", &timeout, resp) == 0) {
+        lh_err err = {0};
+        lh_query_cursor *c = query_open(app->query, sql, limit, timeout, &err);
+        if (!c) {
+            resp_error(resp, &err);
+        } else {
+            resp->status = 200;
+            resp->content_type = "application/json";
+            resp->stream = (lh_stream){cursor_read, cursor_free, c};
+        }
+    }
+    json_decref(body);
+}

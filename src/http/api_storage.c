@@ -1,0 +1,87 @@
+/*
+ * api_storage.c — /storage/objects: PUT (streamed to disk), GET (sent
+ * from the file), DELETE, and LIST by prefix.
+ */
+#include <stdlib.h>
+
+#include "common/util.h"
+#include "http/internal.h"
+
+static int put_begin(lh_app *app, lh_req *req, lh_resp *resp) {
+    lh_err err = {0};
+    lh_storage_writer *w = storage_writer_new(app->storage, req_param(req, "key"), &err);
+    if (!w) {
+        resp_error(resp, &err);
+        return -1;
+    }
+    req->upload_state = w;
+    return 0;
+}
+
+static int put_data(lh_req *req, const char *data, size_t len, lh_err *err) {
+    return storage_writer_write(req->upload_state, data, len, err);
+}
+
+static void put_abort(lh_req *req) {
+    storage_writer_abort(req->upload_state);
+    req->upload_state = NULL;
+}
+
+const lh_upload_ops api_storage_put_upload = {put_begin, put_data, put_abort};
+
+void api_storage_put_done(lh_app *app, lh_req *req, lh_resp *resp) {
+    lh_err err = {0};
+    int64_t size = 0;
+    char sha[65];
+    lh_storage_writer *w = req->upload_state;
+    req->upload_state = NULL;
+    if (storage_writer_commit(w, &size, sha, &err) != 0) {
+        resp_error(resp, &err);
+        return;
+    }
+    resp_json(resp, 201, json_pack("{s:s, s:I, s:s}", "key", req_param(req, "key"), "size",
+                                   (json_int_t)size, "sha256", sha));
+}
+
+void api_storage_get(lh_app *app, lh_req *req, lh_resp *resp) {
+    lh_err err = {0};
+    int fd;
+    int64_t size;
+    if (storage_open_read(app->storage, req_param(req, "key"), &fd, &size, &err) != 0) {
+        resp_error(resp, &err);
+        return;
+    }
+    resp->status = 200;
+    resp->content_type = "application/octet-stream";
+    resp->fd = fd;
+    resp->fd_size = size;
+}
+
+void api_storage_delete(lh_app *app, lh_req *req, lh_resp *resp) {
+    lh_err err = {0};
+    if (storage_delete(app->storage, req_param(req, "key"), &err) != 0) {
+        resp_error(resp, &err);
+        return;
+    }
+    resp_empty(resp, 204);
+}
+
+void api_storage_list(lh_app *app, lh_req *req, lh_resp *resp) {
+    lh_err err = {0};
+    const char *prefix = req_query(req, "prefix");
+    lh_object_info *objs = NULL;
+    size_t n = 0;
+    if (storage_list(app->storage, prefix ? prefix : "", &objs, &n, &err) != 0) {
+        resp_error(resp, &err);
+        return;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char when[32];
+        lh_time_iso(objs[i].modified_ms, when);
+        json_array_append_new(arr, json_pack("{s:s, s:I, s:s}", "key", objs[i].key, "size",
+                                             (json_int_t)objs[i].size, "modified", when));
+    }
+    storage_list_free(objs, n);
+    resp_json(resp, 200, json_pack("{s:o}", "objects", arr));
+}

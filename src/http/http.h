@@ -1,0 +1,36 @@
+/*
+ * http.h — the gateway: libmicrohttpd server, route table, middleware
+ * (request id, auth, tracing, metrics, size limits) and the api_*.c
+ * handlers that translate HTTP to module calls.
+ *
+ * The modules themselves are built by main and handed in as an lh_app; the
+ * server borrows them for its lifetime.
+ */
+#ifndef LH_HTTP_H
+#define LH_HTTP_H
+
+#include <stdint.h>
+
+#include "catalog/catalog.h"
+#include "common/config.h"
+#include "common/err.h"
+#include "query/query.h"
+#include "storage/storage.h"
+
+typedef struct lh_app {
+    const lh_config *cfg;     /* borrowed */
+    lh_storage *storage;      /* primary bucket, borrowed */
+    lh_catalog *catalog;      /* borrowed */
+    lh_query_engine *query;   /* borrowed */
+    int64_t started_ms;
+} lh_app;
+
+typedef struct lh_http_server lh_http_server;
+
+/* Starts listening on cfg->server.host:port; returns NULL with err on failure. */
+lh_http_server *http_server_start(lh_app *app, lh_err *err);
+/* Port actually bound (useful with port 0). */
+int http_server_port(const lh_http_server *s);
+void http_server_stop(lh_http_server *s);
+
+#endif

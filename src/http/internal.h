@@ -1,0 +1,107 @@
+/*
+ * internal.h — what server.c shares with the route table and the api_*.c
+ * handlers: the request and response records and their helpers.
+ *
+ * A handler reads an lh_req (borrowed) and fills an lh_resp (the server owns
+ * both and frees them after the response is sent). Handlers never touch
+ * libmicrohttpd directly; they only call module functions and resp_* helpers.
+ */
+#ifndef LH_HTTP_INTERNAL_H
+#define LH_HTTP_INTERNAL_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/strbuf.h"
+#include "http/http.h"
+#include "http/router.h"
+
+typedef enum { ROLE_PUBLIC = 0, ROLE_READ = 1, ROLE_WRITE = 2, ROLE_ADMIN = 3 } lh_role;
+
+typedef struct lh_req lh_req;
+typedef struct lh_resp lh_resp;
+typedef void (*lh_handler_fn)(lh_app *app, lh_req *req, lh_resp *resp);
+
+/* Upload handlers receive the body as it arrives instead of a buffer. */
+typedef struct {
+    int (*begin)(lh_app *app, lh_req *req, lh_resp *resp);   /* 0 ok; -1 resp filled */
+    int (*data)(lh_req *req, const char *data, size_t len, lh_err *err);
+    void (*abort)(lh_req *req);                              /* client went away */
+} lh_upload_ops;
+
+typedef struct lh_route {
+    const char *method;
+    const char *pattern;
+    lh_handler_fn fn;           /* runs when the whole request is in */
+    lh_role role;               /* least role allowed when auth is on */
+    const lh_upload_ops *upload; /* non-NULL: body streamed, not buffered */
+} lh_route;
+
+struct lh_req {
+    const char *method;       /* borrowed from libmicrohttpd */
+    const char *path;         /* borrowed */
+    void *conn;               /* struct MHD_Connection*, for header/arg lookup */
+    const lh_route *route;
+    const char *route_pattern;
+    lh_route_params params;   /* owned */
+    lh_strbuf body;           /* buffered body (non-upload routes) */
+    int body_too_large;
+    char request_id[40];
+    const char *caller;       /* key name or "anonymous", borrowed from config */
+    void *upload_state;       /* owned by the route's upload ops */
+};
+
+typedef struct {
+    long (*read)(void *ctx, char *buf, size_t cap);  /* >0 bytes, 0 end */
+    void (*free)(void *ctx);
+    void *ctx;
+} lh_stream;
+
+struct lh_resp {
+    int status;
+    const char *content_type;  /* static string */
+    char *body;                /* owned */
+    size_t len;
+    int fd;                    /* >= 0: send this file (owned, closed after) */
+    int64_t fd_size;
+    lh_stream stream;          /* stream.read set: chunked streaming body */
+};
+
+/* Request helpers */
+const char *req_header(lh_req *req, const char *name);
+const char *req_query(lh_req *req, const char *name);   /* decoded ?name=value */
+const char *req_param(lh_req *req, const char *name);   /* path parameter */
+/* Parses the buffered body as a JSON object. On failure fills resp with a
+ * 400 naming line/column and returns NULL. New reference. */
+json_t *req_json_object(lh_req *req, lh_resp *resp);
+
+/* Response helpers */
+void resp_json(lh_resp *resp, int status, json_t *body);  /* steals body */
+void resp_error(lh_resp *resp, const lh_err *err);
+void resp_errorf(lh_resp *resp, lh_errcode code, const char *hint, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void resp_empty(lh_resp *resp, int status);
+
+/* The route table (routes.c) and the handlers (api_*.c). */
+extern const lh_route lh_routes[];
+extern const size_t lh_routes_count;
+
+void api_health(lh_app *, lh_req *, lh_resp *);
+void api_system_status(lh_app *, lh_req *, lh_resp *);
+void api_metrics(lh_app *, lh_req *, lh_resp *);
+void api_storage_get(lh_app *, lh_req *, lh_resp *);
+void api_storage_delete(lh_app *, lh_req *, lh_resp *);
+void api_storage_list(lh_app *, lh_req *, lh_resp *);
+void api_storage_put_done(lh_app *, lh_req *, lh_resp *);
+extern const lh_upload_ops api_storage_put_upload;
+void api_catalog_register(lh_app *, lh_req *, lh_resp *);
+void api_catalog_list(lh_app *, lh_req *, lh_resp *);
+void api_catalog_get(lh_app *, lh_req *, lh_resp *);
+void api_catalog_patch(lh_app *, lh_req *, lh_resp *);
+void api_catalog_delete(lh_app *, lh_req *, lh_resp *);
+void api_catalog_append(lh_app *, lh_req *, lh_resp *);
+void api_catalog_resync(lh_app *, lh_req *, lh_resp *);
+void api_query_sql(lh_app *, lh_req *, lh_resp *);
+
+#endif

@@ -1,0 +1,450 @@
+/*
+ * server.c — libmicrohttpd glue and the middleware every request passes:
+ *
+ *   first call   → request id, trace span, route match (404/405/400),
+ *                  auth (401/403), Content-Length limit (413), upload begin
+ *   data calls   → buffer the body (413 past server.max_body_bytes) or hand
+ *                  it to the route's upload ops (streamed, never buffered)
+ *   final call   → run the handler, queue its response
+ *   completed    → metrics, span end, one log line, free everything
+ *
+ * libmicrohttpd runs a thread pool over epoll; this file keeps no shared
+ * mutable state besides the (read-only after start) router.
+ */
+#include <microhttpd.h>
+#include <openssl/crypto.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "http/internal.h"
+#include "telemetry/metrics.h"
+#include "telemetry/trace.h"
+
+struct lh_http_server {
+    struct MHD_Daemon *daemon;
+    lh_app *app;        /* borrowed */
+    lh_router *router;  /* owned */
+    int port;
+};
+
+typedef struct {
+    lh_req req;
+    lh_resp resp;
+    lh_http_server *srv;
+    double t0;
+    trace_span *span;
+    int queued;          /* a response was queued */
+    int upload_active;   /* upload begun, not yet finished */
+    int upload_failed;
+    lh_err upload_err;
+    int64_t received;
+} req_ctx;
+
+/* ---- request helpers ---------------------------------------------------- */
+
+const char *req_header(lh_req *req, const char *name) {
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+static int hexval(int c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* In-place decoding of a query value ('+' is a space); MHD hands them raw
+ * because we turned its own unescaping off (see unescape_none). */
+static size_t query_decode(char *s) {
+    char *w = s;
+    for (const char *r = s; *r; r++) {
+        if (*r == '+') *w++ = ' ';
+        else if (*r == '%' && hexval(r[1]) >= 0 && hexval(r[2]) >= 0) {
+            int v = hexval(r[1]) * 16 + hexval(r[2]);
+            *w++ = (char)(v ? v : '?');
+            r += 2;
+        } else *w++ = *r;
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
+const char *req_query(lh_req *req, const char *name) {
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *req_param(lh_req *req, const char *name) { return router_param(&req->params, name); }
+
+json_t *req_json_object(lh_req *req, lh_resp *resp) {
+    if (req->body.len == 0) {
+        resp_errorf(resp, LH_E_BAD_REQUEST, "send a JSON object", "request body is empty");
+        return NULL;
+    }
+    json_error_t je;
+    json_t *j = json_loadb(req->body.buf, req->body.len, JSON_REJECT_DUPLICATES, &je);
+    if (!j) {
+        resp_errorf(resp, LH_E_BAD_REQUEST, NULL, "invalid JSON at line %d column %d: %s",
+                    je.line, je.column, je.text);
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        resp_errorf(resp, LH_E_BAD_REQUEST, NULL, "request body must be a JSON object");
+        return NULL;
+    }
+    return j;
+}
+
+/* ---- response helpers --------------------------------------------------- */
+
+void resp_json(lh_resp *resp, int status, json_t *body) {
+    free(resp->body);
+    resp->status = status;
+    resp->content_type = "application/json";
+    resp->body = json_dumps(body, JSON_COMPACT);
+    resp->len = resp->body ? strlen(resp->body) : 0;
+    json_decref(body);
+}
+
+static void resp_error_parts(lh_resp *resp, lh_errcode code, const char *msg, const char *hint) {
+    json_t *e = json_pack("{s:s, s:s}", "code", lh_err_code_name(code), "message", msg);
+    if (hint && *hint) json_object_set_new(e, "hint", json_string(hint));
+    resp_json(resp, lh_err_http_status(code), json_pack("{s:o}", "error", e));
+}
+
+void resp_error(lh_resp *resp, const lh_err *err) {
+    lh_errcode code = err->code == LH_OK ? LH_E_INTERNAL : err->code;
+    resp_error_parts(resp, code, err->msg[0] ? err->msg : "unknown error", err->hint);
+}
+
+void resp_errorf(lh_resp *resp, lh_errcode code, const char *hint, const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    resp_error_parts(resp, code, msg, hint);
+}
+
+void resp_empty(lh_resp *resp, int status) {
+    free(resp->body);
+    resp->body = NULL;
+    resp->len = 0;
+    resp->status = status;
+}
+
+/* ---- middleware --------------------------------------------------------- */
+
+static void assign_request_id(req_ctx *rc) {
+    const char *given = req_header(&rc->req, "X-Request-Id");
+    size_t n = given ? strlen(given) : 0;
+    int ok = n > 0 && n < sizeof rc->req.request_id;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (given[i] >= '0' && given[i] <= '9') || (given[i] >= 'a' && given[i] <= 'z') ||
+             (given[i] >= 'A' && given[i] <= 'Z') || given[i] == '-' || given[i] == '_';
+    if (ok) memcpy(rc->req.request_id, given, n + 1);
+    else lh_random_hex(rc->req.request_id, 8);
+}
+
+static lh_role role_parse(const char *s) {
+    if (!s || !strcmp(s, "admin")) return ROLE_ADMIN;
+    if (!strcmp(s, "write")) return ROLE_WRITE;
+    return ROLE_READ;
+}
+
+/* 0 when the caller may use the route; else resp holds 401/403. */
+static int check_auth(const lh_config *cfg, lh_req *req, lh_resp *resp) {
+    req->caller = "anonymous";
+    if (!cfg->auth.enabled || req->route->role == ROLE_PUBLIC) return 0;
+    const char *key = req_header(req, "X-API-Key");
+    if (!key || !*key) {
+        resp_errorf(resp, LH_E_UNAUTHORIZED, "send the X-API-Key header", "missing API key");
+        return -1;
+    }
+    size_t klen = strlen(key);
+    for (size_t i = 0; i < cfg->auth.nkeys; i++) {
+        const lh_api_key *k = &cfg->auth.keys[i];
+        if (strlen(k->key) != klen || CRYPTO_memcmp(k->key, key, klen) != 0) continue;
+        req->caller = k->name ? k->name : "api-key";
+        if (role_parse(k->role) < req->route->role) {
+            resp_errorf(resp, LH_E_FORBIDDEN, NULL, "role '%s' may not call %s %s",
+                        k->role ? k->role : "admin", req->method, req->route_pattern);
+            return -1;
+        }
+        return 0;
+    }
+    resp_errorf(resp, LH_E_UNAUTHORIZED, NULL, "unknown API key");
+    return -1;
+}
+
+static int64_t content_length(lh_req *req) {
+    const char *cl = req_header(req, "Content-Length");
+    return cl ? strtoll(cl, NULL, 10) : -1;
+}
+
+/* Route match, auth and limits. 0 to go on; -1 when resp holds an error. */
+static int admit_request(req_ctx *rc) {
+    lh_req *req = &rc->req;
+    lh_resp *resp = &rc->resp;
+    const lh_config *cfg = rc->srv->app->cfg;
+    void *handler = NULL;
+    char allow[64] = "";
+    lh_route_result r = router_match(rc->srv->router, req->method, req->path, &handler,
+                                     &req->route_pattern, &req->params, allow, sizeof allow);
+    if (r == ROUTE_BAD_PATH) {
+        resp_errorf(resp, LH_E_BAD_REQUEST, NULL, "malformed path '%s'", req->path);
+        return -1;
+    }
+    if (r == ROUTE_NOT_FOUND) {
+        resp_errorf(resp, LH_E_NOT_FOUND, NULL, "no route for %s %s", req->method, req->path);
+        return -1;
+    }
+    if (r == ROUTE_METHOD_NOT_ALLOWED) {
+        resp_errorf(resp, LH_E_BAD_REQUEST, NULL, "method %s not allowed here; allowed: %s",
+                    req->method, allow);
+        resp->status = 405;
+        return -1;
+    }
+    req->route = handler;
+    if (check_auth(cfg, req, resp) != 0) return -1;
+    int64_t cl = content_length(req);
+    int64_t limit = req->route->upload ? cfg->server.max_upload_bytes : cfg->server.max_body_bytes;
+    if (cl > limit) {
+        resp_errorf(resp, LH_E_TOO_LARGE, "send a smaller body",
+                    "request body of %lld bytes exceeds the limit of %lld bytes", (long long)cl,
+                    (long long)limit);
+        return -1;
+    }
+    if (req->route->upload) {
+        if (req->route->upload->begin(rc->srv->app, req, resp) != 0) return -1;
+        rc->upload_active = 1;
+    }
+    return 0;
+}
+
+static void take_body(req_ctx *rc, const char *data, size_t len) {
+    const lh_config *cfg = rc->srv->app->cfg;
+    rc->received += (int64_t)len;
+    if (rc->req.route->upload) {
+        if (rc->upload_failed) return;
+        if (rc->received > cfg->server.max_upload_bytes) {
+            lh_err_set(&rc->upload_err, LH_E_TOO_LARGE, "upload exceeds the limit of %lld bytes",
+                       (long long)cfg->server.max_upload_bytes);
+            rc->upload_failed = 1;
+        } else if (rc->req.route->upload->data(&rc->req, data, len, &rc->upload_err) != 0) {
+            rc->upload_failed = 1;
+        }
+        return;
+    }
+    if (rc->req.body_too_large) return;
+    if (rc->received > cfg->server.max_body_bytes) {
+        rc->req.body_too_large = 1;
+        sb_free(&rc->req.body);
+        return;
+    }
+    sb_append(&rc->req.body, data, len);
+}
+
+/* ---- responses ---------------------------------------------------------- */
+
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max) {
+    lh_stream *st = cls;
+    long n = st->read(st->ctx, buf, max);
+    if (n > 0) return n;
+    return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void stream_free(void *cls) {
+    lh_stream *st = cls;
+    if (st->free) st->free(st->ctx);
+    free(st);
+}
+
+static enum MHD_Result queue_response(struct MHD_Connection *c, req_ctx *rc) {
+    lh_resp *resp = &rc->resp;
+    struct MHD_Response *r;
+    if (resp->stream.read) {
+        lh_stream *st = lh_malloc(sizeof *st);
+        *st = resp->stream;
+        resp->stream.read = NULL;
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_reader, st,
+                                              stream_free);
+    } else if (resp->fd >= 0) {
+        r = MHD_create_response_from_fd64((uint64_t)resp->fd_size, resp->fd);
+        resp->fd = -1; /* MHD closes it */
+    } else {
+        r = MHD_create_response_from_buffer(resp->len, resp->body, MHD_RESPMEM_MUST_FREE);
+        resp->body = NULL;
+    }
+    if (!r) return MHD_NO;
+    if (resp->content_type) MHD_add_response_header(r, "Content-Type", resp->content_type);
+    MHD_add_response_header(r, "X-Request-Id", rc->req.request_id);
+    char tp[64];
+    if (rc->span && trace_span_traceparent(rc->span, tp) == 0)
+        MHD_add_response_header(r, "traceparent", tp);
+    if (resp->status == 405) MHD_add_response_header(r, "Allow", "see error message");
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)resp->status, r);
+    MHD_destroy_response(r);
+    rc->queued = 1;
+    return ret;
+}
+
+/* ---- libmicrohttpd callbacks -------------------------------------------- */
+
+static enum MHD_Result decode_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value);
+
+static req_ctx *req_ctx_new(lh_http_server *srv, struct MHD_Connection *c, const char *url,
+                            const char *method) {
+    req_ctx *rc = lh_calloc(1, sizeof *rc);
+    rc->srv = srv;
+    rc->t0 = lh_mono_s();
+    rc->req.conn = c;
+    rc->req.method = method;
+    rc->req.path = url;
+    rc->req.caller = "anonymous";
+    rc->resp.fd = -1;
+    rc->resp.status = 200;
+    assign_request_id(rc);
+    /* arguments arrive raw (see unescape_none); decode them once, in place */
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, decode_arg, NULL);
+    rc->span = trace_span_begin("http.request", req_header(&rc->req, "traceparent"));
+    return rc;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size, void **con_cls) {
+    lh_http_server *srv = cls;
+    req_ctx *rc = *con_cls;
+    if (!rc) {
+        rc = req_ctx_new(srv, c, url, method);
+        *con_cls = rc;
+        lh_log_set_request_id(rc->req.request_id);
+        if (admit_request(rc) != 0) return queue_response(c, rc);
+        return MHD_YES;
+    }
+    lh_log_set_request_id(rc->req.request_id);
+    if (rc->queued) { /* error answered early: drop the rest of the body */
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_size > 0) {
+        take_body(rc, upload_data, *upload_size);
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    /* the whole request is in */
+    if (rc->req.body_too_large) {
+        resp_errorf(&rc->resp, LH_E_TOO_LARGE, "send a smaller body",
+                    "request body exceeds the limit of %lld bytes",
+                    (long long)srv->app->cfg->server.max_body_bytes);
+    } else if (rc->upload_failed) {
+        resp_error(&rc->resp, &rc->upload_err);
+    } else {
+        rc->req.route->fn(srv->app, &rc->req, &rc->resp);
+    }
+    rc->upload_active = 0;
+    return queue_response(c, rc);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+    req_ctx *rc = *con_cls;
+    if (!rc) return;
+    lh_log_set_request_id(rc->req.request_id);
+    if (rc->upload_active && rc->req.route && rc->req.route->upload)
+        rc->req.route->upload->abort(&rc->req);
+    double secs = lh_mono_s() - rc->t0;
+    int status = rc->queued ? rc->resp.status : 499;
+    metrics_record_request(rc->req.method, rc->req.route_pattern, status, secs);
+    if (rc->span) {
+        trace_span_set_attr_str(rc->span, "http.method", rc->req.method);
+        trace_span_set_attr_str(rc->span, "http.target", rc->req.path);
+        trace_span_set_attr_int(rc->span, "http.status_code", status);
+        trace_span_end(rc->span, status >= 500 ? 2 : 0);
+    }
+    lh_log(status >= 500 ? LH_LOG_ERROR : LH_LOG_DEBUG, "%s %s status=%d ms=%.2f caller=%s",
+           rc->req.method, rc->req.path, status, secs * 1000, rc->req.caller);
+    lh_log_set_request_id(NULL);
+    router_params_free(&rc->req.params);
+    sb_free(&rc->req.body);
+    free(rc->resp.body);
+    if (rc->resp.fd >= 0) close(rc->resp.fd);
+    if (rc->resp.stream.read && rc->resp.stream.free) rc->resp.stream.free(rc->resp.stream.ctx);
+    free(rc);
+    *con_cls = NULL;
+}
+
+/* Keep URLs and arguments raw: the router decodes path parameters itself
+ * (rejecting bad escapes and NUL) and req_query decodes arguments. */
+static size_t unescape_none(void *cls, struct MHD_Connection *c, char *s) {
+    (void)cls;
+    (void)c;
+    return strlen(s);
+}
+
+static enum MHD_Result decode_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value) {
+    (void)cls;
+    (void)kind;
+    (void)key;
+    if (value) query_decode((char *)(uintptr_t)value);
+    return MHD_YES;
+}
+
+static lh_router *routes_build(lh_err *err) {
+    lh_router *r = router_new();
+    for (size_t i = 0; i < lh_routes_count; i++) {
+        if (router_add(r, lh_routes[i].method, lh_routes[i].pattern, (void *)&lh_routes[i], err) != 0) {
+            router_free(r);
+            return NULL;
+        }
+    }
+    return r;
+}
+
+lh_http_server *http_server_start(lh_app *app, lh_err *err) {
+    lh_http_server *s = lh_calloc(1, sizeof *s);
+    s->app = app;
+    s->router = routes_build(err);
+    if (!s->router) {
+        free(s);
+        return NULL;
+    }
+    const lh_config *cfg = app->cfg;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO;
+    int threads = cfg->server.threads > 0 ? cfg->server.threads : 2;
+    s->daemon = MHD_start_daemon(
+        flags, (uint16_t)cfg->server.port, NULL, NULL, on_request, s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)2048,
+        MHD_OPTION_END);
+    if (!s->daemon) {
+        lh_err_set(err, LH_E_UNAVAILABLE, "cannot listen on port %d (in use?)", cfg->server.port);
+        router_free(s->router);
+        free(s);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : cfg->server.port;
+    return s;
+}
+
+int http_server_port(const lh_http_server *s) { return s->port; }
+
+void http_server_stop(lh_http_server *s) {
+    if (!s) return;
+    MHD_stop_daemon(s->daemon);
+    router_free(s->router);
+    free(s);
+}

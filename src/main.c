@@ -1,0 +1,268 @@
+/*
+ * main.c — the `lakehouse` executable: a table of subcommands, each a small
+ * function. `serve` wires the modules together (storage → catalog → query,
+ * catalog views published into the query engine) and starts the gateway;
+ * `sql` runs a query through a running server, or opens the data folder
+ * directly when none answers; `version` prints the version.
+ */
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/catalog.h"
+#include "cli/cli.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/strbuf.h"
+#include "common/util.h"
+#include "common/version.h"
+#include "http/http.h"
+#include "query/query.h"
+#include "storage/storage.h"
+#include "telemetry/trace.h"
+
+typedef struct {
+    const char *config_path;  /* --config FILE */
+    int argc;                 /* arguments after the subcommand */
+    char **argv;
+} cli_args;
+
+/* ---- app assembly ------------------------------------------------------- */
+
+static void publish_views(void *ctx, uint64_t version, const char *const *names,
+                          const char *const *selects, size_t n) {
+    lh_err err = {0};
+    if (query_engine_set_views(ctx, version, names, selects, n, &err) != 0)
+        LOG_ERROR("publishing views failed: %s", err.msg);
+}
+
+static void app_close(lh_app *app) {
+    if (app->catalog) catalog_free(app->catalog);
+    if (app->query) query_engine_free(app->query);
+    if (app->storage) storage_free(app->storage);
+    memset(app, 0, sizeof *app);
+}
+
+static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
+    memset(app, 0, sizeof *app);
+    app->cfg = cfg;
+    app->started_ms = lh_now_ms();
+    app->storage = storage_open_local("primary", cfg->storage.root, err);
+    if (!app->storage) return -1;
+    storage_cleanup_temp(app->storage);
+    lh_query_config qc = {
+        .threads = cfg->query.threads,
+        .memory_limit_mb = cfg->query.memory_limit_mb,
+        .pool_size = cfg->query.pool_size,
+        .default_limit = cfg->query.default_limit,
+        .max_limit = cfg->query.max_limit,
+        .default_timeout_ms = cfg->query.timeout_ms,
+        .allowed_root = storage_root(app->storage),
+    };
+    app->query = query_engine_new(&qc, err);
+    if (!app->query) goto fail;
+    lh_catalog_options co = {
+        .checkpoint_interval = cfg->storage.checkpoint_interval,
+        .duckdb_threads = cfg->query.threads,
+        .duckdb_memory_mb = 0,
+    };
+    app->catalog = catalog_open(app->storage, &co, err);
+    if (!app->catalog) goto fail;
+    catalog_set_views_listener(app->catalog, publish_views, app->query);
+    return 0;
+fail:
+    app_close(app);
+    return -1;
+}
+
+static lh_config *load_config(const cli_args *a) {
+    lh_err err = {0};
+    lh_config *cfg = config_load(a->config_path, &err);
+    if (!cfg) {
+        fprintf(stderr, "lakehouse: %s\n", err.msg);
+        return NULL;
+    }
+    lh_log_level lvl;
+    if (lh_log_level_parse(cfg->telemetry.log_level, &lvl) == 0) lh_log_set_level(lvl);
+    return cfg;
+}
+
+/* ---- subcommands -------------------------------------------------------- */
+
+static int cmd_serve(const cli_args *a) {
+    lh_config *cfg = load_config(a);
+    if (!cfg) return 2;
+    lh_err err = {0};
+    if (trace_configure(cfg->telemetry.traces, cfg->telemetry.service_name, &err) != 0) {
+        fprintf(stderr, "lakehouse: telemetry: %s\n", err.msg);
+        config_free(cfg);
+        return 2;
+    }
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL); /* every thread started below inherits it */
+    signal(SIGPIPE, SIG_IGN);
+    lh_app app;
+    if (app_open(&app, cfg, &err) != 0) {
+        LOG_ERROR("startup failed: %s", err.msg);
+        config_free(cfg);
+        return 1;
+    }
+    lh_http_server *srv = http_server_start(&app, &err);
+    if (!srv) {
+        LOG_ERROR("startup failed: %s", err.msg);
+        app_close(&app);
+        config_free(cfg);
+        return 1;
+    }
+    LOG_INFO("lakehouse %s serving on %s:%d, data in %s", LH_VERSION, cfg->server.host,
+             http_server_port(srv), storage_root(app.storage));
+    int sig = 0;
+    sigwait(&set, &sig);
+    LOG_INFO("signal %d: shutting down", sig);
+    http_server_stop(srv);
+    app_close(&app);
+    config_free(cfg);
+    return 0;
+}
+
+/* Runs sql on the data folder in this process; returns the result document. */
+static json_t *sql_local(const lh_config *cfg, const char *sql, int64_t limit, lh_err *err) {
+    lh_app app;
+    if (app_open(&app, cfg, err) != 0) return NULL;
+    json_t *res = NULL;
+    lh_query_cursor *c = query_open(app.query, sql, limit, -1, err);
+    if (c) {
+        lh_strbuf sb = LH_STRBUF_INIT;
+        char buf[65536];
+        long n;
+        while ((n = query_cursor_read(c, buf, sizeof buf, err)) != 0)
+            if (n > 0) sb_append(&sb, buf, (size_t)n);
+        query_cursor_free(c);
+        json_error_t je;
+        res = json_loadb(sb.buf ? sb.buf : "", sb.len, 0, &je);
+        if (!res) lh_err_set(err, LH_E_INTERNAL, "bad result document: %s", je.text);
+        sb_free(&sb);
+    }
+    app_close(&app);
+    return res;
+}
+
+static json_t *sql_remote(const lh_config *cfg, const char *base, const char *sql, int64_t limit,
+                          lh_err *err) {
+    json_t *body = json_pack("{s:s}", "sql", sql);
+    if (limit > 0) json_object_set_new(body, "limit", json_integer(limit));
+    const char *key = getenv("LAKEHOUSE_API_KEY");
+    if (!key && cfg->auth.nkeys > 0) key = cfg->auth.keys[0].key;
+    long status = 0;
+    json_t *res = cli_http_post_json(base, "/query/sql", key, body, &status, err);
+    json_decref(body);
+    if (res && status != 200) {
+        json_t *e = json_object_get(res, "error");
+        lh_err_set(err, LH_E_BAD_REQUEST, "%s (HTTP %ld)",
+                   json_string_value(json_object_get(e, "message")) ?: "error", status);
+        json_decref(res);
+        return NULL;
+    }
+    return res;
+}
+
+static int cmd_sql(const cli_args *a) {
+    const char *sql = NULL, *server = NULL;
+    int local = 0, as_json = 0;
+    int64_t limit = -1;
+    for (int i = 0; i < a->argc; i++) {
+        if (!strcmp(a->argv[i], "--local")) local = 1;
+        else if (!strcmp(a->argv[i], "--json")) as_json = 1;
+        else if (!strcmp(a->argv[i], "--server") && i + 1 < a->argc) server = a->argv[++i];
+        else if (!strcmp(a->argv[i], "--limit") && i + 1 < a->argc) limit = atoll(a->argv[++i]);
+        else if (!sql) sql = a->argv[i];
+    }
+    if (!sql) {
+        fprintf(stderr, "usage: lakehouse sql \"<query>\" [--local] [--server URL] [--limit N] [--json]\n");
+        return 2;
+    }
+    lh_config *cfg = load_config(a);
+    if (!cfg) return 2;
+    char base[256];
+    snprintf(base, sizeof base, "%s", server ? server : "");
+    if (!server) snprintf(base, sizeof base, "http://127.0.0.1:%d", cfg->server.port);
+    lh_err err = {0};
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int remote = !local && (server || cli_server_alive(base));
+    json_t *res = remote ? sql_remote(cfg, base, sql, limit, &err) : sql_local(cfg, sql, limit, &err);
+    int rc = 0;
+    if (!res) {
+        fprintf(stderr, "error: %s\n", err.msg);
+        rc = 1;
+    } else if (as_json) {
+        json_dumpf(res, stdout, JSON_COMPACT);
+        fputc('\n', stdout);
+    } else {
+        cli_print_table(stdout, res);
+    }
+    json_decref(res);
+    config_free(cfg);
+    curl_global_cleanup();
+    return rc;
+}
+
+static int cmd_version(const cli_args *a) {
+    (void)a;
+    printf("lakehouse %s\n", LH_VERSION);
+    return 0;
+}
+
+static int cmd_help(const cli_args *a);
+
+static const struct {
+    const char *name;
+    int (*fn)(const cli_args *);
+    const char *usage;
+} commands[] = {
+    {"serve", cmd_serve, "serve                 run the HTTP server (port from config)"},
+    {"sql", cmd_sql, "sql \"<query>\" [opts]  run SQL via a running server or the data folder"},
+    {"version", cmd_version, "version               print the version"},
+    {"help", cmd_help, "help                  this text"},
+};
+
+static int cmd_help(const cli_args *a) {
+    (void)a;
+    printf("usage: lakehouse [--config FILE] <command> [args]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        printf("  %s\n", commands[i].usage);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    cli_args a = {0};
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (!strcmp(argv[i], "--config") && i + 1 < argc) a.config_path = argv[++i];
+        else if (!strcmp(argv[i], "--version")) return cmd_version(&a);
+        else {
+            fprintf(stderr, "lakehouse: unknown option %s\n", argv[i]);
+            return 2;
+        }
+    }
+    const char *name = i < argc ? argv[i++] : "help";
+    /* --config may also follow the subcommand */
+    char **rest = lh_calloc((size_t)argc + 1, sizeof *rest);
+    for (; i < argc; i++) {
+        if (!strcmp(argv[i], "--config") && i + 1 < argc) a.config_path = argv[++i];
+        else rest[a.argc++] = argv[i];
+    }
+    a.argv = rest;
+    int rc = 2;
+    size_t k = 0;
+    for (; k < sizeof commands / sizeof commands[0]; k++)
+        if (!strcmp(name, commands[k].name)) break;
+    if (k == sizeof commands / sizeof commands[0]) fprintf(stderr, "lakehouse: unknown command '%s'\n", name);
+    else rc = commands[k].fn(&a);
+    free(rest);
+    return rc;
+}

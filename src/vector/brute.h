@@ -1,0 +1,50 @@
+/*
+ * brute.h — the dot-product kernel and exact (brute-force) top-k search.
+ *
+ * Vectors are L2-normalised float32, so cosine similarity is the dot
+ * product. vec_dot() dispatches once, at first use, to an AVX2+FMA kernel
+ * when the CPU has it (__builtin_cpu_supports) and to a portable C kernel
+ * otherwise; LH_VEC_KERNEL=portable in the environment forces the latter.
+ *
+ * brute_topk() scans a contiguous row-major matrix with several threads and
+ * returns the exact top k. Ids are row numbers 0..n-1; callers map them to
+ * their own document ids. Hits are ordered by score descending, ties by id
+ * ascending, so the answer never depends on the thread count.
+ */
+#ifndef LH_VECTOR_BRUTE_H
+#define LH_VECTOR_BRUTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    uint32_t id;  /* row number in the caller's matrix */
+    float score;  /* dot product: higher = closer */
+} lh_hit;
+
+typedef float (*vec_dot_fn)(const float *a, const float *b, int dims);
+
+/* Dot product through the kernel chosen at run time. */
+float vec_dot(const float *a, const float *b, int dims);
+/* The chosen kernel itself, for hot loops that want to skip one call. */
+vec_dot_fn vec_dot_kernel(void);
+/* "avx2" or "portable". */
+const char *vec_kernel_name(void);
+/* The two kernels, for tests and benchmarks. vec_dot_avx2 may only be called
+ * when vec_has_avx2() is true. */
+float vec_dot_portable(const float *a, const float *b, int dims);
+float vec_dot_avx2(const float *a, const float *b, int dims);
+int vec_has_avx2(void);
+
+/* Exact top-k of q against the n x dims matrix using `threads` workers
+ * (0 = all cores). Writes min(k, n) hits to out, best first; returns that
+ * count (0 when k <= 0 or n == 0). */
+int brute_topk(const float *matrix, size_t n, int dims, const float *q, int k, int threads,
+               lh_hit *out);
+
+/* 1 when hit a ranks before hit b (higher score, then lower id). */
+static inline int lh_hit_before(lh_hit a, lh_hit b) {
+    return a.score > b.score || (a.score == b.score && a.id < b.id);
+}
+
+#endif
