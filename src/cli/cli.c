@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 
 #include <curl/curl.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,4 +146,22 @@ int cli_server_alive(const char *base_url) {
     free(url);
     curl_easy_cleanup(h);
     return ok;
+}
+
+void cli_progress(const char *label, long long done, long long total) {
+    if (!isatty(STDERR_FILENO)) return;
+    enum { WIDTH = 30 };
+    if (total <= 0) {
+        fprintf(stderr, "\r%-24s %lld", label, done);
+    } else {
+        int fill = (int)(WIDTH * (double)done / (double)total);
+        if (fill > WIDTH) fill = WIDTH;
+        char bar[WIDTH + 1];
+        memset(bar, '#', (size_t)fill);
+        memset(bar + fill, ' ', (size_t)(WIDTH - fill));
+        bar[WIDTH] = 0;
+        fprintf(stderr, "\r%-24s [%s] %3d%%  %lld/%lld", label, bar, (int)(100.0 * done / total), done, total);
+    }
+    if (total > 0 && done >= total) fputc('\n', stderr);
+    fflush(stderr);
 }

@@ -22,4 +22,9 @@ json_t *cli_http_post_json(const char *base_url, const char *path, const char *a
 /* True when GET base_url/health answers 200 within a short timeout. */
 int cli_server_alive(const char *base_url);
 
+/* Draws a one-line progress bar on stderr ("label [#####     ] 52%  done/total")
+ * when stderr is a terminal; no-op otherwise. total < 0: unknown (shows done).
+ * Call with done == total to finish the line. */
+void cli_progress(const char *label, long long done, long long total);
+
 #endif
