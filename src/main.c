@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "catalog/catalog.h"
 #include "cli/cli.h"
@@ -18,6 +19,7 @@
 #include "common/strbuf.h"
 #include "common/util.h"
 #include "common/version.h"
+#include "demo/demo.h"
 #include "http/http.h"
 #include "query/query.h"
 #include "storage/storage.h"
@@ -39,6 +41,7 @@ static void publish_views(void *ctx, uint64_t version, const char *const *names,
 }
 
 static void app_close(lh_app *app) {
+    if (app->tools) tools_free(app->tools);
     if (app->catalog) catalog_free(app->catalog);
     if (app->query) query_engine_free(app->query);
     if (app->storage) storage_free(app->storage);
@@ -71,6 +74,8 @@ static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
     app->catalog = catalog_open(app->storage, &co, err);
     if (!app->catalog) goto fail;
     catalog_set_views_listener(app->catalog, publish_views, app->query);
+    app->tools = tools_new(app->query, app->catalog, app->storage, err);
+    if (!app->tools) goto fail;
     return 0;
 fail:
     app_close(app);
@@ -211,6 +216,45 @@ static int cmd_sql(const cli_args *a) {
     return rc;
 }
 
+static void demo_progress(void *ctx, const char *step, int done, int total) {
+    (void)ctx;
+    char label[64];
+    snprintf(label, sizeof label, "demo: %s", step);
+    cli_progress(label, done, total);
+    if (!isatty(STDERR_FILENO)) LOG_INFO("demo: step %d/%d %s", done + 1 > total ? total : done + 1, total, step);
+}
+
+/* lakehouse demo [--scale F] [--seed N]: generates the staffing datasets. */
+static int cmd_demo(const cli_args *a) {
+    lh_demo_options opt = {.scale = 1, .seed = DEMO_DEFAULT_SEED};
+    for (int i = 0; i < a->argc; i++) {
+        if (!strcmp(a->argv[i], "--scale") && i + 1 < a->argc) opt.scale = atof(a->argv[++i]);
+        else if (!strcmp(a->argv[i], "--seed") && i + 1 < a->argc) opt.seed = strtoull(a->argv[++i], NULL, 10);
+        else {
+            fprintf(stderr, "usage: lakehouse demo [--scale F] [--seed N]\n");
+            return 2;
+        }
+    }
+    if (!(opt.scale > 0)) {
+        fprintf(stderr, "lakehouse demo: --scale must be > 0\n");
+        return 2;
+    }
+    lh_config *cfg = load_config(a);
+    if (!cfg) return 2;
+    lh_err err = {0};
+    lh_app app;
+    int rc = 1;
+    double t0 = lh_mono_s();
+    if (app_open(&app, cfg, &err) == 0) {
+        rc = demo_generate(app.catalog, &opt, demo_progress, NULL, &err) == 0 ? 0 : 1;
+        app_close(&app);
+    }
+    if (rc != 0) fprintf(stderr, "lakehouse demo: %s\n", err.msg);
+    else fprintf(stderr, "demo data ready in %s (%.1f s)\n", cfg->storage.root, lh_mono_s() - t0);
+    config_free(cfg);
+    return rc;
+}
+
 static int cmd_version(const cli_args *a) {
     (void)a;
     printf("lakehouse %s\n", LH_VERSION);
@@ -226,6 +270,7 @@ static const struct {
 } commands[] = {
     {"serve", cmd_serve, "serve                 run the HTTP server (port from config)"},
     {"sql", cmd_sql, "sql \"<query>\" [opts]  run SQL via a running server or the data folder"},
+    {"demo", cmd_demo, "demo [--scale F] [--seed N]  generate the staffing demo datasets"},
     {"version", cmd_version, "version               print the version"},
     {"help", cmd_help, "help                  this text"},
 };

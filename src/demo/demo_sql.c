@@ -17,6 +17,7 @@
 /* Vocabulary and helpers; {SEED} and {REF} are filled in by demo_sql_expand. */
 static const char *const MACROS[] = {
     "CREATE OR REPLACE MACRO rnd(i, k) AS hash(i, {SEED}::UBIGINT, k)",
+    "CREATE OR REPLACE MACRO fk(i, k, n) AS CAST(rnd(i, k) % n + 1 AS BIGINT)",
     "CREATE OR REPLACE MACRO pick(arr, h) AS arr[(h % len(arr))::INTEGER + 1]",
     "CREATE OR REPLACE MACRO ref_date() AS DATE '{REF}'",
     "CREATE OR REPLACE MACRO first_names() AS ['James','Mary','Robert','Patricia','John','Jennifer',"
@@ -132,13 +133,13 @@ static const struct { const char *name; const char *sql; } TABLES[] = {
      "lower(pick(first_names(), rnd(i,1)) || '.' || pick(last_names(), rnd(i,2))) || i || '@acmestaffing.com' AS email, "
      "phone_of(i, 3) AS phone, pick(cities(), rnd(i,5)) AS office_city, pick(states(), rnd(i,5)) AS office_state, "
      "pick(categories(), rnd(i,6)) AS team, ref_date() - (rnd(i,7) % 3000)::INTEGER AS hire_date, "
-     "(5 + rnd(i,8) % 16) * 10000 AS monthly_quota FROM range(1, {R} + 1) t(i)"},
+     "CAST((5 + rnd(i,8) % 16) * 10000 AS INTEGER) AS monthly_quota FROM range(1, {R} + 1) t(i)"},
     {"clients",
      "CREATE OR REPLACE TABLE clients AS SELECT i AS client_id, "
      "companies()[((i - 1 + {SEED}) % 50)::INTEGER + 1] || ' ' || company_mid()[(((i - 1) // 50) % 25)::INTEGER + 1] "
      "|| ' ' || company_suffix()[(((i - 1) // 1250) % 8)::INTEGER + 1] AS company_name, "
      "pick(industries(), rnd(i,1)) AS industry, pick(cities(), rnd(i,2)) AS city, pick(states(), rnd(i,2)) AS state, "
-     "(rnd(i,3) % {R}) + 1 AS account_manager_id, "
+     "fk(i, 3, {R}) AS account_manager_id, "
      "CASE WHEN rnd(i,4) % 10 < 7 THEN 'active' WHEN rnd(i,4) % 10 < 9 THEN 'prospect' ELSE 'inactive' END AS status, "
      "'ap' || i || '@' || lower(companies()[((i - 1 + {SEED}) % 50)::INTEGER + 1]) || '.example.com' AS billing_email, "
      "phone_of(i, 5) AS phone, ref_date() - (rnd(i,7) % 2500)::INTEGER AS created_at FROM range(1, {C} + 1) t(i)"},
@@ -160,7 +161,7 @@ static const struct { const char *name; const char *sql; } TABLES[] = {
      "((cat_rate(cat) * 1400 + yrs * 1800 + (rnd(i,17) % 15000)::INTEGER) // 1000 * 1000)::INTEGER AS desired_salary, "
      "CASE WHEN rnd(i,18) % 20 < 11 THEN 'active' WHEN rnd(i,18) % 20 < 15 THEN 'placed' "
      "WHEN rnd(i,18) % 20 < 18 THEN 'passive' ELSE 'do_not_contact' END AS status, "
-     "ref_date() + ((rnd(i,19) % 120)::INTEGER - 30) AS available_from, (rnd(i,20) % {R}) + 1 AS recruiter_id, "
+     "ref_date() + ((rnd(i,19) % 120)::INTEGER - 30) AS available_from, fk(i, 20, {R}) AS recruiter_id, "
      "ref_date() - (rnd(i,21) % 1500)::INTEGER AS created_at, "
      "fn || ' ' || ln || chr(10) || cities()[ci] || ', ' || states()[ci] || chr(10) || chr(10) || "
      "'Summary' || chr(10) || title || ' with ' || yrs || ' years of experience in ' || lower(categories()[cat]) || "
@@ -174,7 +175,7 @@ static const struct { const char *name; const char *sql; } TABLES[] = {
      "chr(10) || chr(10) || 'Education' || chr(10) || pick(cat_degrees(cat), rnd(i,33)) || ', ' || pick(schools(), rnd(i,34)) || '.' "
      "AS resume_text FROM c"},
     {"job_orders",
-     "CREATE OR REPLACE TABLE job_orders AS WITH b AS (SELECT i, (rnd(i,1) % {C}) + 1 AS cid, "
+     "CREATE OR REPLACE TABLE job_orders AS WITH b AS (SELECT i, fk(i, 1, {C}) AS cid, "
      "(rnd(i,2) % 6)::INTEGER + 1 AS cat, ref_date() - (rnd(i,3) % 720)::INTEGER AS opened, rnd(i,4) % 20 AS st "
      "FROM range(1, {J} + 1) t(i)) "
      "SELECT i AS job_order_id, cid AS client_id, cl.account_manager_id AS recruiter_id, "
@@ -187,8 +188,8 @@ static const struct { const char *name; const char *sql; } TABLES[] = {
      "opened AS opened_at, CASE WHEN st >= 6 AND st < 19 THEN opened + (10 + rnd(i,9) % 80)::INTEGER END AS closed_at "
      "FROM b JOIN clients cl ON cl.client_id = b.cid ORDER BY i"},
     {"placements",
-     "CREATE OR REPLACE TABLE placements AS WITH b AS (SELECT i, (rnd(i,1) % {J}) + 1 AS jid, "
-     "(rnd(i,2) % {N}) + 1 AS cand, ref_date() - 250 - (rnd(i,3) % 480)::INTEGER AS sd FROM range(1, {P} + 1) t(i)) "
+     "CREATE OR REPLACE TABLE placements AS WITH b AS (SELECT i, fk(i, 1, {J}) AS jid, "
+     "fk(i, 2, {N}) AS cand, ref_date() - 250 - (rnd(i,3) % 480)::INTEGER AS sd FROM range(1, {P} + 1) t(i)) "
      "SELECT i AS placement_id, cand AS candidate_id, jid AS job_order_id, j.client_id, j.recruiter_id, "
      "sd AS start_date, CASE WHEN sd + (240 + rnd(i,4) % 200)::INTEGER <= ref_date() "
      "THEN sd + (240 + rnd(i,4) % 200)::INTEGER END AS end_date, j.bill_rate, j.pay_rate, "
@@ -201,8 +202,8 @@ static const struct { const char *name; const char *sql; } TABLES[] = {
      "rnd(i,2) % 20 <> 0 AS approved FROM range(1, {T} + 1) t(i) "
      "JOIN placements p ON p.placement_id = ((i - 1) % {P}) + 1 ORDER BY i"},
     {"activities",
-     "CREATE OR REPLACE TABLE activities AS SELECT i AS activity_id, (rnd(i,1) % {N}) + 1 AS candidate_id, "
-     "CASE WHEN rnd(i,2) % 5 < 2 THEN (rnd(i,3) % {C}) + 1 END AS client_id, (rnd(i,4) % {R}) + 1 AS recruiter_id, "
+     "CREATE OR REPLACE TABLE activities AS SELECT i AS activity_id, fk(i, 1, {N}) AS candidate_id, "
+     "CASE WHEN rnd(i,2) % 5 < 2 THEN fk(i, 3, {C}) END AS client_id, fk(i, 4, {R}) AS recruiter_id, "
      "pick(['call','email','meeting','sms','interview'], rnd(i,5)) AS activity_type, "
      "CAST(ref_date() - (rnd(i,6) % 730)::INTEGER AS TIMESTAMP) + to_seconds((rnd(i,7) % 36000 + 28800)::BIGINT) AS activity_at, "
      "pick(['Checked availability','Discussed new opening','Followed up on interview','Sent updated resume',"

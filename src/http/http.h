@@ -16,12 +16,14 @@
 #include "common/err.h"
 #include "query/query.h"
 #include "storage/storage.h"
+#include "tools/tools.h"
 
 typedef struct lh_app {
     const lh_config *cfg;     /* borrowed */
     lh_storage *storage;      /* primary bucket, borrowed */
     lh_catalog *catalog;      /* borrowed */
     lh_query_engine *query;   /* borrowed */
+    lh_tools *tools;          /* borrowed */
     int64_t started_ms;
 } lh_app;
 

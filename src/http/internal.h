@@ -49,6 +49,7 @@ struct lh_req {
     int body_too_large;
     char request_id[40];
     const char *caller;       /* key name or "anonymous", borrowed from config */
+    lh_role role;             /* the caller's role (ROLE_ADMIN when auth is off) */
     void *upload_state;       /* owned by the route's upload ops */
 };
 
@@ -103,5 +104,9 @@ void api_catalog_delete(lh_app *, lh_req *, lh_resp *);
 void api_catalog_append(lh_app *, lh_req *, lh_resp *);
 void api_catalog_resync(lh_app *, lh_req *, lh_resp *);
 void api_query_sql(lh_app *, lh_req *, lh_resp *);
+void api_tools_list(lh_app *, lh_req *, lh_resp *);
+void api_tools_get(lh_app *, lh_req *, lh_resp *);
+void api_tools_call(lh_app *, lh_req *, lh_resp *);
+void api_tools_audit(lh_app *, lh_req *, lh_resp *);
 
 #endif

@@ -24,6 +24,11 @@ const lh_route lh_routes[] = {
     {"POST", "/catalog/resync-missing", api_catalog_resync, ROLE_ADMIN, NULL},
 
     {"POST", "/query/sql", api_query_sql, ROLE_READ, NULL},
+
+    {"GET", "/tools", api_tools_list, ROLE_READ, NULL},
+    {"GET", "/tools/audit", api_tools_audit, ROLE_ADMIN, NULL},
+    {"GET", "/tools/{name}", api_tools_get, ROLE_READ, NULL},
+    {"POST", "/tools/{name}/call", api_tools_call, ROLE_READ, NULL},
 };
 
 const size_t lh_routes_count = sizeof lh_routes / sizeof lh_routes[0];

@@ -160,6 +160,7 @@ static lh_role role_parse(const char *s) {
 /* 0 when the caller may use the route; else resp holds 401/403. */
 static int check_auth(const lh_config *cfg, lh_req *req, lh_resp *resp) {
     req->caller = "anonymous";
+    req->role = cfg->auth.enabled ? ROLE_PUBLIC : ROLE_ADMIN;
     if (!cfg->auth.enabled || req->route->role == ROLE_PUBLIC) return 0;
     const char *key = req_header(req, "X-API-Key");
     if (!key || !*key) {
@@ -171,7 +172,8 @@ static int check_auth(const lh_config *cfg, lh_req *req, lh_resp *resp) {
         const lh_api_key *k = &cfg->auth.keys[i];
         if (strlen(k->key) != klen || CRYPTO_memcmp(k->key, key, klen) != 0) continue;
         req->caller = k->name ? k->name : "api-key";
-        if (role_parse(k->role) < req->route->role) {
+        req->role = role_parse(k->role);
+        if (req->role < req->route->role) {
             resp_errorf(resp, LH_E_FORBIDDEN, NULL, "role '%s' may not call %s %s",
                         k->role ? k->role : "admin", req->method, req->route_pattern);
             return -1;

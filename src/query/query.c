@@ -281,6 +281,14 @@ int query_exec(lh_query_engine *e, const char *sql, lh_err *err) {
     return rc;
 }
 
+int query_engine_with_admin(lh_query_engine *e, int (*fn)(void *conn, void *ctx, lh_err *err),
+                            void *ctx, lh_err *err) {
+    pthread_mutex_lock(&e->views_mu);
+    int rc = fn(&e->admin, ctx, err);
+    pthread_mutex_unlock(&e->views_mu);
+    return rc;
+}
+
 void query_engine_stats(lh_query_engine *e, int *pool_size, int *busy, uint64_t *queries,
                         uint64_t *views_version) {
     pthread_mutex_lock(&e->mu);
@@ -424,8 +432,41 @@ static void describe_columns(lh_query_cursor *c) {
     }
 }
 
+/* Binds params by name; every parameter of the statement must be given. */
+static int bind_params(duckdb_prepared_statement stmt, const lh_query_param *params, size_t n,
+                       lh_err *err) {
+    idx_t want = duckdb_nparams(stmt);
+    for (idx_t k = 1; k <= want; k++) {
+        const char *pname = duckdb_parameter_name(stmt, k);
+        const lh_query_param *p = NULL;
+        for (size_t i = 0; i < n && pname; i++)
+            if (!strcmp(params[i].name, pname)) p = &params[i];
+        if (!p) {
+            lh_err_set(err, LH_E_BAD_REQUEST, "no value for parameter $%s", pname ? pname : "?");
+            duckdb_free((void *)pname);
+            return -1;
+        }
+        duckdb_free((void *)pname);
+        duckdb_state st;
+        switch (p->type) {
+        case LH_QP_TEXT: st = duckdb_bind_varchar(stmt, k, p->text); break;
+        case LH_QP_INT: st = duckdb_bind_int64(stmt, k, p->i); break;
+        case LH_QP_DOUBLE: st = duckdb_bind_double(stmt, k, p->d); break;
+        case LH_QP_BOOL: st = duckdb_bind_boolean(stmt, k, p->i != 0); break;
+        default: st = duckdb_bind_null(stmt, k); break;
+        }
+        if (st != DuckDBSuccess) return lh_err_set(err, LH_E_BAD_REQUEST, "cannot bind $%s", p->name);
+    }
+    return 0;
+}
+
 lh_query_cursor *query_open(lh_query_engine *e, const char *sql, int64_t limit,
                             int64_t timeout_ms, lh_err *err) {
+    return query_open_params(e, sql, NULL, 0, limit, timeout_ms, err);
+}
+
+lh_query_cursor *query_open_params(lh_query_engine *e, const char *sql, const lh_query_param *params,
+                                   size_t nparams, int64_t limit, int64_t timeout_ms, lh_err *err) {
     if (limit <= 0) limit = e->cfg.default_limit;
     if (limit > e->cfg.max_limit) limit = e->cfg.max_limit;
     if (timeout_ms <= 0) timeout_ms = e->cfg.default_timeout_ms;
@@ -435,7 +476,8 @@ lh_query_cursor *query_open(lh_query_engine *e, const char *sql, int64_t limit,
     c->t0 = lh_mono_s();
     c->slot = pool_checkout(e, timeout_ms, &c->gen);
     duckdb_prepared_statement stmt = prepare_read(c->slot, sql, err);
-    int rc = stmt ? execute_stmt(c, stmt, timeout_ms, err) : -1;
+    int rc = stmt ? bind_params(stmt, params, nparams, err) : -1;
+    if (rc == 0) rc = execute_stmt(c, stmt, timeout_ms, err);
     if (stmt) duckdb_destroy_prepare(&stmt);
     if (rc == 0) {
         describe_columns(c);

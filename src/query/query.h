@@ -46,6 +46,22 @@ int query_engine_set_views(lh_query_engine *e, uint64_t version, const char *con
  * connection is busy. */
 lh_query_cursor *query_open(lh_query_engine *e, const char *sql, int64_t limit,
                             int64_t timeout_ms, lh_err *err);
+/* A named parameter ($name in the SQL), bound by DuckDB — never pasted. */
+typedef enum { LH_QP_NULL, LH_QP_TEXT, LH_QP_INT, LH_QP_DOUBLE, LH_QP_BOOL } lh_query_param_type;
+typedef struct {
+    const char *name;         /* without the '$' */
+    lh_query_param_type type;
+    const char *text;         /* LH_QP_TEXT (dates too: cast in the SQL) */
+    int64_t i;                /* LH_QP_INT, LH_QP_BOOL */
+    double d;                 /* LH_QP_DOUBLE */
+} lh_query_param;
+
+/* query_open with named parameters bound to the prepared statement. A
+ * parameter the SQL does not use is ignored; one it uses but is not given
+ * is LH_E_BAD_REQUEST. */
+lh_query_cursor *query_open_params(lh_query_engine *e, const char *sql, const lh_query_param *params,
+                                   size_t nparams, int64_t limit, int64_t timeout_ms, lh_err *err);
+
 /* Next bytes of {"columns":[{"name","type"}],"rows":[[...]],"row_count":n,
  * "truncated":b,"elapsed_ms":x}. Returns >0 bytes, 0 at the end, -1 on a
  * mid-stream error (err set; the next call closes the document validly with
@@ -59,6 +75,12 @@ void query_cursor_free(lh_query_cursor *c);
 
 /* Runs trusted internal SQL (no read-only check, no limit). */
 int query_exec(lh_query_engine *e, const char *sql, lh_err *err);
+/* Calls fn with the engine's admin connection (a duckdb_connection *, passed
+ * as void *) under the engine's admin lock, e.g. to register C table
+ * functions: DuckDB keeps functions in the database's catalog, so one
+ * registration serves every pooled connection. Returns fn's status. */
+int query_engine_with_admin(lh_query_engine *e, int (*fn)(void *conn, void *ctx, lh_err *err),
+                            void *ctx, lh_err *err);
 void query_engine_stats(lh_query_engine *e, int *pool_size, int *busy, uint64_t *queries,
                         uint64_t *views_version);
 
