@@ -490,6 +490,29 @@ lh_query_cursor *query_open_params(lh_query_engine *e, const char *sql, const lh
     return c;
 }
 
+json_t *query_run_json(lh_query_engine *e, const char *sql, const lh_query_param *params, size_t nparams,
+                       int64_t limit, int64_t timeout_ms, lh_err *err) {
+    lh_query_cursor *cur = query_open_params(e, sql, params, nparams, limit, timeout_ms, err);
+    if (!cur) return NULL;
+    lh_strbuf sb = LH_STRBUF_INIT;
+    char buf[65536];
+    long got;
+    int rc = 0;
+    while ((got = query_cursor_read(cur, buf, sizeof buf, err)) != 0) {
+        if (got < 0) rc = -1;
+        else sb_append(&sb, buf, (size_t)got);
+    }
+    query_cursor_free(cur);
+    json_t *doc = NULL;
+    if (rc == 0) {
+        json_error_t je;
+        doc = json_loadb(sb.buf ? sb.buf : "", sb.len, 0, &je);
+        if (!doc) lh_err_set(err, LH_E_INTERNAL, "result is not JSON: %s", je.text);
+    }
+    sb_free(&sb);
+    return doc;
+}
+
 size_t query_cursor_column_count(lh_query_cursor *c) { return c->ncols; }
 const char *query_cursor_column_name(lh_query_cursor *c, size_t i) { return c->col_names[i]; }
 const char *query_cursor_column_type(lh_query_cursor *c, size_t i) { return c->col_types[i]; }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "common/err.h"
 
 typedef struct lh_query_engine lh_query_engine;
@@ -61,6 +63,11 @@ typedef struct {
  * is LH_E_BAD_REQUEST. */
 lh_query_cursor *query_open_params(lh_query_engine *e, const char *sql, const lh_query_param *params,
                                    size_t nparams, int64_t limit, int64_t timeout_ms, lh_err *err);
+
+/* Runs a query to completion and returns the whole result document (new
+ * reference) — for small internal results (tools, Ask), not user queries. */
+json_t *query_run_json(lh_query_engine *e, const char *sql, const lh_query_param *params, size_t nparams,
+                       int64_t limit, int64_t timeout_ms, lh_err *err);
 
 /* Next bytes of {"columns":[{"name","type"}],"rows":[[...]],"row_count":n,
  * "truncated":b,"elapsed_ms":x}. Returns >0 bytes, 0 at the end, -1 on a

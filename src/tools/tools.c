@@ -322,25 +322,7 @@ static int check_params(const tool_def *d, const json_t *params, lh_query_param 
 /* ---- running ------------------------------------------------------------------------ */
 
 json_t *tools_run_sql(lh_tools *t, const char *sql, const lh_query_param *ps, size_t n, lh_err *err) {
-    lh_query_cursor *cur = query_open_params(t->q, sql, ps, n, 0, 0, err);
-    if (!cur) return NULL;
-    lh_strbuf sb = LH_STRBUF_INIT;
-    char buf[65536];
-    long got;
-    int rc = 0;
-    while ((got = query_cursor_read(cur, buf, sizeof buf, err)) != 0) {
-        if (got < 0) rc = -1;
-        else sb_append(&sb, buf, (size_t)got);
-    }
-    query_cursor_free(cur);
-    json_t *doc = NULL;
-    if (rc == 0) {
-        json_error_t je;
-        doc = json_loadb(sb.buf ? sb.buf : "", sb.len, 0, &je);
-        if (!doc) lh_err_set(err, LH_E_INTERNAL, "tool result is not JSON: %s", je.text);
-    }
-    sb_free(&sb);
-    return doc;
+    return query_run_json(t->q, sql, ps, n, 0, 0, err);
 }
 
 static json_t *run_def(lh_tools *t, const tool_def *d, const lh_query_param *ps, size_t n, lh_err *err) {
