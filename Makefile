@@ -16,12 +16,17 @@ ifeq ($(SAN),1)
   SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
   OPT := -O1 -g
 endif
-CFLAGS  := $(CSTD) $(WARN) $(OPT) $(SANFLAGS) -pthread -Isrc -I$(DUCKDB)/include
+# PDF text + OCR (src/ingest/pdf*.c); system headers via -isystem so glib's warnings stay theirs
+PDF_PKGS   := poppler-glib cairo tesseract lept
+PDF_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PDF_PKGS) 2>/dev/null))
+PDF_LIBS   := $(shell pkg-config --libs $(PDF_PKGS) 2>/dev/null)
+CFLAGS  := $(CSTD) $(WARN) $(OPT) $(SANFLAGS) -pthread -Isrc -I$(DUCKDB)/include $(PDF_CFLAGS)
 LDFLAGS := $(SANFLAGS) -pthread -L$(DUCKDB)/lib -Wl,-rpath,'$$ORIGIN/../third_party/duckdb/lib' -Wl,-rpath,'$$ORIGIN/../../third_party/duckdb/lib' -Wl,-rpath,'$$ORIGIN/../../../third_party/duckdb/lib'
-LIBS    := -lduckdb -lmicrohttpd -ljansson -lcurl -lcrypto -lm
+LIBS    := -lduckdb -lmicrohttpd -ljansson -lcurl -lcrypto -lm $(PDF_LIBS) -lpq -lmariadb
 
 LIB_SRC   := $(shell find src -name '*.c' ! -name main.c | sort)
-LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/web_assets.o
+WEB_SRC   := $(sort $(wildcard web/*.html web/*.js web/*.css web/*.svg))
 TEST_SRC  := $(wildcard tests/unit/test_*.c)
 TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC  := $(wildcard tools/*.c)
@@ -42,6 +47,15 @@ build: $(STAMP)
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# the web console (web/*) embedded in the binary
+$(BUILD)/gen/web_assets.c: $(WEB_SRC) scripts/embed_web.sh
+	@mkdir -p $(dir $@)
+	./scripts/embed_web.sh $(WEB_SRC) >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/web_assets.o: $(BUILD)/gen/web_assets.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/liblakehouse.a: $(LIB_OBJ)
 	@rm -f $@
@@ -69,7 +83,7 @@ run: build
 bench: build
 	@./bench/run.sh
 
-fuzz: $(STAMP)
+fuzz: build
 	@./tests/fuzz/run.sh
 
 clean:

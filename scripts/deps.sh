@@ -12,6 +12,10 @@ APT_PACKAGES=(
   build-essential clang libclang-rt-14-dev pkg-config curl ca-certificates
   libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libssl-dev libcmocka-dev
   wrk jq procps psmisc
+  libpoppler-glib-dev libcairo2-dev libtesseract-dev libleptonica-dev tesseract-ocr-eng  # PDF text + OCR
+  libpq-dev libmariadb-dev postgresql-15 mariadb-server  # database sources + their integration tests
+  libhnswlib-dev  # header-only C++ HNSW, a peer in tools/bench_ann.cpp only (make bench)
+  chromium fonts-dejavu-core  # headless browser for the console tests (driven by playwright-core)
 )
 DUCKDB_LIB_PKG="@duckdb/node-bindings-linux-x64@1.4.4-r.4"
 DUCKDB_LIB_SHA512="jBTL/WvfwxLToFa/pVHfT6elMtltJGnc3wSuxZD9OfMltit9YUdVFS37vBFQzXMT1Z8OWjtSjMh+zPKxOwHLHA=="
@@ -54,4 +58,10 @@ fi
 if [ ! -f "$DD/include/duckdb.h" ]; then
   echo "deps: fetching $DUCKDB_HDR_PKG"
   fetch_npm "$DUCKDB_HDR_PKG" "$DUCKDB_HDR_SHA512" src/duckdb/src/include/duckdb.h "$DD/include/duckdb.h"
+fi
+
+# npm packages of the test suite (package.json / package-lock.json): playwright-core
+if [ ! -d node_modules/playwright-core ]; then
+  echo "deps: npm ci (test packages)"
+  npm ci --no-audit --no-fund --silent
 fi

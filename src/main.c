@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ai/ai.h"
 #include "catalog/catalog.h"
 #include "cli/cli.h"
 #include "common/config.h"
@@ -40,7 +41,30 @@ static void publish_views(void *ctx, uint64_t version, const char *const *names,
         LOG_ERROR("publishing views failed: %s", err.msg);
 }
 
+/* The AI provider from [ai]; the API key only ever comes from the
+ * environment (LAKEHOUSE_AI_API_KEY, else OPENAI_API_KEY). */
+static lh_ai *ai_open(const lh_config *cfg, lh_err *err) {
+    const char *key = getenv("LAKEHOUSE_AI_API_KEY");
+    lh_ai_config ac = {
+        .provider = cfg->ai.provider,
+        .url = cfg->ai.url,
+        .model = cfg->ai.model,
+        .embed_model = cfg->ai.embed_model,
+        .api_key = key ? key : getenv("OPENAI_API_KEY"),
+        .dims = cfg->ai.dims,
+        .timeout_ms = cfg->ai.timeout_ms,
+    };
+    lh_ai *ai = ai_new(&ac, err); /* its errors name the [ai] key at fault */
+    if (ai)
+        LOG_INFO("ai: provider %s, embeddings %s%s%s", ai_provider_name(ai), ai_embed_model(ai),
+                 ai_can_generate(ai) ? ", generation " : "",
+                 ai_can_generate(ai) ? ai_generate_model(ai) : "");
+    return ai;
+}
+
 static void app_close(lh_app *app) {
+    scheduler_free(app->scheduler); /* first: its runs use the catalog */
+    if (app->ai) ai_free(app->ai);
     if (app->tools) tools_free(app->tools);
     if (app->catalog) catalog_free(app->catalog);
     if (app->query) query_engine_free(app->query);
@@ -76,6 +100,8 @@ static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
     catalog_set_views_listener(app->catalog, publish_views, app->query);
     app->tools = tools_new(app->query, app->catalog, app->storage, err);
     if (!app->tools) goto fail;
+    app->ai = ai_open(cfg, err);
+    if (!app->ai) goto fail;
     return 0;
 fail:
     app_close(app);
@@ -114,6 +140,13 @@ static int cmd_serve(const cli_args *a) {
     lh_app app;
     if (app_open(&app, cfg, &err) != 0) {
         LOG_ERROR("startup failed: %s", err.msg);
+        config_free(cfg);
+        return 1;
+    }
+    app.scheduler = scheduler_open(app.storage, scheduler_db_runner, app.catalog, &err);
+    if (!app.scheduler || scheduler_start(app.scheduler, &err) != 0) {
+        LOG_ERROR("startup failed: scheduler: %s", err.msg);
+        app_close(&app);
         config_free(cfg);
         return 1;
     }

@@ -127,7 +127,8 @@ void builtin_embed(const char *text, size_t len, float *out, int dims) {
         add_trigrams(&t, word, n);
         if (plen) {
             uint64_t ph = hash_bytes(KIND_WORD, prev, plen, 0);
-            tf_add(&t, mix64(ph * 31 + wh + KIND_BIGRAM), kind_weight(KIND_BIGRAM));
+            uint64_t bh = mix64(ph * 31 + wh + KIND_BIGRAM);
+            tf_add(&t, bh ? bh : 1, kind_weight(KIND_BIGRAM)); /* 0 marks an empty slot */
         }
         memcpy(prev, word, n);
         plen = n;

@@ -67,4 +67,15 @@ void catalog_stats(lh_catalog *c, size_t *datasets, uint64_t *version);
 /* 1 when name is a safe dataset name: [A-Za-z_][A-Za-z0-9_]{0,63}. */
 int catalog_name_valid(const char *name);
 
+/* ---- embeddings (vector index service) ---------------------------------- */
+/* The SELECT reading dataset name's current snapshot (caller frees) and its
+ * table version (may be NULL). LH_E_NOT_FOUND for an unknown dataset. */
+char *catalog_select_sql(lh_catalog *c, const char *name, int64_t *version, lh_err *err);
+/* Sets manifest.embedding.status ("none" | "fresh" | "stale"); "fresh" also
+ * clears stale_since and stamps last_embedded_at. Persisted. */
+int catalog_set_embedding(lh_catalog *c, const char *name, const char *status, lh_err *err);
+/* {"datasets":[{"name","version","stale_since","last_embedded_at"}]}: the
+ * datasets whose embedding status is "stale", by name. */
+json_t *catalog_list_stale(lh_catalog *c);
+
 #endif

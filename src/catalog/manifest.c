@@ -121,9 +121,21 @@ static char *type_name_of(duckdb_result *r, idx_t col) {
 
 static int sample_rows(lh_catalog *c, const char *select, sample_set *s, lh_err *err) {
     memset(s, 0, sizeof *s);
-    char *sql = lh_asprintf("SELECT * FROM (%s) LIMIT %d", select, PII_SAMPLE_ROWS);
+    /* types from a LIMIT 0 query; values cast to VARCHAR, because the
+     * duckdb_value_* API crashes on BLOB and JSON columns (DuckDB 1.4.4) */
+    char *sql = lh_asprintf("SELECT * FROM (%s) LIMIT 0", select);
+    duckdb_result tr;
+    if (duckdb_query(c->conn, sql, &tr) != DuckDBSuccess) {
+        lh_err_set(err, LH_E_UNPROCESSABLE, "%s", duckdb_result_error(&tr));
+        duckdb_destroy_result(&tr);
+        free(sql);
+        return -1;
+    }
+    free(sql);
+    sql = lh_asprintf("SELECT COLUMNS(*)::VARCHAR FROM (%s) LIMIT %d", select, PII_SAMPLE_ROWS);
     duckdb_result r;
     if (duckdb_query(c->conn, sql, &r) != DuckDBSuccess) {
+        duckdb_destroy_result(&tr);
         lh_err_set(err, LH_E_UNPROCESSABLE, "%s", duckdb_result_error(&r));
         duckdb_destroy_result(&r);
         free(sql);
@@ -138,7 +150,7 @@ static int sample_rows(lh_catalog *c, const char *select, sample_set *s, lh_err 
     s->nvalues = lh_calloc(s->ncols + 1, sizeof *s->nvalues);
     for (size_t col = 0; col < s->ncols; col++) {
         s->names[col] = lh_strdup(duckdb_column_name(&r, col));
-        s->types[col] = type_name_of(&r, col);
+        s->types[col] = type_name_of(&tr, col);
         s->values[col] = lh_calloc(rows + 1, sizeof **s->values);
         for (idx_t row = 0; row < rows; row++) {
             if (duckdb_value_is_null(&r, col, row)) continue;
@@ -148,6 +160,7 @@ static int sample_rows(lh_catalog *c, const char *select, sample_set *s, lh_err 
         }
     }
     duckdb_destroy_result(&r);
+    duckdb_destroy_result(&tr);
     return 0;
 }
 

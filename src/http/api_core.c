@@ -38,10 +38,21 @@ static json_t *status_query(lh_app *app) {
                      "views_version", (json_int_t)views);
 }
 
+/* The provider as built; an HTTP provider is probed (2 s at most). */
 static json_t *status_ai(lh_app *app) {
-    const char *provider = app->cfg->ai.provider ? app->cfg->ai.provider : "builtin";
-    return json_pack("{s:b, s:s, s:b}", "ok", 1, "provider", provider, "generate",
-                     app->cfg->ai.url != NULL);
+    lh_err err = {0};
+    int ok = ai_health(app->ai, &err) == 0;
+    const char *url = ai_url(app->ai), *model = ai_generate_model(app->ai);
+    json_t *s = json_pack("{s:b, s:s, s:b, s:s, s:s, s:o, s:o}", "ok", ok, "provider",
+                          ai_provider_name(app->ai), "generate", ai_can_generate(app->ai),
+                          "embed_model", ai_embed_model(app->ai), "embed_model_version",
+                          ai_embed_model_version(app->ai), "model",
+                          model ? json_string(model) : json_null(), "url",
+                          url ? json_string(url) : json_null());
+    if (ai_embed_dims(app->ai) > 0)
+        json_object_set_new(s, "dims", json_integer(ai_embed_dims(app->ai)));
+    if (!ok) json_object_set_new(s, "error", json_string(err.msg));
+    return s;
 }
 
 static json_t *status_jobs(lh_app *app) {

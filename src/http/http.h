@@ -11,9 +11,11 @@
 
 #include <stdint.h>
 
+#include "ai/ai.h"
 #include "catalog/catalog.h"
 #include "common/config.h"
 #include "common/err.h"
+#include "ingest/schedule.h"
 #include "query/query.h"
 #include "storage/storage.h"
 #include "tools/tools.h"
@@ -24,6 +26,8 @@ typedef struct lh_app {
     lh_catalog *catalog;      /* borrowed */
     lh_query_engine *query;   /* borrowed */
     lh_tools *tools;          /* borrowed */
+    lh_ai *ai;                /* AI provider, borrowed */
+    lh_scheduler *scheduler;  /* scheduled ingests, borrowed (NULL: not running) */
     int64_t started_ms;
 } lh_app;
 

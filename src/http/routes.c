@@ -6,6 +6,8 @@
 #include "http/internal.h"
 
 const lh_route lh_routes[] = {
+    {"GET", "/", api_web_index, ROLE_PUBLIC, NULL},
+    {"GET", "/assets/{name}", api_web_asset, ROLE_PUBLIC, NULL},
     {"GET", "/health", api_health, ROLE_PUBLIC, NULL},
     {"GET", "/system/status", api_system_status, ROLE_READ, NULL},
     {"GET", "/metrics", api_metrics, ROLE_READ, NULL},
@@ -24,6 +26,24 @@ const lh_route lh_routes[] = {
     {"POST", "/catalog/resync-missing", api_catalog_resync, ROLE_ADMIN, NULL},
 
     {"POST", "/query/sql", api_query_sql, ROLE_READ, NULL},
+
+    {"POST", "/ingest/db", api_ingest_db, ROLE_WRITE, NULL},
+    {"POST", "/ingest/mysql", api_ingest_mysql, ROLE_WRITE, NULL},
+    {"POST", "/ingest/postgres/import", api_ingest_postgres_import, ROLE_WRITE, NULL},
+    {"GET", "/ingest/schedules", api_schedules_list, ROLE_READ, NULL},
+    {"POST", "/ingest/schedules", api_schedules_create, ROLE_ADMIN, NULL},
+    {"GET", "/ingest/schedules/{id}", api_schedules_get, ROLE_READ, NULL},
+    {"PUT", "/ingest/schedules/{id}", api_schedules_update, ROLE_ADMIN, NULL},
+    {"DELETE", "/ingest/schedules/{id}", api_schedules_delete, ROLE_ADMIN, NULL},
+    {"POST", "/ingest/schedules/{id}/run", api_schedules_run, ROLE_WRITE, NULL},
+
+    {"POST", "/ai/embed", api_ai_embed, ROLE_READ, NULL},
+    {"POST", "/ai/generate", api_ai_generate, ROLE_READ, NULL},
+    {"POST", "/ai/rerank", api_ai_rerank, ROLE_READ, NULL},
+
+    {"POST", "/ai/sql", api_ai_sql, ROLE_READ, NULL},
+    {"GET", "/catalog/datasets/by-name/{name}/profile", api_catalog_profile, ROLE_READ, NULL},
+    {"GET", "/catalog/datasets/by-name/{name}/summary", api_catalog_summary, ROLE_READ, NULL},
 
     {"GET", "/tools", api_tools_list, ROLE_READ, NULL},
     {"GET", "/tools/audit", api_tools_audit, ROLE_ADMIN, NULL},

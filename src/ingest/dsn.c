@@ -183,3 +183,34 @@ char *dsn_scrub(const lh_dsn *d, const char *msg) {
     sb_puts(&sb, msg);
     return sb_steal(&sb);
 }
+
+/* Appends s percent-encoding what would end or confuse a URL part. */
+static void pct_encode(lh_strbuf *sb, const char *s) {
+    static const char hx[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p > 0x20 && *p < 0x7f && !strchr(":/@?#[]%&=+ ", *p)) sb_putc(sb, (char)*p);
+        else {
+            sb_putc(sb, '%');
+            sb_putc(sb, hx[*p >> 4]);
+            sb_putc(sb, hx[*p & 15]);
+        }
+    }
+}
+
+char *dsn_format(const lh_dsn *d) {
+    lh_strbuf sb = LH_STRBUF_INIT;
+    sb_puts(&sb, d->kind == LH_DSN_MYSQL ? "mysql://" : "postgres://");
+    if (d->user && *d->user) {
+        pct_encode(&sb, d->user);
+        if (d->password && *d->password) {
+            sb_putc(&sb, ':');
+            pct_encode(&sb, d->password);
+        }
+        sb_putc(&sb, '@');
+    }
+    int v6 = d->host && strchr(d->host, ':');
+    sb_printf(&sb, "%s%s%s:%d/", v6 ? "[" : "", d->host ? d->host : "", v6 ? "]" : "", d->port);
+    if (d->database && *d->database) pct_encode(&sb, d->database);
+    if (d->params && *d->params) sb_printf(&sb, "?%s", d->params);
+    return sb_steal(&sb);
+}

@@ -34,5 +34,8 @@ char *dsn_redacted(const lh_dsn *d);
 /* Copy of msg with every occurrence of the password replaced by "***"
  * (caller frees). For messages from drivers that may echo the DSN. */
 char *dsn_scrub(const lh_dsn *d, const char *msg);
+/* The DSN as a URL again, password included (percent-encoded) — for
+ * storing a secret, never for showing it. Parses back to the same parts. */
+char *dsn_format(const lh_dsn *d);
 
 #endif

@@ -107,4 +107,9 @@ void hnsw_cand_sort(hnsw_cand *c, size_t n);
  * ids to out and returns how many. */
 int hnsw_select(const lh_hnsw *h, const hnsw_cand *c, size_t nc, int m, uint32_t *out);
 
+/* Test support (hnsw_io.c): recomputes the checksum of a whole saved file
+ * held in buf, so tests and the fuzzer can reach the graph validation with
+ * deliberately damaged bodies. -1 when buf is shorter than a header. */
+int hnsw_io_reseal(unsigned char *buf, size_t len);
+
 #endif

@@ -1,0 +1,100 @@
+/*
+ * catalog_embed.c — what the vector index service needs from the catalog:
+ * the SELECT over a dataset's current snapshot, and the manifest's
+ * "embedding" object {status, stale_since, last_embedded_at}.
+ *
+ * The catalog itself turns status "fresh" into "stale" on every write
+ * (entry_write in catalog.c); the vector service sets "fresh" after a build
+ * or refresh and lists the stale datasets for GET /vectors/stale.
+ *
+ * Same locking as catalog.c: readers take `lock` shared; a manifest change
+ * holds write_mu for the whole operation and `lock` exclusively for the swap.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/catalog_internal.h"
+#include "common/strbuf.h"
+#include "common/util.h"
+
+/* Entry named name, or NULL. Caller holds lock. */
+static cat_entry *entry_named(lh_catalog *c, const char *name) {
+    for (size_t i = 0; i < c->n; i++)
+        if (!strcmp(c->entries[i].name, name)) return &c->entries[i];
+    return NULL;
+}
+
+char *catalog_select_sql(lh_catalog *c, const char *name, int64_t *version, lh_err *err) {
+    pthread_rwlock_rdlock(&c->lock);
+    cat_entry *e = name ? entry_named(c, name) : NULL;
+    char *sql = NULL;
+    if (e) {
+        sql = lh_strdup(e->select_sql);
+        if (version) *version = json_integer_value(json_object_get(e->manifest, "version"));
+    }
+    pthread_rwlock_unlock(&c->lock);
+    if (!sql) lh_err_set(err, LH_E_NOT_FOUND, "no dataset named '%s'", name ? name : "");
+    return sql;
+}
+
+int catalog_set_embedding(lh_catalog *c, const char *name, const char *status, lh_err *err) {
+    if (!status || (strcmp(status, "none") && strcmp(status, "fresh") && strcmp(status, "stale")))
+        return lh_err_set(err, LH_E_BAD_REQUEST, "embedding status must be none, fresh or stale");
+    pthread_mutex_lock(&c->write_mu);
+    pthread_rwlock_rdlock(&c->lock);
+    cat_entry *e = entry_named(c, name);
+    json_t *m = e ? json_deep_copy(e->manifest) : NULL;
+    pthread_rwlock_unlock(&c->lock);
+    int rc = -1;
+    if (!m) {
+        lh_err_set(err, LH_E_NOT_FOUND, "no dataset named '%s'", name);
+        goto done;
+    }
+    json_t *emb = json_object_get(m, "embedding");
+    if (!json_is_object(emb)) {
+        emb = json_object();
+        json_object_set_new(m, "embedding", emb);
+    }
+    char now[32];
+    lh_time_iso(lh_now_ms(), now);
+    json_object_set_new(emb, "status", json_string(status));
+    if (!strcmp(status, "fresh")) {
+        json_object_set_new(emb, "stale_since", json_null());
+        json_object_set_new(emb, "last_embedded_at", json_string(now));
+    } else if (!strcmp(status, "stale") && !json_is_string(json_object_get(emb, "stale_since"))) {
+        json_object_set_new(emb, "stale_since", json_string(now));
+    } else if (!strcmp(status, "none")) {
+        json_object_set_new(emb, "stale_since", json_null());
+    }
+    if (manifest_persist(c, m, err) != 0) goto done;
+    pthread_rwlock_wrlock(&c->lock);
+    e = entry_named(c, name);
+    if (e) {
+        json_decref(e->manifest);
+        e->manifest = json_incref(m);
+    }
+    pthread_rwlock_unlock(&c->lock);
+    rc = 0;
+done:
+    json_decref(m);
+    pthread_mutex_unlock(&c->write_mu);
+    return rc;
+}
+
+json_t *catalog_list_stale(lh_catalog *c) {
+    json_t *arr = json_array();
+    pthread_rwlock_rdlock(&c->lock);
+    for (size_t i = 0; i < c->n; i++) {
+        json_t *m = c->entries[i].manifest;
+        json_t *emb = json_object_get(m, "embedding");
+        if (strcmp(json_string_value(json_object_get(emb, "status")) ?: "", "stale")) continue;
+        json_t *since = json_object_get(emb, "stale_since");
+        json_t *last = json_object_get(emb, "last_embedded_at");
+        json_array_append_new(arr, json_pack("{s:s, s:O, s:O, s:O}", "name", c->entries[i].name,
+                                             "version", json_object_get(m, "version") ?: json_null(),
+                                             "stale_since", since ? since : json_null(),
+                                             "last_embedded_at", last ? last : json_null()));
+    }
+    pthread_rwlock_unlock(&c->lock);
+    return json_pack("{s:o}", "datasets", arr);
+}

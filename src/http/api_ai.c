@@ -1,0 +1,173 @@
+/*
+ * api_ai.c — POST /ai/embed, /ai/generate, /ai/rerank: check the JSON
+ * request, call the ai module (app->ai), render its answer. Errors from the
+ * provider (503 no LLM / server down / model missing, 408 timeout, 502
+ * garbage or 5xx) pass through with their message and hint.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ai/ai.h"
+#include "http/internal.h"
+
+enum { MAX_TEXTS = 4096 };
+
+/* body[key] as an array of strings (borrowed from body); NULL + 400/413 in resp. */
+static const char **string_array(json_t *body, const char *key, int allow_empty, size_t *n,
+                                 lh_resp *resp) {
+    json_t *a = json_object_get(body, key);
+    *n = json_array_size(a);
+    if (!json_is_array(a) || (*n == 0 && !allow_empty)) {
+        char hint[96];
+        snprintf(hint, sizeof hint, "send {\"%s\": [\"text\", ...]}", key);
+        resp_errorf(resp, LH_E_BAD_REQUEST, hint, "'%s' must be a %sarray of strings", key,
+                    allow_empty ? "" : "non-empty ");
+        return NULL;
+    }
+    if (*n > MAX_TEXTS) {
+        resp_errorf(resp, LH_E_TOO_LARGE, "split the request", "'%s' holds %zu items; the limit is %d",
+                    key, *n, MAX_TEXTS);
+        return NULL;
+    }
+    const char **v = lh_malloc((*n ? *n : 1) * sizeof *v);
+    for (size_t i = 0; i < *n; i++) {
+        v[i] = json_string_value(json_array_get(a, i));
+        if (!v[i]) {
+            resp_errorf(resp, LH_E_BAD_REQUEST, NULL, "'%s'[%zu] is not a string", key, i);
+            free(v);
+            return NULL;
+        }
+    }
+    return v;
+}
+
+/* An optional string field: 0 with *out (NULL when absent), -1 with a 400. */
+static int opt_string(json_t *body, const char *key, const char **out, lh_resp *resp) {
+    json_t *v = json_object_get(body, key);
+    *out = NULL;
+    if (!v || json_is_null(v)) return 0;
+    if (!json_is_string(v)) {
+        resp_errorf(resp, LH_E_BAD_REQUEST, NULL, "'%s' must be a string", key);
+        return -1;
+    }
+    *out = json_string_value(v);
+    return 0;
+}
+
+/* {"model","dims","embeddings":[[…]…]}, written by hand: 7 significant
+ * digits per float keeps big answers small. */
+static void render_embeddings(lh_resp *resp, const char *model, const float *v, size_t n,
+                              int dims) {
+    lh_strbuf sb = LH_STRBUF_INIT;
+    sb_reserve(&sb, 64 + n * (size_t)dims * 12);
+    sb_puts(&sb, "{\"model\":");
+    sb_json_str(&sb, model, strlen(model));
+    sb_printf(&sb, ",\"dims\":%d,\"embeddings\":[", dims);
+    for (size_t i = 0; i < n; i++) {
+        sb_puts(&sb, i ? ",[" : "[");
+        for (int k = 0; k < dims; k++)
+            sb_printf(&sb, k ? ",%.7g" : "%.7g", (double)v[i * (size_t)dims + (size_t)k]);
+        sb_putc(&sb, ']');
+    }
+    sb_puts(&sb, "]}");
+    free(resp->body);
+    resp->status = 200;
+    resp->content_type = "application/json";
+    resp->len = sb.len;
+    resp->body = sb_steal(&sb);
+}
+
+void api_ai_embed(lh_app *app, lh_req *req, lh_resp *resp) {
+    json_t *body = req_json_object(req, resp);
+    if (!body) return;
+    size_t n;
+    const char *model;
+    const char **texts = NULL;
+    if (opt_string(body, "model", &model, resp) == 0 &&
+        (texts = string_array(body, "texts", 0, &n, resp))) {
+        float *v = NULL;
+        int dims = 0;
+        lh_err err = {0};
+        if (ai_embed(app->ai, model, texts, n, &v, &dims, &err) != 0)
+            resp_error(resp, &err);
+        else
+            render_embeddings(resp, model ? model : ai_embed_model(app->ai), v, n, dims);
+        free(v);
+    }
+    free(texts);
+    json_decref(body);
+}
+
+void api_ai_generate(lh_app *app, lh_req *req, lh_resp *resp) {
+    json_t *body = req_json_object(req, resp);
+    if (!body) return;
+    const char *prompt = json_string_value(json_object_get(body, "prompt"));
+    const char *model, *system;
+    if (!prompt || !*prompt) {
+        resp_errorf(resp, LH_E_BAD_REQUEST, "send {\"prompt\": \"...\"}",
+                    "'prompt' must be a non-empty string");
+    } else if (opt_string(body, "model", &model, resp) == 0 &&
+               opt_string(body, "system", &system, resp) == 0) {
+        char *text = NULL;
+        lh_err err = {0};
+        if (ai_generate(app->ai, model, system, prompt, &text, &err) != 0) {
+            resp_error(resp, &err);
+        } else {
+            const char *used = model && *model ? model : ai_generate_model(app->ai);
+            resp_json(resp, 200, json_pack("{s:s, s:s}", "model", used, "text", text));
+        }
+        free(text);
+    }
+    json_decref(body);
+}
+
+typedef struct {
+    size_t index;
+    float score;
+} scored;
+
+static int by_score_desc(const void *a, const void *b) {
+    const scored *x = a, *y = b;
+    if (x->score != y->score) return x->score < y->score ? 1 : -1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static void render_ranking(lh_resp *resp, const char *model, const float *scores, size_t n,
+                           size_t top_k) {
+    scored *s = lh_malloc((n ? n : 1) * sizeof *s);
+    for (size_t i = 0; i < n; i++) s[i] = (scored){i, scores[i]};
+    qsort(s, n, sizeof *s, by_score_desc);
+    json_t *results = json_array();
+    for (size_t i = 0; i < n && i < top_k; i++)
+        json_array_append_new(results, json_pack("{s:I, s:f}", "index", (json_int_t)s[i].index,
+                                                 "score", (double)s[i].score));
+    free(s);
+    resp_json(resp, 200, json_pack("{s:s, s:o}", "model", model, "results", results));
+}
+
+void api_ai_rerank(lh_app *app, lh_req *req, lh_resp *resp) {
+    json_t *body = req_json_object(req, resp);
+    if (!body) return;
+    const char *query = json_string_value(json_object_get(body, "query"));
+    json_t *k = json_object_get(body, "top_k");
+    size_t n;
+    const char **docs = NULL;
+    if (!query || !*query) {
+        resp_errorf(resp, LH_E_BAD_REQUEST, "send {\"query\": \"...\", \"documents\": [...]}",
+                    "'query' must be a non-empty string");
+    } else if (k && !json_is_null(k) && (!json_is_integer(k) || json_integer_value(k) < 1)) {
+        resp_errorf(resp, LH_E_BAD_REQUEST, NULL, "'top_k' must be a positive integer");
+    } else if ((docs = string_array(body, "documents", 1, &n, resp))) {
+        float *scores = lh_malloc((n ? n : 1) * sizeof *scores);
+        lh_err err = {0};
+        size_t top_k = json_is_integer(k) ? (size_t)json_integer_value(k) : n;
+        if (ai_rerank(app->ai, query, docs, n, scores, &err) != 0)
+            resp_error(resp, &err);
+        else
+            render_ranking(resp, ai_embed_model(app->ai), scores, n, top_k);
+        free(scores);
+    }
+    free(docs);
+    json_decref(body);
+}

@@ -1,0 +1,188 @@
+/*
+ * index.h — the vector index service: named indexes over a dataset's text
+ * column, built by a background job (chunk → embed in batches → Parquet),
+ * searched exactly (brute.h) or approximately (hnsw.h), refreshed
+ * incrementally when the dataset changes.
+ *
+ * Layout in the bucket (the index is its files; meta.json is the truth):
+ *   _vectors/<index>/meta.json                 registry record (below)
+ *   _vectors/<index>/vectors-<gen>.parquet     doc_id VARCHAR, chunk_no INTEGER,
+ *                                              text VARCHAR, embedding FLOAT[dims],
+ *                                              content_hash VARCHAR
+ *   _vectors/<index>/hnsw-<gen>.bin            the persisted graph of that generation
+ *   _vectors/<index>/_build/                   checkpoint.json + part-*.parquet of a
+ *                                              build in progress (resumed after a crash)
+ * Every build or refresh writes a new generation and then swaps meta.json;
+ * files of other generations are removed afterwards (and on open).
+ *
+ * In memory each index is a refcounted snapshot (one contiguous float
+ * matrix, doc ids, chunk numbers, chunk texts, the HNSW graph). Searches
+ * hold a snapshot reference and never wait for writers; a finished build
+ * swaps the new snapshot in under the registry lock.
+ *
+ * Metadata (JSON, as GET /vectors/indexes/{name}): name, source, model_name,
+ * model_version, dims, vectors, docs, backend ("parquet"), generation,
+ * id_column, id_type, text_column, chunk_size, overlap, source_version,
+ * created_at, updated_at, bucket, files, hnsw {file, M, ef_construction,
+ * ef_search, seed}; plus live fields: stale, state ("ready" | "building"),
+ * hnsw_state ("loaded" | "built" | "none" | "pending"), job_id.
+ *
+ * Thread-safety: every function may be called from any thread.
+ */
+#ifndef LH_VECTOR_INDEX_H
+#define LH_VECTOR_INDEX_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ai/ai.h"
+#include "catalog/catalog.h"
+#include "common/err.h"
+#include "jobs/jobs.h"
+#include "query/query.h"
+#include "storage/storage.h"
+#include "vector/hnsw.h"
+
+typedef struct lh_vindex lh_vindex;
+
+/* The model provider the service calls. The ai module's adapter is
+ * vindex_provider_ai() (index_ai.c); tests plug in their own. Strings are
+ * borrowed and must outlive the service. */
+typedef struct {
+    void *ctx;
+    const char *embed_model;    /* default embedding model (recorded in metadata) */
+    const char *model_version;  /* of embed_model; may be NULL */
+    int parallel_ok;            /* 1: two embedding calls may run at once */
+    /* Embeds n texts into *out (malloc'd, n x *dims, caller frees). model NULL =
+     * embed_model. */
+    int (*embed)(void *ctx, const char *model, const char *const *texts, size_t n, float **out,
+                 int *dims, lh_err *err);
+    const char *gen_model;      /* generation model; NULL = none configured */
+    /* Generates an answer (caller frees *text). NULL when gen_model is NULL. */
+    int (*generate)(void *ctx, const char *system, const char *prompt, char **text, lh_err *err);
+} lh_vprovider;
+
+/* The provider backed by the ai module (index_ai.c); ai must outlive it. */
+lh_vprovider vindex_provider_ai(lh_ai *ai);
+
+typedef struct {
+    lh_storage *storage;       /* borrowed: the bucket holding _vectors/ */
+    lh_catalog *catalog;       /* borrowed */
+    lh_jobs *jobs;             /* borrowed; NULL = only synchronous builds */
+    lh_vprovider provider;
+    int batch_size;            /* chunks per embedding call (default 32) */
+    int checkpoint_every;      /* batches between checkpoints (default 8) */
+    int max_retries;           /* extra attempts for a failed batch (default 3) */
+    int retry_backoff_ms;      /* first retry delay, doubling (default 200) */
+    int pipelines;             /* 0 = 2 when provider.parallel_ok, else 1 */
+    size_t chunk_size;         /* default chunk size in characters (800) */
+    size_t overlap;            /* default overlap (100) */
+    size_t hnsw_min_vectors;   /* mode auto uses HNSW from this many vectors (2048) */
+    lh_hnsw_params hnsw;       /* zero fields = HNSW defaults */
+    int threads;               /* search / graph build threads (0 = cores) */
+    int no_resume;             /* 1: do not resume interrupted builds on open */
+    int no_warm;               /* 1: load indexes on first use only */
+} lh_vindex_config;
+
+/* Reads every _vectors/<index>/meta.json, removes files of dead
+ * generations, starts loading the indexes in the background and resumes
+ * interrupted builds (as jobs). */
+lh_vindex *vindex_open(const lh_vindex_config *cfg, lh_err *err);
+/* Stops builds (they keep their checkpoint, so the next start resumes
+ * them) and waits for them. Call it before jobs_free: the job pool must
+ * still be running to let queued builds return. */
+void vindex_free(lh_vindex *vx);
+const lh_vprovider *vindex_provider(const lh_vindex *vx);
+
+/* ---- building ------------------------------------------------------------ */
+
+typedef struct {
+    const char *dataset;       /* required */
+    const char *id_column;     /* required: VARCHAR, INTEGER or BIGINT */
+    const char *text_column;   /* required */
+    const char *index_name;    /* NULL = dataset */
+    const char *model;         /* NULL = provider.embed_model */
+    size_t chunk_size;         /* 0 = default */
+    size_t overlap;            /* 0 = default; must be < chunk_size */
+} lh_vbuild_req;
+
+/* Parses the POST /vectors/index body into *req (strings borrowed from body). */
+int vindex_build_req_parse(const json_t *body, lh_vbuild_req *req, lh_err *err);
+/* Validates, then queues a build job. Returns the job id (caller frees);
+ * *index_out (may be NULL) receives the index name (caller frees).
+ * LH_E_CONFLICT while another build of that index runs. */
+char *vindex_build_submit(lh_vindex *vx, const lh_vbuild_req *req, char **index_out, lh_err *err);
+/* Builds on the calling thread; returns the index metadata (new reference). */
+json_t *vindex_build_sync(lh_vindex *vx, const lh_vbuild_req *req, lh_err *err);
+
+/* ---- registry ------------------------------------------------------------ */
+
+/* {"indexes":[metadata...]} by name; source / model filter when not NULL. */
+json_t *vindex_list(lh_vindex *vx, const char *source, const char *model);
+json_t *vindex_get(lh_vindex *vx, const char *name, lh_err *err);
+/* Removes the index and its files. LH_E_CONFLICT while it is being built. */
+int vindex_delete(lh_vindex *vx, const char *name, lh_err *err);
+/* Blocks until the index is loaded in memory (0) or failed to load (-1). */
+int vindex_wait_loaded(lh_vindex *vx, const char *name, lh_err *err);
+
+/* ---- search -------------------------------------------------------------- */
+
+typedef enum { LH_VSEARCH_AUTO, LH_VSEARCH_HNSW, LH_VSEARCH_BRUTE } lh_vsearch_mode;
+
+typedef struct {
+    char *doc_id;              /* owned */
+    int chunk_no;
+    float score;               /* cosine similarity */
+    char *text;                /* owned: the chunk */
+} lh_vhit;
+
+typedef struct {
+    lh_vhit *hits;             /* owned, best first */
+    int n;
+    const char *mode;          /* "hnsw" | "brute" (static) */
+    int64_t elapsed_us;        /* embedding + search */
+} lh_vresults;
+
+/* "auto" | "hnsw" | "brute" (NULL = auto). */
+int vindex_mode_parse(const char *s, lh_vsearch_mode *mode, lh_err *err);
+/* Embeds query with the index's model and returns the top k chunks.
+ * k is clamped to 1..1000. LH_E_NOT_FOUND for an unknown index. */
+int vindex_search(lh_vindex *vx, const char *index, const char *query, int k, lh_vsearch_mode mode,
+                  lh_vresults *out, lh_err *err);
+/* Same with a query vector already embedded (dims must match). */
+int vindex_search_vector(lh_vindex *vx, const char *index, const float *q, int dims, int k,
+                         lh_vsearch_mode mode, lh_vresults *out, lh_err *err);
+void vindex_results_free(lh_vresults *r);
+/* {"results":[{"doc_id","chunk","score","text"}],"mode","elapsed_us"} */
+json_t *vindex_results_json(const lh_vresults *r);
+
+/* ---- freshness ----------------------------------------------------------- */
+
+/* Re-embeds only the new or changed rows of dataset (diff by doc_id and
+ * content hash), drops deleted ones and writes the combined index, for
+ * every index over it. {"dataset","indexes":[{"index","embedded_docs",
+ * "embedded_chunks","kept_docs","removed_docs","vectors","generation",
+ * "elapsed_ms"}]}. LH_E_NOT_FOUND when no index uses the dataset. */
+json_t *vindex_refresh(lh_vindex *vx, const char *dataset, lh_err *err);
+/* Queues the same as a job; returns its id (caller frees). */
+char *vindex_refresh_submit(lh_vindex *vx, const char *dataset, lh_err *err);
+/* {"stale":[{"dataset","stale_since","dataset_version","indexes":[{"name",
+ * "source_version"}]}]}: datasets whose indexes lag behind them. */
+json_t *vindex_stale(lh_vindex *vx);
+
+/* ---- SQL (sql_func.c) ----------------------------------------------------- */
+
+/* Registers the table function vector_search(index, query, k [, mode := ...])
+ * → (doc_id VARCHAR, chunk_no INTEGER, score FLOAT, text VARCHAR) in the
+ * query engine's database (once: DuckDB functions are database-wide). */
+int vindex_sql_register(lh_vindex *vx, lh_query_engine *qe, lh_err *err);
+/* Same on any DuckDB connection (a duckdb_connection *), e.g. in tests. */
+int vindex_sql_register_conn(lh_vindex *vx, void *duckdb_conn, lh_err *err);
+
+/* ---- status -------------------------------------------------------------- */
+
+/* {"ok","indexes","vectors","building"} for GET /system/status. */
+json_t *vindex_status(lh_vindex *vx);
+
+#endif

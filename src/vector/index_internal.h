@@ -1,0 +1,178 @@
+/*
+ * index_internal.h — what the index_*.c files share: the registry (entries
+ * and refcounted snapshots), the DuckDB store helpers, rows staged for a
+ * Parquet file, and the build core. Not a public API.
+ *
+ *   index_registry.c  open/free, entries, meta.json, list/get/delete, loading
+ *   index_store.c     DuckDB: source rows, part files, merge, snapshot load
+ *   index_build.c     chunk → embed (one or two pipelines, retry) → checkpoint
+ *   index_commit.c    new generation: merge, HNSW, meta.json, swap; jobs glue
+ *   index_search.c    query embedding, brute / HNSW top-k, results
+ *   index_refresh.c   incremental refresh and the stale list
+ *   index_ai.c        the lh_ai adapter (lh_vprovider)
+ *
+ * Locking: vx->mu guards the entry array and every entry field; snapshots
+ * are immutable once published and freed by their last reference.
+ */
+#ifndef LH_VECTOR_INDEX_INTERNAL_H
+#define LH_VECTOR_INDEX_INTERNAL_H
+
+#include <duckdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "vector/index.h"
+
+/* ---- snapshots and entries ------------------------------------------------ */
+
+typedef struct vsnap {
+    atomic_int refs;
+    json_t *meta;          /* owned, never changed after publication */
+    size_t n;              /* vectors (chunks) */
+    int dims;
+    float *matrix;         /* n x dims, row-major */
+    char *ids;             /* NUL-terminated doc ids, back to back */
+    uint64_t *id_off;      /* n offsets into ids */
+    int32_t *chunk_no;     /* n */
+    char *texts;           /* NUL-terminated chunk texts, back to back */
+    uint64_t *text_off;    /* n offsets into texts */
+    lh_hnsw *hnsw;         /* NULL when n == 0 */
+    const char *hnsw_state; /* "loaded" | "built" | "none" (static) */
+} vsnap;
+
+typedef struct ventry {
+    char *name;
+    json_t *meta;          /* persisted record; NULL while a first build runs */
+    vsnap *snap;           /* loaded snapshot of meta's generation, or NULL */
+    int loading;           /* a thread is loading snap */
+    char *load_error;      /* why the last load failed, or NULL */
+    int busy;              /* a build or refresh owns the entry */
+    char *job_id;          /* its job, when it runs as one */
+} ventry;
+
+struct lh_vindex {
+    lh_vindex_config cfg;
+    duckdb_database db;    /* the service's own engine (reads sources, writes Parquet) */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;     /* entry loaded / unclaimed, job finished */
+    ventry **entries;
+    size_t n, cap;
+    int stopping;          /* vindex_free started: builds stop, keeping checkpoints */
+    int jobs_active;       /* our jobs queued or running */
+    pthread_t warm;
+    int warm_started;
+};
+
+/* index_registry.c */
+char *vx_key(const char *index, const char *file);        /* "_vectors/<index>/<file>" */
+char *vx_path(lh_vindex *vx, const char *index, const char *file);
+int vx_name_valid(const char *name);
+/* Marks name busy (creating a hidden entry for a new index). LH_E_CONFLICT
+ * when it already is. */
+ventry *vx_claim(lh_vindex *vx, const char *name, lh_err *err);
+void vx_set_job(lh_vindex *vx, ventry *e, const char *job_id);
+/* Ends a claim. meta/snap (owned, may be NULL) replace the entry's; an entry
+ * left without meta disappears. Releases the old snapshot. */
+void vx_unclaim(lh_vindex *vx, ventry *e, json_t *meta, vsnap *snap);
+json_t *vx_meta_copy(lh_vindex *vx, const char *name);     /* NULL if none */
+/* Snapshot of name, loading it on first use. Caller releases. */
+vsnap *vx_acquire(lh_vindex *vx, const char *name, lh_err *err);
+void vsnap_release(vsnap *s);
+void vsnap_free(vsnap *s);
+int vx_meta_write(lh_vindex *vx, const json_t *meta, lh_err *err);
+/* Deletes generation files of index other than keep_gen (none when
+ * keep_gen < 0) and, when drop_build, the _build staging. */
+void vx_gc(lh_vindex *vx, const char *index, int64_t keep_gen, int drop_build);
+void vx_job_start(lh_vindex *vx);   /* a job of ours was queued */
+void vx_job_done(lh_vindex *vx);    /* ... and has finished */
+
+/* ---- rows staged for a Parquet file --------------------------------------- */
+
+typedef struct {
+    size_t n, cap;
+    int dims;
+    char **doc_id;         /* owned strings */
+    int32_t *chunk_no;
+    char **text;
+    char **hash;
+    float *emb;            /* n x dims */
+} vrows;
+
+void vrows_push(vrows *r, char *doc_id, int32_t chunk_no, char *text, char *hash, const float *emb);
+void vrows_clear(vrows *r);   /* frees the strings, keeps capacity */
+void vrows_free(vrows *r);
+
+/* ---- index_store.c -------------------------------------------------------- */
+
+int vstore_connect(lh_vindex *vx, duckdb_connection *conn, lh_err *err);
+int vstore_exec(duckdb_connection conn, const char *sql, lh_err *err);
+/* One BIGINT from sql's first cell. */
+int vstore_scalar(duckdb_connection conn, const char *sql, int64_t *out, lh_err *err);
+/* SELECT doc_id, text, h over the dataset snapshot select_sql, ordered for
+ * resume; when old_files (a DuckDB list literal) is given, only rows whose
+ * (doc_id, hash) is not among the old index's. Caller frees. */
+char *vstore_source_sql(const char *select_sql, const char *id_col, const char *text_col,
+                        const char *old_files);
+/* Writes rows as one Parquet file at path (atomic: temp + rename). */
+int vstore_write_rows(duckdb_connection conn, const vrows *rows, const char *path, lh_err *err);
+/* Writes keep_sql's rows (may be NULL) then the parts' rows, in order, to
+ * path as one Parquet file; *rows_out gets the count. */
+int vstore_merge(duckdb_connection conn, const char *keep_sql, char *const *parts, size_t nparts,
+                 const char *path, int64_t *rows_out, lh_err *err);
+/* Loads the vectors file into s (n, dims, matrix, ids, chunk_no, texts). */
+int vstore_load(duckdb_connection conn, const char *path, int dims, vsnap *s, lh_err *err);
+/* Streaming query: caller iterates duckdb_fetch_chunk and destroys *res. */
+int vstore_stream(duckdb_connection conn, const char *sql, duckdb_result *res, lh_err *err);
+/* VARCHAR cell (row) of vector v as a new string, or NULL when NULL. */
+char *vstore_str(duckdb_vector v, idx_t row);
+/* DuckDB list literal of the absolute paths of an index's files. */
+char *vstore_file_list(lh_vindex *vx, const char *index, const json_t *files);
+
+/* ---- index_build.c -------------------------------------------------------- */
+
+typedef struct vbuild {
+    lh_vindex *vx;
+    ventry *entry;         /* claimed */
+    char *index, *dataset, *id_column, *text_column, *model;
+    size_t chunk_size, overlap;
+    int refresh;           /* 1: embed only rows new or changed since base */
+    int resumed;           /* set when a checkpoint was picked up */
+    lh_job *job;           /* NULL when synchronous */
+    int ran;               /* the job function started */
+    /* filled while running */
+    json_t *base_meta;     /* meta of the generation we build on (refresh), owned */
+    int64_t source_version;
+    char *select_sql;      /* the dataset snapshot read */
+    int64_t docs_total, docs_done, chunks_done, resumed_docs;
+    int dims;
+    char **parts;          /* part file names under _build/ */
+    size_t nparts;
+    int64_t target_gen;
+} vbuild;
+
+/* Validates the request against the catalog and fills b (owned copies). */
+int vbuild_init(lh_vindex *vx, const lh_vbuild_req *req, vbuild *b, lh_err *err);
+void vbuild_clear(vbuild *b);
+/* Embeds the rows the build needs into part files under _build/ (resuming
+ * from a matching checkpoint). 0 when every row is embedded. */
+int vbuild_embed(vbuild *b, lh_err *err);
+/* Whether the build should stop now (cancel or shutdown). */
+int vbuild_should_stop(const vbuild *b);
+/* The checkpoint of index as a JSON object, or NULL. */
+json_t *vbuild_checkpoint_read(lh_vindex *vx, const char *index);
+
+/* ---- index_commit.c ------------------------------------------------------- */
+
+/* Runs a claimed build to the end: embed, then a new generation (merge,
+ * HNSW, meta.json, swap, catalog status). Unclaims the entry. Returns the
+ * result object or NULL. */
+json_t *vbuild_run(vbuild *b, lh_err *err);
+/* Queues b (owned) as a job; returns the job id. */
+char *vbuild_submit(vbuild *b, const char *kind, lh_err *err);
+/* Resumes interrupted builds found under _vectors/ (on open). */
+void vbuild_resume_all(lh_vindex *vx);
+/* Loads meta's generation into a new snapshot; builds (and saves) the HNSW
+ * graph when its file is missing or unusable. */
+vsnap *vsnap_load(lh_vindex *vx, const json_t *meta, lh_err *err);
+
+#endif
