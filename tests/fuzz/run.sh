@@ -13,6 +13,13 @@ SRC="$(find src -name '*.c' ! -name main.c | sort) build/gen/web_assets.c"  # ge
 PDF_PKGS="poppler-glib cairo tesseract lept"
 CFLAGS="$CFLAGS $(pkg-config --cflags $PDF_PKGS)"; LIBS="$LIBS $(pkg-config --libs $PDF_PKGS)"
 SHARED=../shared/testdata
+# the library once (instrumented for coverage, not linked with the fuzzer main)
+LIBCFLAGS="${CFLAGS/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,}"
+mkdir -p "$OUT/obj"; OBJS=()
+for s in $SRC; do
+  o="$OUT/obj/$(echo "$s" | tr '/' '_' | sed 's/\.c$/.o/')"; OBJS+=("$o")
+  [ "$o" -nt "$s" ] || clang $LIBCFLAGS -c "$s" -o "$o" 2>>"$OUT/lib.build.log" || echo "# $s does not build (see $OUT/lib.build.log)"
+done
 n=0; failed=0
 for f in tests/fuzz/fuzz_*.c; do
   name=$(basename "$f" .c); n=$((n + 1))
@@ -23,7 +30,7 @@ for f in tests/fuzz/fuzz_*.c; do
     fuzz_delta_log) [ -d $SHARED/delta ] && find $SHARED/delta -name '*.json' | while read -r s; do cp -n "$s" "$corpus/$(echo "$s" | md5sum | cut -c1-16)"; done ;;
     fuzz_pdf) [ -x build/make_test_pdf ] && for k in text3 mixed; do build/make_test_pdf $k "$corpus/made-$k.pdf"; done ;;
   esac
-  if ! clang $CFLAGS "$f" $SRC $LIBS -o "$OUT/$name" 2>"$OUT/$name.build.log"; then
+  if ! clang $CFLAGS "$f" "${OBJS[@]}" $LIBS -o "$OUT/$name" 2>"$OUT/$name.build.log"; then
     echo "not ok $n - $name builds"; sed 's/^/# /' "$OUT/$name.build.log" | head -20; failed=$((failed + 1)); continue
   fi
   if ASAN_OPTIONS=detect_leaks=0 "$OUT/$name" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=4096 \

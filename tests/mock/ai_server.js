@@ -10,7 +10,8 @@
 // Control (not counted in the stats):
 //   POST /__control {"mode": "ok" | "garbage" | "badshape" | "fail" | "hang" | "missing_model",
 //                    "status": 429|500|503 (for fail), "times": n (default: forever, then "ok"),
-//                    "dims": n (embedding size, default 16), "reply": "fixed generated text"}
+//                    "dims": n (embedding size, default 16), "reply": "fixed generated text",
+//                    "replies": ["first answer", "second answer", ...] (used once each, before "reply")}
 //   GET  /__stats   {"total", "requests": {path: n}, "connections" (that carried model
 //                    requests), "batches": [sizes],
 //                    "last": {"path", "body", "auth"}}
@@ -25,7 +26,7 @@
 'use strict';
 const http = require('http');
 
-const state = { mode: 'ok', status: 500, times: -1, dims: 16, reply: null };
+const state = { mode: 'ok', status: 500, times: -1, dims: 16, reply: null, replies: [] };
 let stats;
 let seenSockets = new WeakSet(); // sockets that carried model requests
 const hung = new Set();
@@ -67,6 +68,7 @@ function missingModel(res, path, model) {
 }
 
 function generatedText(req, system, prompt) {
+  if (state.replies.length) return state.replies.shift();
   if (state.reply !== null) return state.reply;
   return `[mock:${req.model}] ` + (system ? `system=${system} | ` : '') + `echo: ${prompt}`;
 }
@@ -104,7 +106,7 @@ function generate(res, path, req) {
 function control(res, path, body) {
   if (path === '/__stats') return send(res, 200, stats);
   if (path === '/__reset') {
-    Object.assign(state, { mode: 'ok', status: 500, times: -1, dims: 16, reply: null });
+    Object.assign(state, { mode: 'ok', status: 500, times: -1, dims: 16, reply: null, replies: [] });
     resetStats();
     for (const r of hung) r.destroy();
     hung.clear();
@@ -117,6 +119,7 @@ function control(res, path, body) {
   state.times = c.times !== undefined ? c.times : -1;
   if (c.dims !== undefined) state.dims = c.dims;
   if (c.reply !== undefined) state.reply = c.reply;
+  if (Array.isArray(c.replies)) state.replies = c.replies.slice();
   return send(res, 200, state);
 }
 

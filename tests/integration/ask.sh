@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# ask.sh — Ask (POST /ai/sql) against a local server speaking the Ollama API
+# (tests/mock/ai_server.js) that returns fixed SQL: valid, invalid-then-valid
+# (the retry carries DuckDB's error), a DROP TABLE that must be refused, and
+# no LLM configured (503 with the hint). Also the dataset summary written by
+# the LLM.
+source "$(dirname "$0")/../lib.sh"
+DATA=$LH_TMP/data
+LAKEHOUSE_DATA=$DATA "$LH_BIN" demo --scale 0.01 >"$LH_TMP/demo.log" 2>&1
+check_eq "demo data" "$?" 0
+
+# --- no LLM: 503 with the hint
+lh_start "$DATA" || { t_fail "server starts"; t_done; exit 1; }
+http_json POST /ai/sql '{"question":"How many candidates are there?"}'
+check_eq "no LLM configured is 503" "$HTTP_STATUS" 503
+check_eq "the hint names the config to set" "$(jget '.error.hint | test("LAKEHOUSE_AI_URL")')" true
+http GET /catalog/datasets/by-name/candidates/summary
+check_eq "summary without an LLM is the computed profile" "$(jget .source) $(jget '.profile.columns | length')" "profile 18"
+check_eq "profile: ssn has no nulls and is all distinct" "$(jget '.profile.columns[] | select(.name=="ssn") | [.null_rate, (.distinct == 1000)] | map(tostring) | join(" ")')" "0 true"
+check_eq "profile: status has top values" "$(jget '.profile.columns[] | select(.name=="status") | .top | length > 0')" true
+lh_stop
+
+# --- the mock model server
+node "$ROOT/tests/mock/ai_server.js" --port 0 >"$LH_TMP/mock.out" 2>"$LH_TMP/mock.log" &
+LH_PIDS+=("$!")
+for _ in $(seq 1 100); do grep -q '^PORT ' "$LH_TMP/mock.out" 2>/dev/null && break; sleep 0.05; done
+MOCK_URL="http://127.0.0.1:$(awk '/^PORT /{print $2}' "$LH_TMP/mock.out")"
+mock() { curl -s -X POST "$MOCK_URL/__control" --data-binary "$1" >/dev/null; }
+lh_start "$DATA" LAKEHOUSE_AI_PROVIDER=ollama LAKEHOUSE_AI_URL="$MOCK_URL" LAKEHOUSE_AI_MODEL=mock-sql \
+  || { t_fail "server starts with ollama"; t_done; exit 1; }
+
+mock '{"replies":["```sql\nSELECT state, count(*) AS n FROM candidates GROUP BY state ORDER BY n DESC, state LIMIT 3;\n```"]}'
+http_json POST /ai/sql '{"question":"Which three states have the most candidates?"}'
+check_eq "valid SQL: 200" "$HTTP_STATUS" 200
+check_eq "valid SQL: rows" "$(jget .row_count)" 3
+check_eq "valid SQL: the SQL is returned without fences" "$(jget '.sql | startswith("SELECT state")')" true
+check_eq "valid SQL: one attempt" "$(jget .attempts)" 1
+prompt=$(curl -s "$MOCK_URL/__stats" | jq -r '.last.body')
+check_eq "the prompt carries the catalog's tables and descriptions" \
+  "$(echo "$prompt" | jq -r '[.messages[] | select(.role=="system") | .content] | join(" ") | (contains("candidates (") and contains("resume_text") and contains("People we place"))')" true
+
+mock '{"replies":["SELECT count(*) FROM candidate","SELECT count(*) AS n FROM candidates"]}'
+http_json POST /ai/sql '{"question":"How many candidates?"}'
+check_eq "invalid-then-valid: 200" "$HTTP_STATUS" 200
+check_eq "invalid-then-valid: two attempts" "$(jget .attempts)" 2
+check_eq "invalid-then-valid: the answer" "$(jget '.rows[0][0]')" 1000
+prompt=$(curl -s "$MOCK_URL/__stats" | jq -r '.last.body')
+check_eq "the retry tells the model DuckDB's error" "$(echo "$prompt" | jq -r '[.messages[] | .content] | join(" ") | test("candidate.*does not exist"; "i")')" true
+
+mock '{"replies":["DROP TABLE candidates"]}'
+http_json POST /ai/sql '{"question":"Please delete everything"}'
+check_eq "DROP TABLE is refused (422)" "$HTTP_STATUS" 422
+check_eq "refusal says why" "$(jget '.error.message | test("not a read-only")')" true
+http_json POST /query/sql '{"sql":"SELECT count(*) FROM candidates"}'
+check_eq "the table is still there" "$(jget '.rows[0][0]')" 1000
+
+mock '{"replies":["SELEC nonsense","SELECT * FROM nowhere"]}'
+http_json POST /ai/sql '{"question":"gibberish"}'
+check_eq "still invalid after the retry: 422" "$HTTP_STATUS" 422
+check_eq "the error carries the SQL and DuckDB's message" "$(jget '.error.message | (contains("nowhere") and test("attempts"))')" true
+
+http_json POST /ai/sql '{}'
+check_eq "a missing question is 400" "$HTTP_STATUS" 400
+
+mock '{"replies":["Candidates holds one row per person we place, with contact details and resumes."]}'
+http GET /catalog/datasets/by-name/candidates/summary
+check_eq "summary written by the LLM" "$(jget .source) $(jget '.summary | startswith("Candidates holds")')" "llm true"
+lh_stop
+t_done
