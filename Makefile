@@ -33,7 +33,7 @@ TOOL_SRC  := $(wildcard tools/*.c)
 TOOL_BIN  := $(TOOL_SRC:tools/%.c=$(BUILD)/%)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps build test unit-tests test-san run bench fuzz clean
+.PHONY: all deps build test unit-tests test-san run bench bench-tools fuzz clean
 all: build
 
 deps: $(STAMP)
@@ -71,6 +71,20 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/liblakehouse.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
+# bench-tools: programs only `make bench` builds (never build/test).
+# bench_ann is C++ because its peer, hnswlib (Debian libhnswlib-dev), is a
+# header-only C++ library that picks its SIMD at compile time; so only this
+# file gets -O3 -march=native. Our code comes from liblakehouse.a, built with
+# the normal flags, and picks its kernels at run time (ADR 0061).
+CXX ?= g++
+BENCH_TOOLS := $(BUILD)/bench_ann
+bench-tools: $(STAMP)
+	@$(MAKE) --no-print-directory $(BENCH_TOOLS)
+
+$(BUILD)/bench_ann: tools/bench_ann.cpp $(BUILD)/liblakehouse.a
+	$(CXX) -std=c++17 -O3 -march=native -g -Wall -Wextra -Werror -pthread -Isrc -o $@ $< \
+	  $(BUILD)/liblakehouse.a $(LDFLAGS) $(LIBS)
+
 
 
 test: build
@@ -80,7 +94,7 @@ test: build
 run: build
 	@./scripts/run.sh
 
-bench: build
+bench: build bench-tools
 	@./bench/run.sh
 
 fuzz: build

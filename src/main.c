@@ -22,6 +22,8 @@
 #include "common/version.h"
 #include "demo/demo.h"
 #include "http/http.h"
+#include "ingest/ingest.h"
+#include "jobs/jobs.h"
 #include "query/query.h"
 #include "storage/storage.h"
 #include "telemetry/trace.h"
@@ -62,9 +64,29 @@ static lh_ai *ai_open(const lh_config *cfg, lh_err *err) {
     return ai;
 }
 
+/* The vector index service over the catalog, with vector_search() in SQL. */
+static lh_vindex *vectors_open(lh_app *app, lh_err *err) {
+    lh_vindex_config vc = {
+        .storage = app->storage,
+        .catalog = app->catalog,
+        .jobs = app->jobs,
+        .provider = vindex_provider_ai(app->ai),
+        .threads = app->cfg->query.threads,
+    };
+    lh_vindex *vx = vindex_open(&vc, err);
+    if (vx && vindex_sql_register(vx, app->query, err) != 0) {
+        vindex_free(vx);
+        return NULL;
+    }
+    return vx;
+}
+
 static void app_close(lh_app *app) {
     scheduler_free(app->scheduler); /* first: its runs use the catalog */
+    if (app->vectors) vindex_free(app->vectors); /* before the job pool: builds keep checkpoints */
+    if (app->jobs) jobs_free(app->jobs); /* after the vector service, before what jobs use */
     if (app->ai) ai_free(app->ai);
+    workspaces_free(app->workspaces);
     if (app->tools) tools_free(app->tools);
     if (app->catalog) catalog_free(app->catalog);
     if (app->query) query_engine_free(app->query);
@@ -102,6 +124,12 @@ static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
     if (!app->tools) goto fail;
     app->ai = ai_open(cfg, err);
     if (!app->ai) goto fail;
+    app->jobs = jobs_new(0, app->storage, err);
+    if (!app->jobs) goto fail;
+    app->vectors = vectors_open(app, err);
+    if (!app->vectors) goto fail;
+    app->workspaces = workspaces_open(app->storage, err); /* loads _workspaces/, purges expired */
+    if (!app->workspaces) goto fail;
     return 0;
 fail:
     app_close(app);
@@ -150,6 +178,7 @@ static int cmd_serve(const cli_args *a) {
         config_free(cfg);
         return 1;
     }
+    vindex_start(app.vectors); /* load indexes, resume interrupted builds */
     lh_http_server *srv = http_server_start(&app, &err);
     if (!srv) {
         LOG_ERROR("startup failed: %s", err.msg);
@@ -257,6 +286,22 @@ static void demo_progress(void *ctx, const char *step, int done, int total) {
     if (!isatty(STDERR_FILENO)) LOG_INFO("demo: step %d/%d %s", done + 1 > total ? total : done + 1, total, step);
 }
 
+/* The demo's vector index: resumes, chunked and embedded with the
+ * configured embedder (builtin by default). */
+static int demo_index_resumes(lh_app *app, lh_err *err) {
+    double t0 = lh_mono_s();
+    cli_progress("demo: resumes index", 0, 1);
+    lh_vbuild_req req = {.dataset = "candidates", .id_column = "candidate_id", .text_column = "resume_text",
+                         .index_name = "resumes"};
+    json_t *meta = vindex_build_sync(app->vectors, &req, err);
+    if (!meta) return 1;
+    cli_progress("demo: resumes index", 1, 1);
+    LOG_INFO("demo: resumes index: %lld vectors in %.1f s", (long long)json_integer_value(json_object_get(meta, "vectors")),
+             lh_mono_s() - t0);
+    json_decref(meta);
+    return 0;
+}
+
 /* lakehouse demo [--scale F] [--seed N]: generates the staffing datasets. */
 static int cmd_demo(const cli_args *a) {
     lh_demo_options opt = {.scale = 1, .seed = DEMO_DEFAULT_SEED};
@@ -280,11 +325,86 @@ static int cmd_demo(const cli_args *a) {
     double t0 = lh_mono_s();
     if (app_open(&app, cfg, &err) == 0) {
         rc = demo_generate(app.catalog, &opt, demo_progress, NULL, &err) == 0 ? 0 : 1;
+        if (rc == 0) rc = demo_index_resumes(&app, &err);
         app_close(&app);
     }
     if (rc != 0) fprintf(stderr, "lakehouse demo: %s\n", err.msg);
     else fprintf(stderr, "demo data ready in %s (%.1f s)\n", cfg->storage.root, lh_mono_s() - t0);
     config_free(cfg);
+    return rc;
+}
+
+/* Ingests a file into the data folder in this process, as a job followed
+ * with a progress bar. */
+static json_t *ingest_local(const lh_config *cfg, const cli_ingest_opts *o, lh_err *err) {
+    lh_app app;
+    if (app_open(&app, cfg, err) != 0) return NULL;
+    lh_ingest_file_req r = {.path = o->path, .source_name = o->path, .dataset = o->dataset,
+                            .format = o->format, .csv_header = -1,
+                            .bad_rows = o->bad_rows && strcmp(o->bad_rows, "fail") ? INGEST_BAD_ROWS_SKIP
+                                                                                   : INGEST_BAD_ROWS_FAIL};
+    lh_ingest_task *t = ingest_task_new(app.catalog, app.storage, &r, NULL);
+    char *id = jobs_submit(app.jobs, "ingest", ingest_task_run, t, ingest_task_free, err);
+    json_t *res = id ? cli_follow_job(app.jobs, id, err) : NULL;
+    if (res) json_object_set_new(res, "job_id", json_string(id));
+    free(id);
+    app_close(&app);
+    return res;
+}
+
+/* lakehouse ingest <file> [--dataset N] [--format F] [--bad-rows skip]
+ * [--local] [--server URL]: through a running server when one answers
+ * (streamed upload), else straight into the data folder. */
+static int cmd_ingest(const cli_args *a) {
+    cli_ingest_opts o = {0};
+    const char *server = NULL;
+    int local = 0;
+    for (int i = 0; i < a->argc; i++) {
+        const char *arg = a->argv[i], *val = i + 1 < a->argc ? a->argv[i + 1] : NULL;
+        if (!strcmp(arg, "--local")) local = 1;
+        else if (!strcmp(arg, "--dataset") && val) o.dataset = a->argv[++i];
+        else if (!strcmp(arg, "--format") && val) o.format = a->argv[++i];
+        else if (!strcmp(arg, "--bad-rows") && val) o.bad_rows = a->argv[++i];
+        else if (!strcmp(arg, "--server") && val) server = a->argv[++i];
+        else if (!o.path && arg[0] != '-') o.path = arg;
+        else o.path = NULL, i = a->argc;
+    }
+    if (!o.path) {
+        fprintf(stderr, "usage: lakehouse ingest <file> [--dataset NAME] [--format csv|json|ndjson|pdf|txt|sms] "
+                        "[--bad-rows fail|skip] [--local] [--server URL]\n");
+        return 2;
+    }
+    if (access(o.path, R_OK) != 0) {
+        fprintf(stderr, "lakehouse ingest: cannot read %s\n", o.path);
+        return 1;
+    }
+    lh_config *cfg = load_config(a);
+    if (!cfg) return 2;
+    char base[256];
+    snprintf(base, sizeof base, "%s", server ? server : "");
+    if (!server) snprintf(base, sizeof base, "http://127.0.0.1:%d", cfg->server.port);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    lh_err err = {0};
+    json_t *res;
+    if (!local && (server || cli_server_alive(base))) {
+        const char *key = getenv("LAKEHOUSE_API_KEY");
+        if (!key && cfg->auth.nkeys > 0) key = cfg->auth.keys[0].key;
+        res = cli_ingest_remote(base, key, &o, &err);
+    } else {
+        res = ingest_local(cfg, &o, &err);
+    }
+    int rc = 0;
+    if (res) {
+        json_dumpf(res, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+    } else {
+        fprintf(stderr, "error: %s\n", err.msg);
+        if (err.hint[0]) fprintf(stderr, "hint: %s\n", err.hint);
+        rc = 1;
+    }
+    json_decref(res);
+    config_free(cfg);
+    curl_global_cleanup();
     return rc;
 }
 
@@ -304,6 +424,7 @@ static const struct {
     {"serve", cmd_serve, "serve                 run the HTTP server (port from config)"},
     {"sql", cmd_sql, "sql \"<query>\" [opts]  run SQL via a running server or the data folder"},
     {"demo", cmd_demo, "demo [--scale F] [--seed N]  generate the staffing demo datasets"},
+    {"ingest", cmd_ingest, "ingest <file> [opts]  load a CSV/JSON/PDF/text/SMS file into a dataset"},
     {"version", cmd_version, "version               print the version"},
     {"help", cmd_help, "help                  this text"},
 };

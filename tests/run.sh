@@ -16,6 +16,7 @@ pass=0; fail=0; failed_names=()
 run_suite() { # name command...
   local name=$1; shift
   local log="$LOGDIR/$name.log"
+  mkdir -p "$(dirname "$log")"
   "$@" >"$log" 2>&1; local rc=$?
   local p f
   p=$(grep -cE '^ok [0-9]+' "$log"); f=$(grep -cE '^not ok [0-9]+' "$log")

@@ -17,7 +17,7 @@
 #include "ai/http_client.h"
 #include "common/strbuf.h"
 
-enum { DEFAULT_DIMS = 384, MAX_DIMS = 8192, DEFAULT_BATCH = 32, MAX_BATCH = 2048,
+enum { DEFAULT_DIMS = 384, MAX_DIMS = 65536, DEFAULT_BATCH = 32, MAX_BATCH = 2048,
        DEFAULT_RETRIES = 3, DEFAULT_TIMEOUT_MS = 60000 };
 
 #define GENERATE_HINT                                                                      \
@@ -130,6 +130,10 @@ void ai_free(lh_ai *ai) {
 const char *ai_provider_name(const lh_ai *ai) { return ai->provider; }
 const char *ai_embed_model(const lh_ai *ai) { return ai->embed_model; }
 const char *ai_embed_model_version(const lh_ai *ai) { return ai->embed_version; }
+const char *ai_embed_model_for(const lh_ai *ai, const char *model) {
+    if (!is_set(model)) return ai->embed_model;
+    return is_builtin_model(model) ? LH_BUILTIN_MODEL : model;
+}
 int ai_embed_dims(const lh_ai *ai) { return ai->embed_builtin ? ai->dims : 0; }
 const char *ai_generate_model(const lh_ai *ai) { return ai->model; }
 const char *ai_url(const lh_ai *ai) { return ai->url; }

@@ -40,7 +40,7 @@ typedef struct {
     const char *model;        /* generation model; NULL = none configured */
     const char *embed_model;  /* embedding model; NULL or "builtin…" = LH_BUILTIN_MODEL */
     const char *api_key;      /* openai: Bearer token; may be NULL */
-    int dims;                 /* builtin dims: 0 = default 384 (1..8192) */
+    int dims;                 /* builtin dims: 0 = default 384 (1..65536) */
     int64_t timeout_ms;       /* per HTTP attempt: <= 0 = default 60000 */
     int max_retries;          /* on 429/5xx/connection errors: 0 = default 3, < 0 = none */
     int batch_size;           /* texts per embedding request: 0 = default 32 (max 2048) */
@@ -53,6 +53,9 @@ void ai_free(lh_ai *ai);
 const char *ai_provider_name(const lh_ai *ai);
 const char *ai_embed_model(const lh_ai *ai);     /* model name recorded in index metadata */
 const char *ai_embed_model_version(const lh_ai *ai);
+/* The name recorded for embeddings made with `model` (NULL or "" = the
+ * configured one; any "builtin…" name = LH_BUILTIN_MODEL). Borrowed. */
+const char *ai_embed_model_for(const lh_ai *ai, const char *model);
 /* Dims of the configured embed model when known without a call (builtin:
  * [ai] dims); 0 for an HTTP model (its first answer tells). */
 int ai_embed_dims(const lh_ai *ai);

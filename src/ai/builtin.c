@@ -137,7 +137,8 @@ void builtin_embed(const char *text, size_t len, float *out, int dims) {
     for (size_t s = 0; s < t.cap; s++) {
         if (!t.keys[s]) continue;
         uint64_t h = t.keys[s];
-        float v = t.weight[s] * (1.0f + logf((float)t.count[s]));
+        /* sublinear tf; most features occur once and 1 + ln 1 = 1 exactly */
+        float v = t.count[s] == 1 ? t.weight[s] : t.weight[s] * (1.0f + logf((float)t.count[s]));
         size_t idx = (size_t)((h >> 1) % (uint64_t)dims);
         out[idx] += (h & 1) ? v : -v;
     }

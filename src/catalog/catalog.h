@@ -78,4 +78,11 @@ int catalog_set_embedding(lh_catalog *c, const char *name, const char *status, l
  * datasets whose embedding status is "stale", by name. */
 json_t *catalog_list_stale(lh_catalog *c);
 
+/* ---- schema evolution (catalog_schema.c; diffing in schema_diff.h) ------ */
+/* Columns [{"name","type" (DuckDB),"nullable"}] of dataset name's table at
+ * Delta version (-1 = latest); *version_out (may be NULL) gets the version
+ * read. LH_E_NOT_FOUND for an unknown dataset or version. */
+json_t *catalog_columns_at(lh_catalog *c, const char *name, int64_t version, int64_t *version_out,
+                           lh_err *err);
+
 #endif

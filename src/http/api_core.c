@@ -56,8 +56,9 @@ static json_t *status_ai(lh_app *app) {
 }
 
 static json_t *status_jobs(lh_app *app) {
-    (void)app;
-    return json_pack("{s:b, s:i, s:i}", "ok", 1, "running", 0, "queued", 0);
+    int queued = 0, running = 0;
+    if (app->jobs) jobs_counts(app->jobs, &queued, &running);
+    return json_pack("{s:b, s:i, s:i}", "ok", app->jobs != NULL, "running", running, "queued", queued);
 }
 
 void api_system_status(lh_app *app, lh_req *req, lh_resp *resp) {

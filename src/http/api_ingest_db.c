@@ -37,11 +37,14 @@ __attribute__((unused)) static int db_job_fn(lh_job *job, void *ctx, lh_err *err
     return 0;
 }
 
-/* Runs the ingest as a registered job on this thread; job_id receives its id. */
+/* Runs the ingest on this thread; job_id receives the job's id.
+ * TODO(jobs): once lh_app carries the job registry (`jobs`), this body becomes
+ *   return jobs_run_inline(app->jobs, "ingest_db", db_job_fn, j, job_id, err);
+ * and db_job_fn reports rows done and honours cancel. */
 static int run_job(lh_app *app, db_job *j, char **job_id, lh_err *err) {
     (void)app;
     (void)job_id;
-    j->result = db_ingest_run(j->catalog, j->dsn, &j->opts, NULL, err); /* jobs: pending lh_app.jobs */
+    j->result = db_ingest_run(j->catalog, j->dsn, &j->opts, NULL, err);
     return j->result ? 0 : -1;
 }
 

@@ -16,9 +16,12 @@
 #include "common/config.h"
 #include "common/err.h"
 #include "ingest/schedule.h"
+#include "jobs/jobs.h"
 #include "query/query.h"
 #include "storage/storage.h"
 #include "tools/tools.h"
+#include "vector/index.h"
+#include "workspace/workspace.h"
 
 typedef struct lh_app {
     const lh_config *cfg;     /* borrowed */
@@ -28,6 +31,9 @@ typedef struct lh_app {
     lh_tools *tools;          /* borrowed */
     lh_ai *ai;                /* AI provider, borrowed */
     lh_scheduler *scheduler;  /* scheduled ingests, borrowed (NULL: not running) */
+    lh_vindex *vectors;       /* vector indexes, borrowed (NULL: not running) */
+    lh_jobs *jobs;            /* background job pool, borrowed */
+    lh_workspaces *workspaces; /* agent workspaces, borrowed (NULL: not running) */
     int64_t started_ms;
 } lh_app;
 

@@ -125,5 +125,31 @@ void api_tools_list(lh_app *, lh_req *, lh_resp *);
 void api_tools_get(lh_app *, lh_req *, lh_resp *);
 void api_tools_call(lh_app *, lh_req *, lh_resp *);
 void api_tools_audit(lh_app *, lh_req *, lh_resp *);
+void api_vectors_index(lh_app *, lh_req *, lh_resp *);
+void api_vectors_list(lh_app *, lh_req *, lh_resp *);
+void api_vectors_get(lh_app *, lh_req *, lh_resp *);
+void api_vectors_delete(lh_app *, lh_req *, lh_resp *);
+void api_vectors_search(lh_app *, lh_req *, lh_resp *);
+void api_vectors_rag(lh_app *, lh_req *, lh_resp *);
+void api_vectors_refresh(lh_app *, lh_req *, lh_resp *);
+void api_vectors_stale(lh_app *, lh_req *, lh_resp *);
+void api_ingest_file(lh_app *, lh_req *, lh_resp *);
+extern const lh_upload_ops api_ingest_file_upload;
+void api_jobs_list(lh_app *, lh_req *, lh_resp *);
+void api_jobs_get(lh_app *, lh_req *, lh_resp *);
+void api_jobs_cancel(lh_app *, lh_req *, lh_resp *);
+/* agent workspaces (api_workspace.c) and schema evolution (api_schema.c) */
+void api_workspaces_list(lh_app *, lh_req *, lh_resp *);
+void api_workspaces_create(lh_app *, lh_req *, lh_resp *);
+void api_workspaces_get(lh_app *, lh_req *, lh_resp *);
+void api_workspaces_delete(lh_app *, lh_req *, lh_resp *);
+void api_workspaces_search(lh_app *, lh_req *, lh_resp *);
+void api_workspaces_shortlist(lh_app *, lh_req *, lh_resp *);
+void api_workspaces_items(lh_app *, lh_req *, lh_resp *);
+void api_workspaces_activity(lh_app *, lh_req *, lh_resp *);
+void api_workspaces_handoff(lh_app *, lh_req *, lh_resp *);
+void api_workspaces_pin(lh_app *, lh_req *, lh_resp *);
+void api_schema_diff(lh_app *, lh_req *, lh_resp *);
+void api_catalog_schema_diff(lh_app *, lh_req *, lh_resp *);
 
 #endif

@@ -49,6 +49,34 @@ const lh_route lh_routes[] = {
     {"GET", "/tools/audit", api_tools_audit, ROLE_ADMIN, NULL},
     {"GET", "/tools/{name}", api_tools_get, ROLE_READ, NULL},
     {"POST", "/tools/{name}/call", api_tools_call, ROLE_READ, NULL},
+
+    {"POST", "/vectors/index", api_vectors_index, ROLE_WRITE, NULL},
+    {"GET", "/vectors/indexes", api_vectors_list, ROLE_READ, NULL},
+    {"GET", "/vectors/indexes/{name}", api_vectors_get, ROLE_READ, NULL},
+    {"DELETE", "/vectors/indexes/{name}", api_vectors_delete, ROLE_WRITE, NULL},
+    {"POST", "/vectors/search", api_vectors_search, ROLE_READ, NULL},
+    {"POST", "/vectors/rag", api_vectors_rag, ROLE_READ, NULL},
+    {"POST", "/vectors/refresh/{dataset}", api_vectors_refresh, ROLE_WRITE, NULL},
+    {"GET", "/vectors/stale", api_vectors_stale, ROLE_READ, NULL},
+
+    {"POST", "/ingest/file", api_ingest_file, ROLE_WRITE, &api_ingest_file_upload},
+    {"GET", "/jobs", api_jobs_list, ROLE_READ, NULL},
+    {"GET", "/jobs/{id}", api_jobs_get, ROLE_READ, NULL},
+    {"POST", "/jobs/{id}/cancel", api_jobs_cancel, ROLE_WRITE, NULL},
+
+    {"GET", "/workspaces", api_workspaces_list, ROLE_READ, NULL},
+    {"POST", "/workspaces", api_workspaces_create, ROLE_WRITE, NULL},
+    {"GET", "/workspaces/{id}", api_workspaces_get, ROLE_READ, NULL},
+    {"DELETE", "/workspaces/{id}", api_workspaces_delete, ROLE_WRITE, NULL},
+    {"POST", "/workspaces/{id}/searches", api_workspaces_search, ROLE_WRITE, NULL},
+    {"POST", "/workspaces/{id}/shortlists", api_workspaces_shortlist, ROLE_WRITE, NULL},
+    {"POST", "/workspaces/{id}/shortlists/{name}/items", api_workspaces_items, ROLE_WRITE, NULL},
+    {"POST", "/workspaces/{id}/activity", api_workspaces_activity, ROLE_WRITE, NULL},
+    {"POST", "/workspaces/{id}/handoff", api_workspaces_handoff, ROLE_WRITE, NULL},
+    {"POST", "/workspaces/{id}/pin", api_workspaces_pin, ROLE_WRITE, NULL},
+
+    {"POST", "/catalog/schema/diff", api_schema_diff, ROLE_READ, NULL},
+    {"GET", "/catalog/datasets/by-name/{name}/schema-diff", api_catalog_schema_diff, ROLE_READ, NULL},
 };
 
 const size_t lh_routes_count = sizeof lh_routes / sizeof lh_routes[0];

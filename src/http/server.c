@@ -348,6 +348,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                     (long long)srv->app->cfg->server.max_body_bytes);
     } else if (rc->upload_failed) {
         resp_error(&rc->resp, &rc->upload_err);
+        rc->req.route->upload->abort(&rc->req); /* the handler never runs: release the upload */
     } else {
         rc->req.route->fn(srv->app, &rc->req, &rc->resp);
     }

@@ -55,7 +55,10 @@ static int sample_parse(const char *s, size_t n, const csv_dialect *d, int *coun
             if (i < n && s[i] == d->quote) {
                 i++;
                 for (;;) {
-                    if (i >= n) break;
+                    if (i >= n) {
+                        (*errors)++; /* never closes within the sample */
+                        break;
+                    }
                     char c = s[i];
                     if (c == d->escape && d->escape != d->quote && i + 1 < n) {
                         sb_putc(&val, s[i + 1]);
@@ -183,10 +186,13 @@ int csv_sniff(const char *sample, size_t len, int at_eof, const csv_dialect *ove
     long best_score = -1;
     int best_mode = 0;
     csv_dialect best = {',', '"', '"', 1};
+    /* single quotes are a candidate only where double quotes never appear */
+    int has_dquote = memchr(sample, '"', n) != NULL;
     for (size_t di = 0; di < sizeof delims; di++) {
         if (over && over->delim && over->delim != delims[di]) continue;
         for (size_t qi = 0; qi < sizeof quotes / sizeof quotes[0]; qi++) {
             if (over && over->quote && over->quote != quotes[qi][0]) continue;
+            if (quotes[qi][0] == '\'' && has_dquote) continue;
             csv_dialect d = {delims[di], quotes[qi][0], quotes[qi][1], 1};
             int errors = 0;
             int nrec = sample_parse(sample, n, &d, counts, SNIFF_RECORDS, &errors, NULL, NULL);
@@ -429,9 +435,17 @@ static void scan_bytes(csv_scan *s, const unsigned char *p, size_t n) {
     size_t i = 0;
     while (i < n) {
         if (s->u_need == 0 && !s->prev_cr) {
-            /* fast path: skip plain bytes of the current field */
+            /* fast path: skip plain bytes of the current field; take the
+             * common "delimiter, then a plain byte" steps inline */
             if (s->state == S_UNQUOTED) {
-                while (i < n && !s->cls_unq[p[i]]) i++;
+                for (;;) {
+                    while (i < n && !s->cls_unq[p[i]]) i++;
+                    if (i + 1 >= n || p[i] != (unsigned char)s->res.dialect.delim) break;
+                    unsigned char next = p[i + 1];
+                    if (s->cls_unq[next] || next == (unsigned char)s->res.dialect.quote) break;
+                    s->fields++; /* delimiter + first byte of an unquoted field */
+                    i += 2;
+                }
             } else if (s->state == S_QUOTED) {
                 while (i < n && !s->cls_q[p[i]]) i++;
             }

@@ -146,6 +146,7 @@ typedef struct {
     int key_idx;               /* column whose last value is kept, -1 none */
     lh_strbuf last_key;
     int64_t rows;
+    size_t max_line;           /* longest spooled row, sizes DuckDB's CSV buffers */
     int io_errno;
     const lh_db_ingest_hooks *hooks;
 } spool;
@@ -262,7 +263,9 @@ void db_csv_row(lh_strbuf *b, const db_column *cols, size_t n, const char *const
 
 static int spool_row(void *ctx, const char *const *vals, const size_t *lens) {
     spool *sp = ctx;
+    size_t before = sp->buf.len;
     db_csv_row(&sp->buf, sp->cols, sp->ncols, vals, lens);
+    if (sp->buf.len - before > sp->max_line) sp->max_line = sp->buf.len - before;
     if (sp->key_idx >= 0 && vals[sp->key_idx]) {
         sb_reset(&sp->last_key);
         sb_append(&sp->last_key, vals[sp->key_idx], lens[sp->key_idx]);
@@ -298,7 +301,7 @@ static void append_alias(lh_strbuf *sb, const db_column *cols, size_t i) {
     free(n);
 }
 
-char *db_convert_sql(const char *csv_path, const db_column *cols, size_t n) {
+char *db_convert_sql(const char *csv_path, const db_column *cols, size_t n, size_t max_line) {
     lh_strbuf sb = LH_STRBUF_INIT;
     sb_puts(&sb, "SELECT ");
     for (size_t i = 0; i < n; i++) {
@@ -310,7 +313,14 @@ char *db_convert_sql(const char *csv_path, const db_column *cols, size_t n) {
     sb_puts(&sb, " FROM read_csv(");
     sb_sql_str(&sb, csv_path);
     sb_puts(&sb, ", header = false, auto_detect = false, delim = ',', quote = '\"', escape = '\"',"
-                 " allow_quoted_nulls = false, max_line_size = 67108864, buffer_size = 134217728, columns = {");
+                 " allow_quoted_nulls = false, ");
+    /* DuckDB's defaults (2 MB lines, 32 MB buffers) unless a row is longer */
+    if (max_line + 1024 > ((size_t)2 << 20)) {
+        size_t line = max_line + 1024;
+        size_t bufsz = 2 * line > ((size_t)32 << 20) ? 2 * line : ((size_t)32 << 20);
+        sb_printf(&sb, "max_line_size = %zu, buffer_size = %zu, ", line, bufsz);
+    }
+    sb_puts(&sb, "columns = {");
     for (size_t i = 0; i < n; i++) sb_printf(&sb, "%s'c%zu': 'VARCHAR'", i ? ", " : "", i);
     sb_puts(&sb, "})");
     return sb_steal(&sb);
@@ -484,7 +494,7 @@ static int read_source(ingest_run *r, const lh_dsn *dsn, lh_err *err) {
 
 static json_t *write_dataset(ingest_run *r, lh_catalog *c, const lh_dsn *dsn, const char *name,
                              lh_err *err) {
-    char *sql = db_convert_sql(r->sp.path, r->sp.cols, r->sp.ncols);
+    char *sql = db_convert_sql(r->sp.path, r->sp.cols, r->sp.ncols, r->sp.max_line);
     char *red = dsn_redacted(dsn);
     char *source = lh_asprintf("%s %s", red, r->o->table ? r->o->table : "(query)");
     lh_lineage lin = {.source_system = r->ops->system, .source = source, .ingest_job = r->o->job_id};

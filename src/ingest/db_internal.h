@@ -81,8 +81,9 @@ extern const db_source_ops db_my_ops;
 /* Appends one row to a CSV spool: NULL as nothing, "" for the empty
  * string, quotes only where needed, binary values as hex (db_ingest.c). */
 void db_csv_row(lh_strbuf *b, const db_column *cols, size_t n, const char *const *vals, const size_t *lens);
-/* The DuckDB SELECT reading such a spool with every column typed (caller frees). */
-char *db_convert_sql(const char *csv_path, const db_column *cols, size_t n);
+/* The DuckDB SELECT reading such a spool with every column typed; max_line
+ * is the longest row written (bytes). Caller frees. */
+char *db_convert_sql(const char *csv_path, const db_column *cols, size_t n, size_t max_line);
 
 /* "schema.table" → quoted "\"schema\".\"table\"" with the source's quoting.
  * 400 for an empty part. Caller frees. */

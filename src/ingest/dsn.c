@@ -208,7 +208,7 @@ char *dsn_format(const lh_dsn *d) {
         }
         sb_putc(&sb, '@');
     }
-    int v6 = d->host && strchr(d->host, ':');
+    int v6 = d->host && (strchr(d->host, ':') || d->host[0] == '[');
     sb_printf(&sb, "%s%s%s:%d/", v6 ? "[" : "", d->host ? d->host : "", v6 ? "]" : "", d->port);
     if (d->database && *d->database) pct_encode(&sb, d->database);
     if (d->params && *d->params) sb_printf(&sb, "?%s", d->params);

@@ -33,6 +33,9 @@ typedef enum {
     INGEST_BAD_ROWS_SKIP,     /* broken records are left out and listed in the result */
 } lh_ingest_bad_rows;
 
+/* A CSV pre-scan fed while an upload arrives, so a CSV is not read twice. */
+typedef struct lh_ingest_prescan lh_ingest_prescan;
+
 typedef struct {
     const char *path;         /* the file to read (borrowed; never changed) */
     const char *source_name;  /* its own name: lineage, source_file column, default dataset */
@@ -42,6 +45,8 @@ typedef struct {
     lh_ingest_bad_rows bad_rows;
     char csv_delimiter;       /* 0: sniffed */
     int csv_header;           /* -1: sniffed, 0 / 1: forced */
+    lh_ingest_prescan *prescan; /* NULL, or every byte of path fed in order (used
+                                   when it was made with the same CSV choices) */
 } lh_ingest_file_req;
 
 /* Ingests r->path. Returns {"dataset","rows","format","sha256",
@@ -64,11 +69,18 @@ char *ingest_dataset_from_filename(const char *filename);
  * temp cleanup removes it after a crash. */
 char *ingest_staging_path(lh_storage *st, lh_err *err);
 
+/* filename (may be NULL) tells a .tsv; free with ingest_prescan_free
+ * unless handed to ingest_task_new. */
+lh_ingest_prescan *ingest_prescan_new(const char *filename);
+void ingest_prescan_feed(lh_ingest_prescan *p, const void *data, size_t len);
+void ingest_prescan_free(lh_ingest_prescan *p);
+
 /* ---- running as a job --------------------------------------------------- */
 
 typedef struct lh_ingest_task lh_ingest_task;
 
-/* Copies r; when staged_path is set, that file is deleted with the task. */
+/* Copies r and takes r->prescan; when staged_path is set, that file is
+ * deleted with the task. */
 lh_ingest_task *ingest_task_new(lh_catalog *c, lh_storage *st, const lh_ingest_file_req *r,
                                 const char *staged_path);
 /* An lh_job_fn: runs ingest_file and sets the job's result. */

@@ -325,9 +325,45 @@ static int choose_format(ingest_run *g, lh_err *err) {
 
 /* ---- CSV ----------------------------------------------------------------- */
 
+/* ---- a scan run while the upload arrived ---- */
+
+struct lh_ingest_prescan {
+    csv_scan *scan;
+    csv_dialect over;   /* the choices it was made with */
+};
+
+static csv_dialect csv_overrides(const char *source, char delim, int header) {
+    csv_dialect over = {delim, 0, 0, header};
+    if (!over.delim && !strcasecmp(extension(source), "tsv")) over.delim = '\t';
+    return over;
+}
+
+lh_ingest_prescan *ingest_prescan_new(const char *filename) {
+    lh_ingest_prescan *p = lh_calloc(1, sizeof *p);
+    p->over = csv_overrides(base_name(filename ? filename : ""), 0, -1);
+    p->scan = csv_scan_new(&p->over);
+    return p;
+}
+
+void ingest_prescan_feed(lh_ingest_prescan *p, const void *data, size_t len) {
+    csv_scan_feed(p->scan, data, len);
+}
+
+void ingest_prescan_free(lh_ingest_prescan *p) {
+    if (!p) return;
+    csv_scan_free(p->scan);
+    free(p);
+}
+
 static int csv_scan_file(ingest_run *g, lh_err *err) {
-    csv_dialect over = {g->r->csv_delimiter, 0, 0, g->r->csv_header};
-    if (!over.delim && !strcasecmp(extension(g->source), "tsv")) over.delim = '\t';
+    csv_dialect over = csv_overrides(g->source, g->r->csv_delimiter, g->r->csv_header);
+    lh_ingest_prescan *pre = g->r->prescan;
+    if (pre && pre->scan && pre->over.delim == over.delim && pre->over.header == over.header) {
+        g->csv = pre->scan; /* the upload already went through it */
+        pre->scan = NULL;
+        csv_scan_finish(g->csv);
+        return 0;
+    }
     g->csv = csv_scan_new(&over);
     int fd = open(g->r->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return lh_err_set(err, LH_E_INTERNAL, "cannot open the staged file: %s", strerror(errno));
@@ -684,6 +720,7 @@ lh_ingest_task *ingest_task_new(lh_catalog *c, lh_storage *st, const lh_ingest_f
     t->req.format = t->format = dup_or_null(r->format);
     t->req.sha256 = t->sha = dup_or_null(r->sha256);
     t->staged = dup_or_null(staged_path);
+    t->req.prescan = r->prescan; /* owned from here */
     pthread_mutex_init(&t->mu, NULL);
     return t;
 }
@@ -713,6 +750,7 @@ void ingest_task_free(void *vt) {
     if (!t) return;
     if (t->staged) unlink(t->staged);
     free(t->staged);
+    ingest_prescan_free(t->req.prescan);
     free(t->path);
     free(t->source);
     free(t->dataset);

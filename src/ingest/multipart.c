@@ -282,18 +282,20 @@ static long after_consume(lh_multipart *m, const char *p, size_t n, lh_err *err)
         char c = p[i];
         if (m->alen == 0 && (c == ' ' || c == '\t')) continue;
         m->after[m->alen++] = c;
-        if (m->alen < 2) continue;
-        if (m->after[0] == '-' && m->after[1] == '-') {
-            m->state = MP_EPILOGUE;
-        } else if (m->after[0] == '\r' && m->after[1] == '\n') {
-            m->state = MP_HEADERS;
-            sb_reset(&m->hdr);
-            sb_append(&m->hdr, "\r\n", 2);
-        } else {
+        int ok = m->alen == 1 ? c == '-' || c == '\r' : c == (m->after[0] == '-' ? '-' : '\n');
+        if (!ok) {
             lh_err_set(&m->failure, LH_E_BAD_REQUEST,
                        "malformed multipart boundary line at byte %lld (expected CRLF or '--')",
                        (long long)(m->offset + (int64_t)i));
             return fail(m, err);
+        }
+        if (m->alen < 2) continue;
+        if (m->after[0] == '-') {
+            m->state = MP_EPILOGUE;
+        } else {
+            m->state = MP_HEADERS;
+            sb_reset(&m->hdr);
+            sb_append(&m->hdr, "\r\n", 2);
         }
         return (long)i + 1;
     }

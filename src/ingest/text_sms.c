@@ -539,7 +539,7 @@ static int xml_stage(const char *path, msg_writer *w, lh_job *job, lh_err *err) 
         size_t keep_from = buf.len > 3 ? buf.len - 3 : 0;
         if (keep_from < pos) keep_from = pos;
         if (hit) keep_from = (size_t)(hit - buf.buf);
-        memmove(buf.buf, buf.buf + keep_from, buf.len - keep_from);
+        if (buf.len > keep_from) memmove(buf.buf, buf.buf + keep_from, buf.len - keep_from);
         buf.len -= keep_from;
         base += (int64_t)keep_from;
         pos = 0;

@@ -220,7 +220,7 @@ static void jobs_load(lh_jobs *js) {
         if (interrupted) job_persist(js, j);
     }
     storage_list_free(objs, n);
-    qsort(js->all, js->n, sizeof *js->all, by_created);
+    if (js->n > 1) qsort(js->all, js->n, sizeof *js->all, by_created);
     while (js->n > JOBS_KEEP) {
         job_unpersist(js, js->all[0]->id);
         job_free(js->all[0]);
@@ -314,11 +314,10 @@ static int job_execute(lh_jobs *js, lh_job *j, lh_err *err) {
     lh_err *e = err ? err : &local;
     int rc = j->fn(j, j->ctx, e);
     if (rc != 0 && e->code == LH_OK) lh_err_set(e, LH_E_INTERNAL, "job failed without a message");
-    void *ctx = j->ctx;
-    void (*free_ctx)(void *) = j->free_ctx;
+    /* the context goes before waiters wake, so they see it released */
+    if (j->free_ctx) j->free_ctx(j->ctx);
     j->ctx = NULL;
     job_finish(js, j, rc, e); /* j may be pruned from here on */
-    if (free_ctx) free_ctx(ctx);
     return rc;
 }
 

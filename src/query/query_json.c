@@ -2,7 +2,9 @@
  * query_json.c — renders DuckDB vectors as JSON straight from their data
  * and validity buffers, one switch per value on the type id: integers with
  * a hand-rolled formatter, doubles with the shortest of %.15g/%.17g that
- * round-trips, decimals exactly, temporal types as ISO 8601, BLOBs as
+ * round-trips (values of up to 6 decimals take a printf-free path that
+ * prints the same text), decimals exactly, temporal types as ISO 8601
+ * (digits written by hand, no printf in the common case), BLOBs as
  * base64, and LIST / ARRAY / MAP / STRUCT recursively. NaN and ±Inf are
  * null (JSON has no spelling for them).
  */
@@ -46,11 +48,52 @@ static void put_i128(lh_strbuf *sb, __int128 v) {
     while (n) sb_putc(sb, tmp[--n]);
 }
 
+/* n as exactly `width` digits, zero-padded (n < 10^width). */
+static void put_digits(lh_strbuf *sb, uint64_t n, int width) {
+    sb_reserve(sb, (size_t)width);
+    for (int i = width - 1; i >= 0; i--) {
+        sb->buf[sb->len + (size_t)i] = (char)('0' + n % 10);
+        n /= 10;
+    }
+    sb->len += (size_t)width;
+    sb->buf[sb->len] = '\0';
+}
+
+/* Fast path, no printf: d = m / 10^k (k <= 6, the least that reads back
+ * exactly) with 1e-4 <= |d| < 1e15. Division is correctly rounded, so the
+ * text m/10^k reads back as d; and it is the very text "%.15g" prints,
+ * since m has at most 15 digits and d lies far closer to m/10^k than half
+ * a unit of the 15th digit. Returns 0 when d does not fit. */
+static int put_double_fixed(lh_strbuf *sb, double d) {
+    static const double p10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+    double a = fabs(d);
+    if (a < 1e-4 || a >= 1e15) return 0;
+    for (int k = 0; k < 7; k++) {
+        double m = nearbyint(a * p10[k]);
+        if (m >= 1e15) return 0;
+        if (m / p10[k] != a) continue;
+        uint64_t u = (uint64_t)m, scale = (uint64_t)p10[k];
+        if (d < 0) sb_putc(sb, '-');
+        put_u64(sb, u / scale);
+        if (k) {
+            sb_putc(sb, '.');
+            put_digits(sb, u % scale, k);
+        }
+        return 1;
+    }
+    return 0;
+}
+
 static void put_double(lh_strbuf *sb, double d) {
     if (!isfinite(d)) {
         sb_puts(sb, "null");
         return;
     }
+    if (d == 0) {
+        sb_puts(sb, signbit(d) ? "-0" : "0");
+        return;
+    }
+    if (put_double_fixed(sb, d)) return;
     char buf[32];
     snprintf(buf, sizeof buf, "%.15g", d);
     if (strtod(buf, NULL) != d) snprintf(buf, sizeof buf, "%.17g", d);
@@ -83,14 +126,29 @@ static void put_decimal(lh_strbuf *sb, __int128 v, int scale) {
 static void put_date(lh_strbuf *sb, duckdb_date d, int quoted) {
     duckdb_date_struct ds = duckdb_from_date(d);
     if (quoted) sb_putc(sb, '"');
-    sb_printf(sb, "%04d-%02d-%02d", ds.year, ds.month, ds.day);
+    if (ds.year >= 0 && ds.year <= 9999) { /* the common case without printf */
+        put_digits(sb, (uint64_t)ds.year, 4);
+        sb_putc(sb, '-');
+        put_digits(sb, (uint64_t)ds.month, 2);
+        sb_putc(sb, '-');
+        put_digits(sb, (uint64_t)ds.day, 2);
+    } else {
+        sb_printf(sb, "%04d-%02d-%02d", ds.year, ds.month, ds.day);
+    }
     if (quoted) sb_putc(sb, '"');
 }
 
 static void put_time_of_day(lh_strbuf *sb, int64_t micros) {
     duckdb_time_struct t = duckdb_from_time((duckdb_time){micros});
-    sb_printf(sb, "%02d:%02d:%02d", t.hour, t.min, t.sec);
-    if (t.micros) sb_printf(sb, ".%06d", t.micros);
+    put_digits(sb, (uint64_t)t.hour, 2);
+    sb_putc(sb, ':');
+    put_digits(sb, (uint64_t)t.min, 2);
+    sb_putc(sb, ':');
+    put_digits(sb, (uint64_t)t.sec, 2);
+    if (t.micros) {
+        sb_putc(sb, '.');
+        put_digits(sb, (uint64_t)t.micros, 6);
+    }
 }
 
 /* micros since epoch → "YYYY-MM-DDTHH:MM:SS[.ffffff][Z]" */

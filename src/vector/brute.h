@@ -2,9 +2,11 @@
  * brute.h — the dot-product kernel and exact (brute-force) top-k search.
  *
  * Vectors are L2-normalised float32, so cosine similarity is the dot
- * product. vec_dot() dispatches once, at first use, to an AVX2+FMA kernel
- * when the CPU has it (__builtin_cpu_supports) and to a portable C kernel
- * otherwise; LH_VEC_KERNEL=portable in the environment forces the latter.
+ * product. vec_dot() dispatches once, at first use, to the best kernel the
+ * CPU has (__builtin_cpu_supports): AVX-512F, else AVX2+FMA, else portable
+ * C. LH_VEC_KERNEL=avx2 or =portable in the environment caps the choice.
+ * The binary itself needs only baseline x86-64: the SIMD kernels are
+ * compiled with per-function target attributes.
  *
  * brute_topk() scans a contiguous row-major matrix with several threads and
  * returns the exact top k. Ids are row numbers 0..n-1; callers map them to
@@ -28,13 +30,15 @@ typedef float (*vec_dot_fn)(const float *a, const float *b, int dims);
 float vec_dot(const float *a, const float *b, int dims);
 /* The chosen kernel itself, for hot loops that want to skip one call. */
 vec_dot_fn vec_dot_kernel(void);
-/* "avx2" or "portable". */
+/* "avx512", "avx2" or "portable". */
 const char *vec_kernel_name(void);
-/* The two kernels, for tests and benchmarks. vec_dot_avx2 may only be called
- * when vec_has_avx2() is true. */
+/* The kernels, for tests and benchmarks. vec_dot_avx2 / vec_dot_avx512 may
+ * only be called when vec_has_avx2() / vec_has_avx512() is true. */
 float vec_dot_portable(const float *a, const float *b, int dims);
 float vec_dot_avx2(const float *a, const float *b, int dims);
+float vec_dot_avx512(const float *a, const float *b, int dims);
 int vec_has_avx2(void);
+int vec_has_avx512(void);
 
 /* Exact top-k of q against the n x dims matrix using `threads` workers
  * (0 = all cores). Writes min(k, n) hits to out, best first; returns that

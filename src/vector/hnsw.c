@@ -231,10 +231,11 @@ void hnsw_cand_sort(hnsw_cand *c, size_t n) {
 
 /* ---- walks ----------------------------------------------------------------- */
 
+/* Prefetches the first cache line of a vector only: the hardware prefetcher
+ * streams the rest once the dot product starts reading it, and asking for
+ * every line (48 at 768 dims) measured ~25% slower per query (ADR 0061). */
 static inline void hnsw_prefetch_vec(const lh_hnsw *h, uint32_t id) {
-    const char *p = (const char *)hnsw_vec(h, id);
-    size_t bytes = (size_t)h->dims * sizeof(float);
-    for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off, 0, 3);
+    __builtin_prefetch(hnsw_vec(h, id), 0, 3);
 }
 
 void hnsw_greedy(const lh_hnsw *h, const float *q, int level, uint32_t *ep, float *epd) {

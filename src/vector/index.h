@@ -81,14 +81,14 @@ typedef struct {
     size_t hnsw_min_vectors;   /* mode auto uses HNSW from this many vectors (2048) */
     lh_hnsw_params hnsw;       /* zero fields = HNSW defaults */
     int threads;               /* search / graph build threads (0 = cores) */
-    int no_resume;             /* 1: do not resume interrupted builds on open */
-    int no_warm;               /* 1: load indexes on first use only */
 } lh_vindex_config;
 
-/* Reads every _vectors/<index>/meta.json, removes files of dead
- * generations, starts loading the indexes in the background and resumes
- * interrupted builds (as jobs). */
+/* Reads every _vectors/<index>/meta.json and removes files of dead
+ * generations. Indexes load on first use (or vindex_start). */
 lh_vindex *vindex_open(const lh_vindex_config *cfg, lh_err *err);
+/* For the server: loads every index in a background thread and resumes
+ * interrupted builds as jobs (state "running" in their checkpoint). */
+void vindex_start(lh_vindex *vx);
 /* Stops builds (they keep their checkpoint, so the next start resumes
  * them) and waits for them. Call it before jobs_free: the job pool must
  * still be running to let queued builds return. */

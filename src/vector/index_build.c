@@ -342,7 +342,8 @@ static int embed_call(vbuild *b, const char *const *texts, size_t n, float **out
         int wait = b->vx->cfg.retry_backoff_ms << (a < 10 ? a : 10);
         LOG_WARN("vector index %s: embedding batch failed (attempt %d of %d), retrying in %d ms: %s",
                  b->index, a + 1, attempts, wait, e.msg);
-        for (int slept = 0; slept < wait && !vbuild_should_stop(b); slept += 50) sleep_ms(50);
+        for (int slept = 0; slept < wait && !vbuild_should_stop(b); slept += 50)
+            sleep_ms(wait - slept < 50 ? wait - slept : 50);
     }
     lh_err_prefix(err, "embedding failed after %d attempt%s", attempts, attempts > 1 ? "s" : "");
     return -1;

@@ -331,10 +331,16 @@ lh_vindex *vindex_open(const lh_vindex_config *cfg, lh_err *err) {
     duckdb_destroy_config(&dc);
     registry_load(vx);
     LOG_INFO("vectors: %zu indexes registered", vx->n);
-    if (!c->no_resume) vbuild_resume_all(vx);
-    if (!c->no_warm && vx->n > 0 && pthread_create(&vx->warm, NULL, warm_main, vx) == 0)
-        vx->warm_started = 1;
     return vx;
+}
+
+void vindex_start(lh_vindex *vx) {
+    vbuild_resume_all(vx);
+    pthread_mutex_lock(&vx->mu);
+    int start = !vx->warm_started && vx->n > 0;
+    vx->warm_started |= start;
+    pthread_mutex_unlock(&vx->mu);
+    if (start && pthread_create(&vx->warm, NULL, warm_main, vx) != 0) vx->warm_started = 0;
 }
 
 void vx_job_start(lh_vindex *vx) {

@@ -19,6 +19,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (dsn_parse(s, &d, &err) == 0) {
         free(dsn_redacted(&d));
         free(dsn_scrub(&d, s));
+        /* what we store for schedules must parse back to the same parts */
+        char *f = dsn_format(&d);
+        lh_dsn back;
+        if (dsn_parse(f, &back, &err) != 0 || strcmp(back.password, d.password) || strcmp(back.user, d.user) ||
+            strcmp(back.host, d.host) || strcmp(back.database, d.database) || back.port != d.port)
+            abort();
+        dsn_free(&back);
+        free(f);
         dsn_free(&d);
     }
     lh_cron c;

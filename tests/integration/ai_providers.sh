@@ -154,8 +154,8 @@ check "missing LLM: hint names LAKEHOUSE_AI_MODEL" grep -q 'LAKEHOUSE_AI_MODEL' 
 mock_reset
 embed '{"texts":["back to normal"]}'
 check_eq "recovers after the failures" "$HTTP_STATUS $(jget '.embeddings | length')" "200 1"
-embed '{"texts":["local"],"model":"builtin-hash-v1"}'
-check_eq "builtin model on the ollama provider stays local" "$HTTP_STATUS $(jget .dims) $(mstat '.requests["/api/embed"]')" "200 384 1"
+embed '{"texts":["local"],"model":"builtin-hash"}'
+check_eq "builtin model on the ollama provider stays local" "$HTTP_STATUS $(jget .dims) $(jget .model) $(mstat '.requests["/api/embed"]')" "200 384 builtin-hash-v1 1"
 lh_stop
 
 # ============================================================ openai

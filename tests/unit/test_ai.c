@@ -315,6 +315,8 @@ static void test_builtin_provider(void **state) {
     assert_string_equal(ai_provider_name(ai), "builtin");
     assert_string_equal(ai_embed_model(ai), LH_BUILTIN_MODEL);
     assert_int_equal(ai_embed_dims(ai), 384);
+    assert_string_equal(ai_embed_model_for(ai, NULL), LH_BUILTIN_MODEL);
+    assert_string_equal(ai_embed_model_for(ai, "builtin-hash"), LH_BUILTIN_MODEL);
     assert_false(ai_can_generate(ai));
     assert_null(ai_url(ai));
     assert_int_equal(ai_health(ai, &err), 0);
@@ -368,7 +370,7 @@ static void test_builtin_dims_and_config_errors(void **state) {
     assert_null(ai_new(&(lh_ai_config){.provider = "openai"}, &err));
     assert_non_null(strstr(err.hint, "LAKEHOUSE_AI_URL"));
     assert_null(ai_new(&(lh_ai_config){.provider = "ollama", .url = "ftp://x"}, &err));
-    assert_null(ai_new(&(lh_ai_config){.dims = 9000}, &err));
+    assert_null(ai_new(&(lh_ai_config){.dims = 70000}, &err));
     assert_null(ai_new(&(lh_ai_config){.embed_model = "nomic-embed-text"}, &err));
     assert_non_null(strstr(err.hint, "provider"));
     /* ollama without a url uses Ollama's default; empty strings mean unset */
@@ -389,6 +391,8 @@ static void test_ollama_embed_batches_and_reuse(void **state) {
     lh_ai *ai = remote_ai("ollama", "/", "mock-embed:v2", 5000, 0);
     assert_string_equal(ai_embed_model(ai), "mock-embed:v2");
     assert_string_equal(ai_embed_model_version(ai), "v2");
+    assert_string_equal(ai_embed_model_for(ai, ""), "mock-embed:v2");
+    assert_string_equal(ai_embed_model_for(ai, "other"), "other");
     assert_int_equal(ai_embed_dims(ai), 0);
     enum { N = 70 };
     char *own[N];

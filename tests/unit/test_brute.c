@@ -50,11 +50,16 @@ static void test_kernels_agree(void **state) {
         assert_true(fabs(vec_dot(a, b, d) - want) < tol);
         assert_true(fabs(vec_dot_kernel()(a, b, d) - want) < tol);
         if (vec_has_avx2()) assert_true(fabs(vec_dot_avx2(a, b, d) - want) < tol);
+        if (vec_has_avx512()) assert_true(fabs(vec_dot_avx512(a, b, d) - want) < tol);
     }
     /* unaligned operands */
     if (vec_has_avx2()) assert_true(fabs(vec_dot_avx2(a + 1, b + 3, 700) - ref_dot(a + 1, b + 3, 700)) < 1e-3);
+    if (vec_has_avx512())
+        assert_true(fabs(vec_dot_avx512(a + 1, b + 3, 701) - ref_dot(a + 1, b + 3, 701)) < 1e-3);
     const char *k = vec_kernel_name();
-    assert_true(strcmp(k, "avx2") == 0 || strcmp(k, "portable") == 0);
+    if (vec_has_avx512() && !getenv("LH_VEC_KERNEL")) assert_string_equal(k, "avx512");
+    else if (vec_has_avx2() && !getenv("LH_VEC_KERNEL")) assert_string_equal(k, "avx2");
+    else assert_true(strcmp(k, "avx2") == 0 || strcmp(k, "portable") == 0);
     if (!vec_has_avx2()) assert_string_equal(k, "portable");
     free(a);
     free(b);

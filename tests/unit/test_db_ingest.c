@@ -178,7 +178,7 @@ static void test_spool_round_trip(void **state) {
     assert_int_equal(duckdb_open(NULL, &db), DuckDBSuccess);
     assert_int_equal(duckdb_connect(db, &con), DuckDBSuccess);
     query_one(con, "SET TimeZone = 'UTC'");
-    char *sel = db_convert_sql(path, cols, NCOLS);
+    char *sel = db_convert_sql(path, cols, NCOLS, 200);
     char *sql = lh_asprintf("CREATE TABLE t AS %s", sel);
     query_one(con, sql);
     free(sql);

@@ -80,6 +80,32 @@ static void test_dsn_redaction(void **state) {
     dsn_free(&d);
 }
 
+static void test_dsn_format_round_trip(void **state) {
+    (void)state;
+    static const char *texts[] = {
+        "postgres://alice:s3cret@db.local:5433/staffing",
+        "postgres://u:p%40ss%3Aw%2F%3F%23%20x@[::1]:6000/d%20b?sslmode=disable",
+        "mysql://root@127.0.0.1:3307/shop",
+        "postgresql://h",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        lh_dsn a, b;
+        assert_int_equal(dsn_parse(texts[i], &a, NULL), 0);
+        char *f = dsn_format(&a);
+        if (dsn_parse(f, &b, NULL) != 0) fail_msg("'%s' formatted as '%s' does not parse", texts[i], f);
+        assert_int_equal(a.kind, b.kind);
+        assert_string_equal(a.user, b.user);
+        assert_string_equal(a.password, b.password);
+        assert_string_equal(a.host, b.host);
+        assert_int_equal(a.port, b.port);
+        assert_string_equal(a.database, b.database);
+        assert_string_equal(a.params, b.params);
+        free(f);
+        dsn_free(&a);
+        dsn_free(&b);
+    }
+}
+
 static int64_t utc(int y, int mo, int d, int h, int mi) {
     struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi};
     return (int64_t)timegm(&tm);
@@ -137,7 +163,8 @@ static void test_cron_malformed(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dsn_forms),     cmocka_unit_test(test_dsn_malformed),
-        cmocka_unit_test(test_dsn_redaction), cmocka_unit_test(test_cron_next),
+        cmocka_unit_test(test_dsn_redaction), cmocka_unit_test(test_dsn_format_round_trip),
+        cmocka_unit_test(test_cron_next),
         cmocka_unit_test(test_cron_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -115,7 +115,7 @@ static void test_restart_loads_graph(void **state) {
     lh_vresults before;
     assert_int_equal(vindex_search(f->vx, "people", "nurse ventilator", 5, LH_VSEARCH_HNSW, &before, &err), 0);
     vindex_free(f->vx);
-    f->cfg.no_warm = 1;
+    f->no_start = 1;
     assert_non_null(vfix_open(f));
     json_t *m = vindex_get(f->vx, "people", &err);
     assert_string_equal(jstr(m, "hnsw_state"), "pending");

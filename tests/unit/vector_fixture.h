@@ -86,6 +86,7 @@ typedef struct {
     fake_ai ai;
     lh_vindex *vx;
     lh_vindex_config cfg;
+    int no_start;            /* 1: open without vindex_start (no warm-up, no resume) */
 } vfix;
 
 static inline lh_vprovider fake_provider(fake_ai *f, int with_llm) {
@@ -126,6 +127,7 @@ static inline lh_vindex *vfix_open(vfix *f) {
     lh_err err = {0};
     f->vx = vindex_open(&f->cfg, &err);
     if (!f->vx) fprintf(stderr, "vindex_open: %s\n", err.msg);
+    else if (!f->no_start) vindex_start(f->vx);
     return f->vx;
 }
 

@@ -1,0 +1,94 @@
+/*
+ * api_workspace.c — /workspaces: list (?owner=&tier=), create, get, delete,
+ * and the changes inside one workspace (saved searches, shortlists and
+ * their items, activity entries, handoff to another agent, pin). Each
+ * handler is one workspace call; the caller (API key name) is the actor.
+ */
+#include "http/internal.h"
+#include "workspace/workspace.h"
+
+static int have_workspaces(lh_app *app, lh_resp *resp) {
+    if (app->workspaces) return 1;
+    resp_errorf(resp, LH_E_UNAVAILABLE, NULL, "workspaces are not available");
+    return 0;
+}
+
+static void reply(lh_resp *resp, int status, json_t *o, const lh_err *err) {
+    if (!o) resp_error(resp, err);
+    else resp_json(resp, status, o);
+}
+
+typedef json_t *(*ws_body_fn)(lh_workspaces *, const char *, const json_t *, const char *, lh_err *);
+
+/* The common shape: a JSON body applied to workspace {id}. */
+static void with_body(lh_app *app, lh_req *req, lh_resp *resp, ws_body_fn fn, int status) {
+    if (!have_workspaces(app, resp)) return;
+    json_t *body = req_json_object(req, resp);
+    if (!body) return;
+    lh_err err = {0};
+    json_t *o = fn(app->workspaces, req_param(req, "id"), body, req->caller, &err);
+    json_decref(body);
+    reply(resp, status, o, &err);
+}
+
+void api_workspaces_list(lh_app *app, lh_req *req, lh_resp *resp) {
+    if (!have_workspaces(app, resp)) return;
+    lh_err err = {0};
+    reply(resp, 200, workspaces_list(app->workspaces, req_query(req, "owner"), req_query(req, "tier"), &err), &err);
+}
+
+void api_workspaces_create(lh_app *app, lh_req *req, lh_resp *resp) {
+    if (!have_workspaces(app, resp)) return;
+    json_t *body = req_json_object(req, resp);
+    if (!body) return;
+    lh_err err = {0};
+    json_t *o = workspace_create(app->workspaces, body, req->caller, &err);
+    json_decref(body);
+    reply(resp, 201, o, &err);
+}
+
+void api_workspaces_get(lh_app *app, lh_req *req, lh_resp *resp) {
+    if (!have_workspaces(app, resp)) return;
+    lh_err err = {0};
+    reply(resp, 200, workspace_get(app->workspaces, req_param(req, "id"), &err), &err);
+}
+
+void api_workspaces_delete(lh_app *app, lh_req *req, lh_resp *resp) {
+    if (!have_workspaces(app, resp)) return;
+    lh_err err = {0};
+    if (workspace_delete(app->workspaces, req_param(req, "id"), &err) != 0) resp_error(resp, &err);
+    else resp_empty(resp, 204);
+}
+
+void api_workspaces_search(lh_app *app, lh_req *req, lh_resp *resp) {
+    with_body(app, req, resp, workspace_save_search, 201);
+}
+
+void api_workspaces_shortlist(lh_app *app, lh_req *req, lh_resp *resp) {
+    with_body(app, req, resp, workspace_add_shortlist, 201);
+}
+
+void api_workspaces_items(lh_app *app, lh_req *req, lh_resp *resp) {
+    if (!have_workspaces(app, resp)) return;
+    json_t *body = req_json_object(req, resp);
+    if (!body) return;
+    lh_err err = {0};
+    json_t *o = workspace_add_items(app->workspaces, req_param(req, "id"), req_param(req, "name"), body,
+                                    req->caller, &err);
+    json_decref(body);
+    reply(resp, 201, o, &err);
+}
+
+void api_workspaces_activity(lh_app *app, lh_req *req, lh_resp *resp) {
+    with_body(app, req, resp, workspace_log_activity, 201);
+}
+
+void api_workspaces_handoff(lh_app *app, lh_req *req, lh_resp *resp) {
+    with_body(app, req, resp, workspace_handoff, 200);
+}
+
+void api_workspaces_pin(lh_app *app, lh_req *req, lh_resp *resp) {
+    if (!have_workspaces(app, resp)) return;
+    lh_err err = {0};
+    reply(resp, 200, workspace_pin(app->workspaces, req_param(req, "id"), req->caller, &err), &err);
+}

@@ -1,0 +1,77 @@
+/*
+ * journal_internal.h — what the journal's files share: the event record
+ * (journal_event.c: JSON in and out, filter matching) and the DuckDB side
+ * (journal_store.c: Parquet write, merge, select and aggregate).
+ */
+#ifndef LH_JOURNAL_INTERNAL_H
+#define LH_JOURNAL_INTERNAL_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "journal/journal.h"
+
+/* Text fields of an event, in Parquet column order (ts comes second). */
+typedef enum {
+    JF_ID,
+    JF_EVENT_TYPE,
+    JF_ENTITY,
+    JF_ENTITY_ID,
+    JF_FIELD,
+    JF_OLD_VALUE,
+    JF_NEW_VALUE,
+    JF_ACTOR,
+    JF_SOURCE,
+    JF_WORKSPACE,
+    JF_DETAILS,
+    JF__COUNT
+} jfield;
+
+extern const char *const jfield_names[JF__COUNT];
+
+typedef struct {
+    int64_t ts_us;          /* microseconds since the epoch, UTC */
+    char *f[JF__COUNT];     /* owned; NULL = SQL NULL */
+} jevent;
+
+/* ---- journal_event.c ----------------------------------------------------- */
+
+/* Builds an event (no id, no ts yet) from a JSON object; rejects unknown
+ * fields, wrong types and oversize values. `base` (may be NULL) supplies
+ * fields the object lacks (used by "changes" in an update). */
+jevent *jevent_from_json(const json_t *obj, const json_t *base, const char *default_actor,
+                         const char *event_type, lh_err *err);
+json_t *jevent_to_json(const jevent *e);
+jevent *jevent_dup(const jevent *e);
+void jevent_free(jevent *e);
+/* 1 when e passes every condition of f. */
+int jevent_matches(const jevent *e, const lh_journal_filter *f);
+/* Orders by ts, then id: ascending. For qsort over jevent*. */
+int jevent_cmp(const void *a, const void *b);
+/* RFC 3339 with microseconds: "2026-11-24T10:00:00.123456Z". */
+void journal_time_iso_us(int64_t us, char out[40]);
+
+/* ---- journal_store.c ----------------------------------------------------- */
+
+typedef struct jstore jstore;  /* an in-memory DuckDB of the journal's own */
+
+jstore *jstore_open(lh_err *err);
+void jstore_free(jstore *s);
+/* Writes evs as one Parquet file at path, atomically (hidden temp name
+ * beside it, fsync, rename, fsync folder). */
+int jstore_write(jstore *s, const char *path, jevent *const *evs, size_t n, lh_err *err);
+/* Merges the Parquet files paths[0..n) into one file at out, atomically. */
+int jstore_merge(jstore *s, char *const *paths, size_t n, const char *out, lh_err *err);
+/* The newest `limit` events matching f in files paths[0..n), newest first.
+ * *out is an owned array of owned events. */
+int jstore_select(jstore *s, char *const *paths, size_t n, const lh_journal_filter *f, int64_t limit,
+                  jevent ***out, size_t *nout, lh_err *err);
+/* Adds the files' totals to st: total (integer), oldest/newest (us, 0 when
+ * none) and counts into the objects by_entity, by_event_type, by_actor,
+ * by_source, by_workspace already present in st. */
+int jstore_stats(jstore *s, char *const *paths, size_t n, json_t *st, int64_t *total, int64_t *oldest,
+                 int64_t *newest, lh_err *err);
+
+#endif
