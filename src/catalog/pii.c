@@ -138,9 +138,14 @@ static size_t name_words(const char *name, char words[MAX_WORDS][32]) {
     }
 }
 
+/* w is in list, as written or as a plural of an entry ("medications"). */
 static int in_list(const char *w, const char *const *list) {
-    for (; *list; list++)
+    size_t wl = strlen(w);
+    for (; *list; list++) {
         if (!strcmp(w, *list)) return 1;
+        size_t el = strlen(*list);
+        if (wl == el + 1 && w[el] == 's' && !strncmp(w, *list, el)) return 1;
+    }
     return 0;
 }
 
