@@ -372,7 +372,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         trace_span_set_attr_int(rc->span, "http.status_code", status);
         trace_span_end(rc->span, status >= 500 ? 2 : 0);
     }
-    lh_log(status >= 500 ? LH_LOG_ERROR : LH_LOG_DEBUG, "%s %s status=%d ms=%.2f caller=%s",
+    /* access log: errors always, refused requests at info, the rest at debug */
+    lh_log(status >= 500 ? LH_LOG_ERROR : status >= 400 ? LH_LOG_INFO : LH_LOG_DEBUG, "%s %s status=%d ms=%.2f caller=%s",
            rc->req.method, rc->req.path, status, secs * 1000, rc->req.caller);
     lh_log_set_request_id(NULL);
     router_params_free(&rc->req.params);

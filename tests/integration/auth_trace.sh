@@ -60,7 +60,9 @@ check "spans are written as OTLP JSON lines" test -s "$SPANS"
 check "every span line is JSON" jq -e . "$SPANS"
 check_eq "span carries the caller's trace id and parent" \
   "$(jq -r ".resourceSpans[0].scopeSpans[0].spans[0] | select(.traceId==\"$TRACE\") | .parentSpanId" "$SPANS" | head -1)" 00f067aa0ba902b7
-check "server logs carry level, time and request id" grep -q 'level=.* req=req-abc-123' "$LH_TMP/server.log"
+curl -s -o /dev/null -H 'X-Request-Id: req-abc-123' -H 'X-API-Key: admin-secret' "$LH_URL/catalog/datasets/by-name/nope"
+sleep 0.1
+check "server logs carry level, time and request id" grep -qE '^ts=[0-9T:.-]+Z level=info req=req-abc-123 .*status=404' "$LH_TMP/server.log"
 lh_stop
 
 # --- a bad config names the line and the problem, and the server does not start
