@@ -18,14 +18,19 @@ BENCH_PIDS=()
 bench_log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 bench_die() { bench_log "FAILED: $*"; exit 1; }
 
+# Stops our servers and removes the temp folder. Runs from the EXIT trap,
+# where set -e is still on: nothing in it may fail, and the script's own
+# exit status is kept.
 bench_cleanup() {
-  local p
-  for p in "${BENCH_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  local rc=$? p
+  for p in "${BENCH_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${BENCH_PIDS[@]}"; do
     for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
-    kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null
+    kill -9 "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
   done
-  rm -rf "$BENCH_TMP"
+  rm -rf "$BENCH_TMP" || true
+  return $rc
 }
 trap bench_cleanup EXIT
 

@@ -5,7 +5,8 @@
 # Contract for a bench script (add yours as bench/bench_<name>.sh): print
 # exactly one markdown section on stdout starting with "## ", progress on
 # stderr, exit non-zero on failure; source bench/lib.sh for free ports, a
-# server on a temp data folder, the machine line and cleanup. Each section
+# server on a temp data folder, the machine line and cleanup; name
+# $BENCH_COMMAND (exported here) as the command that produced it. Each section
 # sits between <!-- bench:<name> --> markers, so a run that covers only some
 # benches (`./bench/run.sh NAME`, or a failed bench) keeps the others' last
 # sections as they were.
@@ -14,12 +15,17 @@
 # left alone (BENCH_WRITE=1 writes anyway).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-OUT=docs/BENCHMARKS.md
+OUT=${BENCH_OUT:-docs/BENCHMARKS.md}  # BENCH_OUT: write elsewhere (testing the harness)
 ONLY=${1:-}
 WRITE=1
 [ "${BENCH_QUICK:-0}" = 1 ] && WRITE=${BENCH_WRITE:-0}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/lh-benchrun-XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
+
+# the command each section names as its origin
+cmd="make bench"; [ -n "$ONLY" ] && cmd="./bench/run.sh $ONLY"
+[ "${BENCH_QUICK:-0}" = 1 ] && cmd="BENCH_QUICK=1 $cmd"
+export BENCH_COMMAND=$cmd
 
 ran=(); failed=()
 t_start=$(date +%s)

@@ -83,6 +83,8 @@ static lh_vindex *vectors_open(lh_app *app, lh_err *err) {
 
 static void app_close(lh_app *app) {
     scheduler_free(app->scheduler); /* first: its runs use the catalog */
+    journal_free(app->journal); /* flushes what is buffered; before the query engine (its view) */
+    access_free(app->access);
     if (app->vectors) vindex_free(app->vectors); /* before the job pool: builds keep checkpoints */
     if (app->jobs) jobs_free(app->jobs); /* after the vector service, before what jobs use */
     if (app->ai) ai_free(app->ai);
@@ -130,6 +132,10 @@ static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
     if (!app->vectors) goto fail;
     app->workspaces = workspaces_open(app->storage, err); /* loads _workspaces/, purges expired */
     if (!app->workspaces) goto fail;
+    app->journal = journal_open(app->storage, NULL, err); /* flush thread; events in _journal/ */
+    if (!app->journal || journal_sql_register(app->journal, app->query, err) != 0) goto fail;
+    app->access = access_open(app->storage, app->catalog, app->query, err); /* roles, audit log */
+    if (!app->access) goto fail;
     return 0;
 fail:
     app_close(app);

@@ -252,19 +252,30 @@ void make_resumes(DataSet &ds, const Options &o) {
 
 struct Truth {
     std::vector<uint32_t> ids; /* nq x 10 */
-    std::vector<double> ms;    /* brute-force latency per query */
+    std::vector<double> ms;    /* brute-force latency per query, best timed round */
 };
 
+/* Exact top-10 of every query, then brute_topk timed over (up to) the first
+ * 100 queries in three rounds, keeping the round with the lowest median:
+ * it uses every core, so other load on a shared machine only adds time. */
 Truth ground_truth(const DataSet &ds, const Options &o) {
     Truth t;
     t.ids.resize((size_t)ds.nq * 10);
+    lh_hit hits[10];
     for (int q = 0; q < ds.nq; q++) {
-        lh_hit hits[10];
-        double t0 = now_s();
         int got = brute_topk(ds.data.data(), ds.n, ds.dims, &ds.queries[(size_t)q * ds.dims], 10,
                              o.threads, hits);
-        t.ms.push_back((now_s() - t0) * 1e3);
         for (int i = 0; i < 10; i++) t.ids[(size_t)q * 10 + i] = i < got ? hits[i].id : UINT32_MAX;
+    }
+    for (int r = 0; r < 3; r++) {
+        std::vector<double> ms;
+        for (int q = 0; q < std::min(ds.nq, 100); q++) {
+            double t0 = now_s();
+            brute_topk(ds.data.data(), ds.n, ds.dims, &ds.queries[(size_t)q * ds.dims], 10,
+                       o.threads, hits);
+            ms.push_back((now_s() - t0) * 1e3);
+        }
+        if (r == 0 || percentile(ms, 0.5) < percentile(t.ms, 0.5)) t.ms = ms;
     }
     return t;
 }

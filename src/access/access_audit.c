@@ -38,11 +38,17 @@ static void ring_put(access_log *l, json_t *rec) {
     if (l->count < AUDIT_KEEP) l->count++;
 }
 
-/* Loads the newest records; a torn last line (a crash) is skipped. */
+/* Loads the newest records; a torn last line (a crash) is skipped and
+ * ended, so the next record starts on a line of its own. */
 static void log_load(access_log *l) {
     char *text = NULL;
     size_t len = 0;
     if (lh_read_file(l->path, &text, &len, NULL) != 0) return;
+    if (len > 0 && text[len - 1] != '\n') {
+        int fd = open(l->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+        if (fd < 0 || write(fd, "\n", 1) != 1) LOG_WARN("access: cannot end the torn audit line");
+        if (fd >= 0) close(fd);
+    }
     for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
         nl = strchr(line, '\n');
         if (nl) *nl = 0;

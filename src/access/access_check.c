@@ -179,9 +179,9 @@ static void sb_mask_expr(lh_strbuf *sb, const json_t *col) {
         sb_text_of(sb, name);
         sb_puts(sb, ", least(4, length(");
         sb_text_of(sb, name);
-        sb_puts(sb, ") // 2)), length(");
+        sb_puts(sb, ") // 2)), CAST(length(");
         sb_text_of(sb, name);
-        sb_puts(sb, "), '*')");
+        sb_puts(sb, ") AS INTEGER), '*')");
     } else if (type_pastable(type)) {
         sb_printf(sb, "CAST(NULL AS %s)", type);
     } else {

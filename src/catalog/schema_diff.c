@@ -71,31 +71,36 @@ static int is_prefix_pair(const char *a, const char *b) {
     return m >= 3 && la != lb && !strncmp(a, b, m) && isalpha((unsigned char)a[0]);
 }
 
-double schema_name_similarity(const char *a, const char *b) {
-    token_set ta, tb;
-    name_tokens(a ? a : "", &ta);
-    name_tokens(b ? b : "", &tb);
-    if (ta.n == 0 || tb.n == 0) return 0.0;
+/* Jaccard of two word-part sets, abbreviations counting 3/4. */
+static double tokens_similarity(const token_set *ta, const token_set *tb) {
+    if (ta->n == 0 || tb->n == 0) return 0.0;
     int used[MAX_TOKENS] = {0};
     double weight = 0.0;
     size_t matched = 0;
     int done_a[MAX_TOKENS] = {0};
-    for (size_t i = 0; i < ta.n; i++) /* exact word parts first */
-        for (size_t j = 0; j < tb.n; j++)
-            if (!used[j] && !strcmp(ta.tok[i], tb.tok[j])) {
+    for (size_t i = 0; i < ta->n; i++) /* exact word parts first */
+        for (size_t j = 0; j < tb->n; j++)
+            if (!used[j] && !strcmp(ta->tok[i], tb->tok[j])) {
                 used[j] = done_a[i] = 1;
                 weight += 1.0;
                 matched++;
                 break;
             }
-    for (size_t i = 0; i < ta.n; i++) /* then abbreviations: "addr" ~ "address" */
-        for (size_t j = 0; !done_a[i] && j < tb.n; j++)
-            if (!used[j] && is_prefix_pair(ta.tok[i], tb.tok[j])) {
+    for (size_t i = 0; i < ta->n; i++) /* then abbreviations: "addr" ~ "address" */
+        for (size_t j = 0; !done_a[i] && j < tb->n; j++)
+            if (!used[j] && is_prefix_pair(ta->tok[i], tb->tok[j])) {
                 used[j] = done_a[i] = 1;
                 weight += 0.75;
                 matched++;
             }
-    return weight / (double)(ta.n + tb.n - matched);
+    return weight / (double)(ta->n + tb->n - matched);
+}
+
+double schema_name_similarity(const char *a, const char *b) {
+    token_set ta, tb;
+    name_tokens(a ? a : "", &ta);
+    name_tokens(b ? b : "", &tb);
+    return tokens_similarity(&ta, &tb);
 }
 
 /* ---- types ------------------------------------------------------------------- */
@@ -278,6 +283,8 @@ static int cols_parse(const json_t *arr, const char *which, col_list *out, lh_er
     out->n = 0;
     if (!json_is_array(arr))
         return lh_err_set(err, LH_E_BAD_REQUEST, "\"%s\" must be an array of columns ({\"name\",\"type\"})", which);
+    if (json_array_size(arr) > SCHEMA_COLUMNS_MAX)
+        return lh_err_set(err, LH_E_BAD_REQUEST, "\"%s\" has more than %d columns", which, SCHEMA_COLUMNS_MAX);
     out->v = lh_calloc(json_array_size(arr) + 1, sizeof *out->v);
     size_t i;
     json_t *c;
@@ -327,34 +334,68 @@ static int pair_cmp(const void *a, const void *b) {
     return x->n < y->n ? -1 : (x->n > y->n);
 }
 
-/* 1 when another still-open pair sharing an end scores within the gap. */
-static int pair_has_rival(const pair *ps, size_t np, size_t k, const col_list *o, const col_list *n) {
-    for (size_t i = 0; i < np; i++) {
-        if (i == k || ps[i].score < ps[k].score - AMBIGUITY_GAP) continue;
-        if (ps[i].o == ps[k].o && !n->v[ps[i].n].matched) return 1;
-        if (ps[i].n == ps[k].n && !o->v[ps[i].o].matched) return 1;
-    }
+/* Pair scores of the columns left over, o->n × n->n (< 0: not a candidate). */
+typedef struct {
+    float *s;
+    size_t cols;
+} score_grid;
+
+static float grid_at(const score_grid *g, size_t i, size_t j) {
+    return g->s[i * g->cols + j];
+}
+
+/* 1 when another still-open pair sharing an end of (i, j) scores within the gap. */
+static int pair_has_rival(const score_grid *g, size_t i, size_t j, double score, const col_list *o,
+                          const col_list *n) {
+    double floor = score - AMBIGUITY_GAP;
+    for (size_t k = 0; k < n->n; k++)
+        if (k != j && !n->v[k].matched && grid_at(g, i, k) >= floor) return 1;
+    for (size_t k = 0; k < o->n; k++)
+        if (k != i && !o->v[k].matched && grid_at(g, k, j) >= floor) return 1;
     return 0;
 }
 
-static void renames_match(col_list *o, col_list *n, json_t *out) {
-    pair *ps = lh_calloc(o->n * n->n + 1, sizeof *ps);
-    size_t np = 0;
-    for (size_t i = 0; i < o->n; i++) {
-        if (o->v[i].matched) continue;
+/* Word parts of every column (tokenised once, not once per pair). */
+static token_set *cols_tokens(const col_list *l) {
+    token_set *t = lh_calloc(l->n + 1, sizeof *t);
+    for (size_t i = 0; i < l->n; i++) name_tokens(l->v[i].name, &t[i]);
+    return t;
+}
+
+/* Scores every open old × new pair; appends those >= SCHEMA_RENAME_MIN to *ps. */
+static void grid_fill(score_grid *g, const col_list *o, const col_list *n, pair **ps, size_t *np) {
+    token_set *to = cols_tokens(o), *tn = cols_tokens(n);
+    size_t cap = 0;
+    for (size_t i = 0; i < o->n; i++)
         for (size_t j = 0; j < n->n; j++) {
-            if (n->v[j].matched) continue;
-            double s = schema_name_similarity(o->v[i].name, n->v[j].name);
+            float *cell = &g->s[i * g->cols + j];
+            *cell = -1.0f;
+            if (o->v[i].matched || n->v[j].matched) continue;
+            double s = tokens_similarity(&to[i], &tn[j]);
             if (types_equal(o->v[i].type, n->v[j].type)) s += TYPE_BONUS;
             if (s > 1.0) s = 1.0;
-            if (s >= SCHEMA_RENAME_MIN) ps[np++] = (pair){i, j, s};
+            if (s < SCHEMA_RENAME_MIN) continue;
+            *cell = (float)s;
+            if (*np == cap) {
+                cap = cap ? cap * 2 : 16;
+                *ps = lh_realloc(*ps, cap * sizeof **ps);
+            }
+            (*ps)[(*np)++] = (pair){i, j, s};
         }
-    }
-    qsort(ps, np, sizeof *ps, pair_cmp);
+    free(to);
+    free(tn);
+}
+
+static void renames_match(col_list *o, col_list *n, json_t *out) {
+    score_grid g = {lh_calloc(o->n * n->n + 1, sizeof(float)), n->n};
+    pair *ps = NULL;
+    size_t np = 0;
+    grid_fill(&g, o, n, &ps, &np);
+    if (np > 1) qsort(ps, np, sizeof *ps, pair_cmp);
     for (size_t k = 0; k < np; k++) {
         col *a = &o->v[ps[k].o], *b = &n->v[ps[k].n];
         if (a->matched || b->matched) continue;
-        int ambiguous = pair_has_rival(ps, np, k, o, n);
+        int ambiguous = pair_has_rival(&g, ps[k].o, ps[k].n, (float)ps[k].score, o, n);
         a->matched = b->matched = 1;
         json_t *r = json_pack("{s:s, s:s, s:f, s:s?, s:s?}", "from", a->name, "to", b->name, "confidence",
                               round3(ps[k].score * (ambiguous ? 0.75 : 1.0)), "from_type", a->type, "to_type",
@@ -363,6 +404,7 @@ static void renames_match(col_list *o, col_list *n, json_t *out) {
         json_array_append_new(out, r);
     }
     free(ps);
+    free(g.s);
 }
 
 /* ---- the diff ------------------------------------------------------------------ */

@@ -28,6 +28,7 @@
 
 #define SCHEMA_RENAME_MIN 0.5     /* least score for a rename */
 #define SCHEMA_REVIEW_BELOW 0.8   /* a rule under this wants a human or an LLM */
+#define SCHEMA_COLUMNS_MAX 1000   /* per list */
 
 /* {"added":[{name,type}], "removed":[{name,type}],
  *  "type_changed":[{name,from,to}],

@@ -50,6 +50,7 @@ void api_query_sql(lh_app *app, lh_req *req, lh_resp *resp) {
             resp->content_type = "application/json";
             resp->stream = (lh_stream){cursor_read, cursor_free, c};
         }
+        api_access_audit_sql(app, req, resp, sql, &err); /* query audit log (api_access.c) */
     }
     json_decref(body);
 }

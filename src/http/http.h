@@ -11,12 +11,14 @@
 
 #include <stdint.h>
 
+#include "access/access.h"
 #include "ai/ai.h"
 #include "catalog/catalog.h"
 #include "common/config.h"
 #include "common/err.h"
 #include "ingest/schedule.h"
 #include "jobs/jobs.h"
+#include "journal/journal.h"
 #include "query/query.h"
 #include "storage/storage.h"
 #include "tools/tools.h"
@@ -34,6 +36,8 @@ typedef struct lh_app {
     lh_vindex *vectors;       /* vector indexes, borrowed (NULL: not running) */
     lh_jobs *jobs;            /* background job pool, borrowed */
     lh_workspaces *workspaces; /* agent workspaces, borrowed (NULL: not running) */
+    lh_journal *journal;      /* event journal, borrowed (NULL: not running) */
+    lh_access *access;        /* roles, masking, query audit, borrowed (NULL: not running) */
     int64_t started_ms;
 } lh_app;
 

@@ -151,5 +151,23 @@ void api_workspaces_handoff(lh_app *, lh_req *, lh_resp *);
 void api_workspaces_pin(lh_app *, lh_req *, lh_resp *);
 void api_schema_diff(lh_app *, lh_req *, lh_resp *);
 void api_catalog_schema_diff(lh_app *, lh_req *, lh_resp *);
+/* event journal (api_journal.c) and access control (api_access.c) */
+void api_journal_event(lh_app *, lh_req *, lh_resp *);
+void api_journal_update(lh_app *, lh_req *, lh_resp *);
+void api_journal_flush(lh_app *, lh_req *, lh_resp *);
+void api_journal_history(lh_app *, lh_req *, lh_resp *);
+void api_journal_recent(lh_app *, lh_req *, lh_resp *);
+void api_journal_stats(lh_app *, lh_req *, lh_resp *);
+void api_access_roles_list(lh_app *, lh_req *, lh_resp *);
+void api_access_role_get(lh_app *, lh_req *, lh_resp *);
+void api_access_role_put(lh_app *, lh_req *, lh_resp *);
+void api_access_role_delete(lh_app *, lh_req *, lh_resp *);
+void api_access_check(lh_app *, lh_req *, lh_resp *);
+void api_access_query(lh_app *, lh_req *, lh_resp *);
+void api_access_audit(lh_app *, lh_req *, lh_resp *);
+/* Audits a POST /query/sql (called once the cursor is open or refused):
+ * wraps resp's stream to record rows and time when it ends, or records the
+ * refusal in err at once. */
+void api_access_audit_sql(lh_app *app, lh_req *req, lh_resp *resp, const char *sql, const lh_err *err);
 
 #endif

@@ -77,6 +77,21 @@ const lh_route lh_routes[] = {
 
     {"POST", "/catalog/schema/diff", api_schema_diff, ROLE_READ, NULL},
     {"GET", "/catalog/datasets/by-name/{name}/schema-diff", api_catalog_schema_diff, ROLE_READ, NULL},
+
+    {"POST", "/journal/event", api_journal_event, ROLE_WRITE, NULL},
+    {"POST", "/journal/update", api_journal_update, ROLE_WRITE, NULL},
+    {"POST", "/journal/flush", api_journal_flush, ROLE_WRITE, NULL},
+    {"GET", "/journal/history/{entity_id}", api_journal_history, ROLE_READ, NULL},
+    {"GET", "/journal/recent", api_journal_recent, ROLE_READ, NULL},
+    {"GET", "/journal/stats", api_journal_stats, ROLE_READ, NULL},
+
+    {"GET", "/access/roles", api_access_roles_list, ROLE_READ, NULL},
+    {"POST", "/access/roles", api_access_role_put, ROLE_ADMIN, NULL},
+    {"GET", "/access/roles/{name}", api_access_role_get, ROLE_READ, NULL},
+    {"DELETE", "/access/roles/{name}", api_access_role_delete, ROLE_ADMIN, NULL},
+    {"POST", "/access/check", api_access_check, ROLE_READ, NULL},
+    {"POST", "/access/query", api_access_query, ROLE_READ, NULL},
+    {"GET", "/access/audit", api_access_audit, ROLE_ADMIN, NULL},
 };
 
 const size_t lh_routes_count = sizeof lh_routes / sizeof lh_routes[0];

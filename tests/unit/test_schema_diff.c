@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -250,6 +251,26 @@ static void test_bad_input(void **state) {
     json_decref(dup);
     json_decref(bad);
     json_decref(obj);
+
+    /* the largest lists allowed: every old column renamed, all pairs scored */
+    json_t *big_old = json_array(), *big_new = json_array();
+    for (int i = 0; i < SCHEMA_COLUMNS_MAX; i++) {
+        char a[64], b[64];
+        snprintf(a, sizeof a, "metric_%d_value", i);
+        snprintf(b, sizeof b, "metric%dValue", i);
+        json_array_append_new(big_old, json_pack("{s:s, s:s}", "name", a, "type", "DOUBLE"));
+        json_array_append_new(big_new, json_pack("{s:s, s:s}", "name", b, "type", "DOUBLE"));
+    }
+    json_t *d = schema_diff(big_old, big_new, &err);
+    assert_non_null(d);
+    assert_int_equal(count(d, "renamed"), SCHEMA_COLUMNS_MAX);
+    assert_int_equal(count(d, "added") + count(d, "removed"), 0);
+    json_decref(d);
+    json_array_append_new(big_new, json_string("one_too_many"));
+    assert_null(schema_diff(big_old, big_new, &err));
+    assert_non_null(strstr(err.msg, "more than"));
+    json_decref(big_old);
+    json_decref(big_new);
 }
 
 int main(void) {

@@ -1,0 +1,192 @@
+/*
+ * api_access.c — /access: roles (list, get, create/replace, delete),
+ * column decisions (POST /access/check), masked queries (POST
+ * /access/query) and the query audit log (GET /access/audit); plus the
+ * hook POST /query/sql calls so every SQL query is audited.
+ *
+ * /query/sql streams its result, so its audit record is written when the
+ * stream ends: the hook wraps the response stream, keeps the last bytes of
+ * the document and reads row_count, elapsed_ms and any "error" from the
+ * trailer the query engine writes there.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "access/access.h"
+#include "common/util.h"
+#include "http/internal.h"
+
+static int access_ready(lh_app *app, lh_resp *resp) {
+    if (app->access) return 1;
+    resp_errorf(resp, LH_E_UNAVAILABLE, NULL, "access control is not running");
+    return 0;
+}
+
+static void respond(lh_resp *resp, int status, json_t *body, const lh_err *err) {
+    if (body) resp_json(resp, status, body);
+    else resp_error(resp, err);
+}
+
+static const char *role_name(lh_role r) {
+    return r >= ROLE_ADMIN ? "admin" : r == ROLE_WRITE ? "write" : r == ROLE_READ ? "read" : "public";
+}
+
+void api_access_roles_list(lh_app *app, lh_req *req, lh_resp *resp) {
+    if (access_ready(app, resp)) resp_json(resp, 200, access_roles(app->access));
+}
+
+void api_access_role_get(lh_app *app, lh_req *req, lh_resp *resp) {
+    if (!access_ready(app, resp)) return;
+    lh_err err = {0};
+    respond(resp, 200, access_role_get(app->access, req_param(req, "name"), &err), &err);
+}
+
+void api_access_role_put(lh_app *app, lh_req *req, lh_resp *resp) {
+    if (!access_ready(app, resp)) return;
+    json_t *body = req_json_object(req, resp);
+    if (!body) return;
+    lh_err err = {0};
+    int created = 0;
+    json_t *r = access_role_put(app->access, body, &created, &err);
+    json_decref(body);
+    respond(resp, created ? 201 : 200, r, &err);
+}
+
+void api_access_role_delete(lh_app *app, lh_req *req, lh_resp *resp) {
+    if (!access_ready(app, resp)) return;
+    lh_err err = {0};
+    if (access_role_delete(app->access, req_param(req, "name"), &err) != 0) resp_error(resp, &err);
+    else resp_empty(resp, 204);
+}
+
+void api_access_check(lh_app *app, lh_req *req, lh_resp *resp) {
+    if (!access_ready(app, resp)) return;
+    json_t *body = req_json_object(req, resp);
+    if (!body) return;
+    lh_err err = {0};
+    json_t *d = access_check(app->access, json_string_value(json_object_get(body, "role")),
+                             json_string_value(json_object_get(body, "dataset")), json_object_get(body, "columns"),
+                             &err);
+    json_decref(body);
+    respond(resp, 200, d, &err);
+}
+
+void api_access_query(lh_app *app, lh_req *req, lh_resp *resp) {
+    if (!access_ready(app, resp)) return;
+    json_t *body = req_json_object(req, resp);
+    if (!body) return;
+    json_t *limit = json_object_get(body, "limit");
+    if (limit && (!json_is_integer(limit) || json_integer_value(limit) <= 0)) {
+        resp_errorf(resp, LH_E_BAD_REQUEST, NULL, "'limit' must be a positive integer");
+        json_decref(body);
+        return;
+    }
+    lh_err err = {0};
+    json_t *r = access_query(app->access, req->caller, json_string_value(json_object_get(body, "role")),
+                             json_string_value(json_object_get(body, "dataset")), json_object_get(body, "columns"),
+                             limit ? json_integer_value(limit) : -1, &err);
+    json_decref(body);
+    respond(resp, 200, r, &err);
+}
+
+void api_access_audit(lh_app *app, lh_req *req, lh_resp *resp) {
+    if (!access_ready(app, resp)) return;
+    const char *limit = req_query(req, "limit");
+    resp_json(resp, 200, access_audit_list(app->access, limit ? atoi(limit) : 100, req_query(req, "caller"),
+                                           req_query(req, "outcome")));
+}
+
+/* ---- auditing POST /query/sql -------------------------------------------- */
+
+#define TAIL_BYTES 4096
+
+typedef struct {
+    lh_stream inner;          /* the query's stream, owned */
+    lh_access *access;        /* borrowed */
+    char *caller, *sql;       /* owned */
+    const char *role;         /* static */
+    char request_id[40];
+    char tail[TAIL_BYTES + 1];
+    size_t tail_len;
+    int finished;             /* the document was read to its end */
+} audit_stream;
+
+static void tail_keep(audit_stream *s, const char *buf, size_t n) {
+    if (n >= TAIL_BYTES) {
+        memcpy(s->tail, buf + n - TAIL_BYTES, TAIL_BYTES);
+        s->tail_len = TAIL_BYTES;
+        return;
+    }
+    if (s->tail_len + n > TAIL_BYTES) {
+        size_t drop = s->tail_len + n - TAIL_BYTES;
+        memmove(s->tail, s->tail + drop, s->tail_len - drop);
+        s->tail_len -= drop;
+    }
+    memcpy(s->tail + s->tail_len, buf, n);
+    s->tail_len += n;
+}
+
+static long audit_read(void *ctx, char *buf, size_t cap) {
+    audit_stream *s = ctx;
+    long n = s->inner.read(s->inner.ctx, buf, cap);
+    if (n > 0) tail_keep(s, buf, (size_t)n);
+    else if (n == 0) s->finished = 1;
+    return n;
+}
+
+/* The trailer {"row_count":n,"truncated":b,"elapsed_ms":x[,"error":{...}]}
+ * of the document's last bytes (new reference), or NULL. */
+static json_t *trailer_of(audit_stream *s) {
+    s->tail[s->tail_len] = 0;
+    char *last = NULL;
+    for (char *p = s->tail; (p = strstr(p, "\"row_count\":")) != NULL; p++) last = p;
+    if (!last) return NULL;
+    char *text = lh_asprintf("{%s", last);
+    json_t *t = json_loads(text, 0, NULL);
+    free(text);
+    return t;
+}
+
+static void audit_free(void *ctx) {
+    audit_stream *s = ctx;
+    json_t *t = s->finished ? trailer_of(s) : NULL;
+    json_t *e = json_object_get(json_object_get(t, "error"), "message");
+    lh_access_audit_rec rec = {
+        .caller = s->caller, .role = s->role, .kind = "sql", .sql = s->sql, .rows = -1, .elapsed_ms = -1,
+        .outcome = !s->finished ? "aborted" : e ? "error" : "ok", .error = json_string_value(e),
+        .request_id = s->request_id,
+    };
+    if (t) {
+        rec.rows = json_integer_value(json_object_get(t, "row_count"));
+        rec.elapsed_ms = json_number_value(json_object_get(t, "elapsed_ms"));
+    }
+    access_audit(s->access, &rec);
+    json_decref(t);
+    if (s->inner.free) s->inner.free(s->inner.ctx);
+    free(s->caller);
+    free(s->sql);
+    free(s);
+}
+
+void api_access_audit_sql(lh_app *app, lh_req *req, lh_resp *resp, const char *sql, const lh_err *err) {
+    if (!app->access) return;
+    if (!resp->stream.read) { /* refused before the first byte */
+        lh_errcode code = err ? err->code : LH_E_INTERNAL;
+        lh_access_audit_rec rec = {
+            .caller = req->caller, .role = role_name(req->role), .kind = "sql", .sql = sql, .rows = -1,
+            .elapsed_ms = -1, .error = err ? err->msg : NULL, .request_id = req->request_id,
+            .outcome = code == LH_E_FORBIDDEN ? "denied" : code == LH_E_TIMEOUT ? "timeout" : "error",
+        };
+        access_audit(app->access, &rec);
+        return;
+    }
+    audit_stream *s = lh_calloc(1, sizeof *s);
+    s->inner = resp->stream;
+    s->access = app->access;
+    s->caller = lh_strdup(req->caller ? req->caller : "anonymous");
+    s->sql = lh_strdup(sql);
+    s->role = role_name(req->role);
+    memcpy(s->request_id, req->request_id, sizeof s->request_id);
+    s->request_id[sizeof s->request_id - 1] = 0;
+    resp->stream = (lh_stream){audit_read, audit_free, s};
+}
