@@ -9,11 +9,13 @@
  *   resumes    builtin_embed() of synthetic resume texts (one ~500-character
  *              chunk each); queries are further resumes from the generator.
  *
- * For each set: exact top-10 of every query by brute_topk (its latency is
- * the brute-force figure), then for each library: build on all cores,
- * recall@10 and single-thread p50/p90 latency over an ef sweep, save, load,
- * and the heap the index holds (glibc mallinfo2 deltas). Prints a markdown
- * section to stdout, progress to stderr.
+ * For each set: exact top-10 of every query by brute_topk (also timed, on
+ * all cores), then for each library: build on all cores (builds alternate,
+ * --build-rounds times, best wall time kept), recall@10 and single-thread
+ * p50/p90 latency over an ef sweep (interleaved rounds, best kept), save,
+ * load, and the heap the index holds (glibc mallinfo2 deltas). The machine
+ * these figures are meant for is shared, so every timing is a best of
+ * rounds (ADR 0061). Prints markdown to stdout, progress to stderr.
  *
  * This is C++ only because hnswlib is a header-only C++ library; it is
  * built by `make bench` alone, with -O3 -march=native for hnswlib's sake
@@ -57,6 +59,7 @@ struct Options {
     int M = 16, efc = 80;
     uint64_t seed = 42;
     int threads = 0; /* 0 = all cores */
+    int build_rounds = 2;
     double target = 0.95;
     std::string tmp = "/tmp";
     std::string sets = "clustered,resumes";
@@ -564,7 +567,8 @@ void report(const DataSet &ds, const Truth &t, const Result &us, const Result &t
 void usage() {
     fprintf(stderr,
             "usage: bench_ann [--n N] [--queries Q] [--dims D] [--M M] [--efc E] [--seed S]\n"
-            "                 [--threads T] [--target R] [--tmp DIR] [--sets clustered,resumes]\n");
+            "                 [--threads T] [--target R] [--tmp DIR] [--sets clustered,resumes]\n"
+            "                 [--build-rounds R]\n");
     exit(2);
 }
 
@@ -584,9 +588,10 @@ Options parse(int argc, char **argv) {
         else if (a == "--target") o.target = atof(v);
         else if (a == "--tmp") o.tmp = v;
         else if (a == "--sets") o.sets = v;
+        else if (a == "--build-rounds") o.build_rounds = atoi(v);
         else usage();
     }
-    if (o.n < 10 || o.nq < 1 || o.dims < 1 || o.M < 2 || o.efc < 1) usage();
+    if (o.n < 10 || o.nq < 1 || o.dims < 1 || o.M < 2 || o.efc < 1 || o.build_rounds < 1) usage();
     return o;
 }
 
@@ -603,12 +608,23 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_ann: %s: %zu x %d generated in %.1f s\n", set, ds.n, ds.dims, now_s() - t0);
         Truth truth = ground_truth(ds, o);
         fprintf(stderr, "bench_ann: %s: brute force median %.2f ms\n", set, percentile(truth.ms, 0.5));
+        /* builds alternate, each side keeping its fastest (ours is the same
+         * graph every time; hnswlib's last one is kept) */
         Result us, them;
-        lh_hnsw *ours = build_ours(ds, o, us);
-        fprintf(stderr, "bench_ann: %s: ours built in %.1f s\n", set, us.build_s);
+        lh_hnsw *ours = nullptr;
+        HnswLib *lib = nullptr;
         hnswlib::InnerProductSpace space((size_t)ds.dims);
-        HnswLib *lib = build_hnswlib(ds, o, space, them);
-        fprintf(stderr, "bench_ann: %s: hnswlib built in %.1f s\n", set, them.build_s);
+        for (int r = 0; r < o.build_rounds; r++) {
+            Result a, b;
+            hnsw_free(ours);
+            ours = build_ours(ds, o, a);
+            fprintf(stderr, "bench_ann: %s: ours built in %.1f s\n", set, a.build_s);
+            delete lib;
+            lib = build_hnswlib(ds, o, space, b);
+            fprintf(stderr, "bench_ann: %s: hnswlib built in %.1f s\n", set, b.build_s);
+            if (r == 0 || a.build_s < us.build_s) us = a;
+            if (r == 0 || b.build_s < them.build_s) them = b;
+        }
         sweep_both(us, ours_search(ours), them, hnswlib_search(lib), ds, truth, o.target);
         persist_ours(ours, ds, o, us);
         persist_hnswlib(lib, space, ds, o, them);

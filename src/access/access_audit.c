@@ -1,9 +1,11 @@
 /*
- * access_audit.c — the query audit log: one JSON line per query appended
- * (O_APPEND, fdatasync) to _access/audit.jsonl, the newest 1000 records
- * kept in a ring for GET /access/audit. When the file passes 64 MiB it is
- * renamed to _access/audit-<ms>.jsonl and a new one is started, so the log
- * never grows without bound and old records stay in the bucket.
+ * access_audit.c — the query audit log: one JSON line per query appended to
+ * _access/audit.jsonl (one write(2) to an O_APPEND descriptor, no fsync: a
+ * record survives a process crash, an OS crash may lose the last ones; see
+ * ADR 0082), the newest 1000 records kept in a ring for GET /access/audit.
+ * When the file passes 64 MiB it is renamed to _access/audit-<ms>.jsonl and
+ * a new one is started, so the log never grows without bound and old
+ * records stay in the bucket.
  */
 #include <fcntl.h>
 #include <math.h>
@@ -29,6 +31,7 @@ struct access_log {
     json_t *ring[AUDIT_KEEP];   /* owned */
     size_t next, count;
     char *path;                 /* owned */
+    int fd;                     /* the open log, -1 when it cannot be opened */
 };
 
 static void ring_put(access_log *l, json_t *rec) {
@@ -59,6 +62,12 @@ static void log_load(access_log *l) {
     free(text);
 }
 
+static int log_reopen(access_log *l) {
+    if (l->fd >= 0) close(l->fd);
+    l->fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    return l->fd;
+}
+
 access_log *access_log_open(lh_storage *st, lh_err *err) {
     char *dir = storage_path(st, "_access");
     int rc = lh_mkdirs(dir, err);
@@ -68,13 +77,16 @@ access_log *access_log_open(lh_storage *st, lh_err *err) {
     l->st = st;
     pthread_mutex_init(&l->mu, NULL);
     l->path = storage_path(st, AUDIT_KEY);
+    l->fd = -1;
     log_load(l);
+    if (log_reopen(l) < 0) LOG_WARN("access: cannot open the audit log %s", AUDIT_KEY);
     return l;
 }
 
 void access_log_free(access_log *l) {
     if (!l) return;
     for (size_t i = 0; i < AUDIT_KEEP; i++) json_decref(l->ring[i]);
+    if (l->fd >= 0) close(l->fd);
     pthread_mutex_destroy(&l->mu);
     free(l->path);
     free(l);
@@ -83,11 +95,15 @@ void access_log_free(access_log *l) {
 /* Starts a new file when the current one is too big; holds mu. */
 static void rotate_if_big(access_log *l) {
     struct stat sb;
-    if (stat(l->path, &sb) != 0 || sb.st_size < AUDIT_ROTATE_BYTES) return;
+    if (l->fd < 0 || fstat(l->fd, &sb) != 0 || sb.st_size < AUDIT_ROTATE_BYTES) return;
     char *key = lh_asprintf("_access/audit-%lld.jsonl", (long long)lh_now_ms());
     char *to = storage_path(l->st, key);
-    if (rename(l->path, to) == 0) lh_fsync_dir_of(to);
-    else LOG_WARN("access: cannot rotate the audit log");
+    if (rename(l->path, to) == 0) {
+        lh_fsync_dir_of(to);
+        log_reopen(l);
+    } else {
+        LOG_WARN("access: cannot rotate the audit log");
+    }
     free(to);
     free(key);
 }
@@ -97,12 +113,8 @@ static void file_append(access_log *l, const json_t *rec) {
     size_t n = strlen(line);
     line[n] = '\n'; /* json_dumps leaves room: its NUL is overwritten, length kept */
     rotate_if_big(l);
-    int fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0 || write(fd, line, n + 1) != (ssize_t)(n + 1)) LOG_WARN("access: audit write failed");
-    if (fd >= 0) {
-        fdatasync(fd);
-        close(fd);
-    }
+    if (l->fd < 0) log_reopen(l);
+    if (l->fd < 0 || write(l->fd, line, n + 1) != (ssize_t)(n + 1)) LOG_WARN("access: audit write failed");
     free(line);
 }
 

@@ -34,7 +34,7 @@ int catalog_name_valid(const char *name) {
 }
 
 /* Index of name, or -(insertion point + 1). Caller holds lock. */
-static long entry_find(const lh_catalog *c, const char *name) {
+long entry_find(const lh_catalog *c, const char *name) {
     size_t lo = 0, hi = c->n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
@@ -46,7 +46,7 @@ static long entry_find(const lh_catalog *c, const char *name) {
     return -(long)lo - 1;
 }
 
-static void entry_clear(cat_entry *e) {
+void entry_clear(cat_entry *e) {
     free(e->name);
     json_decref(e->manifest);
     free(e->select_sql);
@@ -55,7 +55,7 @@ static void entry_clear(cat_entry *e) {
 }
 
 /* Inserts or replaces (taking ownership of e's fields). Caller holds write_mu. */
-static void entry_put(lh_catalog *c, cat_entry *e) {
+void entry_put(lh_catalog *c, cat_entry *e) {
     pthread_rwlock_wrlock(&c->lock);
     long i = entry_find(c, e->name);
     if (i >= 0) {
@@ -97,21 +97,16 @@ static json_t *manifest_copy(lh_catalog *c, const char *name) {
     return m;
 }
 
-/* Hands the current view set to the listener. Caller holds write_mu. */
-static void views_publish(lh_catalog *c) {
+/* Hands the current view set (views.c: datasets, tombstone filters,
+ * AI-safe views) to the listener. Caller holds write_mu. */
+void views_publish(lh_catalog *c) {
     if (!c->views_fn) return;
     pthread_rwlock_rdlock(&c->lock);
-    size_t n = c->n;
-    const char **names = lh_calloc(n + 1, sizeof *names);
-    const char **selects = lh_calloc(n + 1, sizeof *selects);
-    for (size_t i = 0; i < n; i++) {
-        names[i] = c->entries[i].name;
-        selects[i] = c->entries[i].select_sql;
-    }
-    c->views_fn(c->views_ctx, c->version, names, selects, n);
+    cat_viewset vs;
+    viewset_build(c, &vs);
+    c->views_fn(c->views_ctx, c->version, (const char *const *)vs.names, (const char *const *)vs.selects, vs.n);
     pthread_rwlock_unlock(&c->lock);
-    free(names);
-    free(selects);
+    viewset_free(&vs);
 }
 
 /* ---- loading ------------------------------------------------------------ */
@@ -237,6 +232,8 @@ lh_catalog *catalog_open(lh_storage *st, const lh_catalog_options *opt, lh_err *
         return NULL;
     }
     catalog_load_all(c);
+    tombs_load(c);
+    aiviews_load(c);
     LOG_INFO("catalog: %zu datasets loaded", c->n);
     return c;
 }
@@ -245,6 +242,8 @@ void catalog_free(lh_catalog *c) {
     if (!c) return;
     for (size_t i = 0; i < c->n; i++) entry_clear(&c->entries[i]);
     free(c->entries);
+    tombs_free(c);
+    aiviews_free(c);
     duckdb_disconnect(&c->conn);
     duckdb_close(&c->db);
     pthread_rwlock_destroy(&c->lock);
@@ -343,7 +342,7 @@ static int entry_new(lh_catalog *c, const char *name, const char *location, cons
 }
 
 /* Private copy of an existing entry, for a writer to change and swap in. */
-static int entry_dup(lh_catalog *c, const char *name, cat_entry *e, lh_err *err) {
+int entry_dup(lh_catalog *c, const char *name, cat_entry *e, lh_err *err) {
     memset(e, 0, sizeof *e);
     e->manifest = manifest_copy(c, name);
     if (!e->manifest) return lh_err_set(err, LH_E_NOT_FOUND, "no dataset named '%s'", name);
@@ -727,6 +726,7 @@ int catalog_delete(lh_catalog *c, const char *name, lh_err *err) {
     free(key);
     if (rc != 0) goto done;
     entry_remove(c, name);
+    tombs_clear(c, name, NULL); /* its soft deletes go with it */
     views_publish(c);
     /* data we wrote goes too; a registered external Delta table stays */
     const char *loc = json_string_value(json_object_get(m, "location"));

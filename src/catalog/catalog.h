@@ -85,4 +85,35 @@ json_t *catalog_list_stale(lh_catalog *c);
 json_t *catalog_columns_at(lh_catalog *c, const char *name, int64_t version, int64_t *version_out,
                            lh_err *err);
 
+/* ---- soft deletes (tombstones.c) ----------------------------------------- */
+/* {row_key_column, row_key_values[], actor?, reason?}: written durably as
+ * one _catalog/tombstones/<name>/<ts>.jsonl before returning; from then on
+ * the dataset's view hides those rows and "__raw__<name>" shows them all.
+ * All tombstones of a dataset share one row_key_column (LH_E_BAD_REQUEST
+ * otherwise). default_actor names the caller when the request has no actor.
+ * Returns {"dataset","row_key_column","added","keys","object"}. */
+json_t *catalog_tombstone_add(lh_catalog *c, const char *name, const json_t *req, const char *default_actor,
+                              lh_err *err);
+/* {"dataset","row_key_column" (null when none),"keys","count","tombstones":[records]} */
+json_t *catalog_tombstone_list(lh_catalog *c, const char *name, lh_err *err);
+
+/* ---- compaction (catalog_compact.c) --------------------------------------- */
+/* Rewrites the dataset's active files as one Parquet file without its
+ * tombstoned rows (one Delta commit), then clears its tombstones. Returns
+ * {"dataset","version","compacted","files_before","files_after","rows",
+ *  "rows_before","tombstones_applied","rows_dropped_by_tombstones",
+ *  "bytes_before","bytes_after"}. */
+json_t *catalog_compact(lh_catalog *c, const char *name, lh_err *err);
+
+/* ---- AI-safe views (views.c) ---------------------------------------------- */
+/* {name, base_dataset, columns:[whitelist], row_filter?, redactions?:
+ * {col:{"kind":"null"|"hash"|"mask","keep_prefix"?,"keep_suffix"?}}}:
+ * validated (columns exist, the filter is one boolean expression DuckDB
+ * binds), persisted as _catalog/views/<name>.json and published as a query
+ * view. Creates or replaces; *created (may be NULL) tells which. */
+json_t *catalog_view_put(lh_catalog *c, const json_t *def, int *created, lh_err *err);
+json_t *catalog_view_get(lh_catalog *c, const char *name, lh_err *err);  /* + "sql" */
+json_t *catalog_view_list(lh_catalog *c);                                /* {"views":[...]} */
+int catalog_view_delete(lh_catalog *c, const char *name, lh_err *err);
+
 #endif

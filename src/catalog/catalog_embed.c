@@ -28,8 +28,11 @@ char *catalog_select_sql(lh_catalog *c, const char *name, int64_t *version, lh_e
     pthread_rwlock_rdlock(&c->lock);
     cat_entry *e = name ? entry_named(c, name) : NULL;
     char *sql = NULL;
-    if (e) {
-        sql = lh_strdup(e->select_sql);
+    if (e) { /* tombstoned rows stay out of what gets embedded (tombstones.c) */
+        char *filter = tombs_filter_sql(c, name, "lh_rows", NULL);
+        sql = filter ? lh_asprintf("SELECT lh_rows.* FROM (%s) AS lh_rows%s", e->select_sql, filter)
+                     : lh_strdup(e->select_sql);
+        free(filter);
         if (version) *version = json_integer_value(json_object_get(e->manifest, "version"));
     }
     pthread_rwlock_unlock(&c->lock);

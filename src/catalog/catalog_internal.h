@@ -1,6 +1,8 @@
 /*
- * catalog_internal.h — shared by catalog.c (registry and API) and
- * manifest.c (building manifests from Delta snapshots).
+ * catalog_internal.h — shared by catalog.c (registry and API),
+ * manifest.c (building manifests from Delta snapshots), and the later
+ * features on top: tombstones.c, views.c (AI-safe views, the published
+ * view set) and catalog_compact.c.
  */
 #ifndef LH_CATALOG_INTERNAL_H
 #define LH_CATALOG_INTERNAL_H
@@ -10,6 +12,9 @@
 
 #include "catalog/catalog.h"
 #include "table/table.h"
+
+typedef struct cat_tombs cat_tombs;     /* tombstones.c */
+typedef struct cat_aiviews cat_aiviews; /* views.c */
 
 typedef struct {
     char *name;
@@ -30,6 +35,8 @@ struct lh_catalog {
     duckdb_connection conn;
     lh_catalog_views_fn views_fn;
     void *views_ctx;
+    cat_tombs *tombs;           /* soft deletes, under lock */
+    cat_aiviews *aiviews;       /* AI-safe views, under lock */
 };
 
 /* Refreshes version, row_count, size_bytes, files, columns (PII on new
@@ -44,5 +51,41 @@ char *manifest_key(const char *name);
 /* Recomputes the dataset sensitivity from explicit + column levels. */
 void manifest_update_sensitivity(json_t *m);
 int sensitivity_rank(const char *s);
+
+/* ---- registry operations of catalog.c used by the later features -------- */
+/* Index of name in entries[], or -(insertion point + 1). Caller holds lock. */
+long entry_find(const lh_catalog *c, const char *name);
+/* Private copy of an existing entry (LH_E_NOT_FOUND when none). */
+int entry_dup(lh_catalog *c, const char *name, cat_entry *e, lh_err *err);
+/* Inserts or replaces, taking e's fields; bumps the version. Caller holds write_mu. */
+void entry_put(lh_catalog *c, cat_entry *e);
+void entry_clear(cat_entry *e);
+/* Hands the current view set to the listener. Caller holds write_mu. */
+void views_publish(lh_catalog *c);
+
+/* ---- tombstones.c ------------------------------------------------------- */
+void tombs_load(lh_catalog *c);            /* at open, after the datasets */
+void tombs_free(lh_catalog *c);
+/* " ANTI JOIN (VALUES ...) ... ON CAST(<alias>.<col> AS VARCHAR) = ..." that
+ * drops name's tombstoned rows from a FROM item aliased "alias", or NULL
+ * when it has none; *nkeys (may be NULL) gets the distinct keys. Caller
+ * holds lock. */
+char *tombs_filter_sql(lh_catalog *c, const char *name, const char *alias, size_t *nkeys);
+/* Deletes name's tombstone files and forgets them (bumps the version when
+ * there were any). Caller holds write_mu. */
+int tombs_clear(lh_catalog *c, const char *name, lh_err *err);
+
+/* ---- views.c ------------------------------------------------------------ */
+void aiviews_load(lh_catalog *c);          /* at open */
+void aiviews_free(lh_catalog *c);
+/* The view set published to the query engine: per dataset its SELECT, or
+ * "__raw__<name>" plus a tombstone filter over it; then the AI-safe views
+ * whose base dataset exists. Caller holds lock (shared). */
+typedef struct {
+    char **names, **selects;
+    size_t n, cap;
+} cat_viewset;
+void viewset_build(lh_catalog *c, cat_viewset *vs);
+void viewset_free(cat_viewset *vs);
 
 #endif

@@ -79,6 +79,26 @@ char *table_duckdb_type(const char *delta_type);
  * from the table's is LH_E_CONFLICT naming the columns. conn is borrowed. */
 int table_write(lh_table *t, duckdb_connection conn, const char *select_sql, int overwrite,
                 int64_t *version_out, int64_t *rows_out, lh_err *err);
+/* Compaction (table_compact.c): every active file of the latest snapshot
+ * rewritten as one snappy Parquet file, committed as one put-if-absent
+ * version that removes exactly those files and adds the new one. */
+typedef struct {
+    int64_t read_version;     /* snapshot compacted */
+    int64_t version;          /* commit made; = read_version when nothing was done */
+    int committed;            /* 0: nothing to do (<= 1 file and no row dropped) */
+    size_t files_before, files_after;
+    int64_t rows_before, rows_after;
+    int64_t bytes_before, bytes_after;
+} lh_compact_result;
+/* row_filter: NULL keeps every row; else SQL appended to
+ * "SELECT lh_rows.* FROM (<snapshot rows>) AS lh_rows" that drops rows (a
+ * WHERE, or an ANTI JOIN on lh_rows). dataChange is false unless rows were
+ * dropped. A lost race is retried while the compacted files are all still
+ * active, else LH_E_CONFLICT. purge != 0 deletes the replaced files after
+ * the commit (their rows must really go). Partitioned tables are refused
+ * (LH_E_UNPROCESSABLE). conn is borrowed. */
+int table_compact(lh_table *t, duckdb_connection conn, const char *row_filter, int purge,
+                  lh_compact_result *out, lh_err *err);
 /* Writes <version>.checkpoint.parquet and _last_checkpoint. */
 int table_checkpoint(lh_table *t, duckdb_connection conn, int64_t version, lh_err *err);
 /* Checkpoint every `interval` commits (default 10; 0 = never). */

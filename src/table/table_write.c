@@ -203,12 +203,7 @@ static int run(duckdb_connection conn, const char *sql, duckdb_result *res, lh_e
     return 0;
 }
 
-typedef struct {
-    char **names, **types; /* DuckDB types */
-    size_t n;
-} file_schema;
-
-static void file_schema_free(file_schema *fs) {
+void table_file_schema_free(file_schema *fs) {
     for (size_t i = 0; i < fs->n; i++) {
         free(fs->names[i]);
         free(fs->types[i]);
@@ -252,7 +247,7 @@ static char *schema_string(const file_schema *fs) {
 }
 
 /* Compares the new file's columns with the table's; conflict names them. */
-static int check_schema(const lh_snapshot *snap, const file_schema *fs, lh_err *err) {
+int table_schema_check(const lh_snapshot *snap, const file_schema *fs, lh_err *err) {
     lh_strbuf diff = LH_STRBUF_INIT;
     for (size_t i = 0; i < fs->n; i++) {
         size_t j = 0;
@@ -336,22 +331,14 @@ static char *file_stats(duckdb_connection conn, const char *path, const file_sch
     return out;
 }
 
-typedef struct {
-    char *rel;          /* file name relative to the table root */
-    char *abs;          /* absolute path */
-    int64_t size, rows;
-    char *stats;
-    file_schema schema;
-} new_file;
-
-static void new_file_free(new_file *f) {
+void table_new_file_free(new_file *f) {
     free(f->rel);
     free(f->abs);
     free(f->stats);
-    file_schema_free(&f->schema);
+    table_file_schema_free(&f->schema);
 }
 
-static int write_parquet(lh_table *t, duckdb_connection conn, const char *select_sql, new_file *nf,
+int table_parquet_write(lh_table *t, duckdb_connection conn, const char *select_sql, new_file *nf,
                          lh_err *err) {
     char uuid[37];
     lh_uuid4(uuid);
@@ -384,10 +371,10 @@ static int write_parquet(lh_table *t, duckdb_connection conn, const char *select
     return rc;
 }
 
-static json_t *add_action(const new_file *nf, int64_t now) {
+json_t *table_add_action(const new_file *nf, int64_t now, int data_change) {
     return json_pack("{s:{s:s, s:{}, s:I, s:I, s:b, s:s}}", "add", "path", nf->rel, "partitionValues",
-                     "size", (json_int_t)nf->size, "modificationTime", (json_int_t)now, "dataChange", 1,
-                     "stats", nf->stats);
+                     "size", (json_int_t)nf->size, "modificationTime", (json_int_t)now, "dataChange",
+                     data_change, "stats", nf->stats);
 }
 
 /* Commit text for version v over snapshot snap (NULL for a new table). */
@@ -414,7 +401,7 @@ static char *commit_text(const lh_snapshot *snap, const new_file *nf, int overwr
     for (size_t i = 0; overwrite && snap && i < snap->nfiles; i++)
         json_array_append_new(lines, json_pack("{s:{s:s, s:I, s:b}}", "remove", "path", snap->files[i].path,
                                                "deletionTimestamp", (json_int_t)now, "dataChange", 1));
-    json_array_append_new(lines, add_action(nf, now));
+    json_array_append_new(lines, table_add_action(nf, now, 1));
     size_t i;
     json_t *l;
     json_array_foreach(lines, i, l) {
@@ -427,7 +414,7 @@ static char *commit_text(const lh_snapshot *snap, const new_file *nf, int overwr
     return sb_steal(&sb);
 }
 
-static int try_commit(lh_table *t, int64_t version, const char *text, lh_err *err) {
+int table_commit_put(lh_table *t, int64_t version, const char *text, lh_err *err) {
     char name[40];
     snprintf(name, sizeof name, "%020" PRId64 ".json", version);
     char *key = table_log_key(t, name);
@@ -439,9 +426,9 @@ static int try_commit(lh_table *t, int64_t version, const char *text, lh_err *er
 int table_write(lh_table *t, duckdb_connection conn, const char *select_sql, int overwrite,
                 int64_t *version_out, int64_t *rows_out, lh_err *err) {
     new_file nf = {0};
-    if (write_parquet(t, conn, select_sql, &nf, err) != 0) {
+    if (table_parquet_write(t, conn, select_sql, &nf, err) != 0) {
         unlink(nf.abs ? nf.abs : "");
-        new_file_free(&nf);
+        table_new_file_free(&nf);
         return -1;
     }
     int rc = -1;
@@ -449,14 +436,14 @@ int table_write(lh_table *t, duckdb_connection conn, const char *select_sql, int
         int64_t latest = table_latest_version(t, NULL);
         lh_snapshot *snap = latest >= 0 ? table_snapshot(t, latest, err) : NULL;
         if (latest >= 0 && !snap) break;
-        if (snap && !overwrite && check_schema(snap, &nf.schema, err) != 0) {
+        if (snap && !overwrite && table_schema_check(snap, &nf.schema, err) != 0) {
             table_snapshot_free(snap);
             break;
         }
         char *text = commit_text(snap, &nf, overwrite, lh_now_ms());
         table_snapshot_free(snap);
         lh_err cerr = {0};
-        rc = try_commit(t, latest + 1, text, &cerr);
+        rc = table_commit_put(t, latest + 1, text, &cerr);
         free(text);
         if (rc == 0) {
             if (version_out) *version_out = latest + 1;
@@ -476,7 +463,7 @@ int table_write(lh_table *t, duckdb_connection conn, const char *select_sql, int
         rc = lh_err_set(err, LH_E_CONFLICT, "could not commit to '%s' after %d tries", t->prefix, COMMIT_RETRIES);
     }
     if (rc != 0) unlink(nf.abs);
-    new_file_free(&nf);
+    table_new_file_free(&nf);
     return rc;
 }
 

@@ -280,6 +280,7 @@ static void hnsw_builder_init(hnsw_builder *b, lh_hnsw *h, int nthreads) {
     b->workers = lh_calloc((size_t)nthreads, sizeof *b->workers);
     for (int w = 1; w < nthreads; w++) {
         b->workers[w] = (hnsw_worker){b, w};
+        /* like allocation failure (strbuf.h), running out of threads aborts */
         if (pthread_create(&b->tids[w], NULL, hnsw_worker_main, &b->workers[w]) != 0) abort();
     }
     b->nthreads = nthreads;

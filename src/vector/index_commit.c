@@ -177,6 +177,12 @@ static json_t *meta_new(vbuild *b, const char *file, int64_t vectors, int64_t do
             json_object_set_new(m, "id_type", json_string(!strcmp(t, "INTEGER") ? "int32" : !strcmp(t, "BIGINT") ? "int64" : "text"));
         }
     json_decref(man);
+    json_t *oh = json_object_get(old, "hnsw"), *hn = json_object(); /* a promoted graph config */
+    static const char *const keep[] = {"M", "ef_construction", "ef_search", "seed"}; /* outlives its generation */
+    for (size_t k = 0; json_is_object(oh) && k < 4; k++)
+        if (json_is_integer(json_object_get(oh, keep[k]))) json_object_set(hn, keep[k], json_object_get(oh, keep[k]));
+    if (json_object_size(hn) > 0) json_object_set(m, "hnsw", hn);
+    json_decref(hn);
     json_decref(old);
     return m;
 }

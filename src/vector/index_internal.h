@@ -38,6 +38,8 @@ typedef struct vsnap {
     uint64_t *text_off;    /* n offsets into texts */
     lh_hnsw *hnsw;         /* NULL when n == 0 */
     const char *hnsw_state; /* "loaded" | "built" | "none" (static) */
+    struct vsnap *base;    /* set: the rows above are base's (held, released on free);
+                            * only the graph and meta are this snapshot's (index_lab.c) */
 } vsnap;
 
 typedef struct ventry {

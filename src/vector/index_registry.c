@@ -38,6 +38,11 @@ void vsnap_free(vsnap *s) {
     if (!s) return;
     if (s->hnsw) hnsw_free(s->hnsw);
     json_decref(s->meta);
+    if (s->base) { /* a graph swap: the rows belong to the base snapshot */
+        vsnap_release(s->base);
+        free(s);
+        return;
+    }
     free(s->matrix);
     free(s->ids);
     free(s->id_off);

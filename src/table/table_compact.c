@@ -1,0 +1,182 @@
+/*
+ * table_compact.c — compaction: the active files of a table's latest
+ * snapshot rewritten as one snappy Parquet file (optionally dropping rows,
+ * e.g. tombstoned ones), committed as one Delta version that removes
+ * exactly the files read and adds the new one.
+ *
+ * Atomicity comes from the log: the new file is invisible until the commit
+ * (put-if-absent) names it, so a crash before leaves an orphan file and the
+ * old version intact. A concurrent writer that took the version first is
+ * fine as long as every compacted file is still active (an append): the
+ * same commit is retried on top of it. When one of them was removed (an
+ * overwrite, another compaction) the compaction gives up with a conflict.
+ *
+ * dataChange is false when the rows are the same (pure compaction, as Delta
+ * OPTIMIZE), true when the filter dropped rows: downstream change readers
+ * must see that deletion.
+ */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/strbuf.h"
+#include "common/util.h"
+#include "table/table.h"
+#include "table/table_internal.h"
+
+#define COMPACT_RETRIES 10
+
+static int64_t count_rows(duckdb_connection conn, const char *select_sql, lh_err *err) {
+    char *sql = lh_asprintf("SELECT count(*) FROM (%s)", select_sql);
+    duckdb_result r;
+    int64_t n = -1;
+    if (duckdb_query(conn, sql, &r) == DuckDBSuccess) n = duckdb_value_int64(&r, 0, 0);
+    else lh_err_set(err, LH_E_UNPROCESSABLE, "%s", duckdb_result_error(&r));
+    duckdb_destroy_result(&r);
+    free(sql);
+    return n;
+}
+
+static int file_active(const lh_snapshot *s, const char *path) {
+    for (size_t i = 0; i < s->nfiles; i++)
+        if (!strcmp(s->files[i].path, path)) return 1;
+    return 0;
+}
+
+/* 1 when every file of `read` is still active in `now`. */
+static int files_still_active(const lh_snapshot *read, const lh_snapshot *now) {
+    for (size_t i = 0; i < read->nfiles; i++)
+        if (!file_active(now, read->files[i].path)) return 0;
+    return 1;
+}
+
+static char *compact_commit_text(const lh_snapshot *read, const new_file *nf, int data_change, int64_t now) {
+    json_t *lines = json_array();
+    json_array_append_new(
+        lines, json_pack("{s:{s:I, s:s, s:{s:s, s:s}, s:I, s:b, s:s}}", "commitInfo", "timestamp", (json_int_t)now,
+                         "operation", data_change ? "DELETE" : "OPTIMIZE", "operationParameters", "predicate",
+                         data_change ? "tombstoned rows" : "[]", "zOrderBy", "[]", "readVersion",
+                         (json_int_t)read->version, "isBlindAppend", 0, "engineInfo", "lakehouse"));
+    for (size_t i = 0; i < read->nfiles; i++)
+        json_array_append_new(lines, json_pack("{s:{s:s, s:I, s:b, s:b, s:{}, s:I}}", "remove", "path",
+                                               read->files[i].path, "deletionTimestamp", (json_int_t)now,
+                                               "dataChange", data_change, "extendedFileMetadata", 1,
+                                               "partitionValues", "size", (json_int_t)read->files[i].size));
+    json_array_append_new(lines, table_add_action(nf, now, data_change));
+    lh_strbuf sb = LH_STRBUF_INIT;
+    size_t i;
+    json_t *l;
+    json_array_foreach(lines, i, l) {
+        char *s = json_dumps(l, JSON_COMPACT);
+        sb_puts(&sb, s);
+        sb_putc(&sb, '\n');
+        free(s);
+    }
+    json_decref(lines);
+    return sb_steal(&sb);
+}
+
+/* Commits nf over `read`, retrying on top of concurrent appends. */
+static int commit_compaction(lh_table *t, duckdb_connection conn, const lh_snapshot *read, const new_file *nf,
+                             int data_change, int64_t *version_out, lh_err *err) {
+    int64_t v = read->version + 1;
+    for (int attempt = 0; attempt < COMPACT_RETRIES; attempt++) {
+        char *text = compact_commit_text(read, nf, data_change, lh_now_ms());
+        lh_err cerr = {0};
+        int rc = table_commit_put(t, v, text, &cerr);
+        free(text);
+        if (rc == 0) {
+            *version_out = v;
+            if (t->checkpoint_interval > 0 && v % t->checkpoint_interval == 0) {
+                lh_err ckerr = {0};
+                if (table_checkpoint(t, conn, v, &ckerr) != 0)
+                    LOG_WARN("checkpoint of %s at %" PRId64 " failed: %s", t->prefix, v, ckerr.msg);
+            }
+            return 0;
+        }
+        if (cerr.code != LH_E_CONFLICT) {
+            if (err) *err = cerr;
+            return -1;
+        }
+        int64_t latest = table_latest_version(t, err);
+        lh_snapshot *now = latest >= 0 ? table_snapshot(t, latest, err) : NULL;
+        int ok = now && files_still_active(read, now);
+        table_snapshot_free(now);
+        if (!ok) {
+            lh_err_set(err, LH_E_CONFLICT, "'%s' changed during compaction (files were removed); nothing done",
+                       t->prefix);
+            lh_err_hint(err, "compact again");
+            return -1;
+        }
+        LOG_DEBUG("%s: version %" PRId64 " taken by an append, compacting on top of %" PRId64, t->prefix, v, latest);
+        v = latest + 1;
+    }
+    return lh_err_set(err, LH_E_CONFLICT, "could not commit the compaction of '%s' after %d tries", t->prefix,
+                      COMPACT_RETRIES);
+}
+
+static void purge_files(lh_table *t, const lh_snapshot *read) {
+    for (size_t i = 0; i < read->nfiles; i++) {
+        char *key = lh_asprintf("%s/%s", t->prefix, read->files[i].path);
+        lh_err derr = {0};
+        if (storage_delete(t->st, key, &derr) != 0 && derr.code != LH_E_NOT_FOUND)
+            LOG_WARN("compaction of %s: could not delete %s: %s", t->prefix, key, derr.msg);
+        free(key);
+    }
+}
+
+/* Writes the kept rows of `read` to nf; 1 when there is nothing to commit. */
+static int write_compacted(lh_table *t, duckdb_connection conn, const lh_snapshot *read, const char *row_filter,
+                           new_file *nf, lh_compact_result *out, lh_err *err) {
+    char *rows_sql = table_snapshot_select_sql(t, read);
+    out->rows_before = read->num_records >= 0 ? read->num_records : count_rows(conn, rows_sql, err);
+    int rc = out->rows_before < 0 ? -1 : 0;
+    if (rc == 0 && read->nfiles <= 1 && !row_filter) rc = 1;
+    if (rc == 0) {
+        char *sql = lh_asprintf("SELECT lh_rows.* FROM (%s) AS lh_rows %s", rows_sql, row_filter ? row_filter : "");
+        rc = table_parquet_write(t, conn, sql, nf, err);
+        free(sql);
+    }
+    if (rc == 0) rc = table_schema_check(read, &nf->schema, err);
+    if (rc == 0 && nf->rows == out->rows_before && read->nfiles <= 1) rc = 1; /* nothing dropped */
+    free(rows_sql);
+    return rc;
+}
+
+int table_compact(lh_table *t, duckdb_connection conn, const char *row_filter, int purge,
+                  lh_compact_result *out, lh_err *err) {
+    memset(out, 0, sizeof *out);
+    lh_snapshot *read = table_snapshot(t, -1, err);
+    if (!read) return -1;
+    out->read_version = out->version = read->version;
+    out->files_before = out->files_after = read->nfiles;
+    out->bytes_before = out->bytes_after = read->size_bytes;
+    if (read->npartition_columns > 0) {
+        table_snapshot_free(read);
+        lh_err_set(err, LH_E_UNPROCESSABLE, "'%s' is partitioned; partitioned tables are not compacted", t->prefix);
+        return -1;
+    }
+    new_file nf = {0};
+    int rc = write_compacted(t, conn, read, row_filter, &nf, out, err);
+    if (rc == 1) { /* nothing to do */
+        out->rows_after = out->rows_before;
+        rc = 0;
+    } else if (rc == 0) {
+        int data_change = nf.rows != out->rows_before;
+        rc = commit_compaction(t, conn, read, &nf, data_change, &out->version, err);
+        if (rc == 0) {
+            out->committed = 1;
+            out->files_after = 1;
+            out->rows_after = nf.rows;
+            out->bytes_after = nf.size;
+            if (purge) purge_files(t, read);
+        }
+    }
+    if ((rc != 0 || !out->committed) && nf.abs) unlink(nf.abs);
+    table_new_file_free(&nf);
+    table_snapshot_free(read);
+    return rc;
+}

@@ -1,0 +1,109 @@
+/*
+ * lab_internal.h — what the lab_*.c files share. Not a public API.
+ *
+ *   lab.c          open/free, JSON files in the bucket, names, configs, RNG
+ *   lab_eval.c     eval sets: create, autogen, ground truth, load for a trial
+ *   lab_trial.c    the measuring core, trials and their journal, selection
+ *   lab_promote.c  the promotion registry: promote, rollback
+ *   lab_autotune.c the autotune loop
+ *   lab_agent.c    the background agent thread
+ *   lab_profile.c  model profiles: CRUD, activate, scoped search
+ *
+ * Locking: lab->mu guards every read-modify-write of the lab's files (it
+ * is never held during a graph build or an embedding call); swap_mu
+ * serialises promotions, rollbacks and activations, which pair a graph
+ * swap with a registry write.
+ */
+#ifndef LH_VECTOR_LAB_INTERNAL_H
+#define LH_VECTOR_LAB_INTERNAL_H
+
+#include <pthread.h>
+
+#include "vector/lab.h"
+
+#define LAB_K 10                 /* recall@k of trials */
+#define LAB_HISTORY_CAP 50       /* promotion history entries kept */
+#define LAB_M_MIN 4
+#define LAB_M_MAX 64
+#define LAB_EC_MIN 10
+#define LAB_EC_MAX 400
+#define LAB_ES_MIN 10
+#define LAB_ES_MAX 200
+
+typedef struct vagent vagent;
+
+struct lh_vlab {
+    lh_vlab_config cfg;
+    pthread_mutex_t mu;      /* the lab's files */
+    pthread_mutex_t swap_mu; /* promote / rollback / activate */
+    vagent *agent;           /* lab_agent.c; NULL until vlab_start */
+    char *active_profile;    /* last activated profile id (under mu) */
+};
+
+/* ---- lab.c ---------------------------------------------------------------- */
+
+/* 1 when s is a safe file-name id: [A-Za-z0-9_-] plus inner dots, 1..128 chars. */
+int vlab_id_valid(const char *s);
+/* "<dir>/<name><ext>" */
+char *vlab_key(const char *dir, const char *name, const char *ext);
+/* A JSON document of the bucket: new reference, or NULL (LH_E_NOT_FOUND when absent). */
+json_t *vlab_read_json(lh_vlab *lab, const char *key, lh_err *err);
+int vlab_write_json(lh_vlab *lab, const char *key, const json_t *doc, lh_err *err);
+/* Resolves zero fields to the HNSW defaults. */
+lh_hnsw_params vlab_params_resolve(lh_hnsw_params p);
+json_t *vlab_params_json(lh_hnsw_params p);
+/* The params of a {"M",...} object (missing fields zero). */
+lh_hnsw_params vlab_params_of(const json_t *cfg);
+int vlab_params_equal(lh_hnsw_params a, lh_hnsw_params b);
+uint64_t vlab_rng_next(uint64_t *state);   /* splitmix64 */
+double vlab_rng_unit(uint64_t *state);     /* [0, 1) */
+/* body[key] as a number in [lo, hi], def when absent; -1 with a 400. */
+int vlab_num_field(const json_t *body, const char *key, double def, double lo, double hi, double *out,
+                   lh_err *err);
+/* body[key] as a string; NULL when absent (and not required); -1 with a 400. */
+int vlab_str_field(const json_t *body, const char *key, int required, const char **out, lh_err *err);
+/* Embeds n texts with the model of the index described by meta. */
+float *vlab_embed(lh_vlab *lab, const json_t *meta, const char *const *texts, size_t n, lh_err *err);
+
+/* ---- lab_eval.c ------------------------------------------------------------- */
+
+/* An eval set loaded for one matrix: queries and their truth at its generation. */
+typedef struct {
+    char *name;
+    int k;
+    int nq;
+    float *queries;          /* nq x dims */
+    uint32_t *truth;         /* nq x k */
+} veval;
+
+/* Loads eval name for the index of m, recomputing (and saving) the truth
+ * when it refers to another generation. */
+int veval_load(lh_vlab *lab, const char *name, const char *index, const lh_vmatrix *m, veval *ev, lh_err *err);
+void veval_clear(veval *ev);
+/* Name of an eval over index, created by autogen with n queries when missing. */
+int veval_ensure(lh_vlab *lab, const char *name, const char *index, int n, lh_err *err);
+
+/* ---- lab_trial.c -------------------------------------------------------------- */
+
+/* Runs a trial of params p (zero fields: the live graph's) and journals it. */
+json_t *vtrial_run(lh_vlab *lab, const char *index, const char *eval, const lh_hnsw_params *p,
+                   const char *source, const char *note, lh_err *err);
+/* The journal of index as an array (missing: empty). */
+json_t *vtrial_journal(lh_vlab *lab, const char *index);
+/* A trial of index by id (new reference) or NULL. */
+json_t *vtrial_find(lh_vlab *lab, const char *index, const char *id);
+
+/* ---- lab_promote.c ---------------------------------------------------------------- */
+
+/* Swaps the graph to trial's config and records it (reason: manual, autotune, agent). */
+json_t *vpromo_apply(lh_vlab *lab, const char *index, const json_t *trial, const char *by,
+                     const char *reason, lh_err *err);
+/* The current promotion of index (new reference) or NULL. */
+json_t *vpromo_current(lh_vlab *lab, const char *index);
+
+/* ---- lab_agent.c ------------------------------------------------------------------ */
+
+vagent *vagent_start(lh_vlab *lab);
+void vagent_free(vagent *a);
+
+#endif
