@@ -38,8 +38,8 @@ typedef struct {
 
 static void publish_views(void *ctx, uint64_t version, const char *const *names,
                           const char *const *selects, size_t n) {
-    lh_err err = {0};
-    if (query_engine_set_views(ctx, version, names, selects, n, &err) != 0)
+    lh_err err = {0}; /* through the hot cache, which redirects pinned datasets */
+    if (query_cache_set_views(ctx, version, names, selects, n, &err) != 0)
         LOG_ERROR("publishing views failed: %s", err.msg);
 }
 
@@ -81,10 +81,25 @@ static lh_vindex *vectors_open(lh_app *app, lh_err *err) {
     return vx;
 }
 
+/* The HNSW lab (trials, promotions, autotune agent, profiles) over the vectors. */
+static lh_vlab *lab_open(lh_app *app, lh_err *err) {
+    const lh_config *c = app->cfg;
+    lh_vlab_config lc = {
+        .storage = app->storage,
+        .catalog = app->catalog,
+        .vectors = app->vectors,
+        .threads = c->query.threads,
+        .agent = {c->agent.enabled, c->agent.cycle_interval_s, c->agent.cooldown_s, c->agent.min_recall_pct,
+                  c->agent.max_trials_per_hour, c->agent.epsilon_pct, c->agent.eval_queries},
+    };
+    return vlab_open(&lc, err);
+}
+
 static void app_close(lh_app *app) {
     scheduler_free(app->scheduler); /* first: its runs use the catalog */
     journal_free(app->journal); /* flushes what is buffered; before the query engine (its view) */
     access_free(app->access);
+    vlab_free(app->lab); /* first of the vector side: stops the autotune agent */
     if (app->vectors) vindex_free(app->vectors); /* before the job pool: builds keep checkpoints */
     if (app->jobs) jobs_free(app->jobs); /* after the vector service, before what jobs use */
     if (app->ai) ai_free(app->ai);
@@ -92,6 +107,7 @@ static void app_close(lh_app *app) {
     if (app->tools) tools_free(app->tools);
     if (app->catalog) catalog_free(app->catalog);
     if (app->query) query_engine_free(app->query);
+    query_cache_free(app->cache); /* after the engine: its views call into the cache */
     if (app->storage) storage_free(app->storage);
     memset(app, 0, sizeof *app);
 }
@@ -121,7 +137,9 @@ static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
     };
     app->catalog = catalog_open(app->storage, &co, err);
     if (!app->catalog) goto fail;
-    catalog_set_views_listener(app->catalog, publish_views, app->query);
+    app->cache = query_cache_new(app->query, cfg->query.cache_max_mb << 20, err);
+    if (!app->cache) goto fail;
+    catalog_set_views_listener(app->catalog, publish_views, app->cache);
     app->tools = tools_new(app->query, app->catalog, app->storage, err);
     if (!app->tools) goto fail;
     app->ai = ai_open(cfg, err);
@@ -130,6 +148,8 @@ static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
     if (!app->jobs) goto fail;
     app->vectors = vectors_open(app, err);
     if (!app->vectors) goto fail;
+    app->lab = lab_open(app, err);
+    if (!app->lab) goto fail;
     app->workspaces = workspaces_open(app->storage, err); /* loads _workspaces/, purges expired */
     if (!app->workspaces) goto fail;
     app->journal = journal_open(app->storage, NULL, err); /* flush thread; events in _journal/ */
@@ -185,6 +205,7 @@ static int cmd_serve(const cli_args *a) {
         return 1;
     }
     vindex_start(app.vectors); /* load indexes, resume interrupted builds */
+    vlab_start(app.lab);       /* the autotune agent, when [agent] enabled */
     lh_http_server *srv = http_server_start(&app, &err);
     if (!srv) {
         LOG_ERROR("startup failed: %s", err.msg);

@@ -58,6 +58,7 @@ static const cfg_key KEYS[] = {
     {"query", "default_limit", K_I64, "10000", F(query.default_limit), 1, I64MAX, NULL},
     {"query", "max_limit", K_I64, "1000000", F(query.max_limit), 1, I64MAX, NULL},
     {"query", "timeout_ms", K_I64, "30000", F(query.timeout_ms), 1, I64MAX, NULL},
+    {"query", "cache_max_mb", K_I64, "1024", F(query.cache_max_mb), 1, I64MAX / 1048576, NULL},
     {"auth", "enabled", K_BOOL, "false", F(auth.enabled), 0, 1, NULL},
     {"telemetry", "log_level", K_STR, "info", F(telemetry.log_level), 0, 0, "debug|info|warn|error"},
     {"telemetry", "traces", K_STR, "", F(telemetry.traces), 0, 0, NULL},
@@ -68,10 +69,17 @@ static const cfg_key KEYS[] = {
     {"ai", "embed_model", K_STR, "builtin-hash", F(ai.embed_model), 0, 0, NULL},
     {"ai", "dims", K_INT, "384", F(ai.dims), 1, 65536, NULL},
     {"ai", "timeout_ms", K_I64, "60000", F(ai.timeout_ms), 1, I64MAX, NULL},
+    {"agent", "enabled", K_BOOL, "false", F(agent.enabled), 0, 1, NULL},
+    {"agent", "cycle_interval_s", K_INT, "300", F(agent.cycle_interval_s), 1, 86400, NULL},
+    {"agent", "cooldown_s", K_INT, "900", F(agent.cooldown_s), 0, 604800, NULL},
+    {"agent", "min_recall_pct", K_INT, "90", F(agent.min_recall_pct), 1, 100, NULL},
+    {"agent", "max_trials_per_hour", K_INT, "6", F(agent.max_trials_per_hour), 1, 3600, NULL},
+    {"agent", "epsilon_pct", K_INT, "20", F(agent.epsilon_pct), 0, 100, NULL},
+    {"agent", "eval_queries", K_INT, "20", F(agent.eval_queries), 1, 1000, NULL},
 };
 #define NKEYS (sizeof KEYS / sizeof KEYS[0])
 
-static const char *SECTIONS[] = {"server", "storage", "query", "auth", "telemetry", "ai"};
+static const char *SECTIONS[] = {"server", "storage", "query", "auth", "telemetry", "ai", "agent"};
 
 /* Short environment names, applied after the generic LAKEHOUSE_<SECTION>_<KEY>. */
 static const struct { const char *env, *section, *key; } ALIASES[] = {
@@ -318,7 +326,7 @@ static int apply_toml(lh_config *cfg, const char *text, size_t len, const char *
                             name, toml_line(v), section);
         else if (!section_known(section, slen))
             rc = lh_err_set(err, LH_E_BAD_REQUEST,
-                            "%s:%d: unknown section [%s] (server, storage, query, auth, telemetry, ai)", name,
+                            "%s:%d: unknown section [%s] (server, storage, query, auth, telemetry, ai, agent)", name,
                             toml_line(v), section);
         else
             rc = read_section(cfg, section, v, name, err);

@@ -41,6 +41,7 @@ typedef struct {
         int64_t default_limit;     /* rows when the request gives none: 10000 */
         int64_t max_limit;         /* hard cap: 1000000 */
         int64_t timeout_ms;        /* default query timeout: 30000 */
+        int64_t cache_max_mb;      /* hot cache budget (pinned datasets in memory): 1024 */
     } query;
     struct {
         int enabled;               /* false */
@@ -60,6 +61,15 @@ typedef struct {
         int dims;                  /* builtin embedder dims: 384 */
         int64_t timeout_ms;        /* per HTTP call: 60000 */
     } ai;
+    struct {
+        int enabled;               /* the HNSW autotune agent: false */
+        int cycle_interval_s;      /* looks for changed indexes this often: 300 */
+        int cooldown_s;            /* least time between two trials of one index: 900 */
+        int min_recall_pct;        /* a promotion needs recall >= this %: 90 */
+        int max_trials_per_hour;   /* trial budget across indexes: 6 */
+        int epsilon_pct;           /* chance of exploring a random config: 20 */
+        int eval_queries;          /* queries in the eval the agent makes: 20 */
+    } agent;
 } lh_config;
 
 /* Loads defaults, then path (NULL: ./lakehouse.toml if present), then the

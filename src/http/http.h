@@ -23,6 +23,7 @@
 #include "storage/storage.h"
 #include "tools/tools.h"
 #include "vector/index.h"
+#include "vector/lab.h"
 #include "workspace/workspace.h"
 
 typedef struct lh_app {
@@ -30,10 +31,12 @@ typedef struct lh_app {
     lh_storage *storage;      /* primary bucket, borrowed */
     lh_catalog *catalog;      /* borrowed */
     lh_query_engine *query;   /* borrowed */
+    lh_query_cache *cache;    /* hot cache in front of the engine's views, borrowed */
     lh_tools *tools;          /* borrowed */
     lh_ai *ai;                /* AI provider, borrowed */
     lh_scheduler *scheduler;  /* scheduled ingests, borrowed (NULL: not running) */
     lh_vindex *vectors;       /* vector indexes, borrowed (NULL: not running) */
+    lh_vlab *lab;             /* HNSW lab, autotune agent, profiles, borrowed (NULL: not running) */
     lh_jobs *jobs;            /* background job pool, borrowed */
     lh_workspaces *workspaces; /* agent workspaces, borrowed (NULL: not running) */
     lh_journal *journal;      /* event journal, borrowed (NULL: not running) */

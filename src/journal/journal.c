@@ -420,7 +420,7 @@ json_t *journal_record_update(lh_journal *j, const json_t *req, const char *defa
 /* Under files_rw (read): copies of the buffered events matching f and the
  * paths of the files. */
 static void snapshot(lh_journal *j, const lh_journal_filter *f, jevent ***mem, size_t *nmem, char ***paths,
-                     size_t *npaths, size_t *buffered) {
+                     size_t *npaths) {
     pthread_mutex_lock(&j->mu);
     size_t cap = j->nbuf + j->nflushing;
     *mem = lh_calloc(cap ? cap : 1, sizeof **mem);
@@ -431,7 +431,6 @@ static void snapshot(lh_journal *j, const lh_journal_filter *f, jevent ***mem, s
         if (!f || jevent_matches(j->buf[i], f)) (*mem)[(*nmem)++] = jevent_dup(j->buf[i]);
     *paths = paths_of(j, j->files, j->nfiles);
     *npaths = j->nfiles;
-    if (buffered) *buffered = cap;
     pthread_mutex_unlock(&j->mu);
 }
 
@@ -441,7 +440,7 @@ json_t *journal_query(lh_journal *j, const lh_journal_filter *f, lh_err *err) {
     size_t nmem, ndisk = 0, npaths;
     char **paths;
     pthread_rwlock_rdlock(&j->files_rw);
-    snapshot(j, f, &mem, &nmem, &paths, &npaths, NULL);
+    snapshot(j, f, &mem, &nmem, &paths, &npaths);
     int rc = jstore_select(j->store, paths, npaths, f, limit + 1, &disk, &ndisk, err);
     pthread_rwlock_unlock(&j->files_rw);
     strv_free(paths, npaths);
@@ -504,11 +503,11 @@ json_t *journal_stats(lh_journal *j, lh_err *err) {
     json_t *st = json_pack("{s:{}, s:{}, s:{}, s:{}, s:{}}", "by_entity", "by_event_type", "by_actor",
                            "by_source", "by_workspace");
     jevent **mem;
-    size_t nmem, npaths, buffered;
+    size_t nmem, npaths;
     char **paths;
     int64_t total = 0, oldest = 0, newest = 0;
     pthread_rwlock_rdlock(&j->files_rw);
-    snapshot(j, NULL, &mem, &nmem, &paths, &npaths, &buffered);
+    snapshot(j, NULL, &mem, &nmem, &paths, &npaths);
     int rc = jstore_stats(j->store, paths, npaths, st, &total, &oldest, &newest, err);
     int64_t bytes = files_bytes(paths, npaths);
     pthread_rwlock_unlock(&j->files_rw);
@@ -535,7 +534,6 @@ json_t *journal_stats(lh_journal *j, lh_err *err) {
     json_object_set_new(st, "flush_threshold", json_integer((json_int_t)j->opt.flush_threshold));
     json_object_set_new(st, "flush_interval_ms", json_integer(j->opt.flush_interval_ms));
     pthread_mutex_unlock(&j->mu);
-    (void)buffered;
     return st;
 }
 

@@ -91,4 +91,30 @@ int query_engine_with_admin(lh_query_engine *e, int (*fn)(void *conn, void *ctx,
 void query_engine_stats(lh_query_engine *e, int *pool_size, int *busy, uint64_t *queries,
                         uint64_t *views_version);
 
+/* ---- hot cache (cache.c) --------------------------------------------------
+ * Sits between the catalog and the engine: it receives every view set,
+ * keeps pinned datasets as tables of the in-memory database "hot", and
+ * forwards the set with a pinned dataset's view (or its "__raw__<name>"
+ * view when it has tombstones) reading that table. A view whose SELECT
+ * changed (a new commit) is reloaded before the set is forwarded, so
+ * answers never go stale. LRU eviction keeps the tables within max_bytes;
+ * recency and hits come from the views themselves (one call per query). */
+typedef struct lh_query_cache lh_query_cache;
+
+/* e is borrowed; free the cache after the engine is gone or idle. */
+lh_query_cache *query_cache_new(lh_query_engine *e, int64_t max_bytes, lh_err *err);
+void query_cache_free(lh_query_cache *c);
+/* Same contract as query_engine_set_views (which it calls). */
+int query_cache_set_views(lh_query_cache *c, uint64_t version, const char *const *names,
+                          const char *const *selects, size_t n, lh_err *err);
+/* Loads view `name` into memory: {"dataset","rows","bytes","load_ms",...}.
+ * LH_E_NOT_FOUND for no such view, LH_E_TOO_LARGE when it alone exceeds
+ * the budget. Pinning a pinned dataset reports it again. */
+json_t *query_cache_pin(lh_query_cache *c, const char *name, lh_err *err);
+/* {"dataset","evicted":true,"bytes_freed"}; LH_E_NOT_FOUND when not pinned. */
+json_t *query_cache_evict(lh_query_cache *c, const char *name, lh_err *err);
+/* {"entries","bytes","max_bytes","hits","pins","evictions","lru_evictions",
+ *  "refreshes","datasets":[{"dataset","rows","bytes","hits",...}]} */
+json_t *query_cache_stats(lh_query_cache *c);
+
 #endif

@@ -94,8 +94,9 @@ typedef struct {
  * "SELECT lh_rows.* FROM (<snapshot rows>) AS lh_rows" that drops rows (a
  * WHERE, or an ANTI JOIN on lh_rows). dataChange is false unless rows were
  * dropped. A lost race is retried while the compacted files are all still
- * active, else LH_E_CONFLICT. purge != 0 deletes the replaced files after
- * the commit (their rows must really go). Partitioned tables are refused
+ * active, else LH_E_CONFLICT. purge != 0 deletes, after the commit, every
+ * data file the new version does not use (the replaced ones and those of
+ * earlier removes: deleted rows must really go). Partitioned tables are refused
  * (LH_E_UNPROCESSABLE). conn is borrowed. */
 int table_compact(lh_table *t, duckdb_connection conn, const char *row_filter, int purge,
                   lh_compact_result *out, lh_err *err);

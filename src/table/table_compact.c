@@ -118,14 +118,28 @@ static int commit_compaction(lh_table *t, duckdb_connection conn, const lh_snaps
                       COMPACT_RETRIES);
 }
 
-static void purge_files(lh_table *t, const lh_snapshot *read) {
-    for (size_t i = 0; i < read->nfiles; i++) {
-        char *key = lh_asprintf("%s/%s", t->prefix, read->files[i].path);
-        lh_err derr = {0};
-        if (storage_delete(t->st, key, &derr) != 0 && derr.code != LH_E_NOT_FOUND)
-            LOG_WARN("compaction of %s: could not delete %s: %s", t->prefix, key, derr.msg);
-        free(key);
+/* Deletes every data file of the table that version does not use and that
+ * is older than "before" (so a file another writer is about to commit is
+ * left alone): the compacted files and those of earlier removes alike. */
+static void purge_files(lh_table *t, int64_t version, int64_t before) {
+    lh_snapshot *now = table_snapshot(t, version, NULL);
+    char *prefix = lh_asprintf("%s/", t->prefix);
+    lh_object_info *objs = NULL;
+    size_t n = 0;
+    if (now && storage_list(t->st, prefix, &objs, &n, NULL) == 0) {
+        for (size_t i = 0; i < n; i++) {
+            const char *rel = objs[i].key + strlen(prefix), *ext = strrchr(rel, '.');
+            if (!strncmp(rel, "_delta_log/", 11) || !ext || strcmp(ext, ".parquet") || file_active(now, rel) ||
+                objs[i].modified_ms >= before)
+                continue;
+            lh_err derr = {0};
+            if (storage_delete(t->st, objs[i].key, &derr) != 0 && derr.code != LH_E_NOT_FOUND)
+                LOG_WARN("compaction of %s: could not delete %s: %s", t->prefix, objs[i].key, derr.msg);
+        }
+        storage_list_free(objs, n);
     }
+    free(prefix);
+    table_snapshot_free(now);
 }
 
 /* Writes the kept rows of `read` to nf; 1 when there is nothing to commit. */
@@ -149,6 +163,7 @@ static int write_compacted(lh_table *t, duckdb_connection conn, const lh_snapsho
 int table_compact(lh_table *t, duckdb_connection conn, const char *row_filter, int purge,
                   lh_compact_result *out, lh_err *err) {
     memset(out, 0, sizeof *out);
+    int64_t started = lh_now_ms();
     lh_snapshot *read = table_snapshot(t, -1, err);
     if (!read) return -1;
     out->read_version = out->version = read->version;
@@ -172,7 +187,7 @@ int table_compact(lh_table *t, duckdb_connection conn, const char *row_filter, i
             out->files_after = 1;
             out->rows_after = nf.rows;
             out->bytes_after = nf.size;
-            if (purge) purge_files(t, read);
+            if (purge) purge_files(t, out->version, started);
         }
     }
     if ((rc != 0 || !out->committed) && nf.abs) unlink(nf.abs);

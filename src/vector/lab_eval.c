@@ -258,7 +258,7 @@ static float *autogen_queries(lh_vlab *lab, const lh_vmatrix *m, const autogen_o
 }
 
 json_t *vlab_eval_autogen(lh_vlab *lab, const char *name, const json_t *req, lh_err *err) {
-    autogen_opts o;
+    autogen_opts o = {0};
     const char *index;
     if (name_check(name, err) || autogen_parse(req, &o, &index, err)) return NULL;
     lh_vmatrix m;

@@ -1,0 +1,66 @@
+/*
+ * api_profiles.c — model profiles: /catalog/profiles (create or replace,
+ * list, get, delete) and /vectors/profile/{id}/activate|search. Handlers
+ * only translate: the lab module validates bindings, warms indexes and
+ * scopes searches (403 outside the profile's datasets).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/internal.h"
+#include "vector/lab.h"
+
+static lh_vlab *lab_of(lh_app *app, lh_resp *resp) {
+    if (!app->lab) resp_errorf(resp, LH_E_UNAVAILABLE, NULL, "the vector service is not running");
+    return app->lab;
+}
+
+static void reply(lh_resp *resp, int status, json_t *body, const lh_err *err) {
+    if (body) resp_json(resp, status, body);
+    else resp_error(resp, err);
+}
+
+void api_profiles_put(lh_app *app, lh_req *req, lh_resp *resp) {
+    lh_vlab *lab = lab_of(app, resp);
+    json_t *body = lab ? req_json_object(req, resp) : NULL;
+    if (!body) return;
+    lh_err err = {0};
+    int created = 0;
+    json_t *p = vlab_profile_put(lab, body, req->caller, &created, &err);
+    reply(resp, created ? 201 : 200, p, &err);
+    json_decref(body);
+}
+
+void api_profiles_list(lh_app *app, lh_req *req, lh_resp *resp) {
+    lh_vlab *lab = lab_of(app, resp);
+    if (lab) resp_json(resp, 200, vlab_profile_list(lab));
+}
+
+void api_profiles_get(lh_app *app, lh_req *req, lh_resp *resp) {
+    lh_vlab *lab = lab_of(app, resp);
+    lh_err err = {0};
+    if (lab) reply(resp, 200, vlab_profile_get(lab, req_param(req, "id"), &err), &err);
+}
+
+void api_profiles_delete(lh_app *app, lh_req *req, lh_resp *resp) {
+    lh_vlab *lab = lab_of(app, resp);
+    lh_err err = {0};
+    if (!lab) return;
+    if (vlab_profile_delete(lab, req_param(req, "id"), &err) != 0) resp_error(resp, &err);
+    else resp_empty(resp, 204);
+}
+
+void api_profiles_activate(lh_app *app, lh_req *req, lh_resp *resp) {
+    lh_vlab *lab = lab_of(app, resp);
+    lh_err err = {0};
+    if (lab) reply(resp, 200, vlab_profile_activate(lab, req_param(req, "id"), &err), &err);
+}
+
+void api_profiles_search(lh_app *app, lh_req *req, lh_resp *resp) {
+    lh_vlab *lab = lab_of(app, resp);
+    json_t *body = lab ? req_json_object(req, resp) : NULL;
+    if (!body) return;
+    lh_err err = {0};
+    reply(resp, 200, vlab_profile_search(lab, req_param(req, "id"), body, &err), &err);
+    json_decref(body);
+}

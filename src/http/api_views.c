@@ -1,0 +1,51 @@
+/*
+ * api_views.c — AI-safe views (POST/GET /catalog/views, GET/DELETE
+ * /catalog/views/{name}) and soft deletes (POST/GET
+ * /catalog/datasets/by-name/{name}/tombstone). Each handler is one catalog
+ * call; a tombstone without "actor" is recorded as the calling API key.
+ */
+#include "http/internal.h"
+
+static void reply(lh_resp *resp, int status, json_t *out, const lh_err *err) {
+    if (!out) resp_error(resp, err);
+    else resp_json(resp, status, out);
+}
+
+void api_views_put(lh_app *app, lh_req *req, lh_resp *resp) {
+    json_t *body = req_json_object(req, resp);
+    if (!body) return;
+    lh_err err = {0};
+    int created = 0;
+    json_t *v = catalog_view_put(app->catalog, body, &created, &err);
+    json_decref(body);
+    reply(resp, created ? 201 : 200, v, &err);
+}
+
+void api_views_list(lh_app *app, lh_req *req, lh_resp *resp) {
+    resp_json(resp, 200, catalog_view_list(app->catalog));
+}
+
+void api_views_get(lh_app *app, lh_req *req, lh_resp *resp) {
+    lh_err err = {0};
+    reply(resp, 200, catalog_view_get(app->catalog, req_param(req, "name"), &err), &err);
+}
+
+void api_views_delete(lh_app *app, lh_req *req, lh_resp *resp) {
+    lh_err err = {0};
+    if (catalog_view_delete(app->catalog, req_param(req, "name"), &err) != 0) resp_error(resp, &err);
+    else resp_empty(resp, 204);
+}
+
+void api_tombstone_add(lh_app *app, lh_req *req, lh_resp *resp) {
+    json_t *body = req_json_object(req, resp);
+    if (!body) return;
+    lh_err err = {0};
+    json_t *out = catalog_tombstone_add(app->catalog, req_param(req, "name"), body, req->caller, &err);
+    json_decref(body);
+    reply(resp, 201, out, &err);
+}
+
+void api_tombstone_list(lh_app *app, lh_req *req, lh_resp *resp) {
+    lh_err err = {0};
+    reply(resp, 200, catalog_tombstone_list(app->catalog, req_param(req, "name"), &err), &err);
+}
