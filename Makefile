@@ -20,12 +20,12 @@ endif
 PDF_PKGS   := poppler-glib cairo tesseract lept
 PDF_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PDF_PKGS) 2>/dev/null))
 PDF_LIBS   := $(shell pkg-config --libs $(PDF_PKGS) 2>/dev/null)
-CFLAGS  := $(CSTD) $(WARN) $(OPT) $(SANFLAGS) -pthread -Isrc -I$(DUCKDB)/include $(PDF_CFLAGS)
+CFLAGS  := $(CSTD) $(WARN) $(OPT) $(SANFLAGS) -pthread -Isrc -I$(DUCKDB)/include -I$(BUILD)/gen $(PDF_CFLAGS)
 LDFLAGS := $(SANFLAGS) -pthread -L$(DUCKDB)/lib -Wl,-rpath,'$$ORIGIN/../third_party/duckdb/lib' -Wl,-rpath,'$$ORIGIN/../../third_party/duckdb/lib' -Wl,-rpath,'$$ORIGIN/../../../third_party/duckdb/lib'
-LIBS    := -lduckdb -lmicrohttpd -ljansson -lcurl -lcrypto -lm $(PDF_LIBS) -lpq -lmariadb
+LIBS    := -lduckdb -lmicrohttpd -ljansson -lcurl -lcrypto -lm $(PDF_LIBS) -lpq -lmariadb -lnghttp2 -lprotobuf-c
 
 LIB_SRC   := $(shell find src -name '*.c' ! -name main.c | sort)
-LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/web_assets.o
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/web_assets.o $(BUILD)/obj/gen/lakehouse.pb-c.o
 WEB_SRC   := $(sort $(wildcard web/*.html web/*.js web/*.css web/*.svg))
 TEST_SRC  := $(wildcard tests/unit/test_*.c)
 TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -56,6 +56,19 @@ $(BUILD)/gen/web_assets.c: $(WEB_SRC) scripts/embed_web.sh
 $(BUILD)/obj/gen/web_assets.o: $(BUILD)/gen/web_assets.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# gRPC messages: protoc-c generates C for proto/lakehouse.proto (ADR 0140)
+$(BUILD)/gen/lakehouse.pb-c.c: proto/lakehouse.proto
+	@mkdir -p $(dir $@)
+	protoc-c --c_out=$(BUILD)/gen -Iproto $<
+$(BUILD)/gen/lakehouse.pb-c.h: $(BUILD)/gen/lakehouse.pb-c.c
+
+$(BUILD)/obj/gen/lakehouse.pb-c.o: $(BUILD)/gen/lakehouse.pb-c.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# users of the generated header wait for it (their .d files know it afterwards)
+$(filter $(BUILD)/obj/src/grpc/%,$(LIB_OBJ)) $(BUILD)/obj/tools/grpc_call.o $(BUILD)/obj/tests/unit/test_grpc.o: $(BUILD)/gen/lakehouse.pb-c.h
 
 $(BUILD)/liblakehouse.a: $(LIB_OBJ)
 	@rm -f $@

@@ -15,6 +15,7 @@ APT_PACKAGES=(
   libpoppler-glib-dev libcairo2-dev libtesseract-dev libleptonica-dev tesseract-ocr-eng  # PDF text + OCR
   libpq-dev libmariadb-dev postgresql-15 mariadb-server  # database sources + their integration tests
   libhnswlib-dev  # header-only C++ HNSW, a peer in tools/bench_ann.cpp only (make bench)
+  protobuf-c-compiler libprotobuf-c-dev libnghttp2-dev  # internal gRPC: protoc-c at build time, h2c server (ADR 0140)
   chromium fonts-dejavu-core  # headless browser for the console tests (driven by playwright-core)
 )
 DUCKDB_LIB_PKG="@duckdb/node-bindings-linux-x64@1.4.4-r.4"
@@ -60,8 +61,8 @@ if [ ! -f "$DD/include/duckdb.h" ]; then
   fetch_npm "$DUCKDB_HDR_PKG" "$DUCKDB_HDR_SHA512" src/duckdb/src/include/duckdb.h "$DD/include/duckdb.h"
 fi
 
-# npm packages of the test suite (package.json / package-lock.json): playwright-core
-if [ ! -d node_modules/playwright-core ]; then
+# npm packages of the test suite (package.json / package-lock.json): playwright-core, s3rver
+if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/s3rver ]; then
   echo "deps: npm ci (test packages)"
   npm ci --no-audit --no-fund --silent
 fi

@@ -21,10 +21,12 @@
 #include "common/util.h"
 #include "common/version.h"
 #include "demo/demo.h"
+#include "grpc/grpc.h"
 #include "http/http.h"
 #include "ingest/ingest.h"
 #include "jobs/jobs.h"
 #include "query/query.h"
+#include "storage/buckets.h"
 #include "storage/storage.h"
 #include "telemetry/trace.h"
 
@@ -108,6 +110,7 @@ static void app_close(lh_app *app) {
     if (app->catalog) catalog_free(app->catalog);
     if (app->query) query_engine_free(app->query);
     query_cache_free(app->cache); /* after the engine: its views call into the cache */
+    buckets_free(app->buckets); /* borrows the primary bucket */
     if (app->storage) storage_free(app->storage);
     memset(app, 0, sizeof *app);
 }
@@ -119,6 +122,10 @@ static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
     app->storage = storage_open_local("primary", cfg->storage.root, err);
     if (!app->storage) return -1;
     storage_cleanup_temp(app->storage);
+    lh_buckets_config bc = {app->storage, cfg->storage.buckets, cfg->storage.nbuckets,
+                            cfg->storage.rescue_bucket, cfg->storage.secrets_file};
+    app->buckets = buckets_open(&bc, err); /* primary + [[storage.buckets]], probed */
+    if (!app->buckets) goto fail;
     lh_query_config qc = {
         .threads = cfg->query.threads,
         .memory_limit_mb = cfg->query.memory_limit_mb,
@@ -215,9 +222,15 @@ static int cmd_serve(const cli_args *a) {
     }
     LOG_INFO("lakehouse %s serving on %s:%d, data in %s", LH_VERSION, cfg->server.host,
              http_server_port(srv), storage_root(app.storage));
+    lh_grpc_server *gsrv = NULL; /* a taken port costs gRPC, not the server (ADR 0142) */
+    if (cfg->grpc.enabled && !(gsrv = grpc_server_start(cfg, app.catalog, &err)))
+        LOG_WARN("gRPC disabled: %s", err.msg);
+    else if (gsrv)
+        LOG_INFO("gRPC CatalogService (h2c) on %s:%d", cfg->server.host, grpc_server_port(gsrv));
     int sig = 0;
     sigwait(&set, &sig);
     LOG_INFO("signal %d: shutting down", sig);
+    grpc_server_stop(gsrv);
     http_server_stop(srv);
     app_close(&app);
     config_free(cfg);

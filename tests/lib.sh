@@ -34,11 +34,13 @@ free_port() {
 }
 
 # lh_start DATA_DIR [ENV=VAL...] — starts a server, sets LH_URL and LH_PID.
+# gRPC listens on any free port (LAKEHOUSE_GRPC_PORT=0) unless ENV says
+# otherwise, so servers started side by side never fight over :3101.
 lh_start() {
   local data=$1; shift
   LH_PORT=$(free_port)
   LH_URL="http://127.0.0.1:$LH_PORT"
-  env LAKEHOUSE_PORT=$LH_PORT LAKEHOUSE_DATA="$data" "$@" "$LH_BIN" serve \
+  env LAKEHOUSE_PORT=$LH_PORT LAKEHOUSE_DATA="$data" LAKEHOUSE_GRPC_PORT=0 "$@" "$LH_BIN" serve \
     >>"$LH_TMP/server.out" 2>>"$LH_TMP/server.log" &
   LH_PID=$!
   LH_PIDS+=("$LH_PID")

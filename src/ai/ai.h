@@ -27,6 +27,7 @@
 #ifndef LH_AI_H
 #define LH_AI_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -85,5 +86,14 @@ int ai_generate(lh_ai *ai, const char *model, const char *system, const char *pr
  * scores[i] is the cosine of query and docs[i] under the embed model. */
 int ai_rerank(lh_ai *ai, const char *query, const char *const *docs, size_t n, float *scores,
               lh_err *err);
+
+/* Model admin (admin.c; Ollama only, else LH_E_UNAVAILABLE with a hint).
+ * model NULL = the configured generation model. unload: /api/generate with
+ * keep_alive 0; preload: empty prompt with keep_alive (NULL = "30m");
+ * vram: /api/ps (models loaded, size_vram) — GPU totals are unavailable
+ * (no nvidia-smi). Each returns a new JSON object. */
+json_t *ai_admin_unload(lh_ai *ai, const char *model, lh_err *err);
+json_t *ai_admin_preload(lh_ai *ai, const char *model, const char *keep_alive, lh_err *err);
+json_t *ai_admin_vram(lh_ai *ai, lh_err *err);
 
 #endif

@@ -4,6 +4,7 @@
  * upload a file to POST /ingest/file as a streamed multipart form.
  */
 #include <curl/curl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,22 +19,41 @@ static int job_finished(const json_t *job) {
     return s && (!strcmp(s, "done") || !strcmp(s, "failed") || !strcmp(s, "cancelled"));
 }
 
-/* One progress line from a job document. */
+/* One progress line from a job document, redrawn when the count or the
+ * phase moved; a finished job completes the bar. */
+static int line_open; /* a progress line waits for its newline */
+
 static void job_progress(const json_t *job, long long *last_done) {
+    static char last_phase[32];
     const json_t *p = json_object_get(job, "progress");
     const char *phase = json_string_value(json_object_get(p, "phase"));
     long long done = (long long)json_integer_value(json_object_get(p, "done"));
     json_t *t = json_object_get(p, "total");
     long long total = json_is_integer(t) ? (long long)json_integer_value(t) : -1;
-    if (job_finished(job)) return;
+    const char *label = phase && *phase && strcmp(phase, "done") ? phase : last_phase[0] ? last_phase : "queued";
+    if (!isatty(STDERR_FILENO)) return;
+    if (job_finished(job)) {
+        const char *state = json_string_value(json_object_get(job, "state"));
+        if (state && !strcmp(state, "done") && total > 0) {
+            cli_progress(label, total, total); /* ends the line */
+            line_open = 0;
+        }
+        return;
+    }
     if (total > 0 && done >= total) done = total - 1; /* the bar ends with the job */
-    if (done != *last_done || total < 0) cli_progress(phase && *phase ? phase : "working", done, total);
+    int new_phase = strcmp(label, last_phase) != 0;
+    if (done == *last_done && !new_phase) return;
+    if (new_phase && line_open) fputc('\n', stderr);
+    cli_progress(label, done, total);
+    line_open = 1;
+    snprintf(last_phase, sizeof last_phase, "%s", label);
     *last_done = done;
 }
 
 /* The job's end: its result (new reference) or NULL with err. */
 static json_t *job_outcome(const json_t *job, lh_err *err) {
-    if (isatty(STDERR_FILENO)) fputc('\n', stderr);
+    if (line_open) fputc('\n', stderr);
+    line_open = 0;
     const char *state = json_string_value(json_object_get(job, "state"));
     if (state && !strcmp(state, "done")) {
         json_t *r = json_object_get(job, "result");
@@ -69,7 +89,10 @@ static size_t collect(char *ptr, size_t size, size_t n, void *ud) {
 
 static int upload_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
     long long *last = ud;
-    if (ultotal > 0 && ulnow != *last && ulnow < ultotal) cli_progress("uploading", (long long)ulnow, (long long)ultotal);
+    if (ultotal > 0 && ulnow != *last && ulnow < ultotal && isatty(STDERR_FILENO)) {
+        cli_progress("uploading", (long long)ulnow, (long long)ultotal);
+        line_open = 1;
+    }
     *last = (long long)ulnow;
     return 0;
 }

@@ -10,6 +10,7 @@
  * environment aliases (LAKEHOUSE_PORT, LAKEHOUSE_DATA, ...).
  */
 #include "common/config.h"
+#include "common/config_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -52,6 +53,8 @@ static const cfg_key KEYS[] = {
     {"server", "max_upload_bytes", K_I64, "4294967296", F(server.max_upload_bytes), 1, I64MAX, NULL},
     {"storage", "root", K_STR, "./data", F(storage.root), 0, 0, NULL},
     {"storage", "checkpoint_interval", K_INT, "10", F(storage.checkpoint_interval), 1, 1000000, NULL},
+    {"storage", "rescue_bucket", K_NSTR, NULL, F(storage.rescue_bucket), 0, 0, NULL},
+    {"storage", "secrets_file", K_NSTR, NULL, F(storage.secrets_file), 0, 0, NULL},
     {"query", "threads", K_INT, "0", F(query.threads), 0, 4096, NULL},
     {"query", "memory_limit_mb", K_I64, "0", F(query.memory_limit_mb), 0, I64MAX / 1048576, NULL},
     {"query", "pool_size", K_INT, "4", F(query.pool_size), 1, 1024, NULL},
@@ -76,10 +79,12 @@ static const cfg_key KEYS[] = {
     {"agent", "max_trials_per_hour", K_INT, "6", F(agent.max_trials_per_hour), 1, 3600, NULL},
     {"agent", "epsilon_pct", K_INT, "20", F(agent.epsilon_pct), 0, 100, NULL},
     {"agent", "eval_queries", K_INT, "20", F(agent.eval_queries), 1, 1000, NULL},
+    {"grpc", "enabled", K_BOOL, "true", F(grpc.enabled), 0, 1, NULL},
+    {"grpc", "port", K_INT, "3101", F(grpc.port), 0, 65535, NULL},
 };
 #define NKEYS (sizeof KEYS / sizeof KEYS[0])
 
-static const char *SECTIONS[] = {"server", "storage", "query", "auth", "telemetry", "ai", "agent"};
+static const char *SECTIONS[] = {"server", "storage", "query", "auth", "telemetry", "ai", "agent", "grpc"};
 
 /* Short environment names, applied after the generic LAKEHOUSE_<SECTION>_<KEY>. */
 static const struct { const char *env, *section, *key; } ALIASES[] = {
@@ -306,6 +311,10 @@ static int read_section(lh_config *cfg, const char *section, const toml_value *t
             if (read_keys(cfg, v, name, err) != 0) return -1;
             continue;
         }
+        if (!strcmp(section, "storage") && klen == 7 && !memcmp(key, "buckets", 7)) {
+            if (config_read_buckets(cfg, v, name, err) != 0) return -1;
+            continue;
+        }
         const cfg_key *k = key_find(section, key, klen);
         if (!k) return lh_err_set(err, LH_E_BAD_REQUEST, "%s: unknown key '%s' in [%s]", where, key, section);
         if (set_from_toml(cfg, k, v, where, err) != 0) return -1;
@@ -423,5 +432,6 @@ void config_free(lh_config *cfg) {
     for (size_t i = 0; i < NKEYS; i++)
         if (KEYS[i].type == K_STR || KEYS[i].type == K_NSTR) free(*(char **)field(cfg, &KEYS[i]));
     keys_clear(cfg);
+    config_buckets_clear(cfg);
     free(cfg);
 }

@@ -22,6 +22,17 @@ typedef struct {
     char *role;  /* owned: "read" | "write" | "admin" */
 } lh_api_key;
 
+/* One [[storage.buckets]] entry (all strings owned; unset ones NULL). */
+typedef struct {
+    char *name;       /* registry name, e.g. "rescue" */
+    char *backend;    /* "local" | "s3" */
+    char *root;       /* local: folder */
+    char *endpoint;   /* s3: "http://host:port" */
+    char *bucket;     /* s3: bucket name */
+    char *region;     /* s3: "us-east-1" when unset */
+    char *secret_ref; /* s3: table name in the secrets file */
+} lh_bucket_config;
+
 typedef struct {
     struct {
         char *host;                /* "0.0.0.0" */
@@ -33,6 +44,10 @@ typedef struct {
     struct {
         char *root;                /* "./data": root of the primary bucket */
         int checkpoint_interval;   /* Delta checkpoint every N commits: 10 */
+        char *rescue_bucket;       /* NULL: no rescue fallback on reads */
+        char *secrets_file;        /* NULL: no secrets (S3 buckets need one); must be 0600 */
+        lh_bucket_config *buckets; /* [[storage.buckets]], owned; "primary" is always root */
+        size_t nbuckets;
     } storage;
     struct {
         int threads;               /* DuckDB threads, 0 = cores */
@@ -70,6 +85,10 @@ typedef struct {
         int epsilon_pct;           /* chance of exploring a random config: 20 */
         int eval_queries;          /* queries in the eval the agent makes: 20 */
     } agent;
+    struct {
+        int enabled;               /* internal gRPC CatalogService (h2c): true */
+        int port;                  /* 3101; 0 = any free port. Taken: warn, serve without gRPC */
+    } grpc;
 } lh_config;
 
 /* Loads defaults, then path (NULL: ./lakehouse.toml if present), then the

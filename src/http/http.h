@@ -20,6 +20,7 @@
 #include "jobs/jobs.h"
 #include "journal/journal.h"
 #include "query/query.h"
+#include "storage/buckets.h"
 #include "storage/storage.h"
 #include "tools/tools.h"
 #include "vector/index.h"
@@ -29,6 +30,7 @@
 typedef struct lh_app {
     const lh_config *cfg;     /* borrowed */
     lh_storage *storage;      /* primary bucket, borrowed */
+    lh_buckets *buckets;      /* bucket registry (primary + [[storage.buckets]]), borrowed */
     lh_catalog *catalog;      /* borrowed */
     lh_query_engine *query;   /* borrowed */
     lh_query_cache *cache;    /* hot cache in front of the engine's views, borrowed */

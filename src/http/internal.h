@@ -67,6 +67,7 @@ struct lh_resp {
     int fd;                    /* >= 0: send this file (owned, closed after) */
     int64_t fd_size;
     lh_stream stream;          /* stream.read set: chunked streaming body */
+    char *headers;             /* owned: extra "Name: value\n" lines (resp_header) */
 };
 
 /* Request helpers */
@@ -83,6 +84,8 @@ void resp_error(lh_resp *resp, const lh_err *err);
 void resp_errorf(lh_resp *resp, lh_errcode code, const char *hint, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void resp_empty(lh_resp *resp, int status);
+/* Adds a response header (name and value copied; no CR/LF allowed). */
+void resp_header(lh_resp *resp, const char *name, const char *value);
 
 /* The route table (routes.c) and the handlers (api_*.c). */
 extern const lh_route lh_routes[];
@@ -96,6 +99,17 @@ void api_storage_delete(lh_app *, lh_req *, lh_resp *);
 void api_storage_list(lh_app *, lh_req *, lh_resp *);
 void api_storage_put_done(lh_app *, lh_req *, lh_resp *);
 extern const lh_upload_ops api_storage_put_upload;
+/* bucket registry and bucket-aware object I/O (api_buckets.c) */
+void api_buckets_list(lh_app *, lh_req *, lh_resp *);
+void api_buckets_add(lh_app *, lh_req *, lh_resp *);
+void api_buckets_remove(lh_app *, lh_req *, lh_resp *);
+void api_buckets_health(lh_app *, lh_req *, lh_resp *);
+void api_buckets_errors(lh_app *, lh_req *, lh_resp *);
+void api_bucket_object_get(lh_app *, lh_req *, lh_resp *);
+void api_bucket_object_delete(lh_app *, lh_req *, lh_resp *);
+void api_bucket_objects_list(lh_app *, lh_req *, lh_resp *);
+void api_bucket_object_put_done(lh_app *, lh_req *, lh_resp *);
+extern const lh_upload_ops api_bucket_object_put_upload;
 void api_catalog_register(lh_app *, lh_req *, lh_resp *);
 void api_catalog_list(lh_app *, lh_req *, lh_resp *);
 void api_catalog_get(lh_app *, lh_req *, lh_resp *);
@@ -117,6 +131,9 @@ void api_ai_embed(lh_app *, lh_req *, lh_resp *);
 void api_ai_generate(lh_app *, lh_req *, lh_resp *);
 void api_ai_rerank(lh_app *, lh_req *, lh_resp *);
 void api_ai_sql(lh_app *, lh_req *, lh_resp *);
+void api_ai_admin_unload(lh_app *, lh_req *, lh_resp *);
+void api_ai_admin_preload(lh_app *, lh_req *, lh_resp *);
+void api_ai_admin_vram(lh_app *, lh_req *, lh_resp *);
 void api_web_index(lh_app *, lh_req *, lh_resp *);
 void api_web_asset(lh_app *, lh_req *, lh_resp *);
 void api_catalog_profile(lh_app *, lh_req *, lh_resp *);
@@ -133,6 +150,14 @@ void api_vectors_search(lh_app *, lh_req *, lh_resp *);
 void api_vectors_rag(lh_app *, lh_req *, lh_resp *);
 void api_vectors_refresh(lh_app *, lh_req *, lh_resp *);
 void api_vectors_stale(lh_app *, lh_req *, lh_resp *);
+void api_lance_migrate(lh_app *, lh_req *, lh_resp *);
+void api_lance_index(lh_app *, lh_req *, lh_resp *);
+void api_lance_search(lh_app *, lh_req *, lh_resp *);
+void api_lance_doc(lh_app *, lh_req *, lh_resp *);
+void api_lance_append(lh_app *, lh_req *, lh_resp *);
+void api_lance_stats(lh_app *, lh_req *, lh_resp *);
+void api_lance_scalar_index(lh_app *, lh_req *, lh_resp *);
+void api_lance_recall(lh_app *, lh_req *, lh_resp *);
 /* HNSW lab and autotune agent (api_lab.c), model profiles (api_profiles.c) */
 void api_hnsw_evals_list(lh_app *, lh_req *, lh_resp *);
 void api_hnsw_evals_create(lh_app *, lh_req *, lh_resp *);

@@ -11,6 +11,7 @@
  * libmicrohttpd runs a thread pool over epoll; this file keeps no shared
  * mutable state besides the (read-only after start) router.
  */
+#include <assert.h>
 #include <microhttpd.h>
 #include <openssl/crypto.h>
 #include <stdarg.h>
@@ -129,6 +130,26 @@ void resp_errorf(lh_resp *resp, lh_errcode code, const char *hint, const char *f
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     resp_error_parts(resp, code, msg, hint);
+}
+
+void resp_header(lh_resp *resp, const char *name, const char *value) {
+    assert(!strpbrk(name, "\r\n:") && !strpbrk(value, "\r\n"));
+    char *prev = resp->headers;
+    resp->headers = lh_asprintf("%s%s: %s\n", prev ? prev : "", name, value);
+    free(prev);
+}
+
+/* Adds the resp_header() lines to r. */
+static void add_extra_headers(struct MHD_Response *r, const char *lines) {
+    for (const char *p = lines; p && *p;) {
+        const char *colon = strchr(p, ':'), *nl = strchr(p, '\n');
+        char *name = lh_strndup(p, (size_t)(colon - p));
+        char *value = lh_strndup(colon + 2, (size_t)(nl - colon - 2));
+        MHD_add_response_header(r, name, value);
+        free(name);
+        free(value);
+        p = nl + 1;
+    }
 }
 
 void resp_empty(lh_resp *resp, int status) {
@@ -290,6 +311,7 @@ static enum MHD_Result queue_response(struct MHD_Connection *c, req_ctx *rc) {
     if (rc->span && trace_span_traceparent(rc->span, tp) == 0)
         MHD_add_response_header(r, "traceparent", tp);
     if (resp->status == 405) MHD_add_response_header(r, "Allow", "see error message");
+    add_extra_headers(r, resp->headers);
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     rc->queued = 1;
@@ -379,6 +401,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     router_params_free(&rc->req.params);
     sb_free(&rc->req.body);
     free(rc->resp.body);
+    free(rc->resp.headers);
     if (rc->resp.fd >= 0) close(rc->resp.fd);
     if (rc->resp.stream.read && rc->resp.stream.free) rc->resp.stream.free(rc->resp.stream.ctx);
     free(rc);

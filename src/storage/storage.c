@@ -6,6 +6,11 @@
  * link (put-if-absent: link() fails with EEXIST when another writer got there
  * first, which is exactly the Delta commit rule). Temp files are invisible to
  * listings and removed by storage_cleanup_temp() at start-up.
+ *
+ * A handle may instead wrap a remote backend (S3, see s3.c and
+ * storage_internal.h): then each public call validates the key and is
+ * dispatched to the backend's ops; streaming writers spool to an unlinked
+ * temp file that is PUT on commit.
  */
 #include "storage/storage.h"
 
@@ -22,18 +27,22 @@
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
+#include "storage/storage_internal.h"
 
 #define KEY_MAX 1024
 
 struct lh_storage {
     char *name; /* bucket name, e.g. "primary" */
-    char *root; /* absolute folder, no trailing '/' */
+    char *root; /* absolute folder, no trailing '/'; remote: its location */
+    const lh_storage_ops *ops; /* NULL: local folder; else the remote backend */
+    void *impl;                /* the backend's state, owned */
 };
 
 struct lh_storage_writer {
     lh_storage *st;  /* borrowed */
-    char *path;      /* final path */
-    char *tmp;       /* temp path */
+    char *path;      /* final path (remote: NULL) */
+    char *tmp;       /* temp path (remote: NULL, the temp file is unlinked) */
+    char *key;       /* remote only: the object key */
     int fd;
     int64_t size;
     lh_sha256 *sha;
@@ -52,8 +61,19 @@ lh_storage *storage_open_local(const char *name, const char *root, lh_err *err) 
     return st;
 }
 
+lh_storage *storage_new_remote(const char *name, const char *location, const lh_storage_ops *ops,
+                               void *impl) {
+    lh_storage *st = lh_calloc(1, sizeof *st);
+    st->name = lh_strdup(name);
+    st->root = lh_strdup(location);
+    st->ops = ops;
+    st->impl = impl;
+    return st;
+}
+
 void storage_free(lh_storage *st) {
     if (!st) return;
+    if (st->ops) st->ops->free(st->impl);
     free(st->name);
     free(st->root);
     free(st);
@@ -61,6 +81,18 @@ void storage_free(lh_storage *st) {
 
 const char *storage_name(const lh_storage *st) { return st->name; }
 const char *storage_root(const lh_storage *st) { return st->root; }
+const char *storage_backend(const lh_storage *st) { return st->ops ? st->ops->kind : "local"; }
+
+int storage_probe(lh_storage *st, lh_err *err) {
+    if (st->ops) return st->ops->probe(st->impl, err);
+    struct stat sb;
+    if (stat(st->root, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return lh_err_set(err, LH_E_UNAVAILABLE, "bucket folder %s is missing", st->root);
+    if (access(st->root, W_OK | X_OK) != 0)
+        return lh_err_set(err, LH_E_UNAVAILABLE, "bucket folder %s is not writable: %s", st->root,
+                          strerror(errno));
+    return 0;
+}
 
 int storage_key_validate(const char *key, lh_err *err) {
     if (!key || !*key) return lh_err_set(err, LH_E_BAD_REQUEST, "object key is empty");
@@ -112,8 +144,28 @@ static char *temp_path_for(const char *path) {
     return lh_asprintf("%.*s/.%s.tmp-%s", (int)(slash - path), path, slash + 1, rnd);
 }
 
+/* Remote writer: an unlinked temp file, PUT whole on commit. */
+static lh_storage_writer *remote_writer_new(lh_storage *st, const char *key, lh_err *err) {
+    const char *dir = getenv("TMPDIR");
+    char *tmpl = lh_asprintf("%s/lh-s3-put-XXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = mkstemp(tmpl);
+    if (fd >= 0) unlink(tmpl);
+    free(tmpl);
+    if (fd < 0) {
+        lh_err_set(err, LH_E_INTERNAL, "create spool file for '%s': %s", key, strerror(errno));
+        return NULL;
+    }
+    lh_storage_writer *w = lh_calloc(1, sizeof *w);
+    w->st = st;
+    w->key = lh_strdup(key);
+    w->fd = fd;
+    w->sha = lh_sha256_new();
+    return w;
+}
+
 lh_storage_writer *storage_writer_new(lh_storage *st, const char *key, lh_err *err) {
     if (storage_key_validate(key, err) != 0) return NULL;
+    if (st->ops) return remote_writer_new(st, key, err);
     char *path = storage_path(st, key);
     struct stat sb;
     if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
@@ -163,6 +215,7 @@ static void writer_release(lh_storage_writer *w, char sha_out[65]) {
     if (w->fd >= 0) close(w->fd);
     free(w->tmp);
     free(w->path);
+    free(w->key);
     free(w);
 }
 
@@ -191,8 +244,23 @@ static int writer_publish(lh_storage_writer *w, int exclusive, lh_err *err) {
     return 0;
 }
 
+/* Remote commit: one PUT of the spooled bytes (signed with their digest). */
+static int remote_commit(lh_storage_writer *w, int64_t *size_out, char sha256_hex[65], lh_err *err) {
+    char sha[65];
+    lh_sha256_final(w->sha, sha);
+    w->sha = NULL;
+    int rc = w->st->ops->put_fd(w->st->impl, w->key, w->fd, w->size, sha, err);
+    if (size_out) *size_out = w->size;
+    if (sha256_hex) memcpy(sha256_hex, sha, 65);
+    close(w->fd);
+    free(w->key);
+    free(w);
+    return rc;
+}
+
 int storage_writer_commit(lh_storage_writer *w, int64_t *size_out, char sha256_hex[65],
                           lh_err *err) {
+    if (w->st->ops) return remote_commit(w, size_out, sha256_hex, err);
     int rc = writer_publish(w, 0, err);
     if (size_out) *size_out = w->size;
     writer_release(w, sha256_hex);
@@ -203,7 +271,7 @@ void storage_writer_abort(lh_storage_writer *w) {
     if (!w) return;
     if (w->fd >= 0) close(w->fd);
     w->fd = -1;
-    unlink(w->tmp);
+    if (w->tmp) unlink(w->tmp);
     writer_release(w, NULL);
 }
 
@@ -220,13 +288,25 @@ static int put_common(lh_storage *st, const char *key, const void *data, size_t 
     return rc;
 }
 
+/* Whole-object put to a remote bucket: the digest first (S3 signs it). */
+static int remote_put(lh_storage *st, const char *key, const void *data, size_t len, int exclusive,
+                      char sha256_hex[65], lh_err *err) {
+    if (storage_key_validate(key, err) != 0) return -1;
+    char sha[65];
+    lh_sha256_hex(data, len, sha);
+    if (sha256_hex) memcpy(sha256_hex, sha, 65);
+    return st->ops->put(st->impl, key, data, len, exclusive, sha, err);
+}
+
 int storage_put(lh_storage *st, const char *key, const void *data, size_t len,
                 char sha256_hex[65], lh_err *err) {
+    if (st->ops) return remote_put(st, key, data, len, 0, sha256_hex, err);
     return put_common(st, key, data, len, 0, sha256_hex, err);
 }
 
 int storage_put_if_absent(lh_storage *st, const char *key, const void *data, size_t len,
                           lh_err *err) {
+    if (st->ops) return remote_put(st, key, data, len, 1, NULL, err);
     if (put_common(st, key, data, len, 1, NULL, err) != 0) {
         if (err && err->code == LH_E_CONFLICT)
             lh_err_set(err, LH_E_CONFLICT, "object '%s' already exists", key);
@@ -235,8 +315,28 @@ int storage_put_if_absent(lh_storage *st, const char *key, const void *data, siz
     return 0;
 }
 
+/* Remote read for streaming: the object is fetched into an unlinked temp file. */
+static int remote_open_read(lh_storage *st, const char *key, int *fd, int64_t *size, lh_err *err) {
+    const char *dir = getenv("TMPDIR");
+    char *tmpl = lh_asprintf("%s/lh-s3-get-XXXXXX", dir && *dir ? dir : "/tmp");
+    *fd = mkstemp(tmpl);
+    if (*fd >= 0) unlink(tmpl);
+    free(tmpl);
+    if (*fd < 0) return lh_err_set(err, LH_E_INTERNAL, "create spool file: %s", strerror(errno));
+    int64_t got = 0;
+    if (st->ops->get_fd(st->impl, key, *fd, &got, err) != 0 || lseek(*fd, 0, SEEK_SET) != 0) {
+        if (err && err->code == LH_OK) lh_err_set(err, LH_E_INTERNAL, "seek: %s", strerror(errno));
+        close(*fd);
+        *fd = -1;
+        return -1;
+    }
+    if (size) *size = got;
+    return 0;
+}
+
 static int open_regular(lh_storage *st, const char *key, int *fd, int64_t *size, lh_err *err) {
     if (storage_key_validate(key, err) != 0) return -1;
+    if (st->ops) return remote_open_read(st, key, fd, size, err);
     char *path = storage_path(st, key);
     *fd = open(path, O_RDONLY | O_CLOEXEC);
     free(path);
@@ -260,6 +360,10 @@ int storage_open_read(lh_storage *st, const char *key, int *fd, int64_t *size, l
 }
 
 int storage_get(lh_storage *st, const char *key, char **out, size_t *len, lh_err *err) {
+    if (st->ops) {
+        if (storage_key_validate(key, err) != 0) return -1;
+        return st->ops->get(st->impl, key, out, len, err);
+    }
     int fd;
     int64_t size;
     if (open_regular(st, key, &fd, &size, err) != 0) return -1;
@@ -280,6 +384,7 @@ int storage_get(lh_storage *st, const char *key, char **out, size_t *len, lh_err
 
 int storage_exists(lh_storage *st, const char *key) {
     if (storage_key_validate(key, NULL) != 0) return 0;
+    if (st->ops) return st->ops->head(st->impl, key, NULL, NULL) == 0;
     char *path = storage_path(st, key);
     struct stat sb;
     int ok = stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
@@ -300,6 +405,10 @@ static void prune_empty_parents(lh_storage *st, char *path) {
 
 int storage_delete(lh_storage *st, const char *key, lh_err *err) {
     if (storage_key_validate(key, err) != 0) return -1;
+    if (st->ops) {
+        if (st->ops->head(st->impl, key, NULL, err) != 0) return -1;
+        return st->ops->del(st->impl, key, err);
+    }
     if (!storage_exists(st, key))
         return lh_err_set(err, LH_E_NOT_FOUND, "object '%s' not found", key);
     char *path = storage_path(st, key);
@@ -378,6 +487,7 @@ int storage_list(lh_storage *st, const char *prefix, lh_object_info **out, size_
     if (!prefix) prefix = "";
     if (strstr(prefix, "..") || prefix[0] == '/')
         return lh_err_set(err, LH_E_BAD_REQUEST, "prefix must be relative and must not contain '..'");
+    if (st->ops) return st->ops->list(st->impl, prefix, out, n, err);
     object_list list = {0};
     /* start at the deepest folder the prefix names, not at the root */
     char *start = lh_strdup(prefix);
@@ -398,6 +508,7 @@ void storage_list_free(lh_object_info *objs, size_t n) {
 }
 
 int storage_cleanup_temp(lh_storage *st) {
+    if (st->ops) return 0; /* remote writes are single PUTs: nothing to clean */
     int removed = 0;
     walk(st, "", "", NULL, &removed);
     if (removed) LOG_INFO("storage %s: removed %d orphaned temp file(s)", st->name, removed);

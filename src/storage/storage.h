@@ -8,6 +8,12 @@
  * object or the new one, never a torn one; storage_cleanup_temp() removes
  * temp files a crash left behind, and listings never show them.
  *
+ * An S3 bucket (storage_open_s3, src/storage/s3.c) serves the same calls:
+ * put is one PUT, put-if-absent sends If-None-Match: *, streaming writers
+ * spool to a temp file and PUT on commit, storage_open_read fetches into a
+ * temp file. storage_path()/storage_root() then read "s3://<bucket>/...",
+ * which DuckDB cannot open offline: datasets stay in local buckets (ADR 0120).
+ *
  * Keys: non-empty, relative, '/'-separated; no "..", "." or empty segment,
  * no leading '/', no NUL or backslash, at most 1024 bytes.
  */
@@ -30,9 +36,18 @@ typedef struct {
 
 /* Opens (creating if needed) a local bucket rooted at `root`. */
 lh_storage *storage_open_local(const char *name, const char *root, lh_err *err);
+/* Opens an S3 bucket through endpoint (e.g. "http://127.0.0.1:9000"; path-style
+ * requests, SigV4 signed with the keys). Nothing is contacted yet. */
+lh_storage *storage_open_s3(const char *name, const char *endpoint, const char *bucket,
+                            const char *region, const char *access_key, const char *secret_key,
+                            lh_err *err);
 void storage_free(lh_storage *st);
 const char *storage_name(const lh_storage *st);
-const char *storage_root(const lh_storage *st);  /* absolute path */
+const char *storage_root(const lh_storage *st);  /* absolute path; S3: "s3://<bucket>" */
+const char *storage_backend(const lh_storage *st); /* "local" | "s3" */
+/* Reachability: 0 when the bucket can be used (local: folder writable; S3:
+ * answers HEAD on the bucket), else LH_E_UNAVAILABLE (or the S3 error). */
+int storage_probe(lh_storage *st, lh_err *err);
 
 /* 0 when key is acceptable, else -1 with LH_E_BAD_REQUEST naming the problem. */
 int storage_key_validate(const char *key, lh_err *err);

@@ -63,6 +63,7 @@ struct lh_vindex {
     int jobs_active;       /* our jobs queued or running */
     pthread_t warm;
     int warm_started;
+    struct vdisk *disk;    /* IVF-PQ backends (index_disk.c), made on first use */
 };
 
 /* index_registry.c */

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
+#include "vector/index_disk.h"
 #include "vector/index_internal.h"
 
 /* ---- names and keys ----------------------------------------------------------- */
@@ -372,6 +373,7 @@ void vindex_free(lh_vindex *vx) {
     if (vx->warm_started) pthread_join(vx->warm, NULL);
     for (size_t i = 0; i < vx->n; i++) entry_free(vx->entries[i]);
     free(vx->entries);
+    vdisk_free(vx);
     duckdb_close(&vx->db);
     pthread_mutex_destroy(&vx->mu);
     pthread_cond_destroy(&vx->cv);
@@ -423,7 +425,10 @@ json_t *vindex_list(lh_vindex *vx, const char *source, const char *model) {
     pthread_mutex_unlock(&vx->mu);
     size_t i;
     json_t *m;
-    json_array_foreach(arr, i, m) add_staleness(vx, m);
+    json_array_foreach(arr, i, m) {
+        add_staleness(vx, m);
+        vdisk_annotate(vx, m);
+    }
     return json_pack("{s:o}", "indexes", arr);
 }
 
@@ -437,6 +442,7 @@ json_t *vindex_get(lh_vindex *vx, const char *name, lh_err *err) {
         return NULL;
     }
     add_staleness(vx, m);
+    vdisk_annotate(vx, m);
     return m;
 }
 

@@ -296,9 +296,9 @@ static void *agent_main(void *arg) {
     int64_t next_scan = 0;
     while (!a->stop) {
         if (lh_now_ms() >= next_scan) {
-            a->cycles++;
             a->last_cycle_ms = lh_now_ms();
             watch_scan(a);
+            a->cycles++; /* after the scan: "cycles >= 1" means the first state is recorded */
             next_scan = lh_now_ms() + a->lab->cfg.agent.cycle_interval_s * 1000LL;
         }
         long i;

@@ -310,7 +310,6 @@ json_t *vlab_pick(const json_t *trials, const char *metric, double min_recall, l
     }
     json_t *out = json_pack("{s:s, s:f, s:I, s:O?}", "metric", m_recall ? "recall" : m_lat ? "latency" : "pareto",
                             "min_recall", min_recall, "considered", (json_int_t)json_array_size(trials), "best", best);
-    if (!best) json_object_set_new(out, "best", json_null());
     if (front) json_object_set_new(out, "front", front);
     return out;
 }

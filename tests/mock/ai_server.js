@@ -30,6 +30,7 @@ const state = { mode: 'ok', status: 500, times: -1, dims: 16, reply: null, repli
 let stats;
 let seenSockets = new WeakSet(); // sockets that carried model requests
 const hung = new Set();
+const loaded = new Map(); // model name -> keep_alive, as /api/ps reports
 
 function resetStats() {
   stats = { total: 0, requests: {}, connections: 0, batches: [], last: null };
@@ -90,6 +91,10 @@ function generate(res, path, req) {
   const bad = state.mode === 'badshape';
   const now = new Date().toISOString();
   if (path === '/api/generate') {
+    // keep_alive 0 unloads, an empty prompt only loads (GET /api/ps lists loaded models)
+    if (req.keep_alive === 0 || req.keep_alive === '0') { loaded.delete(req.model); return send(res, 200, { model: req.model, created_at: now, response: '', done: true, done_reason: 'unload' }); }
+    loaded.set(req.model, req.keep_alive === undefined ? '5m' : String(req.keep_alive));
+    if (!req.prompt) return send(res, 200, { model: req.model, created_at: now, response: '', done: true, done_reason: 'load' });
     const r = { model: req.model, created_at: now, done: true };
     if (!bad) r.response = generatedText(req, req.system, req.prompt);
     return send(res, 200, r);
@@ -147,6 +152,7 @@ function route(req, res, path, body) {
   if (misbehave(req, res)) return;
   if (req.method === 'GET') {
     if (path === '/api/tags') return send(res, 200, { models: [{ name: 'mock-embed:latest' }, { name: 'mock-chat:latest' }] });
+    if (path === '/api/ps') return send(res, 200, { models: [...loaded].map(([name, keep]) => ({ name, model: name, size: 1000000, size_vram: 600000, keep_alive: keep, expires_at: '2099-01-01T00:00:00Z' })) });
     if (path === '/api/version') return send(res, 200, { version: '0.0.0-mock' });
     if (path === '/v1/models') return send(res, 200, { object: 'list', data: [{ id: 'mock-embed' }, { id: 'mock-chat' }] });
     return send(res, 404, '404 page not found');

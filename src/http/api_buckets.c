@@ -1,0 +1,156 @@
+/*
+ * api_buckets.c — the bucket registry over HTTP: GET/POST /storage/buckets,
+ * DELETE /storage/buckets/{name}, GET /storage/bucket-health,
+ * GET /storage/errors, and bucket-aware object I/O under
+ * /storage/buckets/{bucket}/objects (PUT streamed, GET with rescue
+ * fallback: X-Lakehouse-Bucket names the bucket that answered and
+ * X-Lakehouse-Rescue-Used says whether it was the rescue bucket).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "http/internal.h"
+
+void api_buckets_list(lh_app *app, lh_req *req, lh_resp *resp) {
+    resp_json(resp, 200, buckets_list_json(app->buckets));
+}
+
+void api_buckets_health(lh_app *app, lh_req *req, lh_resp *resp) {
+    resp_json(resp, 200, buckets_health_json(app->buckets));
+}
+
+void api_buckets_errors(lh_app *app, lh_req *req, lh_resp *resp) {
+    const char *l = req_query(req, "limit");
+    char *end = NULL;
+    long limit = l ? strtol(l, &end, 10) : 100;
+    if (l && (*end || limit < 1 || limit > 10000)) {
+        resp_errorf(resp, LH_E_BAD_REQUEST, NULL, "limit must be an integer from 1 to 10000");
+        return;
+    }
+    lh_err err = {0};
+    json_t *j = buckets_errors_json(app->buckets, (size_t)limit, &err);
+    if (!j) resp_error(resp, &err);
+    else resp_json(resp, 200, j);
+}
+
+/* A string member of the body or NULL; -1 (resp filled) when not a string. */
+static int body_str(json_t *body, const char *name, char **out, lh_resp *resp) {
+    json_t *v = json_object_get(body, name);
+    *out = NULL;
+    if (!v || json_is_null(v)) return 0;
+    if (!json_is_string(v)) {
+        resp_errorf(resp, LH_E_BAD_REQUEST, NULL, "'%s' must be a string", name);
+        return -1;
+    }
+    *out = (char *)json_string_value(v);
+    return 0;
+}
+
+void api_buckets_add(lh_app *app, lh_req *req, lh_resp *resp) {
+    json_t *body = req_json_object(req, resp);
+    if (!body) return;
+    lh_bucket_config b = {0};
+    if (body_str(body, "name", &b.name, resp) || body_str(body, "backend", &b.backend, resp) ||
+        body_str(body, "root", &b.root, resp) || body_str(body, "endpoint", &b.endpoint, resp) ||
+        body_str(body, "bucket", &b.bucket, resp) || body_str(body, "region", &b.region, resp) ||
+        body_str(body, "secret_ref", &b.secret_ref, resp)) {
+        json_decref(body);
+        return;
+    }
+    lh_err err = {0};
+    if (buckets_add(app->buckets, &b, &err) != 0) resp_error(resp, &err);
+    else resp_json(resp, 201, buckets_list_json(app->buckets));
+    json_decref(body);
+}
+
+void api_buckets_remove(lh_app *app, lh_req *req, lh_resp *resp) {
+    lh_err err = {0};
+    if (buckets_remove(app->buckets, req_param(req, "bucket"), &err) != 0) resp_error(resp, &err);
+    else resp_empty(resp, 204);
+}
+
+/* ---- objects ------------------------------------------------------------ */
+
+static int put_begin(lh_app *app, lh_req *req, lh_resp *resp) {
+    lh_err err = {0};
+    lh_storage_writer *w =
+        buckets_writer_new(app->buckets, req_param(req, "bucket"), req_param(req, "key"), &err);
+    if (!w) {
+        resp_error(resp, &err);
+        return -1;
+    }
+    req->upload_state = w;
+    return 0;
+}
+
+static int put_data(lh_req *req, const char *data, size_t len, lh_err *err) {
+    return storage_writer_write(req->upload_state, data, len, err);
+}
+
+static void put_abort(lh_req *req) {
+    storage_writer_abort(req->upload_state);
+    req->upload_state = NULL;
+}
+
+const lh_upload_ops api_bucket_object_put_upload = {put_begin, put_data, put_abort};
+
+void api_bucket_object_put_done(lh_app *app, lh_req *req, lh_resp *resp) {
+    lh_err err = {0};
+    int64_t size = 0;
+    char sha[65];
+    lh_storage_writer *w = req->upload_state;
+    req->upload_state = NULL;
+    const char *bucket = req_param(req, "bucket"), *key = req_param(req, "key");
+    if (buckets_writer_commit(app->buckets, bucket, key, w, &size, sha, &err) != 0) {
+        resp_error(resp, &err);
+        return;
+    }
+    resp_json(resp, 201, json_pack("{s:s, s:s, s:I, s:s}", "bucket", bucket, "key", key, "size",
+                                   (json_int_t)size, "sha256", sha));
+}
+
+void api_bucket_object_get(lh_app *app, lh_req *req, lh_resp *resp) {
+    lh_err err = {0};
+    int fd;
+    int64_t size;
+    const char *bucket = req_param(req, "bucket"), *served = NULL;
+    if (buckets_open_read(app->buckets, bucket, req_param(req, "key"), &fd, &size, &served, &err) != 0) {
+        resp_error(resp, &err);
+        return;
+    }
+    resp->status = 200;
+    resp->content_type = "application/octet-stream";
+    resp->fd = fd;
+    resp->fd_size = size;
+    resp_header(resp, "X-Lakehouse-Bucket", served);
+    resp_header(resp, "X-Lakehouse-Rescue-Used", strcmp(served, bucket) ? "true" : "false");
+}
+
+void api_bucket_object_delete(lh_app *app, lh_req *req, lh_resp *resp) {
+    lh_err err = {0};
+    if (buckets_delete(app->buckets, req_param(req, "bucket"), req_param(req, "key"), &err) != 0)
+        resp_error(resp, &err);
+    else
+        resp_empty(resp, 204);
+}
+
+void api_bucket_objects_list(lh_app *app, lh_req *req, lh_resp *resp) {
+    lh_err err = {0};
+    const char *prefix = req_query(req, "prefix"), *bucket = req_param(req, "bucket");
+    lh_object_info *objs = NULL;
+    size_t n = 0;
+    if (buckets_list(app->buckets, bucket, prefix ? prefix : "", &objs, &n, &err) != 0) {
+        resp_error(resp, &err);
+        return;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char when[32];
+        lh_time_iso(objs[i].modified_ms, when);
+        json_array_append_new(arr, json_pack("{s:s, s:I, s:s}", "key", objs[i].key, "size",
+                                             (json_int_t)objs[i].size, "modified", when));
+    }
+    storage_list_free(objs, n);
+    resp_json(resp, 200, json_pack("{s:s, s:o}", "bucket", bucket, "objects", arr));
+}

@@ -1,0 +1,44 @@
+/*
+ * storage_internal.h — what a remote backend (s3.c) plugs into storage.c.
+ *
+ * An lh_storage is either a local folder (ops == NULL: storage.c does the
+ * work itself) or a remote bucket: then every public storage_* call is
+ * dispatched to these ops after the key is validated. The backend owns its
+ * `impl`; storage_free() calls ops->free(impl). Streaming writers of remote
+ * buckets spool to an unlinked temp file and hand it to put_fd on commit.
+ */
+#ifndef LH_STORAGE_INTERNAL_H
+#define LH_STORAGE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "storage/storage.h"
+
+typedef struct {
+    const char *kind; /* "s3" */
+    /* Whole-object PUT from memory; exclusive: fail with LH_E_CONFLICT when present. */
+    int (*put)(void *impl, const char *key, const void *data, size_t len, int exclusive,
+               const char sha256_hex[65], lh_err *err);
+    /* PUT of size bytes read from fd (at offset 0). */
+    int (*put_fd)(void *impl, const char *key, int fd, int64_t size, const char sha256_hex[65],
+                  lh_err *err);
+    /* GET into memory (*out NUL-terminated, caller frees). */
+    int (*get)(void *impl, const char *key, char **out, size_t *len, lh_err *err);
+    /* GET into fd (a temp file); *size gets the byte count. */
+    int (*get_fd)(void *impl, const char *key, int fd, int64_t *size, lh_err *err);
+    /* HEAD: 0 when present (size may be NULL), LH_E_NOT_FOUND when absent. */
+    int (*head)(void *impl, const char *key, int64_t *size, lh_err *err);
+    int (*del)(void *impl, const char *key, lh_err *err);
+    int (*list)(void *impl, const char *prefix, lh_object_info **out, size_t *n, lh_err *err);
+    /* Reachability: 0 when the bucket answers a cheap request. */
+    int (*probe)(void *impl, lh_err *err);
+    void (*free)(void *impl);
+} lh_storage_ops;
+
+/* Wraps a remote backend as a bucket handle; `location` (e.g. "s3://b") is
+ * what storage_root() reports and storage_path() prefixes. Takes impl. */
+lh_storage *storage_new_remote(const char *name, const char *location, const lh_storage_ops *ops,
+                               void *impl);
+
+#endif
