@@ -327,32 +327,34 @@ static void table_files_remove(lh_catalog *c, const char *prefix) {
     free(p);
 }
 
-/* A new private entry for dataset name stored at location. */
-static int entry_new(lh_catalog *c, const char *name, const char *location, const lh_lineage *lin,
-                     cat_entry *e, lh_err *err) {
+/* Fills private entry e for dataset name around manifest m (taken over),
+ * opening its table; on failure m is released and e stays empty. */
+static int entry_attach(lh_catalog *c, const char *name, json_t *m, cat_entry *e, lh_err *err) {
     memset(e, 0, sizeof *e);
-    e->manifest = manifest_new(name, location, storage_name(c->st), lin);
-    e->table = table_for(c, e->manifest, err);
+    e->table = table_for(c, m, err);
     if (!e->table) {
-        json_decref(e->manifest);
+        json_decref(m);
         return -1;
     }
+    e->manifest = m;
     e->name = lh_strdup(name);
     return 0;
 }
 
+/* A new private entry for dataset name stored at location. */
+static int entry_new(lh_catalog *c, const char *name, const char *location, const lh_lineage *lin,
+                     cat_entry *e, lh_err *err) {
+    return entry_attach(c, name, manifest_new(name, location, storage_name(c->st), lin), e, err);
+}
+
 /* Private copy of an existing entry, for a writer to change and swap in. */
 int entry_dup(lh_catalog *c, const char *name, cat_entry *e, lh_err *err) {
-    memset(e, 0, sizeof *e);
-    e->manifest = manifest_copy(c, name);
-    if (!e->manifest) return lh_err_set(err, LH_E_NOT_FOUND, "no dataset named '%s'", name);
-    e->table = table_for(c, e->manifest, err);
-    if (!e->table) {
-        json_decref(e->manifest);
-        return -1;
+    json_t *m = manifest_copy(c, name);
+    if (!m) {
+        memset(e, 0, sizeof *e);
+        return lh_err_set(err, LH_E_NOT_FOUND, "no dataset named '%s'", name);
     }
-    e->name = lh_strdup(name);
-    return 0;
+    return entry_attach(c, name, m, e, err);
 }
 
 static int name_check(const char *name, lh_err *err) {
@@ -599,14 +601,6 @@ static int want_tags(const json_t *v, lh_err *err) {
     return 0;
 }
 
-static json_t *column_named(json_t *cols, const char *name) {
-    size_t i;
-    json_t *col;
-    json_array_foreach(cols, i, col)
-        if (!strcmp(json_string_value(json_object_get(col, "name")) ?: "", name)) return col;
-    return NULL;
-}
-
 /* Validates and applies the column notes of a PATCH to m. */
 static int patch_columns(json_t *m, const json_t *cols, lh_err *err) {
     if (!json_is_array(cols)) return lh_err_set(err, LH_E_BAD_REQUEST, "\"columns\" must be an array");
@@ -615,7 +609,7 @@ static int patch_columns(json_t *m, const json_t *cols, lh_err *err) {
     json_array_foreach(cols, i, p) {
         const char *cname = json_string_value(json_object_get(p, "name"));
         if (!cname) return lh_err_set(err, LH_E_BAD_REQUEST, "columns[%zu].name is required", i);
-        json_t *col = column_named(json_object_get(m, "columns"), cname);
+        json_t *col = manifest_find_column(json_object_get(m, "columns"), cname);
         if (!col) return lh_err_set(err, LH_E_BAD_REQUEST, "no column '%s' in this dataset", cname);
         const char *k;
         json_t *v;

@@ -48,6 +48,8 @@ json_t *manifest_new(const char *name, const char *location, const char *bucket,
 void manifest_touch_lineage(json_t *m, const lh_lineage *lin);
 int manifest_persist(lh_catalog *c, const json_t *m, lh_err *err);
 char *manifest_key(const char *name);
+/* The column object named name in a manifest's columns array (borrowed), or NULL. */
+json_t *manifest_find_column(json_t *cols, const char *name);
 /* Recomputes the dataset sensitivity from explicit + column levels. */
 void manifest_update_sensitivity(json_t *m);
 int sensitivity_rank(const char *s);

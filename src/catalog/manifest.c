@@ -164,7 +164,7 @@ static int sample_rows(lh_catalog *c, const char *select, sample_set *s, lh_err 
     return 0;
 }
 
-static json_t *find_column(json_t *cols, const char *name) {
+json_t *manifest_find_column(json_t *cols, const char *name) {
     size_t i;
     json_t *col;
     json_array_foreach(cols, i, col)
@@ -177,7 +177,7 @@ static json_t *find_column(json_t *cols, const char *name) {
 static json_t *build_columns(json_t *old_cols, const sample_set *s, lh_strbuf *fp) {
     json_t *cols = json_array();
     for (size_t i = 0; i < s->ncols; i++) {
-        json_t *old = find_column(old_cols, s->names[i]);
+        json_t *old = manifest_find_column(old_cols, s->names[i]);
         sb_printf(fp, "%s%s:%s", i ? "," : "", s->names[i], s->types[i]);
         if (old && !strcmp(json_string_value(json_object_get(old, "type")) ?: "", s->types[i])) {
             json_array_append(cols, old);
