@@ -126,6 +126,8 @@ static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
                             cfg->storage.rescue_bucket, cfg->storage.secrets_file};
     app->buckets = buckets_open(&bc, err); /* primary + [[storage.buckets]], probed */
     if (!app->buckets) goto fail;
+    const char *roots[64]; /* local buckets user SQL may read besides primary */
+    size_t nroots = buckets_local_roots(app->buckets, roots, 64);
     lh_query_config qc = {
         .threads = cfg->query.threads,
         .memory_limit_mb = cfg->query.memory_limit_mb,
@@ -134,6 +136,8 @@ static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
         .max_limit = cfg->query.max_limit,
         .default_timeout_ms = cfg->query.timeout_ms,
         .allowed_root = storage_root(app->storage),
+        .extra_roots = roots,
+        .nextra_roots = nroots < 64 ? nroots : 64,
     };
     app->query = query_engine_new(&qc, err);
     if (!app->query) goto fail;

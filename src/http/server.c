@@ -455,6 +455,9 @@ lh_http_server *http_server_start(lh_app *app, lh_err *err) {
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)2048,
+        /* bigger per-connection buffers: uploads arrive in 256 KiB pieces, not 16 KiB */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(512 * 1024),
+        MHD_OPTION_CONNECTION_MEMORY_INCREMENT, (size_t)(16 * 1024),
         MHD_OPTION_END);
     if (!s->daemon) {
         lh_err_set(err, LH_E_UNAVAILABLE, "cannot listen on port %d (in use?)", cfg->server.port);

@@ -148,6 +148,10 @@ static int open_database(lh_query_engine *e, lh_err *err) {
         lh_strbuf sql = LH_STRBUF_INIT;
         sb_puts(&sql, "SET allowed_directories = [");
         sb_sql_str(&sql, e->cfg.allowed_root);
+        for (size_t i = 0; i < e->cfg.nextra_roots; i++) { /* other local buckets: cross-bucket SQL */
+            sb_puts(&sql, ", ");
+            sb_sql_str(&sql, e->cfg.extra_roots[i]);
+        }
         sb_puts(&sql, "]; SET enable_external_access = false;");
         int rc = run_admin(e, sql.buf, err);
         sb_free(&sql);
@@ -167,7 +171,10 @@ lh_query_engine *query_engine_new(const lh_query_config *cfg, lh_err *err) {
     pthread_mutex_init(&e->mu, NULL);
     pthread_mutex_init(&e->views_mu, NULL);
     pthread_cond_init(&e->cv, NULL);
-    if (open_database(e, err) != 0) {
+    int opened = open_database(e, err);
+    e->cfg.extra_roots = NULL; /* borrowed: only read by open_database */
+    e->cfg.nextra_roots = 0;
+    if (opened != 0) {
         query_engine_free(e);
         return NULL;
     }

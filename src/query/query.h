@@ -28,6 +28,8 @@ typedef struct {
     int64_t max_limit;        /* cap on a requested limit */
     int64_t default_timeout_ms;
     const char *allowed_root; /* user SQL may read files only below it; NULL = anywhere */
+    const char *const *extra_roots; /* more readable folders (local buckets), used at start only */
+    size_t nextra_roots;
 } lh_query_config;
 
 lh_query_engine *query_engine_new(const lh_query_config *cfg, lh_err *err);

@@ -69,6 +69,19 @@ lh_storage *buckets_get(lh_buckets *r, const char *name) {
 
 const char *buckets_rescue(const lh_buckets *r) { return r->rescue; }
 
+size_t buckets_local_roots(lh_buckets *r, const char **roots, size_t cap) {
+    size_t n = 0;
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < r->n; i++) {
+        const bucket *b = r->items[i];
+        if (b->is_primary || b->retired || strcmp(storage_backend(b->st), "local")) continue;
+        if (n < cap) roots[n] = storage_root(b->st);
+        n++;
+    }
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
 /* ---- error journal ------------------------------------------------------ */
 
 /* Appends one JSON line to primary's journal and counts it on the bucket. */

@@ -49,6 +49,10 @@ void buckets_free(lh_buckets *r);
 /* The handle of a registered bucket (borrowed), or NULL. */
 lh_storage *buckets_get(lh_buckets *r, const char *name);
 const char *buckets_rescue(const lh_buckets *r); /* NULL when none */
+/* Folders of the local buckets other than primary (borrowed, valid until
+ * buckets_free); returns how many, writing at most cap. For DuckDB's
+ * allowed_directories, so SQL can read files across local buckets. */
+size_t buckets_local_roots(lh_buckets *r, const char **roots, size_t cap);
 
 /* {"buckets":[{name, backend, location, primary, rescue, runtime}], "rescue":...} */
 json_t *buckets_list_json(lh_buckets *r);

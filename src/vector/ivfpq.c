@@ -90,6 +90,7 @@ typedef struct {
     const float *x;        /* n x d */
     int d, k;
     const float *cent;     /* k x d */
+    const float *centT;    /* d x k (transposed) or NULL */
     const float *half;     /* k: ||c||^2 / 2 */
     uint32_t *assign;      /* n */
 } assign_ctx;
@@ -107,8 +108,33 @@ static uint32_t nearest(const float *v, int d, const float *cent, const float *h
     return best;
 }
 
+/* Nearest of k centroids given transposed (centT[j * k + c]): the inner
+ * loop runs over centroids, which the compiler vectorises for small d. */
+static uint32_t nearest_t(const float *v, int d, const float *centT, const float *half, int k) {
+    float s[IVF_KSUB];
+    assert(k <= IVF_KSUB);
+    for (int c = 0; c < k; c++) s[c] = -half[c];
+    for (int j = 0; j < d; j++) {
+        const float x = v[j], *row = centT + (size_t)j * k;
+        for (int c = 0; c < k; c++) s[c] += x * row[c];
+    }
+    uint32_t best = 0;
+    for (int c = 1; c < k; c++)
+        if (s[c] > s[best]) best = (uint32_t)c;
+    return best;
+}
+
+static void transpose(const float *cent, int k, int d, float *out) {
+    for (int c = 0; c < k; c++)
+        for (int j = 0; j < d; j++) out[(size_t)j * k + c] = cent[(size_t)c * d + j];
+}
+
 static void assign_range(void *arg, size_t lo, size_t hi) {
     assign_ctx *a = arg;
+    if (a->centT) {
+        for (size_t i = lo; i < hi; i++) a->assign[i] = nearest_t(a->x + i * a->d, a->d, a->centT, a->half, a->k);
+        return;
+    }
     for (size_t i = lo; i < hi; i++) a->assign[i] = nearest(a->x + i * a->d, a->d, a->cent, a->half, a->k);
 }
 
@@ -135,9 +161,11 @@ static void kmeans(const float *x, size_t n, int d, int k, int iters, uint64_t *
     uint32_t *as = lh_malloc(n * sizeof *as);
     double *sum = lh_malloc((size_t)k * d * sizeof *sum);
     size_t *cnt = lh_malloc((size_t)k * sizeof *cnt);
+    float *centT = k <= IVF_KSUB && d <= 32 ? lh_malloc((size_t)k * d * sizeof *centT) : NULL;
     for (int it = 0; it < iters; it++) {
         half_norms(cent, k, d, half);
-        assign_ctx a = {x, d, k, cent, half, as};
+        if (centT) transpose(cent, k, d, centT);
+        assign_ctx a = {x, d, k, cent, centT, half, as};
         par_for(n, threads, assign_range, &a);
         memset(sum, 0, (size_t)k * d * sizeof *sum);
         memset(cnt, 0, (size_t)k * sizeof *cnt);
@@ -160,6 +188,7 @@ static void kmeans(const float *x, size_t n, int d, int k, int iters, uint64_t *
     free(as);
     free(sum);
     free(cnt);
+    free(centT);
 }
 
 /* n distinct row numbers of [0, total) drawn with rng (all when n >= total). */
@@ -228,7 +257,7 @@ static int train(const float *matrix, size_t n, int dims, const lh_ivfpq_params 
     float *half = lh_malloc((size_t)p->nlist * sizeof *half);
     half_norms(coarse, p->nlist, dims, half);
     uint32_t *as = lh_malloc(nr * sizeof *as);
-    assign_ctx a = {x, dims, p->nlist, coarse, half, as};
+    assign_ctx a = {x, dims, p->nlist, coarse, NULL, half, as};
     par_for(nr, threads, assign_range, &a);
     for (size_t i = 0; i < nr; i++)
         for (int j = 0; j < dims; j++) x[i * dims + j] -= coarse[(size_t)as[i] * dims + j];
@@ -263,6 +292,13 @@ lh_ivfpq *ivf_alloc(int dims, int nlist, int m, const lh_ivfpq_params *p, const 
     }
     ix->cnorm = lh_malloc((size_t)nlist * sizeof *ix->cnorm);
     half_norms(ix->coarse, nlist, dims, ix->cnorm);
+    ix->cbT = lh_malloc((size_t)IVF_KSUB * dims * sizeof *ix->cbT);
+    ix->cbhalf = lh_malloc((size_t)m * IVF_KSUB * sizeof *ix->cbhalf);
+    for (int s = 0; s < m; s++) {
+        const float *cb = codebooks + (size_t)s * IVF_KSUB * ix->dsub;
+        transpose(cb, IVF_KSUB, ix->dsub, ix->cbT + (size_t)s * IVF_KSUB * ix->dsub);
+        half_norms(cb, IVF_KSUB, ix->dsub, ix->cbhalf + (size_t)s * IVF_KSUB);
+    }
     ix->lists = lh_calloc((size_t)nlist, sizeof *ix->lists);
     return ix;
 }
@@ -284,6 +320,8 @@ void ivfpq_free(lh_ivfpq *ix) {
     free(ix->add_chunk);
     free(ix->hash);
     free(ix->cnorm);
+    free(ix->cbT);
+    free(ix->cbhalf);
     free(ix->own_coarse);
     free(ix->own_codebooks);
     if (ix->map) munmap(ix->map, ix->map_len);
@@ -303,20 +341,16 @@ static void encode_range(void *arg, size_t lo, size_t hi) {
     encode_ctx *e = arg;
     const lh_ivfpq *ix = e->ix;
     float *r = lh_malloc((size_t)ix->dims * sizeof *r);
-    float *half = lh_malloc(IVF_KSUB * sizeof *half);
     for (size_t i = lo; i < hi; i++) {
         const float *v = e->x + i * ix->dims;
         uint32_t l = nearest(v, ix->dims, ix->coarse, ix->cnorm, ix->nlist);
         e->list[i] = l;
         for (int j = 0; j < ix->dims; j++) r[j] = v[j] - ix->coarse[(size_t)l * ix->dims + j];
-        for (int s = 0; s < ix->m; s++) {
-            const float *cb = ix->codebooks + (size_t)s * IVF_KSUB * ix->dsub;
-            half_norms(cb, IVF_KSUB, ix->dsub, half);
-            e->codes[i * ix->m + s] = (uint8_t)nearest(r + s * ix->dsub, ix->dsub, cb, half, IVF_KSUB);
-        }
+        for (int s = 0; s < ix->m; s++)
+            e->codes[i * ix->m + s] = (uint8_t)nearest_t(r + s * ix->dsub, ix->dsub, ix->cbT + (size_t)s * IVF_KSUB * ix->dsub,
+                                                         ix->cbhalf + (size_t)s * IVF_KSUB, IVF_KSUB);
     }
     free(r);
-    free(half);
 }
 
 static void list_push(ivf_list *L, uint32_t pos, const uint8_t *code, int m) {

@@ -27,7 +27,9 @@ struct lh_ivfpq {
     int has_vectors;
     const float *coarse;        /* nlist x dims */
     const float *codebooks;     /* m x 256 x dsub */
-    float *cnorm;               /* nlist: ||c||^2 (heap) */
+    float *cnorm;               /* nlist: ||c||^2 / 2 (heap) */
+    float *cbT;                 /* per sub-quantizer, dsub x 256 transposed (heap) */
+    float *cbhalf;              /* m x 256: ||centroid||^2 / 2 (heap) */
     /* base segment (mapped) */
     size_t nbase;
     const uint64_t *list_off;   /* nlist + 1 */

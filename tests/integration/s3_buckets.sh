@@ -129,6 +129,19 @@ http PUT /storage/objects/legacy/one.txt --data-binary 'legacy'
 http GET /storage/buckets/primary/objects/legacy/one.txt -D "$LH_TMP/headers"
 check_eq "legacy /storage/objects is bucket primary" "$HTTP_STATUS $HTTP_BODY $(hdr X-Lakehouse-Rescue-Used)" "200 legacy false"
 
+# cross-bucket SQL: a dataset in primary joined with a CSV in the local rescue bucket
+printf 'id,name\n1,cat\n2,dog\n3,eel\n' >"$LH_TMP/animals.csv"
+http PUT /storage/objects/uploads/animals.csv --data-binary @"$LH_TMP/animals.csv"
+http_json POST /catalog/datasets '{"name":"animals","objects":["uploads/animals.csv"]}'
+check_eq "dataset animals registered in primary" "$HTTP_STATUS" "201"
+printf 'person\nann\nbob\n' >"$LH_TMP/people.csv"
+http PUT /storage/buckets/rescue/objects/people_test.csv --data-binary @"$LH_TMP/people.csv"
+RROOT=$(curl -s "$LH_URL/storage/buckets" | jq -r '.buckets[] | select(.name=="rescue") | .location')
+http_json POST /query/sql "{\"sql\":\"SELECT count(*) AS n FROM read_csv('$RROOT/people_test.csv') p CROSS JOIN animals a\"}"
+check_eq "cross-bucket SQL: rescue-bucket CSV x primary dataset" "$HTTP_STATUS $(jget '.rows[0][0]')" "200 6"
+http_json POST /query/sql '{"sql":"SELECT count(*) FROM read_csv(\u0027/etc/passwd\u0027)"}'
+check "SQL still cannot read outside the buckets" test "$HTTP_STATUS" != 200
+
 http GET /storage/errors
 check_eq "error journal records the rescue fallbacks" \
   "$(jget '[.errors[] | select(.rescue_used) | .bucket + ":" + .key + ":" + .served_by] | join(",")')" \
