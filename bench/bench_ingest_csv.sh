@@ -84,7 +84,7 @@ the noise of a shared machine.
 
 The lakehouse path does more than DuckDB's: the upload is streamed to a staging file and hashed
 (SHA-256, for dedup), the whole file is pre-scanned for broken records and invalid UTF-8 (so a bad
-file is a 422 naming the line), and after DuckDB writes the Parquet file the table module reads it
-back for Delta statistics (min/max/null counts), commits the Delta log, and the catalog samples rows
+file is a 422 naming the line), and after DuckDB writes the Parquet file the table module reads its footer
+for Delta statistics (min/max/null counts), commits the Delta log, and the catalog samples rows
 for PII detection and persists the manifest. Target: ≥ 0.70× DuckDB end to end.
 EOF

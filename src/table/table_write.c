@@ -287,41 +287,68 @@ static int stats_supported(const char *duck) {
     return !strncmp(duck, "DECIMAL", 7);
 }
 
-/* numRecords, minValues, maxValues, nullCount for the new file as JSON. */
+/* One footer aggregate: agg over the row groups of column `name`, NULL
+ * unless every row group carries that statistic (a missing one would make
+ * a min/max a lie, and Delta readers skip files on them). */
+static void footer_stat(lh_strbuf *sb, const char *name, const char *field, const char *agg, const char *cast) {
+    sb_puts(sb, ", ");
+    sb_sql_str(sb, name);
+    sb_printf(sb, ", (SELECT CASE WHEN count(*) > 0 AND count(%s) = count(*) THEN %s(", field, agg);
+    if (cast) sb_printf(sb, "TRY_CAST(%s AS %s)", field, cast);
+    else sb_puts(sb, field);
+    sb_puts(sb, ") END FROM md WHERE c = ");
+    sb_sql_str(sb, name);
+    sb_puts(sb, ")");
+}
+
+/* Drops null members (statistics we could not vouch for) from an object. */
+static void json_drop_nulls(json_t *o) {
+    const char *k;
+    json_t *v;
+    void *tmp;
+    json_object_foreach_safe(o, tmp, k, v) if (json_is_null(v)) json_object_del(o, k);
+}
+
+/* numRecords, minValues, maxValues, nullCount for the new file as JSON,
+ * read from the Parquet footer DuckDB just wrote (no scan of the data). */
 static char *file_stats(duckdb_connection conn, const char *path, const file_schema *fs,
                         int64_t *rows, lh_err *err) {
     lh_strbuf mins = LH_STRBUF_INIT, maxs = LH_STRBUF_INIT, nulls = LH_STRBUF_INIT, sql = LH_STRBUF_INIT;
     for (size_t i = 0; i < fs->n; i++) {
-        lh_strbuf id = LH_STRBUF_INIT;
-        sb_sql_ident(&id, fs->names[i]);
-        const char *sep = nulls.len ? ", " : "";
-        sb_printf(&nulls, "%s", sep);
-        sb_sql_str(&nulls, fs->names[i]);
-        sb_printf(&nulls, ", count(*) - count(%s)", id.buf);
-        if (stats_supported(fs->types[i])) {
-            const char *s2 = mins.len ? ", " : "";
-            int text = !strcmp(fs->types[i], "VARCHAR");
-            sb_printf(&mins, "%s", s2);
-            sb_sql_str(&mins, fs->names[i]);
-            sb_printf(&mins, text ? ", left(min(%s), 32)" : ", min(%s)", id.buf);
-            sb_printf(&maxs, "%s", s2);
-            sb_sql_str(&maxs, fs->names[i]);
-            sb_printf(&maxs, text ? ", max(%s)" : ", max(%s)", id.buf);
-        }
-        sb_free(&id);
+        footer_stat(&nulls, fs->names[i], "nc", "sum", NULL);
+        if (!stats_supported(fs->types[i])) continue;
+        footer_stat(&mins, fs->names[i], "lo", "min", fs->types[i]);
+        footer_stat(&maxs, fs->names[i], "hi", "max", fs->types[i]);
     }
-    sb_printf(&sql, "SELECT count(*), json_object('numRecords', count(*), 'minValues', json_object(%s), "
-                    "'maxValues', json_object(%s), 'nullCount', json_object(%s))::VARCHAR FROM read_parquet(",
-              mins.buf ? mins.buf : "", maxs.buf ? maxs.buf : "", nulls.buf ? nulls.buf : "");
+    sb_puts(&sql, "WITH md AS (SELECT path_in_schema AS c, stats_min_value AS lo, stats_max_value AS hi, "
+                  "stats_null_count AS nc FROM parquet_metadata(");
     sb_sql_str(&sql, path);
-    sb_putc(&sql, ')');
+    sb_puts(&sql, ")), n AS (SELECT num_rows FROM parquet_file_metadata(");
+    sb_sql_str(&sql, path);
+    /* json_object needs at least a pair: a dummy one is dropped below */
+    sb_printf(&sql, ")) SELECT (SELECT num_rows FROM n), json_object('_', NULL %s)::VARCHAR, json_object('_', NULL %s)::VARCHAR, "
+                    "json_object('_', NULL %s)::VARCHAR",
+              mins.buf ? mins.buf : "", maxs.buf ? maxs.buf : "", nulls.buf ? nulls.buf : "");
     duckdb_result res;
     char *out = NULL;
     if (run(conn, sql.buf, &res, err) == 0) {
         *rows = duckdb_value_int64(&res, 0, 0);
-        char *v = duckdb_value_varchar(&res, 1, 0);
-        out = lh_strdup(v ? v : "{}");
-        duckdb_free(v);
+        json_t *stats = json_pack("{s:I}", "numRecords", (json_int_t)*rows);
+        static const char *const keys[] = {"minValues", "maxValues", "nullCount"};
+        for (idx_t k = 0; k < 3; k++) {
+            char *v = duckdb_value_varchar(&res, k + 1, 0);
+            json_t *o = json_loads(v ? v : "{}", 0, NULL);
+            duckdb_free(v);
+            if (!json_is_object(o)) {
+                json_decref(o);
+                o = json_object();
+            }
+            json_object_del(o, "_");
+            json_drop_nulls(o);
+            json_object_set_new(stats, keys[k], o);
+        }
+        out = json_dumps(stats, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(stats);
         duckdb_destroy_result(&res);
     }
     sb_free(&mins);

@@ -4,7 +4,7 @@
  * is in ivfpq_io.c; the design in ivfpq.h and ADR 0130–0132.
  *
  * Training uses a seeded sample (at most train_max rows for the coarse
- * k-means, 16384 for the sub-quantizers). Both k-means start from distinct
+ * k-means, 8192 for the sub-quantizers). Both k-means start from distinct
  * random sample rows; an empty cluster is re-seeded from a random row.
  * Assignment maximises x·c - ||c||²/2 (= nearest in L2).
  */
@@ -18,7 +18,7 @@
 #include "common/strbuf.h"
 #include "vector/ivfpq_internal.h"
 
-#define PQ_TRAIN_MAX 16384
+#define PQ_TRAIN_MAX 8192
 
 /* ---- small helpers ------------------------------------------------------------ */
 
@@ -109,7 +109,9 @@ static uint32_t nearest(const float *v, int d, const float *cent, const float *h
 }
 
 /* Nearest of k centroids given transposed (centT[j * k + c]): the inner
- * loop runs over centroids, which the compiler vectorises for small d. */
+ * loop runs over centroids, vectorised (O3) and cloned for AVX-512 / AVX2
+ * (picked at load time, like brute.c picks its kernels). */
+__attribute__((optimize("O3"), target_clones("avx512f", "avx2", "default")))
 static uint32_t nearest_t(const float *v, int d, const float *centT, const float *half, int k) {
     float s[IVF_KSUB];
     assert(k <= IVF_KSUB);
