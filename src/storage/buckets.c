@@ -5,7 +5,8 @@
  * Entries are only ever appended; a removed bucket is marked retired and
  * freed with the registry, so a handle a request is using never dangles.
  * One mutex guards the table, the health fields and the journal file;
- * bucket I/O and probes run outside it.
+ * bucket I/O and probes run outside it. Buckets added and removed at run
+ * time (and their registry.json) are buckets_runtime.c's.
  */
 #include <assert.h>
 #include <fcntl.h>
@@ -18,37 +19,21 @@
 #include "common/strbuf.h"
 #include "common/util.h"
 #include "storage/buckets.h"
+#include "storage/buckets_internal.h"
 
 #define JOURNAL_KEY "_errors/bucket_errors.jsonl"
 
-typedef struct {
-    char *name;
-    lh_storage *st;      /* owned unless primary */
-    int is_primary, runtime, retired;
-    int probed, reachable;
-    double latency_ms;
-    char last_error[sizeof ((lh_err *)0)->msg];
-    int64_t errors;      /* journal entries naming this bucket */
-} bucket;
-
-struct lh_buckets {
-    pthread_mutex_t mu;
-    bucket **items;
-    size_t n;
-    char *rescue;        /* NULL: none */
-    char *secrets_file;  /* NULL: none */
-    lh_storage *primary; /* borrowed */
-};
+typedef lh_bucket_entry bucket;
 
 /* ---- table -------------------------------------------------------------- */
 
-static bucket *find_locked(lh_buckets *r, const char *name) {
+bucket *buckets_find_locked(lh_buckets *r, const char *name) {
     for (size_t i = 0; i < r->n; i++)
         if (!r->items[i]->retired && !strcmp(r->items[i]->name, name)) return r->items[i];
     return NULL;
 }
 
-static void append_locked(lh_buckets *r, const char *name, lh_storage *st, int is_primary, int runtime) {
+bucket *buckets_append_locked(lh_buckets *r, const char *name, lh_storage *st, int is_primary, int runtime) {
     bucket *b = lh_calloc(1, sizeof *b);
     b->name = lh_strdup(name);
     b->st = st;
@@ -56,12 +41,13 @@ static void append_locked(lh_buckets *r, const char *name, lh_storage *st, int i
     b->runtime = runtime;
     r->items = lh_realloc(r->items, (r->n + 1) * sizeof *r->items);
     r->items[r->n++] = b;
+    return b;
 }
 
 lh_storage *buckets_get(lh_buckets *r, const char *name) {
     if (!name) return NULL;
     pthread_mutex_lock(&r->mu);
-    bucket *b = find_locked(r, name);
+    bucket *b = buckets_find_locked(r, name);
     lh_storage *st = b ? b->st : NULL;
     pthread_mutex_unlock(&r->mu);
     return st;
@@ -98,7 +84,7 @@ static void journal_append(lh_buckets *r, const char *bucket_name, const char *o
     json_decref(j);
     char *path = storage_path(r->primary, JOURNAL_KEY);
     pthread_mutex_lock(&r->mu);
-    bucket *b = find_locked(r, bucket_name);
+    bucket *b = buckets_find_locked(r, bucket_name);
     if (b) {
         b->errors++;
         snprintf(b->last_error, sizeof b->last_error, "%s", e->msg);
@@ -171,7 +157,7 @@ static lh_storage *open_s3(lh_buckets *r, const lh_bucket_config *c, lh_err *err
     return st;
 }
 
-static lh_storage *open_one(lh_buckets *r, const lh_bucket_config *c, lh_err *err) {
+lh_storage *buckets_open_one(lh_buckets *r, const lh_bucket_config *c, lh_err *err) {
     if (c->backend && !strcmp(c->backend, "s3")) return open_s3(r, c, err);
     lh_storage *st = storage_open_local(c->name, c->root, err);
     if (st) storage_cleanup_temp(st);
@@ -180,7 +166,7 @@ static lh_storage *open_one(lh_buckets *r, const lh_bucket_config *c, lh_err *er
 }
 
 /* Probes one bucket (no lock held during I/O) and stores the outcome. */
-static void probe_one(lh_buckets *r, bucket *b) {
+void buckets_probe_one(lh_buckets *r, bucket *b) {
     lh_err e = {0};
     double t0 = lh_mono_s();
     int ok = storage_probe(b->st, &e) == 0;
@@ -208,7 +194,7 @@ static bucket **snapshot(lh_buckets *r, size_t *n) {
 static void probe_all(lh_buckets *r) {
     size_t n;
     bucket **v = snapshot(r, &n);
-    for (size_t i = 0; i < n; i++) probe_one(r, v[i]);
+    for (size_t i = 0; i < n; i++) buckets_probe_one(r, v[i]);
     free(v);
 }
 
@@ -216,21 +202,24 @@ lh_buckets *buckets_open(const lh_buckets_config *c, lh_err *err) {
     assert(c->primary);
     lh_buckets *r = lh_calloc(1, sizeof *r);
     pthread_mutex_init(&r->mu, NULL);
+    pthread_mutex_init(&r->persist_mu, NULL);
     r->primary = c->primary;
     r->secrets_file = c->secrets_file ? lh_strdup(c->secrets_file) : NULL;
-    append_locked(r, "primary", c->primary, 1, 0);
+    buckets_append_locked(r, "primary", c->primary, 1, 0);
     for (size_t i = 0; i < c->nbuckets; i++) {
-        lh_storage *st = open_one(r, &c->buckets[i], err);
+        lh_storage *st = buckets_open_one(r, &c->buckets[i], err);
         if (!st) goto fail;
-        append_locked(r, c->buckets[i].name, st, 0, 0);
+        buckets_append_locked(r, c->buckets[i].name, st, 0, 0);
     }
     if (c->rescue && *c->rescue) {
-        if (!find_locked(r, c->rescue)) {
-            lh_err_set(err, LH_E_BAD_REQUEST, "[storage] rescue_bucket '%s' is not a configured bucket", c->rescue);
+        if (!buckets_find_locked(r, c->rescue)) {
+            lh_err_set(err, LH_E_BAD_REQUEST, "[storage] rescue_bucket '%s' is not a configured bucket",
+                       c->rescue);
             goto fail;
         }
         r->rescue = lh_strdup(c->rescue);
     }
+    buckets_load_runtime(r);
     probe_all(r);
     return r;
 fail:
@@ -243,65 +232,15 @@ void buckets_free(lh_buckets *r) {
     for (size_t i = 0; i < r->n; i++) {
         if (!r->items[i]->is_primary) storage_free(r->items[i]->st);
         free(r->items[i]->name);
+        json_decref(r->items[i]->spec);
         free(r->items[i]);
     }
     free(r->items);
     free(r->rescue);
     free(r->secrets_file);
     pthread_mutex_destroy(&r->mu);
+    pthread_mutex_destroy(&r->persist_mu);
     free(r);
-}
-
-/* ---- lifecycle ---------------------------------------------------------- */
-
-int buckets_add(lh_buckets *r, const lh_bucket_config *b, lh_err *err) {
-    lh_bucket_config c = *b;
-    const char *be = b->backend ? b->backend : "local";
-    if (!b->name || !*b->name || strspn(b->name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") !=
-                                     strlen(b->name) || strlen(b->name) > 63)
-        return lh_err_set(err, LH_E_BAD_REQUEST, "bucket name must be 1-63 letters, digits, '-' or '_'");
-    if (strcmp(be, "local") && strcmp(be, "s3"))
-        return lh_err_set(err, LH_E_BAD_REQUEST, "backend must be local or s3 (got '%s')", be);
-    if (!strcmp(be, "s3") && (!b->endpoint || !b->bucket || !b->secret_ref))
-        return lh_err_set(err, LH_E_BAD_REQUEST, "an s3 bucket needs endpoint, bucket and secret_ref");
-    if (!strcmp(be, "local") && b->root)
-        return lh_err_set(err, LH_E_BAD_REQUEST,
-                          "a local bucket added at run time lives in primary's _buckets/<name>; do not give root");
-    if (buckets_get(r, b->name))
-        return lh_err_set(err, LH_E_CONFLICT, "bucket '%s' is already registered", b->name);
-    char *root = NULL;
-    if (!strcmp(be, "local")) c.root = root = lh_asprintf("%s/_buckets/%s", storage_root(r->primary), b->name);
-    lh_storage *st = open_one(r, &c, err);
-    free(root);
-    if (!st) return -1;
-    pthread_mutex_lock(&r->mu);
-    int taken = find_locked(r, b->name) != NULL;
-    if (!taken) append_locked(r, b->name, st, 0, 1);
-    bucket *added = taken ? NULL : r->items[r->n - 1];
-    pthread_mutex_unlock(&r->mu);
-    if (taken) {
-        storage_free(st);
-        return lh_err_set(err, LH_E_CONFLICT, "bucket '%s' is already registered", b->name);
-    }
-    probe_one(r, added);
-    LOG_INFO("bucket %s registered (%s, %s)", b->name, be, storage_root(st));
-    return 0;
-}
-
-int buckets_remove(lh_buckets *r, const char *name, lh_err *err) {
-    pthread_mutex_lock(&r->mu);
-    bucket *b = find_locked(r, name);
-    int rc = 0;
-    if (!b)
-        rc = lh_err_set(err, LH_E_NOT_FOUND, "bucket '%s' is not registered", name);
-    else if (b->is_primary || (r->rescue && !strcmp(r->rescue, name)))
-        rc = lh_err_set(err, LH_E_CONFLICT, "bucket '%s' is the %s bucket and cannot be removed", name,
-                        b->is_primary ? "primary" : "rescue");
-    else
-        b->retired = 1; /* freed with the registry: handles in use stay valid */
-    pthread_mutex_unlock(&r->mu);
-    if (rc == 0) LOG_INFO("bucket %s unregistered (its data is kept)", name);
-    return rc;
 }
 
 /* ---- descriptions ------------------------------------------------------- */
@@ -371,7 +310,8 @@ int buckets_open_read(lh_buckets *r, const char *bucket_name, const char *key, i
     if (first.code != LH_E_NOT_FOUND || second.code != LH_E_NOT_FOUND)
         journal_append(r, bucket_name, "get", key, &first, NULL);
     *err = first;
-    if (first.code == LH_E_NOT_FOUND) lh_err_hint(err, "not in bucket '%s' nor in rescue bucket '%s'", bucket_name, r->rescue);
+    if (first.code == LH_E_NOT_FOUND)
+        lh_err_hint(err, "not in bucket '%s' nor in rescue bucket '%s'", bucket_name, r->rescue);
     return -1;
 }
 

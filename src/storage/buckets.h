@@ -6,7 +6,7 @@
  * "primary" is always the bucket of [storage] root (the one the catalog,
  * tables and every other module use); [[storage.buckets]] adds more, and
  * POST /storage/buckets adds more at run time (local ones live under
- * primary's _buckets/<name>/; they are not remembered across restarts).
+ * primary's _buckets/<name>/; they are remembered in _buckets/registry.json).
  * Removing a bucket unregisters it (its data stays); primary and the rescue
  * bucket cannot be removed. Handles returned by buckets_get() stay valid
  * until buckets_free(), even after the bucket is removed.

@@ -68,7 +68,8 @@ int secrets_get(const lh_secrets *s, const char *ref, const char **access_key, c
     *access_key = secret_field(t, "access_key");
     *secret_key = secret_field(t, "secret_key");
     if (!*access_key || !*secret_key)
-        return lh_err_set(err, LH_E_BAD_REQUEST, "secret '%s' needs non-empty access_key and secret_key strings", ref);
+        return lh_err_set(err, LH_E_BAD_REQUEST, "secret '%s' needs non-empty access_key and secret_key strings",
+                          ref);
     return 0;
 }
 

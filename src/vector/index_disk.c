@@ -510,7 +510,7 @@ json_t *vdisk_stats(lh_vindex *vx, const char *index, lh_err *err) {
 
 static lh_ivfpq_query query_of(const lh_vdisk_query *q, int *k) {
     *k = q && q->k > 0 ? (q->k > 1000 ? 1000 : q->k) : 10;
-    int rerank = q && q->rerank >= 0 ? q->rerank : (*k * 4 > 40 ? *k * 4 : 40);
+    int rerank = q && q->rerank >= 0 ? q->rerank : (*k * 10 > 100 ? *k * 10 : 100);
     return (lh_ivfpq_query){q ? q->nprobe : 0, rerank};
 }
 

@@ -35,7 +35,7 @@
 typedef struct {
     int k;          /* 1..1000, 0 = 10 */
     int nprobe;     /* 0 = the index's default */
-    int rerank;     /* < 0 = default (4 k, at least 40); 0 = off */
+    int rerank;     /* < 0 = default (10 k, at least 100); 0 = off */
 } lh_vdisk_query;
 
 /* Builds from the Parquet generation (migrate) or from the file's rows

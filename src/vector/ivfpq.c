@@ -218,7 +218,7 @@ static lh_ivfpq_params resolve_params(const lh_ivfpq_params *in, size_t n, int d
     if (p.m <= 0) p.m = dims % 8 == 0 ? dims / 8 : dims % 4 == 0 ? dims / 4 : dims % 2 == 0 ? dims / 2 : dims;
     if (p.iterations <= 0) p.iterations = 10;
     if (p.seed == 0) p.seed = 42;
-    if (p.train_max <= 0) p.train_max = 65536;
+    if (p.train_max <= 0) p.train_max = p.nlist * 64 < 4096 ? 4096 : p.nlist * 64 > 65536 ? 65536 : p.nlist * 64;
     return p;
 }
 

@@ -44,7 +44,7 @@ typedef struct {
     int m;              /* sub-vectors, must divide dims; 0 = dims/8 (or dims/4, 1) */
     int iterations;     /* k-means iterations; 0 = 10 */
     uint64_t seed;      /* 0 = 42 */
-    int train_max;      /* training sample cap; 0 = 65536 */
+    int train_max;      /* training sample cap; 0 = 64 nlist in 4096..65536 */
     int no_vectors;     /* 1: do not store the float vectors (no re-rank) */
 } lh_ivfpq_params;
 

@@ -206,6 +206,14 @@ check_eq "journal has the failed put (unavailable), limit=3" \
   "$(jget '[.errors[] | select(.op=="put") | .code] | join(",")') $(jget '.errors | length')" "unavailable 3"
 lh_stop
 
+# runtime buckets are remembered (primary's _buckets/registry.json); removed ones are not
+check "restart (S3 still down)" start_lh
+http GET /storage/buckets
+check_eq "after restart: s3alias restored, testing stays removed" \
+  "$(jget '[.buckets[] | .name + ":" + (.runtime | tostring)] | join(",")')" \
+  "primary:false,rescue:false,s3lake:false,s3alias:true"
+lh_stop
+
 # the secrets file must be 0600
 chmod 644 "$LH_TMP/secrets.toml"
 out=$(LAKEHOUSE_PORT=$(free_port) LAKEHOUSE_DATA="$LH_TMP/data" timeout 20 "$LH_BIN" --config "$LH_TMP/lakehouse.toml" serve 2>&1); rc=$?

@@ -178,6 +178,27 @@ static void test_add_and_remove(void **state) {
     assert_int_equal(storage_exists(st, "w/x.bin"), 1); /* the old handle stays valid */
 }
 
+static void test_runtime_buckets_survive_reopen(void **state) {
+    fixture *fx = *state;
+    lh_err err = {0};
+    lh_bucket_config a = {.name = "keep"}, b = {.name = "drop", .backend = "local"};
+    assert_int_equal(buckets_add(fx->reg, &a, &err), 0);
+    assert_int_equal(buckets_add(fx->reg, &b, &err), 0);
+    assert_int_equal(buckets_remove(fx->reg, "drop", &err), 0);
+    assert_true(storage_exists(fx->primary, "_buckets/registry.json"));
+    buckets_free(fx->reg);
+    lh_buckets_config c = {.primary = fx->primary};
+    fx->reg = buckets_open(&c, &err);
+    assert_non_null(fx->reg);
+    assert_non_null(buckets_get(fx->reg, "keep"));
+    assert_null(buckets_get(fx->reg, "drop"));
+    assert_null(buckets_get(fx->reg, "rescue")); /* a config bucket is not remembered */
+    json_t *j = buckets_list_json(fx->reg);
+    json_t *keep = json_array_get(json_object_get(j, "buckets"), 1);
+    assert_true(json_is_true(json_object_get(keep, "runtime")));
+    json_decref(j);
+}
+
 static void test_secrets_mode(void **state) {
     fixture *fx = *state;
     char *path = lh_asprintf("%s/secrets.toml", fx->dir);
@@ -330,6 +351,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_rescue_fallback_and_journal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_everywhere_and_unknown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_and_remove, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_runtime_buckets_survive_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secrets_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreachable_s3_is_reported, setup, teardown),
         cmocka_unit_test(test_config_buckets),
