@@ -39,8 +39,10 @@ core. IVF-PQ runs with its defaults (nlist ≈ √n, m = dims/8 sub-vectors of
 from a mapped file (ADR 0130–0135); "rerank" re-scores that many ADC
 candidates exactly from the vectors stored in the file. This set is hard
 for PQ (the neighbours of a point differ only by isotropic noise), so
-re-rank does the work; the seed measured Lance IVF_PQ at 16.2 s build,
-23 ms search, recall 0.805 (HNSW 1.0) on real embeddings.
+re-rank does the work. Append encodes the new rows in memory and then
+rewrites the whole file (ADR 0134). The seed measured Lance IVF_PQ at 16.2 s build,
+23 ms search, recall 0.805 (HNSW 1.0), append of 100 rows 3.3 ms and a
+doc_id fetch 3.5 ms on real embeddings.
 
 $BODY
 EOF2

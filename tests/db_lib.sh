@@ -24,7 +24,7 @@ db_as() { # run a command as the server user
 db_free_port() {
   local p
   for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 40000))
+    p=$((20000 + RANDOM % 12000))  # below the kernel's ephemeral range (32768+), so no client socket holds it
     (echo >/dev/tcp/127.0.0.1/$p) >/dev/null 2>&1 || { echo $p; return 0; }
   done
   return 1

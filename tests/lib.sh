@@ -27,27 +27,34 @@ check_eq() {
 free_port() {
   local p
   for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 40000))
+    p=$((20000 + RANDOM % 12000))  # below the kernel's ephemeral range (32768+), so no client socket holds it
     (echo >/dev/tcp/127.0.0.1/$p) >/dev/null 2>&1 || { echo $p; return 0; }
   done
   return 1
 }
 
 # lh_start DATA_DIR [ENV=VAL...] — starts a server, sets LH_URL and LH_PID.
-# gRPC listens on any free port (LAKEHOUSE_GRPC_PORT=0) unless ENV says
-# otherwise, so servers started side by side never fight over :3101.
+# A port taken between the probe and the bind is retried with another one.
 lh_start() {
   local data=$1; shift
-  LH_PORT=$(free_port)
-  LH_URL="http://127.0.0.1:$LH_PORT"
-  env LAKEHOUSE_PORT=$LH_PORT LAKEHOUSE_DATA="$data" LAKEHOUSE_GRPC_PORT=0 "$@" "$LH_BIN" serve \
-    >>"$LH_TMP/server.out" 2>>"$LH_TMP/server.log" &
-  LH_PID=$!
-  LH_PIDS+=("$LH_PID")
-  for _ in $(seq 1 200); do
-    curl -fs "$LH_URL/health" >/dev/null 2>&1 && return 0
-    kill -0 "$LH_PID" 2>/dev/null || { echo "# server exited; log:"; tail -5 "$LH_TMP/server.log" | sed 's/^/# /'; return 1; }
-    sleep 0.05
+  local attempt
+  for attempt in 1 2 3; do
+    LH_PORT=$(free_port)
+    LH_URL="http://127.0.0.1:$LH_PORT"
+    env LAKEHOUSE_PORT=$LH_PORT LAKEHOUSE_DATA="$data" LAKEHOUSE_GRPC_PORT=0 "$@" "$LH_BIN" serve \
+      >>"$LH_TMP/server.out" 2>>"$LH_TMP/server.log" &
+    LH_PID=$!
+    LH_PIDS+=("$LH_PID")
+    for _ in $(seq 1 600); do  # up to 30 s: a sanitized server on a busy machine starts slowly
+      curl -fs "$LH_URL/health" >/dev/null 2>&1 && return 0
+      if ! kill -0 "$LH_PID" 2>/dev/null; then
+        wait "$LH_PID" 2>/dev/null
+        tail -1 "$LH_TMP/server.log" | grep -q 'cannot listen' && continue 2
+        echo "# server exited; log:"; tail -5 "$LH_TMP/server.log" | sed 's/^/# /'; return 1
+      fi
+      sleep 0.05
+    done
+    return 1
   done
   return 1
 }

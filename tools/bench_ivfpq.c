@@ -102,6 +102,33 @@ static void row_hnsw(const lh_hnsw *h, const qset *qs, int ef, double build_s) {
     free(lat);
 }
 
+/* Rows for doc_id lookups (scan, then hash) and append 100 + save. */
+static void ops_rows(lh_ivfpq *ix, const float *x, int dims, const char *path) {
+    uint32_t pos[4];
+    double t0 = lh_mono_s();
+    for (int i = 0; i < 20; i++) ivfpq_find_doc(ix, "doc-77777", pos, 4);
+    double scan_us = (lh_mono_s() - t0) / 20 * 1e6;
+    t0 = lh_mono_s();
+    ivfpq_scalar_build(ix);
+    double hash_ms = (lh_mono_s() - t0) * 1e3;
+    t0 = lh_mono_s();
+    for (int i = 0; i < 1000; i++) ivfpq_find_doc(ix, "doc-77777", pos, 4);
+    double hash_us = (lh_mono_s() - t0) / 1000 * 1e6;
+    printf("| doc_id lookup: scan / doc_id hash (built in %.0f ms) | | %.0f µs / %.2f µs | | | |\n", hash_ms, scan_us, hash_us);
+    char *ids[100];
+    for (int i = 0; i < 100; i++) ids[i] = lh_asprintf("new-%d", i);
+    lh_ivfpq_rows rows = {(const char *const *)ids, NULL, NULL};
+    lh_err err = {0};
+    t0 = lh_mono_s();
+    ivfpq_append(ix, x, 100, &rows, &err);
+    double app_ms = (lh_mono_s() - t0) * 1e3;
+    t0 = lh_mono_s();
+    ivfpq_save(ix, path, &err);
+    double save_s = lh_mono_s() - t0;
+    printf("| append 100 rows: encode / rewrite the file | %.1f ms / %.2f s | | | | |\n", app_ms, save_s);
+    for (int i = 0; i < 100; i++) free(ids[i]);
+}
+
 int main(int argc, char **argv) {
     size_t n = 100000;
     int nq = 200, dims = 768;
@@ -126,7 +153,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_ivfpq: building IVF-PQ\n");
     lh_err err = {0};
     double t0 = lh_mono_s();
-    lh_ivfpq *built = ivfpq_build(x, n, dims, NULL, NULL, 0, &err);
+    char **ids = lh_malloc(n * sizeof *ids);
+    for (size_t i = 0; i < n; i++) ids[i] = lh_asprintf("doc-%zu", i);
+    lh_ivfpq_rows rows = {(const char *const *)ids, NULL, NULL};
+    lh_ivfpq *built = ivfpq_build(x, n, dims, &rows, NULL, 0, &err);
     double build_s = lh_mono_s() - t0;
     if (!built) {
         fprintf(stderr, "bench_ivfpq: %s\n", err.msg);
@@ -155,7 +185,10 @@ int main(int argc, char **argv) {
     row_ivfpq(ix, &qs, dp, 400);
     row_ivfpq(ix, &qs, dp * 2, 400);
     printf("| IVF-PQ save / load (mmap + checksum) | %.2f s / %.2f s | | | | |\n", save_s, load_s);
+    ops_rows(ix, x, dims, path);
     ivfpq_free(ix);
+    for (size_t i = 0; i < n; i++) free(ids[i]);
+    free(ids);
     remove(path);
     free(path);
     fprintf(stderr, "bench_ivfpq: building HNSW\n");

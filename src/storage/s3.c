@@ -289,7 +289,7 @@ static int put_exclusive(s3_bucket *b, s3_call *c, lh_err *err) {
     if (op_head(b, c->key, NULL, &herr) == 0)
         rc = lh_err_set(err, LH_E_CONFLICT, "object '%s' already exists", c->key);
     else if (herr.code != LH_E_NOT_FOUND)
-        rc = (*err = herr, -1);
+        rc = lh_err_set(err, herr.code, "%s", herr.msg);
     else
         rc = s3_perform(b, c, err);
     pthread_mutex_unlock(&b->excl);

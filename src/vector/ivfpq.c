@@ -108,6 +108,34 @@ static uint32_t nearest(const float *v, int d, const float *cent, const float *h
     return best;
 }
 
+/* Index of the largest of s[0..k), the first on ties. 16 lanes keep their
+ * own best (branch-free, vectorised), then the lanes are merged. */
+__attribute__((optimize("O3"), target_clones("avx512f", "avx2", "default")))
+static uint32_t argmax(const float *s, int k) {
+    uint32_t best = 0;
+    int c = 0;
+    if (k >= 16) {
+        float bv[16];
+        int32_t bi[16];
+        for (int l = 0; l < 16; l++) {
+            bv[l] = s[l];
+            bi[l] = l;
+        }
+        for (c = 16; c + 16 <= k; c += 16)
+            for (int l = 0; l < 16; l++) {
+                int gt = s[c + l] > bv[l];
+                bv[l] = gt ? s[c + l] : bv[l];
+                bi[l] = gt ? c + l : bi[l];
+            }
+        best = (uint32_t)bi[0];
+        for (int l = 1; l < 16; l++)
+            if (bv[l] > s[best] || (bv[l] == s[best] && (uint32_t)bi[l] < best)) best = (uint32_t)bi[l];
+    }
+    for (; c < k; c++)
+        if (s[c] > s[best]) best = (uint32_t)c;
+    return best;
+}
+
 /* Nearest of k centroids given transposed (centT[j * k + c]): the inner
  * loop runs over centroids, vectorised (O3) and cloned for AVX-512 / AVX2
  * (picked at load time, like brute.c picks its kernels). */
@@ -120,10 +148,7 @@ static uint32_t nearest_t(const float *v, int d, const float *centT, const float
         const float x = v[j], *row = centT + (size_t)j * k;
         for (int c = 0; c < k; c++) s[c] += x * row[c];
     }
-    uint32_t best = 0;
-    for (int c = 1; c < k; c++)
-        if (s[c] > s[best]) best = (uint32_t)c;
-    return best;
+    return argmax(s, k);
 }
 
 static void transpose(const float *cent, int k, int d, float *out) {

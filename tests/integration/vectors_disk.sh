@@ -6,7 +6,8 @@
 # by scan then through the scalar index, append of new rows (embedded by
 # the server) found by search and by doc_id, stats, recall@10 against brute
 # force, a rebuild with explicit params keeping the appended rows, bad
-# params, and everything still there after a restart (mapped from disk).
+# params, everything still there after a restart (mapped from disk), and
+# gone with the index when it is deleted.
 source "$(dirname "$0")/../lib.sh"
 DATA=$LH_TMP/data
 mkdir -p "$DATA"
@@ -100,4 +101,11 @@ http GET /vectors/lance/stats/resumes
 check_eq "after a restart the backend is mapped again" "$HTTP_STATUS $(jget .vectors) $(jget .nlist)" "200 $((VECTORS + 2)) 8"
 http GET /vectors/lance/doc/resumes/zz-new-1
 check_eq "appended doc survives the restart" "$HTTP_STATUS $(jget .scalar_index)" "200 true"
+
+# --- deleting the index drops its disk backend
+http DELETE /vectors/indexes/resumes
+check_eq "index delete is 204" "$HTTP_STATUS" 204
+http GET /vectors/lance/stats/resumes
+check_eq "the disk backend is gone with it" "$HTTP_STATUS" 404
+check "its files are gone" test ! -e "$DATA/_vectors/resumes/ivfpq.json"
 t_done

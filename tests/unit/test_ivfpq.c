@@ -64,7 +64,7 @@ typedef struct {
     float *x, *q;
     char **ids;
     lh_ivfpq *ix;
-    char dir[64];
+    char dir[256];
 } fixture;
 
 static fixture F;
@@ -84,7 +84,8 @@ static int setup(void **state) {
     lh_err err = {0};
     F.ix = ivfpq_build(F.x, N, D, &rows, &p, 2, &err);
     free(chunk);
-    snprintf(F.dir, sizeof F.dir, "/tmp/lh-ivfpq-XXXXXX");
+    const char *tmp = getenv("TMPDIR");
+    snprintf(F.dir, sizeof F.dir, "%s/lh-ivfpq-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(F.dir)) return -1;
     *state = &F;
     return F.ix ? 0 : -1;
