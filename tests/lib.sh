@@ -59,6 +59,17 @@ lh_start() {
   return 1
 }
 
+# mock_start SCRIPT [ARGS...] — starts a node mock server (it prints "PORT n"),
+# sets MOCK_URL and MOCK_PID; stopped on exit like the servers.
+mock_start() {
+  local out; out=$(mktemp "$LH_TMP/mock.XXXXXX")
+  node "$@" >"$out" 2>&1 &
+  MOCK_PID=$!
+  LH_PIDS+=("$MOCK_PID")
+  for _ in $(seq 1 100); do grep -q '^PORT ' "$out" 2>/dev/null && break; sleep 0.05; done
+  MOCK_URL="http://127.0.0.1:$(sed -n 's/^PORT //p' "$out" | head -1)"
+}
+
 lh_stop() { # graceful stop of LH_PID
   [ -n "${LH_PID:-}" ] || return 0
   kill -TERM "$LH_PID" 2>/dev/null

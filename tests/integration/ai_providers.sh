@@ -14,11 +14,7 @@
 source "$(dirname "$0")/../lib.sh"
 
 # --- the mock model server
-node "$ROOT/tests/mock/ai_server.js" --port 0 >"$LH_TMP/mock.out" 2>"$LH_TMP/mock.log" &
-MOCK_PID=$!
-LH_PIDS+=("$MOCK_PID")
-for _ in $(seq 1 100); do grep -q '^PORT ' "$LH_TMP/mock.out" 2>/dev/null && break; sleep 0.05; done
-MOCK_URL="http://127.0.0.1:$(awk '/^PORT /{print $2}' "$LH_TMP/mock.out")"
+mock_start "$ROOT/tests/mock/ai_server.js" --port 0
 check "mock model server answers" curl -fs "$MOCK_URL/api/tags"
 mock() { curl -s -X POST "$MOCK_URL/__control" --data-binary "$1" >/dev/null; }
 mock_reset() { curl -s -X POST "$MOCK_URL/__reset" >/dev/null; }

@@ -21,10 +21,7 @@ check_eq "profile: status has top values" "$(jget '.profile.columns[] | select(.
 lh_stop
 
 # --- the mock model server
-node "$ROOT/tests/mock/ai_server.js" --port 0 >"$LH_TMP/mock.out" 2>"$LH_TMP/mock.log" &
-LH_PIDS+=("$!")
-for _ in $(seq 1 100); do grep -q '^PORT ' "$LH_TMP/mock.out" 2>/dev/null && break; sleep 0.05; done
-MOCK_URL="http://127.0.0.1:$(awk '/^PORT /{print $2}' "$LH_TMP/mock.out")"
+mock_start "$ROOT/tests/mock/ai_server.js" --port 0
 mock() { curl -s -X POST "$MOCK_URL/__control" --data-binary "$1" >/dev/null; }
 lh_start "$DATA" LAKEHOUSE_AI_PROVIDER=ollama LAKEHOUSE_AI_URL="$MOCK_URL" LAKEHOUSE_AI_MODEL=mock-sql \
   || { t_fail "server starts with ollama"; t_done; exit 1; }
