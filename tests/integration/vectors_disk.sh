@@ -76,6 +76,17 @@ check_eq "appended row is the top hit of its own text" "$(jget '.results[0].doc_
 http_json POST /vectors/lance/append/resumes '{"rows":[{"text":"no id"}]}'
 check_eq "append without doc_id is 400" "$HTTP_STATUS" 400
 
+# --- searches keep answering while appends swap the file under them
+(for i in $(seq 1 30); do
+  curl -s -o /dev/null -w "%{http_code}\n" -X POST "$LH_URL/vectors/lance/search/resumes" -H "Content-Type: application/json" --data-binary "{\"query\":\"nurse $i\",\"k\":3}"
+done) >"$LH_TMP/codes" &
+SEARCHER=$!
+for i in 3 4 5; do http_json POST /vectors/lance/append/resumes "{\"rows\":[{\"doc_id\":\"zz-new-$i\",\"text\":\"concurrent row $i\"}]}"; done
+wait "$SEARCHER"
+check_eq "30 searches during 3 appends all answered 200" "$(sort -u "$LH_TMP/codes" | tr -d "\n") $(wc -l <"$LH_TMP/codes")" "200 30"
+check_eq "the appends landed" "$HTTP_STATUS $(jget .vectors)" "200 $((VECTORS + 5))"
+VECTORS=$((VECTORS + 3))
+
 # --- stats and recall
 http GET /vectors/lance/stats/resumes
 check_eq "stats is 200" "$HTTP_STATUS $(jget .vectors) $(jget .scalar_index) $(jget .stale)" "200 $((VECTORS + 2)) true false"
