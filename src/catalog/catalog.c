@@ -645,9 +645,12 @@ static int patch_apply(json_t *m, const json_t *patch, lh_err *err) {
             json_object_set(m, "tags", v);
         } else if (!strcmp(k, "columns")) {
             if (patch_columns(m, v, err) != 0) return -1;
+        } else if (!strcmp(k, "embedding")) { /* refresh policy (catalog_embed.c) */
+            if (embed_policy_patch(m, v, err) != 0) return -1;
         } else {
             lh_err_set(err, LH_E_BAD_REQUEST, "unknown metadata field '%s'", k);
-            lh_err_hint(err, "description, owner, sensitivity, tags, columns[].description/sensitivity");
+            lh_err_hint(err, "description, owner, sensitivity, tags, columns[].description/sensitivity, "
+                             "embedding.refresh_policy/refresh_interval_s");
             return -1;
         }
     }

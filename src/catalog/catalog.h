@@ -77,6 +77,10 @@ int catalog_set_embedding(lh_catalog *c, const char *name, const char *status, l
 /* {"datasets":[{"name","version","stale_since","last_embedded_at"}]}: the
  * datasets whose embedding status is "stale", by name. */
 json_t *catalog_list_stale(lh_catalog *c);
+/* {"datasets":[{"name","refresh_policy","refresh_interval_s","status"}]}:
+ * the datasets whose embedding.refresh_policy is "on_append" or
+ * "scheduled" (missing = "manual"; set by PATCH {"embedding":{...}}). */
+json_t *catalog_refresh_policies(lh_catalog *c);
 
 /* ---- schema evolution (catalog_schema.c; diffing in schema_diff.h) ------ */
 /* Columns [{"name","type" (DuckDB),"nullable"}] of dataset name's table at

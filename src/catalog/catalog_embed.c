@@ -1,7 +1,10 @@
 /*
  * catalog_embed.c — what the vector index service needs from the catalog:
  * the SELECT over a dataset's current snapshot, and the manifest's
- * "embedding" object {status, stale_since, last_embedded_at}.
+ * "embedding" object {status, stale_since, last_embedded_at, refresh_policy,
+ * refresh_interval_s}. The refresh policy ("manual" | "on_append" |
+ * "scheduled") is set through PATCH metadata and read by the vector
+ * service's refresher (vector/refresh_policy.c, ADR 0150).
  *
  * The catalog itself turns status "fresh" into "stale" on every write
  * (entry_write in catalog.c); the vector service sets "fresh" after a build
@@ -97,6 +100,65 @@ json_t *catalog_list_stale(lh_catalog *c) {
                                              "version", json_object_get(m, "version") ?: json_null(),
                                              "stale_since", since ? since : json_null(),
                                              "last_embedded_at", last ? last : json_null()));
+    }
+    pthread_rwlock_unlock(&c->lock);
+    return json_pack("{s:o}", "datasets", arr);
+}
+
+/* ---- refresh policy (ADR 0150) -------------------------------------------- */
+
+#define POLICY_INTERVAL_MAX (7 * 24 * 3600)
+
+static int policy_known(const char *p) {
+    return p && (!strcmp(p, "manual") || !strcmp(p, "on_append") || !strcmp(p, "scheduled"));
+}
+
+int embed_policy_patch(json_t *m, const json_t *v, lh_err *err) {
+    if (!json_is_object(v)) return lh_err_set(err, LH_E_BAD_REQUEST, "\"embedding\" must be an object");
+    json_t *pol = json_object_get(v, "refresh_policy"), *iv = json_object_get(v, "refresh_interval_s");
+    const char *k;
+    json_t *x;
+    json_object_foreach((json_t *)v, k, x)
+        if (strcmp(k, "refresh_policy") && strcmp(k, "refresh_interval_s")) {
+            lh_err_set(err, LH_E_BAD_REQUEST, "embedding: unknown field '%s'", k);
+            lh_err_hint(err, "embedding.refresh_policy and embedding.refresh_interval_s can be set; status is the "
+                             "vector service's");
+            return -1;
+        }
+    if (pol && !policy_known(json_string_value(pol))) {
+        lh_err_set(err, LH_E_BAD_REQUEST, "embedding.refresh_policy must be \"manual\", \"on_append\" or \"scheduled\"");
+        return -1;
+    }
+    if (iv && (!json_is_integer(iv) || json_integer_value(iv) < 1 || json_integer_value(iv) > POLICY_INTERVAL_MAX))
+        return lh_err_set(err, LH_E_BAD_REQUEST, "embedding.refresh_interval_s must be an integer in 1..%d",
+                          POLICY_INTERVAL_MAX);
+    json_t *emb = json_object_get(m, "embedding");
+    if (!json_is_object(emb)) {
+        emb = json_pack("{s:s, s:n}", "status", "none", "stale_since");
+        json_object_set_new(m, "embedding", emb);
+    }
+    const char *now_pol = pol ? json_string_value(pol) : json_string_value(json_object_get(emb, "refresh_policy"));
+    if (now_pol && !strcmp(now_pol, "scheduled") && !iv && !json_is_integer(json_object_get(emb, "refresh_interval_s"))) {
+        lh_err_set(err, LH_E_BAD_REQUEST, "refresh_policy \"scheduled\" needs embedding.refresh_interval_s");
+        lh_err_hint(err, "{\"embedding\":{\"refresh_policy\":\"scheduled\",\"refresh_interval_s\":3600}}");
+        return -1;
+    }
+    if (pol) json_object_set(emb, "refresh_policy", pol);
+    if (iv) json_object_set(emb, "refresh_interval_s", iv);
+    return 0;
+}
+
+json_t *catalog_refresh_policies(lh_catalog *c) {
+    json_t *arr = json_array();
+    pthread_rwlock_rdlock(&c->lock);
+    for (size_t i = 0; i < c->n; i++) {
+        json_t *emb = json_object_get(c->entries[i].manifest, "embedding");
+        const char *pol = json_string_value(json_object_get(emb, "refresh_policy"));
+        if (!pol || !strcmp(pol, "manual")) continue;
+        json_t *iv = json_object_get(emb, "refresh_interval_s");
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:s}", "name", c->entries[i].name, "refresh_policy",
+                                             pol, "refresh_interval_s", (json_int_t)json_integer_value(iv),
+                                             "status", json_string_value(json_object_get(emb, "status")) ?: "none"));
     }
     pthread_rwlock_unlock(&c->lock);
     return json_pack("{s:o}", "datasets", arr);

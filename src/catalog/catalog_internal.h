@@ -65,6 +65,11 @@ void entry_clear(cat_entry *e);
 /* Hands the current view set to the listener. Caller holds write_mu. */
 void views_publish(lh_catalog *c);
 
+/* ---- catalog_embed.c ---------------------------------------------------- */
+/* Validates a PATCH {"embedding":{"refresh_policy"?,"refresh_interval_s"?}}
+ * and applies it to m's embedding object. */
+int embed_policy_patch(json_t *m, const json_t *v, lh_err *err);
+
 /* ---- tombstones.c ------------------------------------------------------- */
 void tombs_load(lh_catalog *c);            /* at open, after the datasets */
 void tombs_free(lh_catalog *c);

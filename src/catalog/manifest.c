@@ -35,7 +35,8 @@ json_t *manifest_new(const char *name, const char *location, const char *bucket,
                           "updated_at", now, "bucket", bucket, "location", location, "files");
     json_object_set_new(m, "format", json_string("delta"));
     json_object_set_new(m, "freshness", json_pack("{s:s}", "last_ingest_at", now));
-    json_object_set_new(m, "embedding", json_pack("{s:s, s:n}", "status", "none", "stale_since"));
+    json_object_set_new(m, "embedding", json_pack("{s:s, s:n, s:s}", "status", "none", "stale_since",
+                                                          "refresh_policy", "manual"));
     manifest_touch_lineage(m, lin);
     return m;
 }

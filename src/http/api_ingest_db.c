@@ -27,7 +27,7 @@ static int job_cancelled(void *ctx) {
     return jobs_cancelled(ctx);
 }
 
-__attribute__((unused)) static int db_job_fn(lh_job *job, void *ctx, lh_err *err) {
+static int db_job_fn(lh_job *job, void *ctx, lh_err *err) {
     db_job *j = ctx;
     lh_db_ingest_hooks hooks = {job_progress, job_cancelled, job};
     j->opts.job_id = jobs_id(job);
@@ -37,15 +37,15 @@ __attribute__((unused)) static int db_job_fn(lh_job *job, void *ctx, lh_err *err
     return 0;
 }
 
-/* Runs the ingest on this thread; job_id receives the job's id.
- * TODO(jobs): once lh_app carries the job registry (`jobs`), this body becomes
- *   return jobs_run_inline(app->jobs, "ingest_db", db_job_fn, j, job_id, err);
- * and db_job_fn reports rows done and honours cancel. */
+/* Runs the ingest on this thread as a registered job (GET /jobs/{id} shows
+ * rows done while it runs; POST /jobs/{id}/cancel stops it); job_id
+ * receives the job's id. */
 static int run_job(lh_app *app, db_job *j, char **job_id, lh_err *err) {
-    (void)app;
-    (void)job_id;
-    j->result = db_ingest_run(j->catalog, j->dsn, &j->opts, NULL, err);
-    return j->result ? 0 : -1;
+    if (!app->jobs) {
+        j->result = db_ingest_run(j->catalog, j->dsn, &j->opts, NULL, err);
+        return j->result ? 0 : -1;
+    }
+    return jobs_run_inline(app->jobs, "ingest_db", db_job_fn, j, job_id, err);
 }
 
 /* Runs the ingest and answers 201 with its result. */

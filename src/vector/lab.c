@@ -37,11 +37,13 @@ lh_vlab *vlab_open(const lh_vlab_config *cfg, lh_err *err) {
 
 void vlab_start(lh_vlab *lab) {
     if (lab->cfg.agent.enabled && !lab->agent) lab->agent = vagent_start(lab);
+    if (!lab->refresher) lab->refresher = vrefresher_start(lab); /* refresh policies (ADR 0150) */
 }
 
 void vlab_free(lh_vlab *lab) {
     if (!lab) return;
     vagent_free(lab->agent);
+    vrefresher_free(lab->refresher);
     pthread_mutex_destroy(&lab->mu);
     pthread_mutex_destroy(&lab->swap_mu);
     free(lab->active_profile);

@@ -154,6 +154,14 @@ json_t *vlab_agent_stop(lh_vlab *lab);
  * LH_E_CONFLICT when the agent is not running. */
 json_t *vlab_agent_enqueue(lh_vlab *lab, const char *index, const char *reason, lh_err *err);
 
+/* ---- the embedding refresher (refresh_policy.c, ADR 0150) ---- */
+
+/* Started by vlab_start: refreshes the stale indexes of datasets whose
+ * manifest has embedding.refresh_policy "on_append" (at the next tick
+ * after a write) or "scheduled" (once per refresh_interval_s).
+ * {"running","tick_ms","ticks","policies":[...],"datasets":{name:record}}. */
+json_t *vlab_refresher_status(lh_vlab *lab);
+
 /* ---- model profiles (lab_profile.c) ---- */
 
 /* Creates or replaces; *created (may be NULL) = 1 when new. Every bound

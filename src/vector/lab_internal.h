@@ -8,6 +8,7 @@
  *   lab_autotune.c the autotune loop
  *   lab_agent.c    the background agent thread
  *   lab_profile.c  model profiles: CRUD, activate, scoped search
+ *   refresh_policy.c  the embedding refresher thread (refresh policies)
  *
  * Locking: lab->mu guards every read-modify-write of the lab's files (it
  * is never held during a graph build or an embedding call); swap_mu
@@ -31,12 +32,14 @@
 #define LAB_ES_MAX 200
 
 typedef struct vagent vagent;
+typedef struct vrefresher vrefresher;
 
 struct lh_vlab {
     lh_vlab_config cfg;
     pthread_mutex_t mu;      /* the lab's files */
     pthread_mutex_t swap_mu; /* promote / rollback / activate */
     vagent *agent;           /* lab_agent.c; NULL until vlab_start */
+    vrefresher *refresher;   /* refresh_policy.c; NULL until vlab_start */
     char *active_profile;    /* last activated profile id (under mu) */
 };
 
@@ -105,5 +108,10 @@ json_t *vpromo_current(lh_vlab *lab, const char *index);
 
 vagent *vagent_start(lh_vlab *lab);
 void vagent_free(vagent *a);
+
+/* ---- refresh_policy.c ---------------------------------------------------------- */
+
+vrefresher *vrefresher_start(lh_vlab *lab);
+void vrefresher_free(vrefresher *r);
 
 #endif

@@ -46,6 +46,10 @@ DSN="postgres://etl:$PW@127.0.0.1:$PG_PORT/shop"
 http_json POST /ingest/db "{\"dsn\":\"$DSN\",\"table\":\"types_t\",\"dataset_name\":\"pg_types\"}"
 check_eq "types: 201" "$HTTP_STATUS" 201
 check_eq "types: rows, batches, keyset on the primary key" "$(jget '[.dataset,.rows,.batches,.paging,.order_key]|@csv')" '"pg_types",3,1,"keyset","id"'
+JOB=$(jget .job_id); INGESTED=$HTTP_BODY
+http GET "/jobs/$JOB"
+check_eq "the ingest ran as a job, done with its rows" "$(jget '[.kind,.state,.progress.done,.result.rows]|@csv')" '"ingest_db","done",3,3'
+HTTP_BODY=$INGESTED
 check_eq "types: DuckDB types" "$(jget '[.columns[].type]|join(",")')" \
   "BIGINT,SMALLINT,INTEGER,DECIMAL(12,2),DOUBLE,FLOAT,DOUBLE,VARCHAR,VARCHAR,BOOLEAN,DATE,TIMESTAMP,TIMESTAMP WITH TIME ZONE,VARCHAR,VARCHAR,UUID,BLOB,TIME,VARCHAR,VARCHAR"
 check_eq "types: source types named" "$(jget '.columns[3].source_type + "|" + .columns[12].source_type')" "numeric(12,2)|timestamp with time zone"
