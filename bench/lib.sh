@@ -12,7 +12,7 @@
 BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LH_BIN=${LH_BIN:-$BENCH_ROOT/build/lakehouse}
 BENCH_QUICK=${BENCH_QUICK:-0}
-BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/lh-bench-XXXXXX")
+BENCH_TMP=$(mktemp -d -t lh-bench-XXXXXX)
 BENCH_PIDS=()
 
 bench_log() { echo "[$(date +%H:%M:%S)] $*" >&2; }

@@ -19,7 +19,7 @@ OUT=${BENCH_OUT:-docs/BENCHMARKS.md}  # BENCH_OUT: write elsewhere (testing the 
 ONLY=${1:-}
 WRITE=1
 [ "${BENCH_QUICK:-0}" = 1 ] && WRITE=${BENCH_WRITE:-0}
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/lh-benchrun-XXXXXX")
+TMP=$(mktemp -d -t lh-benchrun-XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 
 # the command each section names as its origin
