@@ -90,6 +90,7 @@ static lh_vlab *lab_open(lh_app *app, lh_err *err) {
         .storage = app->storage,
         .catalog = app->catalog,
         .vectors = app->vectors,
+        .ai = app->ai,
         .threads = c->query.threads,
         .agent = {c->agent.enabled, c->agent.cycle_interval_s, c->agent.cooldown_s, c->agent.min_recall_pct,
                   c->agent.max_trials_per_hour, c->agent.epsilon_pct, c->agent.eval_queries},

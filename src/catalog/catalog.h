@@ -82,6 +82,11 @@ json_t *catalog_list_stale(lh_catalog *c);
  * "scheduled" (missing = "manual"; set by PATCH {"embedding":{...}}). */
 json_t *catalog_refresh_policies(lh_catalog *c);
 
+/* ---- buckets (catalog_buckets.c) ------------------------------------------ */
+/* Stamps "bucket" (the catalog's bucket, "primary") on manifests lacking it.
+ * {"bucket","stamped":[names],"stamped_count","already_stamped","total"}. */
+json_t *catalog_migrate_buckets(lh_catalog *c, lh_err *err);
+
 /* ---- schema evolution (catalog_schema.c; diffing in schema_diff.h) ------ */
 /* Columns [{"name","type" (DuckDB),"nullable"}] of dataset name's table at
  * Delta version (-1 = latest); *version_out (may be NULL) gets the version

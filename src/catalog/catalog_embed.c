@@ -126,7 +126,8 @@ int embed_policy_patch(json_t *m, const json_t *v, lh_err *err) {
             return -1;
         }
     if (pol && !policy_known(json_string_value(pol))) {
-        lh_err_set(err, LH_E_BAD_REQUEST, "embedding.refresh_policy must be \"manual\", \"on_append\" or \"scheduled\"");
+        lh_err_set(err, LH_E_BAD_REQUEST,
+                   "embedding.refresh_policy must be \"manual\", \"on_append\" or \"scheduled\"");
         return -1;
     }
     if (iv && (!json_is_integer(iv) || json_integer_value(iv) < 1 || json_integer_value(iv) > POLICY_INTERVAL_MAX))
@@ -138,7 +139,8 @@ int embed_policy_patch(json_t *m, const json_t *v, lh_err *err) {
         json_object_set_new(m, "embedding", emb);
     }
     const char *now_pol = pol ? json_string_value(pol) : json_string_value(json_object_get(emb, "refresh_policy"));
-    if (now_pol && !strcmp(now_pol, "scheduled") && !iv && !json_is_integer(json_object_get(emb, "refresh_interval_s"))) {
+    int has_iv = iv || json_is_integer(json_object_get(emb, "refresh_interval_s"));
+    if (now_pol && !strcmp(now_pol, "scheduled") && !has_iv) {
         lh_err_set(err, LH_E_BAD_REQUEST, "refresh_policy \"scheduled\" needs embedding.refresh_interval_s");
         lh_err_hint(err, "{\"embedding\":{\"refresh_policy\":\"scheduled\",\"refresh_interval_s\":3600}}");
         return -1;

@@ -1,6 +1,7 @@
 /*
  * api_catalog.c — /catalog/datasets (register, list, get, PATCH metadata,
- * delete) and /catalog/resync-missing. Each handler is one catalog call.
+ * delete), /catalog/resync-missing and /catalog/migrate-buckets. Each
+ * handler is one catalog call.
  */
 #include "http/internal.h"
 
@@ -55,4 +56,9 @@ void api_catalog_append(lh_app *app, lh_req *req, lh_resp *resp) {
 void api_catalog_resync(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
     reply_manifest(resp, 200, catalog_resync_missing(app->catalog, &err), &err);
+}
+
+void api_catalog_migrate_buckets(lh_app *app, lh_req *req, lh_resp *resp) {
+    lh_err err = {0};
+    reply_manifest(resp, 200, catalog_migrate_buckets(app->catalog, &err), &err);
 }

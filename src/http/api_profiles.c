@@ -1,8 +1,10 @@
 /*
  * api_profiles.c — model profiles: /catalog/profiles (create or replace,
- * list, get, delete) and /vectors/profile/{id}/activate|search. Handlers
- * only translate: the lab module validates bindings, warms indexes and
- * scopes searches (403 outside the profile's datasets).
+ * list, get, delete), /vectors/profile/{id}/activate|search|deactivate,
+ * GET /vectors/profile/active, and GET /vectors/refresher (the refresh
+ * policy thread's state). Handlers only translate: the lab module
+ * validates bindings, warms indexes, swaps models and scopes searches
+ * (403 outside the profile's datasets).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -63,4 +65,22 @@ void api_profiles_search(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
     reply(resp, 200, vlab_profile_search(lab, req_param(req, "id"), body, &err), &err);
     json_decref(body);
+}
+
+void api_profiles_deactivate(lh_app *app, lh_req *req, lh_resp *resp) {
+    lh_vlab *lab = lab_of(app, resp);
+    lh_err err = {0};
+    if (lab) reply(resp, 200, vlab_profile_deactivate(lab, req_param(req, "id"), &err), &err);
+}
+
+void api_profiles_active(lh_app *app, lh_req *req, lh_resp *resp) {
+    (void)req;
+    lh_vlab *lab = lab_of(app, resp);
+    if (lab) resp_json(resp, 200, vlab_profile_active(lab));
+}
+
+void api_vectors_refresher(lh_app *app, lh_req *req, lh_resp *resp) {
+    (void)req;
+    lh_vlab *lab = lab_of(app, resp);
+    if (lab) resp_json(resp, 200, vlab_refresher_status(lab));
 }

@@ -87,6 +87,10 @@ void resp_empty(lh_resp *resp, int status);
 /* Adds a response header (name and value copied; no CR/LF allowed). */
 void resp_header(lh_resp *resp, const char *name, const char *value);
 
+/* X-Lakehouse-Bucket on ingest routes (bucket_header.c): 0 to go on, else
+ * -1 with the 404/422 in resp. */
+int http_bucket_header_check(lh_app *app, lh_req *req, lh_resp *resp);
+
 /* The route table (routes.c) and the handlers (api_*.c). */
 extern const lh_route lh_routes[];
 extern const size_t lh_routes_count;
@@ -111,6 +115,7 @@ void api_bucket_objects_list(lh_app *, lh_req *, lh_resp *);
 void api_bucket_object_put_done(lh_app *, lh_req *, lh_resp *);
 extern const lh_upload_ops api_bucket_object_put_upload;
 void api_catalog_register(lh_app *, lh_req *, lh_resp *);
+void api_catalog_migrate_buckets(lh_app *, lh_req *, lh_resp *);
 void api_catalog_list(lh_app *, lh_req *, lh_resp *);
 void api_catalog_get(lh_app *, lh_req *, lh_resp *);
 void api_catalog_patch(lh_app *, lh_req *, lh_resp *);
@@ -180,6 +185,9 @@ void api_profiles_get(lh_app *, lh_req *, lh_resp *);
 void api_profiles_delete(lh_app *, lh_req *, lh_resp *);
 void api_profiles_activate(lh_app *, lh_req *, lh_resp *);
 void api_profiles_search(lh_app *, lh_req *, lh_resp *);
+void api_profiles_deactivate(lh_app *, lh_req *, lh_resp *);
+void api_profiles_active(lh_app *, lh_req *, lh_resp *);
+void api_vectors_refresher(lh_app *, lh_req *, lh_resp *);
 void api_ingest_file(lh_app *, lh_req *, lh_resp *);
 extern const lh_upload_ops api_ingest_file_upload;
 void api_jobs_list(lh_app *, lh_req *, lh_resp *);

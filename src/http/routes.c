@@ -28,6 +28,7 @@ const lh_route lh_routes[] = {
     {"GET", "/storage/buckets/{bucket}/objects", api_bucket_objects_list, ROLE_READ, NULL},
 
     {"POST", "/catalog/datasets", api_catalog_register, ROLE_WRITE, NULL},
+    {"POST", "/catalog/migrate-buckets", api_catalog_migrate_buckets, ROLE_ADMIN, NULL},
     {"GET", "/catalog/datasets", api_catalog_list, ROLE_READ, NULL},
     {"GET", "/catalog/datasets/by-name/{name}", api_catalog_get, ROLE_READ, NULL},
     {"PATCH", "/catalog/datasets/by-name/{name}/metadata", api_catalog_patch, ROLE_WRITE, NULL},
@@ -100,6 +101,9 @@ const lh_route lh_routes[] = {
     {"DELETE", "/catalog/profiles/{id}", api_profiles_delete, ROLE_WRITE, NULL},
     {"POST", "/vectors/profile/{id}/activate", api_profiles_activate, ROLE_WRITE, NULL},
     {"POST", "/vectors/profile/{id}/search", api_profiles_search, ROLE_READ, NULL},
+    {"POST", "/vectors/profile/{id}/deactivate", api_profiles_deactivate, ROLE_WRITE, NULL},
+    {"GET", "/vectors/profile/active", api_profiles_active, ROLE_READ, NULL},
+    {"GET", "/vectors/refresher", api_vectors_refresher, ROLE_READ, NULL},
 
     {"POST", "/ingest/file", api_ingest_file, ROLE_WRITE, &api_ingest_file_upload},
     {"GET", "/jobs", api_jobs_list, ROLE_READ, NULL},

@@ -235,6 +235,7 @@ static int admit_request(req_ctx *rc) {
     }
     req->route = handler;
     if (check_auth(cfg, req, resp) != 0) return -1;
+    if (http_bucket_header_check(rc->srv->app, req, resp) != 0) return -1; /* bucket_header.c */
     int64_t cl = content_length(req);
     int64_t limit = req->route->upload ? cfg->server.max_upload_bytes : cfg->server.max_body_bytes;
     if (cl > limit) {

@@ -93,6 +93,7 @@ typedef struct {
     lh_storage *storage;      /* borrowed: where the lab's files live */
     lh_catalog *catalog;      /* borrowed: profile bindings are checked against it */
     lh_vindex *vectors;       /* borrowed */
+    lh_ai *ai;                /* borrowed, may be NULL: profile model swaps (ADR 0152) */
     int threads;              /* graph builds and exact scans (0 = cores) */
     lh_vlab_agent_config agent;
 } lh_vlab_config;
@@ -171,12 +172,22 @@ json_t *vlab_profile_list(lh_vlab *lab);                  /* {"profiles":[...]} 
 json_t *vlab_profile_get(lh_vlab *lab, const char *id, lh_err *err);
 int vlab_profile_delete(lh_vlab *lab, const char *id, lh_err *err);
 /* Loads every index over a bound dataset and gives it the promoted config
- * (else the profile's). {"profile","warmed":[...],"failures":[...],"duration_ms"}. */
+ * (else the profile's); a lance profile migrates them to IVF-PQ instead.
+ * The profile becomes the active one: the previous one's model is unloaded,
+ * its ollama_name preloaded (ADR 0152). {"profile","vector_backend",
+ * "warmed":[...],"failures":[...],"models":{...},"duration_ms"}. */
 json_t *vlab_profile_activate(lh_vlab *lab, const char *id, lh_err *err);
 /* {"index","query","k"?,"mode"?}: LH_E_FORBIDDEN when the index's source
  * dataset is not bound to the profile (the message lists the bound ones).
- * HNSW when the index is warm, else exact. */
+ * HNSW when the index is warm, else exact; a profile with vector_backend
+ * "lance" searches the IVF-PQ backend (migrating the index first when
+ * needed, ADR 0151). */
 json_t *vlab_profile_search(lh_vlab *lab, const char *id, const json_t *req, lh_err *err);
+/* Only the active profile: unloads its model, no profile is active then.
+ * {"profile","deactivated","models"}; LH_E_CONFLICT when id is not active. */
+json_t *vlab_profile_deactivate(lh_vlab *lab, const char *id, lh_err *err);
+/* {"active": id | null, "model", "profile": document | null}. */
+json_t *vlab_profile_active(lh_vlab *lab);
 
 /* ---- the measuring core (pure; for tests and benchmarks) ------------------ */
 

@@ -2,7 +2,9 @@
  * lab_profile.c — model profiles, _catalog/profiles/<id>.json: a named
  * binding of datasets to a model and an HNSW config, {id, ollama_name,
  * description, bound_datasets, hnsw_config, embed_model, created_at,
- * created_by} (+ updated_at).
+ * created_by} (+ updated_at, vector_backend "hnsw" | "lance" and bucket,
+ * ADR 0151). Lance routing: lab_profile_lance.c; the active-profile
+ * singleton and model swaps: lab_profile_active.c.
  *
  * Bindings are checked against the catalog when the profile is written
  * (every bound name must be a dataset or an AI-safe view). Activation gives every index over a
@@ -75,6 +77,17 @@ static int opt_string(const json_t *req, const char *key, const char **out, lh_e
     return lh_err_set(err, LH_E_BAD_REQUEST, "\"%s\" must be a string", key);
 }
 
+/* vector_backend ("hnsw" default | "lance") and bucket (default "primary"). */
+static int backend_fields(const json_t *req, const char **backend, const char **bucket, lh_err *err) {
+    if (opt_string(req, "vector_backend", backend, err) || opt_string(req, "bucket", bucket, err)) return -1;
+    if (!*backend) *backend = "hnsw";
+    if (!*bucket) *bucket = "primary";
+    if (strcmp(*backend, "hnsw") && strcmp(*backend, "lance"))
+        return lh_err_set(err, LH_E_BAD_REQUEST, "\"vector_backend\" must be \"hnsw\" or \"lance\"");
+    if (!vlab_id_valid(*bucket)) return lh_err_set(err, LH_E_BAD_REQUEST, "bad bucket name '%s'", *bucket);
+    return 0;
+}
+
 /* ---- reading and writing --------------------------------------------------------------- */
 
 static json_t *profile_read(lh_vlab *lab, const char *id, lh_err *err) {
@@ -93,10 +106,11 @@ static json_t *profile_read(lh_vlab *lab, const char *id, lh_err *err) {
 
 /* The new profile document from req (validated), keeping old's creation. */
 static json_t *profile_build(lh_vlab *lab, const json_t *req, const char *by, lh_err *err) {
-    const char *id, *desc, *ollama, *embed;
+    const char *id, *desc, *ollama, *embed, *backend, *bucket;
     lh_hnsw_params p;
     if (vlab_str_field(req, "id", 1, &id, err) || id_check(id, err) || opt_string(req, "description", &desc, err) ||
         opt_string(req, "ollama_name", &ollama, err) || opt_string(req, "embed_model", &embed, err) ||
+        backend_fields(req, &backend, &bucket, err) ||
         vlab_config_parse(json_object_get(req, "hnsw_config"), NULL, &p, err))
         return NULL;
     json_t *bound = bindings_check(lab, json_object_get(req, "bound_datasets"), err);
@@ -104,10 +118,11 @@ static json_t *profile_build(lh_vlab *lab, const json_t *req, const char *by, lh
     char now[32];
     lh_time_iso(lh_now_ms(), now);
     const char *model = embed ? embed : vindex_provider(lab->cfg.vectors)->embed_model;
-    return json_pack("{s:s, s:s?, s:s, s:o, s:o, s:s?, s:s, s:s, s:s}", "id", id, "ollama_name", ollama,
+    return json_pack("{s:s, s:s?, s:s, s:o, s:o, s:s?, s:s, s:s, s:s, s:s, s:s}", "id", id, "ollama_name", ollama,
                      "description", desc ? desc : "", "bound_datasets", bound, "hnsw_config",
                      vlab_params_json(vlab_params_resolve(p)), "embed_model", model, "created_at", now,
-                     "created_by", by ? by : "anonymous", "updated_at", now);
+                     "created_by", by ? by : "anonymous", "updated_at", now, "vector_backend", backend, "bucket",
+                     bucket);
 }
 
 json_t *vlab_profile_put(lh_vlab *lab, const json_t *req, const char *by, int *created, lh_err *err) {
@@ -221,16 +236,18 @@ json_t *vlab_profile_activate(lh_vlab *lab, const char *id, lh_err *err) {
         if (!json_array_size(idx))
             json_array_append_new(failures, json_pack("{s:s, s:s}", "dataset", name, "error",
                                                       "no vector index over this dataset"));
-        json_array_foreach(idx, j, m) activate_index(lab, prof, name, m, warmed, failures);
+        json_array_foreach(idx, j, m) {
+            if (vprofile_is_lance(prof)) vprofile_lance_warm(lab, name, m, warmed, failures);
+            else activate_index(lab, prof, name, m, warmed, failures);
+        }
         json_decref(list);
     }
-    pthread_mutex_lock(&lab->mu);
-    free(lab->active_profile);
-    lab->active_profile = lh_strdup(id);
-    pthread_mutex_unlock(&lab->mu);
+    json_t *models = vprofile_swap_models(lab, prof); /* the active singleton */
+    json_t *out = json_pack("{s:s, s:s, s:o, s:o, s:o, s:I}", "profile", id, "vector_backend",
+                            vprofile_is_lance(prof) ? "lance" : "hnsw", "warmed", warmed, "failures", failures,
+                            "models", models, "duration_ms", (json_int_t)((lh_mono_s() - t0) * 1000));
     json_decref(prof);
-    return json_pack("{s:s, s:o, s:o, s:I}", "profile", id, "warmed", warmed, "failures", failures, "duration_ms",
-                     (json_int_t)((lh_mono_s() - t0) * 1000));
+    return out;
 }
 
 /* ---- scoped search ---------------------------------------------------------------------------- */
@@ -276,13 +293,19 @@ json_t *vlab_profile_search(lh_vlab *lab, const char *id, const json_t *req, lh_
     const char *ds = json_string_value(json_object_get(meta, "source"));
     lh_vsearch_mode mode = warm_mode(meta);
     lh_vresults r;
-    if (meta && scope_check(prof, index, ds, err) == 0 && (!mode_s || vindex_mode_parse(mode_s, &mode, err) == 0) &&
-        vindex_search(lab->cfg.vectors, index, query, (int)k, mode, &r, err) == 0) {
+    int in_scope = meta && scope_check(prof, index, ds, err) == 0;
+    if (in_scope && vprofile_is_lance(prof)) { /* profile routing (ADR 0151) */
+        out = vprofile_lance_search(lab, index, query, (int)k, err);
+    } else if (in_scope && (!mode_s || vindex_mode_parse(mode_s, &mode, err) == 0) &&
+               vindex_search(lab->cfg.vectors, index, query, (int)k, mode, &r, err) == 0) {
         out = vindex_results_json(&r);
+        json_object_set_new(out, "backend", json_string("hnsw"));
+        vindex_results_free(&r);
+    }
+    if (out) {
         json_object_set_new(out, "profile", json_string(id));
         json_object_set_new(out, "index", json_string(index));
         json_object_set_new(out, "dataset", json_string(ds));
-        vindex_results_free(&r);
     }
     json_decref(meta);
     json_decref(prof);

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/strbuf.h"
 #include "common/util.h"
 #include "vector/lab_internal.h"
 
