@@ -95,14 +95,14 @@ static const char *const GEN_SQL =
 
 typedef struct {
     const char *name;
-    const char *sql; /* %s = table identifier; %lld = a key (point lookup) */
+    const char *sql; /* first %s = table identifier; second %s = a key (point lookup) */
 } bench_query;
 
 static const bench_query QUERIES[] = {
     {"filter", "SELECT id, category, amount, name FROM %s WHERE region = 'north' AND amount < 4.0"},
     {"group-by", "SELECT category, count(*) AS n, sum(qty) AS qty, avg(amount) AS avg_amount "
                  "FROM %s GROUP BY category ORDER BY category"},
-    {"point lookup", "SELECT * FROM %s WHERE id = %lld"},
+    {"point lookup", "SELECT * FROM %s WHERE id = %s"},
 };
 #define NQUERIES (sizeof QUERIES / sizeof QUERIES[0])
 
@@ -130,14 +130,14 @@ static int cmd_queries(void) {
     printf("| query | SQL |\n| --- | --- |\n");
     for (size_t i = 0; i < NQUERIES; i++) {
         printf("| %s | `", QUERIES[i].name);
-        printf(QUERIES[i].sql, "T", (long long)0);
+        printf(QUERIES[i].sql, "T", "<N/2+17>");
         printf("` |\n");
     }
     printf("| JSON rendering | `");
     printf(JSON_SQL, "T", 100000LL);
     printf("` |\n\nT has 8 columns: id BIGINT (0..N-1, sorted), ts TIMESTAMP, category VARCHAR "
            "(100 values), region VARCHAR (4), amount DOUBLE (0..999.99), qty INTEGER, name "
-           "VARCHAR, active BOOLEAN. The point lookup key is N/2+17; the filter keeps ~0.1%% "
+           "VARCHAR, active BOOLEAN; N rows. The filter keeps ~0.1%% "
            "of the rows.\n");
     return 0;
 }
@@ -455,8 +455,10 @@ static long long table_rows(engine *e, const char *table) {
 
 static char *query_sql(const bench_query *q, const char *table, long long key) {
     lh_strbuf id = LH_STRBUF_INIT;
+    char k[24];
+    snprintf(k, sizeof k, "%lld", key);
     sb_sql_ident(&id, table);
-    char *sql = lh_asprintf(q->sql, id.buf, key);
+    char *sql = lh_asprintf(q->sql, id.buf, k);
     sb_free(&id);
     return sql;
 }
