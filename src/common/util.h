@@ -33,6 +33,10 @@ int lh_read_file(const char *path, char **out, size_t *len, lh_err *err);
 int lh_mkdirs(const char *path, lh_err *err);
 /* Writes data to path atomically: temp file beside it, fsync, rename, fsync dir. */
 int lh_write_file_atomic(const char *path, const void *data, size_t len, lh_err *err);
+/* *ts = the wall-clock time ms milliseconds from now, for pthread_cond_timedwait. */
+struct timespec;
+void lh_deadline_after_ms(struct timespec *ts, int64_t ms);
+
 /* fsyncs the directory holding path (after a rename or link). */
 void lh_fsync_dir_of(const char *path);
 

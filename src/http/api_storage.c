@@ -18,16 +18,16 @@ static int put_begin(lh_app *app, lh_req *req, lh_resp *resp) {
     return 0;
 }
 
-static int put_data(lh_req *req, const char *data, size_t len, lh_err *err) {
+int api_writer_data(lh_req *req, const char *data, size_t len, lh_err *err) {
     return storage_writer_write(req->upload_state, data, len, err);
 }
 
-static void put_abort(lh_req *req) {
+void api_writer_abort(lh_req *req) {
     storage_writer_abort(req->upload_state);
     req->upload_state = NULL;
 }
 
-const lh_upload_ops api_storage_put_upload = {put_begin, put_data, put_abort};
+const lh_upload_ops api_storage_put_upload = {put_begin, api_writer_data, api_writer_abort};
 
 void api_storage_put_done(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};

@@ -103,6 +103,9 @@ void api_storage_delete(lh_app *, lh_req *, lh_resp *);
 void api_storage_list(lh_app *, lh_req *, lh_resp *);
 void api_storage_put_done(lh_app *, lh_req *, lh_resp *);
 extern const lh_upload_ops api_storage_put_upload;
+/* Upload ops shared by every route whose upload_state is an lh_storage_writer. */
+int api_writer_data(lh_req *req, const char *data, size_t len, lh_err *err);
+void api_writer_abort(lh_req *req);
 /* bucket registry and bucket-aware object I/O (api_buckets.c) */
 void api_buckets_list(lh_app *, lh_req *, lh_resp *);
 void api_buckets_add(lh_app *, lh_req *, lh_resp *);

@@ -191,16 +191,6 @@ static void run_spawn(run_ctx *r) {
 
 /* ---- the thread ---------------------------------------------------------- */
 
-static void abs_deadline(struct timespec *ts, int64_t wait_ms) {
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += wait_ms / 1000;
-    ts->tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 static void *thread_main(void *arg) {
     lh_scheduler *s = arg;
     pthread_mutex_lock(&s->mu);
@@ -213,7 +203,7 @@ static void *thread_main(void *arg) {
                 wake = e->next_run_ms;
         }
         struct timespec ts;
-        abs_deadline(&ts, wake > now ? wake - now : 1);
+        lh_deadline_after_ms(&ts, wake > now ? wake - now : 1);
         pthread_cond_timedwait(&s->cv, &s->mu, &ts);
     }
     pthread_mutex_unlock(&s->mu);
@@ -262,7 +252,7 @@ int scheduler_wait_idle(lh_scheduler *s, int64_t timeout_ms) {
         int64_t left = timeout_ms < 0 ? 1000 : end - lh_now_ms();
         if (left <= 0) break;
         struct timespec ts;
-        abs_deadline(&ts, left < 1000 ? left : 1000);
+        lh_deadline_after_ms(&ts, left < 1000 ? left : 1000);
         pthread_cond_timedwait(&s->cv, &s->mu, &ts);
     }
     int idle = s->active == 0;

@@ -508,15 +508,7 @@ json_t *jobs_cancel(lh_jobs *js, const char *id, lh_err *err) {
 
 int jobs_wait(lh_jobs *js, const char *id, int64_t timeout_ms) {
     struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    if (timeout_ms >= 0) {
-        deadline.tv_sec += timeout_ms / 1000;
-        deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
-        }
-    }
+    lh_deadline_after_ms(&deadline, timeout_ms >= 0 ? timeout_ms : 0);
     int rc = -1;
     pthread_mutex_lock(&js->mu);
     for (;;) {

@@ -271,15 +271,6 @@ static int flush_now(lh_journal *j, size_t *flushed, char **key_out, lh_err *err
     return rc;
 }
 
-static void add_ms(struct timespec *ts, int64_t ms) {
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000;
-    if (ts->tv_nsec >= 1000000000) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000;
-    }
-}
-
 /* Flushes when the buffer reaches the threshold or the interval passes;
  * after a failure waits a second (or the interval) before trying again. */
 static void *flush_thread(void *arg) {
@@ -288,8 +279,7 @@ static void *flush_thread(void *arg) {
     pthread_mutex_lock(&j->mu);
     while (!j->stop) {
         struct timespec deadline;
-        clock_gettime(CLOCK_REALTIME, &deadline);
-        add_ms(&deadline, interval > 0 ? interval : 3600 * 1000);
+        lh_deadline_after_ms(&deadline, interval > 0 ? interval : 3600 * 1000);
         int timed_out = 0;
         while (!j->stop && j->nbuf < j->opt.flush_threshold && !timed_out)
             timed_out = pthread_cond_timedwait(&j->cv, &j->mu, &deadline) == ETIMEDOUT;
@@ -303,8 +293,7 @@ static void *flush_thread(void *arg) {
         if (rc != 0) {
             LOG_WARN("journal: flush failed (events kept in memory): %s", err.msg);
             struct timespec pause;
-            clock_gettime(CLOCK_REALTIME, &pause);
-            add_ms(&pause, interval > 0 && interval < 1000 ? interval : 1000);
+            lh_deadline_after_ms(&pause, interval > 0 && interval < 1000 ? interval : 1000);
             while (!j->stop && pthread_cond_timedwait(&j->cv, &j->mu, &pause) != ETIMEDOUT) {
             }
         }

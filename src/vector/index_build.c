@@ -448,12 +448,7 @@ static vunit *pipe_next_done(vpipe *p) {
     vunit *u = p->ring[p->head % p->cap];
     while (u->state != U_DONE && u->state != U_FAILED && !vbuild_should_stop(p->b)) {
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 100 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        lh_deadline_after_ms(&ts, 100);
         pthread_cond_timedwait(&p->cv, &p->mu, &ts);
     }
     if (u->state != U_DONE && u->state != U_FAILED) u = NULL;

@@ -280,13 +280,7 @@ static void run_job(vagent *a, size_t i, int64_t now) {
 
 static void wait_for(vagent *a, int64_t ms) {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    lh_deadline_after_ms(&ts, ms);
     pthread_cond_timedwait(&a->cv, &a->mu, &ts);
 }
 

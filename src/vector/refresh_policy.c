@@ -129,13 +129,7 @@ static void refresher_tick(vrefresher *r) {
 
 static void wait_ms(vrefresher *r, int64_t ms) {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    lh_deadline_after_ms(&ts, ms);
     pthread_cond_timedwait(&r->cv, &r->mu, &ts);
 }
 
