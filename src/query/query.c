@@ -124,6 +124,9 @@ static int open_database(lh_query_engine *e, lh_err *err) {
     duckdb_create_config(&cfg);
     duckdb_set_config(cfg, "autoinstall_known_extensions", "false");
     duckdb_set_config(cfg, "autoload_known_extensions", "false");
+    /* rows keep an order only where the SQL asks for one (ORDER BY): lets a
+     * bounded query's LIMIT run in parallel (ADR 0006) */
+    duckdb_set_config(cfg, "preserve_insertion_order", "false");
     char buf[32];
     if (e->cfg.threads > 0) {
         snprintf(buf, sizeof buf, "%d", e->cfg.threads);
@@ -383,11 +386,29 @@ static duckdb_prepared_statement prepare_read(pool_slot *s, const char *sql, lh_
     return stmt;
 }
 
+/* The user's query wrapped as `SELECT * FROM (<sql>) LIMIT limit+1`, or
+ * NULL when it cannot be (caller frees). A bounded query runs materialized:
+ * DuckDB executes it in parallel and stops at the limit, where a streamed
+ * result copies every sparse chunk one by one (1.3-1.5x slower on selective
+ * scans); memory stays bounded by the row limit either way. The wrapper is
+ * only used when DuckDB accepts it as exactly one SELECT (prepare_read), so
+ * it can never widen what a user may run. */
+static char *bounded_sql(const char *sql, int64_t limit) {
+    size_t n = strlen(sql);
+    while (n > 0 && (sql[n - 1] == ';' || sql[n - 1] == ' ' || sql[n - 1] == '\n' || sql[n - 1] == '\t' ||
+                     sql[n - 1] == '\r'))
+        n--;
+    if (n == 0) return NULL;
+    return lh_asprintf("SELECT * FROM (\n%.*s\n) AS lh_bounded LIMIT %lld", (int)n, sql, (long long)limit + 1);
+}
+
 /* Runs the pending result until rows can be fetched. */
-static int execute_stmt(lh_query_cursor *c, duckdb_prepared_statement stmt, int64_t timeout_ms,
-                        lh_err *err) {
+static int execute_stmt(lh_query_cursor *c, duckdb_prepared_statement stmt, int materialize,
+                        int64_t timeout_ms, lh_err *err) {
     duckdb_pending_result pending;
-    if (duckdb_pending_prepared_streaming(stmt, &pending) != DuckDBSuccess) {
+    duckdb_state ps = materialize ? duckdb_pending_prepared(stmt, &pending)
+                                  : duckdb_pending_prepared_streaming(stmt, &pending);
+    if (ps != DuckDBSuccess) {
         lh_err_set(err, LH_E_BAD_REQUEST, "%s", duckdb_pending_error(pending));
         duckdb_destroy_pending(&pending);
         return -1;
@@ -482,9 +503,14 @@ lh_query_cursor *query_open_params(lh_query_engine *e, const char *sql, const lh
     c->limit = limit;
     c->t0 = lh_mono_s();
     c->slot = pool_checkout(e, timeout_ms, &c->gen);
-    duckdb_prepared_statement stmt = prepare_read(c->slot, sql, err);
+    char *bounded = bounded_sql(sql, limit);
+    lh_err ignored = {0};
+    duckdb_prepared_statement stmt = bounded ? prepare_read(c->slot, bounded, &ignored) : NULL;
+    int materialize = stmt != NULL;
+    free(bounded);
+    if (!stmt) stmt = prepare_read(c->slot, sql, err); /* EXPLAIN, or the real error */
     int rc = stmt ? bind_params(stmt, params, nparams, err) : -1;
-    if (rc == 0) rc = execute_stmt(c, stmt, timeout_ms, err);
+    if (rc == 0) rc = execute_stmt(c, stmt, materialize, timeout_ms, err);
     if (stmt) duckdb_destroy_prepare(&stmt);
     if (rc == 0) {
         describe_columns(c);
