@@ -32,8 +32,22 @@
 #include "common/util.h"
 #include "query/query_json.h"
 
+/* A connection's recently prepared bounded statements, keyed by their SQL:
+ * a repeated query skips parsing, binding (Parquet footers) and planning.
+ * Dropped whenever the engine's schema generation moves (views republished,
+ * admin SQL run), so a cached plan never outlives the views it read. */
+#define STMT_CACHE 8
+typedef struct {
+    char *sql;                        /* owned; NULL = empty slot */
+    duckdb_prepared_statement stmt;   /* owned */
+    uint64_t used;                    /* LRU tick */
+} stmt_entry;
+
 typedef struct {
     duckdb_connection conn;
+    stmt_entry cache[STMT_CACHE];
+    uint64_t cache_gen;  /* schema generation the cache was filled at */
+    uint64_t cache_tick;
     int busy;
     uint64_t gen;        /* bumps at every checkout */
     double deadline;     /* monotonic seconds; 0 = none */
@@ -44,6 +58,48 @@ typedef struct {
     char *name, *select;
 } view_def;
 
+static void stmt_cache_clear(pool_slot *s) {
+    for (int i = 0; i < STMT_CACHE; i++) {
+        if (!s->cache[i].sql) continue;
+        free(s->cache[i].sql);
+        duckdb_destroy_prepare(&s->cache[i].stmt);
+        s->cache[i] = (stmt_entry){0};
+    }
+}
+
+/* The cached statement for sql (bindings cleared), or NULL. */
+static duckdb_prepared_statement stmt_cache_get(pool_slot *s, uint64_t gen, const char *sql) {
+    if (s->cache_gen != gen) {
+        stmt_cache_clear(s);
+        s->cache_gen = gen;
+        return NULL;
+    }
+    for (int i = 0; i < STMT_CACHE; i++)
+        if (s->cache[i].sql && !strcmp(s->cache[i].sql, sql)) {
+            s->cache[i].used = ++s->cache_tick;
+            duckdb_clear_bindings(s->cache[i].stmt);
+            return s->cache[i].stmt;
+        }
+    return NULL;
+}
+
+/* Keeps stmt (taking ownership) in place of the least recently used entry. */
+static void stmt_cache_put(pool_slot *s, const char *sql, duckdb_prepared_statement stmt) {
+    int victim = 0;
+    for (int i = 0; i < STMT_CACHE; i++) {
+        if (!s->cache[i].sql) {
+            victim = i;
+            break;
+        }
+        if (s->cache[i].used < s->cache[victim].used) victim = i;
+    }
+    if (s->cache[victim].sql) {
+        free(s->cache[victim].sql);
+        duckdb_destroy_prepare(&s->cache[victim].stmt);
+    }
+    s->cache[victim] = (stmt_entry){lh_strdup(sql), stmt, ++s->cache_tick};
+}
+
 struct lh_query_engine {
     lh_query_config cfg;
     duckdb_database db;
@@ -52,6 +108,7 @@ struct lh_query_engine {
     view_def *views;
     size_t nviews;
     uint64_t views_version;
+    uint64_t schema_gen;       /* bumps at every change made on the admin connection (under views_mu) */
 
     pthread_mutex_t mu;        /* pool */
     pthread_cond_t cv;
@@ -202,8 +259,10 @@ void query_engine_free(lh_query_engine *e) {
         pthread_mutex_unlock(&e->mu);
         pthread_join(e->watchdog, NULL);
     }
-    for (int i = 0; e->slots && i < e->nslots; i++)
+    for (int i = 0; e->slots && i < e->nslots; i++) {
+        stmt_cache_clear(&e->slots[i]);
         if (e->slots[i].conn) duckdb_disconnect(&e->slots[i].conn);
+    }
     free(e->slots);
     if (e->admin) duckdb_disconnect(&e->admin);
     if (e->db) duckdb_close(&e->db);
@@ -279,6 +338,7 @@ int query_engine_set_views(lh_query_engine *e, uint64_t version, const char *con
     e->views = next;
     e->nviews = kept;
     e->views_version = version;
+    e->schema_gen++;
     pthread_mutex_unlock(&e->views_mu);
     if (rc != 0 && err) *err = first;
     return rc;
@@ -287,6 +347,7 @@ int query_engine_set_views(lh_query_engine *e, uint64_t version, const char *con
 int query_exec(lh_query_engine *e, const char *sql, lh_err *err) {
     pthread_mutex_lock(&e->views_mu);
     int rc = run_admin(e, sql, err);
+    e->schema_gen++;
     pthread_mutex_unlock(&e->views_mu);
     return rc;
 }
@@ -295,6 +356,7 @@ int query_engine_with_admin(lh_query_engine *e, int (*fn)(void *conn, void *ctx,
                             void *ctx, lh_err *err) {
     pthread_mutex_lock(&e->views_mu);
     int rc = fn(&e->admin, ctx, err);
+    e->schema_gen++;
     pthread_mutex_unlock(&e->views_mu);
     return rc;
 }
@@ -503,15 +565,26 @@ lh_query_cursor *query_open_params(lh_query_engine *e, const char *sql, const lh
     c->limit = limit;
     c->t0 = lh_mono_s();
     c->slot = pool_checkout(e, timeout_ms, &c->gen);
+    pthread_mutex_lock(&e->views_mu);
+    uint64_t gen = e->schema_gen;
+    pthread_mutex_unlock(&e->views_mu);
     char *bounded = bounded_sql(sql, limit);
-    lh_err ignored = {0};
-    duckdb_prepared_statement stmt = bounded ? prepare_read(c->slot, bounded, &ignored) : NULL;
+    duckdb_prepared_statement stmt = bounded ? stmt_cache_get(c->slot, gen, bounded) : NULL;
+    int cached = stmt != NULL;
+    if (!stmt && bounded) {
+        lh_err ignored = {0};
+        stmt = prepare_read(c->slot, bounded, &ignored);
+        if (stmt) {
+            stmt_cache_put(c->slot, bounded, stmt);
+            cached = 1;
+        }
+    }
     int materialize = stmt != NULL;
     free(bounded);
     if (!stmt) stmt = prepare_read(c->slot, sql, err); /* EXPLAIN, or the real error */
     int rc = stmt ? bind_params(stmt, params, nparams, err) : -1;
     if (rc == 0) rc = execute_stmt(c, stmt, materialize, timeout_ms, err);
-    if (stmt) duckdb_destroy_prepare(&stmt);
+    if (stmt && !cached) duckdb_destroy_prepare(&stmt);
     if (rc == 0) {
         describe_columns(c);
         rc = fetch_next_chunk(c, err);
