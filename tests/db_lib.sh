@@ -1,6 +1,6 @@
 # db_lib.sh — starts throwaway PostgreSQL 15 and MariaDB servers for the
 # database ingest tests and the bench (sourced, bash, after tests/lib.sh or
-# with DB_TMP set). Each server gets a data folder under a mktemp folder, a
+# bench/lib.sh, whose free_port it uses; DB_TMP may be set). Each server gets a data folder under a mktemp folder, a
 # free loopback port and its unix socket inside that folder, and is stopped
 # and removed by db_stop_all (call it from the EXIT trap).
 #
@@ -21,20 +21,11 @@ db_as() { # run a command as the server user
   if [ -n "$DB_RUN_AS" ]; then runuser -u "$DB_RUN_AS" -- "$@"; else "$@"; fi
 }
 
-db_free_port() {
-  local p
-  for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 12000))  # below the kernel's ephemeral range (32768+), so no client socket holds it
-    (echo >/dev/tcp/127.0.0.1/$p) >/dev/null 2>&1 || { echo $p; return 0; }
-  done
-  return 1
-}
-
 pg_start() {
   [ -x "$PG_BIN/initdb" ] || { echo "# postgres binaries not found (apt-get install postgresql-15)"; return 1; }
   local d=$DB_TMP/pg
   mkdir -p "$d" && [ -n "$DB_RUN_AS" ] && chown "$DB_RUN_AS" "$d"
-  PG_PORT=$(db_free_port); PG_SOCK=$d
+  PG_PORT=$(free_port); PG_SOCK=$d
   db_as "$PG_BIN/initdb" -D "$d/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
     -E UTF8 --locale=C.UTF-8 >"$d/initdb.log" 2>&1 || { tail -5 "$d/initdb.log" | sed 's/^/# /'; return 1; }
   db_as "$PG_BIN/pg_ctl" -D "$d/data" -l "$d/server.log" -w -t 30 \
@@ -58,7 +49,7 @@ my_start() {
   command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || { echo "# mariadbd not found (apt-get install mariadb-server)"; return 1; }
   local d=$DB_TMP/my
   mkdir -p "$d" && [ -n "$DB_RUN_AS" ] && chown "$DB_RUN_AS" "$d"
-  MY_PORT=$(db_free_port); MY_SOCK=$d/mysqld.sock
+  MY_PORT=$(free_port); MY_SOCK=$d/mysqld.sock
   local user=${DB_RUN_AS:-$(id -un)}
   mariadb-install-db --no-defaults --datadir="$d/data" --user="$user" --auth-root-authentication-method=normal \
     --skip-test-db >"$d/install.log" 2>&1 || { tail -5 "$d/install.log" | sed 's/^/# /'; return 1; }

@@ -135,13 +135,7 @@ void api_bucket_objects_list(lh_app *app, lh_req *req, lh_resp *resp) {
         resp_error(resp, &err);
         return;
     }
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) {
-        char when[32];
-        lh_time_iso(objs[i].modified_ms, when);
-        json_array_append_new(arr, json_pack("{s:s, s:I, s:s}", "key", objs[i].key, "size",
-                                             (json_int_t)objs[i].size, "modified", when));
-    }
+    json_t *arr = api_objects_json(objs, n);
     storage_list_free(objs, n);
     resp_json(resp, 200, json_pack("{s:s, s:o}", "bucket", bucket, "objects", arr));
 }

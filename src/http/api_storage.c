@@ -66,6 +66,17 @@ void api_storage_delete(lh_app *app, lh_req *req, lh_resp *resp) {
     resp_empty(resp, 204);
 }
 
+json_t *api_objects_json(const lh_object_info *objs, size_t n) {
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char when[32];
+        lh_time_iso(objs[i].modified_ms, when);
+        json_array_append_new(arr, json_pack("{s:s, s:I, s:s}", "key", objs[i].key, "size",
+                                             (json_int_t)objs[i].size, "modified", when));
+    }
+    return arr;
+}
+
 void api_storage_list(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
     const char *prefix = req_query(req, "prefix");
@@ -75,13 +86,7 @@ void api_storage_list(lh_app *app, lh_req *req, lh_resp *resp) {
         resp_error(resp, &err);
         return;
     }
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) {
-        char when[32];
-        lh_time_iso(objs[i].modified_ms, when);
-        json_array_append_new(arr, json_pack("{s:s, s:I, s:s}", "key", objs[i].key, "size",
-                                             (json_int_t)objs[i].size, "modified", when));
-    }
+    json_t *arr = api_objects_json(objs, n);
     storage_list_free(objs, n);
     resp_json(resp, 200, json_pack("{s:o}", "objects", arr));
 }
