@@ -347,14 +347,16 @@ static int demo_index_resumes(lh_app *app, lh_err *err) {
     return 0;
 }
 
-/* lakehouse demo [--scale F] [--seed N]: generates the staffing datasets. */
+/* lakehouse demo [--scale F] [--seed N] [--no-index]: generates the staffing datasets. */
 static int cmd_demo(const cli_args *a) {
     lh_demo_options opt = {.scale = 1, .seed = DEMO_DEFAULT_SEED};
+    int index = 1;
     for (int i = 0; i < a->argc; i++) {
         if (!strcmp(a->argv[i], "--scale") && i + 1 < a->argc) opt.scale = atof(a->argv[++i]);
         else if (!strcmp(a->argv[i], "--seed") && i + 1 < a->argc) opt.seed = strtoull(a->argv[++i], NULL, 10);
+        else if (!strcmp(a->argv[i], "--no-index")) index = 0;
         else {
-            fprintf(stderr, "usage: lakehouse demo [--scale F] [--seed N]\n");
+            fprintf(stderr, "usage: lakehouse demo [--scale F] [--seed N] [--no-index]\n");
             return 2;
         }
     }
@@ -370,7 +372,7 @@ static int cmd_demo(const cli_args *a) {
     double t0 = lh_mono_s();
     if (app_open(&app, cfg, &err) == 0) {
         rc = demo_generate(app.catalog, &opt, demo_progress, NULL, &err) == 0 ? 0 : 1;
-        if (rc == 0) rc = demo_index_resumes(&app, &err);
+        if (rc == 0 && index) rc = demo_index_resumes(&app, &err);
         app_close(&app);
     }
     if (rc != 0) fprintf(stderr, "lakehouse demo: %s\n", err.msg);

@@ -20,6 +20,11 @@
  *                by chunk (what the engine asks DuckDB for), to show what
  *                streaming itself costs.
  *       Prints one markdown table row per query.
+ *   bench_sql lookup URL DATA_DIR TABLE WHERE RUNS SCRATCH_DIR LABEL
+ *       point lookup (SELECT * FROM TABLE WHERE ...) over HTTP and in the
+ *       engine, beside DuckDB on the table's own files and on a copy of its
+ *       rows written by DuckDB with default settings (the peer of issue 12:
+ *       target HTTP median <= 5 ms and <= 0.2x that peer). One table row.
  *   bench_sql json URL DATA_DIR TABLE RUNS ROWS SCRATCH_DIR LABEL
  *       JSON rendering rate of a ROWS-row, 8-column result: bytes/s over
  *       HTTP and in process, beside DuckDB's own JSON writer (COPY ... TO
@@ -550,6 +555,72 @@ static int cmd_json(const char *url, const char *data_dir, const char *table, in
     return 0;
 }
 
+/* ---- the point-lookup bench (issue 12, section a) ------------------------ */
+
+#define LOOKUP_TARGET_MS 5.0
+#define LOOKUP_TARGET_RATIO 0.2
+
+/* The dataset's rows rewritten by DuckDB with its defaults (one file, default
+ * row groups, no sort): the peer a lookup is measured against. */
+static void duck_open_default(duck *d, duck *from, const char *table, const char *file) {
+    lh_strbuf sql = LH_STRBUF_INIT;
+    sb_puts(&sql, "COPY (SELECT * FROM ");
+    sb_sql_ident(&sql, table);
+    sb_puts(&sql, ") TO ");
+    sb_sql_str(&sql, file);
+    sb_puts(&sql, " (FORMAT parquet)");
+    duck_exec(from, sql.buf);
+    sb_reset(&sql);
+    sb_puts(&sql, "CREATE VIEW ");
+    sb_sql_ident(&sql, table);
+    sb_puts(&sql, " AS SELECT * FROM read_parquet(");
+    sb_sql_str(&sql, file);
+    sb_puts(&sql, ")");
+    if (duckdb_open(NULL, &d->db) != DuckDBSuccess || duckdb_connect(d->db, &d->conn) != DuckDBSuccess)
+        die("duckdb", "cannot open");
+    duck_exec(d, sql.buf);
+    sb_free(&sql);
+}
+
+static int cmd_lookup(const char *url, const char *data_dir, const char *table, const char *where, int runs,
+                      const char *scratch, const char *label) {
+    paths ps = {0};
+    paths_open(&ps, url, data_dir, table);
+    char *file = lh_asprintf("%s/%s-default.parquet", scratch, table);
+    duck dflt = {0};
+    duck_open_default(&dflt, &ps.dk, table, file);
+    lh_strbuf id = LH_STRBUF_INIT;
+    sb_sql_ident(&id, table);
+    char *sql = lh_asprintf("SELECT * FROM %s WHERE %s", id.buf, where);
+    sb_free(&id);
+    char *body = request_body(sql, 1000);
+    enum { L_HTTP, L_ENGINE, L_DUCK, L_DEFAULT, L_COUNT };
+    double *ms[L_COUNT];
+    for (int p = 0; p < L_COUNT; p++) ms[p] = lh_calloc((size_t)runs, sizeof(double));
+    long long rows = -1;
+    for (int r = -WARMUP; r < runs; r++) {
+        for (int k = 0; k < L_COUNT; k++) {
+            int p = (r + WARMUP + k) % L_COUNT;
+            double v = p == L_DEFAULT ? duck_run(&dflt, sql) * 1000.0 : run_path(&ps, p, sql, body, 1000, &rows);
+            if (p == L_DEFAULT && dflt.rows != rows && rows >= 0) die("lookup", "the default file answers other rows");
+            if (r >= 0) ms[p][r] = v;
+        }
+    }
+    double h = median(ms[L_HTTP], runs), dd = median(ms[L_DEFAULT], runs), ratio = h / dd;
+    printf("| %s | `%s` | %lld | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f× | %s | %s |\n", label, sql, rows, h,
+           p90(ms[L_HTTP], runs), median(ms[L_ENGINE], runs), median(ms[L_DUCK], runs), dd, ratio,
+           h <= LOOKUP_TARGET_MS ? "PASS" : "MISS", ratio <= LOOKUP_TARGET_RATIO ? "PASS" : "MISS");
+    fflush(stdout);
+    for (int p = 0; p < L_COUNT; p++) free(ms[p]);
+    free(body);
+    free(sql);
+    duck_close(&dflt);
+    unlink(file);
+    free(file);
+    paths_close(&ps);
+    return 0;
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 static int usage(void) {
@@ -557,7 +628,8 @@ static int usage(void) {
             "usage: bench_sql gen FILE ROWS\n"
             "       bench_sql queries\n"
             "       bench_sql sql URL DATA_DIR TABLE RUNS LABEL\n"
-            "       bench_sql json URL DATA_DIR TABLE RUNS ROWS SCRATCH_DIR LABEL\n");
+            "       bench_sql json URL DATA_DIR TABLE RUNS ROWS SCRATCH_DIR LABEL\n"
+            "       bench_sql lookup URL DATA_DIR TABLE WHERE RUNS SCRATCH_DIR LABEL\n");
     return 2;
 }
 
@@ -574,6 +646,8 @@ int main(int argc, char **argv) {
         return cmd_sql(argv[2], argv[3], argv[4], positive(argv[5]), argv[6]);
     if (argc == 9 && !strcmp(argv[1], "json"))
         return cmd_json(argv[2], argv[3], argv[4], positive(argv[5]), atoll(argv[6]), argv[7], argv[8]);
+    if (argc == 9 && !strcmp(argv[1], "lookup"))
+        return cmd_lookup(argv[2], argv[3], argv[4], argv[5], positive(argv[6]), argv[7], argv[8]);
     if (argc == 2 && !strcmp(argv[1], "version")) {
         printf("%s\n", duckdb_library_version());
         return 0;

@@ -293,10 +293,13 @@ json_t *catalog_get(lh_catalog *c, const char *name, lh_err *err) {
 
 /* Commits the rows of select_sql to entry e's table and refreshes its
  * manifest. Caller holds write_mu; e is a private copy until entry_put. */
-static int entry_write(lh_catalog *c, cat_entry *e, const char *select_sql, int overwrite,
-                       const lh_lineage *lin, lh_err *err) {
+static int entry_write(lh_catalog *c, cat_entry *e, const char *select_sql, const lh_write_opts *o,
+                       lh_err *err) {
     int64_t version = -1, rows = 0;
-    if (table_write(e->table, c->conn, select_sql, overwrite, &version, &rows, err) != 0) return -1;
+    const lh_lineage *lin = o->lineage;
+    lh_table_write_opts to = {.overwrite = o->mode == LH_WRITE_OVERWRITE, .cluster_by = o->cluster_by,
+                              .principal = o->principal};
+    if (table_write_opts(e->table, c->conn, select_sql, &to, &version, &rows, err) != 0) return -1;
     char *sel = NULL;
     if (manifest_refresh(c, e->manifest, e->table, &sel, err) != 0) return -1;
     free(e->select_sql);
@@ -373,7 +376,15 @@ static int exists(lh_catalog *c, const char *name) {
 
 json_t *catalog_write(lh_catalog *c, const char *name, const char *select_sql, lh_write_mode mode,
                       const lh_lineage *lin, lh_err *err) {
+    lh_write_opts o = {.mode = mode, .lineage = lin};
+    return catalog_write_opts(c, name, select_sql, &o, err);
+}
+
+json_t *catalog_write_opts(lh_catalog *c, const char *name, const char *select_sql, const lh_write_opts *o,
+                           lh_err *err) {
     if (name_check(name, err) != 0) return NULL;
+    lh_write_mode mode = o->mode;
+    const lh_lineage *lin = o->lineage;
     pthread_mutex_lock(&c->write_mu);
     json_t *out = NULL;
     int found = exists(c, name), created = 0;
@@ -402,7 +413,7 @@ json_t *catalog_write(lh_catalog *c, const char *name, const char *select_sql, l
         }
         created = 1;
     }
-    if (entry_write(c, &e, select_sql, mode == LH_WRITE_OVERWRITE, lin, err) != 0) {
+    if (entry_write(c, &e, select_sql, o, err) != 0) {
         if (created) table_files_remove(c, table_prefix(e.table));
         goto done;
     }

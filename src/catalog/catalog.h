@@ -63,6 +63,16 @@ json_t *catalog_resync_missing(lh_catalog *c, lh_err *err);  /* {"repaired":[nam
 /* Writes select_sql's rows into dataset `name` (ingest, demo, append). */
 json_t *catalog_write(lh_catalog *c, const char *name, const char *select_sql, lh_write_mode mode,
                       const lh_lineage *lin, lh_err *err);
+typedef struct {
+    lh_write_mode mode;
+    const lh_lineage *lineage;   /* may be NULL */
+    const char *cluster_by;      /* clustering key "a,b" (a table property, rows sorted on
+                                  * every write, manifest "clustering_key"); NULL keeps the
+                                  * table's, "" clears it */
+    const char *principal;       /* who writes (the commit's userName); NULL = "system" */
+} lh_write_opts;
+json_t *catalog_write_opts(lh_catalog *c, const char *name, const char *select_sql, const lh_write_opts *o,
+                           lh_err *err);
 void catalog_stats(lh_catalog *c, size_t *datasets, uint64_t *version);
 /* 1 when name is a safe dataset name: [A-Za-z_][A-Za-z0-9_]{0,63}. */
 int catalog_name_valid(const char *name);

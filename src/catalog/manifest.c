@@ -239,6 +239,9 @@ int manifest_refresh(lh_catalog *c, json_t *m, lh_table *t, char **select_out, l
     json_object_set_new(m, "row_count", json_integer(rows));
     json_object_set_new(m, "size_bytes", json_integer(snap->size_bytes));
     json_object_set_new(m, "files", files_json(snap));
+    json_t *key = json_array();
+    for (size_t i = 0; i < snap->ncluster_by; i++) json_array_append_new(key, json_string(snap->cluster_by[i]));
+    json_object_set_new(m, "clustering_key", snap->ncluster_by ? key : (json_decref(key), json_null()));
     manifest_update_sensitivity(m);
     table_snapshot_free(snap);
     *select_out = select;

@@ -133,7 +133,11 @@ static int demo_table(lh_catalog *c, duckdb_connection conn, size_t i, const dem
         char *src = lh_asprintf("lakehouse demo --seed %llu (scale %.4g)", (unsigned long long)v->seed,
                                 (double)v->rows[i] / (double)META[i].base_rows);
         lh_lineage lin = {.source_system = "demo-generator", .source = src, .ingest_job = NULL};
-        json_t *m = catalog_write(c, name, sql.buf, LH_WRITE_OVERWRITE, &lin, err);
+        assert(!strcmp(META[i].columns[0][1], "Primary key"));
+        /* clustered by the primary key (the first described column,
+         * <entity>_id): a lookup by id reads one small row group */
+        lh_write_opts wo = {.mode = LH_WRITE_OVERWRITE, .lineage = &lin, .cluster_by = META[i].columns[0][0]};
+        json_t *m = catalog_write_opts(c, name, sql.buf, &wo, err);
         free(src);
         if (!m) rc = -1;
         json_decref(m);

@@ -203,6 +203,10 @@ static int open_database(lh_query_engine *e, lh_err *err) {
     }
     if (duckdb_connect(e->db, &e->admin) != DuckDBSuccess)
         return lh_err_set(err, LH_E_INTERNAL, "duckdb connect failed");
+    /* Parquet footers parsed once per file: Delta data files never change
+     * under their name, and a lookup on a clustered key otherwise spends a
+     * good part of its time parsing the footer (ADR 0200) */
+    if (run_admin(e, "SET GLOBAL parquet_metadata_cache = true", err) != 0) return -1;
     if (e->cfg.allowed_root) {
         /* allowed_directories must be set before external access is turned off */
         lh_strbuf sql = LH_STRBUF_INIT;

@@ -146,12 +146,19 @@ static int list_log(lh_table *t, log_listing *l, lh_err *err) {
     return rc;
 }
 
+/* Newest version of a listing: its last commit, or a newer complete
+ * checkpoint (a checkpoint may outlive cleaned-up commits). */
+static int64_t listing_latest(const log_listing *l) {
+    int64_t v = l->ncommits ? l->commits[l->ncommits - 1] : -1;
+    for (size_t i = 0; i < l->ncp; i++)
+        if (l->cp_found[i] == l->cp_parts[i] && l->cp_version[i] > v) v = l->cp_version[i];
+    return v;
+}
+
 int64_t table_latest_version(lh_table *t, lh_err *err) {
     log_listing l;
     if (list_log(t, &l, err) != 0) return -1;
-    int64_t v = l.ncommits ? l.commits[l.ncommits - 1] : -1;
-    for (size_t i = 0; i < l.ncp; i++) /* a checkpoint may outlive cleaned-up commits */
-        if (l.cp_found[i] == l.cp_parts[i] && l.cp_version[i] > v) v = l.cp_version[i];
+    int64_t v = listing_latest(&l);
     listing_free(&l);
     return v;
 }
@@ -242,6 +249,34 @@ static int64_t last_checkpoint_hint(lh_table *t, int *parts) {
 
 /* ---- snapshot ----------------------------------------------------------- */
 
+char **table_names_split(const char *list, size_t *n, lh_err *err) {
+    size_t cap = 1;
+    for (const char *p = list; *p; p++) cap += *p == ',';
+    char **out = lh_calloc(cap + 1, sizeof *out);
+    *n = 0;
+    const char *p = list;
+    for (;;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        while (len && (*p == ' ' || *p == '\t')) p++, len--;
+        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t')) len--;
+        if (len == 0) {
+            table_names_free(out);
+            lh_err_set(err, LH_E_BAD_REQUEST, "empty column name in '%s'", list);
+            return NULL;
+        }
+        out[(*n)++] = lh_strndup(p, len);
+        if (!e) break;
+        p = e + 1;
+    }
+    return out;
+}
+
+void table_names_free(char **names) {
+    for (size_t i = 0; names && names[i]; i++) free(names[i]);
+    free(names);
+}
+
 static int replay_commit_file(lh_table *t, delta_replay *r, int64_t v, lh_err *err) {
     char name[40];
     snprintf(name, sizeof name, "%020" PRId64 ".json", v);
@@ -266,7 +301,7 @@ static int has_commit(const log_listing *l, int64_t v) {
 static int replay_to(lh_table *t, delta_replay *r, int64_t version, lh_err *err) {
     log_listing l;
     if (list_log(t, &l, err) != 0) return -1;
-    int64_t latest = l.ncommits ? l.commits[l.ncommits - 1] : -1;
+    int64_t latest = listing_latest(&l);
     int rc = 0, parts = 1;
     int64_t start = 0;
     if (version < 0) version = latest;
@@ -320,6 +355,13 @@ static int parse_schema(lh_snapshot *s, json_t *meta, lh_err *err) {
         s->columns[i].nullable = !json_is_false(json_object_get(f, "nullable"));
     }
     json_decref(j);
+    json_t *conf = json_object_get(meta, "configuration");
+    s->configuration = json_is_object(conf) ? json_dumps(conf, JSON_COMPACT | JSON_SORT_KEYS) : lh_strdup("{}");
+    const char *key = json_string_value(json_object_get(conf, LH_TABLE_CLUSTER_PROPERTY));
+    if (key && *key) {
+        s->cluster_by = table_names_split(key, &s->ncluster_by, err);
+        if (!s->cluster_by) return -1;
+    }
     json_t *pc = json_object_get(meta, "partitionColumns");
     s->npartition_columns = json_array_size(pc);
     s->partition_columns = lh_calloc(s->npartition_columns + 1, sizeof *s->partition_columns);
@@ -398,5 +440,7 @@ void table_snapshot_free(lh_snapshot *s) {
     free(s->files);
     free(s->table_id);
     free(s->schema_string);
+    free(s->configuration);
+    table_names_free(s->cluster_by);
     free(s);
 }

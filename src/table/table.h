@@ -53,6 +53,9 @@ typedef struct lh_snapshot {
     int64_t num_records;      /* sum of rows, -1 if any file lacks stats */
     int64_t size_bytes;
     int64_t created_time;
+    char *configuration;      /* metaData.configuration as compact JSON ("{}" when none) */
+    char **cluster_by;        /* clustering key (table property lakehouse.clusterBy), NULL-terminated; NULL = none */
+    size_t ncluster_by;
 } lh_snapshot;
 
 /* st is borrowed and must outlive the table. */
@@ -73,12 +76,40 @@ char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s);
 /* DuckDB type for a Delta type ("long" → "BIGINT"); caller frees. */
 char *table_duckdb_type(const char *delta_type);
 
+/* Row groups of every file the table module writes hold about
+ * LH_TABLE_ROW_GROUP_BYTES of row data (estimated from a sample of the rows),
+ * between LH_TABLE_ROW_GROUP_MIN and _MAX rows: small enough that a
+ * selective read (a point lookup on a clustered key) decodes one small
+ * group, large enough that scans keep their speed (ADR 0200). */
+#define LH_TABLE_ROW_GROUP_BYTES (2 * 1024 * 1024)
+#define LH_TABLE_ROW_GROUP_MIN 2048
+#define LH_TABLE_ROW_GROUP_MAX 122880
+/* The table property holding the clustering key (comma-separated columns). */
+#define LH_TABLE_CLUSTER_PROPERTY "lakehouse.clusterBy"
+
+typedef struct {
+    int overwrite;            /* every active file removed (and the schema replaced) */
+    const char *cluster_by;   /* NULL: keep the table's key; "" clears it; "a,b" sets it */
+    const char *principal;    /* who asked (commitInfo.userName); NULL = "system" */
+} lh_table_write_opts;
+
 /* Writes the rows of select_sql as one new Parquet file and commits it:
  * append, or overwrite (every active file removed) when overwrite != 0.
  * Creates the table (version 0) when absent. An append whose columns differ
  * from the table's is LH_E_CONFLICT naming the columns. conn is borrowed. */
 int table_write(lh_table *t, duckdb_connection conn, const char *select_sql, int overwrite,
                 int64_t *version_out, int64_t *rows_out, lh_err *err);
+/* table_write with options: rows are sorted by the clustering key (the
+ * table's, or opts->cluster_by, which becomes the table's property) before
+ * they are written, so each row group covers a narrow key range and the
+ * Parquet min/max statistics let a lookup skip all but one. */
+int table_write_opts(lh_table *t, duckdb_connection conn, const char *select_sql, const lh_table_write_opts *opts,
+                     int64_t *version_out, int64_t *rows_out, lh_err *err);
+/* Splits a comma-separated column list ("a, b") into a NULL-terminated
+ * array (caller frees with table_names_free); LH_E_BAD_REQUEST for an
+ * empty name. */
+char **table_names_split(const char *list, size_t *n, lh_err *err);
+void table_names_free(char **names);
 /* Compaction (table_compact.c): every active file of the latest snapshot
  * rewritten as one snappy Parquet file, committed as one put-if-absent
  * version that removes exactly those files and adds the new one. */

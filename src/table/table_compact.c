@@ -55,28 +55,24 @@ static int files_still_active(const lh_snapshot *read, const lh_snapshot *now) {
 
 static char *compact_commit_text(const lh_snapshot *read, const new_file *nf, int data_change, int64_t now) {
     json_t *lines = json_array();
-    json_array_append_new(
-        lines, json_pack("{s:{s:I, s:s, s:{s:s, s:s}, s:I, s:b, s:s}}", "commitInfo", "timestamp", (json_int_t)now,
-                         "operation", data_change ? "DELETE" : "OPTIMIZE", "operationParameters", "predicate",
-                         data_change ? "tombstoned rows" : "[]", "zOrderBy", "[]", "readVersion",
-                         (json_int_t)read->version, "isBlindAppend", 0, "engineInfo", "lakehouse"));
+    json_t *params = json_pack("{s:s, s:s}", "predicate", data_change ? "tombstoned rows" : "[]", "zOrderBy", "[]");
+    char removed[32], rows[32];
+    snprintf(removed, sizeof removed, "%zu", read->nfiles);
+    snprintf(rows, sizeof rows, "%" PRId64, nf->rows);
+    json_t *metrics = json_pack("{s:s, s:s, s:s}", "numRemovedFiles", removed, "numAddedFiles", "1",
+                                "numOutputRows", rows);
+    json_t *ci = table_commit_info(data_change ? "DELETE" : "OPTIMIZE", params, read->version, metrics, NULL, now);
+    json_object_set_new(json_object_get(ci, "commitInfo"), "isBlindAppend", json_false());
+    json_array_append_new(lines, ci);
     for (size_t i = 0; i < read->nfiles; i++)
         json_array_append_new(lines, json_pack("{s:{s:s, s:I, s:b, s:b, s:{}, s:I}}", "remove", "path",
                                                read->files[i].path, "deletionTimestamp", (json_int_t)now,
                                                "dataChange", data_change, "extendedFileMetadata", 1,
                                                "partitionValues", "size", (json_int_t)read->files[i].size));
     json_array_append_new(lines, table_add_action(nf, now, data_change));
-    lh_strbuf sb = LH_STRBUF_INIT;
-    size_t i;
-    json_t *l;
-    json_array_foreach(lines, i, l) {
-        char *s = json_dumps(l, JSON_COMPACT);
-        sb_puts(&sb, s);
-        sb_putc(&sb, '\n');
-        free(s);
-    }
+    char *text = table_commit_lines(lines);
     json_decref(lines);
-    return sb_steal(&sb);
+    return text;
 }
 
 /* Commits nf over `read`, retrying on top of concurrent appends. */
@@ -90,11 +86,7 @@ static int commit_compaction(lh_table *t, duckdb_connection conn, const lh_snaps
         free(text);
         if (rc == 0) {
             *version_out = v;
-            if (t->checkpoint_interval > 0 && v % t->checkpoint_interval == 0) {
-                lh_err ckerr = {0};
-                if (table_checkpoint(t, conn, v, &ckerr) != 0)
-                    LOG_WARN("checkpoint of %s at %" PRId64 " failed: %s", t->prefix, v, ckerr.msg);
-            }
+            table_after_commit(t, conn, v);
             return 0;
         }
         if (cerr.code != LH_E_CONFLICT) {
@@ -151,7 +143,7 @@ static int write_compacted(lh_table *t, duckdb_connection conn, const lh_snapsho
     if (rc == 0 && read->nfiles <= 1 && !row_filter) rc = 1;
     if (rc == 0) {
         char *sql = lh_asprintf("SELECT lh_rows.* FROM (%s) AS lh_rows %s", rows_sql, row_filter ? row_filter : "");
-        rc = table_parquet_write(t, conn, sql, nf, err);
+        rc = table_parquet_write(t, conn, sql, (const char *const *)read->cluster_by, nf, err);
         free(sql);
     }
     if (rc == 0) rc = table_schema_check(read, &nf->schema, err);

@@ -44,12 +44,27 @@ void table_new_file_free(new_file *f);
 /* COPY (select_sql) to one new snappy Parquet file under the table, then
  * its schema, stats, row count and size. On failure nf->abs may name a
  * partial file the caller unlinks. */
-int table_parquet_write(lh_table *t, duckdb_connection conn, const char *select_sql, new_file *nf,
-                        lh_err *err);
+int table_parquet_write(lh_table *t, duckdb_connection conn, const char *select_sql,
+                        const char *const *cluster_by, new_file *nf, lh_err *err);
 /* LH_E_CONFLICT naming the columns when fs differs from the table's schema. */
 int table_schema_check(const lh_snapshot *snap, const file_schema *fs, lh_err *err);
 /* {"add":{...}} for nf (new reference). */
 json_t *table_add_action(const new_file *nf, int64_t now, int data_change);
+/* {"commitInfo":{timestamp, operation, operationParameters (params, taken),
+ * userName (principal or "system"), engineInfo, readVersion (when >= 0),
+ * operationMetrics (metrics, taken; may be NULL)}}: every commit carries one,
+ * and history (table_history.c) reads them back. */
+json_t *table_commit_info(const char *operation, json_t *params, int64_t read_version, json_t *metrics,
+                          const char *principal, int64_t now);
+/* {"metaData":...} keeping snap's id, creation time and (when schema_string
+ * is NULL) schema and partition columns; configuration is taken. snap NULL
+ * = a new table (schema_string required). */
+json_t *table_metadata_action(const lh_snapshot *snap, const char *schema_string, json_t *configuration,
+                              int64_t now);
+/* One JSON line per action of `lines` (borrowed): a commit file's text. */
+char *table_commit_lines(json_t *lines);
+/* After a commit of `version`: a checkpoint when the interval says so. */
+void table_after_commit(lh_table *t, duckdb_connection conn, int64_t version);
 /* Writes commit text as version (put-if-absent): LH_E_CONFLICT when taken. */
 int table_commit_put(lh_table *t, int64_t version, const char *text, lh_err *err);
 

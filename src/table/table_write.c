@@ -365,8 +365,26 @@ void table_new_file_free(new_file *f) {
     table_file_schema_free(&f->schema);
 }
 
-int table_parquet_write(lh_table *t, duckdb_connection conn, const char *select_sql, new_file *nf,
-                         lh_err *err) {
+/* Rows per row group for select_sql's rows: LH_TABLE_ROW_GROUP_BYTES over
+ * the mean width of a sample (its rows as JSON text, a fair proxy for the
+ * decoded size), a multiple of DuckDB's 2048-row vectors within bounds. */
+static int64_t row_group_rows(duckdb_connection conn, const char *select_sql) {
+    char *sql = lh_asprintf("SELECT avg(strlen(to_json(lh_s)::VARCHAR)) FROM (SELECT * FROM (%s) LIMIT %d) AS lh_s",
+                            select_sql, LH_TABLE_ROW_GROUP_MIN);
+    duckdb_result r;
+    double width = 0;
+    if (duckdb_query(conn, sql, &r) == DuckDBSuccess && !duckdb_value_is_null(&r, 0, 0)) width = duckdb_value_double(&r, 0, 0);
+    duckdb_destroy_result(&r);
+    free(sql);
+    int64_t rows = width > 0 ? (int64_t)(LH_TABLE_ROW_GROUP_BYTES / width) : LH_TABLE_ROW_GROUP_MAX;
+    rows -= rows % LH_TABLE_ROW_GROUP_MIN;
+    if (rows < LH_TABLE_ROW_GROUP_MIN) rows = LH_TABLE_ROW_GROUP_MIN;
+    if (rows > LH_TABLE_ROW_GROUP_MAX) rows = LH_TABLE_ROW_GROUP_MAX;
+    return rows;
+}
+
+int table_parquet_write(lh_table *t, duckdb_connection conn, const char *select_sql,
+                        const char *const *cluster_by, new_file *nf, lh_err *err) {
     char uuid[37];
     lh_uuid4(uuid);
     nf->rel = lh_asprintf("part-00000-%s-c000.snappy.parquet", uuid);
@@ -378,9 +396,18 @@ int table_parquet_write(lh_table *t, duckdb_connection conn, const char *select_
     free(dir);
     if (rc != 0) return -1;
     lh_strbuf sql = LH_STRBUF_INIT;
-    sb_printf(&sql, "COPY (%s) TO ", select_sql);
+    if (cluster_by && cluster_by[0]) {
+        sb_printf(&sql, "COPY (SELECT * FROM (%s) AS lh_src ORDER BY ", select_sql);
+        for (size_t i = 0; cluster_by[i]; i++) {
+            if (i) sb_puts(&sql, ", ");
+            sb_sql_ident(&sql, cluster_by[i]);
+        }
+        sb_puts(&sql, ") TO ");
+    } else {
+        sb_printf(&sql, "COPY (%s) TO ", select_sql);
+    }
     sb_sql_str(&sql, nf->abs);
-    sb_puts(&sql, " (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880)");
+    sb_printf(&sql, " (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE %" PRId64 ")", row_group_rows(conn, select_sql));
     rc = run(conn, sql.buf, NULL, err);
     sb_free(&sql);
     if (rc == 0) rc = describe_file(conn, nf->abs, &nf->schema, err);
@@ -404,31 +431,58 @@ json_t *table_add_action(const new_file *nf, int64_t now, int data_change) {
                      data_change, "stats", nf->stats);
 }
 
-/* Commit text for version v over snapshot snap (NULL for a new table). */
-static char *commit_text(const lh_snapshot *snap, const new_file *nf, int overwrite, int64_t now) {
-    lh_strbuf sb = LH_STRBUF_INIT;
-    json_t *lines = json_array();
-    const char *op = snap ? "WRITE" : "CREATE TABLE";
-    json_array_append_new(lines, json_pack("{s:{s:I, s:s, s:{s:s}, s:b, s:s}}", "commitInfo", "timestamp",
-                                           (json_int_t)now, "operation", op, "operationParameters", "mode",
-                                           overwrite ? "Overwrite" : "Append", "isBlindAppend", !overwrite,
-                                           "engineInfo", "lakehouse"));
-    if (!snap) {
-        char uuid[37];
-        lh_uuid4(uuid);
-        char *schema = schema_string(&nf->schema);
-        json_array_append_new(lines, json_pack("{s:{s:i, s:i}}", "protocol", "minReaderVersion", 1,
-                                               "minWriterVersion", 2));
-        json_array_append_new(lines, json_pack("{s:{s:s, s:{s:s, s:{}}, s:s, s:[], s:{}, s:I}}", "metaData",
-                                               "id", uuid, "format", "provider", "parquet", "options",
-                                               "schemaString", schema, "partitionColumns", "configuration",
-                                               "createdTime", (json_int_t)now));
-        free(schema);
+/* The configuration of a metaData action: the snapshot's (or none), with
+ * the clustering key replaced when cluster_by is not NULL (new reference). */
+static json_t *write_configuration(const lh_snapshot *snap, const char *cluster_by) {
+    json_t *conf = snap ? json_loads(snap->configuration, 0, NULL) : NULL;
+    if (!json_is_object(conf)) {
+        json_decref(conf);
+        conf = json_object();
     }
-    for (size_t i = 0; overwrite && snap && i < snap->nfiles; i++)
-        json_array_append_new(lines, json_pack("{s:{s:s, s:I, s:b}}", "remove", "path", snap->files[i].path,
-                                               "deletionTimestamp", (json_int_t)now, "dataChange", 1));
-    json_array_append_new(lines, table_add_action(nf, now, 1));
+    if (cluster_by && *cluster_by) json_object_set_new(conf, LH_TABLE_CLUSTER_PROPERTY, json_string(cluster_by));
+    else if (cluster_by) json_object_del(conf, LH_TABLE_CLUSTER_PROPERTY);
+    return conf;
+}
+
+/* 1 when the write must carry a metaData action: a new table, an overwrite
+ * (the schema is the new file's) or a new clustering key. */
+static int write_needs_metadata(const lh_snapshot *snap, int overwrite, const char *cluster_by) {
+    if (!snap || overwrite) return 1;
+    if (!cluster_by) return 0;
+    json_t *want = write_configuration(snap, cluster_by), *have = json_loads(snap->configuration, 0, NULL);
+    int differ = !json_equal(want, have);
+    json_decref(want);
+    json_decref(have);
+    return differ;
+}
+
+json_t *table_metadata_action(const lh_snapshot *snap, const char *schema_string, json_t *configuration,
+                              int64_t now) {
+    char uuid[37];
+    lh_uuid4(uuid);
+    json_t *meta = json_pack("{s:s, s:{s:s, s:{}}, s:s, s:[], s:o, s:I}", "id", snap ? snap->table_id : uuid,
+                             "format", "provider", "parquet", "options", "schemaString",
+                             schema_string ? schema_string : snap->schema_string, "partitionColumns",
+                             "configuration", configuration, "createdTime",
+                             (json_int_t)(snap ? snap->created_time : now));
+    if (!schema_string && snap) /* schema kept: so are its partition columns */
+        for (size_t i = 0; i < snap->npartition_columns; i++)
+            json_array_append_new(json_object_get(meta, "partitionColumns"), json_string(snap->partition_columns[i]));
+    return json_pack("{s:o}", "metaData", meta);
+}
+
+json_t *table_commit_info(const char *operation, json_t *params, int64_t read_version, json_t *metrics,
+                          const char *principal, int64_t now) {
+    json_t *ci = json_pack("{s:I, s:s, s:o, s:s, s:s}", "timestamp", (json_int_t)now, "operation", operation,
+                           "operationParameters", params ? params : json_object(), "userName",
+                           principal && *principal ? principal : "system", "engineInfo", "lakehouse");
+    if (read_version >= 0) json_object_set_new(ci, "readVersion", json_integer(read_version));
+    if (metrics) json_object_set_new(ci, "operationMetrics", metrics);
+    return json_pack("{s:o}", "commitInfo", ci);
+}
+
+char *table_commit_lines(json_t *lines) {
+    lh_strbuf sb = LH_STRBUF_INIT;
     size_t i;
     json_t *l;
     json_array_foreach(lines, i, l) {
@@ -437,8 +491,39 @@ static char *commit_text(const lh_snapshot *snap, const new_file *nf, int overwr
         sb_putc(&sb, '\n');
         free(s);
     }
-    json_decref(lines);
     return sb_steal(&sb);
+}
+
+/* Commit text for version v over snapshot snap (NULL for a new table). */
+static char *commit_text(const lh_snapshot *snap, const new_file *nf, const lh_table_write_opts *o, int64_t now) {
+    json_t *lines = json_array();
+    const char *op = snap ? "WRITE" : "CREATE TABLE";
+    json_t *params = json_pack("{s:s}", "mode", o->overwrite ? "Overwrite" : "Append");
+    if (o->cluster_by && *o->cluster_by) json_object_set_new(params, "clusterBy", json_string(o->cluster_by));
+    json_t *metrics = json_pack("{s:s, s:s, s:s}", "numFiles", "1", "numOutputRows", "", "numOutputBytes", "");
+    char buf[32];
+    snprintf(buf, sizeof buf, "%" PRId64, nf->rows);
+    json_object_set_new(metrics, "numOutputRows", json_string(buf));
+    snprintf(buf, sizeof buf, "%" PRId64, nf->size);
+    json_object_set_new(metrics, "numOutputBytes", json_string(buf));
+    json_t *ci = table_commit_info(op, params, snap ? snap->version : -1, metrics, o->principal, now);
+    json_object_set_new(json_object_get(ci, "commitInfo"), "isBlindAppend", json_boolean(!o->overwrite));
+    json_array_append_new(lines, ci);
+    if (!snap)
+        json_array_append_new(lines, json_pack("{s:{s:i, s:i}}", "protocol", "minReaderVersion", 1,
+                                               "minWriterVersion", 2));
+    if (write_needs_metadata(snap, o->overwrite, o->cluster_by)) {
+        char *schema = snap && !o->overwrite ? NULL : schema_string(&nf->schema);
+        json_array_append_new(lines, table_metadata_action(snap, schema, write_configuration(snap, o->cluster_by), now));
+        free(schema);
+    }
+    for (size_t i = 0; o->overwrite && snap && i < snap->nfiles; i++)
+        json_array_append_new(lines, json_pack("{s:{s:s, s:I, s:b}}", "remove", "path", snap->files[i].path,
+                                               "deletionTimestamp", (json_int_t)now, "dataChange", 1));
+    json_array_append_new(lines, table_add_action(nf, now, 1));
+    char *text = table_commit_lines(lines);
+    json_decref(lines);
+    return text;
 }
 
 int table_commit_put(lh_table *t, int64_t version, const char *text, lh_err *err) {
@@ -450,24 +535,51 @@ int table_commit_put(lh_table *t, int64_t version, const char *text, lh_err *err
     return rc;
 }
 
+void table_after_commit(lh_table *t, duckdb_connection conn, int64_t version) {
+    if (t->checkpoint_interval <= 0 || version <= 0 || version % t->checkpoint_interval != 0) return;
+    lh_err ckerr = {0};
+    if (table_checkpoint(t, conn, version, &ckerr) != 0)
+        LOG_WARN("checkpoint of %s at %" PRId64 " failed: %s", t->prefix, version, ckerr.msg);
+}
+
+/* The clustering key a write sorts by: the one asked for, else the table's. */
+static char **write_cluster_key(lh_table *t, const lh_table_write_opts *o, lh_err *err) {
+    size_t n;
+    if (o->cluster_by) return *o->cluster_by ? table_names_split(o->cluster_by, &n, err) : lh_calloc(1, sizeof(char *));
+    lh_snapshot *s = table_exists(t) ? table_snapshot(t, -1, NULL) : NULL;
+    char **key = lh_calloc(s ? s->ncluster_by + 1 : 1, sizeof *key);
+    for (size_t i = 0; s && i < s->ncluster_by; i++) key[i] = lh_strdup(s->cluster_by[i]);
+    table_snapshot_free(s);
+    return key;
+}
+
 int table_write(lh_table *t, duckdb_connection conn, const char *select_sql, int overwrite,
                 int64_t *version_out, int64_t *rows_out, lh_err *err) {
+    lh_table_write_opts o = {.overwrite = overwrite};
+    return table_write_opts(t, conn, select_sql, &o, version_out, rows_out, err);
+}
+
+int table_write_opts(lh_table *t, duckdb_connection conn, const char *select_sql, const lh_table_write_opts *o,
+                     int64_t *version_out, int64_t *rows_out, lh_err *err) {
     new_file nf = {0};
-    if (table_parquet_write(t, conn, select_sql, &nf, err) != 0) {
+    char **key = write_cluster_key(t, o, err);
+    if (!key || table_parquet_write(t, conn, select_sql, (const char *const *)key, &nf, err) != 0) {
         unlink(nf.abs ? nf.abs : "");
         table_new_file_free(&nf);
+        table_names_free(key);
         return -1;
     }
+    table_names_free(key);
     int rc = -1;
     for (int attempt = 0; attempt < COMMIT_RETRIES; attempt++) {
         int64_t latest = table_latest_version(t, NULL);
         lh_snapshot *snap = latest >= 0 ? table_snapshot(t, latest, err) : NULL;
         if (latest >= 0 && !snap) break;
-        if (snap && !overwrite && table_schema_check(snap, &nf.schema, err) != 0) {
+        if (snap && !o->overwrite && table_schema_check(snap, &nf.schema, err) != 0) {
             table_snapshot_free(snap);
             break;
         }
-        char *text = commit_text(snap, &nf, overwrite, lh_now_ms());
+        char *text = commit_text(snap, &nf, o, lh_now_ms());
         table_snapshot_free(snap);
         lh_err cerr = {0};
         rc = table_commit_put(t, latest + 1, text, &cerr);
@@ -475,11 +587,7 @@ int table_write(lh_table *t, duckdb_connection conn, const char *select_sql, int
         if (rc == 0) {
             if (version_out) *version_out = latest + 1;
             if (rows_out) *rows_out = nf.rows;
-            if (t->checkpoint_interval > 0 && latest + 1 > 0 && (latest + 1) % t->checkpoint_interval == 0) {
-                lh_err ckerr = {0};
-                if (table_checkpoint(t, conn, latest + 1, &ckerr) != 0)
-                    LOG_WARN("checkpoint of %s at %" PRId64 " failed: %s", t->prefix, latest + 1, ckerr.msg);
-            }
+            table_after_commit(t, conn, latest + 1);
             break;
         }
         if (cerr.code != LH_E_CONFLICT) {
@@ -551,8 +659,22 @@ static char *cp_meta_literal(const lh_snapshot *s) {
         if (i) sb_putc(&sb, ',');
         sb_sql_str(&sb, s->partition_columns[i]);
     }
-    sb_printf(&sb, "]::VARCHAR[], 'configuration': MAP {}::MAP(VARCHAR, VARCHAR), 'createdTime': %" PRId64 "}",
-              s->created_time);
+    sb_puts(&sb, "]::VARCHAR[], 'configuration': ");
+    json_t *conf = json_loads(s->configuration, 0, NULL);
+    const char *k;
+    json_t *v;
+    size_t n = 0;
+    sb_puts(&sb, "MAP {");
+    json_object_foreach(conf, k, v) {
+        if (!json_is_string(v)) continue;
+        if (n++) sb_puts(&sb, ", ");
+        sb_sql_str(&sb, k);
+        sb_puts(&sb, ": ");
+        sb_sql_str(&sb, json_string_value(v));
+    }
+    sb_puts(&sb, "}::MAP(VARCHAR, VARCHAR)");
+    json_decref(conf);
+    sb_printf(&sb, ", 'createdTime': %" PRId64 "}", s->created_time);
     return sb_steal(&sb);
 }
 

@@ -14,6 +14,13 @@ A=(-H 'X-API-Key: admin-key'); R=(-H 'X-API-Key: reader-key'); W=(-H 'X-API-Key:
 sql() { curl -s "${A[@]}" -H 'Content-Type: application/json' --data-binary "$(jq -n --arg s "$1" '{sql:$s}')" "$LH_URL/query/sql"; }
 call() { http_json POST "/tools/$1/call" "$2" "${@:3}"; }
 
+# --- the demo's layout for lookups (issue 12 point 5): clustered by <entity>_id
+http GET /catalog/datasets/by-name/candidates "${R[@]}"
+check_eq "demo candidates are clustered by candidate_id" "$(jget '.clustering_key | join(",")')" candidate_id
+http GET /catalog/datasets/by-name/timesheets "${R[@]}"
+check_eq "demo timesheets are clustered by timesheet_id" "$(jget '.clustering_key | join(",")')" timesheet_id
+check_eq "lookup by key answers the row" "$(sql 'SELECT first_name FROM candidates WHERE candidate_id = 42' | jq -r '.row_count')" 1
+
 # --- describe
 http GET /tools "${R[@]}"
 check_eq "GET /tools lists 7 tools" "$(jget '.tools | length')" 7
