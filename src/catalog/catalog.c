@@ -293,13 +293,7 @@ json_t *catalog_get(lh_catalog *c, const char *name, lh_err *err) {
 
 /* Commits the rows of select_sql to entry e's table and refreshes its
  * manifest. Caller holds write_mu; e is a private copy until entry_put. */
-static int entry_write(lh_catalog *c, cat_entry *e, const char *select_sql, const lh_write_opts *o,
-                       lh_err *err) {
-    int64_t version = -1, rows = 0;
-    const lh_lineage *lin = o->lineage;
-    lh_table_write_opts to = {.overwrite = o->mode == LH_WRITE_OVERWRITE, .cluster_by = o->cluster_by,
-                              .principal = o->principal};
-    if (table_write_opts(e->table, c->conn, select_sql, &to, &version, &rows, err) != 0) return -1;
+int entry_after_commit(lh_catalog *c, cat_entry *e, const lh_lineage *lin, lh_err *err) {
     char *sel = NULL;
     if (manifest_refresh(c, e->manifest, e->table, &sel, err) != 0) return -1;
     free(e->select_sql);
@@ -316,6 +310,17 @@ static int entry_write(lh_catalog *c, cat_entry *e, const char *select_sql, cons
             json_object_set_new(emb, "stale_since", json_string(now));
     }
     return manifest_persist(c, e->manifest, err);
+}
+
+/* Commits the rows of select_sql to entry e's table and refreshes its
+ * manifest. Caller holds write_mu; e is a private copy until entry_put. */
+static int entry_write(lh_catalog *c, cat_entry *e, const char *select_sql, const lh_write_opts *o,
+                       lh_err *err) {
+    int64_t version = -1, rows = 0;
+    lh_table_write_opts to = {.overwrite = o->mode == LH_WRITE_OVERWRITE, .cluster_by = o->cluster_by,
+                              .principal = o->principal};
+    if (table_write_opts(e->table, c->conn, select_sql, &to, &version, &rows, err) != 0) return -1;
+    return entry_after_commit(c, e, o->lineage, err);
 }
 
 /* Removes every object under a table prefix we created. */

@@ -19,6 +19,7 @@
 
 #include "common/err.h"
 #include "storage/storage.h"
+#include "table/table.h"
 
 typedef struct lh_catalog lh_catalog;
 
@@ -103,6 +104,29 @@ json_t *catalog_migrate_buckets(lh_catalog *c, lh_err *err);
  * read. LH_E_NOT_FOUND for an unknown dataset or version. */
 json_t *catalog_columns_at(lh_catalog *c, const char *name, int64_t version, int64_t *version_out,
                            lh_err *err);
+
+/* ---- time travel, history, restore (time_travel.c) ------------------------ */
+/* sql with every "<dataset> AT (VERSION => n)", "AT (TIMESTAMP => '...')",
+ * "VERSION AS OF n" and "TIMESTAMP AS OF '...'" replaced by a subquery
+ * reading that snapshot (aliased as the dataset unless the SQL gives an
+ * alias); a copy when there is none. NULL + err: malformed clause or
+ * timestamp 400, unknown dataset or version (or a timestamp before the
+ * first version) 404, a vacuumed version 422. Caller frees. */
+char *catalog_time_travel_sql(lh_catalog *c, const char *sql, lh_err *err);
+/* {"dataset","history":[...]}: table_history of the dataset (newest first). */
+json_t *catalog_history(lh_catalog *c, const char *name, int64_t limit, lh_err *err);
+/* RESTORE TABLE name TO VERSION AS OF version: one commit, manifest
+ * refreshed. {"dataset","operation","version","restored_version",
+ * "rows_affected" (rows of the table now),"files_removed","files_restored"}. */
+json_t *catalog_restore(lh_catalog *c, const char *name, int64_t version, const char *principal, lh_err *err);
+
+/* One commit made by the caller on dataset name's table (SQL DML): fn runs
+ * under the catalog's writer lock with the dataset's table (borrowed) and
+ * makes exactly one Delta commit (or none, returning 1); then the manifest
+ * is refreshed (rows, files, columns, freshness, embeddings stale) and the
+ * view set republished. Returns the new manifest (public copy) or NULL. */
+typedef int (*lh_catalog_commit_fn)(void *ctx, lh_table *t, lh_err *err);
+json_t *catalog_commit(lh_catalog *c, const char *name, lh_catalog_commit_fn fn, void *ctx, lh_err *err);
 
 /* ---- soft deletes (tombstones.c) ----------------------------------------- */
 /* {row_key_column, row_key_values[], actor?, reason?}: written durably as

@@ -62,6 +62,10 @@ int entry_dup(lh_catalog *c, const char *name, cat_entry *e, lh_err *err);
 /* Inserts or replaces, taking e's fields; bumps the version. Caller holds write_mu. */
 void entry_put(lh_catalog *c, cat_entry *e);
 void entry_clear(cat_entry *e);
+/* After a commit to e's table: manifest refreshed (version, rows, files,
+ * columns), updated_at and freshness stamped, lineage touched (lin may be
+ * NULL), embeddings marked stale, persisted. Caller holds write_mu. */
+int entry_after_commit(lh_catalog *c, cat_entry *e, const lh_lineage *lin, lh_err *err);
 /* Hands the current view set to the listener. Caller holds write_mu. */
 void views_publish(lh_catalog *c);
 

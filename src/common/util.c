@@ -39,6 +39,37 @@ void lh_time_iso(int64_t ms, char out[32]) {
     snprintf(out, 32, "%s.%03dZ", base, (int)(ms % 1000));
 }
 
+int lh_time_parse(const char *text, int64_t *ms) {
+    int y, mo, d, h = 0, mi = 0, n = 0;
+    if (sscanf(text, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10) return -1;
+    const char *p = text + n;
+    double sec = 0;
+    if (*p == ' ' || *p == 'T') {
+        int k = 0;
+        if (sscanf(p + 1, "%2d:%2d%n", &h, &mi, &k) != 2 || k != 5) return -1;
+        p += 1 + k;
+        if (*p == ':') {
+            char *end;
+            sec = strtod(p + 1, &end);
+            if (end == p + 1 || sec < 0 || sec >= 61) return -1;
+            p = end;
+        }
+    }
+    int off = 0;
+    if (*p == 'Z') p++;
+    else if (*p == '+' || *p == '-') {
+        int oh, om, k = 0;
+        if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &k) != 2 || k != 5) return -1;
+        off = (oh * 60 + om) * (*p == '+' ? 1 : -1);
+        p += 1 + k;
+    }
+    if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59) return -1;
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi};
+    time_t t = timegm(&tm);
+    *ms = (int64_t)t * 1000 + (int64_t)(sec * 1000.0 + 0.5) - (int64_t)off * 60000;
+    return 0;
+}
+
 static void random_bytes(unsigned char *b, size_t n) {
     if (RAND_bytes(b, (int)n) != 1) {
         /* libcrypto's RNG failing means the OS has no entropy: unrecoverable */

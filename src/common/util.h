@@ -13,6 +13,10 @@ int64_t lh_now_ms(void);          /* wall clock, ms since epoch */
 double lh_mono_s(void);           /* monotonic seconds */
 /* Formats ms-since-epoch as RFC 3339 UTC ("2026-11-24T10:00:00.123Z"). */
 void lh_time_iso(int64_t ms, char out[32]);
+/* Parses "YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS[.fff]]" (or 'T') with an
+ * optional "Z" or "+HH:MM"/"-HH:MM" (none = UTC) into ms since epoch;
+ * -1 when the text is not such a time. */
+int lh_time_parse(const char *text, int64_t *ms);
 /* Random UUID v4 in canonical form (36 chars + NUL), from OpenSSL's RNG. */
 void lh_uuid4(char out[37]);
 /* Random lowercase hex of n bytes (2n chars + NUL). */

@@ -1,8 +1,12 @@
 /*
  * api_query.c — POST /query/sql: parse {"sql","limit"?,"timeout_ms"?},
  * open a query cursor (every SQL error is known before the first byte),
- * then stream the JSON document chunk by chunk from the cursor.
+ * then stream the JSON document chunk by chunk from the cursor. Time travel
+ * clauses are rewritten by the catalog first; statements that change a
+ * Delta table go to query_sql_write (write role). GET …/{name}/history.
  */
+#include <stdlib.h>
+
 #include "common/log.h"
 #include "http/internal.h"
 
@@ -31,6 +35,18 @@ static int opt_int(json_t *body, const char *name, int64_t *out, lh_resp *resp) 
     return 0;
 }
 
+/* A statement that changes a Delta table (dml.c): write role and up. */
+static void query_write(lh_app *app, lh_req *req, lh_resp *resp, const char *sql, lh_err *err) {
+    if (req->role < ROLE_WRITE) {
+        lh_err_set(err, LH_E_FORBIDDEN, "this statement changes a table: it needs a write or admin key");
+        resp_error(resp, err);
+        return;
+    }
+    json_t *out = query_sql_write(app->query, app->catalog, sql, req->caller, err);
+    if (out) resp_json(resp, 200, out);
+    else resp_error(resp, err);
+}
+
 void api_query_sql(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = req_json_object(req, resp);
     if (!body) return;
@@ -42,8 +58,13 @@ void api_query_sql(lh_app *app, lh_req *req, lh_resp *resp) {
     } else if (opt_int(body, "limit", &limit, resp) == 0 &&
                opt_int(body, "timeout_ms", &timeout, resp) == 0) {
         lh_err err = {0};
-        lh_query_cursor *c = query_open(app->query, sql, limit, timeout, &err);
-        if (!c) {
+        /* time travel clauses become snapshot subqueries (time_travel.c) */
+        char *run = query_sql_is_write(sql) ? NULL : catalog_time_travel_sql(app->catalog, sql, &err);
+        lh_query_cursor *c = run ? query_open(app->query, run, limit, timeout, &err) : NULL;
+        free(run);
+        if (query_sql_is_write(sql)) {
+            query_write(app, req, resp, sql, &err);
+        } else if (!c) {
             resp_error(resp, &err);
         } else {
             resp->status = 200;
@@ -53,4 +74,18 @@ void api_query_sql(lh_app *app, lh_req *req, lh_resp *resp) {
         api_access_audit_sql(app, req, resp, sql, &err); /* query audit log (api_access.c) */
     }
     json_decref(body);
+}
+
+void api_catalog_history(lh_app *app, lh_req *req, lh_resp *resp) {
+    const char *l = req_query(req, "limit");
+    char *end = NULL;
+    long long limit = l ? strtoll(l, &end, 10) : 100;
+    if (l && (!*l || *end || limit < 0)) {
+        resp_errorf(resp, LH_E_BAD_REQUEST, NULL, "'limit' must be a non-negative integer");
+        return;
+    }
+    lh_err err = {0};
+    json_t *h = catalog_history(app->catalog, req_param(req, "name"), limit, &err);
+    if (h) resp_json(resp, 200, h);
+    else resp_error(resp, &err);
 }

@@ -128,6 +128,7 @@ void api_catalog_delete(lh_app *, lh_req *, lh_resp *);
 void api_catalog_append(lh_app *, lh_req *, lh_resp *);
 void api_catalog_resync(lh_app *, lh_req *, lh_resp *);
 void api_query_sql(lh_app *, lh_req *, lh_resp *);
+void api_catalog_history(lh_app *, lh_req *, lh_resp *);
 void api_ingest_db(lh_app *, lh_req *, lh_resp *);
 void api_ingest_mysql(lh_app *, lh_req *, lh_resp *);
 void api_ingest_postgres_import(lh_app *, lh_req *, lh_resp *);

@@ -35,6 +35,7 @@ const lh_route lh_routes[] = {
     {"DELETE", "/catalog/datasets/by-name/{name}", api_catalog_delete, ROLE_WRITE, NULL},
     {"POST", "/catalog/datasets/by-name/{name}/append", api_catalog_append, ROLE_WRITE, NULL},
     {"POST", "/catalog/resync-missing", api_catalog_resync, ROLE_ADMIN, NULL},
+    {"GET", "/catalog/datasets/by-name/{name}/history", api_catalog_history, ROLE_READ, NULL},
 
     {"POST", "/query/sql", api_query_sql, ROLE_READ, NULL},
 

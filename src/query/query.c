@@ -30,6 +30,7 @@
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
+#include "query/query_internal.h"
 #include "query/query_json.h"
 
 /* A connection's recently prepared bounded statements, keyed by their SQL:
@@ -407,6 +408,16 @@ static void pool_release(lh_query_engine *e, pool_slot *s) {
     pthread_cond_signal(&e->cv);
     pthread_mutex_unlock(&e->mu);
 }
+
+duckdb_connection query_pool_borrow(lh_query_engine *e, int64_t timeout_ms, void **slot) {
+    uint64_t gen;
+    pool_slot *s = pool_checkout(e, timeout_ms > 0 ? timeout_ms : e->cfg.default_timeout_ms, &gen);
+    *slot = s;
+    return s->conn;
+}
+
+void query_pool_return(lh_query_engine *e, void *slot) { pool_release(e, slot); }
+const char *query_allowed_root(const lh_query_engine *e) { return e->cfg.allowed_root; }
 
 static int slot_timed_out(lh_query_engine *e, pool_slot *s) {
     pthread_mutex_lock(&e->mu);

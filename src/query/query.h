@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "catalog/catalog.h"
 #include "common/err.h"
 
 typedef struct lh_query_engine lh_query_engine;
@@ -92,6 +93,18 @@ int query_engine_with_admin(lh_query_engine *e, int (*fn)(void *conn, void *ctx,
                             void *ctx, lh_err *err);
 void query_engine_stats(lh_query_engine *e, int *pool_size, int *busy, uint64_t *queries,
                         uint64_t *views_version);
+
+/* ---- SQL writes on Delta tables (dml.c, ADR 0201) ---------------------------
+ * 1 when sql is a statement query_sql_write handles (or refuses by name):
+ * INSERT, UPDATE, DELETE, CREATE TABLE, DROP TABLE, RESTORE, MERGE, ALTER,
+ * VACUUM, OPTIMIZE, TRUNCATE. */
+int query_sql_is_write(const char *sql);
+/* Runs one writing statement as one Delta commit on a catalog dataset:
+ * {"statement","dataset","rows_affected","version","row_count",
+ *  "committed"?,"attempts"?} (RESTORE adds its fields). Errors: bad SQL 400,
+ * unknown dataset 404, lost conflict 409, not supported yet 422. The caller
+ * checks that principal may write. */
+json_t *query_sql_write(lh_query_engine *e, lh_catalog *c, const char *sql, const char *principal, lh_err *err);
 
 /* ---- hot cache (cache.c) --------------------------------------------------
  * Sits between the catalog and the engine: it receives every view set,

@@ -110,13 +110,22 @@ static void note_checkpoint(log_listing *l, int64_t v, int parts) {
     l->cp_found[l->ncp++] = 1;
 }
 
+/* The version a _delta_log/ file name starts with ("<20 digits>."), or -1;
+ * *rest gets what follows the dot. */
+static int64_t log_name_version(const char *name, const char **rest) {
+    char *end;
+    if (strlen(name) < 21 || name[20] != '.') return -1;
+    int64_t v = strtoll(name, &end, 10);
+    if (end != name + 20 || v < 0) return -1;
+    *rest = name + 21;
+    return v;
+}
+
 /* Classifies one file name of _delta_log/. */
 static void listing_add(log_listing *l, const char *name) {
-    char *end;
-    if (strlen(name) < 21 || name[20] != '.') return;
-    int64_t v = strtoll(name, &end, 10);
-    if (end != name + 20) return;
-    const char *rest = name + 21;
+    const char *rest;
+    int64_t v = log_name_version(name, &rest);
+    if (v < 0) return;
     if (!strcmp(rest, "json")) {
         l->commits = lh_realloc(l->commits, (l->ncommits + 1) * sizeof *l->commits);
         l->commits[l->ncommits++] = v;
@@ -164,6 +173,44 @@ int64_t table_latest_version(lh_table *t, lh_err *err) {
 }
 
 int table_exists(lh_table *t) { return table_latest_version(t, NULL) >= 0; }
+
+typedef struct {
+    int64_t v, mtime;
+} commit_stamp;
+
+static int cmp_stamp(const void *a, const void *b) {
+    const commit_stamp *x = a, *y = b;
+    return (x->v > y->v) - (x->v < y->v);
+}
+
+int table_commit_versions(lh_table *t, int64_t **versions, int64_t **mtimes, size_t *n, lh_err *err) {
+    char *prefix = table_log_key(t, "");
+    lh_object_info *objs;
+    size_t nobj;
+    *versions = *mtimes = NULL;
+    *n = 0;
+    int rc = storage_list(t->st, prefix, &objs, &nobj, err);
+    if (rc == 0) {
+        size_t plen = strlen(prefix);
+        commit_stamp *cs = lh_calloc(nobj + 1, sizeof *cs);
+        for (size_t i = 0; i < nobj; i++) {
+            const char *rest;
+            int64_t v = log_name_version(objs[i].key + plen, &rest);
+            if (v >= 0 && !strcmp(rest, "json")) cs[(*n)++] = (commit_stamp){v, objs[i].modified_ms};
+        }
+        storage_list_free(objs, nobj);
+        qsort(cs, *n, sizeof *cs, cmp_stamp);
+        *versions = lh_calloc(*n + 1, sizeof **versions);
+        *mtimes = lh_calloc(*n + 1, sizeof **mtimes);
+        for (size_t i = 0; i < *n; i++) {
+            (*versions)[i] = cs[i].v;
+            (*mtimes)[i] = cs[i].mtime;
+        }
+        free(cs);
+    }
+    free(prefix);
+    return rc;
+}
 
 /* ---- checkpoints -------------------------------------------------------- */
 

@@ -15,6 +15,7 @@
 #define LH_TABLE_H
 
 #include <duckdb.h>
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -131,6 +132,53 @@ typedef struct {
  * (LH_E_UNPROCESSABLE). conn is borrowed. */
 int table_compact(lh_table *t, duckdb_connection conn, const char *row_filter, int purge,
                   lh_compact_result *out, lh_err *err);
+/* ---- versions (table_history.c) -------------------------------------------
+ * History, newest first, at most limit entries (<= 0: all): [{"version",
+ * "timestamp" (RFC 3339),"timestamp_ms","operation","parameters",
+ * "principal" (commitInfo.userName or null),"metrics","read_version"}].
+ * Versions whose commit file was cleaned up are not listed. */
+json_t *table_history(lh_table *t, int64_t limit, lh_err *err);
+/* The newest version committed at or before ts_ms (time travel by
+ * timestamp); LH_E_NOT_FOUND naming the first kept version when ts_ms is
+ * older than it. */
+int64_t table_version_at(lh_table *t, int64_t ts_ms, lh_err *err);
+typedef struct {
+    int64_t version;          /* the RESTORE commit */
+    int64_t restored_version;
+    size_t files_removed, files_restored;
+} lh_restore_result;
+/* One commit making version's files (and metaData) current again: removes
+ * for the active files it lacks, adds for its files no longer active.
+ * LH_E_UNPROCESSABLE when one of its files was vacuumed; a lost race is
+ * retried (a restore does not depend on what it replaces). */
+int table_restore(lh_table *t, duckdb_connection conn, int64_t version, const char *principal,
+                  lh_restore_result *out, lh_err *err);
+
+/* ---- DELETE / UPDATE, copy-on-write (table_dml.c) -------------------------- */
+typedef struct {
+    const char *operation;        /* "DELETE" or "UPDATE" (commitInfo.operation) */
+    const char *predicate;        /* SQL over the table's columns; NULL = every row */
+    const char *const *set_cols;  /* UPDATE: the columns assigned ... */
+    const char *const *set_exprs; /* ... and their SQL expressions; nset 0 = DELETE */
+    size_t nset;
+    const char *principal;        /* commitInfo.userName */
+} lh_table_rewrite;
+typedef struct {
+    int64_t read_version;         /* snapshot the committed attempt read */
+    int64_t version;              /* the commit */
+    int64_t rows_affected;        /* rows deleted or updated */
+    size_t files_removed, files_added;
+    int attempts;                 /* 1 + times it was planned again after a conflict */
+} lh_rewrite_result;
+/* One commit removing the files that hold a matching row and adding one
+ * file with what remains of them (DELETE) or their rows updated (UPDATE;
+ * values cast to the column's type). Returns 0 committed, 1 when no row
+ * matched (nothing committed), -1 with err: a bad predicate or expression
+ * LH_E_BAD_REQUEST, a lost conflict LH_E_CONFLICT naming the file. conn is
+ * borrowed: the SQL fragments run there. */
+int table_rewrite(lh_table *t, duckdb_connection conn, const lh_table_rewrite *rw, lh_rewrite_result *out,
+                  lh_err *err);
+
 /* Writes <version>.checkpoint.parquet and _last_checkpoint. */
 int table_checkpoint(lh_table *t, duckdb_connection conn, int64_t version, lh_err *err);
 /* Checkpoint every `interval` commits (default 10; 0 = never). */

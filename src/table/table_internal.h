@@ -21,6 +21,9 @@ struct lh_table {
 
 /* Key of a log entry: "<prefix>/_delta_log/<name>". Caller frees. */
 char *table_log_key(const lh_table *t, const char *name);
+/* Versions that have a JSON commit, ascending, with each commit file's
+ * modification time in ms (both arrays caller-freed). */
+int table_commit_versions(lh_table *t, int64_t **versions, int64_t **mtimes, size_t *n, lh_err *err);
 /* Runs SQL on the table's private DuckDB connection; result caller-owned. */
 int table_private_query(lh_table *t, const char *sql, duckdb_result *res, lh_err *err);
 
@@ -61,6 +64,11 @@ json_t *table_commit_info(const char *operation, json_t *params, int64_t read_ve
  * = a new table (schema_string required). */
 json_t *table_metadata_action(const lh_snapshot *snap, const char *schema_string, json_t *configuration,
                               int64_t now);
+/* {"add":...} / {"remove":...} for an active file of a snapshot (paths
+ * re-encoded with table_path_encode). */
+json_t *table_file_add_action(const lh_table_file *f, int64_t now);
+json_t *table_file_remove_action(const lh_table_file *f, int64_t now);
+char *table_path_encode(const char *path);
 /* One JSON line per action of `lines` (borrowed): a commit file's text. */
 char *table_commit_lines(json_t *lines);
 /* After a commit of `version`: a checkpoint when the interval says so. */

@@ -1,0 +1,451 @@
+/*
+ * dml.c — SQL statements that change Delta tables, run for POST /query/sql
+ * when the caller may write: INSERT INTO … VALUES / SELECT, UPDATE, DELETE,
+ * CREATE TABLE … AS SELECT, DROP TABLE, RESTORE TABLE … TO VERSION AS OF n.
+ * One statement is one Delta commit (ADR 0201).
+ *
+ * The statement is split with the tokenizer (common/sql_lex.h) into the
+ * target dataset and SQL fragments (predicate, assignments, source query);
+ * the fragments are evaluated by DuckDB on a pooled connection — sandboxed
+ * like every user query and seeing the published dataset views — so a
+ * writer reads nothing a reader could not. A fragment must be one balanced
+ * piece of SQL without ';'. The commit itself goes through the catalog's
+ * writer lock (catalog_commit), which refreshes the manifest (rows,
+ * freshness, PII on new columns), marks embeddings stale and republishes
+ * the views.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/sql_lex.h"
+#include "common/strbuf.h"
+#include "common/util.h"
+#include "query/query_internal.h"
+
+typedef enum { DML_NONE, DML_INSERT, DML_UPDATE, DML_DELETE, DML_CTAS, DML_DROP, DML_RESTORE, DML_UNSUPPORTED } dml_kind;
+
+static dml_kind statement_kind(const char *sql) {
+    size_t p = 0;
+    sql_tok a = sql_lex_next(sql, &p), b = sql_lex_next(sql, &p);
+    if (sql_tok_is(sql, a, "INSERT")) return DML_INSERT;
+    if (sql_tok_is(sql, a, "UPDATE")) return DML_UPDATE;
+    if (sql_tok_is(sql, a, "DELETE")) return DML_DELETE;
+    if (sql_tok_is(sql, a, "RESTORE")) return DML_RESTORE;
+    if (sql_tok_is(sql, a, "CREATE") && sql_tok_is(sql, b, "TABLE")) return DML_CTAS;
+    if (sql_tok_is(sql, a, "DROP") && sql_tok_is(sql, b, "TABLE")) return DML_DROP;
+    static const char *const later[] = {"MERGE", "ALTER", "VACUUM", "OPTIMIZE", "TRUNCATE"};
+    for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
+        if (sql_tok_is(sql, a, later[i])) return DML_UNSUPPORTED;
+    return DML_NONE;
+}
+
+int query_sql_is_write(const char *sql) { return statement_kind(sql) != DML_NONE; }
+
+/* ---- parsing helpers ------------------------------------------------------ */
+
+typedef struct {
+    const char *sql;
+    size_t pos;
+} parser;
+
+static sql_tok next(parser *p) { return sql_lex_next(p->sql, &p->pos); }
+static sql_tok peek(parser *p) { return sql_lex_peek(p->sql, p->pos); }
+
+static int expect_word(parser *p, const char *w, lh_err *err) {
+    sql_tok t = next(p);
+    if (sql_tok_is(p->sql, t, w)) return 0;
+    return lh_err_set(err, LH_E_BAD_REQUEST, "expected %s at offset %zu", w, t.start);
+}
+
+/* A dataset name (owned) or NULL + err. */
+static char *dataset_name(parser *p, lh_err *err) {
+    sql_tok t = next(p);
+    char *name = sql_tok_is_name(t) ? sql_tok_text(p->sql, t) : NULL;
+    if (!name || !catalog_name_valid(name)) {
+        lh_err_set(err, LH_E_BAD_REQUEST, "expected a dataset name at offset %zu", t.start);
+        free(name);
+        return NULL;
+    }
+    return name;
+}
+
+/* The text from the parser's position to the first top-level word in
+ * `stops` (or the end), trailing ';' dropped, checked to be one balanced
+ * fragment; the parser moves to the stop word. NULL + err when unsafe. */
+static char *fragment(parser *p, const char *const *stops, lh_err *err) {
+    size_t start = peek(p).start, end = start;
+    int depth = 0;
+    for (;;) {
+        size_t before = p->pos;
+        sql_tok t = peek(p);
+        if (t.kind == SQL_TOK_END) {
+            end = t.start;
+            break;
+        }
+        for (size_t i = 0; depth == 0 && stops && stops[i]; i++)
+            if (sql_tok_is(p->sql, t, stops[i])) {
+                p->pos = before;
+                end = t.start;
+                goto done;
+            }
+        next(p);
+        if (sql_tok_is(p->sql, t, "(")) depth++;
+        else if (sql_tok_is(p->sql, t, ")") && --depth < 0) break;
+        else if (sql_tok_is(p->sql, t, ";")) {
+            if (sql_lex_peek(p->sql, p->pos).kind != SQL_TOK_END || depth) break;
+            end = t.start;
+            p->pos = strlen(p->sql);
+            goto done;
+        }
+    }
+    if (depth != 0 || sql_lex_peek(p->sql, p->pos).kind != SQL_TOK_END) {
+        lh_err_set(err, LH_E_BAD_REQUEST, "unbalanced parentheses or a second statement in the SQL");
+        return NULL;
+    }
+done:
+    while (end > start && (p->sql[end - 1] == ' ' || p->sql[end - 1] == '\n' || p->sql[end - 1] == '\t' ||
+                           p->sql[end - 1] == '\r'))
+        end--;
+    if (end == start) {
+        lh_err_set(err, LH_E_BAD_REQUEST, "empty SQL where an expression or query was expected");
+        return NULL;
+    }
+    return lh_strndup(p->sql + start, end - start);
+}
+
+/* ---- statements ------------------------------------------------------------ */
+
+typedef struct {
+    lh_query_engine *e;
+    lh_catalog *c;
+    const char *principal;
+    duckdb_connection conn;   /* borrowed pool connection */
+    lh_table_rewrite rw;
+    lh_rewrite_result res;
+    char *insert_cols;        /* INSERT: "(a, b)" text or NULL */
+    char *source;             /* INSERT / CTAS: the rows */
+    int64_t rows, version;
+} dml_ctx;
+
+static int run_rewrite(void *ctx, lh_table *t, lh_err *err) {
+    dml_ctx *d = ctx;
+    int rc = table_rewrite(t, d->conn, &d->rw, &d->res, err);
+    d->rows = d->res.rows_affected;
+    d->version = d->res.version;
+    return rc;
+}
+
+/* The INSERT's rows in the table's column order and types. */
+static char *insert_select(const lh_snapshot *s, const dml_ctx *d, lh_err *err) {
+    char **given = NULL;
+    size_t ngiven = 0;
+    if (d->insert_cols) {
+        given = table_names_split(d->insert_cols, &ngiven, err);
+        if (!given) return NULL;
+        for (size_t i = 0; i < ngiven; i++) {
+            size_t c = 0;
+            while (c < s->ncolumns && strcmp(s->columns[c].name, given[i])) c++;
+            if (c == s->ncolumns) {
+                lh_err_set(err, LH_E_BAD_REQUEST, "the table has no column '%s'", given[i]);
+                table_names_free(given);
+                return NULL;
+            }
+        }
+    }
+    lh_strbuf sb = LH_STRBUF_INIT, alias = LH_STRBUF_INIT;
+    sb_puts(&sb, "SELECT ");
+    for (size_t c = 0; c < s->ncolumns; c++) {
+        size_t k = 0;
+        while (k < ngiven && strcmp(given[k], s->columns[c].name)) k++;
+        char *ty = table_duckdb_type(s->columns[c].type);
+        if (c) sb_puts(&sb, ", ");
+        if (given && k == ngiven) sb_printf(&sb, "CAST(NULL AS %s)", ty);
+        else {
+            sb_puts(&sb, "CAST(lh_src.");
+            sb_sql_ident(&sb, s->columns[c].name);
+            sb_printf(&sb, " AS %s)", ty);
+        }
+        sb_puts(&sb, " AS ");
+        sb_sql_ident(&sb, s->columns[c].name);
+        free(ty);
+    }
+    size_t n = given ? ngiven : s->ncolumns;
+    for (size_t i = 0; i < n; i++) {
+        if (i) sb_puts(&alias, ", ");
+        sb_sql_ident(&alias, given ? given[i] : s->columns[i].name);
+    }
+    sb_printf(&sb, " FROM (%s) AS lh_src(%s)", d->source, alias.buf ? alias.buf : "");
+    sb_free(&alias);
+    table_names_free(given);
+    return sb_steal(&sb);
+}
+
+static int run_insert(void *ctx, lh_table *t, lh_err *err) {
+    dml_ctx *d = ctx;
+    lh_snapshot *s = table_snapshot(t, -1, err);
+    if (!s) return -1;
+    char *sel = insert_select(s, d, err);
+    table_snapshot_free(s);
+    if (!sel) return -1;
+    lh_table_write_opts o = {.principal = d->principal};
+    int rc = table_write_opts(t, d->conn, sel, &o, &d->version, &d->rows, err);
+    free(sel);
+    return rc;
+}
+
+static json_t *result(const char *stmt, const char *name, int64_t rows, const json_t *manifest, int64_t version) {
+    json_t *r = json_pack("{s:s, s:s, s:I, s:I}", "statement", stmt, "dataset", name, "rows_affected",
+                          (json_int_t)rows, "version",
+                          (json_int_t)(version >= 0 ? version : json_integer_value(json_object_get(manifest, "version"))));
+    json_object_set_new(r, "row_count", json_incref(json_object_get(manifest, "row_count")));
+    return r;
+}
+
+static json_t *exec_commit(dml_ctx *d, const char *stmt, const char *name, lh_catalog_commit_fn fn, lh_err *err) {
+    void *slot;
+    d->conn = query_pool_borrow(d->e, 0, &slot);
+    d->version = -1;
+    json_t *m = catalog_commit(d->c, name, fn, d, err);
+    query_pool_return(d->e, slot);
+    if (!m) return NULL;
+    json_t *r = result(stmt, name, d->rows, m, d->version);
+    if (d->res.attempts) json_object_set_new(r, "attempts", json_integer(d->res.attempts));
+    json_object_set_new(r, "committed", json_boolean(d->version >= 0));
+    json_decref(m);
+    return r;
+}
+
+static json_t *exec_delete(dml_ctx *d, parser *p, lh_err *err) {
+    if (expect_word(p, "FROM", err) != 0) return NULL;
+    char *name = dataset_name(p, err);
+    if (!name) return NULL;
+    char *pred = NULL;
+    json_t *out = NULL;
+    sql_tok t = next(p);
+    int ok = 1;
+    if (sql_tok_is(p->sql, t, "WHERE")) ok = (pred = fragment(p, NULL, err)) != NULL;
+    else if (t.kind != SQL_TOK_END && !sql_tok_is(p->sql, t, ";"))
+        ok = !lh_err_set(err, LH_E_BAD_REQUEST, "expected WHERE after DELETE FROM %s", name);
+    if (ok) {
+        d->rw = (lh_table_rewrite){.operation = "DELETE", .predicate = pred, .principal = d->principal};
+        out = exec_commit(d, "DELETE", name, run_rewrite, err);
+    }
+    free(pred);
+    free(name);
+    return out;
+}
+
+static json_t *exec_update(dml_ctx *d, parser *p, lh_err *err) {
+    char *name = dataset_name(p, err);
+    if (!name || expect_word(p, "SET", err) != 0) {
+        free(name);
+        return NULL;
+    }
+    static const char *const stops[] = {",", "WHERE", NULL};
+    char **cols = NULL, **exprs = NULL, *pred = NULL;
+    size_t n = 0;
+    int rc = 0;
+    for (;;) {
+        sql_tok c = next(p), eq = next(p);
+        if (!sql_tok_is_name(c) || !sql_tok_is(p->sql, eq, "=")) {
+            rc = lh_err_set(err, LH_E_BAD_REQUEST, "expected column = expression at offset %zu", c.start);
+            break;
+        }
+        char *expr = fragment(p, stops, err);
+        if (!expr) {
+            rc = -1;
+            break;
+        }
+        cols = lh_realloc(cols, (n + 1) * sizeof *cols);
+        exprs = lh_realloc(exprs, (n + 1) * sizeof *exprs);
+        cols[n] = sql_tok_text(p->sql, c);
+        exprs[n++] = expr;
+        sql_tok t = next(p);
+        if (sql_tok_is(p->sql, t, ",")) continue;
+        if (sql_tok_is(p->sql, t, "WHERE") && !(pred = fragment(p, NULL, err))) rc = -1;
+        break;
+    }
+    json_t *out = NULL;
+    if (rc == 0) {
+        d->rw = (lh_table_rewrite){.operation = "UPDATE", .predicate = pred, .set_cols = (const char *const *)cols,
+                                   .set_exprs = (const char *const *)exprs, .nset = n, .principal = d->principal};
+        out = exec_commit(d, "UPDATE", name, run_rewrite, err);
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(cols[i]);
+        free(exprs[i]);
+    }
+    free(cols);
+    free(exprs);
+    free(pred);
+    free(name);
+    return out;
+}
+
+static json_t *exec_insert(dml_ctx *d, parser *p, lh_err *err) {
+    if (expect_word(p, "INTO", err) != 0) return NULL;
+    char *name = dataset_name(p, err);
+    if (!name) return NULL;
+    json_t *out = NULL;
+    if (sql_tok_is(p->sql, peek(p), "(")) { /* a column list, unless the source itself is parenthesized */
+        size_t save = p->pos;
+        next(p);
+        sql_tok first = peek(p);
+        if (sql_tok_is(p->sql, first, "SELECT") || sql_tok_is(p->sql, first, "WITH") || sql_tok_is(p->sql, first, "VALUES")) {
+            p->pos = save;
+        } else {
+            static const char *const close[] = {")", NULL};
+            d->insert_cols = fragment(p, close, err);
+            if (!d->insert_cols || !sql_tok_is(p->sql, next(p), ")")) {
+                if (err && err->code == LH_OK) lh_err_set(err, LH_E_BAD_REQUEST, "unclosed column list");
+                free(name);
+                return NULL;
+            }
+        }
+    }
+    d->source = fragment(p, NULL, err);
+    if (d->source) out = exec_commit(d, "INSERT", name, run_insert, err);
+    free(name);
+    return out;
+}
+
+/* CREATE TABLE name AS <query>: the rows staged as Parquet by the sandboxed
+ * connection, then written as a new dataset with a full manifest. */
+static json_t *exec_ctas(dml_ctx *d, parser *p, const char *sql, lh_err *err) {
+    next(p); /* TABLE */
+    char *name = dataset_name(p, err);
+    if (!name || expect_word(p, "AS", err) != 0) {
+        free(name);
+        return NULL;
+    }
+    char *src = fragment(p, NULL, err);
+    if (!src) {
+        free(name);
+        return NULL;
+    }
+    const char *root = query_allowed_root(d->e);
+    char uuid[37];
+    lh_uuid4(uuid);
+    char *dir = lh_asprintf("%s/_staging", root ? root : "/tmp");
+    char *file = lh_asprintf("%s/ctas-%s.parquet", dir, uuid);
+    json_t *out = NULL;
+    if (lh_mkdirs(dir, err) == 0) {
+        lh_strbuf copy = LH_STRBUF_INIT;
+        sb_printf(&copy, "COPY (%s) TO ", src);
+        sb_sql_str(&copy, file);
+        sb_puts(&copy, " (FORMAT parquet)");
+        void *slot;
+        duckdb_connection conn = query_pool_borrow(d->e, 0, &slot);
+        duckdb_result r;
+        int ok = duckdb_query(conn, copy.buf, &r) == DuckDBSuccess;
+        if (!ok) lh_err_set(err, LH_E_BAD_REQUEST, "%s", duckdb_result_error(&r));
+        duckdb_destroy_result(&r);
+        query_pool_return(d->e, slot);
+        sb_free(&copy);
+        if (ok) {
+            lh_strbuf sel = LH_STRBUF_INIT;
+            sb_puts(&sel, "SELECT * FROM read_parquet(");
+            sb_sql_str(&sel, file);
+            sb_putc(&sel, ')');
+            lh_lineage lin = {.source_system = "sql", .source = sql};
+            lh_write_opts o = {.mode = LH_WRITE_CREATE, .lineage = &lin, .principal = d->principal};
+            json_t *m = catalog_write_opts(d->c, name, sel.buf, &o, err);
+            sb_free(&sel);
+            if (m) out = result("CREATE TABLE", name, json_integer_value(json_object_get(m, "row_count")), m, -1);
+            json_decref(m);
+        }
+    }
+    unlink(file);
+    free(file);
+    free(dir);
+    free(src);
+    free(name);
+    return out;
+}
+
+static json_t *exec_drop(dml_ctx *d, parser *p, lh_err *err) {
+    next(p); /* TABLE */
+    int if_exists = 0;
+    if (sql_tok_is(p->sql, peek(p), "IF")) {
+        next(p);
+        if (expect_word(p, "EXISTS", err) != 0) return NULL;
+        if_exists = 1;
+    }
+    char *name = dataset_name(p, err);
+    if (!name) return NULL;
+    json_t *out = NULL;
+    lh_err derr = {0};
+    if (catalog_delete(d->c, name, &derr) == 0) out = json_pack("{s:s, s:s, s:b}", "statement", "DROP TABLE", "dataset", name, "dropped", 1);
+    else if (if_exists && derr.code == LH_E_NOT_FOUND)
+        out = json_pack("{s:s, s:s, s:b}", "statement", "DROP TABLE", "dataset", name, "dropped", 0);
+    else if (err) *err = derr;
+    free(name);
+    return out;
+}
+
+/* RESTORE [TABLE] name TO VERSION AS OF n | TO TIMESTAMP AS OF '...' */
+static json_t *exec_restore(dml_ctx *d, parser *p, lh_err *err) {
+    if (sql_tok_is(p->sql, peek(p), "TABLE")) next(p);
+    char *name = dataset_name(p, err);
+    if (!name) return NULL;
+    json_t *out = NULL;
+    sql_tok to = next(p), kind = next(p), as = next(p), of = next(p), val = next(p);
+    int by_time = sql_tok_is(p->sql, kind, "TIMESTAMP");
+    if (!sql_tok_is(p->sql, to, "TO") || !(by_time || sql_tok_is(p->sql, kind, "VERSION")) ||
+        !sql_tok_is(p->sql, as, "AS") || !sql_tok_is(p->sql, of, "OF") ||
+        val.kind != (by_time ? SQL_TOK_STRING : SQL_TOK_NUMBER)) {
+        lh_err_set(err, LH_E_BAD_REQUEST, "RESTORE TABLE %s TO VERSION AS OF n | TO TIMESTAMP AS OF '...'", name);
+        free(name);
+        return NULL;
+    }
+    char *text = sql_tok_text(p->sql, val);
+    int64_t version = -1, ms;
+    if (!by_time) version = strtoll(text, NULL, 10);
+    else if (lh_time_parse(text, &ms) != 0) lh_err_set(err, LH_E_BAD_REQUEST, "'%s' is not a timestamp", text);
+    else {
+        json_t *h = catalog_history(d->c, name, 0, err);
+        size_t i;
+        json_t *v;
+        json_array_foreach(json_object_get(h, "history"), i, v) {
+            if (json_integer_value(json_object_get(v, "timestamp_ms")) <= ms) {
+                version = json_integer_value(json_object_get(v, "version"));
+                break;
+            }
+        }
+        if (h && version < 0) lh_err_set(err, LH_E_NOT_FOUND, "dataset '%s' has no version at or before %s", name, text);
+        json_decref(h);
+    }
+    if (version >= 0) out = catalog_restore(d->c, name, version, d->principal, err);
+    if (out) json_object_set_new(out, "statement", json_string("RESTORE"));
+    free(text);
+    free(name);
+    return out;
+}
+
+json_t *query_sql_write(lh_query_engine *e, lh_catalog *c, const char *sql, const char *principal, lh_err *err) {
+    dml_ctx d = {.e = e, .c = c, .principal = principal};
+    parser p = {sql, 0};
+    dml_kind k = statement_kind(sql);
+    sql_tok first = next(&p);
+    json_t *out = NULL;
+    switch (k) {
+    case DML_DELETE: out = exec_delete(&d, &p, err); break;
+    case DML_UPDATE: out = exec_update(&d, &p, err); break;
+    case DML_INSERT: out = exec_insert(&d, &p, err); break;
+    case DML_CTAS: out = exec_ctas(&d, &p, sql, err); break;
+    case DML_DROP: out = exec_drop(&d, &p, err); break;
+    case DML_RESTORE: out = exec_restore(&d, &p, err); break;
+    default: {
+        char *w = sql_tok_text(sql, first);
+        lh_err_set(err, LH_E_UNPROCESSABLE, "%s is not supported yet on lakehouse tables", w);
+        lh_err_hint(err, "supported: INSERT, UPDATE, DELETE, CREATE TABLE ... AS SELECT, DROP TABLE, RESTORE TABLE");
+        free(w);
+    }
+    }
+    free(d.insert_cols);
+    free(d.source);
+    return out;
+}

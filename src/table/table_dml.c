@@ -1,0 +1,242 @@
+/*
+ * table_dml.c — DELETE and UPDATE as one Delta commit each, copy-on-write:
+ * the files holding a matching row (found with read_parquet's filename
+ * column) are rewritten as one new file without the deleted rows or with
+ * the updated values, and the commit removes exactly those files and adds
+ * the new one. Files without a matching row are untouched.
+ *
+ * Concurrency by the Delta rules (WriteSerializable): when another writer
+ * took the version first, the commit is retried on top of it as long as
+ * every file this statement read is still active (a concurrent append does
+ * not conflict); when one was removed, the whole statement is planned and
+ * written again on the new snapshot, up to REWRITE_ATTEMPTS times, then
+ * LH_E_CONFLICT names the file and the version that removed it.
+ */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/strbuf.h"
+#include "common/util.h"
+#include "table/table.h"
+#include "table/table_internal.h"
+
+#define REWRITE_ATTEMPTS 25
+
+static void append_abs(lh_table *t, lh_strbuf *sb, const char *rel) {
+    char *key = lh_asprintf("%s/%s", t->prefix, rel);
+    char *path = storage_path(t->st, key);
+    sb_sql_str(sb, path);
+    free(path);
+    free(key);
+}
+
+/* "[path, ...]" of the snapshot files flagged in pick (all when pick is NULL). */
+static char *file_list(lh_table *t, const lh_snapshot *s, const int *pick) {
+    lh_strbuf sb = LH_STRBUF_INIT;
+    sb_putc(&sb, '[');
+    size_t n = 0;
+    for (size_t i = 0; i < s->nfiles; i++) {
+        if (pick && !pick[i]) continue;
+        if (n++) sb_putc(&sb, ',');
+        append_abs(t, &sb, s->files[i].path);
+    }
+    sb_putc(&sb, ']');
+    return sb_steal(&sb);
+}
+
+static void append_match(lh_strbuf *sb, const char *predicate) {
+    if (predicate) sb_printf(sb, "coalesce((%s), false)", predicate);
+    else sb_puts(sb, "true");
+}
+
+/* Flags the files holding a matching row in touched[]; returns the rows matched or -1. */
+static int64_t plan_touched(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const char *predicate,
+                            int *touched, lh_err *err) {
+    char *files = file_list(t, s, NULL);
+    lh_strbuf sql = LH_STRBUF_INIT;
+    sb_printf(&sql, "SELECT filename, count(*) FROM read_parquet(%s, filename = true, union_by_name = true) WHERE ", files);
+    append_match(&sql, predicate);
+    sb_puts(&sql, " GROUP BY filename");
+    free(files);
+    duckdb_result r;
+    int64_t rows = -1;
+    if (duckdb_query(conn, sql.buf, &r) != DuckDBSuccess) {
+        lh_err_set(err, LH_E_BAD_REQUEST, "%s", duckdb_result_error(&r));
+    } else {
+        rows = 0;
+        for (idx_t k = 0; k < duckdb_row_count(&r); k++) {
+            char *fname = duckdb_value_varchar(&r, 0, k);
+            for (size_t i = 0; i < s->nfiles; i++) {
+                char *key = lh_asprintf("%s/%s", t->prefix, s->files[i].path);
+                char *path = storage_path(t->st, key);
+                if (!strcmp(path, fname)) touched[i] = 1;
+                free(path);
+                free(key);
+            }
+            duckdb_free(fname);
+            rows += duckdb_value_int64(&r, 1, k);
+        }
+    }
+    duckdb_destroy_result(&r);
+    sb_free(&sql);
+    return rows;
+}
+
+/* The rows that replace the touched files. */
+static char *rewrite_select(lh_table *t, const lh_snapshot *s, const int *touched, const lh_table_rewrite *rw) {
+    lh_strbuf sb = LH_STRBUF_INIT;
+    sb_puts(&sb, "SELECT ");
+    for (size_t c = 0; c < s->ncolumns; c++) {
+        const char *name = s->columns[c].name;
+        if (c) sb_puts(&sb, ", ");
+        size_t k = 0;
+        while (k < rw->nset && strcmp(rw->set_cols[k], name)) k++;
+        if (k == rw->nset) {
+            sb_sql_ident(&sb, name);
+            continue;
+        }
+        char *ty = table_duckdb_type(s->columns[c].type);
+        sb_puts(&sb, "CAST(CASE WHEN ");
+        append_match(&sb, rw->predicate);
+        sb_printf(&sb, " THEN (%s) ELSE ", rw->set_exprs[k]);
+        sb_sql_ident(&sb, name);
+        sb_printf(&sb, " END AS %s) AS ", ty);
+        sb_sql_ident(&sb, name);
+        free(ty);
+    }
+    char *files = file_list(t, s, touched);
+    sb_printf(&sb, " FROM read_parquet(%s, union_by_name = true)", files);
+    free(files);
+    if (rw->nset == 0) { /* DELETE */
+        sb_puts(&sb, " WHERE NOT ");
+        append_match(&sb, rw->predicate);
+    }
+    return sb_steal(&sb);
+}
+
+static char *rewrite_text(const lh_snapshot *s, const int *touched, const new_file *nf, const lh_table_rewrite *rw,
+                          int64_t rows, int64_t now) {
+    json_t *lines = json_array();
+    size_t removed = 0;
+    for (size_t i = 0; i < s->nfiles; i++)
+        if (touched[i]) {
+            json_array_append_new(lines, table_file_remove_action(&s->files[i], now));
+            removed++;
+        }
+    char nrem[32], nrows[32], nout[32];
+    snprintf(nrem, sizeof nrem, "%zu", removed);
+    snprintf(nrows, sizeof nrows, "%" PRId64, rows);
+    snprintf(nout, sizeof nout, "%" PRId64, nf && nf->rows > 0 ? nf->rows : 0);
+    int del = rw->nset == 0;
+    json_t *metrics = json_pack("{s:s, s:s, s:s, s:s}", "numRemovedFiles", nrem, "numAddedFiles",
+                                nf && nf->rows > 0 ? "1" : "0", del ? "numDeletedRows" : "numUpdatedRows", nrows,
+                                del ? "numCopiedRows" : "numOutputRows", nout);
+    json_t *params = json_pack("{s:s}", "predicate", rw->predicate ? rw->predicate : "true");
+    json_t *ci = table_commit_info(rw->operation, params, s->version, metrics, rw->principal, now);
+    json_object_set_new(json_object_get(ci, "commitInfo"), "isBlindAppend", json_false());
+    json_array_insert_new(lines, 0, ci);
+    if (nf && nf->rows > 0) json_array_append_new(lines, table_add_action(nf, now, 1));
+    char *text = table_commit_lines(lines);
+    json_decref(lines);
+    return text;
+}
+
+/* The first file of `read` (flagged in touched) no longer active in `now`, or NULL. */
+static const char *removed_file(const lh_snapshot *read, const int *touched, const lh_snapshot *now) {
+    for (size_t i = 0; i < read->nfiles; i++) {
+        if (!touched[i]) continue;
+        size_t j = 0;
+        while (j < now->nfiles && strcmp(now->files[j].path, read->files[i].path)) j++;
+        if (j == now->nfiles) return read->files[i].path;
+    }
+    return NULL;
+}
+
+/* One attempt on snapshot s: 0 committed, 1 nothing matched, 2 the files
+ * read were removed by a concurrent commit (*culprit set), -1 error. */
+static int rewrite_once(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const lh_table_rewrite *rw,
+                        lh_rewrite_result *out, char **culprit, lh_err *err) {
+    int *touched = lh_calloc(s->nfiles + 1, sizeof *touched);
+    int64_t rows = s->nfiles ? plan_touched(t, conn, s, rw->predicate, touched, err) : 0;
+    if (rows <= 0) {
+        free(touched);
+        return rows < 0 ? -1 : 1;
+    }
+    new_file nf = {0};
+    char *sel = rewrite_select(t, s, touched, rw);
+    int rc = table_parquet_write(t, conn, sel, (const char *const *)s->cluster_by, &nf, err);
+    free(sel);
+    if (rc == 0) rc = table_schema_check(s, &nf.schema, err);
+    int64_t base = s->version;
+    while (rc == 0) {
+        char *text = rewrite_text(s, touched, &nf, rw, rows, lh_now_ms());
+        lh_err cerr = {0};
+        rc = table_commit_put(t, base + 1, text, &cerr);
+        free(text);
+        if (rc == 0) {
+            out->version = base + 1;
+            out->rows_affected = rows;
+            for (size_t i = 0; i < s->nfiles; i++) out->files_removed += (size_t)touched[i];
+            out->files_added = nf.rows > 0 ? 1 : 0;
+            table_after_commit(t, conn, base + 1);
+            break;
+        }
+        if (cerr.code != LH_E_CONFLICT) {
+            if (err) *err = cerr;
+            break;
+        }
+        int64_t latest = table_latest_version(t, err);
+        lh_snapshot *now = latest >= 0 ? table_snapshot(t, latest, err) : NULL;
+        if (!now) {
+            rc = -1;
+            break;
+        }
+        const char *gone = removed_file(s, touched, now);
+        if (gone) {
+            free(*culprit);
+            *culprit = lh_asprintf("file '%s' it read was removed by a commit after version %" PRId64, gone, s->version);
+            rc = 2;
+        } else {
+            base = latest; /* only appends came in between: commit on top of them */
+        }
+        table_snapshot_free(now);
+    }
+    if ((rc != 0 || nf.rows == 0) && nf.abs) unlink(nf.abs);
+    table_new_file_free(&nf);
+    free(touched);
+    return rc;
+}
+
+int table_rewrite(lh_table *t, duckdb_connection conn, const lh_table_rewrite *rw, lh_rewrite_result *out,
+                  lh_err *err) {
+    memset(out, 0, sizeof *out);
+    char *culprit = NULL;
+    int rc = -1;
+    for (int attempt = 0; attempt < REWRITE_ATTEMPTS; attempt++) {
+        lh_snapshot *s = table_snapshot(t, -1, err);
+        if (!s) break;
+        out->attempts = attempt + 1;
+        if (s->npartition_columns > 0) {
+            lh_err_set(err, LH_E_UNPROCESSABLE, "%s on partitioned tables is not supported yet", rw->operation);
+            table_snapshot_free(s);
+            break;
+        }
+        out->read_version = s->version;
+        rc = rewrite_once(t, conn, s, rw, out, &culprit, err);
+        table_snapshot_free(s);
+        if (rc != 2) break;
+        LOG_DEBUG("%s on %s: %s; planning again", rw->operation, t->prefix, culprit);
+    }
+    if (rc == 2) {
+        lh_err_set(err, LH_E_CONFLICT, "%s on '%s' conflicts with concurrent commits: %s", rw->operation, t->prefix,
+                   culprit);
+        lh_err_hint(err, "run the statement again");
+        rc = -1;
+    }
+    free(culprit);
+    return rc;
+}
