@@ -134,7 +134,7 @@ static int run_rewrite(void *ctx, lh_table *t, lh_err *err) {
     dml_ctx *d = ctx;
     int rc = table_rewrite(t, d->conn, &d->rw, &d->res, err);
     d->rows = d->res.rows_affected;
-    d->version = d->res.version;
+    d->version = rc == 0 ? d->res.version : -1;
     return rc;
 }
 
