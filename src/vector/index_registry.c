@@ -340,13 +340,16 @@ lh_vindex *vindex_open(const lh_vindex_config *cfg, lh_err *err) {
     return vx;
 }
 
-void vindex_start(lh_vindex *vx) {
+int vindex_start(lh_vindex *vx, lh_err *err) {
     vbuild_resume_all(vx);
     pthread_mutex_lock(&vx->mu);
-    int start = !vx->warm_started && vx->n > 0;
-    vx->warm_started |= start;
+    int rc = 0;
+    if (!vx->warm_started && vx->n > 0) {
+        rc = lh_thread_start(&vx->warm, NULL, warm_main, vx, "vector index warm-up", err);
+        vx->warm_started = rc == 0;
+    }
     pthread_mutex_unlock(&vx->mu);
-    if (start && pthread_create(&vx->warm, NULL, warm_main, vx) != 0) vx->warm_started = 0;
+    return rc;
 }
 
 void vx_job_start(lh_vindex *vx) {
