@@ -1,7 +1,8 @@
 /*
  * test_common_helpers.c — the shared helpers in common/ that replaced
  * per-module copies (issue 8): lh_duck_open applies the project's DuckDB
- * settings and connects.
+ * settings and connects; lh_time_iso / lh_time_iso_us / lh_time_parse_iso
+ * agree with each other and refuse what is not an RFC 3339 UTC time.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include "common/duck.h"
+#include "common/util.h"
 
 /* current_setting(name) on conn, as an owned string. */
 static char *setting(duckdb_connection conn, const char *name) {
@@ -65,10 +67,50 @@ static void test_duck_open_defaults(void **state) {
     duckdb_close(&db);
 }
 
+static void test_time_parse(void **state) {
+    (void)state;
+    int64_t us = 0;
+    assert_int_equal(lh_time_parse_iso("1970-01-01T00:00:00Z", &us), 0);
+    assert_int_equal(us, 0);
+    assert_int_equal(lh_time_parse_iso("2026-11-24T10:00:00Z", &us), 0);
+    assert_int_equal(us, INT64_C(1795514400) * 1000000);
+    assert_int_equal(lh_time_parse_iso("2026-11-24T10:00:00.5+00:00", &us), 0);
+    assert_int_equal(us, INT64_C(1795514400) * 1000000 + 500000);
+    assert_int_equal(lh_time_parse_iso("2026-11-24T10:00:00.1234567Z", &us), 0); /* past us: dropped */
+    assert_int_equal(us % 1000000, 123456);
+    const char *bad[] = {"", "2026-11-24", "2026-11-24T10:00:00", "2026-11-24T10:00:00+01:00",
+                         "2026-11-24T10:00:00Zjunk", "2026-11-24 10:00:00Z", "yesterday"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        us = 42;
+        assert_int_equal(lh_time_parse_iso(bad[i], &us), -1);
+        assert_int_equal(us, 42);
+    }
+    assert_int_equal(lh_time_parse_iso(NULL, &us), -1);
+}
+
+static void test_time_format_roundtrip(void **state) {
+    (void)state;
+    char ms_s[32], us_s[40];
+    lh_time_iso(INT64_C(1795514400123), ms_s);
+    assert_string_equal(ms_s, "2026-11-24T10:00:00.123Z");
+    lh_time_iso_us(INT64_C(1795514400000042), us_s);
+    assert_string_equal(us_s, "2026-11-24T10:00:00.000042Z");
+    lh_time_iso_us(-1, us_s); /* one microsecond before the epoch */
+    assert_string_equal(us_s, "1969-12-31T23:59:59.999999Z");
+    int64_t us;
+    assert_int_equal(lh_time_parse_iso(ms_s, &us), 0);
+    assert_int_equal(us, INT64_C(1795514400123) * 1000);
+    lh_time_iso_us(INT64_C(1795514400654321), us_s);
+    assert_int_equal(lh_time_parse_iso(us_s, &us), 0);
+    assert_int_equal(us, INT64_C(1795514400654321));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_duck_open_settings),
         cmocka_unit_test(test_duck_open_defaults),
+        cmocka_unit_test(test_time_parse),
+        cmocka_unit_test(test_time_format_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
