@@ -40,6 +40,10 @@ void vsnap_free(vsnap *s) {
     if (!s) return;
     if (s->hnsw) hnsw_free(s->hnsw);
     json_decref(s->meta);
+    if (!s->base) {
+        bm25_free(s->bm25);
+        free(s->by_id);
+    }
     if (s->base) { /* a graph swap: the rows belong to the base snapshot */
         vsnap_release(s->base);
         free(s);
@@ -222,6 +226,7 @@ static int64_t file_generation(const char *file) {
     const char *p = NULL;
     if (!strncmp(file, "vectors-", 8)) p = file + 8;
     else if (!strncmp(file, "hnsw-", 5)) p = file + 5;
+    else if (!strncmp(file, "bm25-", 5)) p = file + 5;
     if (!p) return -1;
     char *end;
     long long g = strtoll(p, &end, 10);
