@@ -54,6 +54,7 @@ static lh_ai *ai_open(const lh_config *cfg, lh_err *err) {
         .url = cfg->ai.url,
         .model = cfg->ai.model,
         .embed_model = cfg->ai.embed_model,
+        .rerank_model = cfg->ai.rerank_model,
         .api_key = key ? key : getenv("OPENAI_API_KEY"),
         .dims = cfg->ai.dims,
         .timeout_ms = cfg->ai.timeout_ms,
@@ -74,6 +75,7 @@ static lh_vindex *vectors_open(lh_app *app, lh_err *err) {
         .jobs = app->jobs,
         .provider = vindex_provider_ai(app->ai),
         .threads = app->cfg->query.threads,
+        .query = app->query,
     };
     lh_vindex *vx = vindex_open(&vc, err);
     if (vx && vindex_sql_register(vx, app->query, err) != 0) {

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "catalog/catalog_internal.h"
+#include "common/duck.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
@@ -207,32 +208,8 @@ lh_catalog *catalog_open(lh_storage *st, const lh_catalog_options *opt, lh_err *
     if (opt) c->opt = *opt;
     pthread_rwlock_init(&c->lock, NULL);
     pthread_mutex_init(&c->write_mu, NULL);
-    duckdb_config dc;
-    duckdb_create_config(&dc);
-    if (c->opt.duckdb_threads > 0) {
-        char buf[16];
-        snprintf(buf, sizeof buf, "%d", c->opt.duckdb_threads);
-        duckdb_set_config(dc, "threads", buf);
-    }
-    if (c->opt.duckdb_memory_mb > 0) {
-        char buf[32];
-        snprintf(buf, sizeof buf, "%lldMB", (long long)c->opt.duckdb_memory_mb);
-        duckdb_set_config(dc, "memory_limit", buf);
-    }
-    duckdb_set_config(dc, "autoinstall_known_extensions", "false");
-    duckdb_set_config(dc, "autoload_known_extensions", "false");
-    char *oerr = NULL;
-    if (duckdb_open_ext(NULL, &c->db, dc, &oerr) != DuckDBSuccess) {
-        lh_err_set(err, LH_E_INTERNAL, "catalog: cannot open DuckDB: %s", oerr ? oerr : "?");
-        duckdb_free(oerr);
-        duckdb_destroy_config(&dc);
-        free(c);
-        return NULL;
-    }
-    duckdb_destroy_config(&dc);
-    if (duckdb_connect(c->db, &c->conn) != DuckDBSuccess) {
-        lh_err_set(err, LH_E_INTERNAL, "catalog: cannot connect to DuckDB");
-        duckdb_close(&c->db);
+    lh_duck_options dopt = {.threads = c->opt.duckdb_threads, .memory_mb = c->opt.duckdb_memory_mb};
+    if (lh_duck_open(&dopt, "catalog", &c->db, &c->conn, err) != 0) {
         free(c);
         return NULL;
     }

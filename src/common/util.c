@@ -32,13 +32,45 @@ double lh_mono_s(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-void lh_time_iso(int64_t ms, char out[32]) {
-    time_t s = (time_t)(ms / 1000);
+/* "YYYY-MM-DDTHH:MM:SS" of secs, then "." and the fraction in digits, "Z". */
+static void time_iso_write(time_t secs, long frac, int digits, char *out, size_t cap) {
     struct tm tm;
-    gmtime_r(&s, &tm);
+    gmtime_r(&secs, &tm);
     char base[24];
     strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, 32, "%s.%03dZ", base, (int)(ms % 1000));
+    snprintf(out, cap, "%s.%0*ldZ", base, digits, frac);
+}
+
+void lh_time_iso(int64_t ms, char out[32]) {
+    time_iso_write((time_t)(ms / 1000), (long)(ms % 1000), 3, out, 32);
+}
+
+void lh_time_iso_us(int64_t us, char out[40]) {
+    time_t secs = (time_t)(us / 1000000);
+    long frac = (long)(us % 1000000);
+    if (frac < 0) {
+        frac += 1000000;
+        secs--;
+    }
+    time_iso_write(secs, frac, 6, out, 40);
+}
+
+int lh_time_parse_iso(const char *s, int64_t *us) {
+    struct tm tm = {0};
+    int consumed = 0;
+    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                     &tm.tm_min, &tm.tm_sec, &consumed) != 6)
+        return -1;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    int64_t frac = 0, scale = 1000000;
+    const char *p = s + consumed;
+    if (*p == '.')
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            if (scale > 1) frac += (*p - '0') * (scale /= 10);
+    if (strcmp(p, "Z") && strcmp(p, "+00:00")) return -1;
+    *us = (int64_t)timegm(&tm) * 1000000 + frac;
+    return 0;
 }
 
 static void random_bytes(unsigned char *b, size_t n) {

@@ -14,6 +14,12 @@ int64_t lh_now_ms(void);          /* wall clock, ms since epoch */
 double lh_mono_s(void);           /* monotonic seconds */
 /* Formats ms-since-epoch as RFC 3339 UTC ("2026-11-24T10:00:00.123Z"). */
 void lh_time_iso(int64_t ms, char out[32]);
+/* Formats us-since-epoch as RFC 3339 UTC ("2026-11-24T10:00:00.123456Z"). */
+void lh_time_iso_us(int64_t us, char out[40]);
+/* Parses an RFC 3339 UTC time, "YYYY-MM-DDTHH:MM:SS[.fraction]" then "Z" or
+ * "+00:00" (what lh_time_iso writes and S3 listings send), into *us since
+ * the epoch: 0, or -1 when s is NULL or not such a time. */
+int lh_time_parse_iso(const char *s, int64_t *us);
 /* Random UUID v4 in canonical form (36 chars + NUL), from OpenSSL's RNG. */
 void lh_uuid4(char out[37]);
 /* Random lowercase hex of n bytes (2n chars + NUL). */

@@ -93,16 +93,10 @@ static json_t *job_json(const lh_job *j) {
     return o;
 }
 
+/* ms of a time put_time wrote; 0 (not set) when absent or unreadable. */
 static int64_t iso_to_ms(const char *s) {
-    if (!s) return 0;
-    struct tm tm = {0};
-    int ms = 0;
-    if (sscanf(s, "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-               &tm.tm_min, &tm.tm_sec, &ms) < 6)
-        return 0;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    return (int64_t)timegm(&tm) * 1000 + ms;
+    int64_t us;
+    return lh_time_parse_iso(s, &us) == 0 ? us / 1000 : 0;
 }
 
 /* ---- persistence -------------------------------------------------------- */

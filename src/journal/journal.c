@@ -476,7 +476,7 @@ static void stats_add_memory(json_t *st, jevent *const *mem, size_t n, int64_t *
 static json_t *iso_or_null(int64_t us) {
     if (!us) return json_null();
     char ts[40];
-    journal_time_iso_us(us, ts);
+    lh_time_iso_us(us, ts);
     return json_string(ts);
 }
 

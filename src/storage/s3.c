@@ -25,10 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/strbuf.h"
+#include "common/util.h"
 #include "storage/storage.h"
 #include "storage/storage_internal.h"
 
@@ -107,12 +107,8 @@ static char *xml_text(const char *v, size_t n) {
 
 /* "2026-11-25T12:00:00.123Z" -> ms since epoch (0 when unparsable). */
 static int64_t iso_to_ms(const char *s) {
-    struct tm tm = {0};
-    const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!rest) return 0;
-    int64_t ms = (int64_t)timegm(&tm) * 1000;
-    if (*rest == '.') ms += strtol(rest + 1, NULL, 10) % 1000;
-    return ms;
+    int64_t us;
+    return lh_time_parse_iso(s, &us) == 0 ? us / 1000 : 0;
 }
 
 /* ---- transport ---------------------------------------------------------- */

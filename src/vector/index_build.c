@@ -93,6 +93,8 @@ int vbuild_init(lh_vindex *vx, const lh_vbuild_req *req, vbuild *b, lh_err *err)
     b->model = lh_strdup(req->model ? req->model : vx->cfg.provider.embed_model ? vx->cfg.provider.embed_model : "default");
     b->chunk_size = size;
     b->overlap = overlap;
+    b->language = req->language ? lh_strdup(req->language) : NULL;
+    b->stopwords = json_is_array(req->stopwords) ? json_deep_copy(req->stopwords) : NULL;
     return 0;
 }
 
@@ -102,6 +104,8 @@ void vbuild_clear(vbuild *b) {
     free(b->id_column);
     free(b->text_column);
     free(b->model);
+    free(b->language);
+    json_decref(b->stopwords);
     free(b->select_sql);
     json_decref(b->base_meta);
     for (size_t i = 0; i < b->nparts; i++) free(b->parts[i]);
