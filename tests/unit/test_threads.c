@@ -141,7 +141,7 @@ static void test_hnsw_build_with_fewer_threads(void **state) {
     int dims = 16;
     float *m = matrix_new(n, dims);
     lh_err err = {0};
-    for (int fail = 1; fail <= 3; fail++) { /* 4 asked: 2, 1, then none of the helpers start */
+    for (int fail = 1; fail <= 3; fail++) { /* 4 asked: 2, 1, then none of the 3 helpers start */
         lh_thread_fail_next(fail);
         lh_hnsw *h = hnsw_build(m, n, dims, NULL, 4, &err);
         lh_thread_fail_next(0);
