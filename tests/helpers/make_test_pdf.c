@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../tests/unit/pdf_fixture.h"
+#include "../unit/pdf_fixture.h"
 
 static int make_mixed(const char *path) {
     pdf_fixture_page pages[2] = {pdf_fixture_text3[0], pdf_fixture_scanned1[0]};
