@@ -1,6 +1,7 @@
 # lakehouse — build, test, run, bench.
 #   make run    installs what is missing, builds, loads demo data, serves on :3100
-#   make test   installs, builds, runs every test (also under ASan+UBSan)
+#   make test   installs, builds, runs every test (also under ASan+UBSan+LSan);
+#               strict: a skip of something deps.sh installs is a failure
 # Sources are found by wildcard: every src/**/*.c but main.c goes into a static
 # library; each tests/unit/test_*.c is a cmocka binary; bench/src/*.c are
 # measuring programs and tests/helpers/*.c test programs (both build/NAME).
@@ -109,7 +110,7 @@ $(BUILD)/bench_ann: bench/src/bench_ann.cpp $(BUILD)/liblakehouse.a
 
 test: build
 	@$(MAKE) --no-print-directory BUILD=build/san SAN=1 build/san/lakehouse $(TEST_BIN:$(BUILD)/%=build/san/%)
-	@./tests/run.sh
+	@LH_STRICT=1 ./tests/run.sh
 
 run: build
 	@./scripts/run.sh

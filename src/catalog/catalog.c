@@ -181,8 +181,13 @@ static void catalog_load_all(lh_catalog *c) {
         json_t *m = json_loadb(text, len, 0, &je);
         free(text);
         const char *name = json_string_value(json_object_get(m, "name"));
-        if (!m || !json_is_object(m) || !catalog_name_valid(name)) {
-            LOG_WARN("manifest %s is not a valid manifest: %s", objs[i].key, m ? "bad name" : je.text);
+        int valid_name = catalog_name_valid(name);
+        char *want = valid_name ? manifest_key(name) : NULL;
+        int named_right = want && !strcmp(want, objs[i].key); /* a file cannot take over another dataset */
+        free(want);
+        if (!m || !json_is_object(m) || !named_right) {
+            LOG_WARN("manifest %s is not a valid manifest: %s", objs[i].key,
+                     !m ? je.text : valid_name ? "its name does not match the file" : "bad name");
             json_decref(m);
             continue;
         }

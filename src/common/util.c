@@ -1,5 +1,6 @@
 /*
- * util.c — time, random ids, SHA-256 and small file helpers shared by
+ * util.c — time, random ids, SHA-256, small file helpers and checked thread
+ * start (with its test failure switch) shared by
  * every module. Randomness and hashing come from OpenSSL's libcrypto.
  */
 #include "common/util.h"
@@ -9,6 +10,7 @@
 #include <libgen.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,4 +242,20 @@ void lh_deadline_after_ms(struct timespec *ts, int64_t ms) {
         ts->tv_sec++;
         ts->tv_nsec -= 1000000000L;
     }
+}
+
+/* ---- threads ------------------------------------------------------------ */
+
+static atomic_int thread_failures; /* test switch: creations left to fail */
+
+void lh_thread_fail_next(int n) { atomic_store(&thread_failures, n > 0 ? n : 0); }
+
+int lh_thread_start(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg,
+                    const char *what, lh_err *err) {
+    int left = atomic_load(&thread_failures);
+    while (left > 0 && !atomic_compare_exchange_weak(&thread_failures, &left, left - 1)) {
+    }
+    int rc = left > 0 ? EAGAIN : pthread_create(t, attr, fn, arg);
+    if (rc == 0) return 0;
+    return lh_err_set(err, LH_E_INTERNAL, "cannot start the %s thread: %s", what, strerror(rc));
 }

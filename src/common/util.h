@@ -4,6 +4,7 @@
 #ifndef LH_COMMON_UTIL_H
 #define LH_COMMON_UTIL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,5 +50,14 @@ void lh_deadline_after_ms(struct timespec *ts, int64_t ms);
 
 /* fsyncs the directory holding path (after a rename or link). */
 void lh_fsync_dir_of(const char *path);
+
+/* Starts fn(arg) on a new thread (attr may be NULL): 0, or -1 with
+ * LH_E_INTERNAL "cannot start the <what> thread: <reason>" and *t untouched.
+ * Every thread in src/ starts here, so a failure is always an error the
+ * caller sees, and tests can make creation fail (lh_thread_fail_next). */
+int lh_thread_start(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg,
+                    const char *what, lh_err *err);
+/* Tests only: the next n lh_thread_start calls fail with EAGAIN. */
+void lh_thread_fail_next(int n);
 
 #endif

@@ -54,14 +54,12 @@ void api_vectors_search(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_vindex *vx = vectors_of(app, resp);
     json_t *body = vx ? req_json_object(req, resp) : NULL;
     if (!body) return;
-    const char *index, *query, *mode_s;
-    int k;
-    lh_vsearch_mode mode;
+    const char *index, *query;
+    lh_vsearch_opts o;
     lh_err err = {0};
-    if (req_body_str(body, "index", 1, &index, resp) == 0 && req_body_str(body, "query", 1, &query, resp) == 0 &&
-        req_body_str(body, "mode", 0, &mode_s, resp) == 0 && req_body_int(body, "k", 10, 1, 1000, &k, resp) == 0) {
+    if (req_body_str(body, "index", 1, &index, resp) == 0 && req_body_str(body, "query", 1, &query, resp) == 0) {
         lh_vresults r;
-        if (vindex_mode_parse(mode_s, &mode, &err) != 0 || vindex_search(vx, index, query, k, mode, &r, &err) != 0) {
+        if (vindex_search_opts_parse(body, 1000, &o, &err) != 0 || vindex_search_ex(vx, index, query, &o, &r, &err) != 0) {
             resp_error(resp, &err);
         } else {
             resp_json(resp, 200, vindex_results_json(&r));
@@ -76,11 +74,15 @@ void api_vectors_rag(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = vx ? req_json_object(req, resp) : NULL;
     if (!body) return;
     const char *index, *question;
-    int k;
+    lh_vsearch_opts o;
     lh_err err = {0};
-    if (req_body_str(body, "index", 1, &index, resp) == 0 && req_body_str(body, "question", 1, &question, resp) == 0 &&
-        req_body_int(body, "k", 5, 1, 50, &k, resp) == 0)
-        resp_result(resp, 200, rag_answer(vx, index, question, k, &err), &err);
+    if (req_body_str(body, "index", 1, &index, resp) == 0 && req_body_str(body, "question", 1, &question, resp) == 0) {
+        if (vindex_search_opts_parse(body, 50, &o, &err) != 0) resp_error(resp, &err);
+        else {
+            if (!json_object_get(body, "k")) o.k = 5;
+            resp_result(resp, 200, rag_answer(vx, index, question, &o, &err), &err);
+        }
+    }
     json_decref(body);
 }
 

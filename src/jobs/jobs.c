@@ -347,9 +347,7 @@ lh_jobs *jobs_new(int workers, lh_storage *st, lh_err *err) {
     js->nthreads = workers > 0 ? workers : 2;
     js->threads = lh_calloc((size_t)js->nthreads, sizeof *js->threads);
     for (int i = 0; i < js->nthreads; i++) {
-        int rc = pthread_create(&js->threads[i], NULL, worker_main, js);
-        if (rc != 0) {
-            lh_err_set(err, LH_E_INTERNAL, "cannot start job worker: %s", strerror(rc));
+        if (lh_thread_start(&js->threads[i], NULL, worker_main, js, "job worker", err) != 0) {
             js->nthreads = i;
             jobs_free(js);
             return NULL;

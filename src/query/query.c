@@ -118,6 +118,7 @@ struct lh_query_engine {
     uint64_t queries;
     int stopping;
     pthread_t watchdog;
+    int has_watchdog;          /* without it timeouts would never fire: no engine */
 };
 
 typedef enum { CUR_HEADER, CUR_ROWS, CUR_TRAILER, CUR_DONE } cursor_phase;
@@ -226,13 +227,17 @@ lh_query_engine *query_engine_new(const lh_query_config *cfg, lh_err *err) {
             return NULL;
         }
     }
-    pthread_create(&e->watchdog, NULL, watchdog_main, e);
+    if (lh_thread_start(&e->watchdog, NULL, watchdog_main, e, "query timeout watchdog", err) != 0) {
+        query_engine_free(e);
+        return NULL;
+    }
+    e->has_watchdog = 1;
     return e;
 }
 
 void query_engine_free(lh_query_engine *e) {
     if (!e) return;
-    if (e->watchdog) {
+    if (e->has_watchdog) {
         pthread_mutex_lock(&e->mu);
         e->stopping = 1;
         pthread_mutex_unlock(&e->mu);

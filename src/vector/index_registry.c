@@ -40,6 +40,10 @@ void vsnap_free(vsnap *s) {
     if (!s) return;
     if (s->hnsw) hnsw_free(s->hnsw);
     json_decref(s->meta);
+    if (!s->base) {
+        bm25_free(s->bm25);
+        free(s->by_id);
+    }
     if (s->base) { /* a graph swap: the rows belong to the base snapshot */
         vsnap_release(s->base);
         free(s);
@@ -222,6 +226,7 @@ static int64_t file_generation(const char *file) {
     const char *p = NULL;
     if (!strncmp(file, "vectors-", 8)) p = file + 8;
     else if (!strncmp(file, "hnsw-", 5)) p = file + 5;
+    else if (!strncmp(file, "bm25-", 5)) p = file + 5;
     if (!p) return -1;
     char *end;
     long long g = strtoll(p, &end, 10);
@@ -327,13 +332,16 @@ lh_vindex *vindex_open(const lh_vindex_config *cfg, lh_err *err) {
     return vx;
 }
 
-void vindex_start(lh_vindex *vx) {
+int vindex_start(lh_vindex *vx, lh_err *err) {
     vbuild_resume_all(vx);
     pthread_mutex_lock(&vx->mu);
-    int start = !vx->warm_started && vx->n > 0;
-    vx->warm_started |= start;
+    int rc = 0;
+    if (!vx->warm_started && vx->n > 0) {
+        rc = lh_thread_start(&vx->warm, NULL, warm_main, vx, "vector index warm-up", err);
+        vx->warm_started = rc == 0;
+    }
     pthread_mutex_unlock(&vx->mu);
-    if (start && pthread_create(&vx->warm, NULL, warm_main, vx) != 0) vx->warm_started = 0;
+    return rc;
 }
 
 void vx_job_start(lh_vindex *vx) {
