@@ -80,14 +80,6 @@ static int exec_sql(duckdb_connection c, const char *sql, lh_err *err) {
 
 /* ---- atomic files -------------------------------------------------------- */
 
-static char *temp_path_for(const char *path) {
-    char rnd[17];
-    lh_random_hex(rnd, 8);
-    const char *slash = strrchr(path, '/');
-    if (!slash) return lh_asprintf(".%s.tmp-%s", path, rnd);
-    return lh_asprintf("%.*s/.%s.tmp-%s", (int)(slash - path), path, slash + 1, rnd);
-}
-
 /* fsync tmp, rename it to path, fsync the folder; removes tmp on failure. */
 static int temp_commit(const char *tmp, const char *path, lh_err *err) {
     int fd = open(tmp, O_RDONLY | O_CLOEXEC);
@@ -103,7 +95,7 @@ static int temp_commit(const char *tmp, const char *path, lh_err *err) {
 
 /* COPY (select_sql) TO a temp name, then commit it as path. */
 static int copy_to_parquet(duckdb_connection c, const char *select_sql, const char *path, lh_err *err) {
-    char *tmp = temp_path_for(path);
+    char *tmp = lh_temp_path_beside(path);
     lh_strbuf sql = LH_STRBUF_INIT;
     sb_printf(&sql, "COPY (%s) TO ", select_sql);
     sb_sql_str(&sql, tmp);
