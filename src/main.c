@@ -218,8 +218,13 @@ static int cmd_serve(const cli_args *a) {
         config_free(cfg);
         return 1;
     }
-    vindex_start(app.vectors); /* load indexes, resume interrupted builds */
-    vlab_start(app.lab);       /* the autotune agent, when [agent] enabled */
+    /* load indexes, resume interrupted builds; the autotune agent, when [agent] enabled */
+    if (vindex_start(app.vectors, &err) != 0 || vlab_start(app.lab, &err) != 0) {
+        LOG_ERROR("startup failed: %s", err.msg);
+        app_close(&app);
+        config_free(cfg);
+        return 1;
+    }
     lh_http_server *srv = http_server_start(&app, &err);
     if (!srv) {
         LOG_ERROR("startup failed: %s", err.msg);

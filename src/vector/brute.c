@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/strbuf.h"
+#include "common/util.h"
 
 /* ---- kernels ---------------------------------------------------------- */
 
@@ -215,7 +216,7 @@ int brute_topk(const float *matrix, size_t n, int dims, const float *q, int k, i
     }
     int started = 1;  /* task 0 runs on the calling thread */
     for (int t = 1; t < nt; t++, started++)
-        if (pthread_create(&tids[t], NULL, brute_scan_range, &tasks[t]) != 0) break;
+        if (lh_thread_start(&tids[t], NULL, brute_scan_range, &tasks[t], "brute scan", NULL) != 0) break;
     for (int t = started; t < nt; t++) brute_scan_range(&tasks[t]);  /* no thread: run here */
     brute_scan_range(&tasks[0]);
     for (int t = 1; t < started; t++) pthread_join(tids[t], NULL);

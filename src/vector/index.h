@@ -93,7 +93,7 @@ typedef struct {
 lh_vindex *vindex_open(const lh_vindex_config *cfg, lh_err *err);
 /* For the server: loads every index in a background thread and resumes
  * interrupted builds as jobs (state "running" in their checkpoint). */
-void vindex_start(lh_vindex *vx);
+int vindex_start(lh_vindex *vx, lh_err *err); /* -1: no warm-up thread (err says why) */
 /* Stops builds (they keep their checkpoint, so the next start resumes
  * them) and waits for them. Call it before jobs_free: the job pool must
  * still be running to let queued builds return. */
