@@ -447,6 +447,40 @@ static void test_keyword_refresh_after_append(void **state) {
     vfix_free(f);
 }
 
+static const char *zebra_text(int i, char *buf, size_t cap) {
+    snprintf(buf, cap, "Candidate %d keeps a zebra.", i);
+    return buf;
+}
+
+/* A repeated filter is served from the cache until the data changes. */
+static void test_filter_cache_follows_the_data(void **state) {
+    (void)state;
+    vfix *f = vfix_new();
+    assert_int_equal(vfix_write(f, "people", "BIGINT", 0, 20, doc_text, LH_WRITE_CREATE), 0);
+    assert_non_null(vfix_open(f));
+    lh_err err = {0};
+    lh_vbuild_req req = {.dataset = "people", .id_column = "id", .text_column = "body"};
+    json_decref(vindex_build_sync(f->vx, &req, &err));
+    lh_vsearch_opts o;
+    vindex_search_opts_init(&o);
+    o.filter = "body LIKE '%zebra%'";
+    lh_vresults r;
+    for (int i = 0; i < 2; i++) { /* the second answer comes from the cache */
+        assert_int_equal(vindex_search_ex(f->vx, "people", "nurse", &o, &r, &err), 0);
+        assert_int_equal(r.allowed_rows, 0);
+        assert_int_equal(r.n, 0);
+        vindex_results_free(&r);
+    }
+    /* the dataset changes (the index is not refreshed): the filter sees the new rows */
+    assert_int_equal(vfix_write(f, "people", "BIGINT", 0, 5, zebra_text, LH_WRITE_OVERWRITE), 0);
+    assert_int_equal(vindex_search_ex(f->vx, "people", "nurse", &o, &r, &err), 0);
+    assert_int_equal(r.allowed_rows, 5);
+    assert_int_equal(r.n, 5);
+    for (int i = 0; i < r.n; i++) assert_true(atoi(r.hits[i].doc_id) < 5);
+    vindex_results_free(&r);
+    vfix_free(f);
+}
+
 /* ---- the rerank stage --------------------------------------------------------------------- */
 
 /* A reranker that loves forklifts: the score is whether the doc names one. */
@@ -496,6 +530,7 @@ int main(void) {
         cmocka_unit_test(test_bm25_search_and_file),
         cmocka_unit_test(test_keyword_refresh_after_append),
         cmocka_unit_test(test_rerank_stage),
+        cmocka_unit_test(test_filter_cache_follows_the_data),
     };
     const struct CMUnitTest corpus[] = {
         cmocka_unit_test(test_needles_first_by_default),
