@@ -469,8 +469,6 @@ static int slot_timed_out(lh_query_engine *e, pool_slot *s) {
     return t;
 }
 
-/* ---- cursor ------------------------------------------------------------- */
-
 static int fail_timeout(lh_query_cursor *c, int64_t timeout_ms, lh_err *err) {
     (void)c;
     lh_err_set(err, LH_E_TIMEOUT, "query exceeded the timeout of %lld ms and was interrupted",
@@ -478,6 +476,23 @@ static int fail_timeout(lh_query_cursor *c, int64_t timeout_ms, lh_err *err) {
     lh_err_hint(err, "narrow the query, or raise timeout_ms / [query] timeout_ms");
     return -1;
 }
+
+/* Why DuckDB stopped the query on slot s, as err: its deadline, the
+ * shutdown interrupt, or the query's own error (msg). Returns -1. */
+static int fail_query(lh_query_cursor *c, int64_t timeout_ms, const char *msg, lh_err *err) {
+    pthread_mutex_lock(&c->e->mu);
+    int stopped = c->e->interrupted;
+    pthread_mutex_unlock(&c->e->mu);
+    if (slot_timed_out(c->e, c->slot)) {
+        if (timeout_ms > 0) return fail_timeout(c, timeout_ms, err);
+        return lh_err_set(err, LH_E_TIMEOUT, "query exceeded its timeout and was interrupted");
+    }
+    if (stopped) return lh_err_set(err, LH_E_UNAVAILABLE, "query interrupted: the server is shutting down");
+    return lh_err_set(err, LH_E_BAD_REQUEST, "%s", msg);
+}
+
+/* ---- cursor ------------------------------------------------------------- */
+
 
 /* Prepares exactly one read-only statement. */
 static duckdb_prepared_statement prepare_read(pool_slot *s, const char *sql, lh_err *err) {
@@ -547,18 +562,14 @@ static int execute_stmt(lh_query_cursor *c, duckdb_prepared_statement stmt, int 
         }
     } while (st == DUCKDB_PENDING_RESULT_NOT_READY || st == DUCKDB_PENDING_NO_TASKS_AVAILABLE);
     if (st == DUCKDB_PENDING_ERROR) {
-        if (slot_timed_out(c->e, c->slot)) fail_timeout(c, timeout_ms, err);
-        else lh_err_set(err, LH_E_BAD_REQUEST, "%s", duckdb_pending_error(pending));
+        fail_query(c, timeout_ms, duckdb_pending_error(pending), err);
         duckdb_destroy_pending(&pending);
         return -1;
     }
     duckdb_state rs = duckdb_execute_pending(pending, &c->result);
     duckdb_destroy_pending(&pending);
     c->has_result = 1;
-    if (rs != DuckDBSuccess) {
-        if (slot_timed_out(c->e, c->slot)) return fail_timeout(c, timeout_ms, err);
-        return lh_err_set(err, LH_E_BAD_REQUEST, "%s", duckdb_result_error(&c->result));
-    }
+    if (rs != DuckDBSuccess) return fail_query(c, timeout_ms, duckdb_result_error(&c->result), err);
     return 0;
 }
 
@@ -568,11 +579,7 @@ static int fetch_next_chunk(lh_query_cursor *c, lh_err *err) {
     c->chunk_row = 0;
     if (!c->chunk) {
         const char *m = duckdb_result_error(&c->result);
-        if (m && *m) {
-            if (slot_timed_out(c->e, c->slot))
-                return lh_err_set(err, LH_E_TIMEOUT, "query exceeded its timeout and was interrupted");
-            return lh_err_set(err, LH_E_BAD_REQUEST, "%s", m);
-        }
+        if (m && *m) return fail_query(c, 0, m, err);
     }
     return 0;
 }
