@@ -56,6 +56,7 @@ static lh_ai *ai_open(const lh_config *cfg, lh_err *err) {
         .url = cfg->ai.url,
         .model = cfg->ai.model,
         .embed_model = cfg->ai.embed_model,
+        .rerank_model = cfg->ai.rerank_model,
         .api_key = key ? key : getenv("OPENAI_API_KEY"),
         .dims = cfg->ai.dims,
         .timeout_ms = cfg->ai.timeout_ms,
@@ -76,6 +77,7 @@ static lh_vindex *vectors_open(lh_app *app, lh_err *err) {
         .jobs = app->jobs,
         .provider = vindex_provider_ai(app->ai),
         .threads = app->cfg->query.threads,
+        .query = app->query,
     };
     lh_vindex *vx = vindex_open(&vc, err);
     if (vx && vindex_sql_register(vx, app->query, err) != 0) {
@@ -237,8 +239,13 @@ static int cmd_serve(const cli_args *a) {
         config_free(cfg);
         return 1;
     }
-    vindex_start(app.vectors); /* load indexes, resume interrupted builds */
-    vlab_start(app.lab);       /* the autotune agent, when [agent] enabled */
+    /* load indexes, resume interrupted builds; the autotune agent, when [agent] enabled */
+    if (vindex_start(app.vectors, &err) != 0 || vlab_start(app.lab, &err) != 0) {
+        LOG_ERROR("startup failed: %s", err.msg);
+        app_close(&app);
+        config_free(cfg);
+        return 1;
+    }
     lh_http_server *srv = http_server_start(&app, &err);
     if (!srv) {
         LOG_ERROR("startup failed: %s", err.msg);

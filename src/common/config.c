@@ -82,6 +82,7 @@ static const cfg_key KEYS[] = {
     {"ai", "url", K_NSTR, NULL, F(ai.url), 0, 0, NULL},
     {"ai", "model", K_NSTR, NULL, F(ai.model), 0, 0, NULL},
     {"ai", "embed_model", K_STR, "builtin-hash", F(ai.embed_model), 0, 0, NULL},
+    {"ai", "rerank_model", K_NSTR, NULL, F(ai.rerank_model), 0, 0, NULL},
     {"ai", "dims", K_INT, "384", F(ai.dims), 1, 65536, NULL},
     {"ai", "timeout_ms", K_I64, "60000", F(ai.timeout_ms), 1, I64MAX, NULL},
     {"agent", "enabled", K_BOOL, "false", F(agent.enabled), 0, 1, NULL},

@@ -82,6 +82,7 @@ typedef struct {
         char *url;                 /* NULL: no LLM endpoint */
         char *model;               /* generation model */
         char *embed_model;         /* embedding model; builtin: "builtin-hash" */
+        char *rerank_model;        /* cross-encoder at <url>/v1/rerank; NULL: lexical+vector rescoring */
         int dims;                  /* builtin embedder dims: 384 */
         int64_t timeout_ms;        /* per HTTP call: 60000 */
     } ai;

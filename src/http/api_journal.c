@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "common/util.h"
 #include "http/internal.h"
 #include "journal/journal.h"
 
@@ -26,21 +26,7 @@ static int parse_since(const char *s, int64_t *us) {
         *us = (int64_t)ms * 1000;
         return 0;
     }
-    struct tm tm = {0};
-    int consumed = 0;
-    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-               &tm.tm_sec, &consumed) != 6)
-        return -1;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    int64_t frac = 0, scale = 1000000;
-    const char *p = s + consumed;
-    if (*p == '.')
-        for (p++; *p >= '0' && *p <= '9'; p++)
-            if (scale > 1) frac += (*p - '0') * (scale /= 10);
-    if (strcmp(p, "Z") && strcmp(p, "+00:00")) return -1;
-    *us = (int64_t)timegm(&tm) * 1000000 + frac;
-    return 0;
+    return lh_time_parse_iso(s, us);
 }
 
 /* Fills f from ?entity=&entity_id=&field=&actor=&source=&workspace=

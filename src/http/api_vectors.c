@@ -21,19 +21,6 @@ static void reply(lh_resp *resp, int status, json_t *body, const lh_err *err) {
     else resp_error(resp, err);
 }
 
-/* body[key] as an int in [lo, hi], or def when absent; -1 with a 400. */
-static int int_field(json_t *body, const char *key, int def, int lo, int hi, int *out, lh_resp *resp) {
-    json_t *v = json_object_get(body, key);
-    *out = def;
-    if (!v || json_is_null(v)) return 0;
-    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
-        resp_errorf(resp, LH_E_BAD_REQUEST, NULL, "'%s' must be an integer in %d..%d", key, lo, hi);
-        return -1;
-    }
-    *out = (int)json_integer_value(v);
-    return 0;
-}
-
 /* body[key] as a string (NULL when absent and optional); -1 with a 400. */
 static int str_field(json_t *body, const char *key, int required, const char **out, lh_resp *resp) {
     json_t *v = json_object_get(body, key);
@@ -81,14 +68,12 @@ void api_vectors_search(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_vindex *vx = vectors_of(app, resp);
     json_t *body = vx ? req_json_object(req, resp) : NULL;
     if (!body) return;
-    const char *index, *query, *mode_s;
-    int k;
-    lh_vsearch_mode mode;
+    const char *index, *query;
+    lh_vsearch_opts o;
     lh_err err = {0};
-    if (str_field(body, "index", 1, &index, resp) == 0 && str_field(body, "query", 1, &query, resp) == 0 &&
-        str_field(body, "mode", 0, &mode_s, resp) == 0 && int_field(body, "k", 10, 1, 1000, &k, resp) == 0) {
+    if (str_field(body, "index", 1, &index, resp) == 0 && str_field(body, "query", 1, &query, resp) == 0) {
         lh_vresults r;
-        if (vindex_mode_parse(mode_s, &mode, &err) != 0 || vindex_search(vx, index, query, k, mode, &r, &err) != 0) {
+        if (vindex_search_opts_parse(body, 1000, &o, &err) != 0 || vindex_search_ex(vx, index, query, &o, &r, &err) != 0) {
             resp_error(resp, &err);
         } else {
             resp_json(resp, 200, vindex_results_json(&r));
@@ -103,11 +88,15 @@ void api_vectors_rag(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = vx ? req_json_object(req, resp) : NULL;
     if (!body) return;
     const char *index, *question;
-    int k;
+    lh_vsearch_opts o;
     lh_err err = {0};
-    if (str_field(body, "index", 1, &index, resp) == 0 && str_field(body, "question", 1, &question, resp) == 0 &&
-        int_field(body, "k", 5, 1, 50, &k, resp) == 0)
-        reply(resp, 200, rag_answer(vx, index, question, k, &err), &err);
+    if (str_field(body, "index", 1, &index, resp) == 0 && str_field(body, "question", 1, &question, resp) == 0) {
+        if (vindex_search_opts_parse(body, 50, &o, &err) != 0) resp_error(resp, &err);
+        else {
+            if (!json_object_get(body, "k")) o.k = 5;
+            reply(resp, 200, rag_answer(vx, index, question, &o, &err), &err);
+        }
+    }
     json_decref(body);
 }
 

@@ -50,8 +50,6 @@ void jevent_free(jevent *e);
 int jevent_matches(const jevent *e, const lh_journal_filter *f);
 /* Orders by ts, then id: ascending. For qsort over jevent*. */
 int jevent_cmp(const void *a, const void *b);
-/* RFC 3339 with microseconds: "2026-11-24T10:00:00.123456Z". */
-void journal_time_iso_us(int64_t us, char out[40]);
 
 /* ---- journal_store.c ----------------------------------------------------- */
 

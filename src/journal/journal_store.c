@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/duck.h"
 #include "common/strbuf.h"
 #include "common/util.h"
 #include "journal/journal_internal.h"
@@ -49,18 +50,7 @@ static void sb_files(lh_strbuf *sb, char *const *paths, size_t n) {
 
 jstore *jstore_open(lh_err *err) {
     jstore *s = lh_calloc(1, sizeof *s);
-    duckdb_config dc;
-    duckdb_create_config(&dc);
-    duckdb_set_config(dc, "threads", "2");
-    duckdb_set_config(dc, "memory_limit", "512MB");
-    duckdb_set_config(dc, "autoinstall_known_extensions", "false");
-    duckdb_set_config(dc, "autoload_known_extensions", "false");
-    char *oerr = NULL;
-    duckdb_state st = duckdb_open_ext(NULL, &s->db, dc, &oerr);
-    duckdb_destroy_config(&dc);
-    if (st != DuckDBSuccess) {
-        lh_err_set(err, LH_E_INTERNAL, "journal: cannot open DuckDB: %s", oerr ? oerr : "?");
-        duckdb_free(oerr);
+    if (lh_duck_open(&(lh_duck_options){.threads = 2, .memory_mb = 512}, "journal", &s->db, NULL, err) != 0) {
         free(s);
         return NULL;
     }

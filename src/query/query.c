@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "common/cancel.h"
+#include "common/duck.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
@@ -124,6 +125,7 @@ struct lh_query_engine {
     int interrupted;           /* query_engine_interrupt_all: no more checkouts */
     int stopping;
     pthread_t watchdog;
+    int has_watchdog;          /* without it timeouts would never fire: no engine */
 };
 
 typedef enum { CUR_HEADER, CUR_ROWS, CUR_TRAILER, CUR_DONE } cursor_phase;
@@ -185,32 +187,10 @@ static int run_admin(lh_query_engine *e, const char *sql, lh_err *err) {
 }
 
 static int open_database(lh_query_engine *e, lh_err *err) {
-    duckdb_config cfg;
-    duckdb_create_config(&cfg);
-    duckdb_set_config(cfg, "autoinstall_known_extensions", "false");
-    duckdb_set_config(cfg, "autoload_known_extensions", "false");
     /* rows keep an order only where the SQL asks for one (ORDER BY): lets a
      * bounded query's LIMIT run in parallel (ADR 0006) */
-    duckdb_set_config(cfg, "preserve_insertion_order", "false");
-    char buf[32];
-    if (e->cfg.threads > 0) {
-        snprintf(buf, sizeof buf, "%d", e->cfg.threads);
-        duckdb_set_config(cfg, "threads", buf);
-    }
-    if (e->cfg.memory_limit_mb > 0) {
-        snprintf(buf, sizeof buf, "%lldMB", (long long)e->cfg.memory_limit_mb);
-        duckdb_set_config(cfg, "memory_limit", buf);
-    }
-    char *open_err = NULL;
-    duckdb_state st = duckdb_open_ext(NULL, &e->db, cfg, &open_err);
-    duckdb_destroy_config(&cfg);
-    if (st != DuckDBSuccess) {
-        lh_err_set(err, LH_E_INTERNAL, "duckdb open: %s", open_err ? open_err : "?");
-        duckdb_free(open_err);
-        return -1;
-    }
-    if (duckdb_connect(e->db, &e->admin) != DuckDBSuccess)
-        return lh_err_set(err, LH_E_INTERNAL, "duckdb connect failed");
+    lh_duck_options opt = {.threads = e->cfg.threads, .memory_mb = e->cfg.memory_limit_mb, .unordered = 1};
+    if (lh_duck_open(&opt, "query", &e->db, &e->admin, err) != 0) return -1;
     if (e->cfg.allowed_root) {
         /* allowed_directories must be set before external access is turned off */
         lh_strbuf sql = LH_STRBUF_INIT;
@@ -255,13 +235,17 @@ lh_query_engine *query_engine_new(const lh_query_config *cfg, lh_err *err) {
             return NULL;
         }
     }
-    pthread_create(&e->watchdog, NULL, watchdog_main, e);
+    if (lh_thread_start(&e->watchdog, NULL, watchdog_main, e, "query timeout watchdog", err) != 0) {
+        query_engine_free(e);
+        return NULL;
+    }
+    e->has_watchdog = 1;
     return e;
 }
 
 void query_engine_free(lh_query_engine *e) {
     if (!e) return;
-    if (e->watchdog) {
+    if (e->has_watchdog) {
         pthread_mutex_lock(&e->mu);
         e->stopping = 1;
         pthread_mutex_unlock(&e->mu);

@@ -49,6 +49,14 @@ struct lh_storage_writer {
 };
 
 lh_storage *storage_open_local(const char *name, const char *root, lh_err *err) {
+    /* "s3://b/p" or "gs://…" is a URL, not a folder: never create a folder named "s3:" */
+    const char *scheme_end = strstr(root, "://");
+    if (scheme_end) {
+        lh_err_set(err, LH_E_BAD_REQUEST, "storage root %s: the primary bucket must be a local folder; "
+                   "%.*s:// roots are not supported yet (register S3 buckets with [[storage.buckets]])",
+                   root, (int)(scheme_end - root), root);
+        return NULL;
+    }
     if (lh_mkdirs(root, err) != 0) return NULL;
     char abs[PATH_MAX];
     if (!realpath(root, abs)) {

@@ -56,7 +56,7 @@ static void audit_load(lh_tools *t) {
     for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
         nl = strchr(line, '\n');
         if (nl) *nl = 0;
-        json_t *rec = json_loads(line, 0, NULL);
+        json_t *rec = json_loads(line, JSON_ALLOW_NUL, NULL); /* params may hold \u0000 (refused, audited) */
         if (json_is_object(rec)) audit_remember(t, rec);
         else json_decref(rec);
     }

@@ -102,7 +102,7 @@ static void test_refresher_on_append(void **state) {
     lh_vlab_config lc = {.storage = f->st, .catalog = f->cat, .vectors = f->vx, .threads = 2};
     lh_vlab *lab = vlab_open(&lc, &err);
     assert_non_null(lab);
-    vlab_start(lab);
+    assert_int_equal(vlab_start(lab, &err), 0);
     assert_int_equal(vfix_write(f, "pa", "BIGINT", 20, 30, doc_text, LH_WRITE_APPEND), 0);
     assert_int_equal(vfix_write(f, "pm", "BIGINT", 20, 30, doc_text, LH_WRITE_APPEND), 0);
     assert_true(wait_fresh(f->vx, "pa"));
