@@ -534,17 +534,22 @@ static int execute_stmt(lh_query_cursor *c, duckdb_prepared_statement stmt, int 
     }
     duckdb_pending_state st;
     double next_probe = lh_mono_s() + 0.01;
+    int abandoned = 0;
     do {
         st = duckdb_pending_execute_task(pending);
-        if (st != DUCKDB_PENDING_RESULT_READY && st != DUCKDB_PENDING_ERROR && lh_mono_s() >= next_probe) {
+        if (!abandoned && st != DUCKDB_PENDING_RESULT_READY && st != DUCKDB_PENDING_ERROR && lh_mono_s() >= next_probe) {
             next_probe = lh_mono_s() + 0.01;
-            if (lh_cancel_check()) { /* the client went away or the server stops: stop working for it */
+            /* the client went away: interrupt, and let DuckDB wind the query down (next task errors) */
+            if (lh_cancel_check()) {
+                abandoned = 1;
                 duckdb_interrupt(c->slot->conn);
-                duckdb_destroy_pending(&pending);
-                return lh_err_set(err, LH_E_UNAVAILABLE, "query cancelled: the request was abandoned");
             }
         }
     } while (st == DUCKDB_PENDING_RESULT_NOT_READY || st == DUCKDB_PENDING_NO_TASKS_AVAILABLE);
+    if (abandoned) {
+        duckdb_destroy_pending(&pending);
+        return lh_err_set(err, LH_E_UNAVAILABLE, "query cancelled: the request was abandoned");
+    }
     if (st == DUCKDB_PENDING_ERROR) {
         fail_query(c, timeout_ms, duckdb_pending_error(pending), err);
         duckdb_destroy_pending(&pending);
