@@ -537,6 +537,12 @@ static int execute_stmt(lh_query_cursor *c, duckdb_prepared_statement stmt, int 
     int abandoned = 0;
     do {
         st = duckdb_pending_execute_task(pending);
+        if (st == DUCKDB_PENDING_NO_TASKS_AVAILABLE) {
+            /* DuckDB's workers hold the remaining tasks: wait a moment instead of spinning, so
+             * many concurrent queries do not burn the cores those workers need (ADR 0180) */
+            struct timespec pause = {0, 50 * 1000};
+            nanosleep(&pause, NULL);
+        }
         if (!abandoned && st != DUCKDB_PENDING_RESULT_READY && st != DUCKDB_PENDING_ERROR && lh_mono_s() >= next_probe) {
             next_probe = lh_mono_s() + 0.01;
             /* the client went away: interrupt, and let DuckDB wind the query down (next task errors) */
