@@ -4,7 +4,7 @@
 # search_candidates tool and a vector search on the demo data, over HTTP
 # (build/load_client bench: one keep-alive connection per client) beside
 # the same requests in process from the same number of threads
-# (build/bench_concurrency: DuckDB for the SQL, the lakehouse modules for
+# (build/load_client duck / inproc: DuckDB for the SQL, the lakehouse modules for
 # the tool and the vector search, which DuckDB alone cannot run). The two
 # sides alternate per client count so machine noise hits both alike.
 #
@@ -15,7 +15,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 LOAD=$BENCH_ROOT/build/load_client
-PEER=$BENCH_ROOT/build/bench_concurrency
+PEER=$LOAD
 if [ "$BENCH_QUICK" = 1 ]; then SECS=${BENCH_CONC_SECONDS:-1}; SCALE=${BENCH_CONC_SCALE:-0.01}
 else SECS=${BENCH_CONC_SECONDS:-5}; SCALE=${BENCH_CONC_SCALE:-0.1}; fi
 CLIENTS=${BENCH_CONC_CLIENTS:-"1 2 4 8 16 64"}

@@ -22,12 +22,22 @@
  *       CLIENTS threads repeating OP (point | groupby | tool | vector)
  *       for SECONDS; prints "clients N ok N busy N bad N rps X p50_ms X
  *       p99_ms X". Only 2xx answers count towards rps and latency.
+ *   load_client duck DATA_DIR SECONDS THREADS point|groupby
+ *       the in-process peer for the SQL: the same statements from THREADS
+ *       threads on DuckDB (one connection each) over views on the Parquet
+ *       files of the data folder's candidates table; same output line.
+ *   load_client inproc DATA_DIR SECONDS THREADS tool|vector
+ *       the in-process peer for the rest (DuckDB alone has no vector
+ *       search): tools_call search_candidates / vindex_search_ex on the
+ *       lakehouse modules opened over the data folder, no HTTP.
  *
  * Random choices come from a per-thread xorshift seeded by the thread
  * number, so runs are repeatable in what they ask.
  */
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <duckdb.h>
+#include <jansson.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -39,6 +49,15 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "ai/ai.h"
+#include "catalog/catalog.h"
+#include "common/strbuf.h"
+#include "jobs/jobs.h"
+#include "query/query.h"
+#include "storage/storage.h"
+#include "tools/tools.h"
+#include "vector/index.h"
 
 #define CANDIDATES 1000 /* ids 1..CANDIDATES exist at demo --scale 0.01 and above */
 
@@ -136,19 +155,25 @@ static long post_json(client *c, const char *path, const char *body) {
 
 typedef enum { OP_POINT, OP_GROUPBY, OP_TOOL, OP_VECTOR, OP_APPEND, OP__COUNT } op_kind;
 
+/* The SQL of OP_POINT / OP_GROUPBY (one random id per point lookup). */
+static void op_sql(op_kind op, uint64_t *seed, char *buf, size_t cap) {
+    if (op == OP_POINT)
+        snprintf(buf, cap,
+                 "SELECT candidate_id, first_name, last_name, city, state, status FROM candidates WHERE candidate_id = %llu",
+                 (unsigned long long)(rnd(seed) % CANDIDATES + 1));
+    else
+        snprintf(buf, cap, "SELECT state, count(*) AS n, avg(desired_salary) AS avg_salary FROM candidates "
+                           "GROUP BY state ORDER BY n DESC, state");
+}
+
 static long op_run(client *c, op_kind op, uint64_t *seed, long thread, long seq) {
-    char body[512];
+    char body[512], sql[384];
     switch (op) {
     case OP_POINT:
-        snprintf(body, sizeof body,
-                 "{\"sql\":\"SELECT candidate_id, first_name, last_name, city, state, status FROM candidates "
-                 "WHERE candidate_id = %llu\"}",
-                 (unsigned long long)(rnd(seed) % CANDIDATES + 1));
-        return post_json(c, "/query/sql", body);
     case OP_GROUPBY:
-        return post_json(c, "/query/sql",
-                         "{\"sql\":\"SELECT state, count(*) AS n, avg(desired_salary) AS avg_salary FROM candidates "
-                         "GROUP BY state ORDER BY n DESC, state\"}");
+        op_sql(op, seed, sql, sizeof sql);
+        snprintf(body, sizeof body, "{\"sql\":\"%s\"}", sql);
+        return post_json(c, "/query/sql", body);
     case OP_TOOL:
         snprintf(body, sizeof body, "{\"params\":{\"skills\":\"%s\",\"limit\":10}}", skills[rnd(seed) % NSKILLS]);
         return post_json(c, "/tools/search_candidates/call", body);
@@ -332,9 +357,132 @@ static int run_soak(double seconds, int clients, int vanishers) {
 
 /* ---- bench: one operation, latency percentiles ----------------------------- */
 
+/* ---- in-process peers: the lakehouse modules, DuckDB ------------------------ */
+
+typedef struct {
+    lh_storage *st;
+    lh_query_engine *q;
+    lh_catalog *cat;
+    lh_ai *ai;
+    lh_jobs *jobs;
+    lh_vindex *vx;
+    lh_tools *tools;
+    duckdb_database duck; /* NULL unless the duck peer */
+} world;
+
+static void die(const char *what, const char *msg) {
+    fprintf(stderr, "load_client: %s: %s\n", what, msg ? msg : "failed");
+    exit(1);
+}
+
+static void publish(void *ctx, uint64_t version, const char *const *names, const char *const *selects, size_t n) {
+    lh_err err = {0};
+    if (query_engine_set_views(ctx, version, names, selects, n, &err) != 0) die("views", err.msg);
+}
+
+/* The modules as `lakehouse serve` opens them with its defaults. */
+static void world_open(world *w, const char *data_dir, int with_vectors) {
+    lh_err err = {0};
+    memset(w, 0, sizeof *w);
+    w->st = storage_open_local("primary", data_dir, &err);
+    if (!w->st) die("storage", err.msg);
+    lh_query_config qc = {.pool_size = 4, .default_limit = 10000, .max_limit = 1000000,
+                          .default_timeout_ms = 30000, .allowed_root = storage_root(w->st)};
+    w->q = query_engine_new(&qc, &err);
+    lh_catalog_options co = {.checkpoint_interval = 10};
+    w->cat = w->q ? catalog_open(w->st, &co, &err) : NULL;
+    if (!w->cat) die("engine/catalog", err.msg);
+    catalog_set_views_listener(w->cat, publish, w->q);
+    if (!with_vectors) return;
+    lh_ai_config ac = {0};
+    w->ai = ai_new(&ac, &err);
+    w->jobs = w->ai ? jobs_new(0, NULL, &err) : NULL;
+    if (!w->jobs) die("ai/jobs", err.msg);
+    lh_vindex_config vc = {.storage = w->st, .catalog = w->cat, .jobs = w->jobs,
+                           .provider = vindex_provider_ai(w->ai), .query = w->q};
+    w->vx = vindex_open(&vc, &err);
+    if (!w->vx || vindex_sql_register(w->vx, w->q, &err) != 0) die("vectors", err.msg);
+    w->tools = tools_new(w->q, w->cat, w->st, &err);
+    if (!w->tools) die("tools", err.msg);
+}
+
+static void world_close(world *w) {
+    if (w->tools) tools_free(w->tools);
+    if (w->vx) vindex_free(w->vx);
+    if (w->jobs) jobs_free(w->jobs);
+    if (w->ai) ai_free(w->ai);
+    catalog_free(w->cat);
+    query_engine_free(w->q);
+    storage_free(w->st);
+    if (w->duck) duckdb_close(&w->duck);
+}
+
+/* An in-memory DuckDB with a plain view over the table's Parquet files. */
+static void duck_open(world *w, const char *table) {
+    lh_err err = {0};
+    json_t *m = catalog_get(w->cat, table, &err);
+    if (!m) die("catalog_get", err.msg);
+    lh_strbuf sql = LH_STRBUF_INIT;
+    sb_puts(&sql, "CREATE VIEW ");
+    sb_sql_ident(&sql, table);
+    sb_puts(&sql, " AS SELECT * FROM read_parquet([");
+    size_t i;
+    json_t *f;
+    const char *loc = json_string_value(json_object_get(m, "location"));
+    json_array_foreach(json_object_get(m, "files"), i, f) {
+        char *key = lh_asprintf("%s/%s", loc, json_string_value(json_object_get(f, "path")));
+        char *path = storage_path(w->st, key);
+        if (i) sb_putc(&sql, ',');
+        sb_sql_str(&sql, path);
+        free(path);
+        free(key);
+    }
+    sb_puts(&sql, "])");
+    json_decref(m);
+    duckdb_connection c;
+    duckdb_result r;
+    if (duckdb_open(NULL, &w->duck) != DuckDBSuccess || duckdb_connect(w->duck, &c) != DuckDBSuccess)
+        die("duckdb", "cannot open");
+    if (duckdb_query(c, sql.buf, &r) != DuckDBSuccess) die("duckdb view", duckdb_result_error(&r));
+    duckdb_destroy_result(&r);
+    duckdb_disconnect(&c);
+    sb_free(&sql);
+}
+
+/* One request in process; dies on an error (the peers must answer). */
+static void local_run(world *w, duckdb_connection conn, op_kind op, uint64_t *seed) {
+    lh_err err = {0};
+    if (op == OP_POINT || op == OP_GROUPBY) {
+        char sql[384];
+        op_sql(op, seed, sql, sizeof sql);
+        duckdb_result r;
+        if (duckdb_query(conn, sql, &r) != DuckDBSuccess) die("duckdb", duckdb_result_error(&r));
+        duckdb_destroy_result(&r);
+    } else if (op == OP_TOOL) {
+        json_t *p = json_pack("{s:s, s:i}", "skills", skills[rnd(seed) % NSKILLS], "limit", 10);
+        json_t *res = tools_call(w->tools, "search_candidates", p, "bench", LH_PERM_READ, &err);
+        json_decref(p);
+        if (!res) die("search_candidates", err.msg);
+        json_decref(res);
+    } else {
+        json_t *body = json_pack("{s:s, s:s, s:i}", "index", "resumes", "query", skills[rnd(seed) % NSKILLS], "k", 10);
+        lh_vsearch_opts o;
+        vindex_search_opts_init(&o);
+        lh_vresults out = {0};
+        if (vindex_search_opts_parse(body, 1000, &o, &err) != 0 ||
+            vindex_search_ex(w->vx, "resumes", json_string_value(json_object_get(body, "query")), &o, &out, &err) != 0)
+            die("vector search", err.msg);
+        vindex_results_free(&out);
+        json_decref(body);
+    }
+}
+
+/* ---- bench: one operation, latency percentiles ----------------------------- */
+
 typedef struct {
     long id;
     op_kind op;
+    world *w;    /* in-process peer; NULL: over HTTP */
     double *lat; /* seconds of each 2xx answer */
     size_t n, cap;
 } bench_thread;
@@ -343,12 +491,21 @@ static void *bench_main(void *arg) {
     bench_thread *b = arg;
     uint64_t seed = 0x9E3779B97F4A7C15ull ^ (uint64_t)(b->id + 1) * 0x100000001B3ull;
     client c;
-    client_init(&c);
+    duckdb_connection conn = NULL;
+    if (!b->w) client_init(&c);
+    else if (b->w->duck && duckdb_connect(b->w->duck, &conn) != DuckDBSuccess) die("duckdb", "connect");
     for (long seq = 0; now_s() < t_end; seq++) {
         double t0 = now_s();
-        long st = op_run(&c, b->op, &seed, b->id, seq);
+        int ok = 1;
+        if (b->w) {
+            local_run(b->w, conn, b->op, &seed);
+            atomic_fetch_add(&n_ok, 1);
+        } else {
+            long st = op_run(&c, b->op, &seed, b->id, seq);
+            ok = tally(&c, b->op, st) && st < 300;
+        }
         double dt = now_s() - t0;
-        if (tally(&c, b->op, st) && st < 300) {
+        if (ok) {
             if (b->n == b->cap) {
                 b->cap = b->cap ? b->cap * 2 : 1024;
                 b->lat = realloc(b->lat, b->cap * sizeof *b->lat);
@@ -356,7 +513,8 @@ static void *bench_main(void *arg) {
             b->lat[b->n++] = dt;
         }
     }
-    client_free(&c);
+    if (!b->w) client_free(&c);
+    if (conn) duckdb_disconnect(&conn);
     return NULL;
 }
 
@@ -371,21 +529,21 @@ static double pct(const double *s, size_t n, double p) {
     return s[(k ? k : 1) - 1];
 }
 
-static int run_bench(double seconds, int clients, const char *opname) {
-    static const char *const names[] = {"point", "groupby", "tool", "vector"};
-    int op = -1;
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(opname, names[i])) op = i;
-    if (op < 0) {
-        fprintf(stderr, "load_client: unknown op '%s' (point, groupby, tool, vector)\n", opname);
-        return 2;
-    }
+/* w: the in-process peer (warmed up here), NULL for HTTP. */
+static int run_bench(double seconds, int clients, op_kind op, world *w) {
     bench_thread *b = calloc((size_t)clients, sizeof *b);
     pthread_t *th = calloc((size_t)clients, sizeof *th);
+    if (w) { /* warm-up: caches, the index's first load */
+        bench_thread warm = {.op = op, .w = w};
+        t_end = now_s() + 0.3;
+        bench_main(&warm);
+        free(warm.lat);
+        atomic_store(&n_ok, 0);
+    }
     double t0 = now_s();
     t_end = t0 + seconds;
     for (int i = 0; i < clients; i++) {
-        b[i] = (bench_thread){.id = i, .op = (op_kind)op};
+        b[i] = (bench_thread){.id = i, .op = op, .w = w};
         pthread_create(&th[i], NULL, bench_main, &b[i]);
     }
     size_t total = 0;
@@ -411,19 +569,39 @@ static int run_bench(double seconds, int clients, const char *opname) {
     return atomic_load(&n_bad) > 0;
 }
 
+static int op_parse(const char *s) {
+    static const char *const names[] = {"point", "groupby", "tool", "vector"};
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(s, names[i])) return i;
+    return -1;
+}
+
 int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN); /* a hung-up socket's write fails with EPIPE instead */
-    if (argc == 6 && !strcmp(argv[1], "soak")) {
+    const char *mode = argc == 6 ? argv[1] : "";
+    int op = argc == 6 ? op_parse(argv[5]) : -1;
+    if (!strcmp(mode, "soak")) {
         base_url = argv[2];
         curl_global_init(CURL_GLOBAL_DEFAULT);
         return run_soak(atof(argv[3]), atoi(argv[4]), atoi(argv[5]));
     }
-    if (argc == 6 && !strcmp(argv[1], "bench")) {
+    if (!strcmp(mode, "bench") && op >= 0) {
         base_url = argv[2];
         curl_global_init(CURL_GLOBAL_DEFAULT);
-        return run_bench(atof(argv[3]), atoi(argv[4]), argv[5]);
+        return run_bench(atof(argv[3]), atoi(argv[4]), (op_kind)op, NULL);
+    }
+    int duck = !strcmp(mode, "duck") && (op == OP_POINT || op == OP_GROUPBY);
+    if (duck || (!strcmp(mode, "inproc") && (op == OP_TOOL || op == OP_VECTOR))) {
+        world w;
+        world_open(&w, argv[2], !duck);
+        if (duck) duck_open(&w, "candidates");
+        int rc = run_bench(atof(argv[3]), atoi(argv[4]), (op_kind)op, &w);
+        world_close(&w);
+        return rc;
     }
     fprintf(stderr, "usage: load_client soak URL SECONDS CLIENTS VANISHERS\n"
-                    "       load_client bench URL SECONDS CLIENTS point|groupby|tool|vector\n");
+                    "       load_client bench URL SECONDS CLIENTS point|groupby|tool|vector\n"
+                    "       load_client duck DATA_DIR SECONDS THREADS point|groupby\n"
+                    "       load_client inproc DATA_DIR SECONDS THREADS tool|vector\n");
     return 2;
 }
