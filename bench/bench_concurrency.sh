@@ -60,12 +60,12 @@ done
 cat <<EOF
 ## Concurrency (issue 9)
 
-$MACHINE. Command: \`$BENCH_COMMAND\`. Demo data at scale $SCALE; $SECS s per point. The server runs
+$MACHINE. Command: \`$BENCH_COMMAND\` (BENCH_CONC_SECONDS=$SECS). Demo data at scale $SCALE; $SECS s per point. The server runs
 with its defaults (thread per connection, admission budgets of ADR 0181) except deeper query and
 vector queues (128) so that 64 clients measure work rather than refusals. HTTP: \`build/load_client
 bench\`, one keep-alive connection per client, time to the last byte; only 2xx answers count.
 Peer: the same requests from the same number of threads in process — DuckDB (one connection per
-thread, views over the tables' Parquet files) for the SQL; the lakehouse modules without HTTP
+thread, over the view of \`candidates\` the catalog publishes: a scan of its Parquet files) for the SQL; the lakehouse modules without HTTP
 (\`tools_call\`, \`vindex_search_ex\`) for the tool and the vector search, which DuckDB alone has no
 equivalent for. Point lookup: \`SELECT candidate_id, first_name, last_name, city, state, status FROM
 candidates WHERE candidate_id = <random 1..1000>\`; group-by: \`SELECT state, count(*) AS n,

@@ -24,8 +24,8 @@
  *       p99_ms X". Only 2xx answers count towards rps and latency.
  *   load_client duck DATA_DIR SECONDS THREADS point|groupby
  *       the in-process peer for the SQL: the same statements from THREADS
- *       threads on DuckDB (one connection each) over views on the Parquet
- *       files of the data folder's candidates table; same output line.
+ *       threads on DuckDB (one connection each) over the view of the
+ *       candidates table the catalog publishes; same output line.
  *   load_client inproc DATA_DIR SECONDS THREADS tool|vector
  *       the in-process peer for the rest (DuckDB alone has no vector
  *       search): tools_call search_candidates / vindex_search_ex on the
@@ -367,7 +367,8 @@ typedef struct {
     lh_jobs *jobs;
     lh_vindex *vx;
     lh_tools *tools;
-    duckdb_database duck; /* NULL unless the duck peer */
+    char *candidates_select; /* the catalog's view of candidates, as published */
+    duckdb_database duck;    /* NULL unless the duck peer */
 } world;
 
 static void die(const char *what, const char *msg) {
@@ -376,8 +377,14 @@ static void die(const char *what, const char *msg) {
 }
 
 static void publish(void *ctx, uint64_t version, const char *const *names, const char *const *selects, size_t n) {
+    world *w = ctx;
     lh_err err = {0};
-    if (query_engine_set_views(ctx, version, names, selects, n, &err) != 0) die("views", err.msg);
+    if (query_engine_set_views(w->q, version, names, selects, n, &err) != 0) die("views", err.msg);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(names[i], "candidates")) {
+            free(w->candidates_select);
+            w->candidates_select = lh_strdup(selects[i]);
+        }
 }
 
 /* The modules as `lakehouse serve` opens them with its defaults. */
@@ -392,7 +399,7 @@ static void world_open(world *w, const char *data_dir, int with_vectors) {
     lh_catalog_options co = {.checkpoint_interval = 10};
     w->cat = w->q ? catalog_open(w->st, &co, &err) : NULL;
     if (!w->cat) die("engine/catalog", err.msg);
-    catalog_set_views_listener(w->cat, publish, w->q);
+    catalog_set_views_listener(w->cat, publish, w);
     if (!with_vectors) return;
     lh_ai_config ac = {0};
     w->ai = ai_new(&ac, &err);
@@ -414,39 +421,23 @@ static void world_close(world *w) {
     catalog_free(w->cat);
     query_engine_free(w->q);
     storage_free(w->st);
+    free(w->candidates_select);
     if (w->duck) duckdb_close(&w->duck);
 }
 
-/* An in-memory DuckDB with a plain view over the table's Parquet files. */
-static void duck_open(world *w, const char *table) {
-    lh_err err = {0};
-    json_t *m = catalog_get(w->cat, table, &err);
-    if (!m) die("catalog_get", err.msg);
-    lh_strbuf sql = LH_STRBUF_INIT;
-    sb_puts(&sql, "CREATE VIEW ");
-    sb_sql_ident(&sql, table);
-    sb_puts(&sql, " AS SELECT * FROM read_parquet([");
-    size_t i;
-    json_t *f;
-    const char *loc = json_string_value(json_object_get(m, "location"));
-    json_array_foreach(json_object_get(m, "files"), i, f) {
-        char *key = lh_asprintf("%s/%s", loc, json_string_value(json_object_get(f, "path")));
-        char *path = storage_path(w->st, key);
-        if (i) sb_putc(&sql, ',');
-        sb_sql_str(&sql, path);
-        free(path);
-        free(key);
-    }
-    sb_puts(&sql, "])");
-    json_decref(m);
+/* A plain in-memory DuckDB with the candidates view the catalog publishes
+ * (a scan of the table's Parquet files). */
+static void duck_open(world *w) {
+    if (!w->candidates_select) die("catalog", "no dataset named candidates");
+    char *sql = lh_asprintf("CREATE VIEW candidates AS %s", w->candidates_select);
     duckdb_connection c;
     duckdb_result r;
     if (duckdb_open(NULL, &w->duck) != DuckDBSuccess || duckdb_connect(w->duck, &c) != DuckDBSuccess)
         die("duckdb", "cannot open");
-    if (duckdb_query(c, sql.buf, &r) != DuckDBSuccess) die("duckdb view", duckdb_result_error(&r));
+    if (duckdb_query(c, sql, &r) != DuckDBSuccess) die("duckdb view", duckdb_result_error(&r));
     duckdb_destroy_result(&r);
     duckdb_disconnect(&c);
-    sb_free(&sql);
+    free(sql);
 }
 
 /* One request in process; dies on an error (the peers must answer). */
@@ -594,7 +585,7 @@ int main(int argc, char **argv) {
     if (duck || (!strcmp(mode, "inproc") && (op == OP_TOOL || op == OP_VECTOR))) {
         world w;
         world_open(&w, argv[2], !duck);
-        if (duck) duck_open(&w, "candidates");
+        if (duck) duck_open(&w);
         int rc = run_bench(atof(argv[3]), atoi(argv[4]), (op_kind)op, &w);
         world_close(&w);
         return rc;
