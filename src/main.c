@@ -6,10 +6,12 @@
  * directly when none answers; `version` prints the version.
  */
 #include <curl/curl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ai/ai.h"
@@ -143,6 +145,7 @@ static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
         .default_limit = cfg->query.default_limit,
         .max_limit = cfg->query.max_limit,
         .default_timeout_ms = cfg->query.timeout_ms,
+        .max_result_bytes = cfg->query.max_result_mb << 20,
         .allowed_root = storage_root(app->storage),
         .extra_roots = roots,
         .nextra_roots = nroots < 64 ? nroots : 64,
@@ -194,6 +197,24 @@ static lh_config *load_config(const cli_args *a) {
 }
 
 /* ---- subcommands -------------------------------------------------------- */
+
+/* A shutdown that is still not done 15 s after its grace period (a handler
+ * stuck in something no interrupt reaches) ends the process anyway. */
+static void *backstop_main(void *arg) {
+    int64_t ms = *(int64_t *)arg + 15000;
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+    LOG_ERROR("shutdown: still not done %lld ms after the signal; exiting now", (long long)ms);
+    _exit(3);
+}
+
+static void shutdown_backstop_start(int64_t grace_ms) {
+    static int64_t arg;
+    arg = grace_ms;
+    pthread_t t;
+    if (pthread_create(&t, NULL, backstop_main, &arg) == 0) pthread_detach(t);
+}
 
 static int cmd_serve(const cli_args *a) {
     lh_config *cfg = load_config(a);
@@ -247,9 +268,11 @@ static int cmd_serve(const cli_args *a) {
     int sig = 0;
     sigwait(&set, &sig);
     LOG_INFO("signal %d: shutting down", sig);
+    shutdown_backstop_start(cfg->server.shutdown_grace_ms);
     grpc_server_stop(gsrv);
+    http_server_drain(srv, cfg->server.shutdown_grace_ms); /* bounded: grace, then interrupt (ADR 0182) */
     http_server_stop(srv);
-    app_close(&app);
+    app_close(&app); /* flushes the journal and what else must be durable */
     config_free(cfg);
     return 0;
 }
