@@ -206,7 +206,8 @@ static json_t *result(const char *stmt, const char *name, int64_t rows, const js
 
 static json_t *exec_commit(dml_ctx *d, const char *stmt, const char *name, lh_catalog_commit_fn fn, lh_err *err) {
     void *slot;
-    d->conn = query_pool_borrow(d->e, 0, &slot);
+    d->conn = query_pool_borrow(d->e, 0, &slot, err);
+    if (!d->conn) return NULL;
     d->version = -1;
     json_t *m = catalog_commit(d->c, name, fn, d, err);
     query_pool_return(d->e, slot);
@@ -338,12 +339,15 @@ static json_t *exec_ctas(dml_ctx *d, parser *p, const char *sql, lh_err *err) {
         sb_sql_str(&copy, file);
         sb_puts(&copy, " (FORMAT parquet)");
         void *slot;
-        duckdb_connection conn = query_pool_borrow(d->e, 0, &slot);
-        duckdb_result r;
-        int ok = duckdb_query(conn, copy.buf, &r) == DuckDBSuccess;
-        if (!ok) lh_err_set(err, LH_E_BAD_REQUEST, "%s", duckdb_result_error(&r));
-        duckdb_destroy_result(&r);
-        query_pool_return(d->e, slot);
+        duckdb_connection conn = query_pool_borrow(d->e, 0, &slot, err);
+        int ok = conn != NULL;
+        if (conn) {
+            duckdb_result r;
+            ok = duckdb_query(conn, copy.buf, &r) == DuckDBSuccess;
+            if (!ok) lh_err_set(err, LH_E_BAD_REQUEST, "%s", duckdb_result_error(&r));
+            duckdb_destroy_result(&r);
+            query_pool_return(d->e, slot);
+        }
         sb_free(&copy);
         if (ok) {
             lh_strbuf sel = LH_STRBUF_INIT;

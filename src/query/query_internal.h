@@ -10,8 +10,9 @@
 
 #include "query/query.h"
 
-/* Blocks until a pooled connection is free; *slot is the token to return. */
-duckdb_connection query_pool_borrow(lh_query_engine *e, int64_t timeout_ms, void **slot);
+/* Waits (at most timeout_ms, <= 0 = the default) for a pooled connection;
+ * *slot is the token to return. NULL with err (503) when none came free. */
+duckdb_connection query_pool_borrow(lh_query_engine *e, int64_t timeout_ms, void **slot, lh_err *err);
 void query_pool_return(lh_query_engine *e, void *slot);
 /* The folder user SQL may write under (NULL = anywhere). */
 const char *query_allowed_root(const lh_query_engine *e);

@@ -5,12 +5,13 @@
  * the updated values, and the commit removes exactly those files and adds
  * the new one. Files without a matching row are untouched.
  *
- * Concurrency by the Delta rules (WriteSerializable): when another writer
- * took the version first, the commit is retried on top of it as long as
- * every file this statement read is still active (a concurrent append does
- * not conflict); when one was removed, the whole statement is planned and
- * written again on the new snapshot, up to REWRITE_ATTEMPTS times, then
- * LH_E_CONFLICT names the file and the version that removed it.
+ * Concurrency by the Delta rules (WriteSerializable, table_commit_retry):
+ * when another writer took the version first, the commit is retried on top
+ * of it as long as every file this statement read is still active and the
+ * winner was a blind append; when the winner removed one of them (or
+ * rewrote rows), the whole statement is planned and written again on the
+ * new snapshot, up to REWRITE_ATTEMPTS times, then LH_E_CONFLICT names the
+ * winning version and what it did.
  */
 #include <inttypes.h>
 #include <jansson.h>
@@ -145,21 +146,26 @@ static char *rewrite_text(const lh_snapshot *s, const int *touched, const new_fi
     return text;
 }
 
-/* The first file of `read` (flagged in touched) no longer active in `now`, or NULL. */
-static const char *removed_file(const lh_snapshot *read, const int *touched, const lh_snapshot *now) {
-    for (size_t i = 0; i < read->nfiles; i++) {
-        if (!touched[i]) continue;
-        size_t j = 0;
-        while (j < now->nfiles && strcmp(now->files[j].path, read->files[i].path)) j++;
-        if (j == now->nfiles) return read->files[i].path;
-    }
-    return NULL;
+typedef struct {
+    const lh_snapshot *read;
+    const int *touched;
+    const new_file *nf;
+    const lh_table_rewrite *rw;
+    int64_t rows;
+} rewrite_ctx;
+
+/* The same removes and add on whatever base the retry loop hands in: they
+ * name the files read, which the conflict check keeps active. */
+static char *rewrite_build(void *ctx, const lh_snapshot *base, lh_err *err) {
+    rewrite_ctx *r = ctx;
+    (void)base, (void)err;
+    return rewrite_text(r->read, r->touched, r->nf, r->rw, r->rows, lh_now_ms());
 }
 
-/* One attempt on snapshot s: 0 committed, 1 nothing matched, 2 the files
- * read were removed by a concurrent commit (*culprit set), -1 error. */
+/* One attempt on snapshot s: 0 committed, 1 nothing matched, 2 conflict
+ * (err set), -1 other error. */
 static int rewrite_once(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const lh_table_rewrite *rw,
-                        lh_rewrite_result *out, char **culprit, lh_err *err) {
+                        lh_rewrite_result *out, lh_err *err) {
     int *touched = lh_calloc(s->nfiles + 1, sizeof *touched);
     int64_t rows = s->nfiles ? plan_touched(t, conn, s, rw->predicate, touched, err) : 0;
     if (rows <= 0) {
@@ -171,39 +177,23 @@ static int rewrite_once(lh_table *t, duckdb_connection conn, const lh_snapshot *
     int rc = table_parquet_write(t, conn, sel, (const char *const *)s->cluster_by, &nf, err);
     free(sel);
     if (rc == 0) rc = table_schema_check(s, &nf.schema, err);
-    int64_t base = s->version;
-    while (rc == 0) {
-        char *text = rewrite_text(s, touched, &nf, rw, rows, lh_now_ms());
-        lh_err cerr = {0};
-        rc = table_commit_put(t, base + 1, text, &cerr);
-        free(text);
+    if (rc == 0) {
+        const char **deps = lh_calloc(s->nfiles + 1, sizeof *deps);
+        size_t ndeps = 0;
+        for (size_t i = 0; i < s->nfiles; i++)
+            if (touched[i]) deps[ndeps++] = s->files[i].path;
+        rewrite_ctx ctx = {s, touched, &nf, rw, rows};
+        lh_commit_spec spec = {.kind = LH_COMMIT_REWRITE, .build = rewrite_build, .ctx = &ctx,
+                               .depends_on = deps, .ndepends = ndeps, .reads_rows = 1, .read = s, .conn = conn};
+        rc = table_commit_retry(t, &spec, &out->version, err);
+        free(deps);
         if (rc == 0) {
-            out->version = base + 1;
             out->rows_affected = rows;
-            for (size_t i = 0; i < s->nfiles; i++) out->files_removed += (size_t)touched[i];
+            out->files_removed = ndeps;
             out->files_added = nf.rows > 0 ? 1 : 0;
-            table_after_commit(t, conn, base + 1);
-            break;
-        }
-        if (cerr.code != LH_E_CONFLICT) {
-            if (err) *err = cerr;
-            break;
-        }
-        int64_t latest = table_latest_version(t, err);
-        lh_snapshot *now = latest >= 0 ? table_snapshot(t, latest, err) : NULL;
-        if (!now) {
-            rc = -1;
-            break;
-        }
-        const char *gone = removed_file(s, touched, now);
-        if (gone) {
-            free(*culprit);
-            *culprit = lh_asprintf("file '%s' it read was removed by a commit after version %" PRId64, gone, s->version);
+        } else if (err && err->code == LH_E_CONFLICT) {
             rc = 2;
-        } else {
-            base = latest; /* only appends came in between: commit on top of them */
         }
-        table_snapshot_free(now);
     }
     if ((rc != 0 || nf.rows == 0) && nf.abs) unlink(nf.abs);
     table_new_file_free(&nf);
@@ -214,7 +204,6 @@ static int rewrite_once(lh_table *t, duckdb_connection conn, const lh_snapshot *
 int table_rewrite(lh_table *t, duckdb_connection conn, const lh_table_rewrite *rw, lh_rewrite_result *out,
                   lh_err *err) {
     memset(out, 0, sizeof *out);
-    char *culprit = NULL;
     int rc = -1;
     for (int attempt = 0; attempt < REWRITE_ATTEMPTS; attempt++) {
         lh_snapshot *s = table_snapshot(t, -1, err);
@@ -226,17 +215,15 @@ int table_rewrite(lh_table *t, duckdb_connection conn, const lh_table_rewrite *r
             break;
         }
         out->read_version = s->version;
-        rc = rewrite_once(t, conn, s, rw, out, &culprit, err);
+        lh_err_clear(err);
+        rc = rewrite_once(t, conn, s, rw, out, err);
         table_snapshot_free(s);
         if (rc != 2) break;
-        LOG_DEBUG("%s on %s: %s; planning again", rw->operation, t->prefix, culprit);
+        LOG_DEBUG("%s on %s: %s; planning again", rw->operation, t->prefix, err ? err->msg : "conflict");
     }
     if (rc == 2) {
-        lh_err_set(err, LH_E_CONFLICT, "%s on '%s' conflicts with concurrent commits: %s", rw->operation, t->prefix,
-                   culprit);
-        lh_err_hint(err, "run the statement again");
+        lh_err_prefix(err, "%s on '%s' lost to concurrent commits %d times", rw->operation, t->prefix, out->attempts);
         rc = -1;
     }
-    free(culprit);
     return rc;
 }

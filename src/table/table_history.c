@@ -19,8 +19,6 @@
 #include "table/table.h"
 #include "table/table_internal.h"
 
-#define RESTORE_RETRIES 10
-
 /* The commitInfo object of version v (new reference) or NULL when it has none. */
 static json_t *commit_info(lh_table *t, int64_t v) {
     char name[40];
@@ -206,6 +204,28 @@ static char *restore_text(const lh_snapshot *old, const lh_snapshot *now_s, cons
     return text;
 }
 
+typedef struct {
+    const lh_snapshot *old;
+    const char *principal;
+    lh_restore_result *out;
+} restore_ctx;
+
+static char *restore_build(void *ctx, const lh_snapshot *base, lh_err *err) {
+    restore_ctx *r = ctx;
+    if (!base) {
+        lh_err_set(err, LH_E_NOT_FOUND, "the table is gone");
+        return NULL;
+    }
+    return restore_text(r->old, base, r->principal, lh_now_ms(), r->out);
+}
+
+/* A restore is rebuilt on whatever won: nothing a winner did invalidates it. */
+static int restore_check(void *ctx, const lh_commit_spec *spec, const lh_snapshot *base, const lh_commit_winner *w,
+                         lh_err *err) {
+    (void)ctx, (void)spec, (void)base, (void)w, (void)err;
+    return 0;
+}
+
 int table_restore(lh_table *t, duckdb_connection conn, int64_t version, const char *principal,
                   lh_restore_result *out, lh_err *err) {
     memset(out, 0, sizeof *out);
@@ -215,31 +235,12 @@ int table_restore(lh_table *t, duckdb_connection conn, int64_t version, const ch
         return -1;
     }
     int rc = restore_files_present(t, old, err);
-    for (int attempt = 0; rc == 0 && attempt < RESTORE_RETRIES; attempt++) {
-        lh_snapshot *cur = table_snapshot(t, -1, err);
-        if (!cur) {
-            rc = -1;
-            break;
-        }
-        char *text = restore_text(old, cur, principal, lh_now_ms(), out);
-        int64_t v = cur->version + 1;
-        table_snapshot_free(cur);
-        lh_err cerr = {0};
-        rc = table_commit_put(t, v, text, &cerr);
-        free(text);
-        if (rc == 0) {
-            out->version = v;
-            out->restored_version = version;
-            table_after_commit(t, conn, v);
-            break;
-        }
-        if (cerr.code != LH_E_CONFLICT) {
-            if (err) *err = cerr;
-            break;
-        }
-        rc = lh_err_set(err, LH_E_CONFLICT, "could not commit the restore of '%s' after %d tries", t->prefix,
-                        RESTORE_RETRIES);
-        if (attempt + 1 < RESTORE_RETRIES) rc = 0; /* a restore does not depend on what it replaces: retry */
+    if (rc == 0) {
+        restore_ctx ctx = {old, principal, out};
+        lh_commit_spec spec = {.kind = LH_COMMIT_OVERWRITE, .build = restore_build, .check = restore_check,
+                               .ctx = &ctx, .conn = conn};
+        rc = table_commit_retry(t, &spec, &out->version, err);
+        out->restored_version = version;
     }
     table_snapshot_free(old);
     return rc;

@@ -71,9 +71,5 @@ json_t *table_file_remove_action(const lh_table_file *f, int64_t now);
 char *table_path_encode(const char *path);
 /* One JSON line per action of `lines` (borrowed): a commit file's text. */
 char *table_commit_lines(json_t *lines);
-/* After a commit of `version`: a checkpoint when the interval says so. */
-void table_after_commit(lh_table *t, duckdb_connection conn, int64_t version);
-/* Writes commit text as version (put-if-absent): LH_E_CONFLICT when taken. */
-int table_commit_put(lh_table *t, int64_t version, const char *text, lh_err *err);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * table_write.c — SQL over snapshots, Delta/DuckDB type mapping, and the
  * write path: COPY to one new Parquet file, per-file stats, schema check,
- * put-if-absent commit with retry, periodic checkpoints.
+ * staged files committed through table_commit_retry, periodic checkpoints.
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -15,8 +16,6 @@
 #include "common/util.h"
 #include "table/table.h"
 #include "table/table_internal.h"
-
-#define COMMIT_RETRIES 10
 
 /* ---- types -------------------------------------------------------------- */
 
@@ -526,31 +525,86 @@ static char *commit_text(const lh_snapshot *snap, const new_file *nf, const lh_t
     return text;
 }
 
-int table_commit_put(lh_table *t, int64_t version, const char *text, lh_err *err) {
-    char name[40];
-    snprintf(name, sizeof name, "%020" PRId64 ".json", version);
-    char *key = table_log_key(t, name);
-    int rc = storage_put_if_absent(t->st, key, text, strlen(text), err);
-    free(key);
-    return rc;
-}
+/* ---- staged writes and their commit --------------------------------------- */
 
-void table_after_commit(lh_table *t, duckdb_connection conn, int64_t version) {
-    if (t->checkpoint_interval <= 0 || version <= 0 || version % t->checkpoint_interval != 0) return;
-    lh_err ckerr = {0};
-    if (table_checkpoint(t, conn, version, &ckerr) != 0)
-        LOG_WARN("checkpoint of %s at %" PRId64 " failed: %s", t->prefix, version, ckerr.msg);
-}
+struct lh_table_staged {
+    char *prefix;   /* of the table the file was written under */
+    new_file nf;
+    int committed;
+};
 
-/* The clustering key a write sorts by: the one asked for, else the table's. */
+/* The clustering key a write sorts by: the one asked for (o may be NULL),
+ * else the table's. NULL-terminated, caller frees; NULL + err on a bad list. */
 static char **write_cluster_key(lh_table *t, const lh_table_write_opts *o, lh_err *err) {
     size_t n;
-    if (o->cluster_by) return *o->cluster_by ? table_names_split(o->cluster_by, &n, err) : lh_calloc(1, sizeof(char *));
+    if (o && o->cluster_by) return *o->cluster_by ? table_names_split(o->cluster_by, &n, err) : lh_calloc(1, sizeof(char *));
     lh_snapshot *s = table_exists(t) ? table_snapshot(t, -1, NULL) : NULL;
     char **key = lh_calloc(s ? s->ncluster_by + 1 : 1, sizeof *key);
     for (size_t i = 0; s && i < s->ncluster_by; i++) key[i] = lh_strdup(s->cluster_by[i]);
     table_snapshot_free(s);
     return key;
+}
+
+static lh_table_staged *stage_opts(lh_table *t, duckdb_connection conn, const char *select_sql,
+                                   const lh_table_write_opts *o, lh_err *err) {
+    char **key = write_cluster_key(t, o, err);
+    if (!key) return NULL;
+    lh_table_staged *f = lh_calloc(1, sizeof *f);
+    f->prefix = lh_strdup(t->prefix);
+    int rc = table_parquet_write(t, conn, select_sql, (const char *const *)key, &f->nf, err);
+    table_names_free(key);
+    if (rc != 0) {
+        table_staged_free(f);
+        return NULL;
+    }
+    return f;
+}
+
+lh_table_staged *table_stage(lh_table *t, duckdb_connection conn, const char *select_sql, lh_err *err) {
+    return stage_opts(t, conn, select_sql, NULL, err);
+}
+
+void table_staged_free(lh_table_staged *f) {
+    if (!f) return;
+    if (!f->committed && f->nf.abs) unlink(f->nf.abs);
+    table_new_file_free(&f->nf);
+    free(f->prefix);
+    free(f);
+}
+
+typedef struct {
+    const new_file *nf;
+    const lh_table_write_opts *o;
+} write_ctx;
+
+/* Builds the append / overwrite on top of base: the schema is checked
+ * again on every attempt (a winner may have changed it). */
+static char *write_build(void *ctx, const lh_snapshot *base, lh_err *err) {
+    write_ctx *w = ctx;
+    if (base && !w->o->overwrite && table_schema_check(base, &w->nf->schema, err) != 0) return NULL;
+    return commit_text(base, w->nf, w->o, lh_now_ms());
+}
+
+static int commit_staged_opts(lh_table *t, lh_table_staged *f, duckdb_connection conn, const lh_table_write_opts *o,
+                              int64_t *version_out, int64_t *rows_out, lh_err *err) {
+    assert(!f->committed && !strcmp(f->prefix, t->prefix));
+    write_ctx ctx = {&f->nf, o};
+    lh_commit_spec spec = {
+        .kind = o->overwrite ? LH_COMMIT_OVERWRITE : LH_COMMIT_APPEND,
+        .build = write_build,
+        .ctx = &ctx,
+        .conn = conn,
+    };
+    if (table_commit_retry(t, &spec, version_out, err) != 0) return -1;
+    f->committed = 1;
+    if (rows_out) *rows_out = f->nf.rows;
+    return 0;
+}
+
+int table_commit_staged(lh_table *t, lh_table_staged *f, duckdb_connection conn, int overwrite,
+                        int64_t *version_out, int64_t *rows_out, lh_err *err) {
+    lh_table_write_opts o = {.overwrite = overwrite};
+    return commit_staged_opts(t, f, conn, &o, version_out, rows_out, err);
 }
 
 int table_write(lh_table *t, duckdb_connection conn, const char *select_sql, int overwrite,
@@ -561,44 +615,10 @@ int table_write(lh_table *t, duckdb_connection conn, const char *select_sql, int
 
 int table_write_opts(lh_table *t, duckdb_connection conn, const char *select_sql, const lh_table_write_opts *o,
                      int64_t *version_out, int64_t *rows_out, lh_err *err) {
-    new_file nf = {0};
-    char **key = write_cluster_key(t, o, err);
-    if (!key || table_parquet_write(t, conn, select_sql, (const char *const *)key, &nf, err) != 0) {
-        unlink(nf.abs ? nf.abs : "");
-        table_new_file_free(&nf);
-        table_names_free(key);
-        return -1;
-    }
-    table_names_free(key);
-    int rc = -1;
-    for (int attempt = 0; attempt < COMMIT_RETRIES; attempt++) {
-        int64_t latest = table_latest_version(t, NULL);
-        lh_snapshot *snap = latest >= 0 ? table_snapshot(t, latest, err) : NULL;
-        if (latest >= 0 && !snap) break;
-        if (snap && !o->overwrite && table_schema_check(snap, &nf.schema, err) != 0) {
-            table_snapshot_free(snap);
-            break;
-        }
-        char *text = commit_text(snap, &nf, o, lh_now_ms());
-        table_snapshot_free(snap);
-        lh_err cerr = {0};
-        rc = table_commit_put(t, latest + 1, text, &cerr);
-        free(text);
-        if (rc == 0) {
-            if (version_out) *version_out = latest + 1;
-            if (rows_out) *rows_out = nf.rows;
-            table_after_commit(t, conn, latest + 1);
-            break;
-        }
-        if (cerr.code != LH_E_CONFLICT) {
-            if (err) *err = cerr;
-            break;
-        }
-        LOG_DEBUG("%s: version %" PRId64 " taken by another writer, retrying", t->prefix, latest + 1);
-        rc = lh_err_set(err, LH_E_CONFLICT, "could not commit to '%s' after %d tries", t->prefix, COMMIT_RETRIES);
-    }
-    if (rc != 0) unlink(nf.abs);
-    table_new_file_free(&nf);
+    lh_table_staged *f = stage_opts(t, conn, select_sql, o, err);
+    if (!f) return -1;
+    int rc = commit_staged_opts(t, f, conn, o, version_out, rows_out, err);
+    table_staged_free(f);
     return rc;
 }
 
@@ -698,11 +718,9 @@ int table_checkpoint(lh_table *t, duckdb_connection conn, int64_t version, lh_er
         cp_row(&rows, add, NULL, NULL);
         free(add);
     }
-    char name[64], tmpname[96], rnd[17];
+    char name[64];
     snprintf(name, sizeof name, "%020" PRId64 ".checkpoint.parquet", version);
-    lh_random_hex(rnd, 8);
-    snprintf(tmpname, sizeof tmpname, ".%s.tmp-%s", name, rnd);
-    char *key = table_log_key(t, name), *tkey = table_log_key(t, tmpname);
+    char *key = table_log_key(t, name), *tkey = lh_temp_path_beside(key);
     char *path = storage_path(t->st, key), *tpath = storage_path(t->st, tkey);
     lh_strbuf sql = LH_STRBUF_INIT;
     sb_printf(&sql, "COPY (%s) TO ", rows.buf);
