@@ -444,9 +444,9 @@ static json_t *write_configuration(const lh_snapshot *snap, const char *cluster_
 }
 
 /* 1 when the write must carry a metaData action: a new table, an overwrite
- * (the schema is the new file's) or a new clustering key. */
-static int write_needs_metadata(const lh_snapshot *snap, int overwrite, const char *cluster_by) {
-    if (!snap || overwrite) return 1;
+ * with another schema (schema: the new file's) or a new clustering key. */
+static int write_needs_metadata(const lh_snapshot *snap, int overwrite, const char *schema, const char *cluster_by) {
+    if (!snap || (overwrite && strcmp(schema, snap->schema_string) != 0)) return 1;
     if (!cluster_by) return 0;
     json_t *want = write_configuration(snap, cluster_by), *have = json_loads(snap->configuration, 0, NULL);
     int differ = !json_equal(want, have);
@@ -511,11 +511,11 @@ static char *commit_text(const lh_snapshot *snap, const new_file *nf, const lh_t
     if (!snap)
         json_array_append_new(lines, json_pack("{s:{s:i, s:i}}", "protocol", "minReaderVersion", 1,
                                                "minWriterVersion", 2));
-    if (write_needs_metadata(snap, o->overwrite, o->cluster_by)) {
-        char *schema = snap && !o->overwrite ? NULL : schema_string(&nf->schema);
-        json_array_append_new(lines, table_metadata_action(snap, schema, write_configuration(snap, o->cluster_by), now));
-        free(schema);
-    }
+    char *schema = schema_string(&nf->schema);
+    if (write_needs_metadata(snap, o->overwrite, schema, o->cluster_by))
+        json_array_append_new(lines, table_metadata_action(snap, snap && !o->overwrite ? NULL : schema,
+                                                           write_configuration(snap, o->cluster_by), now));
+    free(schema);
     for (size_t i = 0; o->overwrite && snap && i < snap->nfiles; i++)
         json_array_append_new(lines, json_pack("{s:{s:s, s:I, s:b}}", "remove", "path", snap->files[i].path,
                                                "deletionTimestamp", (json_int_t)now, "dataChange", 1));
