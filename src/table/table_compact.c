@@ -39,12 +39,6 @@ static int64_t count_rows(duckdb_connection conn, const char *select_sql, lh_err
     return n;
 }
 
-static int file_active(const lh_snapshot *s, const char *path) {
-    for (size_t i = 0; i < s->nfiles; i++)
-        if (!strcmp(s->files[i].path, path)) return 1;
-    return 0;
-}
-
 static char *compact_commit_text(const lh_snapshot *read, const new_file *nf, int data_change, int64_t now) {
     json_t *lines = json_array();
     json_t *params = json_pack("{s:s, s:s}", "predicate", data_change ? "tombstoned rows" : "[]", "zOrderBy", "[]");
@@ -136,7 +130,7 @@ static void purge_files(lh_table *t, int64_t version) {
     size_t nrem = 0;
     char **rem = now ? removed_paths(t, version, &nrem) : NULL;
     for (size_t i = 0; i < nrem; i++) {
-        if (file_active(now, rem[i]) || in_list(rem, i, rem[i])) continue;
+        if (table_snapshot_has_file(now, rem[i]) || in_list(rem, i, rem[i])) continue;
         char *key = lh_asprintf("%s/%s", t->prefix, rem[i]);
         lh_err derr = {0};
         if (storage_key_validate(key, NULL) == 0 && storage_delete(t->st, key, &derr) != 0 &&

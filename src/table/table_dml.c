@@ -27,14 +27,6 @@
 
 #define REWRITE_ATTEMPTS 25
 
-static void append_abs(lh_table *t, lh_strbuf *sb, const char *rel) {
-    char *key = lh_asprintf("%s/%s", t->prefix, rel);
-    char *path = storage_path(t->st, key);
-    sb_sql_str(sb, path);
-    free(path);
-    free(key);
-}
-
 /* "[path, ...]" of the snapshot files flagged in pick (all when pick is NULL). */
 static char *file_list(lh_table *t, const lh_snapshot *s, const int *pick) {
     lh_strbuf sb = LH_STRBUF_INIT;
@@ -43,7 +35,7 @@ static char *file_list(lh_table *t, const lh_snapshot *s, const int *pick) {
     for (size_t i = 0; i < s->nfiles; i++) {
         if (pick && !pick[i]) continue;
         if (n++) sb_putc(&sb, ',');
-        append_abs(t, &sb, s->files[i].path);
+        table_append_file_path(t, &sb, s->files[i].path);
     }
     sb_putc(&sb, ']');
     return sb_steal(&sb);

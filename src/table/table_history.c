@@ -119,12 +119,6 @@ int64_t table_version_at(lh_table *t, int64_t ts_ms, lh_err *err) {
 
 /* ---- RESTORE ------------------------------------------------------------ */
 
-static int has_file(const lh_snapshot *s, const char *path) {
-    for (size_t i = 0; i < s->nfiles; i++)
-        if (!strcmp(s->files[i].path, path)) return 1;
-    return 0;
-}
-
 /* A log path for a decoded file path: '%' and ' ' escaped (what our decoder undoes). */
 char *table_path_encode(const char *path) {
     lh_strbuf sb = LH_STRBUF_INIT;
@@ -177,12 +171,12 @@ static char *restore_text(const lh_snapshot *old, const lh_snapshot *now_s, cons
     out->files_removed = out->files_restored = 0;
     json_t *adds = json_array(), *removes = json_array();
     for (size_t i = 0; i < now_s->nfiles; i++)
-        if (!has_file(old, now_s->files[i].path)) {
+        if (!table_snapshot_has_file(old, now_s->files[i].path)) {
             json_array_append_new(removes, table_file_remove_action(&now_s->files[i], now));
             out->files_removed++;
         }
     for (size_t i = 0; i < old->nfiles; i++)
-        if (!has_file(now_s, old->files[i].path)) {
+        if (!table_snapshot_has_file(now_s, old->files[i].path)) {
             json_array_append_new(adds, table_file_add_action(&old->files[i], now));
             out->files_restored++;
         }

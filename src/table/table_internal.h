@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <pthread.h>
 
+#include "common/strbuf.h"
 #include "table/table.h"
 
 struct lh_table {
@@ -51,6 +52,10 @@ int table_parquet_write(lh_table *t, duckdb_connection conn, const char *select_
                         const char *const *cluster_by, new_file *nf, lh_err *err);
 /* LH_E_CONFLICT naming the columns when fs differs from the table's schema. */
 int table_schema_check(const lh_snapshot *snap, const file_schema *fs, lh_err *err);
+/* 1 when path (decoded, relative) is an active file of s. */
+int table_snapshot_has_file(const lh_snapshot *s, const char *path);
+/* Appends the absolute path of table file rel as a SQL string literal. */
+void table_append_file_path(lh_table *t, lh_strbuf *sb, const char *rel);
 /* {"add":{...}} for nf (new reference). */
 json_t *table_add_action(const new_file *nf, int64_t now, int data_change);
 /* {"commitInfo":{timestamp, operation, operationParameters (params, taken),

@@ -107,7 +107,13 @@ static json_t *delta_from_duck(const char *duck) {
 
 /* ---- reading SQL -------------------------------------------------------- */
 
-static void append_file_path(lh_table *t, lh_strbuf *sb, const char *rel) {
+int table_snapshot_has_file(const lh_snapshot *s, const char *path) {
+    for (size_t i = 0; i < s->nfiles; i++)
+        if (!strcmp(s->files[i].path, path)) return 1;
+    return 0;
+}
+
+void table_append_file_path(lh_table *t, lh_strbuf *sb, const char *rel) {
     char *key = lh_asprintf("%s/%s", t->prefix, rel);
     char *path = storage_path(t->st, key);
     sb_sql_str(sb, path);
@@ -159,7 +165,7 @@ char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s) {
         sb_puts(&sb, " FROM read_parquet([");
         for (size_t i = 0; i < s->nfiles; i++) {
             if (i) sb_putc(&sb, ',');
-            append_file_path(t, &sb, s->files[i].path);
+            table_append_file_path(t, &sb, s->files[i].path);
         }
         sb_puts(&sb, "], union_by_name = true, hive_partitioning = false)");
         return sb_steal(&sb);
@@ -181,7 +187,7 @@ char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s) {
             free(ty);
         }
         sb_puts(&sb, " FROM read_parquet(");
-        append_file_path(t, &sb, f->path);
+        table_append_file_path(t, &sb, f->path);
         sb_puts(&sb, ", hive_partitioning = false)");
     }
     sb_putc(&sb, ')');

@@ -27,6 +27,7 @@
 #include "storage/storage.h"
 #include "table/delta_log.h"
 #include "table/table.h"
+#include "table_fixture.h"
 
 static duckdb_database db;
 static duckdb_connection conn;
@@ -98,25 +99,10 @@ static void test_golden_details(void **state) {
     assert_int_equal(golden_rows("multi-part-checkpoint", -1, "WHERE id = 0"), 2);
 }
 
-static lh_storage *temp_bucket(void) {
-    char tmpl[] = "/tmp/lh-table-XXXXXX";
-    assert_non_null(mkdtemp(tmpl));
-    lh_err err = {0};
-    lh_storage *st = storage_open_local("primary", tmpl, &err);
-    assert_non_null(st);
-    return st;
-}
-
-static void drop_bucket(lh_storage *st) {
-    char *cmd = lh_asprintf("rm -rf '%s'", storage_root(st));
-    assert_int_equal(system(cmd), 0);
-    free(cmd);
-    storage_free(st);
-}
 
 static void test_write_roundtrip(void **state) {
     (void)state;
-    lh_storage *st = temp_bucket();
+    lh_storage *st = fx_bucket();
     lh_err err = {0};
     lh_table *t = table_open(st, "tables/people", &err);
     assert_false(table_exists(t));
@@ -162,12 +148,12 @@ static void test_write_roundtrip(void **state) {
     assert_int_equal(table_write(t, conn, "SELECT 'a' AS id, 'x' AS name, 1.0::DECIMAL(2,1) AS score", 0, &v, &rows, &err), -1);
     assert_non_null(strstr(err.msg, "'id'"));
     table_free(t);
-    drop_bucket(st);
+    fx_bucket_drop(st);
 }
 
 static void test_checkpoints(void **state) {
     (void)state;
-    lh_storage *st = temp_bucket();
+    lh_storage *st = fx_bucket();
     lh_err err = {0};
     lh_table *t = table_open(st, "tables/cp", &err);
     table_set_checkpoint_interval(t, 5);
@@ -194,7 +180,7 @@ static void test_checkpoints(void **state) {
     free(sql);
     table_snapshot_free(s);
     table_free(t);
-    drop_bucket(st);
+    fx_bucket_drop(st);
 }
 
 typedef struct { lh_storage *st; int id; int failures; } writer_arg;
@@ -218,7 +204,7 @@ static void *writer_main(void *p) {
 
 static void test_concurrent_writers(void **state) {
     (void)state;
-    lh_storage *st = temp_bucket();
+    lh_storage *st = fx_bucket();
     lh_err err = {0};
     lh_table *t = table_open(st, "tables/race", &err);
     assert_int_equal(table_write(t, conn, "SELECT 0 AS w, -1 AS i", 0, NULL, NULL, &err), 0);
@@ -232,12 +218,12 @@ static void test_concurrent_writers(void **state) {
     assert_int_equal(s->num_records, 41);
     table_snapshot_free(s);
     table_free(t);
-    drop_bucket(st);
+    fx_bucket_drop(st);
 }
 
 static void test_broken_logs(void **state) {
     (void)state;
-    lh_storage *st = temp_bucket();
+    lh_storage *st = fx_bucket();
     lh_err err = {0};
     lh_table *t = table_open(st, "tables/b", &err);
     table_set_checkpoint_interval(t, 0);
@@ -262,7 +248,7 @@ static void test_broken_logs(void **state) {
     assert_int_equal(delta_replay_commit(&r, proto, strlen(proto), "x.json", &err), 0);
     assert_int_equal(delta_replay_check_protocol(&r, &err), -1);
     delta_replay_free(&r);
-    drop_bucket(st);
+    fx_bucket_drop(st);
 }
 
 static void test_type_mapping(void **state) {
@@ -350,7 +336,7 @@ static void *compactor_main(void *p) {
 
 static void test_appends_race_compaction(void **state) {
     (void)state;
-    lh_storage *st = temp_bucket();
+    lh_storage *st = fx_bucket();
     lh_err err = {0};
     lh_table *t = table_open(st, "tables/race", &err);
     assert_int_equal(table_write(t, conn, "SELECT 0 AS w, -1 AS i", 0, NULL, NULL, &err), 0);
@@ -374,7 +360,7 @@ static void test_appends_race_compaction(void **state) {
     assert_int_equal(s->num_records, 1 + APPENDERS * APPENDS);
     table_snapshot_free(s);
     table_free(t);
-    drop_bucket(st);
+    fx_bucket_drop(st);
 }
 
 /* ---- the conflict rules ------------------------------------------------------ */
@@ -406,7 +392,7 @@ static int counting_check(void *ctx, const lh_commit_spec *spec, const lh_snapsh
 
 static void test_conflict_rules(void **state) {
     (void)state;
-    lh_storage *st = temp_bucket();
+    lh_storage *st = fx_bucket();
     lh_err err = {0};
     lh_table *t = table_open(st, "tables/c", &err);
     table_set_checkpoint_interval(t, 0);
@@ -507,13 +493,13 @@ static void test_conflict_rules(void **state) {
     table_commit_winner_clear(&w);
     assert_int_equal(table_commit_read(t, 99, &w, &err), -1);
     table_free(t);
-    drop_bucket(st);
+    fx_bucket_drop(st);
 }
 
 /* A file staged before a purging compaction and committed after it survives. */
 static void test_purge_spares_staged_files(void **state) {
     (void)state;
-    lh_storage *st = temp_bucket();
+    lh_storage *st = fx_bucket();
     lh_err err = {0};
     lh_table *a = table_open(st, "tables/p", &err), *b = table_open(st, "tables/p", &err);
     for (int i = 0; i < 3; i++) assert_int_equal(table_write(a, conn, "SELECT 1 AS k", 0, NULL, NULL, &err), 0);
@@ -546,7 +532,7 @@ static void test_purge_spares_staged_files(void **state) {
     assert_int_equal(n, 2);
     table_free(a);
     table_free(b);
-    drop_bucket(st);
+    fx_bucket_drop(st);
 }
 
 static int setup(void **state) {
