@@ -215,7 +215,8 @@ void table_commit_winner_clear(lh_commit_winner *w);
 
 /* ---- versions (table_history.c) -------------------------------------------
  * History, newest first, at most limit entries (<= 0: all): [{"version",
- * "timestamp" (RFC 3339),"timestamp_ms","operation","parameters",
+ * "timestamp" (RFC 3339),"timestamp_ms","operation","parameters" (also as
+ * "operation_parameters"),
  * "principal" (commitInfo.userName or null),"metrics","read_version"}].
  * Versions whose commit file was cleaned up are not listed. */
 json_t *table_history(lh_table *t, int64_t limit, lh_err *err);

@@ -62,6 +62,7 @@ static json_t *history_entry(int64_t v, json_t *ci, int64_t mtime) {
                           json_is_object(params) ? params : json_object(), "principal", who, "metrics",
                           json_is_object(metrics) ? metrics : json_object());
     if (!who) json_object_set_new(e, "principal", json_null());
+    json_object_set(e, "operation_parameters", json_object_get(e, "parameters")); /* the API contract's name */
     json_t *rv = json_object_get(ci, "readVersion");
     json_object_set_new(e, "read_version", json_is_integer(rv) ? json_incref(rv) : json_null());
     return e;

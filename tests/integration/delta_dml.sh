@@ -112,6 +112,7 @@ check_eq "a malformed timestamp is 400" "$HTTP_STATUS" 400
 http GET /catalog/datasets/by-name/acc/history "${R[@]}"
 check_eq "history lists every version, newest first" "$(jget '[.history[].version] | join(",")')" "4,3,2,1,0"
 check_eq "history entry fields" "$(jget '.history[1] | [.operation, .principal, .parameters.predicate, .metrics.numUpdatedRows, .read_version] | join(",")')" "UPDATE,key3,id = 1,1,2"
+check_eq "history carries operation_parameters (the API contract's name)" "$(jget '.history[1].operation_parameters.predicate')" "id = 1"
 check "history timestamps are RFC 3339" test -n "$(jget '.history[0].timestamp | select(test("^[0-9-]{10}T"))')"
 http GET "/catalog/datasets/by-name/acc/history?limit=2" "${R[@]}"
 check_eq "history ?limit" "$(jget '.history | length')" 2
