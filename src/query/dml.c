@@ -1,7 +1,8 @@
 /*
  * dml.c — SQL statements that change Delta tables, run for POST /query/sql
  * when the caller may write: INSERT INTO … VALUES / SELECT, UPDATE, DELETE,
- * CREATE TABLE … AS SELECT, DROP TABLE, RESTORE TABLE … TO VERSION AS OF n.
+ * CREATE TABLE … AS SELECT, DROP TABLE, RESTORE TABLE … TO VERSION AS OF n,
+ * VACUUM t [RETAIN n HOURS [FORCE]] [DRY RUN].
  * One statement is one Delta commit (ADR 0201).
  *
  * The statement is split with the tokenizer (common/sql_lex.h) into the
@@ -25,7 +26,9 @@
 #include "common/util.h"
 #include "query/query_internal.h"
 
-typedef enum { DML_NONE, DML_INSERT, DML_UPDATE, DML_DELETE, DML_CTAS, DML_DROP, DML_RESTORE, DML_UNSUPPORTED } dml_kind;
+typedef enum {
+    DML_NONE, DML_INSERT, DML_UPDATE, DML_DELETE, DML_CTAS, DML_DROP, DML_RESTORE, DML_VACUUM, DML_UNSUPPORTED
+} dml_kind;
 
 static dml_kind statement_kind(const char *sql) {
     size_t p = 0;
@@ -34,9 +37,10 @@ static dml_kind statement_kind(const char *sql) {
     if (sql_tok_is(sql, a, "UPDATE")) return DML_UPDATE;
     if (sql_tok_is(sql, a, "DELETE")) return DML_DELETE;
     if (sql_tok_is(sql, a, "RESTORE")) return DML_RESTORE;
+    if (sql_tok_is(sql, a, "VACUUM")) return DML_VACUUM;
     if (sql_tok_is(sql, a, "CREATE") && sql_tok_is(sql, b, "TABLE")) return DML_CTAS;
     if (sql_tok_is(sql, a, "DROP") && sql_tok_is(sql, b, "TABLE")) return DML_DROP;
-    static const char *const later[] = {"MERGE", "ALTER", "VACUUM", "OPTIMIZE", "TRUNCATE"};
+    static const char *const later[] = {"MERGE", "ALTER", "OPTIMIZE", "TRUNCATE"};
     for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
         if (sql_tok_is(sql, a, later[i])) return DML_UNSUPPORTED;
     return DML_NONE;
@@ -128,6 +132,9 @@ typedef struct {
     char *insert_cols;        /* INSERT: "(a, b)" text or NULL */
     char *source;             /* INSERT / CTAS: the rows */
     int64_t rows, version;
+    int64_t retain_ms;        /* VACUUM */
+    int dry_run;
+    lh_vacuum_result vac;
 } dml_ctx;
 
 static int run_rewrite(void *ctx, lh_table *t, lh_err *err) {
@@ -429,6 +436,57 @@ static json_t *exec_restore(dml_ctx *d, parser *p, lh_err *err) {
     return out;
 }
 
+static int run_vacuum(void *ctx, lh_table *t, lh_err *err) {
+    dml_ctx *d = ctx;
+    return table_vacuum(t, d->retain_ms, d->dry_run, &d->vac, err) == 0 ? 1 : -1; /* 1: no commit */
+}
+
+/* VACUUM [TABLE] name [RETAIN n HOURS [FORCE]] [DRY RUN] */
+static json_t *exec_vacuum(dml_ctx *d, parser *p, lh_err *err) {
+    if (sql_tok_is(p->sql, peek(p), "TABLE")) next(p);
+    char *name = dataset_name(p, err);
+    if (!name) return NULL;
+    int64_t hours = LH_TABLE_VACUUM_RETAIN_HOURS;
+    int force = 0, rc = 0;
+    sql_tok t = next(p);
+    if (sql_tok_is(p->sql, t, "RETAIN")) {
+        sql_tok n = next(p);
+        char *text = sql_tok_text(p->sql, n), *end = NULL;
+        hours = n.kind == SQL_TOK_NUMBER ? strtoll(text, &end, 10) : -1;
+        if (!end || *end || hours < 0 || expect_word(p, "HOURS", err) != 0)
+            rc = lh_err_set(err, LH_E_BAD_REQUEST, "RETAIN takes a whole number of HOURS");
+        free(text);
+        t = next(p);
+        if (sql_tok_is(p->sql, t, "FORCE")) force = 1, t = next(p);
+    }
+    if (rc == 0 && sql_tok_is(p->sql, t, "DRY")) {
+        if (expect_word(p, "RUN", err) != 0) rc = -1;
+        d->dry_run = 1;
+        t = next(p);
+    }
+    if (rc == 0 && t.kind != SQL_TOK_END && !sql_tok_is(p->sql, t, ";"))
+        rc = lh_err_set(err, LH_E_BAD_REQUEST, "VACUUM %s [RETAIN n HOURS [FORCE]] [DRY RUN]", name);
+    if (rc == 0 && hours < LH_TABLE_VACUUM_RETAIN_HOURS && !force) {
+        rc = lh_err_set(err, LH_E_UNPROCESSABLE, "RETAIN %" PRId64 " HOURS is below the retention of %d hours", hours,
+                        LH_TABLE_VACUUM_RETAIN_HOURS);
+        lh_err_hint(err, "versions older than the retention stop being readable; add FORCE after HOURS to do it anyway");
+    }
+    json_t *out = NULL;
+    if (rc == 0) {
+        d->retain_ms = hours * 3600 * 1000;
+        json_t *m = catalog_commit(d->c, name, run_vacuum, d, err);
+        if (m)
+            out = json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:O}", "statement", "VACUUM", "dataset", name,
+                            "dry_run", d->dry_run, "retain_hours", (json_int_t)hours, "files_deleted",
+                            (json_int_t)d->vac.files_deleted, "bytes_deleted", (json_int_t)d->vac.bytes_deleted,
+                            "files_kept", (json_int_t)d->vac.files_kept, "files", d->vac.files);
+        json_decref(m);
+    }
+    json_decref(d->vac.files);
+    free(name);
+    return out;
+}
+
 json_t *query_sql_write(lh_query_engine *e, lh_catalog *c, const char *sql, const char *principal, lh_err *err) {
     dml_ctx d = {.e = e, .c = c, .principal = principal};
     parser p = {sql, 0};
@@ -442,10 +500,11 @@ json_t *query_sql_write(lh_query_engine *e, lh_catalog *c, const char *sql, cons
     case DML_CTAS: out = exec_ctas(&d, &p, sql, err); break;
     case DML_DROP: out = exec_drop(&d, &p, err); break;
     case DML_RESTORE: out = exec_restore(&d, &p, err); break;
+    case DML_VACUUM: out = exec_vacuum(&d, &p, err); break;
     default: {
         char *w = sql_tok_text(sql, first);
         lh_err_set(err, LH_E_UNPROCESSABLE, "%s is not supported yet on lakehouse tables", w);
-        lh_err_hint(err, "supported: INSERT, UPDATE, DELETE, CREATE TABLE ... AS SELECT, DROP TABLE, RESTORE TABLE");
+        lh_err_hint(err, "supported: INSERT, UPDATE, DELETE, CREATE TABLE ... AS SELECT, DROP TABLE, RESTORE TABLE, VACUUM");
         free(w);
     }
     }

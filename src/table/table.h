@@ -261,6 +261,20 @@ typedef struct {
 int table_rewrite(lh_table *t, duckdb_connection conn, const lh_table_rewrite *rw, lh_rewrite_result *out,
                   lh_err *err);
 
+/* ---- VACUUM (table_vacuum.c) ------------------------------------------------ */
+#define LH_TABLE_VACUUM_RETAIN_HOURS 168 /* Delta's default: 7 days */
+typedef struct {
+    size_t files_deleted;     /* (would be, with dry_run) */
+    int64_t bytes_deleted;
+    size_t files_kept;        /* unused but within the retention */
+    json_t *files;            /* owned: the paths (at most 1000) */
+} lh_vacuum_result;
+/* Deletes the data files the latest snapshot does not use that left the
+ * table (remove's deletionTimestamp, else the file's mtime) more than
+ * retain_ms ago; dry_run only lists them. The log is never touched. The
+ * caller frees out->files. */
+int table_vacuum(lh_table *t, int64_t retain_ms, int dry_run, lh_vacuum_result *out, lh_err *err);
+
 /* Writes <version>.checkpoint.parquet and _last_checkpoint. */
 int table_checkpoint(lh_table *t, duckdb_connection conn, int64_t version, lh_err *err);
 /* Checkpoint every `interval` commits (default 10; 0 = never). */

@@ -136,6 +136,30 @@ check_eq "time travel to a vacuumed version is 422" "$HTTP_STATUS" 422
 check "the error says vacuumed" grep -q vacuumed <<<"$(jget .error.message)"
 mv "$LH_TMP/gone.parquet" "$DATA/tables/acc/$V0FILE"
 
+# --- VACUUM
+qr "VACUUM acc"
+check_eq "read key VACUUM is 403" "$HTTP_STATUS" 403
+qw "VACUUM acc"
+check_eq "VACUUM with the 7-day default deletes nothing just removed" "$(jget '[.files_deleted, .retain_hours] | join(",")')" "0,168"
+qw "VACUUM acc RETAIN 0 HOURS"
+check_eq "RETAIN below 168 hours without FORCE is 422" "$HTTP_STATUS" 422
+NFILES=$(ls "$DATA/tables/acc" | grep -c parquet)
+qw "VACUUM acc RETAIN 0 HOURS FORCE DRY RUN"
+X
+check_eq "DRY RUN deletes nothing" "$(ls "$DATA/tables/acc" | grep -c parquet)" "$NFILES"
+qw "VACUUM acc RETAIN 0 HOURS FORCE"
+check_eq "VACUUM RETAIN 0 HOURS FORCE deletes them" "$(jget .files_deleted)" 2
+check_eq "the files are gone" "$(ls "$DATA/tables/acc" | grep -c parquet)" "$((NFILES - 2))"
+qr "SELECT count(*), sum(balance) FROM acc"
+check_eq "the current version still reads" "$(jget '.rows[0] | join(",")')" "7,511"
+qr "SELECT count(*) FROM acc VERSION AS OF 3"
+check_eq "time travel to a vacuumed version is 422" "$HTTP_STATUS" 422
+check "... naming it vacuumed" grep -q "vacuumed" <<<"$(jget .error.message)"
+qw "RESTORE TABLE acc TO VERSION AS OF 3"
+check_eq "RESTORE of a vacuumed version is 422" "$HTTP_STATUS" 422
+qw "VACUUM acc RETAIN x HOURS"
+check_eq "VACUUM with a bad RETAIN is 400" "$HTTP_STATUS" 400
+
 # --- ten concurrent increments of one row: every acknowledged one applied
 qw "CREATE TABLE counter AS SELECT 1 AS id, 0 AS n"
 PIDS=()
