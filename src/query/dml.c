@@ -2,7 +2,7 @@
  * dml.c — SQL statements that change Delta tables, run for POST /query/sql
  * when the caller may write: INSERT INTO … VALUES / SELECT, UPDATE, DELETE,
  * CREATE TABLE … AS SELECT, DROP TABLE, RESTORE TABLE … TO VERSION AS OF n,
- * VACUUM t [RETAIN n HOURS [FORCE]] [DRY RUN].
+ * VACUUM t [RETAIN n HOURS [FORCE]] [DRY RUN], OPTIMIZE t.
  * One statement is one Delta commit (ADR 0201).
  *
  * The statement is split with the tokenizer (common/sql_lex.h) into the
@@ -27,7 +27,7 @@
 #include "query/query_internal.h"
 
 typedef enum {
-    DML_NONE, DML_INSERT, DML_UPDATE, DML_DELETE, DML_CTAS, DML_DROP, DML_RESTORE, DML_VACUUM, DML_UNSUPPORTED
+    DML_NONE, DML_INSERT, DML_UPDATE, DML_DELETE, DML_CTAS, DML_DROP, DML_RESTORE, DML_VACUUM, DML_OPTIMIZE, DML_UNSUPPORTED
 } dml_kind;
 
 static dml_kind statement_kind(const char *sql) {
@@ -38,9 +38,10 @@ static dml_kind statement_kind(const char *sql) {
     if (sql_tok_is(sql, a, "DELETE")) return DML_DELETE;
     if (sql_tok_is(sql, a, "RESTORE")) return DML_RESTORE;
     if (sql_tok_is(sql, a, "VACUUM")) return DML_VACUUM;
+    if (sql_tok_is(sql, a, "OPTIMIZE")) return DML_OPTIMIZE;
     if (sql_tok_is(sql, a, "CREATE") && sql_tok_is(sql, b, "TABLE")) return DML_CTAS;
     if (sql_tok_is(sql, a, "DROP") && sql_tok_is(sql, b, "TABLE")) return DML_DROP;
-    static const char *const later[] = {"MERGE", "ALTER", "OPTIMIZE", "TRUNCATE"};
+    static const char *const later[] = {"MERGE", "ALTER", "TRUNCATE"};
     for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
         if (sql_tok_is(sql, a, later[i])) return DML_UNSUPPORTED;
     return DML_NONE;
@@ -487,6 +488,27 @@ static json_t *exec_vacuum(dml_ctx *d, parser *p, lh_err *err) {
     return out;
 }
 
+/* OPTIMIZE [TABLE] name: the active files bin-packed into one (sorted by
+ * the clustering key) in one commit, as POST /query/compact does. */
+static json_t *exec_optimize(dml_ctx *d, parser *p, lh_err *err) {
+    if (sql_tok_is(p->sql, peek(p), "TABLE")) next(p);
+    char *name = dataset_name(p, err);
+    if (!name) return NULL;
+    json_t *out = NULL;
+    sql_tok t = next(p);
+    if (sql_tok_is(p->sql, t, "ZORDER")) {
+        lh_err_set(err, LH_E_UNPROCESSABLE, "ZORDER BY is not supported yet");
+        lh_err_hint(err, "a table's clustering key (lakehouse.clusterBy) sorts every write, OPTIMIZE included");
+    } else if (t.kind != SQL_TOK_END && !sql_tok_is(p->sql, t, ";")) {
+        lh_err_set(err, LH_E_BAD_REQUEST, "OPTIMIZE %s takes no other clause", name);
+    } else {
+        out = catalog_compact(d->c, name, err);
+        if (out) json_object_set_new(out, "statement", json_string("OPTIMIZE"));
+    }
+    free(name);
+    return out;
+}
+
 json_t *query_sql_write(lh_query_engine *e, lh_catalog *c, const char *sql, const char *principal, lh_err *err) {
     dml_ctx d = {.e = e, .c = c, .principal = principal};
     parser p = {sql, 0};
@@ -501,10 +523,11 @@ json_t *query_sql_write(lh_query_engine *e, lh_catalog *c, const char *sql, cons
     case DML_DROP: out = exec_drop(&d, &p, err); break;
     case DML_RESTORE: out = exec_restore(&d, &p, err); break;
     case DML_VACUUM: out = exec_vacuum(&d, &p, err); break;
+    case DML_OPTIMIZE: out = exec_optimize(&d, &p, err); break;
     default: {
         char *w = sql_tok_text(sql, first);
         lh_err_set(err, LH_E_UNPROCESSABLE, "%s is not supported yet on lakehouse tables", w);
-        lh_err_hint(err, "supported: INSERT, UPDATE, DELETE, CREATE TABLE ... AS SELECT, DROP TABLE, RESTORE TABLE, VACUUM");
+        lh_err_hint(err, "supported: INSERT, UPDATE, DELETE, CREATE TABLE ... AS SELECT, DROP TABLE, RESTORE TABLE, VACUUM, OPTIMIZE");
         free(w);
     }
     }

@@ -110,8 +110,8 @@ void query_engine_interrupt_all(lh_query_engine *e);
 
 /* ---- SQL writes on Delta tables (dml.c, ADR 0201) ---------------------------
  * 1 when sql is a statement query_sql_write handles (or refuses by name):
- * INSERT, UPDATE, DELETE, CREATE TABLE, DROP TABLE, RESTORE, VACUUM, MERGE,
- * ALTER, OPTIMIZE, TRUNCATE. */
+ * INSERT, UPDATE, DELETE, CREATE TABLE, DROP TABLE, RESTORE, VACUUM, OPTIMIZE,
+ * MERGE, ALTER, TRUNCATE. */
 int query_sql_is_write(const char *sql);
 /* Runs one writing statement as one Delta commit on a catalog dataset:
  * {"statement","dataset","rows_affected","version","row_count",

@@ -160,6 +160,18 @@ check_eq "RESTORE of a vacuumed version is 422" "$HTTP_STATUS" 422
 qw "VACUUM acc RETAIN x HOURS"
 check_eq "VACUUM with a bad RETAIN is 400" "$HTTP_STATUS" 400
 
+# --- OPTIMIZE
+qw "INSERT INTO acc VALUES (40, 1, 'forty')"
+qw "INSERT INTO acc VALUES (41, 1, 'forty-one')"
+V=$(jget .version)
+qw "OPTIMIZE acc"
+check_eq "OPTIMIZE bin-packs into one file" "$(jget '[.statement, .files_after, .rows] | join(",")')" "OPTIMIZE,1,9"
+check_eq "its commit is an OPTIMIZE" "$(op $((V + 1)))" OPTIMIZE
+qr "SELECT count(*), sum(balance) FROM acc"
+check_eq "OPTIMIZE keeps the rows" "$(jget '.rows[0] | join(",")')" "9,513"
+qw "OPTIMIZE acc ZORDER BY (id)"
+check_eq "ZORDER BY is refused by name" "$HTTP_STATUS" 422
+
 # --- ten concurrent increments of one row: every acknowledged one applied
 qw "CREATE TABLE counter AS SELECT 1 AS id, 0 AS n"
 PIDS=()
