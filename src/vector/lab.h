@@ -173,7 +173,7 @@ json_t *vlab_profile_list(lh_vlab *lab);                  /* {"profiles":[...]} 
 json_t *vlab_profile_get(lh_vlab *lab, const char *id, lh_err *err);
 int vlab_profile_delete(lh_vlab *lab, const char *id, lh_err *err);
 /* Loads every index over a bound dataset and gives it the promoted config
- * (else the profile's); a lance profile migrates them to IVF-PQ instead.
+ * (else the profile's); an IVF-PQ profile migrates them to IVF-PQ instead.
  * The profile becomes the active one: the previous one's model is unloaded,
  * its ollama_name preloaded (ADR 0152). {"profile","vector_backend",
  * "warmed":[...],"failures":[...],"models":{...},"duration_ms"}. */
@@ -181,7 +181,7 @@ json_t *vlab_profile_activate(lh_vlab *lab, const char *id, lh_err *err);
 /* {"index","query","k"?,"mode"?}: LH_E_FORBIDDEN when the index's source
  * dataset is not bound to the profile (the message lists the bound ones).
  * HNSW when the index is warm, else exact; a profile with vector_backend
- * "lance" searches the IVF-PQ backend (migrating the index first when
+ * VDISK_BACKEND_NAME ("lance") searches the IVF-PQ backend (migrating the index first when
  * needed, ADR 0151). */
 json_t *vlab_profile_search(lh_vlab *lab, const char *id, const json_t *req, lh_err *err);
 /* Only the active profile: unloads its model, no profile is active then.
