@@ -152,8 +152,8 @@ static int by_score_desc(const void *a, const void *b) {
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
-static void render_ranking(lh_resp *resp, const char *model, const float *scores, size_t n,
-                           size_t top_k) {
+static void render_ranking(lh_resp *resp, const char *model, const char *reranker, const float *scores,
+                           size_t n, size_t top_k) {
     scored *s = lh_malloc((n ? n : 1) * sizeof *s);
     for (size_t i = 0; i < n; i++) s[i] = (scored){i, scores[i]};
     qsort(s, n, sizeof *s, by_score_desc);
@@ -162,7 +162,7 @@ static void render_ranking(lh_resp *resp, const char *model, const float *scores
         json_array_append_new(results, json_pack("{s:I, s:f}", "index", (json_int_t)s[i].index,
                                                  "score", (double)s[i].score));
     free(s);
-    resp_json(resp, 200, json_pack("{s:s, s:o}", "model", model, "results", results));
+    resp_json(resp, 200, json_pack("{s:s, s:s, s:o}", "model", model, "reranker", reranker, "results", results));
 }
 
 void api_ai_rerank(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -184,7 +184,8 @@ void api_ai_rerank(lh_app *app, lh_req *req, lh_resp *resp) {
         if (ai_rerank(app->ai, query, docs, n, scores, &err) != 0)
             resp_error(resp, &err);
         else
-            render_ranking(resp, ai_embed_model(app->ai), scores, n, top_k);
+            render_ranking(resp, ai_rerank_model(app->ai) ? ai_rerank_model(app->ai) : ai_embed_model(app->ai),
+                           ai_reranker_name(app->ai), scores, n, top_k);
         free(scores);
     }
     free(docs);

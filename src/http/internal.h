@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "common/strbuf.h"
+#include "http/admission.h"
 #include "http/http.h"
 #include "http/router.h"
 
@@ -36,6 +37,7 @@ typedef struct lh_route {
     lh_handler_fn fn;           /* runs when the whole request is in */
     lh_role role;               /* least role allowed when auth is on */
     const lh_upload_ops *upload; /* non-NULL: body streamed, not buffered */
+    lh_work_kind kind;          /* admission budget it counts against (admission.h) */
 } lh_route;
 
 struct lh_req {

@@ -283,6 +283,25 @@ int jstore_select(jstore *s, char *const *paths, size_t n, const lh_journal_filt
     return rc;
 }
 
+int jstore_has_id(jstore *s, char *const *paths, size_t n, const char *id, lh_err *err) {
+    if (n == 0) return 0;
+    duckdb_connection c;
+    if (conn_open(s, &c, err) != 0) return -1;
+    lh_strbuf sql = LH_STRBUF_INIT;
+    sb_puts(&sql, "SELECT count(*) FROM ");
+    sb_files(&sql, paths, n);
+    sb_puts(&sql, " WHERE id = ?");
+    duckdb_result res;
+    int rc = run_prepared(c, sql.buf, &id, 1, NULL, 0, &res, err);
+    if (rc == 0) {
+        rc = duckdb_value_int64(&res, 0, 0) > 0;
+        duckdb_destroy_result(&res);
+    }
+    sb_free(&sql);
+    duckdb_disconnect(&c);
+    return rc;
+}
+
 /* ---- stats --------------------------------------------------------------- */
 
 static const char *const stat_groups[] = {"entity", "event_type", "actor", "source", "workspace"};

@@ -22,9 +22,11 @@ static json_t *exec_log_activity(lh_tools *t, const tool_def *d, const lh_query_
 
 static const tool_def DEFS[] = {
     {.name = "search_candidates",
-     .description = "Find candidates whose resumes best match a description of skills (semantic search over the "
-                    "'resumes' vector index), optionally filtered by city, state, availability and status. "
-                    "Candidates marked do_not_contact are left out unless status asks for them.",
+     .description = "Find candidates whose resumes best match a description of skills (hybrid keyword + semantic search "
+                    "over the 'resumes' index), optionally filtered by city, state, availability, status and years of "
+                    "experience (the filters are applied inside the search, so the best matches that satisfy them are "
+                    "returned). Candidates marked do_not_contact are left out unless status asks for them. The result "
+                    "says which search mode answered.",
      .permission = LH_PERM_READ,
      .params = {{.name = "skills", .type = TP_STRING, .required = 1,
                  .description = "Skills or role to look for, in plain words", .max_len = 200},
@@ -34,22 +36,18 @@ static const tool_def DEFS[] = {
                  .description = "Only candidates available on or before this date"},
                 {.name = "status", .type = TP_STRING, .description = "Candidate status",
                  .enums = {"active", "placed", "passive", "do_not_contact", NULL}},
+                {.name = "min_years", .type = TP_INTEGER,
+                 .description = "Only candidates with at least this many years of experience", .min = 0, .max = 60},
                 LIMIT_PARAM("10", 100)},
-     .sql = "WITH hits AS (SELECT doc_id, max(score) AS score FROM vector_search('resumes', $skills, 500) GROUP BY doc_id) "
-            "SELECT c.candidate_id, c.first_name, c.last_name, c.city, c.state, c.current_title, c.skills, "
-            "c.years_experience, c.desired_salary, c.status, c.available_from, round(h.score, 4) AS score "
-            "FROM hits h JOIN candidates c ON c.candidate_id = TRY_CAST(h.doc_id AS BIGINT) "
-            "WHERE ($city IS NULL OR lower(c.city) = lower($city)) AND ($state IS NULL OR upper(c.state) = upper($state)) "
-            "AND ($available_by IS NULL OR c.available_from <= CAST($available_by AS DATE)) "
-            "AND (CASE WHEN $status IS NULL THEN c.status <> 'do_not_contact' ELSE c.status = $status END) "
-            "ORDER BY h.score DESC, c.candidate_id LIMIT $limit",
      .fallback_sql = "SELECT c.candidate_id, c.first_name, c.last_name, c.city, c.state, c.current_title, c.skills, "
                      "c.years_experience, c.desired_salary, c.status, c.available_from, "
                      "CAST(len(list_filter(string_split(lower($skills), ' '), w -> contains(lower(c.skills || ' ' || c.current_title), w))) AS DOUBLE) AS score "
                      "FROM candidates c WHERE ($city IS NULL OR lower(c.city) = lower($city)) AND ($state IS NULL OR upper(c.state) = upper($state)) "
                      "AND ($available_by IS NULL OR c.available_from <= CAST($available_by AS DATE)) "
                      "AND (CASE WHEN $status IS NULL THEN c.status <> 'do_not_contact' ELSE c.status = $status END) "
-                     "AND score > 0 ORDER BY score DESC, c.candidate_id LIMIT $limit"},
+                     "AND ($min_years IS NULL OR c.years_experience >= $min_years) "
+                     "AND score > 0 ORDER BY score DESC, c.candidate_id LIMIT $limit",
+     .exec = tools_exec_search_candidates},
     {.name = "get_candidate",
      .description = "One candidate's profile with contact details, skills, how often they were placed and when we last "
                     "spoke with them. Sensitive identifiers (SSN) are never returned.",

@@ -369,6 +369,7 @@ void vindex_free(lh_vindex *vx) {
     for (size_t i = 0; i < vx->n; i++) entry_free(vx->entries[i]);
     free(vx->entries);
     vdisk_free(vx);
+    vfilter_cache_free(vx);
     duckdb_close(&vx->db);
     pthread_mutex_destroy(&vx->mu);
     pthread_cond_destroy(&vx->cv);
