@@ -54,12 +54,8 @@ char *vlab_key(const char *dir, const char *name, const char *ext);
 /* A JSON document of the bucket: new reference, or NULL (LH_E_NOT_FOUND when absent). */
 json_t *vlab_read_json(lh_vlab *lab, const char *key, lh_err *err);
 int vlab_write_json(lh_vlab *lab, const char *key, const json_t *doc, lh_err *err);
-/* Resolves zero fields to the HNSW defaults. */
-lh_hnsw_params vlab_params_resolve(lh_hnsw_params p);
-json_t *vlab_params_json(lh_hnsw_params p);
 /* The params of a {"M",...} object (missing fields zero). */
 lh_hnsw_params vlab_params_of(const json_t *cfg);
-int vlab_params_equal(lh_hnsw_params a, lh_hnsw_params b);
 uint64_t vlab_rng_next(uint64_t *state);   /* splitmix64 */
 double vlab_rng_unit(uint64_t *state);     /* [0, 1) */
 /* body[key] as a number in [lo, hi], def when absent; -1 with a 400. */

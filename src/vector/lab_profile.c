@@ -121,7 +121,7 @@ static json_t *profile_build(lh_vlab *lab, const json_t *req, const char *by, lh
     const char *model = embed ? embed : vindex_provider(lab->cfg.vectors)->embed_model;
     return json_pack("{s:s, s:s?, s:s, s:o, s:o, s:s?, s:s, s:s, s:s, s:s, s:s}", "id", id, "ollama_name", ollama,
                      "description", desc ? desc : "", "bound_datasets", bound, "hnsw_config",
-                     vlab_params_json(vlab_params_resolve(p)), "embed_model", model, "created_at", now,
+                     vindex_hnsw_params_json(hnsw_params_defaults(p)), "embed_model", model, "created_at", now,
                      "created_by", by ? by : "anonymous", "updated_at", now, "vector_backend", backend, "bucket",
                      bucket);
 }
@@ -202,7 +202,7 @@ static void activate_index(lh_vlab *lab, const json_t *prof, const char *ds, con
     const char *index = json_string_value(json_object_get(meta, "name"));
     json_t *cur = vpromo_current(lab, index);
     const json_t *cfg = cur ? json_object_get(cur, "config") : json_object_get(prof, "hnsw_config");
-    lh_hnsw_params p = vlab_params_resolve(vlab_params_of(cfg));
+    lh_hnsw_params p = hnsw_params_defaults(vlab_params_of(cfg));
     double t0 = lh_mono_s();
     lh_err err = {0};
     pthread_mutex_lock(&lab->swap_mu);
@@ -213,7 +213,7 @@ static void activate_index(lh_vlab *lab, const json_t *prof, const char *ds, con
     } else {
         json_array_append_new(warmed, json_pack("{s:s, s:s, s:O?, s:o, s:s, s:O, s:I}", "index", index, "dataset", ds,
                                                 "vectors", json_object_get(meta, "vectors"), "config",
-                                                vlab_params_json(p), "config_source", cur ? "promoted" : "profile",
+                                                vindex_hnsw_params_json(p), "config_source", cur ? "promoted" : "profile",
                                                 "swapped", json_object_get(swap, "swapped"), "ms",
                                                 (json_int_t)((lh_mono_s() - t0) * 1000)));
         LOG_INFO("profile %s: index %s warm (M=%d ef_construction=%d ef_search=%d, %s config)",
