@@ -126,7 +126,12 @@ static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
     app->started_ms = lh_now_ms();
     app->storage = storage_open_local("primary", cfg->storage.root, err);
     if (!app->storage) return -1;
-    storage_cleanup_temp(app->storage);
+    if (storage_lock(app->storage, err) != 0) { /* one process per data folder (ADR 0187) */
+        storage_free(app->storage);
+        app->storage = NULL;
+        return -1;
+    }
+    storage_cleanup_temp(app->storage); /* safe: no other process is writing here */
     lh_buckets_config bc = {app->storage, cfg->storage.buckets, cfg->storage.nbuckets,
                             cfg->storage.rescue_bucket, cfg->storage.secrets_file};
     app->buckets = buckets_open(&bc, err); /* primary + [[storage.buckets]], probed */

@@ -124,17 +124,37 @@ json_t *req_json_object(lh_req *req, lh_resp *resp) {
 /* ---- response helpers --------------------------------------------------- */
 
 void resp_json(lh_resp *resp, int status, json_t *body) {
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (!text) { /* the module could not build its answer: never an empty success */
+        LOG_ERROR("a handler answered %d without a body: sent as 500", status);
+        status = lh_err_http_status(LH_E_INTERNAL);
+        text = lh_asprintf("{\"error\":{\"code\":\"%s\",\"message\":\"the server could not build this response\"}}",
+                           lh_err_code_name(LH_E_INTERNAL));
+    }
     free(resp->body);
     resp->status = status;
     resp->content_type = "application/json";
-    resp->body = json_dumps(body, JSON_COMPACT);
-    resp->len = resp->body ? strlen(resp->body) : 0;
-    json_decref(body);
+    resp->body = text;
+    resp->len = strlen(text);
+}
+
+/* msg as a JSON string; bytes that are not valid UTF-8 (a message cut at
+ * its buffer's end, a driver quoting binary data) become '?'. */
+static json_t *json_string_lossy(const char *msg) {
+    json_t *s = json_string(msg);
+    if (s) return s;
+    char *copy = lh_strdup(msg);
+    for (char *p = copy; *p; p++)
+        if ((unsigned char)*p >= 0x80) *p = '?';
+    s = json_string(copy);
+    free(copy);
+    return s;
 }
 
 static void resp_error_parts(lh_resp *resp, lh_errcode code, const char *msg, const char *hint) {
-    json_t *e = json_pack("{s:s, s:s}", "code", lh_err_code_name(code), "message", msg);
-    if (hint && *hint) json_object_set_new(e, "hint", json_string(hint));
+    json_t *e = json_pack("{s:s, s:o}", "code", lh_err_code_name(code), "message", json_string_lossy(msg));
+    if (hint && *hint) json_object_set_new(e, "hint", json_string_lossy(hint));
     resp_json(resp, lh_err_http_status(code), json_pack("{s:o}", "error", e));
 }
 

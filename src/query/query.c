@@ -695,7 +695,6 @@ json_t *query_run_json(lh_query_engine *e, const char *sql, const lh_query_param
 
 size_t query_cursor_column_count(lh_query_cursor *c) { return c->ncols; }
 const char *query_cursor_column_name(lh_query_cursor *c, size_t i) { return c->col_names[i]; }
-const char *query_cursor_column_type(lh_query_cursor *c, size_t i) { return c->col_types[i]; }
 
 static void render_header(lh_query_cursor *c) {
     sb_puts(&c->out, "{\"columns\":[");

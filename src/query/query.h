@@ -83,7 +83,6 @@ json_t *query_run_json(lh_query_engine *e, const char *sql, const lh_query_param
 long query_cursor_read(lh_query_cursor *c, char *buf, size_t cap, lh_err *err);
 size_t query_cursor_column_count(lh_query_cursor *c);
 const char *query_cursor_column_name(lh_query_cursor *c, size_t i);
-const char *query_cursor_column_type(lh_query_cursor *c, size_t i);
 /* Releases the connection to the pool (interrupting a query still running). */
 void query_cursor_free(lh_query_cursor *c);
 
