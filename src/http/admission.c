@@ -27,7 +27,7 @@ struct lh_admission {
     int closed; /* read under each gate's mutex; written under all of them */
 };
 
-static const char *const kind_names[WORK__COUNT] = {"light", "query", "ingest", "vector", "admin"};
+static const char *const kind_names[WORK__COUNT] = {"unset", "light", "query", "ingest", "vector", "admin"};
 
 const char *admission_kind_name(lh_work_kind k) {
     return (unsigned)k < WORK__COUNT ? kind_names[k] : "unknown";
@@ -66,8 +66,8 @@ static lh_admit_result refuse(gate *g, lh_admit_result why) {
 }
 
 lh_admit_result admission_enter(lh_admission *a, lh_work_kind k, double deadline) {
+    assert(k > WORK_UNSET && (unsigned)k < WORK__COUNT);
     if (k == WORK_LIGHT) return ADMIT_OK;
-    assert((unsigned)k < WORK__COUNT);
     gate *g = &a->gates[k];
     pthread_mutex_lock(&g->mu);
     if (a->closed) return refuse(g, ADMIT_CLOSED);

@@ -539,6 +539,12 @@ static enum MHD_Result decode_arg(void *cls, enum MHD_ValueKind kind, const char
 static lh_router *routes_build(lh_err *err) {
     lh_router *r = router_new();
     for (size_t i = 0; i < lh_routes_count; i++) {
+        if (lh_routes[i].kind == WORK_UNSET) { /* every route names the budget it counts against */
+            lh_err_set(err, LH_E_INTERNAL, "route %s %s names no kind of work (routes.c)", lh_routes[i].method,
+                       lh_routes[i].pattern);
+            router_free(r);
+            return NULL;
+        }
         if (router_add(r, lh_routes[i].method, lh_routes[i].pattern, (void *)&lh_routes[i], err) != 0) {
             router_free(r);
             return NULL;

@@ -3,7 +3,7 @@
  * and the query pool's bounded wait (query/query.c): a full budget refuses
  * at once, a queued request gives up at its deadline, when its client goes
  * away (cancellation probe) or when the gate closes; budgets of different
- * kinds are independent. The pool's wait counts against the query's
+ * kinds are independent; every route names its kind. The pool's wait counts against the query's
  * timeout and ends early on a cancellation or the shutdown interrupt; the
  * probe stops a running query; the per-result memory cap holds.
  */
@@ -21,6 +21,7 @@
 #include "common/cancel.h"
 #include "common/util.h"
 #include "http/admission.h"
+#include "http/internal.h"
 #include "query/query.h"
 
 /* ---- admission ------------------------------------------------------------ */
@@ -153,6 +154,33 @@ static void test_close_wakes_waiters(void **state) {
     assert_int_equal(admission_enter(a, WORK_QUERY, lh_mono_s() + 5), ADMIT_CLOSED);
     admission_leave(a, WORK_ADMIN);
     admission_free(a);
+}
+
+/* ---- the route table names a kind for every route ----------------------------- */
+
+static lh_work_kind kind_of(const char *method, const char *pattern) {
+    for (size_t i = 0; i < lh_routes_count; i++)
+        if (!strcmp(lh_routes[i].method, method) && !strcmp(lh_routes[i].pattern, pattern)) return lh_routes[i].kind;
+    fail_msg("no route %s %s", method, pattern);
+    return WORK_UNSET;
+}
+
+static void test_routes_are_classified(void **state) {
+    (void)state;
+    for (size_t i = 0; i < lh_routes_count; i++) {
+        if (lh_routes[i].kind == WORK_UNSET) fail_msg("%s %s has no kind", lh_routes[i].method, lh_routes[i].pattern);
+        /* a handler that writes, or a write role, is never light work */
+        if (lh_routes[i].kind == WORK_LIGHT && strcmp(lh_routes[i].method, "GET") && lh_routes[i].role >= ROLE_WRITE)
+            fail_msg("%s %s writes but is light", lh_routes[i].method, lh_routes[i].pattern);
+    }
+    assert_int_equal(kind_of("GET", "/health"), WORK_LIGHT);
+    assert_int_equal(kind_of("GET", "/metrics"), WORK_LIGHT);
+    assert_int_equal(kind_of("POST", "/query/sql"), WORK_QUERY);
+    assert_int_equal(kind_of("POST", "/tools/{name}/call"), WORK_QUERY);
+    assert_int_equal(kind_of("POST", "/ingest/file"), WORK_INGEST);
+    assert_int_equal(kind_of("POST", "/catalog/datasets/by-name/{name}/append"), WORK_INGEST);
+    assert_int_equal(kind_of("POST", "/vectors/search"), WORK_VECTOR);
+    assert_int_equal(kind_of("POST", "/query/compact"), WORK_ADMIN);
 }
 
 /* ---- the query pool ---------------------------------------------------------- */
@@ -308,6 +336,7 @@ int main(void) {
         cmocka_unit_test(test_kinds_have_separate_budgets),
         cmocka_unit_test(test_vanished_client_leaves_queue),
         cmocka_unit_test(test_close_wakes_waiters),
+        cmocka_unit_test(test_routes_are_classified),
         cmocka_unit_test(test_pool_wait_counts_against_timeout),
         cmocka_unit_test(test_pool_wait_ends_when_cancelled),
         cmocka_unit_test(test_probe_stops_running_query),
