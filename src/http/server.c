@@ -555,7 +555,10 @@ static lh_router *routes_build(lh_err *err) {
 
 static lh_admission *admission_from_config(const lh_config *cfg) {
     lh_work_limit limits[WORK__COUNT] = {
-        [WORK_QUERY] = {cfg->server.query_concurrency, cfg->server.query_queue},
+        /* 0: as many as there are pooled connections, so queries wait here (bounded, 503) and
+         * not for a connection */
+        [WORK_QUERY] = {cfg->server.query_concurrency > 0 ? cfg->server.query_concurrency : cfg->query.pool_size,
+                        cfg->server.query_queue},
         [WORK_INGEST] = {cfg->server.ingest_concurrency, cfg->server.ingest_queue},
         [WORK_VECTOR] = {cfg->server.vector_concurrency, cfg->server.vector_queue},
         [WORK_ADMIN] = {cfg->server.admin_concurrency, cfg->server.admin_queue},

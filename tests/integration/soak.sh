@@ -71,7 +71,8 @@ check_eq "pool busy and admission in use back to 0 (busy=$busy in_use=$running)"
 http GET /system/status
 check_eq "/system/status shows the pool idle" "$(jget '.components.query.busy') $(jget '.components.query.idle')" \
   "0 $(jget '.components.query.pool_size')"
-check_eq "/system/status shows per-kind budgets" "$(jget '.components.admission.query.max_running')" 8
+check_eq "/system/status shows per-kind budgets (query = pool size)" \
+  "$(jget '.components.admission.query.max_running') $(jget '.components.admission.ingest.max_running')" "4 2"
 left=$(find "$DATA/_staging" -name '.ingest-*' 2>/dev/null | wc -l)
 check_eq "no staging file left by vanished uploads" "$left" 0
 rss=$(awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$LH_PID/status")
