@@ -40,6 +40,8 @@ typedef struct {
     atomic_int *cancel; /* probe flag, may be NULL */
     lh_admit_result r;
     double took;
+    atomic_int *order; /* admission counter, may be NULL */
+    int rank;          /* this waiter's place in it */
 } waiter;
 
 static int flag_probe(void *ctx) { return atomic_load((atomic_int *)ctx); }
@@ -50,6 +52,7 @@ static void *waiter_main(void *arg) {
     double t0 = lh_mono_s();
     w->r = admission_enter(w->a, w->k, t0 + w->wait_s);
     w->took = lh_mono_s() - t0;
+    if (w->order) w->rank = atomic_fetch_add(w->order, 1);
     lh_cancel_set(NULL, NULL);
     return NULL;
 }
@@ -68,7 +71,7 @@ static void test_full_refuses_at_once_and_queue_is_served(void **state) {
     (void)state;
     lh_admission *a = gate_new(1, 1);
     assert_int_equal(admission_enter(a, WORK_QUERY, lh_mono_s() + 5), ADMIT_OK);
-    waiter w = {a, WORK_QUERY, 5.0, NULL, -1, 0};
+    waiter w = {a, WORK_QUERY, 5.0, NULL, -1, 0, NULL, 0};
     pthread_t t;
     pthread_create(&t, NULL, waiter_main, &w);
     wait_queued(a, WORK_QUERY, 1);
@@ -89,11 +92,37 @@ static void test_full_refuses_at_once_and_queue_is_served(void **state) {
     admission_free(a);
 }
 
+static void test_slots_go_to_the_oldest_waiter(void **state) {
+    (void)state;
+    lh_admission *a = gate_new(1, 3);
+    assert_int_equal(admission_enter(a, WORK_QUERY, lh_mono_s() + 5), ADMIT_OK);
+    atomic_int order = 0;
+    waiter w[3];
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++) {
+        w[i] = (waiter){a, WORK_QUERY, 5.0, NULL, -1, 0, &order, -1};
+        pthread_create(&t[i], NULL, waiter_main, &w[i]);
+        wait_queued(a, WORK_QUERY, i + 1);
+    }
+    for (int i = 0; i < 3; i++) {
+        admission_leave(a, WORK_QUERY); /* handed to the oldest waiter, not up for grabs */
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].r, ADMIT_OK);
+        assert_int_equal(w[i].rank, i);
+    }
+    admission_leave(a, WORK_QUERY);
+    lh_work_stats st;
+    admission_stats(a, WORK_QUERY, &st);
+    assert_int_equal(st.running, 0);
+    assert_int_equal(st.admitted, 4);
+    admission_free(a);
+}
+
 static void test_queue_wait_is_bounded(void **state) {
     (void)state;
     lh_admission *a = gate_new(1, 4);
     assert_int_equal(admission_enter(a, WORK_INGEST, lh_mono_s() + 5), ADMIT_OK);
-    waiter w = {a, WORK_INGEST, 0.15, NULL, -1, 0};
+    waiter w = {a, WORK_INGEST, 0.15, NULL, -1, 0, NULL, 0};
     waiter_main(&w);
     assert_int_equal(w.r, ADMIT_TIMEOUT);
     assert_true(w.took >= 0.14 && w.took < 1.0);
@@ -123,7 +152,7 @@ static void test_vanished_client_leaves_queue(void **state) {
     lh_admission *a = gate_new(1, 2);
     assert_int_equal(admission_enter(a, WORK_VECTOR, lh_mono_s() + 5), ADMIT_OK);
     atomic_int gone = 0;
-    waiter w = {a, WORK_VECTOR, 5.0, &gone, -1, 0};
+    waiter w = {a, WORK_VECTOR, 5.0, &gone, -1, 0, NULL, 0};
     pthread_t t;
     pthread_create(&t, NULL, waiter_main, &w);
     wait_queued(a, WORK_VECTOR, 1);
@@ -143,7 +172,7 @@ static void test_close_wakes_waiters(void **state) {
     (void)state;
     lh_admission *a = gate_new(1, 2);
     assert_int_equal(admission_enter(a, WORK_ADMIN, lh_mono_s() + 5), ADMIT_OK);
-    waiter w = {a, WORK_ADMIN, 5.0, NULL, -1, 0};
+    waiter w = {a, WORK_ADMIN, 5.0, NULL, -1, 0, NULL, 0};
     pthread_t t;
     pthread_create(&t, NULL, waiter_main, &w);
     wait_queued(a, WORK_ADMIN, 1);
@@ -332,6 +361,7 @@ static void test_result_memory_cap(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_refuses_at_once_and_queue_is_served),
+        cmocka_unit_test(test_slots_go_to_the_oldest_waiter),
         cmocka_unit_test(test_queue_wait_is_bounded),
         cmocka_unit_test(test_kinds_have_separate_budgets),
         cmocka_unit_test(test_vanished_client_leaves_queue),
