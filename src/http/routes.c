@@ -2,7 +2,8 @@
  * routes.c — the gateway's route table: method, path pattern, handler,
  * least role when auth is on, whether the body is streamed, and the kind of
  * work it does — the admission budget it waits for (admission.h, ADR 0181):
- * WORK_LIGHT only for handlers that read in-memory state and never block
+ * a row without one stops the server at start; WORK_LIGHT only for
+ * handlers that read in-memory state and never block
  * (health, metrics, listings); anything that runs SQL, writes, embeds or
  * rebuilds names its kind. Adding an endpoint is adding a row here and a
  * handler in the module's api_*.c.
