@@ -660,7 +660,7 @@ static void stats_add_memory(json_t *st, jevent *const *mem, size_t n, int64_t *
 static json_t *iso_or_null(int64_t us) {
     if (!us) return json_null();
     char ts[40];
-    journal_time_iso_us(us, ts);
+    lh_time_iso_us(us, ts);
     return json_string(ts);
 }
 
@@ -737,8 +737,7 @@ lh_journal *journal_open(lh_storage *st, const lh_journal_options *opt, lh_err *
         journal_free(j);
         return NULL;
     }
-    if (pthread_create(&j->thread, NULL, flush_thread, j) != 0) {
-        lh_err_set(err, LH_E_INTERNAL, "journal: cannot start the flush thread");
+    if (lh_thread_start(&j->thread, NULL, flush_thread, j, "journal flush", err) != 0) {
         journal_free(j);
         return NULL;
     }

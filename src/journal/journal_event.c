@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "common/util.h"
 #include "common/strbuf.h"
 #include "journal/journal_internal.h"
 
@@ -130,23 +130,9 @@ jevent *jevent_from_json(const json_t *obj, const json_t *base, const char *defa
     return e;
 }
 
-void journal_time_iso_us(int64_t us, char out[40]) {
-    time_t secs = (time_t)(us / 1000000);
-    long frac = (long)(us % 1000000);
-    if (frac < 0) {
-        frac += 1000000;
-        secs--;
-    }
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    char date[24];
-    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, 40, "%s.%06ldZ", date, frac);
-}
-
 json_t *jevent_to_json(const jevent *e) {
     char ts[40];
-    journal_time_iso_us(e->ts_us, ts);
+    lh_time_iso_us(e->ts_us, ts);
     json_t *o = json_object();
     json_object_set_new(o, "id", e->f[JF_ID] ? json_string(e->f[JF_ID]) : json_null());
     json_object_set_new(o, "ts", json_string(ts));

@@ -56,8 +56,6 @@ char *jevent_wal_line(const jevent *e);
 /* An event back from a WAL line; NULL when the line is not one (a torn
  * last line after a crash). */
 jevent *jevent_from_wal(const char *line, size_t len);
-/* RFC 3339 with microseconds: "2026-11-24T10:00:00.123456Z". */
-void journal_time_iso_us(int64_t us, char out[40]);
 
 /* ---- journal_store.c ----------------------------------------------------- */
 

@@ -52,6 +52,14 @@ struct lh_storage_writer {
 };
 
 lh_storage *storage_open_local(const char *name, const char *root, lh_err *err) {
+    /* "s3://b/p" or "gs://…" is a URL, not a folder: never create a folder named "s3:" */
+    const char *scheme_end = strstr(root, "://");
+    if (scheme_end) {
+        lh_err_set(err, LH_E_BAD_REQUEST, "storage root %s: the primary bucket must be a local folder; "
+                   "%.*s:// roots are not supported yet (register S3 buckets with [[storage.buckets]])",
+                   root, (int)(scheme_end - root), root);
+        return NULL;
+    }
     if (lh_mkdirs(root, err) != 0) return NULL;
     char abs[PATH_MAX];
     if (!realpath(root, abs)) {
@@ -145,13 +153,6 @@ static int ensure_parent(const char *path, lh_err *err) {
     return rc;
 }
 
-static char *temp_path_for(const char *path) {
-    char rnd[17];
-    lh_random_hex(rnd, 8);
-    const char *slash = strrchr(path, '/');
-    return lh_asprintf("%.*s/.%s.tmp-%s", (int)(slash - path), path, slash + 1, rnd);
-}
-
 /* Remote writer: an unlinked temp file, PUT whole on commit. */
 static lh_storage_writer *remote_writer_new(lh_storage *st, const char *key, lh_err *err) {
     const char *dir = getenv("TMPDIR");
@@ -189,7 +190,7 @@ lh_storage_writer *storage_writer_new(lh_storage *st, const char *key, lh_err *e
     lh_storage_writer *w = lh_calloc(1, sizeof *w);
     w->st = st;
     w->path = path;
-    w->tmp = temp_path_for(path);
+    w->tmp = lh_temp_path_beside(path);
     w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (w->fd < 0) {
         lh_err_set(err, LH_E_INTERNAL, "create temp for '%s': %s", key, strerror(errno));

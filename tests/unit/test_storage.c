@@ -48,6 +48,24 @@ static int teardown(void **state) {
     return 0;
 }
 
+/* A URL root is refused with its scheme named, and no folder "s3:" appears. */
+static void test_url_root_refused(void **state) {
+    (void)state;
+    char cwd[4096];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    char *dir = tmpdir_new();
+    assert_int_equal(chdir(dir), 0);
+    lh_err err = {0};
+    assert_null(storage_open_local("primary", "s3://lake/warehouse", &err));
+    assert_int_equal(err.code, LH_E_BAD_REQUEST);
+    assert_non_null(strstr(err.msg, "s3://"));
+    struct stat sb;
+    assert_int_not_equal(stat("s3:", &sb), 0);
+    assert_int_equal(chdir(cwd), 0);
+    rm_rf(dir);
+    free(dir);
+}
+
 static void test_key_rules(void **state) {
     (void)state;
     static const struct { const char *key; int ok; } cases[] = {
@@ -248,6 +266,7 @@ static void test_lock_released_on_kill(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_rules),
+        cmocka_unit_test(test_url_root_refused),
         cmocka_unit_test_setup_teardown(test_put_get_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_put_if_absent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_streaming_writer, setup, teardown),

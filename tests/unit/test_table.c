@@ -1,6 +1,6 @@
 /*
  * test_table.c — the Delta Lake module: every golden table in
- * ../shared/testdata/delta reads with the documented rows (checkpoints,
+ * tests/data/delta reads with the documented rows (checkpoints,
  * multi-part checkpoints, removes, partition values, old versions), and our
  * own writes round-trip: create, append, overwrite, stats, checkpoints,
  * schema conflicts, concurrent writers, a gap or garbage in the log.
@@ -33,7 +33,7 @@ static duckdb_connection conn;
 
 static const char *testdata(void) {
     const char *d = getenv("LH_TESTDATA");
-    return d ? d : "../shared/testdata";
+    return d ? d : "tests/data"; /* run from the repository root (tests/run.sh) */
 }
 
 static int64_t query_int(const char *sql) {
