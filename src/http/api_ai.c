@@ -43,19 +43,6 @@ static const char **string_array(json_t *body, const char *key, int allow_empty,
     return v;
 }
 
-/* An optional string field: 0 with *out (NULL when absent), -1 with a 400. */
-static int opt_string(json_t *body, const char *key, const char **out, lh_resp *resp) {
-    json_t *v = json_object_get(body, key);
-    *out = NULL;
-    if (!v || json_is_null(v)) return 0;
-    if (!json_is_string(v)) {
-        resp_errorf(resp, LH_E_BAD_REQUEST, NULL, "'%s' must be a string", key);
-        return -1;
-    }
-    *out = json_string_value(v);
-    return 0;
-}
-
 /* Appends v: components of unit vectors (|v| <= 1) as fixed-point with 8
  * decimals and no trailing zeros (absolute error <= 5e-9, printf-free and
  * several times faster); anything else with %.7g. */
@@ -116,7 +103,7 @@ void api_ai_embed(lh_app *app, lh_req *req, lh_resp *resp) {
     size_t n;
     const char *model;
     const char **texts = NULL;
-    if (opt_string(body, "model", &model, resp) == 0 &&
+    if (req_body_str(body, "model", 0, &model, resp) == 0 &&
         (texts = string_array(body, "texts", 0, &n, resp))) {
         float *v = NULL;
         int dims = 0;
@@ -139,8 +126,8 @@ void api_ai_generate(lh_app *app, lh_req *req, lh_resp *resp) {
     if (!prompt || !*prompt) {
         resp_errorf(resp, LH_E_BAD_REQUEST, "send {\"prompt\": \"...\"}",
                     "'prompt' must be a non-empty string");
-    } else if (opt_string(body, "model", &model, resp) == 0 &&
-               opt_string(body, "system", &system, resp) == 0) {
+    } else if (req_body_str(body, "model", 0, &model, resp) == 0 &&
+               req_body_str(body, "system", 0, &system, resp) == 0) {
         char *text = NULL;
         lh_err err = {0};
         if (ai_generate(app->ai, model, system, prompt, &text, &err) != 0) {

@@ -31,7 +31,6 @@ struct lh_tools {
     char *audit_path;      /* owned */
 };
 
-lh_query_engine *tools_query(lh_tools *t) { return t->q; }
 lh_catalog *tools_catalog(lh_tools *t) { return t->c; }
 lh_storage *tools_storage(lh_tools *t) { return t->st; }
 

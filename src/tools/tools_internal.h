@@ -46,8 +46,7 @@ json_t *tools_exec_search_candidates(lh_tools *t, const tool_def *d, const lh_qu
 /* The registered tools; *n receives the count. */
 const tool_def *tools_defs(size_t *n);
 
-/* For executors: the engine, catalog and storage the registry borrows. */
-lh_query_engine *tools_query(lh_tools *t);
+/* For executors: the catalog and storage the registry borrows. */
 lh_catalog *tools_catalog(lh_tools *t);
 lh_storage *tools_storage(lh_tools *t);
 /* Runs read SQL with bound params; {"columns","rows","row_count",...}. */

@@ -285,12 +285,11 @@ static void hnsw_builder_init(hnsw_builder *b, lh_hnsw *h, int nthreads) {
     pthread_cond_init(&b->gate_cv, NULL);
     b->tids = lh_calloc((size_t)nthreads, sizeof *b->tids);
     b->workers = lh_calloc((size_t)nthreads, sizeof *b->workers);
-    int started = 1; /* the calling thread is worker 0 */
-    while (started < nthreads) {
+    int started = 1; /* the calling thread is worker 0; one that fails to start is not lost: */
+    for (int w = 1; w < nthreads; w++) { /* fewer workers claim the same work */
         b->workers[started] = (hnsw_worker){b, started};
-        if (lh_thread_start(&b->tids[started], NULL, hnsw_worker_main, &b->workers[started], "HNSW build", NULL))
-            break; /* not lost: fewer workers claim the same work */
-        started++;
+        if (lh_thread_start(&b->tids[started], NULL, hnsw_worker_main, &b->workers[started], "HNSW build", NULL) == 0)
+            started++;
     }
     b->nthreads = started;
     pthread_barrier_init(&b->start, NULL, (unsigned)started);

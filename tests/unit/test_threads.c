@@ -2,7 +2,7 @@
  * test_threads.c — a thread that cannot start is never a silent loss.
  * lh_thread_start (common/util.h) is the one place threads start; its test
  * switch makes creation fail. Services whose thread is their reason to exist
- * (job workers, the journal flusher) refuse to open with a message; parallel
+ * (job workers, the journal flusher, the scheduler) refuse to start with a message; parallel
  * kernels (brute-force scan, HNSW build) run the work on the threads they got
  * and answer the same. The query engine's watchdog is in test_query.c.
  */
@@ -17,6 +17,7 @@
 
 #include "common/strbuf.h"
 #include "common/util.h"
+#include "ingest/schedule.h"
 #include "jobs/jobs.h"
 #include "journal/journal.h"
 #include "storage/storage.h"
@@ -84,6 +85,28 @@ static void test_journal_refuses_without_flusher(void **state) {
     bucket_free(st, dir);
 }
 
+static json_t *no_run(void *ctx, const json_t *source, const char *dataset, const char *start_after, lh_err *err) {
+    (void)ctx, (void)source, (void)dataset, (void)start_after;
+    lh_err_set(err, LH_E_INTERNAL, "not in this test");
+    return NULL;
+}
+
+static void test_scheduler_refuses_without_thread(void **state) {
+    (void)state;
+    char dir[64];
+    lh_storage *st = bucket_new(dir);
+    lh_err err = {0};
+    lh_scheduler *s = scheduler_open(st, no_run, NULL, &err);
+    assert_non_null(s);
+    lh_thread_fail_next(1);
+    assert_int_equal(scheduler_start(s, &err), -1);
+    lh_thread_fail_next(0);
+    assert_non_null(strstr(err.msg, "cannot start the scheduler thread"));
+    assert_int_equal(scheduler_start(s, &err), 0); /* a retry can succeed */
+    scheduler_free(s);
+    bucket_free(st, dir);
+}
+
 static float *matrix_new(size_t n, int dims) {
     float *m = lh_malloc(n * (size_t)dims * sizeof *m);
     uint64_t x = 88172645463325252ull;
@@ -118,7 +141,7 @@ static void test_hnsw_build_with_fewer_threads(void **state) {
     int dims = 16;
     float *m = matrix_new(n, dims);
     lh_err err = {0};
-    for (int fail = 1; fail <= 3; fail++) { /* 4 asked: 2, 1, then none of the helpers start */
+    for (int fail = 1; fail <= 3; fail++) { /* 4 asked: 2, 1, then none of the 3 helpers start */
         lh_thread_fail_next(fail);
         lh_hnsw *h = hnsw_build(m, n, dims, NULL, 4, &err);
         lh_thread_fail_next(0);
@@ -140,6 +163,7 @@ int main(void) {
         cmocka_unit_test(test_thread_start_reports_failure),
         cmocka_unit_test(test_jobs_refuse_without_workers),
         cmocka_unit_test(test_journal_refuses_without_flusher),
+        cmocka_unit_test(test_scheduler_refuses_without_thread),
         cmocka_unit_test(test_brute_scan_same_answer_without_threads),
         cmocka_unit_test(test_hnsw_build_with_fewer_threads),
     };

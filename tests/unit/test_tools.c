@@ -184,8 +184,10 @@ static void test_date_order_checked(void **state) {
     assert_non_null(out);
     json_decref(out);
     json_decref(p);
-    assert_null(tools_call(E.t, "revenue_by_client", json_string("x"), "tester", LH_PERM_READ, &err));
+    json_t *not_object = json_string("x");
+    assert_null(tools_call(E.t, "revenue_by_client", not_object, "tester", LH_PERM_READ, &err));
     assert_int_equal(err.code, LH_E_UNPROCESSABLE);
+    json_decref(not_object);
 }
 
 /* ---- roles ------------------------------------------------------------------------ */
