@@ -3,6 +3,8 @@
  * add inserts or replaces a path, remove deletes it, metaData and protocol
  * replace the previous ones, commitInfo / txn / domainMetadata / cdc are
  * accepted and ignored (they do not change which rows a reader sees).
+ * A file is keyed by its path; its deletion vector travels with it, and a
+ * remove that names a deletion vector only removes the file carrying it.
  */
 #include "table/delta_log.h"
 
@@ -10,6 +12,7 @@
 #include <string.h>
 
 #include "common/strbuf.h"
+#include "table/dv.h"
 
 static uint64_t hash_str(const char *s) {
     uint64_t h = 1469598103934665603ULL;
@@ -30,6 +33,8 @@ static void file_clear(dl_file *f) {
     free(f->path);
     free(f->stats);
     json_decref(f->pvalues);
+    json_decref(f->dv);
+    free(f->dv_id);
     memset(f, 0, sizeof *f);
 }
 
@@ -115,8 +120,9 @@ static char *action_path(json_t *a, const char *kind, lh_err *err) {
 
 static int apply_add(delta_replay *r, json_t *a, lh_err *err) {
     if (!json_is_object(a)) return lh_err_set(err, LH_E_UNPROCESSABLE, "add action is not an object");
-    if (json_object_get(a, "deletionVector") && !json_is_null(json_object_get(a, "deletionVector")))
-        return lh_err_set(err, LH_E_UNPROCESSABLE, "deletion vectors are not supported yet");
+    json_t *dv = json_object_get(a, "deletionVector");
+    if (json_is_null(dv)) dv = NULL;
+    if (dv && !json_is_object(dv)) return lh_err_set(err, LH_E_UNPROCESSABLE, "add.deletionVector is not an object");
     char *path = action_path(a, "add", err);
     if (!path) return -1;
     json_t *pv = json_object_get(a, "partitionValues");
@@ -142,8 +148,11 @@ static int apply_add(delta_replay *r, json_t *a, lh_err *err) {
     f->size = json_integer_value(json_object_get(a, "size"));
     f->mtime = json_integer_value(json_object_get(a, "modificationTime"));
     const char *stats = json_string_value(json_object_get(a, "stats"));
-    f->stats = stats ? lh_strdup(stats) : NULL;
-    f->rows = stats_rows(stats);
+    json_t *parsed = json_object_get(a, "stats_parsed"); /* checkpoints may carry stats as a struct */
+    f->stats = stats ? lh_strdup(stats) : json_is_object(parsed) ? json_dumps(parsed, JSON_COMPACT) : NULL;
+    f->rows = stats_rows(f->stats);
+    f->dv = dv ? json_incref(dv) : NULL;
+    f->dv_id = dv_unique_id(dv);
     f->pvalues = json_is_object(pv) ? json_incref(pv) : json_object();
     f->live = 1;
     if (r->nfiles * 2 > r->index_cap) index_grow(r);
@@ -155,8 +164,14 @@ static int apply_remove(delta_replay *r, json_t *a, lh_err *err) {
     char *path = action_path(a, "remove", err);
     if (!path) return -1;
     size_t *slot = index_slot(r, path);
-    if (*slot) r->files[*slot - 1].live = 0;
     free(path);
+    if (!*slot) return 0;
+    dl_file *f = &r->files[*slot - 1];
+    json_t *dv = json_object_get(a, "deletionVector");
+    char *id = json_is_object(dv) ? dv_unique_id(dv) : NULL;
+    /* a remove naming another DV than the live one's refers to an older state */
+    if (!id || (f->dv_id && !strcmp(id, f->dv_id))) f->live = 0;
+    free(id);
     return 0;
 }
 
@@ -192,20 +207,30 @@ static const struct {
     {"protocol", apply_protocol},
 };
 
-int delta_replay_action(delta_replay *r, json_t *action, lh_err *err) {
+enum { PASS_ALL, PASS_NOT_ADD, PASS_ADD };
+
+/* Applies the members of action that belong to `pass`. */
+static int replay_action_pass(delta_replay *r, json_t *action, int pass, lh_err *err) {
     if (!json_is_object(action)) return lh_err_set(err, LH_E_UNPROCESSABLE, "action is not a JSON object");
     const char *key;
     json_t *val;
     json_object_foreach(action, key, val) {
         if (json_is_null(val)) continue;
+        int is_add = !strcmp(key, "add");
+        if ((pass == PASS_ADD && !is_add) || (pass == PASS_NOT_ADD && is_add)) continue;
         for (size_t i = 0; i < sizeof action_table / sizeof action_table[0]; i++)
             if (!strcmp(key, action_table[i].key) && action_table[i].apply(r, val, err) != 0) return -1;
     }
     return 0;
 }
 
-int delta_replay_commit(delta_replay *r, const char *text, size_t len, const char *name,
-                        lh_err *err) {
+int delta_replay_action(delta_replay *r, json_t *action, lh_err *err) {
+    return replay_action_pass(r, action, PASS_ALL, err);
+}
+
+/* Parses the commit's lines into an array of actions (new reference). */
+static json_t *commit_parse(const char *text, size_t len, const char *name, lh_err *err) {
+    json_t *actions = json_array();
     size_t pos = 0;
     int line = 0;
     while (pos < len) {
@@ -218,17 +243,44 @@ int delta_replay_commit(delta_replay *r, const char *text, size_t len, const cha
             json_error_t je;
             json_t *a = json_loadb(text + pos, n, 0, &je);
             if (!a) {
-                return lh_err_set(err, LH_E_UNPROCESSABLE, "%s line %d: invalid JSON: %s", name, line, je.text);
+                json_decref(actions);
+                lh_err_set(err, LH_E_UNPROCESSABLE, "%s line %d: invalid JSON: %s", name, line, je.text);
+                return NULL;
             }
-            int rc = delta_replay_action(r, a, err);
-            json_decref(a);
-            if (rc != 0) {
-                lh_err_prefix(err, "%s line %d", name, line);
-                return -1;
-            }
+            json_object_set_new(a, "\x01line", json_integer(line)); /* for error messages; no action has this key */
+            json_array_append_new(actions, a);
         }
         pos += n + (nl ? 1 : 0);
     }
+    return actions;
+}
+
+int delta_replay_commit(delta_replay *r, const char *text, size_t len, const char *name,
+                        lh_err *err) {
+    json_t *actions = commit_parse(text, len, name, err);
+    if (!actions) return -1;
+    for (int pass = PASS_NOT_ADD; pass <= PASS_ADD; pass++) {
+        size_t i;
+        json_t *a;
+        json_array_foreach(actions, i, a) {
+            if (!json_is_object(a) || replay_action_pass(r, a, pass, err) != 0) {
+                if (!json_is_object(a)) lh_err_set(err, LH_E_UNPROCESSABLE, "action is not a JSON object");
+                lh_err_prefix(err, "%s line %d", name, (int)json_integer_value(json_object_get(a, "\x01line")));
+                json_decref(actions);
+                return -1;
+            }
+        }
+    }
+    json_decref(actions);
+    return 0;
+}
+
+/* 1 when `name` is one of DELTA_READER_FEATURES. */
+static int reader_feature_known(const char *name) {
+    const char *list = DELTA_READER_FEATURES;
+    size_t n = strlen(name);
+    for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
+        if ((p == list || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0')) return 1;
     return 0;
 }
 
@@ -240,15 +292,17 @@ int delta_replay_check_protocol(const delta_replay *r, lh_err *err) {
         json_t *f;
         json_array_foreach(r->reader_features, i, f) {
             const char *name = json_string_value(f);
-            if (!name || (strcmp(name, "timestampNtz") != 0 && strcmp(name, "vacuumProtocolCheck") != 0))
-                return lh_err_set(err, LH_E_UNPROCESSABLE, "table needs reader feature '%s', which we do not support", name ? name : "?");
+            if (!name || !reader_feature_known(name)) {
+                lh_err_set(err, LH_E_UNPROCESSABLE, "table needs reader feature '%s', which we do not support",
+                           name ? name : "?");
+                lh_err_hint(err, "supported reader features: " DELTA_READER_FEATURES);
+                return -1;
+            }
         }
     }
-    if (r->min_reader == 2) {
-        const char *mode = json_string_value(json_object_get(json_object_get(r->metadata, "configuration"), "delta.columnMapping.mode"));
-        if (mode && strcmp(mode, "none"))
-            return lh_err_set(err, LH_E_UNPROCESSABLE, "column mapping ('%s') is not supported yet", mode);
-    }
     if (!r->metadata) return lh_err_set(err, LH_E_UNPROCESSABLE, "the log has no metaData action");
+    const char *mode = json_string_value(json_object_get(json_object_get(r->metadata, "configuration"), "delta.columnMapping.mode"));
+    if (mode && strcmp(mode, "none") && strcmp(mode, "name") && strcmp(mode, "id"))
+        return lh_err_set(err, LH_E_UNPROCESSABLE, "column mapping mode '%s' is not one we read (none, name, id)", mode);
     return 0;
 }

@@ -13,6 +13,7 @@
 #include "common/duck.h"
 #include "common/strbuf.h"
 #include "table/delta_log.h"
+#include "table/dv.h"
 #include "table/table_internal.h"
 
 lh_table *table_open(lh_storage *st, const char *prefix, lh_err *err) {
@@ -289,6 +290,23 @@ static int replay_to(lh_table *t, delta_replay *r, int64_t version, lh_err *err)
     return rc == 0 ? 0 : -1;
 }
 
+/* The name of field f in the data files: its physicalName under column
+ * mapping, else its name. NULL + err when the mapping is unusable. */
+static const char *physical_name(json_t *f, const char *name, const char *mode, lh_err *err) {
+    if (!strcmp(mode, "none")) return name;
+    const char *phys = json_string_value(json_object_get(json_object_get(f, "metadata"), "delta.columnMapping.physicalName"));
+    if (!phys || !*phys) {
+        lh_err_set(err, LH_E_UNPROCESSABLE, "column mapping '%s': column '%s' has no physical name", mode, name);
+        return NULL;
+    }
+    json_t *type = json_object_get(f, "type");
+    if (!json_is_string(type)) { /* nested fields would need their own renaming */
+        lh_err_set(err, LH_E_UNPROCESSABLE, "column mapping of nested fields (column '%s') is not supported", name);
+        return NULL;
+    }
+    return phys;
+}
+
 static int parse_schema(lh_snapshot *s, json_t *meta, lh_err *err) {
     const char *schema = json_string_value(json_object_get(meta, "schemaString"));
     json_t *j = json_loads(schema, 0, NULL);
@@ -296,6 +314,8 @@ static int parse_schema(lh_snapshot *s, json_t *meta, lh_err *err) {
     s->schema_string = lh_strdup(schema);
     s->ncolumns = json_array_size(fields);
     s->columns = lh_calloc(s->ncolumns ? s->ncolumns : 1, sizeof *s->columns);
+    const char *mode = json_string_value(json_object_get(json_object_get(meta, "configuration"), "delta.columnMapping.mode"));
+    s->column_mapping = lh_strdup(mode ? mode : "none");
     for (size_t i = 0; i < s->ncolumns; i++) {
         json_t *f = json_array_get(fields, i);
         json_t *type = json_object_get(f, "type");
@@ -308,6 +328,12 @@ static int parse_schema(lh_snapshot *s, json_t *meta, lh_err *err) {
         s->columns[i].type = json_is_string(type) ? lh_strdup(json_string_value(type))
                                                   : json_dumps(type, JSON_COMPACT);
         s->columns[i].nullable = !json_is_false(json_object_get(f, "nullable"));
+        const char *phys = physical_name(f, name, s->column_mapping, err);
+        if (!phys) {
+            json_decref(j);
+            return -1;
+        }
+        s->columns[i].physical_name = lh_strdup(phys);
     }
     json_decref(j);
     json_t *pc = json_object_get(meta, "partitionColumns");
@@ -318,7 +344,24 @@ static int parse_schema(lh_snapshot *s, json_t *meta, lh_err *err) {
     return 0;
 }
 
-static void collect_files(lh_snapshot *s, delta_replay *r) {
+/* Loads the deletion vector of f into o (rows then count live rows only). */
+static int collect_dv(lh_table *t, const dl_file *f, lh_table_file *o, lh_err *err) {
+    if (!f->dv) return 0;
+    dv_ranges d;
+    if (dv_load(t->st, t->prefix, f->dv, &d, err) != 0) {
+        lh_err_prefix(err, "data file %s", f->path);
+        return -1;
+    }
+    o->deletion_vector = json_dumps(f->dv, JSON_COMPACT | JSON_SORT_KEYS);
+    o->deleted_lo = d.lo;
+    o->deleted_hi = d.hi;
+    o->ndeleted = d.n;
+    o->deleted_rows = d.cardinality;
+    if (o->rows >= 0) o->rows = o->rows >= d.cardinality ? o->rows - d.cardinality : -1;
+    return 0;
+}
+
+static int collect_files(lh_table *t, lh_snapshot *s, delta_replay *r, lh_err *err) {
     s->files = lh_calloc(r->nfiles ? r->nfiles : 1, sizeof *s->files);
     s->num_records = 0;
     for (size_t i = 0; i < r->nfiles; i++) {
@@ -340,9 +383,11 @@ static void collect_files(lh_snapshot *s, delta_replay *r) {
             o->part_names[j] = lh_strdup(k);
             o->part_values[j++] = json_is_string(v) ? lh_strdup(json_string_value(v)) : NULL;
         }
+        if (collect_dv(t, f, o, err) != 0) return -1;
         s->size_bytes += f->size;
-        if (s->num_records >= 0) s->num_records = f->rows >= 0 ? s->num_records + f->rows : -1;
+        if (s->num_records >= 0) s->num_records = o->rows >= 0 ? s->num_records + o->rows : -1;
     }
+    return 0;
 }
 
 lh_snapshot *table_snapshot(lh_table *t, int64_t version, lh_err *err) {
@@ -354,11 +399,11 @@ lh_snapshot *table_snapshot(lh_table *t, int64_t version, lh_err *err) {
         s->version = version >= 0 ? version : table_latest_version(t, NULL);
         s->table_id = lh_strdup(json_string_value(json_object_get(r.metadata, "id")) ?: "");
         s->created_time = json_integer_value(json_object_get(r.metadata, "createdTime"));
-        if (parse_schema(s, r.metadata, err) != 0) {
+        s->min_reader_version = r.min_reader;
+        s->min_writer_version = r.min_writer;
+        if (parse_schema(s, r.metadata, err) != 0 || collect_files(t, s, &r, err) != 0) {
             table_snapshot_free(s);
             s = NULL;
-        } else {
-            collect_files(s, &r);
         }
     }
     delta_replay_free(&r);
@@ -370,6 +415,7 @@ void table_snapshot_free(lh_snapshot *s) {
     for (size_t i = 0; i < s->ncolumns; i++) {
         free(s->columns[i].name);
         free(s->columns[i].type);
+        free(s->columns[i].physical_name);
     }
     for (size_t i = 0; i < s->npartition_columns; i++) free(s->partition_columns[i]);
     for (size_t i = 0; i < s->nfiles; i++) {
@@ -382,7 +428,11 @@ void table_snapshot_free(lh_snapshot *s) {
         free(f->part_values);
         free(f->path);
         free(f->stats);
+        free(f->deletion_vector);
+        free(f->deleted_lo);
+        free(f->deleted_hi);
     }
+    free(s->column_mapping);
     free(s->columns);
     free(s->partition_columns);
     free(s->files);

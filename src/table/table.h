@@ -7,9 +7,10 @@
  * checkpoint; writing adds one Parquet file (written by DuckDB) and commits
  * the next version with put-if-absent, retrying on a lost race, so two
  * writers never both win a version. Tables written by Spark and others are
- * read too (multi-part checkpoints, partition values, removes); tables that
- * need reader features we lack (deletion vectors, column mapping) are
- * refused with a clear error.
+ * read too (multi-part checkpoints, partition values, removes, deletion
+ * vectors, column mapping by name and id, timestampNtz, stats_parsed);
+ * tables that need reader features we lack are refused with an error naming
+ * the feature.
  */
 #ifndef LH_TABLE_H
 #define LH_TABLE_H
@@ -32,12 +33,21 @@ typedef struct {
     char **part_values;       /* NULL entry = null partition value */
     size_t nparts;
     char *stats;              /* JSON text or NULL */
+    /* Deletion vector (dv.c): the descriptor as compact JSON (NULL = none;
+     * a writer copying this file's add or remove must carry it) and the
+     * deleted row indexes of the file as sorted inclusive ranges
+     * deleted_lo[i]..deleted_hi[i]. rows above excludes them. */
+    char *deletion_vector;
+    int64_t *deleted_lo, *deleted_hi;
+    size_t ndeleted;
+    int64_t deleted_rows;
 } lh_table_file;
 
 typedef struct {
     char *name;
     char *type;               /* Delta type: "long", "string", "decimal(10,2)", or JSON for nested */
     int nullable;
+    char *physical_name;      /* name in the data files (column mapping); = name when unmapped */
 } lh_table_column;
 
 typedef struct lh_snapshot {
@@ -53,6 +63,8 @@ typedef struct lh_snapshot {
     int64_t num_records;      /* sum of rows, -1 if any file lacks stats */
     int64_t size_bytes;
     int64_t created_time;
+    int min_reader_version, min_writer_version; /* the protocol */
+    char *column_mapping;     /* "none", "name" or "id" */
 } lh_snapshot;
 
 /* st is borrowed and must outlive the table. */

@@ -1,0 +1,140 @@
+/*
+ * table_read.c — the DuckDB SELECT that reads a snapshot's rows: the data
+ * files through read_parquet, partition values as typed constants, rows a
+ * deletion vector deletes filtered out by file_row_number, and columns
+ * renamed from their physical names (column mapping) to the logical ones,
+ * in schema order.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/strbuf.h"
+#include "table/table.h"
+#include "table/table_internal.h"
+
+static void append_file_path(lh_table *t, lh_strbuf *sb, const char *rel) {
+    char *key = lh_asprintf("%s/%s", t->prefix, rel);
+    char *path = storage_path(t->st, key);
+    sb_sql_str(sb, path);
+    free(path);
+    free(key);
+}
+
+int table_is_partition_col(const lh_snapshot *s, const char *name) {
+    for (size_t i = 0; i < s->npartition_columns; i++)
+        if (!strcmp(s->partition_columns[i], name)) return 1;
+    return 0;
+}
+
+/* Partition value of column c in f: keyed by the physical name under column
+ * mapping (the logical name otherwise; both are tried). NULL = null value. */
+static const char *part_value(const lh_table_file *f, const lh_table_column *c) {
+    for (size_t i = 0; i < f->nparts; i++)
+        if (!strcmp(f->part_names[i], c->physical_name)) return f->part_values[i];
+    for (size_t i = 0; i < f->nparts; i++)
+        if (!strcmp(f->part_names[i], c->name)) return f->part_values[i];
+    return NULL;
+}
+
+/* "phys" AS "logical", ... in schema order. */
+static void append_projection(lh_strbuf *sb, const lh_snapshot *s) {
+    for (size_t i = 0; i < s->ncolumns; i++) {
+        const lh_table_column *c = &s->columns[i];
+        if (i) sb_puts(sb, ", ");
+        sb_sql_ident(sb, c->physical_name);
+        if (strcmp(c->physical_name, c->name)) {
+            sb_puts(sb, " AS ");
+            sb_sql_ident(sb, c->name);
+        }
+    }
+}
+
+static void append_empty_select(lh_strbuf *sb, const lh_snapshot *s) {
+    sb_puts(sb, "SELECT ");
+    for (size_t i = 0; i < s->ncolumns; i++) {
+        char *ty = table_duckdb_type(s->columns[i].type);
+        if (i) sb_puts(sb, ", ");
+        sb_printf(sb, "CAST(NULL AS %s) AS ", ty);
+        sb_sql_ident(sb, s->columns[i].name);
+        free(ty);
+    }
+    if (s->ncolumns == 0) sb_puts(sb, "NULL AS empty");
+    sb_puts(sb, " WHERE false");
+}
+
+/* WHERE clause dropping the rows f's deletion vector deletes: single rows
+ * as one NOT IN list, runs as NOT BETWEEN. */
+static void append_dv_filter(lh_strbuf *sb, const lh_table_file *f) {
+    sb_puts(sb, " WHERE NOT (false");
+    size_t singles = 0;
+    for (size_t i = 0; i < f->ndeleted; i++) {
+        if (f->deleted_lo[i] != f->deleted_hi[i]) continue;
+        sb_puts(sb, singles++ ? ", " : " OR file_row_number IN (");
+        sb_printf(sb, "%" PRId64, f->deleted_lo[i]);
+    }
+    if (singles) sb_putc(sb, ')');
+    for (size_t i = 0; i < f->ndeleted; i++)
+        if (f->deleted_lo[i] != f->deleted_hi[i])
+            sb_printf(sb, " OR file_row_number BETWEEN %" PRId64 " AND %" PRId64, f->deleted_lo[i], f->deleted_hi[i]);
+    sb_putc(sb, ')');
+}
+
+/* One file as a SELECT of its physical columns plus its partition values. */
+static void append_file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const lh_table_file *f) {
+    sb_puts(sb, f->ndeleted ? "SELECT * EXCLUDE (file_row_number)" : "SELECT *");
+    for (size_t c = 0; c < s->ncolumns; c++) {
+        const lh_table_column *col = &s->columns[c];
+        if (!table_is_partition_col(s, col->name)) continue;
+        const char *v = part_value(f, col);
+        char *ty = table_duckdb_type(col->type);
+        sb_puts(sb, ", CAST(");
+        if (v) sb_sql_str(sb, v);
+        else sb_puts(sb, "NULL");
+        sb_printf(sb, " AS %s) AS ", ty);
+        sb_sql_ident(sb, col->physical_name);
+        free(ty);
+    }
+    sb_puts(sb, " FROM read_parquet(");
+    append_file_path(t, sb, f->path);
+    sb_puts(sb, f->ndeleted ? ", hive_partitioning = false, file_row_number = true)" : ", hive_partitioning = false)");
+    if (f->ndeleted) append_dv_filter(sb, f);
+}
+
+/* 1 when f can join the one read_parquet over many files (no partition
+ * values to add, no rows to drop). */
+static int file_plain(const lh_snapshot *s, const lh_table_file *f) {
+    return s->npartition_columns == 0 && f->ndeleted == 0;
+}
+
+char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s) {
+    lh_strbuf sb = LH_STRBUF_INIT;
+    if (s->nfiles == 0) {
+        append_empty_select(&sb, s);
+        return sb_steal(&sb);
+    }
+    size_t plain = 0;
+    for (size_t i = 0; i < s->nfiles; i++) plain += file_plain(s, &s->files[i]);
+    sb_puts(&sb, "SELECT ");
+    append_projection(&sb, s);
+    if (plain == s->nfiles) sb_puts(&sb, " FROM ");
+    else sb_puts(&sb, " FROM (");
+    if (plain) {
+        if (plain != s->nfiles) sb_puts(&sb, "SELECT * FROM ");
+        sb_puts(&sb, "read_parquet([");
+        for (size_t i = 0, n = 0; i < s->nfiles; i++) {
+            if (!file_plain(s, &s->files[i])) continue;
+            if (n++) sb_putc(&sb, ',');
+            append_file_path(t, &sb, s->files[i].path);
+        }
+        sb_puts(&sb, "], union_by_name = true, hive_partitioning = false)");
+        if (plain == s->nfiles) return sb_steal(&sb);
+    }
+    for (size_t i = 0, n = plain; i < s->nfiles; i++) {
+        if (file_plain(s, &s->files[i])) continue;
+        if (n++) sb_puts(&sb, " UNION ALL BY NAME ");
+        append_file_select(t, &sb, s, &s->files[i]);
+    }
+    sb_putc(&sb, ')');
+    return sb_steal(&sb);
+}
