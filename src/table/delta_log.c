@@ -228,9 +228,12 @@ int delta_replay_action(delta_replay *r, json_t *action, lh_err *err) {
     return replay_action_pass(r, action, PASS_ALL, err);
 }
 
-/* Parses the commit's lines into an array of actions (new reference). */
-static json_t *commit_parse(const char *text, size_t len, const char *name, lh_err *err) {
+/* Parses the commit's lines into an array of actions (new reference);
+ * *lines (caller frees) gets each action's line number. */
+static json_t *commit_parse(const char *text, size_t len, const char *name, int **lines, lh_err *err) {
     json_t *actions = json_array();
+    size_t cap = 16;
+    *lines = lh_malloc(cap * sizeof **lines);
     size_t pos = 0;
     int line = 0;
     while (pos < len) {
@@ -244,10 +247,13 @@ static json_t *commit_parse(const char *text, size_t len, const char *name, lh_e
             json_t *a = json_loadb(text + pos, n, 0, &je);
             if (!a) {
                 json_decref(actions);
+                free(*lines);
+                *lines = NULL;
                 lh_err_set(err, LH_E_UNPROCESSABLE, "%s line %d: invalid JSON: %s", name, line, je.text);
                 return NULL;
             }
-            json_object_set_new(a, "\x01line", json_integer(line)); /* for error messages; no action has this key */
+            if (json_array_size(actions) == cap) *lines = lh_realloc(*lines, (cap *= 2) * sizeof **lines);
+            (*lines)[json_array_size(actions)] = line;
             json_array_append_new(actions, a);
         }
         pos += n + (nl ? 1 : 0);
@@ -257,7 +263,8 @@ static json_t *commit_parse(const char *text, size_t len, const char *name, lh_e
 
 int delta_replay_commit(delta_replay *r, const char *text, size_t len, const char *name,
                         lh_err *err) {
-    json_t *actions = commit_parse(text, len, name, err);
+    int *lines;
+    json_t *actions = commit_parse(text, len, name, &lines, err);
     if (!actions) return -1;
     for (int pass = PASS_NOT_ADD; pass <= PASS_ADD; pass++) {
         size_t i;
@@ -265,13 +272,15 @@ int delta_replay_commit(delta_replay *r, const char *text, size_t len, const cha
         json_array_foreach(actions, i, a) {
             if (!json_is_object(a) || replay_action_pass(r, a, pass, err) != 0) {
                 if (!json_is_object(a)) lh_err_set(err, LH_E_UNPROCESSABLE, "action is not a JSON object");
-                lh_err_prefix(err, "%s line %d", name, (int)json_integer_value(json_object_get(a, "\x01line")));
+                lh_err_prefix(err, "%s line %d", name, lines[i]);
                 json_decref(actions);
+                free(lines);
                 return -1;
             }
         }
     }
     json_decref(actions);
+    free(lines);
     return 0;
 }
 

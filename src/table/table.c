@@ -358,7 +358,7 @@ static int collect_dv(lh_table *t, const dl_file *f, lh_table_file *o, lh_err *e
     o->ndeleted = d.n;
     o->deleted_rows = d.cardinality;
     if (o->rows >= 0) o->rows = o->rows >= d.cardinality ? o->rows - d.cardinality : -1;
-    return 0;
+    return o->ndeleted > LH_TABLE_DV_INLINE_RANGES ? table_dv_rows_file(t, o, err) : 0;
 }
 
 static int collect_files(lh_table *t, lh_snapshot *s, delta_replay *r, lh_err *err) {
@@ -431,6 +431,7 @@ void table_snapshot_free(lh_snapshot *s) {
         free(f->deletion_vector);
         free(f->deleted_lo);
         free(f->deleted_hi);
+        free(f->deleted_rows_file);
     }
     free(s->column_mapping);
     free(s->columns);

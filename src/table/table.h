@@ -41,7 +41,13 @@ typedef struct {
     int64_t *deleted_lo, *deleted_hi;
     size_t ndeleted;
     int64_t deleted_rows;
+    /* A DV of more than LH_TABLE_DV_INLINE_RANGES ranges is also written
+     * once (content-addressed, under _cache/dv/ of the bucket) as a Parquet
+     * file of the deleted row numbers (column r) that the reader anti-joins,
+     * so the SELECT stays short; absolute path or NULL. */
+    char *deleted_rows_file;
 } lh_table_file;
+#define LH_TABLE_DV_INLINE_RANGES 512
 
 typedef struct {
     char *name;

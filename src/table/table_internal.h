@@ -24,6 +24,9 @@ char *table_log_key(const lh_table *t, const char *name);
 /* Runs SQL on the table's private DuckDB connection; result caller-owned. */
 int table_private_query(lh_table *t, const char *sql, duckdb_result *res, lh_err *err);
 
+/* Sets f->deleted_rows_file: the deleted rows of f's DV as a Parquet file
+ * (written unless already there), for DVs too large to inline (table_read.c). */
+int table_dv_rows_file(lh_table *t, lh_table_file *f, lh_err *err);
 /* 1 when `name` (logical) is one of s's partition columns (table_read.c). */
 int table_is_partition_col(const lh_snapshot *s, const char *name);
 

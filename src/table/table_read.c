@@ -6,10 +6,13 @@
  * in schema order.
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/strbuf.h"
+#include "common/util.h"
 #include "table/table.h"
 #include "table/table_internal.h"
 
@@ -80,6 +83,46 @@ static void append_dv_filter(lh_strbuf *sb, const lh_table_file *f) {
     sb_putc(sb, ')');
 }
 
+int table_dv_rows_file(lh_table *t, lh_table_file *f, lh_err *err) {
+    char *id = lh_asprintf("%s\n%s\n%s", t->prefix, f->path, f->deletion_vector), hash[65];
+    lh_sha256_hex(id, strlen(id), hash);
+    free(id);
+    char *key = lh_asprintf("_cache/dv/%s.parquet", hash), *csv_key = NULL;
+    int rc = 0;
+    if (!storage_exists(t->st, key)) {
+        lh_strbuf csv = LH_STRBUF_INIT;
+        for (size_t i = 0; i < f->ndeleted; i++) sb_printf(&csv, "%" PRId64 ",%" PRId64 "\n", f->deleted_lo[i], f->deleted_hi[i]);
+        char rnd[17];
+        lh_random_hex(rnd, 8);
+        csv_key = lh_asprintf("_cache/dv/%s-%s.csv", hash, rnd);
+        rc = storage_put(t->st, csv_key, csv.buf, csv.len, NULL, err);
+        sb_free(&csv);
+        char *csv_path = storage_path(t->st, csv_key), *tmp_key = lh_asprintf("_cache/dv/%s-%s.parquet.tmp", hash, rnd);
+        char *tmp = storage_path(t->st, tmp_key), *path = storage_path(t->st, key);
+        lh_strbuf sql = LH_STRBUF_INIT;
+        sb_puts(&sql, "COPY (SELECT unnest(generate_series(lo, hi)) AS r FROM read_csv(");
+        sb_sql_str(&sql, csv_path);
+        sb_puts(&sql, ", header = false, columns = {'lo': 'BIGINT', 'hi': 'BIGINT'})) TO ");
+        sb_sql_str(&sql, tmp);
+        sb_puts(&sql, " (FORMAT parquet)");
+        duckdb_result res;
+        if (rc == 0 && (rc = table_private_query(t, sql.buf, &res, err)) == 0) duckdb_destroy_result(&res);
+        if (rc == 0 && rename(tmp, path) != 0) rc = lh_err_set(err, LH_E_INTERNAL, "cannot place the deletion vector rows file");
+        if (rc != 0) unlink(tmp);
+        storage_delete(t->st, csv_key, NULL);
+        sb_free(&sql);
+        free(csv_path);
+        free(tmp_key);
+        free(tmp);
+        free(path);
+    }
+    if (rc == 0) f->deleted_rows_file = storage_path(t->st, key);
+    else lh_err_prefix(err, "deletion vector of %s", f->path);
+    free(csv_key);
+    free(key);
+    return rc;
+}
+
 /* One file as a SELECT of its physical columns plus its partition values. */
 static void append_file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const lh_table_file *f) {
     sb_puts(sb, f->ndeleted ? "SELECT * EXCLUDE (file_row_number)" : "SELECT *");
@@ -98,7 +141,13 @@ static void append_file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s,
     sb_puts(sb, " FROM read_parquet(");
     append_file_path(t, sb, f->path);
     sb_puts(sb, f->ndeleted ? ", hive_partitioning = false, file_row_number = true)" : ", hive_partitioning = false)");
-    if (f->ndeleted) append_dv_filter(sb, f);
+    if (f->deleted_rows_file) {
+        sb_puts(sb, " WHERE file_row_number NOT IN (SELECT r FROM read_parquet(");
+        sb_sql_str(sb, f->deleted_rows_file);
+        sb_puts(sb, "))");
+    } else if (f->ndeleted) {
+        append_dv_filter(sb, f);
+    }
 }
 
 /* 1 when f can join the one read_parquet over many files (no partition

@@ -341,6 +341,51 @@ static void test_dv_inline_and_prefixed(void **state) {
     drop_bucket(st);
 }
 
+/* A DV of 1500 single rows (every third row of 4500, an array container):
+ * past LH_TABLE_DV_INLINE_RANGES, read through the cached rows file. */
+static void test_dv_large(void **state) {
+    (void)state;
+    lh_storage *st = temp_bucket();
+    bytes b = {.n = 0};
+    put_u32(&b, 1681511377u);
+    put_u32(&b, 1);
+    put_u32(&b, 0);
+    put_u32(&b, 0);
+    put_u32(&b, 12346u);
+    put_u32(&b, 1);
+    put_u16(&b, 0);
+    put_u16(&b, 1500 - 1);
+    put_u32(&b, 16); /* offset header */
+    for (uint32_t v = 0; v < 1500; v++) put_u16(&b, v * 3);
+    static char z[16384];
+    size_t padded = (b.n + 3) / 4 * 4;
+    memset(b.b + b.n, 0, padded - b.n);
+    z85_encode(b.b, padded, z);
+    char *key = lh_strdup("big/part-0.parquet");
+    put_parquet(st, key, "SELECT range AS id FROM range(4500)");
+    free(key);
+    char *log = lh_asprintf("%s%s{\"add\":{\"path\":\"part-0.parquet\",\"partitionValues\":{},\"size\":1,"
+                            "\"modificationTime\":1,\"dataChange\":true,\"deletionVector\":{\"storageType\":\"i\","
+                            "\"pathOrInlineDv\":\"%s\",\"sizeInBytes\":%zu,\"cardinality\":1500}}}\n",
+                            PROTO_DV, SCHEMA_ID, z, b.n);
+    put_text(st, "big/_delta_log/00000000000000000000.json", log);
+    free(log);
+    lh_err err = {0};
+    lh_table *t = table_open(st, "big", &err);
+    lh_snapshot *s = table_snapshot(t, -1, &err);
+    if (!s) fail_msg("%s", err.msg);
+    assert_non_null(s->files[0].deleted_rows_file);
+    char *sel = table_snapshot_select_sql(t, s);
+    assert_true(strlen(sel) < 2000); /* the rows are not spelled out in the SQL */
+    free(sel);
+    table_snapshot_free(s);
+    table_free(t);
+    assert_eval(st, "big", -1, "count(*)", "3000");
+    assert_eval(st, "big", -1, "count(*) FILTER (WHERE id % 3 = 0)", "0");
+    assert_eval(st, "big", -1, "sum(id)", "6750000"); /* sum(0..4499) - 3*sum(0..1499) */
+    drop_bucket(st);
+}
+
 /* A re-add with a new DV listed before the remove of the old file state. */
 static void test_remove_after_readd(void **state) {
     (void)state;
@@ -481,6 +526,7 @@ int main(void) {
         cmocka_unit_test(test_partition_fixture),
         cmocka_unit_test(test_bitmap_formats),
         cmocka_unit_test(test_dv_inline_and_prefixed),
+        cmocka_unit_test(test_dv_large),
         cmocka_unit_test(test_remove_after_readd),
         cmocka_unit_test(test_typed_partitions),
         cmocka_unit_test(test_stats_parsed_checkpoint),
