@@ -1,7 +1,8 @@
 /*
  * delta_log.c — applies Delta Lake actions to an in-memory file set.
  * add inserts or replaces a path, remove deletes it, metaData and protocol
- * replace the previous ones, commitInfo / txn / domainMetadata / cdc are
+ * replace the previous ones, sidecar (v2 checkpoints) is noted for the
+ * caller to read, commitInfo / txn / domainMetadata / cdc / checkpointMetadata are
  * accepted and ignored (they do not change which rows a reader sees).
  * A file is keyed by its path; its deletion vector travels with it, and a
  * remove that names a deletion vector only removes the file carrying it.
@@ -27,6 +28,7 @@ void delta_replay_init(delta_replay *r) {
     memset(r, 0, sizeof *r);
     r->index_cap = 64;
     r->index = lh_calloc(r->index_cap, sizeof *r->index);
+    r->sidecars = json_array();
 }
 
 static void file_clear(dl_file *f) {
@@ -44,6 +46,7 @@ void delta_replay_free(delta_replay *r) {
     free(r->index);
     json_decref(r->metadata);
     json_decref(r->reader_features);
+    json_decref(r->sidecars);
     memset(r, 0, sizeof *r);
 }
 
@@ -197,6 +200,16 @@ static int apply_protocol(delta_replay *r, json_t *p, lh_err *err) {
     return 0;
 }
 
+/* A v2 checkpoint's sidecar: its file (under _delta_log/_sidecars) is read after the checkpoint. */
+static int apply_sidecar(delta_replay *r, json_t *a, lh_err *err) {
+    const char *p = json_string_value(json_object_get(a, "path"));
+    char *d = p && *p ? delta_path_decode(p) : NULL;
+    if (!d) return lh_err_set(err, LH_E_UNPROCESSABLE, "sidecar action without a usable path");
+    json_array_append_new(r->sidecars, json_string(d));
+    free(d);
+    return 0;
+}
+
 static const struct {
     const char *key;
     int (*apply)(delta_replay *, json_t *, lh_err *);
@@ -205,6 +218,7 @@ static const struct {
     {"remove", apply_remove},
     {"metaData", apply_metadata},
     {"protocol", apply_protocol},
+    {"sidecar", apply_sidecar},
 };
 
 enum { PASS_ALL, PASS_NOT_ADD, PASS_ADD };

@@ -33,6 +33,7 @@ typedef struct {
     json_t *metadata;  /* owned, latest metaData action */
     int min_reader, min_writer;
     json_t *reader_features; /* owned or NULL */
+    json_t *sidecars;  /* owned array of the sidecar file names a v2 checkpoint listed */
 } delta_replay;
 
 void delta_replay_init(delta_replay *r);
@@ -46,7 +47,7 @@ int delta_replay_commit(delta_replay *r, const char *text, size_t len, const cha
                         lh_err *err);
 /* Refuses protocols and features we cannot read correctly, naming them.
  * The reader features implemented are DELTA_READER_FEATURES. */
-#define DELTA_READER_FEATURES "deletionVectors, columnMapping, timestampNtz, vacuumProtocolCheck"
+#define DELTA_READER_FEATURES "deletionVectors, columnMapping, timestampNtz, vacuumProtocolCheck, v2Checkpoint"
 int delta_replay_check_protocol(const delta_replay *r, lh_err *err);
 /* URL-decodes a log path (one level of %XX); NULL on a bad escape. */
 char *delta_path_decode(const char *s);

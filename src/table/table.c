@@ -72,6 +72,7 @@ typedef struct {
     size_t ncommits;
     int64_t *cp_version;  /* checkpoints: version, parts (1 = single file) */
     int *cp_parts, *cp_found;
+    char **cp_name;       /* file name of a single-file checkpoint (classic or v2 UUID-named) */
     size_t ncp;
 } log_listing;
 
@@ -80,6 +81,8 @@ static void listing_free(log_listing *l) {
     free(l->cp_version);
     free(l->cp_parts);
     free(l->cp_found);
+    for (size_t i = 0; i < l->ncp; i++) free(l->cp_name[i]);
+    free(l->cp_name);
 }
 
 static int cmp_i64(const void *a, const void *b) {
@@ -87,18 +90,32 @@ static int cmp_i64(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static void note_checkpoint(log_listing *l, int64_t v, int parts) {
+/* Notes one checkpoint file; a single-file one keeps its name (the first
+ * seen of several at one version: any complete checkpoint will do). */
+static void note_checkpoint(log_listing *l, int64_t v, int parts, const char *name) {
     for (size_t i = 0; i < l->ncp; i++)
         if (l->cp_version[i] == v && l->cp_parts[i] == parts) {
-            l->cp_found[i]++;
+            if (parts > 1) l->cp_found[i]++;
             return;
         }
+    l->cp_name = lh_realloc(l->cp_name, (l->ncp + 1) * sizeof *l->cp_name);
+    l->cp_name[l->ncp] = parts == 1 ? lh_strdup(name) : NULL;
     l->cp_version = lh_realloc(l->cp_version, (l->ncp + 1) * sizeof *l->cp_version);
     l->cp_parts = lh_realloc(l->cp_parts, (l->ncp + 1) * sizeof *l->cp_parts);
     l->cp_found = lh_realloc(l->cp_found, (l->ncp + 1) * sizeof *l->cp_found);
     l->cp_version[l->ncp] = v;
     l->cp_parts[l->ncp] = parts;
     l->cp_found[l->ncp++] = 1;
+}
+
+/* "checkpoint.<uuid>.json|parquet": a v2 checkpoint's UUID-named file. */
+static int is_v2_checkpoint_name(const char *rest) {
+    if (strncmp(rest, "checkpoint.", 11) != 0 || strlen(rest) < 11 + 36 + 5) return 0;
+    const char *u = rest + 11, *ext = u + 36;
+    for (int i = 0; i < 36; i++)
+        if (!(i == 8 || i == 13 || i == 18 || i == 23 ? u[i] == '-' : strchr("0123456789abcdefABCDEF", u[i]) && u[i]))
+            return 0;
+    return !strcmp(ext, ".json") || !strcmp(ext, ".parquet");
 }
 
 /* Classifies one file name of _delta_log/. */
@@ -112,11 +129,13 @@ static void listing_add(log_listing *l, const char *name) {
         l->commits = lh_realloc(l->commits, (l->ncommits + 1) * sizeof *l->commits);
         l->commits[l->ncommits++] = v;
     } else if (!strcmp(rest, "checkpoint.parquet")) {
-        note_checkpoint(l, v, 1);
+        note_checkpoint(l, v, 1, name);
     } else {
         int part, parts;
         if (sscanf(rest, "checkpoint.%10d.%10d.parquet", &part, &parts) == 2 && parts > 0)
-            note_checkpoint(l, v, parts);
+            note_checkpoint(l, v, parts, name);
+        else if (is_v2_checkpoint_name(rest))
+            note_checkpoint(l, v, 1, name);
     }
 }
 
@@ -162,12 +181,19 @@ static int64_t pick_checkpoint(const log_listing *l, int64_t version, int *parts
     return best;
 }
 
-static char *checkpoint_files_sql(lh_table *t, int64_t v, int parts) {
+/* Name of the single-file checkpoint at v (NULL for a multi-part one). */
+static const char *checkpoint_name(const log_listing *l, int64_t v, int parts) {
+    for (size_t i = 0; i < l->ncp; i++)
+        if (l->cp_version[i] == v && l->cp_parts[i] == parts) return l->cp_name[i];
+    return NULL;
+}
+
+static char *checkpoint_files_sql(lh_table *t, int64_t v, int parts, const char *single) {
     lh_strbuf sb = LH_STRBUF_INIT;
     sb_putc(&sb, '[');
     for (int p = 1; p <= parts; p++) {
         char name[96];
-        if (parts == 1) snprintf(name, sizeof name, "%020" PRId64 ".checkpoint.parquet", v);
+        if (parts == 1) snprintf(name, sizeof name, "%s", single);
         else snprintf(name, sizeof name, "%020" PRId64 ".checkpoint.%010d.%010d.parquet", v, p, parts);
         char *key = table_log_key(t, name);
         char *path = storage_path(t->st, key);
@@ -180,34 +206,73 @@ static char *checkpoint_files_sql(lh_table *t, int64_t v, int parts) {
     return sb_steal(&sb);
 }
 
-static int replay_checkpoint(lh_table *t, delta_replay *r, int64_t v, int parts, lh_err *err) {
-    char *files = checkpoint_files_sql(t, v, parts);
-    char *sql = lh_asprintf("SELECT to_json(add)::VARCHAR, to_json(metaData)::VARCHAR, "
-                            "to_json(protocol)::VARCHAR FROM read_parquet(%s) "
-                            "WHERE add IS NOT NULL OR metaData IS NOT NULL OR protocol IS NOT NULL",
-                            files);
-    free(files);
+/* Feeds every row of the Parquet files `files` (a DuckDB list literal) to
+ * the replay as one action object of the columns in `cols` that exist. */
+static int replay_parquet_actions(lh_table *t, delta_replay *r, const char *files, const char *cols, lh_err *err) {
+    char *sql = lh_asprintf("SELECT to_json(cp)::VARCHAR FROM (SELECT COLUMNS(c -> c IN (%s)) "
+                            "FROM read_parquet(%s, union_by_name = true)) AS cp", cols, files);
     duckdb_result res;
     int rc = table_private_query(t, sql, &res, err);
     free(sql);
-    if (rc != 0) {
-        lh_err_prefix(err, "checkpoint %" PRId64, v);
-        return -1;
-    }
-    static const char *const kinds[3] = {"add", "metaData", "protocol"};
+    if (rc != 0) return -1;
     idx_t rows = duckdb_row_count(&res);
     for (idx_t row = 0; row < rows && rc == 0; row++) {
-        for (idx_t col = 0; col < 3 && rc == 0; col++) {
-            if (duckdb_value_is_null(&res, col, row)) continue;
-            char *text = duckdb_value_varchar(&res, col, row);
-            json_t *inner = json_loads(text, 0, NULL);
-            duckdb_free(text);
-            json_t *action = json_pack("{s:o}", kinds[col], inner ? inner : json_null());
-            rc = delta_replay_action(r, action, err);
-            json_decref(action);
-        }
+        char *text = duckdb_value_varchar(&res, 0, row);
+        json_t *action = json_loads(text ? text : "", 0, NULL);
+        duckdb_free(text);
+        rc = action ? delta_replay_action(r, action, err) : lh_err_set(err, LH_E_UNPROCESSABLE, "unreadable row");
+        json_decref(action);
     }
     duckdb_destroy_result(&res);
+    return rc;
+}
+
+/* The sidecar files a v2 checkpoint named: their add rows (their removes
+ * are tombstones, which a snapshot does not need). */
+static int replay_sidecars(lh_table *t, delta_replay *r, lh_err *err) {
+    size_t i;
+    json_t *p;
+    json_array_foreach(r->sidecars, i, p) {
+        const char *name = json_string_value(p);
+        char *sub = lh_asprintf("_sidecars/%s", name);
+        char *key = table_log_key(t, sub);
+        free(sub);
+        if (strchr(name, '/') || storage_key_validate(key, NULL) != 0) {
+            free(key);
+            return lh_err_set(err, LH_E_UNPROCESSABLE, "sidecar '%s' is not a file of _delta_log/_sidecars", name);
+        }
+        lh_strbuf files = LH_STRBUF_INIT;
+        char *path = storage_path(t->st, key);
+        sb_sql_str(&files, path);
+        int rc = replay_parquet_actions(t, r, files.buf, "'add'", err);
+        if (rc != 0) lh_err_prefix(err, "sidecar %s", name);
+        free(path);
+        free(key);
+        sb_free(&files);
+        if (rc != 0) return -1;
+    }
+    return 0;
+}
+
+/* A checkpoint: classic (one file or parts), or v2 (UUID-named JSON or
+ * Parquet, with checkpointMetadata and sidecar actions). */
+static int replay_checkpoint(lh_table *t, delta_replay *r, int64_t v, int parts, const char *single, lh_err *err) {
+    size_t n = single ? strlen(single) : 0;
+    int rc;
+    if (n > 5 && !strcmp(single + n - 5, ".json")) {
+        char *key = table_log_key(t, single), *text = NULL;
+        size_t len;
+        rc = storage_get(t->st, key, &text, &len, err);
+        if (rc == 0) rc = delta_replay_commit(r, text, len, single, err);
+        free(text);
+        free(key);
+    } else {
+        char *files = checkpoint_files_sql(t, v, parts, single);
+        rc = replay_parquet_actions(t, r, files, "'add', 'metaData', 'protocol', 'sidecar', 'checkpointMetadata'", err);
+        free(files);
+    }
+    if (rc == 0) rc = replay_sidecars(t, r, err);
+    if (rc != 0) lh_err_prefix(err, "checkpoint %" PRId64, v);
     return rc;
 }
 
@@ -275,7 +340,7 @@ static int replay_to(lh_table *t, delta_replay *r, int64_t version, lh_err *err)
         else rc = lh_err_set(err, LH_E_NOT_FOUND, "version %" PRId64 " of '%s' does not exist", version, t->prefix);
     } else {
         if (cp >= 0) {
-            rc = replay_checkpoint(t, r, cp, parts, err);
+            rc = replay_checkpoint(t, r, cp, parts, checkpoint_name(&l, cp, parts), err);
             start = cp + 1;
         }
         for (int64_t v = start; rc == 0 && v <= version; v++) {

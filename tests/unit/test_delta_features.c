@@ -5,7 +5,8 @@
  * values), and constructed logs exercise what the fixtures lack: inline and
  * prefixed deletion vectors, run and bitmap containers, corrupt or hostile
  * DVs (checksum, cardinality, a path outside the table), typed partition
- * values incl. timestamp_ntz, stats_parsed in a checkpoint, a remove listed
+ * values incl. timestamp_ntz, stats_parsed in a checkpoint, v2 checkpoints
+ * (UUID-named Parquet and JSON) with sidecars, a remove listed
  * after the re-add of a file, and an unknown reader feature refused by name.
  */
 #include <setjmp.h>
@@ -485,6 +486,97 @@ static void test_stats_parsed_checkpoint(void **state) {
     drop_bucket(st);
 }
 
+static const char *const V2_PROTO =
+    "{\"protocol\":{\"minReaderVersion\":3,\"minWriterVersion\":7,\"readerFeatures\":[\"v2Checkpoint\"],\"writerFeatures\":[\"v2Checkpoint\"]}}";
+static const char *const V2_META =
+    "{\"metaData\":{\"id\":\"v2\",\"format\":{\"provider\":\"parquet\",\"options\":{}},\"schemaString\":"
+    "\"{\\\"type\\\":\\\"struct\\\",\\\"fields\\\":[{\\\"name\\\":\\\"id\\\",\\\"type\\\":\\\"long\\\","
+    "\\\"nullable\\\":true,\\\"metadata\\\":{}}]}\",\"partitionColumns\":[],\"configuration\":{},\"createdTime\":1}}";
+
+/* A v2 table at `name`: data files a, b (in a sidecar of the checkpoint at
+ * version 1) and c (commit 2); commits 0 and 1 are gone, so only the
+ * checkpoint can say what a and b are. */
+static void v2_table(lh_storage *st, const char *name, int json_checkpoint) {
+    const char *rows[] = {"a", "SELECT range AS id FROM range(3)", "b", "SELECT range + 10 AS id FROM range(4)",
+                          "c", "SELECT 100::BIGINT AS id"};
+    for (int i = 0; i < 6; i += 2) {
+        char *key = lh_asprintf("%s/%s.parquet", name, rows[i]);
+        put_parquet(st, key, rows[i + 1]);
+        free(key);
+    }
+    char *side_key = lh_asprintf("%s/_delta_log/_sidecars/s-1.parquet", name);
+    char *side = storage_path(st, side_key);
+    lh_err err = {0};
+    char *dir = lh_strdup(side);
+    *strrchr(dir, '/') = '\0';
+    assert_int_equal(lh_mkdirs(dir, &err), 0);
+    char *sql = lh_asprintf("COPY (SELECT {'path': 'a.parquet', 'partitionValues': MAP {}::MAP(VARCHAR, VARCHAR), 'size': 1::BIGINT, "
+                            "'modificationTime': 1::BIGINT, 'dataChange': false, 'stats': NULL::VARCHAR, 'stats_parsed': {'numRecords': 3::BIGINT}} AS add "
+                            "UNION ALL SELECT {'path': 'b.parquet', 'partitionValues': MAP {}, 'size': 1, 'modificationTime': 1, 'dataChange': false, "
+                            "'stats': '{\"numRecords\":4}', 'stats_parsed': NULL}) TO '%s' (FORMAT parquet)", side);
+    run_sql(sql);
+    free(sql);
+    const char *uuid = "3a0d65cd-4056-49b8-937b-95f9e3ee90e5";
+    if (json_checkpoint) {
+        char *text = lh_asprintf("%s\n%s\n{\"checkpointMetadata\":{\"version\":1}}\n"
+                                 "{\"sidecar\":{\"path\":\"s-1.parquet\",\"sizeInBytes\":1,\"modificationTime\":1}}\n",
+                                 V2_PROTO, V2_META);
+        char *key = lh_asprintf("%s/_delta_log/00000000000000000001.checkpoint.%s.json", name, uuid);
+        put_text(st, key, text);
+        free(key);
+        free(text);
+    } else {
+        char *key = lh_asprintf("%s/_delta_log/00000000000000000001.checkpoint.%s.parquet", name, uuid);
+        char *cp = storage_path(st, key);
+        sql = lh_asprintf(
+            "COPY (SELECT {'minReaderVersion': 3, 'minWriterVersion': 7, 'readerFeatures': ['v2Checkpoint'], 'writerFeatures': ['v2Checkpoint']} AS protocol, "
+            "NULL::STRUCT(id VARCHAR, schemaString VARCHAR) AS metaData, NULL::STRUCT(version BIGINT) AS checkpointMetadata, "
+            "NULL::STRUCT(path VARCHAR, sizeInBytes BIGINT, modificationTime BIGINT) AS sidecar "
+            "UNION ALL SELECT NULL, {'id': 'v2', 'schemaString': '{\"type\":\"struct\",\"fields\":[{\"name\":\"id\",\"type\":\"long\",\"nullable\":true,\"metadata\":{}}]}'}, NULL, NULL "
+            "UNION ALL SELECT NULL, NULL, {'version': 1}, NULL "
+            "UNION ALL SELECT NULL, NULL, NULL, {'path': 's-1.parquet', 'sizeInBytes': 1, 'modificationTime': 1}) TO '%s' (FORMAT parquet)", cp);
+        run_sql(sql);
+        free(sql);
+        free(cp);
+        free(key);
+    }
+    char *key = lh_asprintf("%s/_delta_log/00000000000000000002.json", name);
+    put_text(st, key, "{\"add\":{\"path\":\"c.parquet\",\"partitionValues\":{},\"size\":1,\"modificationTime\":1,\"dataChange\":true,\"stats\":\"{\\\"numRecords\\\":1}\"}}\n");
+    free(key);
+    free(dir);
+    free(side);
+    free(side_key);
+}
+
+static void test_v2_checkpoints(void **state) {
+    (void)state;
+    lh_storage *st = temp_bucket();
+    v2_table(st, "pq", 0);
+    v2_table(st, "js", 1);
+    const char *names[] = {"pq", "js"};
+    for (int i = 0; i < 2; i++) {
+        assert_eval(st, names[i], -1, "count(*) || '/' || sum(id)", "8/149");
+        lh_err err = {0};
+        lh_table *t = table_open(st, names[i], &err);
+        lh_snapshot *s = table_snapshot(t, -1, &err);
+        if (!s) fail_msg("%s: %s", names[i], err.msg);
+        assert_int_equal(s->num_records, 8); /* a's count from stats_parsed */
+        assert_int_equal(s->min_reader_version, 3);
+        table_snapshot_free(s);
+        table_free(t);
+    }
+    /* a sidecar that is missing, or named outside _sidecars: an error */
+    lh_err err = {0};
+    assert_int_equal(storage_delete(st, "pq/_delta_log/_sidecars/s-1.parquet", &err), 0);
+    assert_null(table_eval(st, "pq", -1, "count(*)", &err));
+    assert_non_null(strstr(err.msg, "sidecar"));
+    put_text(st, "js/_delta_log/00000000000000000001.checkpoint.3a0d65cd-4056-49b8-937b-95f9e3ee90e5.json",
+             "{\"sidecar\":{\"path\":\"..%2F..%2Fsecret.parquet\",\"sizeInBytes\":1,\"modificationTime\":1}}\n");
+    assert_null(table_eval(st, "js", -1, "count(*)", &err));
+    assert_non_null(strstr(err.msg, "not a file of _delta_log/_sidecars"));
+    drop_bucket(st);
+}
+
 static void test_unknown_reader_feature(void **state) {
     (void)state;
     lh_storage *st = temp_bucket();
@@ -530,6 +622,7 @@ int main(void) {
         cmocka_unit_test(test_remove_after_readd),
         cmocka_unit_test(test_typed_partitions),
         cmocka_unit_test(test_stats_parsed_checkpoint),
+        cmocka_unit_test(test_v2_checkpoints),
         cmocka_unit_test(test_unknown_reader_feature),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
