@@ -184,6 +184,13 @@ int main(int argc, char **argv) {
     row_ivfpq(ix, &qs, dp, 100);
     row_ivfpq(ix, &qs, dp, 400);
     row_ivfpq(ix, &qs, dp * 2, 400);
+    t0 = lh_mono_s();
+    lh_ivfpq_tuning tu;
+    ivfpq_tune(ix, x, n, 0.97, 0, &tu); /* what a server build does (index_disk.c) */
+    printf("| IVF-PQ defaults chosen by the build (tuned in %.1f s on %d sample rows, sample recall %.3f): |"
+           " | | | | |\n", lh_mono_s() - t0, tu.queries, tu.recall);
+    lh_ivfpq_query dq = ivfpq_default_query(ix, 10);
+    row_ivfpq(ix, &qs, dq.nprobe, dq.rerank);
     printf("| IVF-PQ save / load (mmap + checksum) | %.2f s / %.2f s | | | | |\n", save_s, load_s);
     ops_rows(ix, x, dims, path);
     ivfpq_free(ix);

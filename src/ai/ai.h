@@ -87,6 +87,8 @@ int ai_generate(lh_ai *ai, const char *model, const char *system, const char *pr
  * reranker ai_reranker_name() names (see the top of this file). */
 int ai_rerank(lh_ai *ai, const char *query, const char *const *docs, size_t n, float *scores,
               lh_err *err);
+/* The cross-encoder model configured, or NULL. */
+const char *ai_rerank_model(const lh_ai *ai);
 /* "cross-encoder:<model>" or "lexical+vector" (borrowed). */
 const char *ai_reranker_name(const lh_ai *ai);
 

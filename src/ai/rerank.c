@@ -1,6 +1,7 @@
 /*
  * rerank.c — ai_rerank(): a real cross-encoder when one is configured
- * ([ai] rerank_model on an HTTP provider: POST <url>/v1/rerank), else the
+ * ([ai] rerank_model on an HTTP provider: POST <url>/v1/rerank; for openai,
+ * whose base URL ends in /v1, <url>/rerank), else the
  * "lexical+vector" rescoring (see ai.h): half the cosine under the embed
  * model, half the share of the query's distinct non-stop words (the
  * builtin tokenizer, English stop words) that the document holds. The
@@ -14,6 +15,8 @@
 #include "ai/ai_internal.h"
 #include "ai/builtin.h"
 #include "common/strbuf.h"
+
+const char *ai_rerank_model(const lh_ai *ai) { return ai->rerank_model; }
 
 const char *ai_reranker_name(const lh_ai *ai) {
     static _Thread_local char name[160];
@@ -32,7 +35,9 @@ static int rerank_remote(lh_ai *ai, const char *query, const char *const *docs, 
                              "top_n", (json_int_t)n);
     json_t *out = NULL;
     if (!body) return lh_err_set(err, LH_E_BAD_REQUEST, "the query or a document is not valid UTF-8");
-    if (ai_remote_call(ai, AI_OP_GENERATE, ai->rerank_model, "/v1/rerank", body, &out, err) != 0) return -1;
+    /* an OpenAI-style base URL already ends in /v1 */
+    const char *path = strcmp(ai->remote->name, "openai") ? "/v1/rerank" : "/rerank";
+    if (ai_remote_call(ai, AI_OP_GENERATE, ai->rerank_model, path, body, &out, err) != 0) return -1;
     json_t *res = json_object_get(out, "results");
     int rc = 0;
     char *seen = lh_calloc(n + 1, 1);

@@ -194,13 +194,16 @@ void lh_fsync_dir_of(const char *path) {
     free(p);
 }
 
-int lh_write_file_atomic(const char *path, const void *data, size_t len, lh_err *err) {
+char *lh_temp_path_beside(const char *path) {
     char rnd[17];
     lh_random_hex(rnd, 8);
-    char *dir = lh_strdup(path), *base = lh_strdup(path);
-    char *tmp = lh_asprintf("%s/.%s.tmp-%s", dirname(dir), basename(base), rnd);
-    free(dir);
-    free(base);
+    const char *slash = strrchr(path, '/');
+    if (!slash) return lh_asprintf(".%s.tmp-%s", path, rnd);
+    return lh_asprintf("%.*s/.%s.tmp-%s", (int)(slash - path), path, slash + 1, rnd);
+}
+
+int lh_write_file_atomic(const char *path, const void *data, size_t len, lh_err *err) {
+    char *tmp = lh_temp_path_beside(path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
         lh_err_set(err, LH_E_INTERNAL, "create %s: %s", tmp, strerror(errno));

@@ -38,6 +38,10 @@ void lh_sha256_final(lh_sha256 *h, char out[65]);
 int lh_read_file(const char *path, char **out, size_t *len, lh_err *err);
 /* mkdir -p */
 int lh_mkdirs(const char *path, lh_err *err);
+/* A fresh temp name beside path, "<dir>/.<base>.tmp-<16 hex>" (or
+ * ".<path>.tmp-<16 hex>" when path has no folder): the shape listings hide
+ * and storage_cleanup_temp removes after a crash. Owned by the caller. */
+char *lh_temp_path_beside(const char *path);
 /* Writes data to path atomically: temp file beside it, fsync, rename, fsync dir. */
 int lh_write_file_atomic(const char *path, const void *data, size_t len, lh_err *err);
 /* *ts = the wall-clock time ms milliseconds from now, for pthread_cond_timedwait. */

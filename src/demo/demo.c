@@ -72,13 +72,6 @@ static const demo_table_meta META[DEMO_TABLES] = {
       {"client_id", "clients.client_id when a client took part"}, {"activity_at", "When it happened"}}},
 };
 
-const char *const *demo_table_names(size_t *n) {
-    static const char *names[DEMO_TABLES];
-    for (size_t i = 0; i < DEMO_TABLES; i++) names[i] = META[i].name;
-    *n = DEMO_TABLES;
-    return names;
-}
-
 int64_t demo_table_rows(const char *table, double scale) {
     if (scale <= 0) scale = 1;
     for (size_t i = 0; i < DEMO_TABLES; i++)

@@ -22,11 +22,6 @@ static int access_ready(lh_app *app, lh_resp *resp) {
     return 0;
 }
 
-static void respond(lh_resp *resp, int status, json_t *body, const lh_err *err) {
-    if (body) resp_json(resp, status, body);
-    else resp_error(resp, err);
-}
-
 static const char *role_name(lh_role r) {
     return r >= ROLE_ADMIN ? "admin" : r == ROLE_WRITE ? "write" : r == ROLE_READ ? "read" : "public";
 }
@@ -38,7 +33,7 @@ void api_access_roles_list(lh_app *app, lh_req *req, lh_resp *resp) {
 void api_access_role_get(lh_app *app, lh_req *req, lh_resp *resp) {
     if (!access_ready(app, resp)) return;
     lh_err err = {0};
-    respond(resp, 200, access_role_get(app->access, req_param(req, "name"), &err), &err);
+    resp_result(resp, 200, access_role_get(app->access, req_param(req, "name"), &err), &err);
 }
 
 void api_access_role_put(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -49,7 +44,7 @@ void api_access_role_put(lh_app *app, lh_req *req, lh_resp *resp) {
     int created = 0;
     json_t *r = access_role_put(app->access, body, &created, &err);
     json_decref(body);
-    respond(resp, created ? 201 : 200, r, &err);
+    resp_result(resp, created ? 201 : 200, r, &err);
 }
 
 void api_access_role_delete(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -68,7 +63,7 @@ void api_access_check(lh_app *app, lh_req *req, lh_resp *resp) {
                              json_string_value(json_object_get(body, "dataset")), json_object_get(body, "columns"),
                              &err);
     json_decref(body);
-    respond(resp, 200, d, &err);
+    resp_result(resp, 200, d, &err);
 }
 
 void api_access_query(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -86,7 +81,7 @@ void api_access_query(lh_app *app, lh_req *req, lh_resp *resp) {
                              json_string_value(json_object_get(body, "dataset")), json_object_get(body, "columns"),
                              limit ? json_integer_value(limit) : -1, &err);
     json_decref(body);
-    respond(resp, 200, r, &err);
+    resp_result(resp, 200, r, &err);
 }
 
 void api_access_audit(lh_app *app, lh_req *req, lh_resp *resp) {

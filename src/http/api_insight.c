@@ -5,11 +5,6 @@
 #include "http/internal.h"
 #include "insight/insight.h"
 
-static void reply(lh_resp *resp, json_t *doc, const lh_err *err) {
-    if (!doc) resp_error(resp, err);
-    else resp_json(resp, 200, doc);
-}
-
 void api_ai_sql(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = req_json_object(req, resp);
     if (!body) return;
@@ -18,15 +13,15 @@ void api_ai_sql(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *r = insight_ask(app->ai, app->catalog, app->query, json_string_value(json_object_get(body, "question")),
                             json_is_integer(limit) ? json_integer_value(limit) : 0, &err);
     json_decref(body);
-    reply(resp, r, &err);
+    resp_result(resp, 200, r, &err);
 }
 
 void api_catalog_profile(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
-    reply(resp, insight_profile(app->catalog, app->query, req_param(req, "name"), &err), &err);
+    resp_result(resp, 200, insight_profile(app->catalog, app->query, req_param(req, "name"), &err), &err);
 }
 
 void api_catalog_summary(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
-    reply(resp, insight_summary(app->ai, app->catalog, app->query, req_param(req, "name"), &err), &err);
+    resp_result(resp, 200, insight_summary(app->ai, app->catalog, app->query, req_param(req, "name"), &err), &err);
 }

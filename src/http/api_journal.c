@@ -57,11 +57,6 @@ static int filter_from_query(lh_req *req, lh_journal_filter *f, lh_resp *resp) {
     return 0;
 }
 
-static void respond(lh_resp *resp, int status, json_t *body, const lh_err *err) {
-    if (body) resp_json(resp, status, body);
-    else resp_error(resp, err);
-}
-
 void api_journal_event(lh_app *app, lh_req *req, lh_resp *resp) {
     if (!journal_ready(app, resp)) return;
     json_t *body = req_json_object(req, resp);
@@ -69,7 +64,7 @@ void api_journal_event(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
     json_t *ev = journal_append(app->journal, body, req->caller, &err);
     json_decref(body);
-    respond(resp, 201, ev, &err);
+    resp_result(resp, 201, ev, &err);
 }
 
 void api_journal_update(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -79,13 +74,13 @@ void api_journal_update(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
     json_t *r = journal_record_update(app->journal, body, req->caller, &err);
     json_decref(body);
-    respond(resp, 201, r, &err);
+    resp_result(resp, 201, r, &err);
 }
 
 void api_journal_flush(lh_app *app, lh_req *req, lh_resp *resp) {
     if (!journal_ready(app, resp)) return;
     lh_err err = {0};
-    respond(resp, 200, journal_flush(app->journal, &err), &err);
+    resp_result(resp, 200, journal_flush(app->journal, &err), &err);
 }
 
 void api_journal_history(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -95,7 +90,7 @@ void api_journal_history(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
     json_t *r = journal_query(app->journal, &f, &err);
     if (r) json_object_set_new(r, "entity_id", json_string(f.entity_id));
-    respond(resp, 200, r, &err);
+    resp_result(resp, 200, r, &err);
 }
 
 void api_journal_recent(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -103,11 +98,11 @@ void api_journal_recent(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_journal_filter f = {0};
     if (filter_from_query(req, &f, resp) != 0) return;
     lh_err err = {0};
-    respond(resp, 200, journal_query(app->journal, &f, &err), &err);
+    resp_result(resp, 200, journal_query(app->journal, &f, &err), &err);
 }
 
 void api_journal_stats(lh_app *app, lh_req *req, lh_resp *resp) {
     if (!journal_ready(app, resp)) return;
     lh_err err = {0};
-    respond(resp, 200, journal_stats(app->journal, &err), &err);
+    resp_result(resp, 200, journal_stats(app->journal, &err), &err);
 }

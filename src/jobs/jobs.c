@@ -518,6 +518,13 @@ int jobs_wait(lh_jobs *js, const char *id, int64_t timeout_ms) {
     return rc;
 }
 
+void jobs_cancel_running(lh_jobs *js) {
+    pthread_mutex_lock(&js->mu);
+    for (size_t i = 0; i < js->n; i++)
+        if (js->all[i]->state == JOB_RUNNING) atomic_store(&js->all[i]->cancel, 1);
+    pthread_mutex_unlock(&js->mu);
+}
+
 void jobs_counts(lh_jobs *js, int *queued, int *running) {
     pthread_mutex_lock(&js->mu);
     if (queued) *queued = (int)js->nq;

@@ -145,6 +145,33 @@ json_t *jevent_to_json(const jevent *e) {
     return o;
 }
 
+char *jevent_wal_line(const jevent *e) {
+    json_t *o = json_pack("{s:I}", "ts_us", (json_int_t)e->ts_us);
+    for (int i = 0; i < JF__COUNT; i++)
+        if (e->f[i]) json_object_set_new(o, jfield_names[i], json_string(e->f[i]));
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    char *line = lh_asprintf("%s\n", text);
+    free(text);
+    return line;
+}
+
+jevent *jevent_from_wal(const char *line, size_t len) {
+    json_t *o = json_loadb(line, len, 0, NULL);
+    json_t *ts = json_object_get(o, "ts_us");
+    jevent *e = NULL;
+    if (json_is_integer(ts) && json_is_string(json_object_get(o, "id"))) {
+        e = lh_calloc(1, sizeof *e);
+        e->ts_us = json_integer_value(ts);
+        for (int i = 0; i < JF__COUNT; i++) {
+            const char *v = json_string_value(json_object_get(o, jfield_names[i]));
+            if (v) e->f[i] = lh_strdup(v);
+        }
+    }
+    json_decref(o);
+    return e;
+}
+
 int jevent_cmp(const void *a, const void *b) {
     const jevent *x = *(const jevent *const *)a, *y = *(const jevent *const *)b;
     if (x->ts_us != y->ts_us) return x->ts_us < y->ts_us ? -1 : 1;

@@ -84,6 +84,15 @@ int storage_delete(lh_storage *st, const char *key, lh_err *err);
 int storage_list(lh_storage *st, const char *prefix, lh_object_info **out, size_t *n,
                  lh_err *err);
 void storage_list_free(lh_object_info *objs, size_t n);
+/* Takes the bucket's exclusive process lock: flock() on "<root>/.lakehouse.lock"
+ * (non-blocking), held until storage_free or the process dies (so a kill -9
+ * leaves no stale lock), the holder's pid written into the file. Called by
+ * every process that opens a data folder (serve, demo, ingest/sql --local)
+ * before anything else touches it. LH_E_UNAVAILABLE naming the holder's pid
+ * when another process holds it. Remote buckets: a no-op. The lock file is
+ * hidden from listings and cannot be written as an object. */
+int storage_lock(lh_storage *st, lh_err *err);
+
 /* Removes temp files left by interrupted writes; returns how many. */
 int storage_cleanup_temp(lh_storage *st);
 

@@ -509,11 +509,9 @@ int table_checkpoint(lh_table *t, duckdb_connection conn, int64_t version, lh_er
         cp_row(&rows, add, NULL, NULL);
         free(add);
     }
-    char name[64], tmpname[96], rnd[17];
+    char name[64];
     snprintf(name, sizeof name, "%020" PRId64 ".checkpoint.parquet", version);
-    lh_random_hex(rnd, 8);
-    snprintf(tmpname, sizeof tmpname, ".%s.tmp-%s", name, rnd);
-    char *key = table_log_key(t, name), *tkey = table_log_key(t, tmpname);
+    char *key = table_log_key(t, name), *tkey = lh_temp_path_beside(key);
     char *path = storage_path(t->st, key), *tpath = storage_path(t->st, tkey);
     lh_strbuf sql = LH_STRBUF_INIT;
     sb_printf(&sql, "COPY (%s) TO ", rows.buf);

@@ -31,7 +31,6 @@ struct lh_tools {
     char *audit_path;      /* owned */
 };
 
-lh_query_engine *tools_query(lh_tools *t) { return t->q; }
 lh_catalog *tools_catalog(lh_tools *t) { return t->c; }
 lh_storage *tools_storage(lh_tools *t) { return t->st; }
 
@@ -328,6 +327,7 @@ json_t *tools_run_sql(lh_tools *t, const char *sql, const lh_query_param *ps, si
 }
 
 static json_t *run_def(lh_tools *t, const tool_def *d, const lh_query_param *ps, size_t n, lh_err *err) {
+    if (d->exec && d->permission < LH_PERM_WRITE) return d->exec(t, d, ps, n, err);
     if (d->exec) {
         pthread_mutex_lock(&t->write_mu);
         json_t *r = d->exec(t, d, ps, n, err);

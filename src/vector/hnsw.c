@@ -11,6 +11,7 @@
  * made only when more threads search at once than ever before.
  */
 #include <assert.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -379,8 +380,8 @@ int hnsw_search_ex(const lh_hnsw *h, const float *q, int k, int ef, const uint32
     size_t efs = (size_t)(ef > 0 ? ef : h->p.ef_search);
     if (efs < (size_t)k) efs = (size_t)k;
     /* entry points: the greedy descent's, the caller's seeds, and a fixed
-     * stride sample of layer 0 (a query far from every cluster otherwise
-     * strands the walk in the one region the descent happened to reach) */
+     * stride sample of layer 0 — which also measures how close a random
+     * row is to the query */
     size_t nsample = HNSW_SAMPLE_SEEDS < h->n ? HNSW_SAMPLE_SEEDS : h->n;
     uint32_t *eps = lh_malloc((1 + nseeds + nsample) * sizeof *eps);
     size_t neps = 0;
@@ -390,9 +391,25 @@ int hnsw_search_ex(const lh_hnsw *h, const float *q, int k, int ef, const uint32
     eps[neps++] = ep;
     for (size_t i = 0; i < nseeds; i++)
         if (seeds[i] < h->n) eps[neps++] = seeds[i];
-    for (size_t i = 0; i < nsample; i++) eps[neps++] = (uint32_t)(i * h->n / nsample);
+    float sample_best = INFINITY;
+    for (size_t i = 0; i < nsample; i++) {
+        uint32_t id = (uint32_t)(i * h->n / nsample);
+        float d = hnsw_dist(h, q, id);
+        if (d < sample_best) sample_best = d;
+        eps[neps++] = id;
+    }
     hnsw_scratch *s = hnsw_pool_acquire(h);
     size_t nr = hnsw_search_layer0_ex(h, s, q, eps, neps, efs, allowed);
+    /* A query far from every cluster: when the k-th result is no closer than
+     * the best of the random sample, the walk had no gradient to follow —
+     * widen the beam (4x, then 16x) instead of answering from one region. */
+    for (int widen = 0; widen < 2 && nr > 0; widen++) {
+        hnsw_cand_sort(s->res, nr);
+        float kth = s->res[(nr < (size_t)k ? nr : (size_t)k) - 1].d;
+        if (kth < sample_best && nr >= (size_t)k) break;
+        efs *= 4;
+        nr = hnsw_search_layer0_ex(h, s, q, eps, neps, efs, allowed);
+    }
     hnsw_cand_sort(s->res, nr);
     int got = nr < (size_t)k ? (int)nr : k;
     for (int i = 0; i < got; i++) out[i] = (lh_hit){s->res[i].id, -s->res[i].d};

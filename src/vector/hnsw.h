@@ -62,11 +62,14 @@ int hnsw_search(const lh_hnsw *h, const float *q, int k, int ef, lh_hit *out);
 
 /* The search the index service uses: like hnsw_search, but the layer-0
  * walk starts from the greedy descent's node, the caller's seeds (ids < n;
- * e.g. keyword hits) and a fixed stride sample of the graph, so a query far
- * from every cluster is not stranded in one region; and when allowed is
- * not NULL (a bitmap of n bits) only allowed nodes enter the results while
- * every node may be walked through. Returns up to k allowed hits. */
-#define HNSW_SAMPLE_SEEDS 16
+ * e.g. keyword hits) and a fixed stride sample of HNSW_SAMPLE_SEEDS nodes.
+ * The sample also measures the noise floor: when the k-th result found is
+ * no closer than the best sampled node (a query far from every cluster,
+ * where the walk has no gradient to follow), the beam is widened 4x, at
+ * most twice. When allowed is not NULL (a bitmap of n bits) only allowed
+ * nodes enter the results while every node may be walked through.
+ * Returns up to k allowed hits. */
+#define HNSW_SAMPLE_SEEDS 64
 int hnsw_search_ex(const lh_hnsw *h, const float *q, int k, int ef, const uint32_t *seeds, size_t nseeds,
                    const uint64_t *allowed, lh_hit *out);
 

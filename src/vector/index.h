@@ -224,9 +224,4 @@ int vindex_sql_register(lh_vindex *vx, lh_query_engine *qe, lh_err *err);
 /* Same on any DuckDB connection (a duckdb_connection *), e.g. in tests. */
 int vindex_sql_register_conn(lh_vindex *vx, void *duckdb_conn, lh_err *err);
 
-/* ---- status -------------------------------------------------------------- */
-
-/* {"ok","indexes","vectors","building"} for GET /system/status. */
-json_t *vindex_status(lh_vindex *vx);
-
 #endif

@@ -12,6 +12,13 @@
  * dataset's current snapshot (unit tests, tools without a query engine).
  * DuckDB's parse and bind errors come back as 400s naming the filter.
  * The ids are then mapped to rows through the snapshot's doc-id index.
+ *
+ * The last FILTER_CACHE bitmaps are kept, keyed by (index, generation,
+ * catalog version, filter text): a repeated filter (a tool's city, a
+ * page of results) costs a lookup, not a scan of the dataset. Any catalog
+ * change bumps the version, so a cached bitmap never outlives the data it
+ * was computed from. (When the query layer filters rows per caller, the
+ * caller's role must join the key.)
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +27,80 @@
 #include "vector/index_internal.h"
 
 #define FILTER_MAX_LEN 4000
+#define FILTER_CACHE 32
+
+typedef struct {
+    char *index, *filter;
+    int64_t generation;
+    uint64_t catalog_version;
+    uint64_t *bits;
+    size_t words, count;
+    uint64_t used;         /* LRU clock */
+} fcache_entry;
+
+struct vfilter_cache {
+    pthread_mutex_t mu;
+    fcache_entry e[FILTER_CACHE];
+    uint64_t clock;
+};
+
+static struct vfilter_cache *cache_of(lh_vindex *vx) {
+    pthread_mutex_lock(&vx->mu);
+    if (!vx->fcache) {
+        vx->fcache = lh_calloc(1, sizeof *vx->fcache);
+        pthread_mutex_init(&vx->fcache->mu, NULL);
+    }
+    struct vfilter_cache *c = vx->fcache;
+    pthread_mutex_unlock(&vx->mu);
+    return c;
+}
+
+static void entry_clear(fcache_entry *e) {
+    free(e->index);
+    free(e->filter);
+    free(e->bits);
+    memset(e, 0, sizeof *e);
+}
+
+void vfilter_cache_free(lh_vindex *vx) {
+    if (!vx->fcache) return;
+    for (int i = 0; i < FILTER_CACHE; i++) entry_clear(&vx->fcache->e[i]);
+    pthread_mutex_destroy(&vx->fcache->mu);
+    free(vx->fcache);
+    vx->fcache = NULL;
+}
+
+/* A copy of the cached bitmap for the key, or NULL. */
+static uint64_t *cache_get(struct vfilter_cache *c, const char *index, int64_t gen, uint64_t ver, const char *filter,
+                           size_t words, size_t *count) {
+    uint64_t *out = NULL;
+    pthread_mutex_lock(&c->mu);
+    for (int i = 0; i < FILTER_CACHE && !out; i++) {
+        fcache_entry *e = &c->e[i];
+        if (e->bits && e->generation == gen && e->catalog_version == ver && e->words == words &&
+            !strcmp(e->index, index) && !strcmp(e->filter, filter)) {
+            out = lh_malloc(words * sizeof *out);
+            memcpy(out, e->bits, words * sizeof *out);
+            *count = e->count;
+            e->used = ++c->clock;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return out;
+}
+
+static void cache_put(struct vfilter_cache *c, const char *index, int64_t gen, uint64_t ver, const char *filter,
+                      const uint64_t *bits, size_t words, size_t count) {
+    pthread_mutex_lock(&c->mu);
+    fcache_entry *v = &c->e[0];
+    for (int i = 1; i < FILTER_CACHE; i++)
+        if (c->e[i].used < v->used) v = &c->e[i];
+    entry_clear(v);
+    *v = (fcache_entry){lh_strdup(index), lh_strdup(filter), gen, ver, lh_malloc(words * sizeof *bits), words, count,
+                        ++c->clock};
+    memcpy(v->bits, bits, words * sizeof *bits);
+    pthread_mutex_unlock(&c->mu);
+}
 
 int vfilter_check(const char *f, lh_err *err) {
     size_t n = strlen(f);
@@ -105,7 +186,16 @@ uint64_t *vfilter_allowed(lh_vindex *vx, const vsnap *s, const char *filter, siz
         return NULL;
     }
     const vsnap *rows = vsnap_rows(s);
-    uint64_t *bits = lh_calloc((rows->n + 63) / 64 + 1, sizeof *bits);
+    size_t words = (rows->n + 63) / 64 + 1;
+    const char *index = json_string_value(json_object_get(s->meta, "name")) ?: "";
+    int64_t gen = json_integer_value(json_object_get(s->meta, "generation"));
+    uint64_t ver = 0;
+    size_t ndatasets = 0;
+    catalog_stats(vx->cfg.catalog, &ndatasets, &ver);
+    struct vfilter_cache *cache = cache_of(vx);
+    uint64_t *bits = cache_get(cache, index, gen, ver, filter, words, count);
+    if (bits) return bits;
+    bits = lh_calloc(words, sizeof *bits);
     lh_strbuf idc = LH_STRBUF_INIT, from = LH_STRBUF_INIT;
     sb_sql_ident(&idc, idcol);
     sb_sql_ident(&from, dataset);
@@ -118,5 +208,6 @@ uint64_t *vfilter_allowed(lh_vindex *vx, const vsnap *s, const char *filter, siz
         free(bits);
         return NULL;
     }
+    cache_put(cache, index, gen, ver, filter, bits, words, *count);
     return bits;
 }

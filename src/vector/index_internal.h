@@ -70,6 +70,7 @@ struct lh_vindex {
     pthread_t warm;
     int warm_started;
     struct vdisk *disk;    /* IVF-PQ backends (index_disk.c), made on first use */
+    struct vfilter_cache *fcache; /* recent filters' allowed rows (index_filter.c), made on first use */
 };
 
 /* index_registry.c */
@@ -206,6 +207,7 @@ int vfilter_check(const char *filter, lh_err *err);
 /* The allowed-row bitmap (caller frees; rows of vsnap_rows(s)) of filter
  * over s's source dataset; *count gets the rows allowed. */
 uint64_t *vfilter_allowed(lh_vindex *vx, const vsnap *s, const char *filter, size_t *count, lh_err *err);
+void vfilter_cache_free(lh_vindex *vx);
 
 /* ---- hybrid.c ------------------------------------------------------------- */
 

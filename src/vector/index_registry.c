@@ -369,6 +369,7 @@ void vindex_free(lh_vindex *vx) {
     for (size_t i = 0; i < vx->n; i++) entry_free(vx->entries[i]);
     free(vx->entries);
     vdisk_free(vx);
+    vfilter_cache_free(vx);
     duckdb_close(&vx->db);
     pthread_mutex_destroy(&vx->mu);
     pthread_cond_destroy(&vx->cv);
@@ -476,18 +477,3 @@ int vindex_delete(lh_vindex *vx, const char *name, lh_err *err) {
     return 0;
 }
 
-json_t *vindex_status(lh_vindex *vx) {
-    int64_t vectors = 0;
-    int building = 0, count = 0;
-    pthread_mutex_lock(&vx->mu);
-    for (size_t i = 0; i < vx->n; i++) {
-        ventry *e = vx->entries[i];
-        building += e->busy;
-        if (!e->meta) continue;
-        count++;
-        vectors += json_integer_value(json_object_get(e->meta, "vectors"));
-    }
-    pthread_mutex_unlock(&vx->mu);
-    return json_pack("{s:b, s:i, s:I, s:i}", "ok", 1, "indexes", count, "vectors", (json_int_t)vectors,
-                     "building", building);
-}

@@ -2,7 +2,8 @@
  * test_common_helpers.c — the shared helpers in common/ that replaced
  * per-module copies (issue 8): lh_duck_open applies the project's DuckDB
  * settings and connects; lh_time_iso / lh_time_iso_us / lh_time_parse_iso
- * agree with each other and refuse what is not an RFC 3339 UTC time.
+ * agree with each other and refuse what is not an RFC 3339 UTC time;
+ * lh_temp_path_beside names a fresh hidden ".<base>.tmp-<hex>" beside a path.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -105,12 +106,40 @@ static void test_time_format_roundtrip(void **state) {
     assert_int_equal(us, INT64_C(1795514400654321));
 }
 
+/* "<prefix>.<base>.tmp-" then 16 lowercase hex digits and nothing else. */
+static void assert_temp_shape(const char *tmp, const char *prefix, const char *base) {
+    size_t np = strlen(prefix), nb = strlen(base);
+    assert_memory_equal(tmp, prefix, np);
+    assert_int_equal(tmp[np], '.');
+    assert_memory_equal(tmp + np + 1, base, nb);
+    const char *hex = tmp + np + 1 + nb;
+    assert_memory_equal(hex, ".tmp-", 5);
+    hex += 5;
+    assert_int_equal(strlen(hex), 16);
+    for (const char *p = hex; *p; p++) assert_non_null(strchr("0123456789abcdef", *p));
+}
+
+static void test_temp_path_beside(void **state) {
+    (void)state;
+    char *a = lh_temp_path_beside("/data/t/_delta_log/00000000000000000010.checkpoint.parquet");
+    char *b = lh_temp_path_beside("/data/t/_delta_log/00000000000000000010.checkpoint.parquet");
+    assert_temp_shape(a, "/data/t/_delta_log/", "00000000000000000010.checkpoint.parquet");
+    assert_temp_shape(b, "/data/t/_delta_log/", "00000000000000000010.checkpoint.parquet");
+    assert_string_not_equal(a, b); /* fresh each time: concurrent writers never share one */
+    free(a);
+    free(b);
+    char *c = lh_temp_path_beside("file.json"); /* no folder: a hidden file here */
+    assert_temp_shape(c, "", "file.json");
+    free(c);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_duck_open_settings),
         cmocka_unit_test(test_duck_open_defaults),
         cmocka_unit_test(test_time_parse),
         cmocka_unit_test(test_time_format_roundtrip),
+        cmocka_unit_test(test_temp_path_beside),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
