@@ -104,8 +104,7 @@ static int64_t stats_rows(const char *stats) {
     return rows;
 }
 
-/* Validates and decodes an action's "path"; NULL + err when unusable. */
-static char *action_path(json_t *a, const char *kind, lh_err *err) {
+char *delta_action_path(json_t *a, const char *kind, lh_err *err) {
     const char *p = json_string_value(json_object_get(a, "path"));
     if (!p || !*p) {
         lh_err_set(err, LH_E_UNPROCESSABLE, "%s action without a path", kind);
@@ -126,7 +125,7 @@ static int apply_add(delta_replay *r, json_t *a, lh_err *err) {
     json_t *dv = json_object_get(a, "deletionVector");
     if (json_is_null(dv)) dv = NULL;
     if (dv && !json_is_object(dv)) return lh_err_set(err, LH_E_UNPROCESSABLE, "add.deletionVector is not an object");
-    char *path = action_path(a, "add", err);
+    char *path = delta_action_path(a, "add", err);
     if (!path) return -1;
     json_t *pv = json_object_get(a, "partitionValues");
     if (pv && !json_is_object(pv) && !json_is_null(pv)) {
@@ -164,7 +163,7 @@ static int apply_add(delta_replay *r, json_t *a, lh_err *err) {
 
 static int apply_remove(delta_replay *r, json_t *a, lh_err *err) {
     if (!json_is_object(a)) return lh_err_set(err, LH_E_UNPROCESSABLE, "remove action is not an object");
-    char *path = action_path(a, "remove", err);
+    char *path = delta_action_path(a, "remove", err);
     if (!path) return -1;
     size_t *slot = index_slot(r, path);
     free(path);
@@ -242,11 +241,10 @@ int delta_replay_action(delta_replay *r, json_t *action, lh_err *err) {
     return replay_action_pass(r, action, PASS_ALL, err);
 }
 
-/* Parses the commit's lines into an array of actions (new reference);
- * *lines (caller frees) gets each action's line number. */
-static json_t *commit_parse(const char *text, size_t len, const char *name, int **lines, lh_err *err) {
+json_t *delta_commit_parse(const char *text, size_t len, const char *name, int **lines_out, lh_err *err) {
     json_t *actions = json_array();
     size_t cap = 16;
+    int *local = NULL, **lines = lines_out ? lines_out : &local;
     *lines = lh_malloc(cap * sizeof **lines);
     size_t pos = 0;
     int line = 0;
@@ -272,13 +270,14 @@ static json_t *commit_parse(const char *text, size_t len, const char *name, int 
         }
         pos += n + (nl ? 1 : 0);
     }
+    free(local);
     return actions;
 }
 
 int delta_replay_commit(delta_replay *r, const char *text, size_t len, const char *name,
                         lh_err *err) {
     int *lines;
-    json_t *actions = commit_parse(text, len, name, &lines, err);
+    json_t *actions = delta_commit_parse(text, len, name, &lines, err);
     if (!actions) return -1;
     for (int pass = PASS_NOT_ADD; pass <= PASS_ADD; pass++) {
         size_t i;

@@ -45,10 +45,16 @@ int delta_replay_action(delta_replay *r, json_t *action, lh_err *err);
  * file re-added with a new deletion vector stays live whatever the order). */
 int delta_replay_commit(delta_replay *r, const char *text, size_t len, const char *name,
                         lh_err *err);
+/* Parses a commit's lines into an array of actions (new reference); *lines
+ * (caller frees) gets each action's line number. NULL + err on bad JSON. */
+json_t *delta_commit_parse(const char *text, size_t len, const char *name, int **lines, lh_err *err);
 /* Refuses protocols and features we cannot read correctly, naming them.
  * The reader features implemented are DELTA_READER_FEATURES. */
 #define DELTA_READER_FEATURES "deletionVectors, columnMapping, timestampNtz, vacuumProtocolCheck, v2Checkpoint"
 int delta_replay_check_protocol(const delta_replay *r, lh_err *err);
+/* An action's "path", URL-decoded, refused (NULL + err naming `kind`) when
+ * missing, malformed or leaving the table folder. Caller frees. */
+char *delta_action_path(json_t *a, const char *kind, lh_err *err);
 /* URL-decodes a log path (one level of %XX); NULL on a bad escape. */
 char *delta_path_decode(const char *s);
 

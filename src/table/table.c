@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/duck.h"
 #include "common/strbuf.h"
@@ -409,21 +410,49 @@ static int parse_schema(lh_snapshot *s, json_t *meta, lh_err *err) {
     return 0;
 }
 
-/* Loads the deletion vector of f into o (rows then count live rows only). */
-static int collect_dv(lh_table *t, const dl_file *f, lh_table_file *o, lh_err *err) {
-    if (!f->dv) return 0;
+int table_file_load_dv(lh_table *t, json_t *dv, lh_table_file *o, lh_err *err) {
+    if (!dv) return 0;
     dv_ranges d;
-    if (dv_load(t->st, t->prefix, f->dv, &d, err) != 0) {
-        lh_err_prefix(err, "data file %s", f->path);
+    if (dv_load(t->st, t->prefix, dv, &d, err) != 0) {
+        lh_err_prefix(err, "data file %s", o->path);
         return -1;
     }
-    o->deletion_vector = json_dumps(f->dv, JSON_COMPACT | JSON_SORT_KEYS);
+    o->deletion_vector = json_dumps(dv, JSON_COMPACT | JSON_SORT_KEYS);
     o->deleted_lo = d.lo;
     o->deleted_hi = d.hi;
     o->ndeleted = d.n;
     o->deleted_rows = d.cardinality;
     if (o->rows >= 0) o->rows = o->rows >= d.cardinality ? o->rows - d.cardinality : -1;
     return o->ndeleted > LH_TABLE_DV_INLINE_RANGES ? table_dv_rows_file(t, o, err) : 0;
+}
+
+void table_file_clear(lh_table_file *f) {
+    for (size_t j = 0; j < f->nparts; j++) {
+        free(f->part_names[j]);
+        free(f->part_values[j]);
+    }
+    free(f->part_names);
+    free(f->part_values);
+    free(f->path);
+    free(f->stats);
+    free(f->deletion_vector);
+    free(f->deleted_lo);
+    free(f->deleted_hi);
+    free(f->deleted_rows_file);
+    memset(f, 0, sizeof *f);
+}
+
+void table_file_set_partitions(lh_table_file *o, json_t *pvalues) {
+    o->nparts = json_object_size(pvalues);
+    o->part_names = lh_calloc(o->nparts + 1, sizeof *o->part_names);
+    o->part_values = lh_calloc(o->nparts + 1, sizeof *o->part_values);
+    const char *k;
+    json_t *v;
+    size_t j = 0;
+    json_object_foreach(pvalues, k, v) {
+        o->part_names[j] = lh_strdup(k);
+        o->part_values[j++] = json_is_string(v) ? lh_strdup(json_string_value(v)) : NULL;
+    }
 }
 
 static int collect_files(lh_table *t, lh_snapshot *s, delta_replay *r, lh_err *err) {
@@ -438,17 +467,8 @@ static int collect_files(lh_table *t, lh_snapshot *s, delta_replay *r, lh_err *e
         o->rows = f->rows;
         o->modification_time = f->mtime;
         o->stats = f->stats ? lh_strdup(f->stats) : NULL;
-        o->nparts = json_object_size(f->pvalues);
-        o->part_names = lh_calloc(o->nparts + 1, sizeof *o->part_names);
-        o->part_values = lh_calloc(o->nparts + 1, sizeof *o->part_values);
-        const char *k;
-        json_t *v;
-        size_t j = 0;
-        json_object_foreach(f->pvalues, k, v) {
-            o->part_names[j] = lh_strdup(k);
-            o->part_values[j++] = json_is_string(v) ? lh_strdup(json_string_value(v)) : NULL;
-        }
-        if (collect_dv(t, f, o, err) != 0) return -1;
+        table_file_set_partitions(o, f->pvalues);
+        if (table_file_load_dv(t, f->dv, o, err) != 0) return -1;
         s->size_bytes += f->size;
         if (s->num_records >= 0) s->num_records = o->rows >= 0 ? s->num_records + o->rows : -1;
     }
@@ -466,6 +486,8 @@ lh_snapshot *table_snapshot(lh_table *t, int64_t version, lh_err *err) {
         s->created_time = json_integer_value(json_object_get(r.metadata, "createdTime"));
         s->min_reader_version = r.min_reader;
         s->min_writer_version = r.min_writer;
+        const char *cdf = json_string_value(json_object_get(json_object_get(r.metadata, "configuration"), "delta.enableChangeDataFeed"));
+        s->change_data_feed = cdf && !strcasecmp(cdf, "true");
         if (parse_schema(s, r.metadata, err) != 0 || collect_files(t, s, &r, err) != 0) {
             table_snapshot_free(s);
             s = NULL;
@@ -483,21 +505,7 @@ void table_snapshot_free(lh_snapshot *s) {
         free(s->columns[i].physical_name);
     }
     for (size_t i = 0; i < s->npartition_columns; i++) free(s->partition_columns[i]);
-    for (size_t i = 0; i < s->nfiles; i++) {
-        lh_table_file *f = &s->files[i];
-        for (size_t j = 0; j < f->nparts; j++) {
-            free(f->part_names[j]);
-            free(f->part_values[j]);
-        }
-        free(f->part_names);
-        free(f->part_values);
-        free(f->path);
-        free(f->stats);
-        free(f->deletion_vector);
-        free(f->deleted_lo);
-        free(f->deleted_hi);
-        free(f->deleted_rows_file);
-    }
+    for (size_t i = 0; i < s->nfiles; i++) table_file_clear(&s->files[i]);
     free(s->column_mapping);
     free(s->columns);
     free(s->partition_columns);

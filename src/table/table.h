@@ -70,6 +70,7 @@ typedef struct lh_snapshot {
     int64_t size_bytes;
     int64_t created_time;
     int min_reader_version, min_writer_version; /* the protocol */
+    int change_data_feed;     /* delta.enableChangeDataFeed is "true" */
     char *column_mapping;     /* "none", "name" or "id" */
 } lh_snapshot;
 
@@ -88,6 +89,17 @@ void table_snapshot_free(lh_snapshot *s);
 /* A DuckDB SELECT reading exactly the snapshot's rows (absolute paths,
  * partition values as typed constants, columns in schema order). Caller frees. */
 char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s);
+/* The change data feed (table_changes.c): a DuckDB SELECT of the rows that
+ * changed in versions from..to (inclusive; to = -1: the latest), with the
+ * table's columns (as of `to`) plus _change_type ('insert', 'delete',
+ * 'update_preimage', 'update_postimage'), _commit_version (BIGINT) and
+ * _commit_timestamp (TIMESTAMP WITH TIME ZONE, from commitInfo). A version
+ * with cdc actions reads its _change_data files; others read the files they
+ * add as inserts and those they remove as deletes (dataChange only).
+ * LH_E_UNPROCESSABLE when the feed is not enabled over the range,
+ * LH_E_NOT_FOUND for a missing version, LH_E_BAD_REQUEST for from > to.
+ * Caller frees. */
+char *table_changes_sql(lh_table *t, int64_t from, int64_t to, lh_err *err);
 /* DuckDB type for a Delta type ("long" → "BIGINT"); caller frees. */
 char *table_duckdb_type(const char *delta_type);
 

@@ -40,8 +40,7 @@ static const char *part_value(const lh_table_file *f, const lh_table_column *c) 
     return NULL;
 }
 
-/* "phys" AS "logical", ... in schema order. */
-static void append_projection(lh_strbuf *sb, const lh_snapshot *s) {
+void table_select_projection(lh_strbuf *sb, const lh_snapshot *s) {
     for (size_t i = 0; i < s->ncolumns; i++) {
         const lh_table_column *c = &s->columns[i];
         if (i) sb_puts(sb, ", ");
@@ -123,8 +122,7 @@ int table_dv_rows_file(lh_table *t, lh_table_file *f, lh_err *err) {
     return rc;
 }
 
-/* One file as a SELECT of its physical columns plus its partition values. */
-static void append_file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const lh_table_file *f) {
+void table_file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const lh_table_file *f, const char *extra) {
     sb_puts(sb, f->ndeleted ? "SELECT * EXCLUDE (file_row_number)" : "SELECT *");
     for (size_t c = 0; c < s->ncolumns; c++) {
         const lh_table_column *col = &s->columns[c];
@@ -138,6 +136,7 @@ static void append_file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s,
         sb_sql_ident(sb, col->physical_name);
         free(ty);
     }
+    if (extra) sb_puts(sb, extra);
     sb_puts(sb, " FROM read_parquet(");
     append_file_path(t, sb, f->path);
     sb_puts(sb, f->ndeleted ? ", hive_partitioning = false, file_row_number = true)" : ", hive_partitioning = false)");
@@ -165,7 +164,7 @@ char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s) {
     size_t plain = 0;
     for (size_t i = 0; i < s->nfiles; i++) plain += file_plain(s, &s->files[i]);
     sb_puts(&sb, "SELECT ");
-    append_projection(&sb, s);
+    table_select_projection(&sb, s);
     if (plain == s->nfiles) sb_puts(&sb, " FROM ");
     else sb_puts(&sb, " FROM (");
     if (plain) {
@@ -182,7 +181,7 @@ char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s) {
     for (size_t i = 0, n = plain; i < s->nfiles; i++) {
         if (file_plain(s, &s->files[i])) continue;
         if (n++) sb_puts(&sb, " UNION ALL BY NAME ");
-        append_file_select(t, &sb, s, &s->files[i]);
+        table_file_select(t, &sb, s, &s->files[i], NULL);
     }
     sb_putc(&sb, ')');
     return sb_steal(&sb);

@@ -2,7 +2,7 @@
  * test_delta_features.c — the Delta reader features of issue 12 point 6,
  * through the table module: the tables in tests/data/delta-features read
  * with their documented rows (deletion vectors, column mapping, partition
- * values), and constructed logs exercise what the fixtures lack: inline and
+ * values) and change feed (cdf-table), and constructed logs exercise what the fixtures lack: inline and
  * prefixed deletion vectors, run and bitmap containers, corrupt or hostile
  * DVs (checksum, cardinality, a path outside the table), typed partition
  * values incl. timestamp_ntz, stats_parsed in a checkpoint, v2 checkpoints
@@ -131,6 +131,55 @@ static void test_partition_fixture(void **state) {
     assert_eval(st, t, -1, "count(DISTINCT (year, is_active, event_date, category))", "16");
     assert_eval(st, t, -1, "string_agg(DISTINCT year, ',' ORDER BY year)", "2020,2021.0");
     assert_eval(st, t, -1, "count(*) FILTER (WHERE value = 'record_' || id)", "16");
+    storage_free(st);
+}
+
+/* `expr` over the change feed of table `name` between versions. */
+static char *changes_eval(lh_storage *st, const char *name, int64_t from, int64_t to, const char *expr, lh_err *err) {
+    lh_table *t = table_open(st, name, err);
+    assert_non_null(t);
+    char *sel = table_changes_sql(t, from, to, err), *out = NULL;
+    if (sel) {
+        char *sql = lh_asprintf("SELECT %s FROM (%s) AS c", expr, sel);
+        out = query_text(sql);
+        free(sql);
+    }
+    free(sel);
+    table_free(t);
+    return out;
+}
+
+static void assert_changes(lh_storage *st, int64_t from, int64_t to, const char *expr, const char *want) {
+    lh_err err = {0};
+    char *got = changes_eval(st, "cdf-table", from, to, expr, &err);
+    if (!got) fail_msg("changes %lld..%lld: %s", (long long)from, (long long)to, err.msg);
+    if (strcmp(got, want)) fail_msg("changes %lld..%lld: %s = '%s', want '%s'", (long long)from, (long long)to, expr, got, want);
+    free(got);
+}
+
+static void test_cdf_fixture(void **state) {
+    (void)state;
+    lh_storage *st = fixtures();
+    assert_eval(st, "cdf-table", -1, "count(*) || '/' || count(*) FILTER (WHERE name = 'Dennis') || '/' || sum(id)", "9/0/48");
+    assert_changes(st, 1, 3, "count(*) FILTER (WHERE _change_type = 'update_preimage') || '/' || "
+                             "count(*) FILTER (WHERE _change_type = 'update_postimage') || '/' || "
+                             "count(*) FILTER (WHERE _change_type = 'delete') || '/' || count(*)", "6/6/1/13");
+    assert_changes(st, 0, 0, "count(*) FILTER (WHERE _change_type = 'insert') || '/' || count(*) || '/' || sum(id)", "10/10/55");
+    /* v1 moved ids 2, 3, 4 to 2023-12-22; v3 deleted Dennis (id 7, moved to 2023-12-29 by v2) */
+    assert_changes(st, 1, 1, "string_agg(DISTINCT id::VARCHAR || '@' || birthday, ',' ORDER BY id::VARCHAR || '@' || birthday) FILTER (WHERE _change_type = 'update_postimage')",
+                   "2@2023-12-22,3@2023-12-22,4@2023-12-22");
+    assert_changes(st, 3, 3, "string_agg(_change_type || ':' || id || ':' || name || ':' || birthday || ':' || _commit_version, ',')",
+                   "delete:7:Dennis:2023-12-29:3");
+    assert_changes(st, 3, 3, "epoch_ms(max(_commit_timestamp))::VARCHAR || '/' || typeof(max(_commit_timestamp))", "1704559499570/TIMESTAMP WITH TIME ZONE");
+    assert_changes(st, 0, -1, "count(*)", "23");
+    /* refused: a table without the feed, a reversed range, a version past the end */
+    lh_err err = {0};
+    assert_null(changes_eval(st, "table-with-dv-small", 0, 1, "count(*)", &err));
+    assert_non_null(strstr(err.msg, "change data feed is not enabled"));
+    assert_null(changes_eval(st, "cdf-table", 2, 1, "count(*)", &err));
+    assert_int_equal(err.code, LH_E_BAD_REQUEST);
+    assert_null(changes_eval(st, "cdf-table", 0, 9, "count(*)", &err));
+    assert_int_equal(err.code, LH_E_NOT_FOUND);
     storage_free(st);
 }
 
@@ -616,6 +665,7 @@ int main(void) {
         cmocka_unit_test(test_dv_fixture),
         cmocka_unit_test(test_column_mapping_fixture),
         cmocka_unit_test(test_partition_fixture),
+        cmocka_unit_test(test_cdf_fixture),
         cmocka_unit_test(test_bitmap_formats),
         cmocka_unit_test(test_dv_inline_and_prefixed),
         cmocka_unit_test(test_dv_large),
