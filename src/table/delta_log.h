@@ -50,7 +50,7 @@ int delta_replay_commit(delta_replay *r, const char *text, size_t len, const cha
 json_t *delta_commit_parse(const char *text, size_t len, const char *name, int **lines, lh_err *err);
 /* Refuses protocols and features we cannot read correctly, naming them.
  * The reader features implemented are DELTA_READER_FEATURES. */
-#define DELTA_READER_FEATURES "deletionVectors, columnMapping, timestampNtz, vacuumProtocolCheck, v2Checkpoint"
+#define DELTA_READER_FEATURES "deletionVectors, columnMapping, timestampNtz, vacuumProtocolCheck, v2Checkpoint, typeWidening, typeWidening-preview"
 int delta_replay_check_protocol(const delta_replay *r, lh_err *err);
 /* An action's "path", URL-decoded, refused (NULL + err naming `kind`) when
  * missing, malformed or leaving the table folder. Caller frees. */

@@ -373,6 +373,21 @@ static const char *physical_name(json_t *f, const char *name, const char *mode, 
     return phys;
 }
 
+/* Type widening: a field whose metadata records delta.typeChanges is read
+ * as its current type (older files hold a narrower one). Changes inside
+ * nested types (a fieldPath) are refused. */
+static int column_widening(json_t *f, lh_table_column *c, lh_err *err) {
+    json_t *changes = json_object_get(json_object_get(f, "metadata"), "delta.typeChanges");
+    size_t i;
+    json_t *ch;
+    json_array_foreach(changes, i, ch) {
+        if (json_object_get(ch, "fieldPath"))
+            return lh_err_set(err, LH_E_UNPROCESSABLE, "type widening inside nested column '%s' is not supported", c->name);
+    }
+    c->widened = json_array_size(changes) > 0;
+    return 0;
+}
+
 static int parse_schema(lh_snapshot *s, json_t *meta, lh_err *err) {
     const char *schema = json_string_value(json_object_get(meta, "schemaString"));
     json_t *j = json_loads(schema, 0, NULL);
@@ -400,6 +415,10 @@ static int parse_schema(lh_snapshot *s, json_t *meta, lh_err *err) {
             return -1;
         }
         s->columns[i].physical_name = lh_strdup(phys);
+        if (column_widening(f, &s->columns[i], err) != 0) {
+            json_decref(j);
+            return -1;
+        }
     }
     json_decref(j);
     json_t *pc = json_object_get(meta, "partitionColumns");

@@ -54,6 +54,7 @@ typedef struct {
     char *type;               /* Delta type: "long", "string", "decimal(10,2)", or JSON for nested */
     int nullable;
     char *physical_name;      /* name in the data files (column mapping); = name when unmapped */
+    int widened;              /* type widened (delta.typeChanges): older files hold a narrower type */
 } lh_table_column;
 
 typedef struct lh_snapshot {

@@ -44,6 +44,15 @@ void table_select_projection(lh_strbuf *sb, const lh_snapshot *s) {
     for (size_t i = 0; i < s->ncolumns; i++) {
         const lh_table_column *c = &s->columns[i];
         if (i) sb_puts(sb, ", ");
+        if (c->widened) { /* files from before the widening hold the narrower type */
+            char *ty = table_duckdb_type(c->type);
+            sb_puts(sb, "CAST(");
+            sb_sql_ident(sb, c->physical_name);
+            sb_printf(sb, " AS %s) AS ", ty);
+            sb_sql_ident(sb, c->name);
+            free(ty);
+            continue;
+        }
         sb_sql_ident(sb, c->physical_name);
         if (strcmp(c->physical_name, c->name)) {
             sb_puts(sb, " AS ");

@@ -6,7 +6,8 @@
  * prefixed deletion vectors, run and bitmap containers, corrupt or hostile
  * DVs (checksum, cardinality, a path outside the table), typed partition
  * values incl. timestamp_ntz, stats_parsed in a checkpoint, v2 checkpoints
- * (UUID-named Parquet and JSON) with sidecars, a remove listed
+ * (UUID-named Parquet and JSON) with sidecars, type widening beside row
+ * tracking and liquid clustering, a remove listed
  * after the re-add of a file, and an unknown reader feature refused by name.
  */
 #include <setjmp.h>
@@ -626,6 +627,54 @@ static void test_v2_checkpoints(void **state) {
     drop_bucket(st);
 }
 
+/* Type widening (int → long, float → double) with row tracking and liquid
+ * clustering (writer features, domainMetadata, baseRowId): the old file's
+ * narrower columns read as the current types. */
+static void test_type_widening_row_tracking(void **state) {
+    (void)state;
+    lh_storage *st = temp_bucket();
+    put_parquet(st, "w/a.parquet", "SELECT 7::INTEGER AS id, 1.5::FLOAT AS v");
+    put_parquet(st, "w/b.parquet", "SELECT 5000000000::BIGINT AS id, 0.25::DOUBLE AS v");
+    const char *schema =
+        "{\\\"type\\\":\\\"struct\\\",\\\"fields\\\":[{\\\"name\\\":\\\"id\\\",\\\"type\\\":\\\"long\\\",\\\"nullable\\\":true,"
+        "\\\"metadata\\\":{\\\"delta.typeChanges\\\":[{\\\"fromType\\\":\\\"integer\\\",\\\"toType\\\":\\\"long\\\",\\\"tableVersion\\\":1}]}},"
+        "{\\\"name\\\":\\\"v\\\",\\\"type\\\":\\\"double\\\",\\\"nullable\\\":true,\\\"metadata\\\":{\\\"delta.typeChanges\\\":[{\\\"fromType\\\":\\\"float\\\","
+        "\\\"toType\\\":\\\"double\\\",\\\"tableVersion\\\":1}]}}]}";
+    char *log = lh_asprintf(
+        "{\"protocol\":{\"minReaderVersion\":3,\"minWriterVersion\":7,\"readerFeatures\":[\"typeWidening\"],"
+        "\"writerFeatures\":[\"typeWidening\",\"rowTracking\",\"domainMetadata\",\"clustering\"]}}\n"
+        "{\"metaData\":{\"id\":\"w\",\"format\":{\"provider\":\"parquet\",\"options\":{}},\"schemaString\":\"%s\",\"partitionColumns\":[],"
+        "\"configuration\":{\"delta.enableRowTracking\":\"true\"},\"createdTime\":1}}\n"
+        "{\"domainMetadata\":{\"domain\":\"delta.clustering\",\"configuration\":\"{\\\"clusteringColumns\\\":[[\\\"id\\\"]]}\",\"removed\":false}}\n"
+        "{\"domainMetadata\":{\"domain\":\"delta.rowTracking\",\"configuration\":\"{\\\"rowIdHighWaterMark\\\":1}\",\"removed\":false}}\n"
+        "{\"add\":{\"path\":\"a.parquet\",\"partitionValues\":{},\"size\":1,\"modificationTime\":1,\"dataChange\":true,\"baseRowId\":0,"
+        "\"defaultRowCommitVersion\":0,\"clusteringProvider\":\"liquid\"}}\n",
+        schema);
+    put_text(st, "w/_delta_log/00000000000000000000.json", log);
+    /* version 0 has only the old file: its INTEGER / FLOAT read as BIGINT / DOUBLE */
+    assert_eval(st, "w", 0, "typeof(any_value(id)) || '/' || typeof(any_value(v)) || '/' || sum(id)", "BIGINT/DOUBLE/7");
+    put_text(st, "w/_delta_log/00000000000000000001.json",
+             "{\"add\":{\"path\":\"b.parquet\",\"partitionValues\":{},\"size\":1,\"modificationTime\":1,\"dataChange\":true,\"baseRowId\":1,"
+             "\"defaultRowCommitVersion\":1,\"clusteringProvider\":\"liquid\"}}\n");
+    assert_eval(st, "w", -1, "typeof(any_value(id)) || '/' || typeof(any_value(v)) || '/' || sum(id) || '/' || sum(v)", "BIGINT/DOUBLE/5000000007/1.75");
+    /* a widening inside a nested field is refused, not read as the old type */
+    char *nested = lh_asprintf("%s", log);
+    char *at = strstr(nested, "\\\"tableVersion\\\":1}]}},");
+    assert_non_null(at);
+    const char *fp = "\\\"fieldPath\\\":\\\"element\\\",";
+    char *log2 = lh_asprintf("%.*s%s%s", (int)(at - nested), nested, fp, at);
+    put_text(st, "n/_delta_log/00000000000000000000.json", log2);
+    put_parquet(st, "n/a.parquet", "SELECT 7::INTEGER AS id, 1.5::FLOAT AS v");
+    put_parquet(st, "n/b.parquet", "SELECT 7::INTEGER AS id, 1.5::FLOAT AS v");
+    lh_err err = {0};
+    assert_null(table_eval(st, "n", -1, "count(*)", &err));
+    assert_non_null(strstr(err.msg, "type widening inside nested column 'id'"));
+    free(log2);
+    free(nested);
+    free(log);
+    drop_bucket(st);
+}
+
 static void test_unknown_reader_feature(void **state) {
     (void)state;
     lh_storage *st = temp_bucket();
@@ -673,6 +722,7 @@ int main(void) {
         cmocka_unit_test(test_typed_partitions),
         cmocka_unit_test(test_stats_parsed_checkpoint),
         cmocka_unit_test(test_v2_checkpoints),
+        cmocka_unit_test(test_type_widening_row_tracking),
         cmocka_unit_test(test_unknown_reader_feature),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
