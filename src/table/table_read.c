@@ -40,24 +40,93 @@ static const char *part_value(const lh_table_file *f, const lh_table_column *c) 
     return NULL;
 }
 
+/* Physical name of a nested struct field (its name when unmapped). */
+static const char *field_physical(json_t *f) {
+    const char *p = json_string_value(json_object_get(json_object_get(f, "metadata"), "delta.columnMapping.physicalName"));
+    return p ? p : json_string_value(json_object_get(f, "name"));
+}
+
+/* 1 when a nested type has a struct field whose physical name differs. */
+static int type_needs_rename(json_t *type) {
+    const char *kind = json_string_value(json_object_get(type, "type"));
+    if (!kind) return 0;
+    if (!strcmp(kind, "array")) return type_needs_rename(json_object_get(type, "elementType"));
+    if (!strcmp(kind, "map"))
+        return type_needs_rename(json_object_get(type, "keyType")) || type_needs_rename(json_object_get(type, "valueType"));
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(type, "fields"), i, f) {
+        const char *name = json_string_value(json_object_get(f, "name")), *phys = field_physical(f);
+        if (!name || !phys || strcmp(name, phys) || type_needs_rename(json_object_get(f, "type"))) return 1;
+    }
+    return 0;
+}
+
+/* The value of SQL expression src (physical, of Delta type `type`) with its
+ * nested struct fields renamed to their logical names. */
+static void append_renamed(lh_strbuf *sb, const char *src, json_t *type, int depth) {
+    const char *kind = json_string_value(json_object_get(type, "type"));
+    if (!kind || !type_needs_rename(type)) {
+        sb_puts(sb, src);
+        return;
+    }
+    if (!strcmp(kind, "array")) {
+        char var[32];
+        snprintf(var, sizeof var, "lh_x%d", depth);
+        sb_printf(sb, "list_transform(%s, %s -> ", src, var);
+        append_renamed(sb, var, json_object_get(type, "elementType"), depth + 1);
+        sb_putc(sb, ')');
+        return;
+    }
+    if (!strcmp(kind, "map")) {
+        char key[48], val[48];
+        snprintf(key, sizeof key, "lh_e%d.key", depth);
+        snprintf(val, sizeof val, "lh_e%d.value", depth);
+        sb_printf(sb, "map_from_entries(list_transform(map_entries(%s), lh_e%d -> {'key': ", src, depth);
+        append_renamed(sb, key, json_object_get(type, "keyType"), depth + 1);
+        sb_puts(sb, ", 'value': ");
+        append_renamed(sb, val, json_object_get(type, "valueType"), depth + 1);
+        sb_puts(sb, "}))");
+        return;
+    }
+    sb_printf(sb, "CASE WHEN (%s) IS NULL THEN NULL ELSE struct_pack(", src);
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(type, "fields"), i, f) {
+        lh_strbuf inner = LH_STRBUF_INIT;
+        sb_printf(&inner, "(%s).", src);
+        sb_sql_ident(&inner, field_physical(f));
+        if (i) sb_puts(sb, ", ");
+        sb_sql_ident(sb, json_string_value(json_object_get(f, "name")));
+        sb_puts(sb, " := ");
+        append_renamed(sb, inner.buf, json_object_get(f, "type"), depth);
+        sb_free(&inner);
+    }
+    sb_puts(sb, ") END");
+}
+
 void table_select_projection(lh_strbuf *sb, const lh_snapshot *s) {
     for (size_t i = 0; i < s->ncolumns; i++) {
         const lh_table_column *c = &s->columns[i];
         if (i) sb_puts(sb, ", ");
+        lh_strbuf src = LH_STRBUF_INIT;
+        sb_sql_ident(&src, c->physical_name);
+        json_t *type = c->type[0] == '{' ? json_loads(c->type, 0, NULL) : NULL;
+        int renamed = type && strcmp(s->column_mapping, "none") && type_needs_rename(type);
+        if (c->widened) sb_puts(sb, "CAST(");
+        if (renamed) append_renamed(sb, src.buf, type, 0);
+        else sb_puts(sb, src.buf);
         if (c->widened) { /* files from before the widening hold the narrower type */
             char *ty = table_duckdb_type(c->type);
-            sb_puts(sb, "CAST(");
-            sb_sql_ident(sb, c->physical_name);
-            sb_printf(sb, " AS %s) AS ", ty);
-            sb_sql_ident(sb, c->name);
+            sb_printf(sb, " AS %s)", ty);
             free(ty);
-            continue;
         }
-        sb_sql_ident(sb, c->physical_name);
-        if (strcmp(c->physical_name, c->name)) {
+        if (renamed || c->widened || strcmp(c->physical_name, c->name)) {
             sb_puts(sb, " AS ");
             sb_sql_ident(sb, c->name);
         }
+        json_decref(type);
+        sb_free(&src);
     }
 }
 

@@ -7,7 +7,7 @@
  * DVs (checksum, cardinality, a path outside the table), typed partition
  * values incl. timestamp_ntz, stats_parsed in a checkpoint, v2 checkpoints
  * (UUID-named Parquet and JSON) with sidecars, type widening beside row
- * tracking and liquid clustering, a remove listed
+ * tracking and liquid clustering, column mapping of nested fields, a remove listed
  * after the re-add of a file, and an unknown reader feature refused by name.
  */
 #include <setjmp.h>
@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -675,6 +676,48 @@ static void test_type_widening_row_tracking(void **state) {
     drop_bucket(st);
 }
 
+/* A field {"name", "type", physicalName} for a schema built with jansson. */
+static json_t *mapped_field(const char *name, json_t *type, const char *phys) {
+    return json_pack("{s:s, s:o, s:b, s:{s:s}}", "name", name, "type", type, "nullable", 1, "metadata",
+                     "delta.columnMapping.physicalName", phys);
+}
+
+/* Column mapping of nested fields: a struct holding an array of structs,
+ * and a map whose values are structs, renamed to their logical names. */
+static void test_column_mapping_nested(void **state) {
+    (void)state;
+    lh_storage *st = temp_bucket();
+    put_parquet(st, "nm/a.parquet",
+                "SELECT {'col-b': 1, 'col-c': [{'col-d': 'x'}, {'col-d': 'y'}]} AS \"col-a\", MAP {'k': {'col-e': 5}} AS \"col-m\", 1 AS \"col-i\" "
+                "UNION ALL SELECT NULL, NULL, 2");
+    json_t *inner = json_pack("{s:s, s:[o]}", "type", "struct", "fields", mapped_field("d", json_string("string"), "col-d"));
+    json_t *a = json_pack("{s:s, s:[o, o]}", "type", "struct", "fields", mapped_field("b", json_string("integer"), "col-b"),
+                          mapped_field("c", json_pack("{s:s, s:o, s:b}", "type", "array", "elementType", inner, "containsNull", 1), "col-c"));
+    json_t *m = json_pack("{s:s, s:s, s:o, s:b}", "type", "map", "keyType", "string", "valueType",
+                          json_pack("{s:s, s:[o]}", "type", "struct", "fields", mapped_field("e", json_string("integer"), "col-e")),
+                          "valueContainsNull", 1);
+    json_t *schema = json_pack("{s:s, s:[o, o, o]}", "type", "struct", "fields", mapped_field("my a", a, "col-a"),
+                               mapped_field("m", m, "col-m"), mapped_field("i", json_string("integer"), "col-i"));
+    char *schema_text = json_dumps(schema, JSON_COMPACT);
+    json_t *meta = json_pack("{s:{s:s, s:{s:s, s:{}}, s:s, s:[], s:{s:s}, s:i}}", "metaData", "id", "nm", "format", "provider", "parquet",
+                             "options", "schemaString", schema_text, "partitionColumns", "configuration",
+                             "delta.columnMapping.mode", "name", "createdTime", 1);
+    char *meta_text = json_dumps(meta, JSON_COMPACT);
+    char *log = lh_asprintf("{\"protocol\":{\"minReaderVersion\":2,\"minWriterVersion\":5}}\n%s\n"
+                            "{\"add\":{\"path\":\"a.parquet\",\"partitionValues\":{},\"size\":1,\"modificationTime\":1,\"dataChange\":true}}\n",
+                            meta_text);
+    put_text(st, "nm/_delta_log/00000000000000000000.json", log);
+    assert_eval(st, "nm", -1, "string_agg(\"my a\".b || ':' || \"my a\".c[2].d || ':' || m['k'].e, ',')", "1:y:5");
+    assert_eval(st, "nm", -1, "count(*) FILTER (WHERE \"my a\" IS NULL AND m IS NULL AND i = 2)", "1");
+    assert_eval(st, "nm", -1, "typeof(any_value(\"my a\"))", "STRUCT(b INTEGER, c STRUCT(d VARCHAR)[])");
+    free(log);
+    free(meta_text);
+    free(schema_text);
+    json_decref(meta);
+    json_decref(schema);
+    drop_bucket(st);
+}
+
 static void test_unknown_reader_feature(void **state) {
     (void)state;
     lh_storage *st = temp_bucket();
@@ -723,6 +766,7 @@ int main(void) {
         cmocka_unit_test(test_stats_parsed_checkpoint),
         cmocka_unit_test(test_v2_checkpoints),
         cmocka_unit_test(test_type_widening_row_tracking),
+        cmocka_unit_test(test_column_mapping_nested),
         cmocka_unit_test(test_unknown_reader_feature),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
