@@ -49,6 +49,16 @@ check_eq "the error names it" "$(echo "$HTTP_BODY" | grep -c "'rowsFromTheFuture
 http GET /catalog/datasets/by-name/future
 check_eq "nothing was registered" "$HTTP_STATUS" 404
 
+# the lowest role (a read key) reads the rows through the same path, and may not register
+lh_stop
+lh_start "$DATA" LAKEHOUSE_AUTH_ENABLED=true LAKEHOUSE_API_KEYS="r-key:read,w-key:write" || t_fail "server restarts with keys"
+http_json POST /query/sql '{"sql":"SELECT sum(value) FROM dv"}' -H 'X-API-Key: r-key'
+check_eq "a read key reads the DV table (1..8)" "$HTTP_STATUS $(jget '.rows[0][0]')" "200 36"
+http_json POST /query/sql '{"sql":"SELECT count(*) FROM cm WHERE \"Super Name\" LIKE '"'"'%a%'"'"'"}' -H 'X-API-Key: r-key'
+check_eq "a read key queries logical names" "$HTTP_STATUS $(jget '.rows[0][0]')" "200 4"
+http_json POST /catalog/datasets '{"name":"again","format":"delta","location":"external/cdf-table"}' -H 'X-API-Key: r-key'
+check_eq "a read key may not register a table" "$HTTP_STATUS" 403
+
 # a corrupt deletion vector: an error, never the undeleted rows
 printf '\xff' | dd of="$DATA/external/table-with-dv-small/deletion_vector_61d16c75-6994-46b7-a15b-8b538852e50e.bin" bs=1 seek=30 conv=notrunc 2>/dev/null
 lh_stop
