@@ -209,6 +209,12 @@ static int cmd_serve(const cli_args *a) {
         config_free(cfg);
         return 1;
     }
+    if (access_auth_configure(app.access, cfg, &err) != 0) { /* API keys; the first admin key */
+        LOG_ERROR("startup failed: %s", err.msg);
+        app_close(&app);
+        config_free(cfg);
+        return 1;
+    }
     app.scheduler = scheduler_open(app.storage, scheduler_db_runner, app.catalog, &err);
     if (!app.scheduler || scheduler_start(app.scheduler, &err) != 0) {
         LOG_ERROR("startup failed: scheduler: %s", err.msg);
@@ -225,13 +231,16 @@ static int cmd_serve(const cli_args *a) {
         config_free(cfg);
         return 1;
     }
-    LOG_INFO("lakehouse %s serving on %s:%d, data in %s", LH_VERSION, cfg->server.host,
+    LOG_INFO("lakehouse %s serving on %s:%d, data in %s", LH_VERSION, config_bind_address(cfg),
              http_server_port(srv), storage_root(app.storage));
+    if (!cfg->auth.enabled)
+        LOG_WARN("auth is OFF: every caller is admin; listening on %s only (set [server] bind to change it)",
+                 config_bind_address(cfg));
     lh_grpc_server *gsrv = NULL; /* a taken port costs gRPC, not the server (ADR 0142) */
-    if (cfg->grpc.enabled && !(gsrv = grpc_server_start(cfg, app.catalog, &err)))
+    if (cfg->grpc.enabled && !(gsrv = grpc_server_start(cfg, app.catalog, app.access, &err)))
         LOG_WARN("gRPC disabled: %s", err.msg);
     else if (gsrv)
-        LOG_INFO("gRPC CatalogService (h2c) on %s:%d", cfg->server.host, grpc_server_port(gsrv));
+        LOG_INFO("gRPC CatalogService (h2c) on %s:%d", config_bind_address(cfg), grpc_server_port(gsrv));
     int sig = 0;
     sigwait(&set, &sig);
     LOG_INFO("signal %d: shutting down", sig);

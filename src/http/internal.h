@@ -48,8 +48,9 @@ struct lh_req {
     lh_strbuf body;           /* buffered body (non-upload routes) */
     int body_too_large;
     char request_id[40];
-    const char *caller;       /* key name or "anonymous", borrowed from config */
-    lh_role role;             /* the caller's role (ROLE_ADMIN when auth is off) */
+    const char *caller;       /* key name or "anonymous" (points into who) */
+    lh_role role;             /* the caller's permission level (ROLE_ADMIN when auth is off) */
+    lh_principal who;         /* the caller (auth.c): name, role, level, attributes */
     void *upload_state;       /* owned by the route's upload ops */
 };
 
@@ -86,6 +87,17 @@ void resp_errorf(lh_resp *resp, lh_errcode code, const char *hint, const char *f
 void resp_empty(lh_resp *resp, int status);
 /* Adds a response header (name and value copied; no CR/LF allowed). */
 void resp_header(lh_resp *resp, const char *name, const char *value);
+
+/* Authenticates X-API-Key and checks the route's level through
+ * access_authorize (auth.c): 0 with req->who set, else -1 with 401/403/429
+ * in resp. */
+int http_auth_check(lh_app *app, lh_req *req, lh_resp *resp);
+/* The listening address for host (config_bind_address) and port (auth.c). */
+struct sockaddr_storage;
+int http_bind_address(const char *host, int port, struct sockaddr_storage *out, lh_err *err);
+/* The caller's confinement for SQL (access_scope): 0, or -1 with resp set.
+ * sc->scope is what query_open_as / tools / insight take. */
+int http_scope(lh_app *app, lh_req *req, lh_access_scope *sc, lh_resp *resp);
 
 /* X-Lakehouse-Bucket on ingest routes (bucket_header.c): 0 to go on, else
  * -1 with the 404/422 in resp. */
@@ -236,6 +248,10 @@ void api_access_role_delete(lh_app *, lh_req *, lh_resp *);
 void api_access_check(lh_app *, lh_req *, lh_resp *);
 void api_access_query(lh_app *, lh_req *, lh_resp *);
 void api_access_audit(lh_app *, lh_req *, lh_resp *);
+void api_access_keys_list(lh_app *, lh_req *, lh_resp *);
+void api_access_key_create(lh_app *, lh_req *, lh_resp *);
+void api_access_key_rotate(lh_app *, lh_req *, lh_resp *);
+void api_access_key_revoke(lh_app *, lh_req *, lh_resp *);
 /* Audits a POST /query/sql (called once the cursor is open or refused):
  * wraps resp's stream to record rows and time when it ends, or records the
  * refusal in err at once. */
