@@ -115,8 +115,12 @@ void api_storage_delete(lh_app *, lh_req *, lh_resp *);
 void api_storage_list(lh_app *, lh_req *, lh_resp *);
 void api_storage_put_done(lh_app *, lh_req *, lh_resp *);
 extern const lh_upload_ops api_storage_put_upload;
-/* [{"key","size","modified"}] for an object listing (new reference). */
-json_t *api_objects_json(const lh_object_info *objs, size_t n);
+/* [{"key","size","modified"}] for an object listing (new reference);
+ * reserved system keys only when show_reserved. */
+json_t *api_objects_json(const lh_object_info *objs, size_t n, int show_reserved);
+/* Reserved system storage through the object routes: 0 to go on; -1 with
+ * 403 in resp for any write or delete, and for a non-admin read. */
+int api_reserved_guard(lh_req *req, const char *key, int write, lh_resp *resp);
 /* Upload ops shared by every route whose upload_state is an lh_storage_writer. */
 int api_writer_data(lh_req *req, const char *data, size_t len, lh_err *err);
 void api_writer_abort(lh_req *req);
