@@ -292,6 +292,32 @@ static json_t *sql_remote(const lh_config *cfg, const char *base, const char *sq
     return res;
 }
 
+/* `lakehouse audit verify`: checks the audit chain in the data folder. */
+static int cmd_audit(const cli_args *a) {
+    if (a->argc < 1 || strcmp(a->argv[0], "verify")) {
+        fprintf(stderr, "usage: lakehouse audit verify\n");
+        return 2;
+    }
+    lh_config *cfg = load_config(a);
+    if (!cfg) return 2;
+    lh_err err = {0};
+    lh_storage *st = storage_open_local("primary", cfg->storage.root, &err);
+    json_t *r = st ? access_audit_verify(st, &err) : NULL;
+    int rc = 1;
+    if (r) {
+        json_dumpf(r, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        rc = json_is_true(json_object_get(r, "ok")) ? 0 : 1;
+    } else {
+        fprintf(stderr, "lakehouse audit: %s\n", err.msg);
+        rc = 2;
+    }
+    json_decref(r);
+    storage_free(st);
+    config_free(cfg);
+    return rc;
+}
+
 static int cmd_sql(const cli_args *a) {
     const char *sql = NULL, *server = NULL;
     int local = 0, as_json = 0;
@@ -479,6 +505,7 @@ static const struct {
     {"sql", cmd_sql, "sql \"<query>\" [opts]  run SQL via a running server or the data folder"},
     {"demo", cmd_demo, "demo [--scale F] [--seed N]  generate the staffing demo datasets"},
     {"ingest", cmd_ingest, "ingest <file> [opts]  load a CSV/JSON/PDF/text/SMS file into a dataset"},
+    {"audit", cmd_audit, "audit verify          check the audit log's hash chain (exit 1 when tampered)"},
     {"version", cmd_version, "version               print the version"},
     {"help", cmd_help, "help                  this text"},
 };

@@ -166,6 +166,10 @@ typedef struct {
 } lh_access_audit_rec;
 
 void access_audit(lh_access *a, const lh_access_audit_rec *rec);
+/* Checks the hash chain of every audit file in st and the synced head:
+ * {"ok","records","last_seq","files":[...],"problems":[{"line","problem"}]}
+ * naming each changed, removed, reordered or truncated record. */
+json_t *access_audit_verify(lh_storage *st, lh_err *err);
 /* {"records":[...]} newest first, at most limit (<= 0: 100, max 1000);
  * caller/outcome (may be NULL) filter. */
 json_t *access_audit_list(lh_access *a, int limit, const char *caller, const char *outcome);

@@ -101,6 +101,11 @@ void api_access_audit(lh_app *app, lh_req *req, lh_resp *resp) {
                                            req_query(req, "outcome")));
 }
 
+void api_access_audit_verify(lh_app *app, lh_req *req, lh_resp *resp) {
+    lh_err err = {0};
+    respond(resp, 200, access_audit_verify(app->storage, &err), &err);
+}
+
 /* ---- API keys (admin) ----------------------------------------------------- */
 
 void api_access_keys_list(lh_app *app, lh_req *req, lh_resp *resp) {

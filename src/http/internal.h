@@ -252,6 +252,7 @@ void api_access_role_delete(lh_app *, lh_req *, lh_resp *);
 void api_access_check(lh_app *, lh_req *, lh_resp *);
 void api_access_query(lh_app *, lh_req *, lh_resp *);
 void api_access_audit(lh_app *, lh_req *, lh_resp *);
+void api_access_audit_verify(lh_app *, lh_req *, lh_resp *);
 void api_access_keys_list(lh_app *, lh_req *, lh_resp *);
 void api_access_key_create(lh_app *, lh_req *, lh_resp *);
 void api_access_key_rotate(lh_app *, lh_req *, lh_resp *);

@@ -138,6 +138,7 @@ const lh_route lh_routes[] = {
     {"POST", "/access/check", api_access_check, ROLE_READ, NULL},
     {"POST", "/access/query", api_access_query, ROLE_READ, NULL},
     {"GET", "/access/audit", api_access_audit, ROLE_ADMIN, NULL},
+    {"GET", "/access/audit/verify", api_access_audit_verify, ROLE_ADMIN, NULL},
     {"GET", "/access/keys", api_access_keys_list, ROLE_ADMIN, NULL},
     {"POST", "/access/keys", api_access_key_create, ROLE_ADMIN, NULL},
     {"POST", "/access/keys/{id}/rotate", api_access_key_rotate, ROLE_ADMIN, NULL},
