@@ -6,7 +6,9 @@
  *   CREATE OR REPLACE VIEW lh_role_<role>."<dataset>" AS
  *     SELECT <allowed cols>, <mask(col)> AS col, ... FROM main."<dataset>"
  *     [WHERE <row filter>]
- * with denied columns left out and datasets with no visible column absent.
+ * with denied columns left out; a dataset with no visible column gets a view
+ * that fails when read ("not visible to role"), so no name of the catalog
+ * ever falls through the search path to main.
  * A row filter's $recruiter_id reads the session variable lh_recruiter_id,
  * which the engine sets from the principal before every statement. Schemas
  * are (re)built lazily, when a principal of the role queries and the
@@ -165,6 +167,19 @@ static char *role_view_sql(const access_role *role, const json_t *manifest) {
     return sql;
 }
 
+/* A dataset the role sees nothing of still has a view in its schema, one
+ * that fails when read: a name never falls through the search path to the
+ * unmasked main."<dataset>". */
+static char *denied_view_sql(const access_role *role, const char *dataset) {
+    char *msg = lh_asprintf("dataset '%s' is not visible to role '%s'", dataset, role->name);
+    lh_strbuf sb = LH_STRBUF_INIT;
+    sb_puts(&sb, "SELECT error(");
+    sb_sql_str(&sb, msg);
+    sb_puts(&sb, ") AS denied");
+    free(msg);
+    return sb_steal(&sb);
+}
+
 static int exec_view(lh_access *a, const char *schema, const char *name, const char *select) {
     lh_strbuf sql = LH_STRBUF_INIT;
     if (select) {
@@ -202,8 +217,10 @@ static int schema_build(lh_access *a, const access_role *role, access_schema *s,
     size_t i;
     json_t *m;
     json_array_foreach(json_object_get(list, "datasets"), i, m) {
-        char *sql = role_view_sql(role, m);
-        if (sql) json_object_set_new(want, json_string_value(json_object_get(m, "name")), json_string(sql));
+        const char *name = json_string_value(json_object_get(m, "name"));
+        char *sql = name ? role_view_sql(role, m) : NULL;
+        if (!sql && name) sql = denied_view_sql(role, name);
+        if (sql) json_object_set_new(want, name, json_string(sql));
         free(sql);
     }
     json_decref(list);

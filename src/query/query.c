@@ -606,7 +606,7 @@ static int slot_scope(pool_slot *s, const lh_query_scope *scope, lh_err *err) {
 
 /* The statement cache key: the scope's schema, then the SQL (caller frees). */
 static char *cache_key(const lh_query_scope *scope, const char *bounded) {
-    return lh_asprintf("%s\x1f%s", scope ? scope->schema : "", bounded);
+    return lh_asprintf("%s\x1f%d\x1f%s", scope ? scope->schema : "", scope ? scope->system_sql : 0, bounded);
 }
 
 lh_query_cursor *query_open_as(lh_query_engine *e, const lh_query_scope *scope, const char *sql,
@@ -633,7 +633,7 @@ lh_query_cursor *query_open_as(lh_query_engine *e, const lh_query_scope *scope, 
     duckdb_prepared_statement stmt = key ? stmt_cache_get(c->slot, gen, key) : NULL;
     int cached = stmt != NULL;
     /* a statement not yet cached for this scope is checked before it is prepared */
-    int rc = !cached && scope ? query_guard_check(c->slot->conn, sql, scope, err) : 0;
+    int rc = !cached && scope && !scope->system_sql ? query_guard_check(c->slot->conn, sql, scope, err) : 0;
     if (rc == 0 && !stmt && bounded) {
         lh_err ignored = {0};
         stmt = prepare_read(c->slot, bounded, &ignored);

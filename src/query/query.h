@@ -79,6 +79,8 @@ typedef struct {
     const char *who;              /* the role, for messages */
     const lh_query_param *vars;
     size_t nvars;
+    int system_sql;               /* the SQL is the system's own (tool templates): it binds to the
+                                     schema's views the same way, but is not checked by the guard */
 } lh_query_scope;
 
 /* query_open_params confined to scope (may be NULL = unconfined). A refused

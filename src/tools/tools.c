@@ -327,10 +327,15 @@ json_t *tools_run_sql(lh_tools *t, const char *sql, const lh_query_param *ps, si
     return query_run_json(t->q, sql, ps, n, 0, 0, err);
 }
 
-/* A template runs as the caller (confined to its role's view of the catalog);
- * exec tools run their own fixed internal SQL. */
-static json_t *run_def(lh_tools *t, const tool_def *d, const lh_query_scope *scope, const lh_query_param *ps,
+/* A template runs as the caller: its dataset names bind to the caller's
+ * role's views (masked, filtered), while the template itself — fixed SQL
+ * with bound parameters, e.g. calling vector_search — is not put through
+ * the user-SQL guard. exec tools run their own fixed internal SQL. */
+static json_t *run_def(lh_tools *t, const tool_def *d, const lh_query_scope *caller, const lh_query_param *ps,
                        size_t n, lh_err *err) {
+    lh_query_scope as = caller ? *caller : (lh_query_scope){0};
+    as.system_sql = 1;
+    const lh_query_scope *scope = caller ? &as : NULL;
     if (d->exec) {
         pthread_mutex_lock(&t->write_mu);
         json_t *r = d->exec(t, d, ps, n, err);
