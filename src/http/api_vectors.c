@@ -77,6 +77,44 @@ void api_vectors_delete(lh_app *app, lh_req *req, lh_resp *resp) {
     else resp_empty(resp, 204);
 }
 
+/* 0 when the caller's role may see the column index is built over (the
+ * text search and RAG would otherwise hand it out); else -1 with 403 (or
+ * the index's 404) in resp. Every search is audited either way. */
+int api_vectors_visible(lh_app *app, lh_req *req, const char *index, lh_resp *resp) {
+    lh_err err = {0};
+    int unconfined = access_principal_unconfined(&req->who);
+    json_t *ix = unconfined ? NULL : vindex_get(app->vectors, index, &err);
+    json_t *d = NULL;
+    int rc = 0;
+    if (!ix) {
+        rc = unconfined ? 0 : -1; /* admin sees every column; the search names a missing index itself */
+    } else {
+        const char *ds = json_string_value(json_object_get(ix, "source"));
+        const char *col = json_string_value(json_object_get(ix, "text_column"));
+        d = access_decision_for(app->access, &req->who, ds ? ds : "", &err);
+        if (!d && err.code) rc = -1;
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_object_get(d, "columns"), i, c) {
+            const char *name = json_string_value(json_object_get(c, "name"));
+            const char *act = json_string_value(json_object_get(c, "decision"));
+            if (name && col && !strcmp(name, col) && act && strcmp(act, "allow")) {
+                lh_err_set(&err, LH_E_FORBIDDEN, "index '%s' is built over %s.%s, which role '%s' may not see (%s)",
+                           index, ds, col, req->who.role, act);
+                rc = -1;
+            }
+        }
+    }
+    lh_access_audit_rec rec = {.caller = req->who.name, .role = req->who.role, .kind = "vector_search", .sql = index,
+                               .rows = -1, .elapsed_ms = -1, .outcome = rc == 0 ? "ok" : err.code == LH_E_FORBIDDEN ? "denied" : "error",
+                               .error = rc == 0 ? NULL : err.msg, .request_id = req->request_id};
+    access_audit(app->access, &rec);
+    if (rc != 0) resp_error(resp, &err);
+    json_decref(d);
+    json_decref(ix);
+    return rc;
+}
+
 void api_vectors_search(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_vindex *vx = vectors_of(app, resp);
     json_t *body = vx ? req_json_object(req, resp) : NULL;
@@ -88,7 +126,8 @@ void api_vectors_search(lh_app *app, lh_req *req, lh_resp *resp) {
     if (str_field(body, "index", 1, &index, resp) == 0 && str_field(body, "query", 1, &query, resp) == 0 &&
         str_field(body, "mode", 0, &mode_s, resp) == 0 && int_field(body, "k", 10, 1, 1000, &k, resp) == 0) {
         lh_vresults r;
-        if (vindex_mode_parse(mode_s, &mode, &err) != 0 || vindex_search(vx, index, query, k, mode, &r, &err) != 0) {
+        if (api_vectors_visible(app, req, index, resp) != 0) {
+        } else if (vindex_mode_parse(mode_s, &mode, &err) != 0 || vindex_search(vx, index, query, k, mode, &r, &err) != 0) {
             resp_error(resp, &err);
         } else {
             resp_json(resp, 200, vindex_results_json(&r));
@@ -106,7 +145,7 @@ void api_vectors_rag(lh_app *app, lh_req *req, lh_resp *resp) {
     int k;
     lh_err err = {0};
     if (str_field(body, "index", 1, &index, resp) == 0 && str_field(body, "question", 1, &question, resp) == 0 &&
-        int_field(body, "k", 5, 1, 50, &k, resp) == 0)
+        int_field(body, "k", 5, 1, 50, &k, resp) == 0 && api_vectors_visible(app, req, index, resp) == 0)
         reply(resp, 200, rag_answer(vx, index, question, k, &err), &err);
     json_decref(body);
 }

@@ -63,7 +63,10 @@ json_t *insight_ask(lh_ai *ai, lh_catalog *c, lh_query_engine *q, const lh_insig
         result = query_run_json_as(q, view->as, sql, NULL, 0, limit, 0, &qerr); /* as the caller; refused → FORBIDDEN */
         if (result) break;
         if (qerr.code == LH_E_FORBIDDEN) {
-            lh_err_set(err, LH_E_UNPROCESSABLE, "refused the model's SQL (%s): %s", qerr.msg, sql);
+            if (strstr(qerr.msg, "only read queries"))
+                lh_err_set(err, LH_E_UNPROCESSABLE, "refused the model's SQL: it is not a read-only query: %s", sql);
+            else /* the caller's role may not read what it asks for */
+                lh_err_set(err, LH_E_UNPROCESSABLE, "refused the model's SQL: %s: %s", qerr.msg, sql);
             lh_err_hint(err, "Ask only runs a single SELECT; rephrase the question");
             break;
         }

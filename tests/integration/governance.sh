@@ -142,6 +142,22 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE -H "X-API-Key: k-admin" 
 check_eq "revoke (204)" "$code" 204
 sql "$NEW" "SELECT 1"; check_eq "revoked: the key is 401, no restart" "$CODE" 401
 
+# ---- vector search and RAG over a column the role may not see ---------------------------
+vec_index() { # vec_index NAME TEXT_COLUMN — builds an index as admin and waits for it
+  local job; job=$(curl -s -H "X-API-Key: k-admin" "$LH_URL/vectors/index" \
+    -d "{\"dataset\":\"candidates\",\"id_column\":\"candidate_id\",\"text_column\":\"$2\",\"index_name\":\"$1\"}" | jq -r .job_id)
+  for _ in $(seq 1 300); do
+    [ "$(curl -s -H "X-API-Key: k-admin" "$LH_URL/jobs/$job" | jq -r .state)" = done ] && return 0; sleep 0.1
+  done
+  return 1
+}
+vec_index cand_email email && vec_index cand_skills skills
+vs() { curl -s -o /dev/null -w '%{http_code}' -H "X-API-Key: $1" "$LH_URL/vectors/$2" -d "{\"index\":\"$3\",\"$4\":\"gmail\"}"; }
+check_eq "search over a hashed column is 403 for read" "$(vs k-read search cand_email query)" 403
+check_eq "RAG over a hashed column is 403 for read" "$(vs k-read rag cand_email question)" 403
+check_eq "search over it is fine for recruiter (allowed)" "$(vs k-rec search cand_email query)" 200
+check_eq "search over an allowed column is fine for read" "$(vs k-read search cand_skills query)" 200
+
 # ---- reserved storage ------------------------------------------------------------------------
 st() { curl -s -o /dev/null -w '%{http_code}' -X "$1" -H "X-API-Key: $2" "$LH_URL/storage/objects/$3" ${4:+--data-binary "$4"}; }
 check_eq "read key cannot read the audit log" "$(st GET k-read _access/audit.jsonl)" 403
