@@ -1,8 +1,10 @@
 # lakehouse — build, test, run, bench.
 #   make run    installs what is missing, builds, loads demo data, serves on :3100
-#   make test   installs, builds, runs every test (also under ASan+UBSan)
+#   make test   installs, builds, runs every test (also under ASan+UBSan+LSan);
+#               strict: a skip of something deps.sh installs is a failure
 # Sources are found by wildcard: every src/**/*.c but main.c goes into a static
-# library; each tests/unit/test_*.c is a cmocka binary; tools/*.c are helpers.
+# library; each tests/unit/test_*.c is a cmocka binary; bench/src/*.c are
+# measuring programs and tests/helpers/*.c test programs (both build/NAME).
 
 CC      ?= gcc
 BUILD   ?= build
@@ -29,8 +31,11 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/web_assets.o $(BUI
 WEB_SRC   := $(sort $(wildcard web/*.html web/*.js web/*.css web/*.svg))
 TEST_SRC  := $(wildcard tests/unit/test_*.c)
 TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-TOOL_SRC  := $(wildcard tools/*.c)
-TOOL_BIN  := $(TOOL_SRC:tools/%.c=$(BUILD)/%)
+BENCH_SRC := $(wildcard bench/src/*.c)
+BENCH_BIN := $(BENCH_SRC:bench/src/%.c=$(BUILD)/%)
+HELPER_SRC := $(wildcard tests/helpers/*.c)
+HELPER_BIN := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/%)
+TOOL_BIN  := $(BENCH_BIN) $(HELPER_BIN)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 
 .PHONY: all deps build test unit-tests test-san run bench bench-tools fuzz clean
@@ -68,7 +73,7 @@ $(BUILD)/obj/gen/lakehouse.pb-c.o: $(BUILD)/gen/lakehouse.pb-c.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
 # users of the generated header wait for it (their .d files know it afterwards)
-$(filter $(BUILD)/obj/src/grpc/%,$(LIB_OBJ)) $(BUILD)/obj/tools/grpc_call.o $(BUILD)/obj/tests/unit/test_grpc.o: $(BUILD)/gen/lakehouse.pb-c.h
+$(filter $(BUILD)/obj/src/grpc/%,$(LIB_OBJ)) $(BUILD)/obj/tests/helpers/grpc_call.o $(BUILD)/obj/tests/unit/test_grpc.o: $(BUILD)/gen/lakehouse.pb-c.h
 
 $(BUILD)/liblakehouse.a: $(LIB_OBJ)
 	@rm -f $@
@@ -77,7 +82,10 @@ $(BUILD)/liblakehouse.a: $(LIB_OBJ)
 $(BUILD)/lakehouse: $(BUILD)/obj/src/main.o $(BUILD)/liblakehouse.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/%: $(BUILD)/obj/tools/%.o $(BUILD)/liblakehouse.a
+$(BENCH_BIN): $(BUILD)/%: $(BUILD)/obj/bench/src/%.o $(BUILD)/liblakehouse.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(HELPER_BIN): $(BUILD)/%: $(BUILD)/obj/tests/helpers/%.o $(BUILD)/liblakehouse.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/liblakehouse.a
@@ -94,7 +102,7 @@ BENCH_TOOLS := $(BUILD)/bench_ann
 bench-tools: $(STAMP)
 	@$(MAKE) --no-print-directory $(BENCH_TOOLS)
 
-$(BUILD)/bench_ann: tools/bench_ann.cpp $(BUILD)/liblakehouse.a
+$(BUILD)/bench_ann: bench/src/bench_ann.cpp $(BUILD)/liblakehouse.a
 	$(CXX) -std=c++17 -O3 -march=native -g -Wall -Wextra -Werror -pthread -Isrc -o $@ $< \
 	  $(BUILD)/liblakehouse.a $(LDFLAGS) $(LIBS)
 
@@ -102,7 +110,7 @@ $(BUILD)/bench_ann: tools/bench_ann.cpp $(BUILD)/liblakehouse.a
 
 test: build
 	@$(MAKE) --no-print-directory BUILD=build/san SAN=1 build/san/lakehouse $(TEST_BIN:$(BUILD)/%=build/san/%)
-	@./tests/run.sh
+	@LH_STRICT=1 ./tests/run.sh
 
 run: build
 	@./scripts/run.sh

@@ -3,7 +3,7 @@
 # HNSW (build, p50/p90 latency, recall@10, save/load, memory) beside hnswlib
 # run in the same process on the same vectors and parameters, on 100K x 768
 # clustered vectors and on builtin embeddings of generated resumes. The work
-# is done by build/bench_ann (tools/bench_ann.cpp, built by `make bench`
+# is done by build/bench_ann (bench/src/bench_ann.cpp, built by `make bench`
 # only); this script adds the heading, the machine line and the targets.
 #
 # Knobs: BENCH_QUICK=1 (20K vectors, 200 queries), BENCH_ANN_N (100000),

@@ -4,7 +4,7 @@
 # our HNSW and brute force in the same process, on 100K x 768 clustered
 # vectors: build time, file size, save/load, search p50/p90 and recall@10
 # at several nprobe / re-rank settings. The work is done by
-# build/bench_ivfpq (tools/bench_ivfpq.c, built by `make build`).
+# build/bench_ivfpq (bench/src/bench_ivfpq.c, built by `make build`).
 #
 # Knobs: BENCH_QUICK=1 (20K vectors, 100 queries), BENCH_IVFPQ_N (100000),
 # BENCH_IVFPQ_QUERIES (200).

@@ -63,7 +63,7 @@ How to run:
   test of the harness, not figures (`BENCH_WRITE=1` writes them anyway).
 
 To add a bench, drop `bench/bench_<name>.sh` next to the others (see `bench/run.sh` for the
-contract and `bench/lib.sh` for the helpers); a C measuring program goes in `tools/` and is
+contract and `bench/lib.sh` for the helpers); a C measuring program goes in `bench/src/` and is
 built to `build/` by `make build`.
 EOF
 }

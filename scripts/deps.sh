@@ -14,7 +14,7 @@ APT_PACKAGES=(
   wrk jq procps psmisc
   libpoppler-glib-dev libcairo2-dev libtesseract-dev libleptonica-dev tesseract-ocr-eng  # PDF text + OCR
   libpq-dev libmariadb-dev postgresql-15 mariadb-server  # database sources + their integration tests
-  libhnswlib-dev  # header-only C++ HNSW, a peer in tools/bench_ann.cpp only (make bench)
+  libhnswlib-dev  # header-only C++ HNSW, a peer in bench/src/bench_ann.cpp only (make bench)
   protobuf-c-compiler libprotobuf-c-dev libnghttp2-dev  # internal gRPC: protoc-c at build time, h2c server (ADR 0140)
   chromium fonts-dejavu-core  # headless browser for the console tests (driven by playwright-core)
 )

@@ -6,10 +6,12 @@
  * directly when none answers; `version` prints the version.
  */
 #include <curl/curl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ai/ai.h"
@@ -54,6 +56,7 @@ static lh_ai *ai_open(const lh_config *cfg, lh_err *err) {
         .url = cfg->ai.url,
         .model = cfg->ai.model,
         .embed_model = cfg->ai.embed_model,
+        .rerank_model = cfg->ai.rerank_model,
         .api_key = key ? key : getenv("OPENAI_API_KEY"),
         .dims = cfg->ai.dims,
         .timeout_ms = cfg->ai.timeout_ms,
@@ -74,6 +77,7 @@ static lh_vindex *vectors_open(lh_app *app, lh_err *err) {
         .jobs = app->jobs,
         .provider = vindex_provider_ai(app->ai),
         .threads = app->cfg->query.threads,
+        .query = app->query,
     };
     lh_vindex *vx = vindex_open(&vc, err);
     if (vx && vindex_sql_register(vx, app->query, err) != 0) {
@@ -122,7 +126,12 @@ static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
     app->started_ms = lh_now_ms();
     app->storage = storage_open_local("primary", cfg->storage.root, err);
     if (!app->storage) return -1;
-    storage_cleanup_temp(app->storage);
+    if (storage_lock(app->storage, err) != 0) { /* one process per data folder (ADR 0187) */
+        storage_free(app->storage);
+        app->storage = NULL;
+        return -1;
+    }
+    storage_cleanup_temp(app->storage); /* safe: no other process is writing here */
     lh_buckets_config bc = {app->storage, cfg->storage.buckets, cfg->storage.nbuckets,
                             cfg->storage.rescue_bucket, cfg->storage.secrets_file};
     app->buckets = buckets_open(&bc, err); /* primary + [[storage.buckets]], probed */
@@ -136,6 +145,7 @@ static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
         .default_limit = cfg->query.default_limit,
         .max_limit = cfg->query.max_limit,
         .default_timeout_ms = cfg->query.timeout_ms,
+        .max_result_bytes = cfg->query.max_result_mb << 20,
         .allowed_root = storage_root(app->storage),
         .extra_roots = roots,
         .nextra_roots = nroots < 64 ? nroots : 64,
@@ -188,6 +198,24 @@ static lh_config *load_config(const cli_args *a) {
 
 /* ---- subcommands -------------------------------------------------------- */
 
+/* A shutdown that is still not done 15 s after its grace period (a handler
+ * stuck in something no interrupt reaches) ends the process anyway. */
+static void *backstop_main(void *arg) {
+    int64_t ms = *(int64_t *)arg + 15000;
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+    LOG_ERROR("shutdown: still not done %lld ms after the signal; exiting now", (long long)ms);
+    _exit(3);
+}
+
+static void shutdown_backstop_start(int64_t grace_ms) {
+    static int64_t arg;
+    arg = grace_ms;
+    pthread_t t;
+    if (pthread_create(&t, NULL, backstop_main, &arg) == 0) pthread_detach(t);
+}
+
 static int cmd_serve(const cli_args *a) {
     lh_config *cfg = load_config(a);
     if (!cfg) return 2;
@@ -222,8 +250,13 @@ static int cmd_serve(const cli_args *a) {
         config_free(cfg);
         return 1;
     }
-    vindex_start(app.vectors); /* load indexes, resume interrupted builds */
-    vlab_start(app.lab);       /* the autotune agent, when [agent] enabled */
+    /* load indexes, resume interrupted builds; the autotune agent, when [agent] enabled */
+    if (vindex_start(app.vectors, &err) != 0 || vlab_start(app.lab, &err) != 0) {
+        LOG_ERROR("startup failed: %s", err.msg);
+        app_close(&app);
+        config_free(cfg);
+        return 1;
+    }
     lh_http_server *srv = http_server_start(&app, &err);
     if (!srv) {
         LOG_ERROR("startup failed: %s", err.msg);
@@ -244,9 +277,11 @@ static int cmd_serve(const cli_args *a) {
     int sig = 0;
     sigwait(&set, &sig);
     LOG_INFO("signal %d: shutting down", sig);
+    shutdown_backstop_start(cfg->server.shutdown_grace_ms);
     grpc_server_stop(gsrv);
+    http_server_drain(srv, cfg->server.shutdown_grace_ms); /* bounded: grace, then interrupt (ADR 0182) */
     http_server_stop(srv);
-    app_close(&app);
+    app_close(&app); /* flushes the journal and what else must be durable */
     config_free(cfg);
     return 0;
 }

@@ -1,12 +1,18 @@
 # lib.sh — shared helpers for integration tests (sourced, bash).
 # Prints TAP: "ok N - name" / "not ok N - name" (+ "# detail" lines), which
 # tests/run.sh counts. Servers are started on free loopback ports with their
-# own temp data folders and are always stopped on exit.
+# own temp data folders and are always stopped on exit: gracefully (SIGTERM,
+# so the sanitized server runs LeakSanitizer), and a sanitizer report in the
+# server log is a failing test (ADR 0162). Skips: t_skip for what the project
+# installs (a failure in strict runs), t_skip_optional for what it does not.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LH_BIN=${LH_BIN:-$ROOT/build/san/lakehouse}
 [ -x "$LH_BIN" ] || LH_BIN=$ROOT/build/lakehouse
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/tests/lsan.supp:print_suppressions=0}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+SAN_REPORT='ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:'
+LH_LOG_SEEN=0  # lines of $LH_TMP/server.log already checked for sanitizer reports
 T_N=0
 T_FAILED=0
 LH_PIDS=()
@@ -15,8 +21,15 @@ LH_TMP=$(mktemp -d /tmp/lh-it-XXXXXX)
 t_ok() { T_N=$((T_N + 1)); echo "ok $T_N - $1"; }
 t_fail() {
   T_N=$((T_N + 1)); T_FAILED=$((T_FAILED + 1)); echo "not ok $T_N - $1"
-  shift; for d in "$@"; do echo "# $d" | head -c 2000; echo; done
+  shift; for d in "$@"; do printf '%s\n' "$d" | head -c 4000 | sed 's/^/# /'; done
 }
+# t_skip NAME REASON — a test not run for want of something the project
+# installs itself (scripts/deps.sh, tests/data, make build): strict runs
+# (make test, CI=true) count it as a failure
+t_skip() { T_N=$((T_N + 1)); echo "ok $T_N - $1 # SKIP $2"; }
+# t_skip_optional NAME REASON — a test not run for want of something the
+# project does not install (a GPU, a real Ollama): a skip even when strict
+t_skip_optional() { T_N=$((T_N + 1)); echo "ok $T_N - $1 # SKIP optional: $2"; }
 # check NAME COMMAND... — passes when the command exits 0
 check() { local name=$1; shift; if "$@" >/dev/null 2>&1; then t_ok "$name"; else t_fail "$name" "command: $*"; fi; }
 # check_eq NAME GOT WANT
@@ -72,13 +85,42 @@ mock_start() {
   MOCK_URL="http://127.0.0.1:$(sed -n 's/^PORT //p' "$out" | head -1)"
 }
 
-lh_stop() { # graceful stop of LH_PID
+# lh_is_server PID — true while PID runs the lakehouse binary under test
+lh_is_server() { [ "$(readlink -f "/proc/$1/exe" 2>/dev/null)" = "$(readlink -f "$LH_BIN")" ]; }
+
+# lh_term PID — SIGTERM, then up to 30 s for a clean exit (a sanitized server
+# reports leaks on its way out); kills it and returns 1 when it does not exit
+lh_term() {
+  kill -TERM "$1" 2>/dev/null || return 0
+  for _ in $(seq 1 600); do kill -0 "$1" 2>/dev/null || break; sleep 0.05; done
+  if kill -0 "$1" 2>/dev/null; then kill -9 "$1" 2>/dev/null; wait "$1" 2>/dev/null; return 1; fi
+  wait "$1" 2>/dev/null
+  return 0
+}
+
+# lh_check_log — fails a test when the server log gained a sanitizer report
+# (leak, memory error, UB) since the last check; the whole log is kept in
+# build/test-artifacts/sanitizer/ for reading
+lh_check_log() {
+  local log=$LH_TMP/server.log
+  [ -f "$log" ] || return 0
+  local total; total=$(wc -l <"$log")
+  [ "$total" -gt "$LH_LOG_SEEN" ] || return 0
+  local report; report=$(tail -n +"$((LH_LOG_SEEN + 1))" "$log" | grep -m1 -A40 -E "$SAN_REPORT")
+  LH_LOG_SEEN=$total
+  [ -n "$report" ] || return 0
+  local keep=$ROOT/build/test-artifacts/sanitizer; mkdir -p "$keep"
+  keep=$keep/$(basename "$0" .sh)-server.log; cp "$log" "$keep"
+  t_fail "server exits without a sanitizer report" "$report" "(whole log: $keep)"
+}
+
+# lh_stop — graceful stop of LH_PID, then the log check; a server that
+# ignores SIGTERM for 30 s is killed and fails a test
+lh_stop() {
   [ -n "${LH_PID:-}" ] || return 0
-  kill -TERM "$LH_PID" 2>/dev/null
-  for _ in $(seq 1 100); do kill -0 "$LH_PID" 2>/dev/null || break; sleep 0.05; done
-  kill -9 "$LH_PID" 2>/dev/null
-  wait "$LH_PID" 2>/dev/null
+  lh_term "$LH_PID" || t_fail "server $LH_PID exits on SIGTERM within 30 s"
   LH_PID=
+  lh_check_log
 }
 
 # http METHOD PATH [curl args...] — prints "STATUS BODY" into $HTTP_STATUS/$HTTP_BODY
@@ -94,7 +136,11 @@ http_json() { local m=$1 p=$2 j=$3; shift 3; http "$m" "$p" -H 'Content-Type: ap
 jget() { echo "$HTTP_BODY" | jq -r "$1" 2>/dev/null; }
 
 t_done() {
-  for p in "${LH_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  for p in "${LH_PIDS[@]}"; do
+    if lh_is_server "$p"; then lh_term "$p" || t_fail "server $p exits on SIGTERM within 30 s"
+    else kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; fi
+  done
+  lh_check_log
   if [ "$T_FAILED" -gt 0 ] && [ -f "$LH_TMP/server.log" ]; then
     echo "# last server log lines:"; tail -15 "$LH_TMP/server.log" | sed 's/^/# /'
   fi

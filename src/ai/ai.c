@@ -110,6 +110,7 @@ lh_ai *ai_new(const lh_ai_config *cfg, lh_err *err) {
     }
     ai->model = ai->remote && is_set(cfg->model) ? lh_strdup(cfg->model) : NULL;
     ai->api_key = is_set(cfg->api_key) ? lh_strdup(cfg->api_key) : NULL;
+    ai->rerank_model = ai->remote && is_set(cfg->rerank_model) ? lh_strdup(cfg->rerank_model) : NULL;
     if (ai->remote) http_client_global_init(); /* before any thread races to do it */
     return ai;
 }
@@ -122,6 +123,7 @@ void ai_free(lh_ai *ai) {
     free(ai->embed_model);
     free(ai->embed_version);
     free(ai->api_key);
+    free(ai->rerank_model);
     free(ai);
 }
 
@@ -255,30 +257,5 @@ int ai_generate(lh_ai *ai, const char *model, const char *system, const char *pr
     if (ai->remote->generate(ai, m, is_set(system) ? system : NULL, prompt, text_out, err) != 0)
         return -1;
     tidy_text(*text_out);
-    return 0;
-}
-
-/* ---- rerank ------------------------------------------------------------- */
-
-int ai_rerank(lh_ai *ai, const char *query, const char *const *docs, size_t n, float *scores,
-              lh_err *err) {
-    assert(ai && (scores || n == 0));
-    if (n == 0) return 0;
-    if (!query) return lh_err_set(err, LH_E_BAD_REQUEST, "the query is missing");
-    const char **texts = lh_malloc((n + 1) * sizeof *texts);
-    texts[0] = query;
-    for (size_t i = 0; i < n; i++) texts[i + 1] = docs[i] ? docs[i] : "";
-    float *v = NULL;
-    int d = 0;
-    int rc = ai_embed(ai, NULL, texts, n + 1, &v, &d, err);
-    free(texts);
-    if (rc != 0) return -1;
-    for (size_t i = 0; i < n; i++) {
-        const float *a = v, *b = v + (i + 1) * (size_t)d;
-        double s = 0;
-        for (int k = 0; k < d; k++) s += (double)a[k] * b[k];
-        scores[i] = (float)s;
-    }
-    free(v);
     return 0;
 }

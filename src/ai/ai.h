@@ -41,6 +41,7 @@ typedef struct {
     const char *model;        /* generation model; NULL = none configured */
     const char *embed_model;  /* embedding model; NULL or "builtin…" = LH_BUILTIN_MODEL */
     const char *api_key;      /* openai: Bearer token; may be NULL */
+    const char *rerank_model; /* cross-encoder model at <url>/v1/rerank; NULL = lexical+vector */
     int dims;                 /* builtin dims: 0 = default 384 (1..65536) */
     int64_t timeout_ms;       /* per HTTP attempt: <= 0 = default 60000 */
     int max_retries;          /* on 429/5xx/connection errors: 0 = default 3, < 0 = none */
@@ -82,10 +83,14 @@ int ai_embed(lh_ai *ai, const char *model, const char *const *texts, size_t n, f
  * block (reasoning models) is dropped and the text trimmed. */
 int ai_generate(lh_ai *ai, const char *model, const char *system, const char *prompt,
                 char **text_out, lh_err *err);
-/* Scores each document against the query (higher = more relevant):
- * scores[i] is the cosine of query and docs[i] under the embed model. */
+/* Scores each document against the query (higher = more relevant) with the
+ * reranker ai_reranker_name() names (see the top of this file). */
 int ai_rerank(lh_ai *ai, const char *query, const char *const *docs, size_t n, float *scores,
               lh_err *err);
+/* The cross-encoder model configured, or NULL. */
+const char *ai_rerank_model(const lh_ai *ai);
+/* "cross-encoder:<model>" or "lexical+vector" (borrowed). */
+const char *ai_reranker_name(const lh_ai *ai);
 
 /* Model admin (admin.c; Ollama only, else LH_E_UNAVAILABLE with a hint).
  * model NULL = the configured generation model. unload: /api/generate with

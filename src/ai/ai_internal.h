@@ -44,6 +44,7 @@ struct lh_ai {
     char *embed_model;         /* name recorded in index metadata */
     char *embed_version;
     char *api_key;             /* NULL = none; never logged */
+    char *rerank_model;        /* cross-encoder behind POST /v1/rerank; NULL = lexical+vector */
     int embed_builtin;         /* embeddings come from builtin_embed */
     int dims;                  /* builtin dims */
     int64_t timeout_ms;

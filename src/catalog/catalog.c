@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "catalog/catalog_internal.h"
+#include "common/duck.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
@@ -180,8 +181,13 @@ static void catalog_load_all(lh_catalog *c) {
         json_t *m = json_loadb(text, len, 0, &je);
         free(text);
         const char *name = json_string_value(json_object_get(m, "name"));
-        if (!m || !json_is_object(m) || !catalog_name_valid(name)) {
-            LOG_WARN("manifest %s is not a valid manifest: %s", objs[i].key, m ? "bad name" : je.text);
+        int valid_name = catalog_name_valid(name);
+        char *want = valid_name ? manifest_key(name) : NULL;
+        int named_right = want && !strcmp(want, objs[i].key); /* a file cannot take over another dataset */
+        free(want);
+        if (!m || !json_is_object(m) || !named_right) {
+            LOG_WARN("manifest %s is not a valid manifest: %s", objs[i].key,
+                     !m ? je.text : valid_name ? "its name does not match the file" : "bad name");
             json_decref(m);
             continue;
         }
@@ -202,32 +208,8 @@ lh_catalog *catalog_open(lh_storage *st, const lh_catalog_options *opt, lh_err *
     if (opt) c->opt = *opt;
     pthread_rwlock_init(&c->lock, NULL);
     pthread_mutex_init(&c->write_mu, NULL);
-    duckdb_config dc;
-    duckdb_create_config(&dc);
-    if (c->opt.duckdb_threads > 0) {
-        char buf[16];
-        snprintf(buf, sizeof buf, "%d", c->opt.duckdb_threads);
-        duckdb_set_config(dc, "threads", buf);
-    }
-    if (c->opt.duckdb_memory_mb > 0) {
-        char buf[32];
-        snprintf(buf, sizeof buf, "%lldMB", (long long)c->opt.duckdb_memory_mb);
-        duckdb_set_config(dc, "memory_limit", buf);
-    }
-    duckdb_set_config(dc, "autoinstall_known_extensions", "false");
-    duckdb_set_config(dc, "autoload_known_extensions", "false");
-    char *oerr = NULL;
-    if (duckdb_open_ext(NULL, &c->db, dc, &oerr) != DuckDBSuccess) {
-        lh_err_set(err, LH_E_INTERNAL, "catalog: cannot open DuckDB: %s", oerr ? oerr : "?");
-        duckdb_free(oerr);
-        duckdb_destroy_config(&dc);
-        free(c);
-        return NULL;
-    }
-    duckdb_destroy_config(&dc);
-    if (duckdb_connect(c->db, &c->conn) != DuckDBSuccess) {
-        lh_err_set(err, LH_E_INTERNAL, "catalog: cannot connect to DuckDB");
-        duckdb_close(&c->db);
+    lh_duck_options dopt = {.threads = c->opt.duckdb_threads, .memory_mb = c->opt.duckdb_memory_mb};
+    if (lh_duck_open(&dopt, "catalog", &c->db, &c->conn, err) != 0) {
         free(c);
         return NULL;
     }

@@ -74,9 +74,6 @@ char *catalog_select_sql(lh_catalog *c, const char *name, int64_t *version, lh_e
 /* Sets manifest.embedding.status ("none" | "fresh" | "stale"); "fresh" also
  * clears stale_since and stamps last_embedded_at. Persisted. */
 int catalog_set_embedding(lh_catalog *c, const char *name, const char *status, lh_err *err);
-/* {"datasets":[{"name","version","stale_since","last_embedded_at"}]}: the
- * datasets whose embedding status is "stale", by name. */
-json_t *catalog_list_stale(lh_catalog *c);
 /* {"datasets":[{"name","refresh_policy","refresh_interval_s","status"}]}:
  * the datasets whose embedding.refresh_policy is "on_append" or
  * "scheduled" (missing = "manual"; set by PATCH {"embedding":{...}}). */

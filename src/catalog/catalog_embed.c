@@ -87,24 +87,6 @@ done:
     return rc;
 }
 
-json_t *catalog_list_stale(lh_catalog *c) {
-    json_t *arr = json_array();
-    pthread_rwlock_rdlock(&c->lock);
-    for (size_t i = 0; i < c->n; i++) {
-        json_t *m = c->entries[i].manifest;
-        json_t *emb = json_object_get(m, "embedding");
-        if (strcmp(json_string_value(json_object_get(emb, "status")) ?: "", "stale")) continue;
-        json_t *since = json_object_get(emb, "stale_since");
-        json_t *last = json_object_get(emb, "last_embedded_at");
-        json_array_append_new(arr, json_pack("{s:s, s:O, s:O, s:O}", "name", c->entries[i].name,
-                                             "version", json_object_get(m, "version") ?: json_null(),
-                                             "stale_since", since ? since : json_null(),
-                                             "last_embedded_at", last ? last : json_null()));
-    }
-    pthread_rwlock_unlock(&c->lock);
-    return json_pack("{s:o}", "datasets", arr);
-}
-
 /* ---- refresh policy (ADR 0150) -------------------------------------------- */
 
 #define POLICY_INTERVAL_MAX (7 * 24 * 3600)

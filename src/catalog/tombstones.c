@@ -1,10 +1,15 @@
 /*
  * tombstones.c — soft deletes: rows of a dataset hidden by key.
  *
- * A request {row_key_column, row_key_values[], actor, reason} becomes one
- * object _catalog/tombstones/<dataset>/<ms>.jsonl (a record per key, written
- * atomically and create-only before the call returns), so every tombstone
- * is durable when acknowledged and the files replay in time order on open.
+ * A request {row_key_column, row_key_values[], actor, reason} appends a
+ * record per key to _catalog/tombstones/<dataset>/log.jsonl through the
+ * group-commit appender (storage/appender.h): the records go in one write
+ * under write_mu, the fsync happens after write_mu is released and is
+ * shared with concurrent requests, and the answer waits for it, so every
+ * acknowledged tombstone is on disk (ADR 0188). Older datasets may still
+ * have one <ms>.jsonl object per request; all files replay in name order on
+ * open, and a torn last line (a crash mid-write, never acknowledged) is
+ * dropped.
  * In memory a dataset has one tomb_set: its key column, the records (for
  * GET) and the sorted distinct keys (for the filter).
  *
@@ -23,9 +28,11 @@
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
+#include "storage/appender.h"
 
 #define TOMB_PREFIX "_catalog/tombstones/"
 #define TOMB_MAX_KEYS 100000 /* per request */
+#define TOMB_LOG "log.jsonl"
 
 typedef struct {
     char *dataset;
@@ -35,9 +42,16 @@ typedef struct {
     size_t nkeys;
 } tomb_set;
 
+typedef struct {
+    char *dataset;
+    lh_appender *log;   /* _catalog/tombstones/<dataset>/log.jsonl */
+} tomb_log;
+
 struct cat_tombs {
     tomb_set *sets;
     size_t n, cap;
+    tomb_log *logs;     /* open appenders; under write_mu */
+    size_t nlogs;
 };
 
 /* ---- the in-memory sets (caller holds lock) ------------------------------ */
@@ -115,6 +129,10 @@ static json_t *records_parse(const char *text, size_t len, const char **column) 
         json_t *r = ll ? json_loadb(p, ll, 0, NULL) : NULL;
         p += ll + 1;
         if (!ll) continue;
+        if (!r && !nl) { /* a torn last line: its request was never acknowledged */
+            LOG_WARN("tombstones: dropped a torn last record (%zu bytes)", ll);
+            break;
+        }
         const char *col = json_string_value(json_object_get(r, "row_key_column"));
         if (!r || !col || !json_is_string(json_object_get(r, "row_key_value")) || (*column && strcmp(*column, col))) {
             json_decref(r);
@@ -168,8 +186,45 @@ void tombs_load(lh_catalog *c) {
     if (sets) LOG_INFO("catalog: tombstones on %zu datasets", sets);
 }
 
+/* The open appender of dataset's log, or -1. Caller holds write_mu. */
+static long log_find(lh_catalog *c, const char *dataset) {
+    for (size_t i = 0; c->tombs && i < c->tombs->nlogs; i++)
+        if (!strcmp(c->tombs->logs[i].dataset, dataset)) return (long)i;
+    return -1;
+}
+
+/* dataset's log appender, opened on first use. Caller holds write_mu. */
+static lh_appender *log_for(lh_catalog *c, const char *dataset, lh_err *err) {
+    long i = log_find(c, dataset);
+    if (i >= 0) return c->tombs->logs[i].log;
+    char *key = lh_asprintf(TOMB_PREFIX "%s/" TOMB_LOG, dataset);
+    char *path = storage_path(c->st, key);
+    lh_appender *a = appender_open(path, err);
+    free(path);
+    free(key);
+    if (!a) return NULL;
+    if (!c->tombs) c->tombs = lh_calloc(1, sizeof *c->tombs);
+    cat_tombs *t = c->tombs;
+    t->logs = lh_realloc(t->logs, (t->nlogs + 1) * sizeof *t->logs);
+    t->logs[t->nlogs++] = (tomb_log){lh_strdup(dataset), a};
+    return a;
+}
+
+/* Closes dataset's appender (waiting for requests still syncing). */
+static void log_close(lh_catalog *c, const char *dataset) {
+    long i = log_find(c, dataset);
+    if (i < 0) return;
+    cat_tombs *t = c->tombs;
+    appender_close(t->logs[i].log);
+    free(t->logs[i].dataset);
+    memmove(&t->logs[i], &t->logs[i + 1], (t->nlogs - (size_t)i - 1) * sizeof *t->logs);
+    t->nlogs--;
+}
+
 void tombs_free(lh_catalog *c) {
     if (!c->tombs) return;
+    while (c->tombs->nlogs) log_close(c, c->tombs->logs[0].dataset);
+    free(c->tombs->logs);
     for (size_t i = 0; i < c->tombs->n; i++) set_clear(&c->tombs->sets[i]);
     free(c->tombs->sets);
     free(c->tombs);
@@ -198,6 +253,7 @@ char *tombs_filter_sql(lh_catalog *c, const char *name, const char *alias, size_
 }
 
 int tombs_clear(lh_catalog *c, const char *name, lh_err *err) {
+    log_close(c, name); /* its file goes too; the next tombstone reopens it */
     char *prefix = lh_asprintf(TOMB_PREFIX "%s/", name);
     lh_object_info *objs = NULL;
     size_t n = 0;
@@ -289,25 +345,18 @@ static char *records_text(const json_t *records) {
     return sb_steal(&sb);
 }
 
-/* Writes the records as a new object named by the time (create-only). */
-static char *records_persist(lh_catalog *c, const char *name, const json_t *records, lh_err *err) {
+/* Writes the records to dataset name's log (phase one of the appender:
+ * *a and *ticket say what to wait for). Returns the log's key. Caller
+ * holds write_mu. */
+static char *records_write(lh_catalog *c, const char *name, const json_t *records, lh_appender **a,
+                           uint64_t *ticket, lh_err *err) {
+    *a = log_for(c, name, err);
+    if (!*a) return NULL;
     char *text = records_text(records);
-    char *key = NULL;
-    int64_t ts = lh_now_ms();
-    for (int attempt = 0; attempt < 1000; attempt++, ts++) {
-        key = lh_asprintf(TOMB_PREFIX "%s/%013lld.jsonl", name, (long long)ts);
-        lh_err perr = {0};
-        if (storage_put_if_absent(c->st, key, text, strlen(text), &perr) == 0) break;
-        free(key);
-        key = NULL;
-        if (perr.code != LH_E_CONFLICT) {
-            if (err) *err = perr;
-            break;
-        }
-    }
-    if (!key && err && err->code == LH_OK) lh_err_set(err, LH_E_INTERNAL, "no free tombstone object name");
+    int rc = appender_write(*a, text, strlen(text), ticket, err);
     free(text);
-    return key;
+    if (rc != 0) return NULL;
+    return lh_asprintf(TOMB_PREFIX "%s/" TOMB_LOG, name);
 }
 
 static json_t *records_build(const char *name, const char *column, const json_t *keys, const char *actor,
@@ -322,6 +371,26 @@ static json_t *records_build(const char *name, const char *column, const json_t 
                                               column, "row_key_value", k, "deleted_at", now, "actor", actor,
                                               "reason", reason));
     return recs;
+}
+
+/* Under write_mu: checks, writes the records to the log and applies them
+ * in memory; *log and *ticket say what the caller must wait for. */
+static json_t *tombstone_apply(lh_catalog *c, const char *name, const char *column, const json_t *recs,
+                               lh_appender **log, uint64_t *ticket, lh_err *err) {
+    if (check_target(c, name, column, err) != 0) return NULL;
+    char *key = records_write(c, name, recs, log, ticket, err);
+    if (!key) return NULL;
+    pthread_rwlock_wrlock(&c->lock);
+    tomb_set *s = set_find(c, name);
+    set_append(s ? s : (s = set_add(c, name, column)), recs);
+    size_t total = s->nkeys;
+    c->version++;
+    pthread_rwlock_unlock(&c->lock);
+    views_publish(c);
+    json_t *out = json_pack("{s:s, s:s, s:I, s:I, s:s}", "dataset", name, "row_key_column", column, "added",
+                            (json_int_t)json_array_size(recs), "keys", (json_int_t)total, "object", key);
+    free(key);
+    return out;
 }
 
 json_t *catalog_tombstone_add(lh_catalog *c, const char *name, const json_t *req, const char *default_actor,
@@ -339,27 +408,20 @@ json_t *catalog_tombstone_add(lh_catalog *c, const char *name, const json_t *req
     json_t *keys = request_keys(json_object_get(req, "row_key_values"), err);
     if (!keys) return NULL;
     const char *actor = actor_v ? json_string_value(actor_v) : default_actor ? default_actor : "anonymous";
-    pthread_mutex_lock(&c->write_mu);
-    json_t *out = NULL, *recs = NULL;
-    char *key = NULL;
-    if (check_target(c, name, column, err) != 0) goto done;
-    recs = records_build(name, column, keys, actor, reason_v ? json_string_value(reason_v) : "");
-    key = records_persist(c, name, recs, err);
-    if (!key) goto done;
-    pthread_rwlock_wrlock(&c->lock);
-    tomb_set *s = set_find(c, name);
-    set_append(s ? s : (s = set_add(c, name, column)), recs);
-    size_t total = s->nkeys;
-    c->version++;
-    pthread_rwlock_unlock(&c->lock);
-    views_publish(c);
-    out = json_pack("{s:s, s:s, s:I, s:I, s:s}", "dataset", name, "row_key_column", column, "added",
-                    (json_int_t)json_array_size(keys), "keys", (json_int_t)total, "object", key);
-done:
-    pthread_mutex_unlock(&c->write_mu);
+    json_t *recs = records_build(name, column, keys, actor, reason_v ? json_string_value(reason_v) : "");
     json_decref(keys);
+    lh_appender *log = NULL;
+    uint64_t ticket = 0;
+    pthread_mutex_lock(&c->write_mu);
+    json_t *out = tombstone_apply(c, name, column, recs, &log, &ticket, err);
+    pthread_mutex_unlock(&c->write_mu);
     json_decref(recs);
-    free(key);
+    /* outside write_mu: concurrent tombstones share the fsync; log_close waits for it */
+    if (out && appender_sync(log, ticket, err) != 0) {
+        lh_err_prefix(err, "tombstone applied but not confirmed on disk");
+        json_decref(out);
+        out = NULL;
+    }
     return out;
 }
 

@@ -40,9 +40,17 @@ typedef struct {
         char *host;                /* NULL: see bind */
         char *bind;                /* NULL: 0.0.0.0 with auth on, 127.0.0.1 with auth off */
         int port;                  /* 3100 */
-        int threads;               /* libmicrohttpd pool, 0 = cores */
+        int threads;               /* unused since thread-per-connection (ADR 0180); kept for old files */
         int64_t max_body_bytes;    /* JSON bodies: 10 MiB */
         int64_t max_upload_bytes;  /* object PUT / multipart: 4 GiB */
+        int max_connections;       /* open connections (one thread each): 1024 */
+        int64_t shutdown_grace_ms; /* SIGTERM: in-flight work may finish this long: 10000 */
+        int64_t queue_timeout_ms;  /* longest wait in an admission queue: 10000 */
+        /* admission budgets per kind of work (ADR 0181): running at once, waiting */
+        int query_concurrency, query_queue;     /* 8, 64 */
+        int ingest_concurrency, ingest_queue;   /* 2, 16 */
+        int vector_concurrency, vector_queue;   /* 4, 32 */
+        int admin_concurrency, admin_queue;     /* 2, 8 */
     } server;
     struct {
         char *root;                /* "./data": root of the primary bucket */
@@ -59,6 +67,7 @@ typedef struct {
         int64_t default_limit;     /* rows when the request gives none: 10000 */
         int64_t max_limit;         /* hard cap: 1000000 */
         int64_t timeout_ms;        /* default query timeout: 30000 */
+        int64_t max_result_mb;     /* one result's JSON at most: 256; 0 = no cap */
         int64_t cache_max_mb;      /* hot cache budget (pinned datasets in memory): 1024 */
     } query;
     struct {
@@ -76,6 +85,7 @@ typedef struct {
         char *url;                 /* NULL: no LLM endpoint */
         char *model;               /* generation model */
         char *embed_model;         /* embedding model; builtin: "builtin-hash" */
+        char *rerank_model;        /* cross-encoder at <url>/v1/rerank; NULL: lexical+vector rescoring */
         int dims;                  /* builtin embedder dims: 384 */
         int64_t timeout_ms;        /* per HTTP call: 60000 */
     } ai;

@@ -1,5 +1,6 @@
 /*
- * util.c — time, random ids, SHA-256 and small file helpers shared by
+ * util.c — time, random ids, SHA-256, small file helpers and checked thread
+ * start (with its test failure switch) shared by
  * every module. Randomness and hashing come from OpenSSL's libcrypto.
  */
 #include "common/util.h"
@@ -9,6 +10,7 @@
 #include <libgen.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,13 +32,45 @@ double lh_mono_s(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-void lh_time_iso(int64_t ms, char out[32]) {
-    time_t s = (time_t)(ms / 1000);
+/* "YYYY-MM-DDTHH:MM:SS" of secs, then "." and the fraction in digits, "Z". */
+static void time_iso_write(time_t secs, long frac, int digits, char *out, size_t cap) {
     struct tm tm;
-    gmtime_r(&s, &tm);
+    gmtime_r(&secs, &tm);
     char base[24];
     strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, 32, "%s.%03dZ", base, (int)(ms % 1000));
+    snprintf(out, cap, "%s.%0*ldZ", base, digits, frac);
+}
+
+void lh_time_iso(int64_t ms, char out[32]) {
+    time_iso_write((time_t)(ms / 1000), (long)(ms % 1000), 3, out, 32);
+}
+
+void lh_time_iso_us(int64_t us, char out[40]) {
+    time_t secs = (time_t)(us / 1000000);
+    long frac = (long)(us % 1000000);
+    if (frac < 0) {
+        frac += 1000000;
+        secs--;
+    }
+    time_iso_write(secs, frac, 6, out, 40);
+}
+
+int lh_time_parse_iso(const char *s, int64_t *us) {
+    struct tm tm = {0};
+    int consumed = 0;
+    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                     &tm.tm_min, &tm.tm_sec, &consumed) != 6)
+        return -1;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    int64_t frac = 0, scale = 1000000;
+    const char *p = s + consumed;
+    if (*p == '.')
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            if (scale > 1) frac += (*p - '0') * (scale /= 10);
+    if (strcmp(p, "Z") && strcmp(p, "+00:00")) return -1;
+    *us = (int64_t)timegm(&tm) * 1000000 + frac;
+    return 0;
 }
 
 static void random_bytes(unsigned char *b, size_t n) {
@@ -160,13 +194,16 @@ void lh_fsync_dir_of(const char *path) {
     free(p);
 }
 
-int lh_write_file_atomic(const char *path, const void *data, size_t len, lh_err *err) {
+char *lh_temp_path_beside(const char *path) {
     char rnd[17];
     lh_random_hex(rnd, 8);
-    char *dir = lh_strdup(path), *base = lh_strdup(path);
-    char *tmp = lh_asprintf("%s/.%s.tmp-%s", dirname(dir), basename(base), rnd);
-    free(dir);
-    free(base);
+    const char *slash = strrchr(path, '/');
+    if (!slash) return lh_asprintf(".%s.tmp-%s", path, rnd);
+    return lh_asprintf("%.*s/.%s.tmp-%s", (int)(slash - path), path, slash + 1, rnd);
+}
+
+int lh_write_file_atomic(const char *path, const void *data, size_t len, lh_err *err) {
+    char *tmp = lh_temp_path_beside(path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
         lh_err_set(err, LH_E_INTERNAL, "create %s: %s", tmp, strerror(errno));
@@ -205,4 +242,20 @@ void lh_deadline_after_ms(struct timespec *ts, int64_t ms) {
         ts->tv_sec++;
         ts->tv_nsec -= 1000000000L;
     }
+}
+
+/* ---- threads ------------------------------------------------------------ */
+
+static atomic_int thread_failures; /* test switch: creations left to fail */
+
+void lh_thread_fail_next(int n) { atomic_store(&thread_failures, n > 0 ? n : 0); }
+
+int lh_thread_start(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg,
+                    const char *what, lh_err *err) {
+    int left = atomic_load(&thread_failures);
+    while (left > 0 && !atomic_compare_exchange_weak(&thread_failures, &left, left - 1)) {
+    }
+    int rc = left > 0 ? EAGAIN : pthread_create(t, attr, fn, arg);
+    if (rc == 0) return 0;
+    return lh_err_set(err, LH_E_INTERNAL, "cannot start the %s thread: %s", what, strerror(rc));
 }

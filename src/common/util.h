@@ -4,6 +4,7 @@
 #ifndef LH_COMMON_UTIL_H
 #define LH_COMMON_UTIL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,6 +14,12 @@ int64_t lh_now_ms(void);          /* wall clock, ms since epoch */
 double lh_mono_s(void);           /* monotonic seconds */
 /* Formats ms-since-epoch as RFC 3339 UTC ("2026-11-24T10:00:00.123Z"). */
 void lh_time_iso(int64_t ms, char out[32]);
+/* Formats us-since-epoch as RFC 3339 UTC ("2026-11-24T10:00:00.123456Z"). */
+void lh_time_iso_us(int64_t us, char out[40]);
+/* Parses an RFC 3339 UTC time, "YYYY-MM-DDTHH:MM:SS[.fraction]" then "Z" or
+ * "+00:00" (what lh_time_iso writes and S3 listings send), into *us since
+ * the epoch: 0, or -1 when s is NULL or not such a time. */
+int lh_time_parse_iso(const char *s, int64_t *us);
 /* Random UUID v4 in canonical form (36 chars + NUL), from OpenSSL's RNG. */
 void lh_uuid4(char out[37]);
 /* Random lowercase hex of n bytes (2n chars + NUL). */
@@ -31,6 +38,10 @@ void lh_sha256_final(lh_sha256 *h, char out[65]);
 int lh_read_file(const char *path, char **out, size_t *len, lh_err *err);
 /* mkdir -p */
 int lh_mkdirs(const char *path, lh_err *err);
+/* A fresh temp name beside path, "<dir>/.<base>.tmp-<16 hex>" (or
+ * ".<path>.tmp-<16 hex>" when path has no folder): the shape listings hide
+ * and storage_cleanup_temp removes after a crash. Owned by the caller. */
+char *lh_temp_path_beside(const char *path);
 /* Writes data to path atomically: temp file beside it, fsync, rename, fsync dir. */
 int lh_write_file_atomic(const char *path, const void *data, size_t len, lh_err *err);
 /* *ts = the wall-clock time ms milliseconds from now, for pthread_cond_timedwait. */
@@ -39,5 +50,14 @@ void lh_deadline_after_ms(struct timespec *ts, int64_t ms);
 
 /* fsyncs the directory holding path (after a rename or link). */
 void lh_fsync_dir_of(const char *path);
+
+/* Starts fn(arg) on a new thread (attr may be NULL): 0, or -1 with
+ * LH_E_INTERNAL "cannot start the <what> thread: <reason>" and *t untouched.
+ * Every thread in src/ starts here, so a failure is always an error the
+ * caller sees, and tests can make creation fail (lh_thread_fail_next). */
+int lh_thread_start(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg,
+                    const char *what, lh_err *err);
+/* Tests only: the next n lh_thread_start calls fail with EAGAIN. */
+void lh_thread_fail_next(int n);
 
 #endif

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/duck.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
@@ -70,13 +71,6 @@ static const demo_table_meta META[DEMO_TABLES] = {
      {{"activity_id", "Primary key"}, {"candidate_id", "candidates.candidate_id"},
       {"client_id", "clients.client_id when a client took part"}, {"activity_at", "When it happened"}}},
 };
-
-const char *const *demo_table_names(size_t *n) {
-    static const char *names[DEMO_TABLES];
-    for (size_t i = 0; i < DEMO_TABLES; i++) names[i] = META[i].name;
-    *n = DEMO_TABLES;
-    return names;
-}
 
 int64_t demo_table_rows(const char *table, double scale) {
     if (scale <= 0) scale = 1;
@@ -153,20 +147,7 @@ static int demo_table(lh_catalog *c, duckdb_connection conn, size_t i, const dem
 
 static duckdb_connection demo_connect(duckdb_database *db, lh_err *err) {
     duckdb_connection conn = NULL;
-    duckdb_config dc;
-    duckdb_create_config(&dc);
-    duckdb_set_config(dc, "autoinstall_known_extensions", "false");
-    duckdb_set_config(dc, "autoload_known_extensions", "false");
-    char *oerr = NULL;
-    if (duckdb_open_ext(NULL, db, dc, &oerr) != DuckDBSuccess) {
-        lh_err_set(err, LH_E_INTERNAL, "demo: cannot open DuckDB: %s", oerr ? oerr : "?");
-        duckdb_free(oerr);
-    } else if (duckdb_connect(*db, &conn) != DuckDBSuccess) {
-        lh_err_set(err, LH_E_INTERNAL, "demo: cannot connect to DuckDB");
-        duckdb_close(db);
-        conn = NULL;
-    }
-    duckdb_destroy_config(&dc);
+    if (lh_duck_open(NULL, "demo", db, &conn, err) != 0) return NULL;
     return conn;
 }
 

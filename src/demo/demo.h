@@ -36,8 +36,6 @@ typedef void (*lh_demo_progress_fn)(void *ctx, const char *step, int done, int t
 
 /* Row count of a demo table at a scale (at least 1). */
 int64_t demo_table_rows(const char *table, double scale);
-/* Names of the demo tables in generation order; n receives the count. */
-const char *const *demo_table_names(size_t *n);
 
 /* Writes (overwrites) every demo table into the catalog. progress may be NULL. */
 int demo_generate(lh_catalog *c, const lh_demo_options *opt, lh_demo_progress_fn progress,

@@ -13,7 +13,7 @@
 #define DEMO_TABLES 7
 
 typedef struct {
-    long long rows[DEMO_TABLES];  /* in demo_table_names() order */
+    long long rows[DEMO_TABLES];  /* in META (generation) order */
     uint64_t seed;
 } demo_vars;
 

@@ -3,7 +3,7 @@
  * lakehouse.v1): a server on HTTP/2 cleartext (h2c, prior knowledge) built
  * on nghttp2, one thread polling every connection, and CatalogService
  * translating calls to the catalog. Also the pieces a client needs, shared
- * with tools/grpc_call.c and the unit tests: gRPC message framing,
+ * with tests/helpers/grpc_call.c and the unit tests: gRPC message framing,
  * lh_err → gRPC status codes, and JSON ⇄ protobuf-c conversion driven by
  * the generated descriptors.
  */

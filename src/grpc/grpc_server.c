@@ -26,6 +26,7 @@
 
 #include "common/log.h"
 #include "common/strbuf.h"
+#include "common/util.h"
 #include "grpc/grpc_internal.h"
 
 #define MAX_CONNS 1024
@@ -361,8 +362,15 @@ lh_grpc_server *grpc_server_start(const lh_config *cfg, lh_catalog *cat, lh_acce
         free(s);
         return NULL;
     }
-    if (pipe2(s->wake, O_CLOEXEC) != 0 || pthread_create(&s->thread, NULL, serve_loop, s) != 0) {
-        lh_err_set(err, LH_E_INTERNAL, "grpc: cannot start its thread: %s", strerror(errno));
+    if (pipe2(s->wake, O_CLOEXEC) != 0) {
+        lh_err_set(err, LH_E_INTERNAL, "grpc: cannot make its wake pipe: %s", strerror(errno));
+        close(s->lfd);
+        free(s);
+        return NULL;
+    }
+    if (lh_thread_start(&s->thread, NULL, serve_loop, s, "gRPC server", err) != 0) {
+        close(s->wake[0]);
+        close(s->wake[1]);
         close(s->lfd);
         free(s);
         return NULL;

@@ -1,7 +1,7 @@
 /*
  * pb_json.c — JSON ⇄ protobuf-c messages, walking the descriptors protoc-c
  * generates: fields are matched by name, so a catalog manifest becomes a
- * Dataset message without a line per field, and tools/grpc_call.c can call
+ * Dataset message without a line per field, and tests/helpers/grpc_call.c can call
  * any method of any service from JSON.
  *
  * Building: the message is calloc'd and every field is set (strings always

@@ -24,11 +24,6 @@ static int access_ready(lh_app *app, lh_resp *resp) {
     return 0;
 }
 
-static void respond(lh_resp *resp, int status, json_t *body, const lh_err *err) {
-    if (body) resp_json(resp, status, body);
-    else resp_error(resp, err);
-}
-
 void api_access_roles_list(lh_app *app, lh_req *req, lh_resp *resp) {
     if (access_ready(app, resp)) resp_json(resp, 200, access_roles(app->access));
 }
@@ -36,7 +31,7 @@ void api_access_roles_list(lh_app *app, lh_req *req, lh_resp *resp) {
 void api_access_role_get(lh_app *app, lh_req *req, lh_resp *resp) {
     if (!access_ready(app, resp)) return;
     lh_err err = {0};
-    respond(resp, 200, access_role_get(app->access, req_param(req, "name"), &err), &err);
+    resp_result(resp, 200, access_role_get(app->access, req_param(req, "name"), &err), &err);
 }
 
 void api_access_role_put(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -47,7 +42,7 @@ void api_access_role_put(lh_app *app, lh_req *req, lh_resp *resp) {
     int created = 0;
     json_t *r = access_role_put(app->access, body, &created, &err);
     json_decref(body);
-    respond(resp, created ? 201 : 200, r, &err);
+    resp_result(resp, created ? 201 : 200, r, &err);
 }
 
 void api_access_role_delete(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -66,7 +61,7 @@ void api_access_check(lh_app *app, lh_req *req, lh_resp *resp) {
                              json_string_value(json_object_get(body, "dataset")), json_object_get(body, "columns"),
                              &err);
     json_decref(body);
-    respond(resp, 200, d, &err);
+    resp_result(resp, 200, d, &err);
 }
 
 void api_access_query(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -91,7 +86,7 @@ void api_access_query(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *r = access_query(app->access, &req->who, json_string_value(json_object_get(body, "dataset")),
                              json_object_get(body, "columns"), limit ? json_integer_value(limit) : -1, &err);
     json_decref(body);
-    respond(resp, 200, r, &err);
+    resp_result(resp, 200, r, &err);
 }
 
 void api_access_audit(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -103,7 +98,7 @@ void api_access_audit(lh_app *app, lh_req *req, lh_resp *resp) {
 
 void api_access_audit_verify(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
-    respond(resp, 200, access_audit_verify(app->storage, &err), &err);
+    resp_result(resp, 200, access_audit_verify(app->storage, &err), &err);
 }
 
 /* ---- API keys (admin) ----------------------------------------------------- */
@@ -119,13 +114,13 @@ void api_access_key_create(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
     json_t *k = access_key_create(app->access, body, &err);
     json_decref(body);
-    respond(resp, 201, k, &err);
+    resp_result(resp, 201, k, &err);
 }
 
 void api_access_key_rotate(lh_app *app, lh_req *req, lh_resp *resp) {
     if (!access_ready(app, resp)) return;
     lh_err err = {0};
-    respond(resp, 200, access_key_rotate(app->access, req_param(req, "id"), &err), &err);
+    resp_result(resp, 200, access_key_rotate(app->access, req_param(req, "id"), &err), &err);
 }
 
 void api_access_key_revoke(lh_app *app, lh_req *req, lh_resp *resp) {

@@ -43,19 +43,6 @@ static const char **string_array(json_t *body, const char *key, int allow_empty,
     return v;
 }
 
-/* An optional string field: 0 with *out (NULL when absent), -1 with a 400. */
-static int opt_string(json_t *body, const char *key, const char **out, lh_resp *resp) {
-    json_t *v = json_object_get(body, key);
-    *out = NULL;
-    if (!v || json_is_null(v)) return 0;
-    if (!json_is_string(v)) {
-        resp_errorf(resp, LH_E_BAD_REQUEST, NULL, "'%s' must be a string", key);
-        return -1;
-    }
-    *out = json_string_value(v);
-    return 0;
-}
-
 /* Appends v: components of unit vectors (|v| <= 1) as fixed-point with 8
  * decimals and no trailing zeros (absolute error <= 5e-9, printf-free and
  * several times faster); anything else with %.7g. */
@@ -116,7 +103,7 @@ void api_ai_embed(lh_app *app, lh_req *req, lh_resp *resp) {
     size_t n;
     const char *model;
     const char **texts = NULL;
-    if (opt_string(body, "model", &model, resp) == 0 &&
+    if (req_body_str(body, "model", 0, &model, resp) == 0 &&
         (texts = string_array(body, "texts", 0, &n, resp))) {
         float *v = NULL;
         int dims = 0;
@@ -139,8 +126,8 @@ void api_ai_generate(lh_app *app, lh_req *req, lh_resp *resp) {
     if (!prompt || !*prompt) {
         resp_errorf(resp, LH_E_BAD_REQUEST, "send {\"prompt\": \"...\"}",
                     "'prompt' must be a non-empty string");
-    } else if (opt_string(body, "model", &model, resp) == 0 &&
-               opt_string(body, "system", &system, resp) == 0) {
+    } else if (req_body_str(body, "model", 0, &model, resp) == 0 &&
+               req_body_str(body, "system", 0, &system, resp) == 0) {
         char *text = NULL;
         lh_err err = {0};
         if (ai_generate(app->ai, model, system, prompt, &text, &err) != 0) {
@@ -165,8 +152,8 @@ static int by_score_desc(const void *a, const void *b) {
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
-static void render_ranking(lh_resp *resp, const char *model, const float *scores, size_t n,
-                           size_t top_k) {
+static void render_ranking(lh_resp *resp, const char *model, const char *reranker, const float *scores,
+                           size_t n, size_t top_k) {
     scored *s = lh_malloc((n ? n : 1) * sizeof *s);
     for (size_t i = 0; i < n; i++) s[i] = (scored){i, scores[i]};
     qsort(s, n, sizeof *s, by_score_desc);
@@ -175,7 +162,7 @@ static void render_ranking(lh_resp *resp, const char *model, const float *scores
         json_array_append_new(results, json_pack("{s:I, s:f}", "index", (json_int_t)s[i].index,
                                                  "score", (double)s[i].score));
     free(s);
-    resp_json(resp, 200, json_pack("{s:s, s:o}", "model", model, "results", results));
+    resp_json(resp, 200, json_pack("{s:s, s:s, s:o}", "model", model, "reranker", reranker, "results", results));
 }
 
 void api_ai_rerank(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -197,7 +184,8 @@ void api_ai_rerank(lh_app *app, lh_req *req, lh_resp *resp) {
         if (ai_rerank(app->ai, query, docs, n, scores, &err) != 0)
             resp_error(resp, &err);
         else
-            render_ranking(resp, ai_embed_model(app->ai), scores, n, top_k);
+            render_ranking(resp, ai_rerank_model(app->ai) ? ai_rerank_model(app->ai) : ai_embed_model(app->ai),
+                           ai_reranker_name(app->ai), scores, n, top_k);
         free(scores);
     }
     free(docs);

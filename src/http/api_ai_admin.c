@@ -14,11 +14,6 @@ static json_t *admin_body(lh_req *req, lh_resp *resp) {
     return req->body.len == 0 ? json_object() : req_json_object(req, resp);
 }
 
-static void admin_reply(lh_resp *resp, json_t *body, const lh_err *err) {
-    if (body) resp_json(resp, 200, body);
-    else resp_error(resp, err);
-}
-
 static int admin_str(json_t *body, const char *key, const char **out, lh_resp *resp) {
     json_t *v = json_object_get(body, key);
     *out = json_string_value(v);
@@ -31,7 +26,7 @@ void api_ai_admin_unload(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = admin_body(req, resp);
     const char *model;
     lh_err err = {0};
-    if (body && admin_str(body, "model", &model, resp) == 0) admin_reply(resp, ai_admin_unload(app->ai, model, &err), &err);
+    if (body && admin_str(body, "model", &model, resp) == 0) resp_result(resp, 200, ai_admin_unload(app->ai, model, &err), &err);
     json_decref(body);
 }
 
@@ -40,11 +35,11 @@ void api_ai_admin_preload(lh_app *app, lh_req *req, lh_resp *resp) {
     const char *model, *keep;
     lh_err err = {0};
     if (body && admin_str(body, "model", &model, resp) == 0 && admin_str(body, "keep_alive", &keep, resp) == 0)
-        admin_reply(resp, ai_admin_preload(app->ai, model, keep, &err), &err);
+        resp_result(resp, 200, ai_admin_preload(app->ai, model, keep, &err), &err);
     json_decref(body);
 }
 
 void api_ai_admin_vram(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
-    admin_reply(resp, ai_admin_vram(app->ai, &err), &err);
+    resp_result(resp, 200, ai_admin_vram(app->ai, &err), &err);
 }

@@ -21,42 +21,29 @@ void api_buckets_health(lh_app *app, lh_req *req, lh_resp *resp) {
 }
 
 void api_buckets_errors(lh_app *app, lh_req *req, lh_resp *resp) {
-    const char *l = req_query(req, "limit");
-    char *end = NULL;
-    long limit = l ? strtol(l, &end, 10) : 100;
-    if (l && (*end || limit < 1 || limit > 10000)) {
-        resp_errorf(resp, LH_E_BAD_REQUEST, NULL, "limit must be an integer from 1 to 10000");
-        return;
-    }
+    int limit;
+    if (req_query_int(req, "limit", 100, 1, 10000, &limit, resp)) return;
     lh_err err = {0};
     json_t *j = buckets_errors_json(app->buckets, (size_t)limit, &err);
-    if (!j) resp_error(resp, &err);
-    else resp_json(resp, 200, j);
-}
-
-/* A string member of the body or NULL; -1 (resp filled) when not a string. */
-static int body_str(json_t *body, const char *name, char **out, lh_resp *resp) {
-    json_t *v = json_object_get(body, name);
-    *out = NULL;
-    if (!v || json_is_null(v)) return 0;
-    if (!json_is_string(v)) {
-        resp_errorf(resp, LH_E_BAD_REQUEST, NULL, "'%s' must be a string", name);
-        return -1;
-    }
-    *out = (char *)json_string_value(v);
-    return 0;
+    resp_result(resp, 200, j, &err);
 }
 
 void api_buckets_add(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = req_json_object(req, resp);
     if (!body) return;
-    lh_bucket_config b = {0};
-    if (body_str(body, "name", &b.name, resp) || body_str(body, "backend", &b.backend, resp) ||
-        body_str(body, "root", &b.root, resp) || body_str(body, "endpoint", &b.endpoint, resp) ||
-        body_str(body, "bucket", &b.bucket, resp) || body_str(body, "region", &b.region, resp) ||
-        body_str(body, "secret_ref", &b.secret_ref, resp)) {
-        json_decref(body);
-        return;
+    lh_bucket_config b = {0}; /* strings borrowed from body */
+    struct {
+        const char *key;
+        char **field;
+    } f[] = {{"name", &b.name},     {"backend", &b.backend}, {"root", &b.root},          {"endpoint", &b.endpoint},
+             {"bucket", &b.bucket}, {"region", &b.region},   {"secret_ref", &b.secret_ref}};
+    for (size_t i = 0; i < sizeof f / sizeof *f; i++) {
+        const char *v;
+        if (req_body_str(body, f[i].key, 0, &v, resp)) {
+            json_decref(body);
+            return;
+        }
+        *f[i].field = (char *)v;
     }
     lh_err err = {0};
     if (buckets_add(app->buckets, &b, &err) != 0) resp_error(resp, &err);

@@ -15,11 +15,6 @@ static const char *body_dataset(lh_req *req, lh_resp *resp, json_t **body) {
     return name && *name ? name : NULL;
 }
 
-static void reply(lh_resp *resp, int status, json_t *out, const lh_err *err) {
-    if (!out) resp_error(resp, err);
-    else resp_json(resp, status, out);
-}
-
 void api_query_cache_pin(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body;
     const char *name = body_dataset(req, resp, &body);
@@ -28,7 +23,7 @@ void api_query_cache_pin(lh_app *app, lh_req *req, lh_resp *resp) {
         json_t *m = catalog_get(app->catalog, name, &err); /* only datasets are pinned */
         json_t *out = m ? query_cache_pin(app->cache, name, &err) : NULL;
         json_decref(m);
-        reply(resp, 200, out, &err);
+        resp_result(resp, 200, out, &err);
     }
     json_decref(body);
 }
@@ -38,7 +33,7 @@ void api_query_cache_evict(lh_app *app, lh_req *req, lh_resp *resp) {
     const char *name = body_dataset(req, resp, &body);
     if (name) {
         lh_err err = {0};
-        reply(resp, 200, query_cache_evict(app->cache, name, &err), &err);
+        resp_result(resp, 200, query_cache_evict(app->cache, name, &err), &err);
     }
     json_decref(body);
 }
@@ -52,7 +47,7 @@ void api_query_compact(lh_app *app, lh_req *req, lh_resp *resp) {
     const char *name = body_dataset(req, resp, &body);
     if (name) {
         lh_err err = {0};
-        reply(resp, 200, catalog_compact(app->catalog, name, &err), &err);
+        resp_result(resp, 200, catalog_compact(app->catalog, name, &err), &err);
     }
     json_decref(body);
 }

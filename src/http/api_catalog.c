@@ -5,19 +5,13 @@
  */
 #include "http/internal.h"
 
-/* Answers with the manifest (or the error) a catalog call returned. */
-static void reply_manifest(lh_resp *resp, int status, json_t *m, const lh_err *err) {
-    if (!m) resp_error(resp, err);
-    else resp_json(resp, status, m);
-}
-
 void api_catalog_register(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = req_json_object(req, resp);
     if (!body) return;
     lh_err err = {0};
     json_t *m = catalog_register(app->catalog, body, &err);
     json_decref(body);
-    reply_manifest(resp, 201, m, &err);
+    resp_result(resp, 201, m, &err);
 }
 
 void api_catalog_list(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -26,7 +20,7 @@ void api_catalog_list(lh_app *app, lh_req *req, lh_resp *resp) {
 
 void api_catalog_get(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
-    reply_manifest(resp, 200, catalog_get(app->catalog, req_param(req, "name"), &err), &err);
+    resp_result(resp, 200, catalog_get(app->catalog, req_param(req, "name"), &err), &err);
 }
 
 void api_catalog_patch(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -35,7 +29,7 @@ void api_catalog_patch(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
     json_t *m = catalog_patch(app->catalog, req_param(req, "name"), body, &err);
     json_decref(body);
-    reply_manifest(resp, 200, m, &err);
+    resp_result(resp, 200, m, &err);
 }
 
 void api_catalog_delete(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -50,15 +44,15 @@ void api_catalog_append(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
     json_t *m = catalog_append_objects(app->catalog, req_param(req, "name"), body, &err);
     json_decref(body);
-    reply_manifest(resp, 200, m, &err);
+    resp_result(resp, 200, m, &err);
 }
 
 void api_catalog_resync(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
-    reply_manifest(resp, 200, catalog_resync_missing(app->catalog, &err), &err);
+    resp_result(resp, 200, catalog_resync_missing(app->catalog, &err), &err);
 }
 
 void api_catalog_migrate_buckets(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
-    reply_manifest(resp, 200, catalog_migrate_buckets(app->catalog, &err), &err);
+    resp_result(resp, 200, catalog_migrate_buckets(app->catalog, &err), &err);
 }

@@ -7,11 +7,6 @@
 #include "http/internal.h"
 #include "insight/insight.h"
 
-static void reply(lh_resp *resp, json_t *doc, const lh_err *err) {
-    if (!doc) resp_error(resp, err);
-    else resp_json(resp, 200, doc);
-}
-
 static void audit(lh_app *app, lh_req *req, const char *kind, const char *what, const json_t *doc,
                   const lh_err *err) {
     lh_access_audit_rec rec = {.caller = req->who.name, .role = req->who.role, .kind = kind, .sql = what,
@@ -36,7 +31,7 @@ void api_ai_sql(lh_app *app, lh_req *req, lh_resp *resp) {
     }
     audit(app, req, "ask", r ? json_string_value(json_object_get(r, "sql")) : question, r, &err);
     json_decref(body);
-    reply(resp, r, &err);
+    resp_result(resp, 200, r, &err);
 }
 
 /* Profile or summary of a dataset as the caller sees it. */
@@ -57,12 +52,12 @@ void api_catalog_profile(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
     json_t *r = profile_as(app, req, 0, &err);
     audit(app, req, "profile", req_param(req, "name"), r, &err);
-    reply(resp, r, &err);
+    resp_result(resp, 200, r, &err);
 }
 
 void api_catalog_summary(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
     json_t *r = profile_as(app, req, 1, &err);
     audit(app, req, "summary", req_param(req, "name"), r, &err);
-    reply(resp, r, &err);
+    resp_result(resp, 200, r, &err);
 }

@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "common/util.h"
 #include "http/internal.h"
 #include "journal/journal.h"
 
@@ -26,21 +26,7 @@ static int parse_since(const char *s, int64_t *us) {
         *us = (int64_t)ms * 1000;
         return 0;
     }
-    struct tm tm = {0};
-    int consumed = 0;
-    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-               &tm.tm_sec, &consumed) != 6)
-        return -1;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    int64_t frac = 0, scale = 1000000;
-    const char *p = s + consumed;
-    if (*p == '.')
-        for (p++; *p >= '0' && *p <= '9'; p++)
-            if (scale > 1) frac += (*p - '0') * (scale /= 10);
-    if (strcmp(p, "Z") && strcmp(p, "+00:00")) return -1;
-    *us = (int64_t)timegm(&tm) * 1000000 + frac;
-    return 0;
+    return lh_time_parse_iso(s, us);
 }
 
 /* Fills f from ?entity=&entity_id=&field=&actor=&source=&workspace=
@@ -71,11 +57,6 @@ static int filter_from_query(lh_req *req, lh_journal_filter *f, lh_resp *resp) {
     return 0;
 }
 
-static void respond(lh_resp *resp, int status, json_t *body, const lh_err *err) {
-    if (body) resp_json(resp, status, body);
-    else resp_error(resp, err);
-}
-
 void api_journal_event(lh_app *app, lh_req *req, lh_resp *resp) {
     if (!journal_ready(app, resp)) return;
     json_t *body = req_json_object(req, resp);
@@ -83,7 +64,7 @@ void api_journal_event(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
     json_t *ev = journal_append(app->journal, body, req->caller, &err);
     json_decref(body);
-    respond(resp, 201, ev, &err);
+    resp_result(resp, 201, ev, &err);
 }
 
 void api_journal_update(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -93,13 +74,13 @@ void api_journal_update(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
     json_t *r = journal_record_update(app->journal, body, req->caller, &err);
     json_decref(body);
-    respond(resp, 201, r, &err);
+    resp_result(resp, 201, r, &err);
 }
 
 void api_journal_flush(lh_app *app, lh_req *req, lh_resp *resp) {
     if (!journal_ready(app, resp)) return;
     lh_err err = {0};
-    respond(resp, 200, journal_flush(app->journal, &err), &err);
+    resp_result(resp, 200, journal_flush(app->journal, &err), &err);
 }
 
 void api_journal_history(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -109,7 +90,7 @@ void api_journal_history(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
     json_t *r = journal_query(app->journal, &f, &err);
     if (r) json_object_set_new(r, "entity_id", json_string(f.entity_id));
-    respond(resp, 200, r, &err);
+    resp_result(resp, 200, r, &err);
 }
 
 void api_journal_recent(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -117,11 +98,11 @@ void api_journal_recent(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_journal_filter f = {0};
     if (filter_from_query(req, &f, resp) != 0) return;
     lh_err err = {0};
-    respond(resp, 200, journal_query(app->journal, &f, &err), &err);
+    resp_result(resp, 200, journal_query(app->journal, &f, &err), &err);
 }
 
 void api_journal_stats(lh_app *app, lh_req *req, lh_resp *resp) {
     if (!journal_ready(app, resp)) return;
     lh_err err = {0};
-    respond(resp, 200, journal_stats(app->journal, &err), &err);
+    resp_result(resp, 200, journal_stats(app->journal, &err), &err);
 }

@@ -16,11 +16,6 @@ static lh_vlab *lab_of(lh_app *app, lh_resp *resp) {
     return app->lab;
 }
 
-static void reply(lh_resp *resp, int status, json_t *body, const lh_err *err) {
-    if (body) resp_json(resp, status, body);
-    else resp_error(resp, err);
-}
-
 /* ---- eval sets --------------------------------------------------------------------- */
 
 void api_hnsw_evals_list(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -33,14 +28,14 @@ void api_hnsw_evals_create(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = lab ? req_json_object(req, resp) : NULL;
     if (!body) return;
     lh_err err = {0};
-    reply(resp, 201, vlab_eval_create(lab, body, &err), &err);
+    resp_result(resp, 201, vlab_eval_create(lab, body, &err), &err);
     json_decref(body);
 }
 
 void api_hnsw_evals_get(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_vlab *lab = lab_of(app, resp);
     lh_err err = {0};
-    if (lab) reply(resp, 200, vlab_eval_get(lab, req_param(req, "name"), &err), &err);
+    if (lab) resp_result(resp, 200, vlab_eval_get(lab, req_param(req, "name"), &err), &err);
 }
 
 void api_hnsw_evals_autogen(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -48,7 +43,7 @@ void api_hnsw_evals_autogen(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = lab ? req_json_object(req, resp) : NULL;
     if (!body) return;
     lh_err err = {0};
-    reply(resp, 201, vlab_eval_autogen(lab, req_param(req, "name"), body, &err), &err);
+    resp_result(resp, 201, vlab_eval_autogen(lab, req_param(req, "name"), body, &err), &err);
     json_decref(body);
 }
 
@@ -59,14 +54,14 @@ void api_hnsw_trial(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = lab ? req_json_object(req, resp) : NULL;
     if (!body) return;
     lh_err err = {0};
-    reply(resp, 201, vlab_trial_run(lab, body, &err), &err);
+    resp_result(resp, 201, vlab_trial_run(lab, body, &err), &err);
     json_decref(body);
 }
 
 void api_hnsw_trials(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_vlab *lab = lab_of(app, resp);
     lh_err err = {0};
-    if (lab) reply(resp, 200, vlab_trials_list(lab, req_param(req, "index"), &err), &err);
+    if (lab) resp_result(resp, 200, vlab_trials_list(lab, req_param(req, "index"), &err), &err);
 }
 
 void api_hnsw_trials_best(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -81,7 +76,7 @@ void api_hnsw_trials_best(lh_app *app, lh_req *req, lh_resp *resp) {
     }
     lh_err err = {0};
     const char *metric = req_query(req, "metric");
-    reply(resp, 200, vlab_trials_best(lab, req_param(req, "index"), metric ? metric : "pareto", min_recall, &err),
+    resp_result(resp, 200, vlab_trials_best(lab, req_param(req, "index"), metric ? metric : "pareto", min_recall, &err),
           &err);
 }
 
@@ -91,20 +86,20 @@ void api_hnsw_promote(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_vlab *lab = lab_of(app, resp);
     lh_err err = {0};
     if (lab)
-        reply(resp, 200, vlab_promote(lab, req_param(req, "index"), req_param(req, "trial_id"), req->caller, &err),
+        resp_result(resp, 200, vlab_promote(lab, req_param(req, "index"), req_param(req, "trial_id"), req->caller, &err),
               &err);
 }
 
 void api_hnsw_rollback(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_vlab *lab = lab_of(app, resp);
     lh_err err = {0};
-    if (lab) reply(resp, 200, vlab_rollback(lab, req_param(req, "index"), req->caller, &err), &err);
+    if (lab) resp_result(resp, 200, vlab_rollback(lab, req_param(req, "index"), req->caller, &err), &err);
 }
 
 void api_hnsw_promoted(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_vlab *lab = lab_of(app, resp);
     lh_err err = {0};
-    if (lab) reply(resp, 200, vlab_promoted(lab, req_param(req, "index"), &err), &err);
+    if (lab) resp_result(resp, 200, vlab_promoted(lab, req_param(req, "index"), &err), &err);
 }
 
 void api_hnsw_autotune(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -112,7 +107,7 @@ void api_hnsw_autotune(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = lab ? req_json_object(req, resp) : NULL;
     if (!body) return;
     lh_err err = {0};
-    reply(resp, 200, vlab_autotune(lab, body, req->caller, &err), &err);
+    resp_result(resp, 200, vlab_autotune(lab, body, req->caller, &err), &err);
     json_decref(body);
 }
 
@@ -136,5 +131,5 @@ void api_agent_stop(lh_app *app, lh_req *req, lh_resp *resp) {
 void api_agent_enqueue(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_vlab *lab = lab_of(app, resp);
     lh_err err = {0};
-    if (lab) reply(resp, 202, vlab_agent_enqueue(lab, req_param(req, "index"), "manual", &err), &err);
+    if (lab) resp_result(resp, 202, vlab_agent_enqueue(lab, req_param(req, "index"), "manual", &err), &err);
 }

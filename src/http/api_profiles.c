@@ -17,11 +17,6 @@ static lh_vlab *lab_of(lh_app *app, lh_resp *resp) {
     return app->lab;
 }
 
-static void reply(lh_resp *resp, int status, json_t *body, const lh_err *err) {
-    if (body) resp_json(resp, status, body);
-    else resp_error(resp, err);
-}
-
 void api_profiles_put(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_vlab *lab = lab_of(app, resp);
     json_t *body = lab ? req_json_object(req, resp) : NULL;
@@ -29,7 +24,7 @@ void api_profiles_put(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
     int created = 0;
     json_t *p = vlab_profile_put(lab, body, req->caller, &created, &err);
-    reply(resp, created ? 201 : 200, p, &err);
+    resp_result(resp, created ? 201 : 200, p, &err);
     json_decref(body);
 }
 
@@ -41,7 +36,7 @@ void api_profiles_list(lh_app *app, lh_req *req, lh_resp *resp) {
 void api_profiles_get(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_vlab *lab = lab_of(app, resp);
     lh_err err = {0};
-    if (lab) reply(resp, 200, vlab_profile_get(lab, req_param(req, "id"), &err), &err);
+    if (lab) resp_result(resp, 200, vlab_profile_get(lab, req_param(req, "id"), &err), &err);
 }
 
 void api_profiles_delete(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -55,7 +50,7 @@ void api_profiles_delete(lh_app *app, lh_req *req, lh_resp *resp) {
 void api_profiles_activate(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_vlab *lab = lab_of(app, resp);
     lh_err err = {0};
-    if (lab) reply(resp, 200, vlab_profile_activate(lab, req_param(req, "id"), &err), &err);
+    if (lab) resp_result(resp, 200, vlab_profile_activate(lab, req_param(req, "id"), &err), &err);
 }
 
 void api_profiles_search(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -63,14 +58,14 @@ void api_profiles_search(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = lab ? req_json_object(req, resp) : NULL;
     if (!body) return;
     lh_err err = {0};
-    reply(resp, 200, vlab_profile_search(lab, req_param(req, "id"), body, &err), &err);
+    resp_result(resp, 200, vlab_profile_search(lab, req_param(req, "id"), body, &err), &err);
     json_decref(body);
 }
 
 void api_profiles_deactivate(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_vlab *lab = lab_of(app, resp);
     lh_err err = {0};
-    if (lab) reply(resp, 200, vlab_profile_deactivate(lab, req_param(req, "id"), &err), &err);
+    if (lab) resp_result(resp, 200, vlab_profile_deactivate(lab, req_param(req, "id"), &err), &err);
 }
 
 void api_profiles_active(lh_app *app, lh_req *req, lh_resp *resp) {

@@ -12,11 +12,6 @@ static int have_scheduler(lh_app *app, lh_resp *resp) {
     return 0;
 }
 
-static void reply(lh_resp *resp, int status, json_t *o, const lh_err *err) {
-    if (!o) resp_error(resp, err);
-    else resp_json(resp, status, o);
-}
-
 void api_schedules_list(lh_app *app, lh_req *req, lh_resp *resp) {
     if (have_scheduler(app, resp)) resp_json(resp, 200, scheduler_list(app->scheduler));
 }
@@ -28,13 +23,13 @@ void api_schedules_create(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
     json_t *o = scheduler_create(app->scheduler, body, &err);
     json_decref(body);
-    reply(resp, 201, o, &err);
+    resp_result(resp, 201, o, &err);
 }
 
 void api_schedules_get(lh_app *app, lh_req *req, lh_resp *resp) {
     if (!have_scheduler(app, resp)) return;
     lh_err err = {0};
-    reply(resp, 200, scheduler_get(app->scheduler, req_param(req, "id"), &err), &err);
+    resp_result(resp, 200, scheduler_get(app->scheduler, req_param(req, "id"), &err), &err);
 }
 
 void api_schedules_update(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -44,7 +39,7 @@ void api_schedules_update(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
     json_t *o = scheduler_update(app->scheduler, req_param(req, "id"), body, &err);
     json_decref(body);
-    reply(resp, 200, o, &err);
+    resp_result(resp, 200, o, &err);
 }
 
 void api_schedules_delete(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -57,5 +52,5 @@ void api_schedules_delete(lh_app *app, lh_req *req, lh_resp *resp) {
 void api_schedules_run(lh_app *app, lh_req *req, lh_resp *resp) {
     if (!have_scheduler(app, resp)) return;
     lh_err err = {0};
-    reply(resp, 202, scheduler_run_now(app->scheduler, req_param(req, "id"), &err), &err);
+    resp_result(resp, 202, scheduler_run_now(app->scheduler, req_param(req, "id"), &err), &err);
 }

@@ -28,8 +28,7 @@ void api_schema_diff(lh_app *app, lh_req *req, lh_resp *resp) {
                                     json_object_get(body, "new"), &err);
     }
     json_decref(body);
-    if (!o) resp_error(resp, &err);
-    else resp_json(resp, 200, o);
+    resp_result(resp, 200, o, &err);
 }
 
 /* ?name=N as a version (>= 0); -2 when absent; -1 (400 filled) when bad. */

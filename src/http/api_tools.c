@@ -16,8 +16,7 @@ void api_tools_list(lh_app *app, lh_req *req, lh_resp *resp) {
 void api_tools_get(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
     json_t *d = tools_describe(app->tools, req_param(req, "name"), &err);
-    if (!d) resp_error(resp, &err);
-    else resp_json(resp, 200, d);
+    resp_result(resp, 200, d, &err);
 }
 
 void api_tools_call(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -39,8 +38,7 @@ void api_tools_call(lh_app *app, lh_req *req, lh_resp *resp) {
     free(what);
     free(params);
     json_decref(body);
-    if (!r) resp_error(resp, &err);
-    else resp_json(resp, 200, r);
+    resp_result(resp, 200, r, &err);
 }
 
 void api_tools_audit(lh_app *app, lh_req *req, lh_resp *resp) {

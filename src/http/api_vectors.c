@@ -16,33 +16,6 @@ static lh_vindex *vectors_of(lh_app *app, lh_resp *resp) {
     return app->vectors;
 }
 
-static void reply(lh_resp *resp, int status, json_t *body, const lh_err *err) {
-    if (body) resp_json(resp, status, body);
-    else resp_error(resp, err);
-}
-
-/* body[key] as an int in [lo, hi], or def when absent; -1 with a 400. */
-static int int_field(json_t *body, const char *key, int def, int lo, int hi, int *out, lh_resp *resp) {
-    json_t *v = json_object_get(body, key);
-    *out = def;
-    if (!v || json_is_null(v)) return 0;
-    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
-        resp_errorf(resp, LH_E_BAD_REQUEST, NULL, "'%s' must be an integer in %d..%d", key, lo, hi);
-        return -1;
-    }
-    *out = (int)json_integer_value(v);
-    return 0;
-}
-
-/* body[key] as a string (NULL when absent and optional); -1 with a 400. */
-static int str_field(json_t *body, const char *key, int required, const char **out, lh_resp *resp) {
-    json_t *v = json_object_get(body, key);
-    *out = json_string_value(v);
-    if (*out || (!required && (!v || json_is_null(v)))) return 0;
-    resp_errorf(resp, LH_E_BAD_REQUEST, NULL, "'%s' must be %sa string", key, required ? "given as " : "");
-    return -1;
-}
-
 void api_vectors_index(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_vindex *vx = vectors_of(app, resp);
     json_t *body = vx ? req_json_object(req, resp) : NULL;
@@ -66,7 +39,7 @@ void api_vectors_list(lh_app *app, lh_req *req, lh_resp *resp) {
 void api_vectors_get(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_vindex *vx = vectors_of(app, resp);
     lh_err err = {0};
-    if (vx) reply(resp, 200, vindex_get(vx, req_param(req, "name"), &err), &err);
+    if (vx) resp_result(resp, 200, vindex_get(vx, req_param(req, "name"), &err), &err);
 }
 
 void api_vectors_delete(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -119,15 +92,15 @@ void api_vectors_search(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_vindex *vx = vectors_of(app, resp);
     json_t *body = vx ? req_json_object(req, resp) : NULL;
     if (!body) return;
-    const char *index, *query, *mode_s;
-    int k;
-    lh_vsearch_mode mode;
+    const char *index, *query;
+    lh_vsearch_opts o;
     lh_err err = {0};
-    if (str_field(body, "index", 1, &index, resp) == 0 && str_field(body, "query", 1, &query, resp) == 0 &&
-        str_field(body, "mode", 0, &mode_s, resp) == 0 && int_field(body, "k", 10, 1, 1000, &k, resp) == 0) {
+    if (req_body_str(body, "index", 1, &index, resp) == 0 && req_body_str(body, "query", 1, &query, resp) == 0) {
         lh_vresults r;
         if (api_vectors_visible(app, req, index, resp) != 0) {
-        } else if (vindex_mode_parse(mode_s, &mode, &err) != 0 || vindex_search(vx, index, query, k, mode, &r, &err) != 0) {
+            /* 403/404 already in resp */
+        } else if (vindex_search_opts_parse(body, 1000, &o, &err) != 0 ||
+                   vindex_search_ex(vx, index, query, &o, &r, &err) != 0) {
             resp_error(resp, &err);
         } else {
             resp_json(resp, 200, vindex_results_json(&r));
@@ -142,11 +115,16 @@ void api_vectors_rag(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = vx ? req_json_object(req, resp) : NULL;
     if (!body) return;
     const char *index, *question;
-    int k;
+    lh_vsearch_opts o;
     lh_err err = {0};
-    if (str_field(body, "index", 1, &index, resp) == 0 && str_field(body, "question", 1, &question, resp) == 0 &&
-        int_field(body, "k", 5, 1, 50, &k, resp) == 0 && api_vectors_visible(app, req, index, resp) == 0)
-        reply(resp, 200, rag_answer(vx, index, question, k, &err), &err);
+    if (req_body_str(body, "index", 1, &index, resp) == 0 && req_body_str(body, "question", 1, &question, resp) == 0 &&
+        api_vectors_visible(app, req, index, resp) == 0) {
+        if (vindex_search_opts_parse(body, 50, &o, &err) != 0) resp_error(resp, &err);
+        else {
+            if (!json_object_get(body, "k")) o.k = 5;
+            resp_result(resp, 200, rag_answer(vx, index, question, &o, &err), &err);
+        }
+    }
     json_decref(body);
 }
 
@@ -158,11 +136,11 @@ void api_vectors_refresh(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
     if (async && (!strcmp(async, "true") || !strcmp(async, "1"))) {
         char *job = vindex_refresh_submit(vx, dataset, &err);
-        reply(resp, 202, job ? json_pack("{s:s, s:s}", "job_id", job, "dataset", dataset) : NULL, &err);
+        resp_result(resp, 202, job ? json_pack("{s:s, s:s}", "job_id", job, "dataset", dataset) : NULL, &err);
         free(job);
         return;
     }
-    reply(resp, 200, vindex_refresh(vx, dataset, &err), &err);
+    resp_result(resp, 200, vindex_refresh(vx, dataset, &err), &err);
 }
 
 void api_vectors_stale(lh_app *app, lh_req *req, lh_resp *resp) {

@@ -16,36 +16,18 @@ static lh_vindex *disk_vectors(lh_app *app, lh_resp *resp) {
     return app->vectors;
 }
 
-static void disk_reply(lh_resp *resp, json_t *body, const lh_err *err) {
-    if (body) resp_json(resp, 200, body);
-    else resp_error(resp, err);
-}
-
 /* The body as an object; an empty body is {}. NULL with a 400 in resp. */
 static json_t *optional_body(lh_req *req, lh_resp *resp) {
     if (req->body.len == 0) return json_object();
     return req_json_object(req, resp);
 }
 
-/* body[key] as an int in [lo, hi] (def when absent); -1 with a 400. */
-static int int_in(json_t *body, const char *key, int def, int lo, int hi, int *out, lh_resp *resp) {
-    json_t *v = json_object_get(body, key);
-    *out = def;
-    if (!v || json_is_null(v)) return 0;
-    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
-        resp_errorf(resp, LH_E_BAD_REQUEST, NULL, "'%s' must be an integer in %d..%d", key, lo, hi);
-        return -1;
-    }
-    *out = (int)json_integer_value(v);
-    return 0;
-}
-
 static int params_parse(json_t *body, lh_ivfpq_params *p, lh_resp *resp) {
     memset(p, 0, sizeof *p);
     int seed, store;
-    if (int_in(body, "nlist", 0, 1, 65536, &p->nlist, resp) || int_in(body, "m", 0, 1, 4096, &p->m, resp) ||
-        int_in(body, "iterations", 0, 1, 100, &p->iterations, resp) ||
-        int_in(body, "seed", 0, 0, 1 << 30, &seed, resp) || int_in(body, "train_max", 0, 256, 1 << 24, &p->train_max, resp))
+    if (req_body_int(body, "nlist", 0, 1, 65536, &p->nlist, resp) || req_body_int(body, "m", 0, 1, 4096, &p->m, resp) ||
+        req_body_int(body, "iterations", 0, 1, 100, &p->iterations, resp) ||
+        req_body_int(body, "seed", 0, 0, 1 << 30, &seed, resp) || req_body_int(body, "train_max", 0, 256, 1 << 24, &p->train_max, resp))
         return -1;
     json_t *sv = json_object_get(body, "store_vectors");
     store = sv ? json_is_true(sv) : 1;
@@ -62,7 +44,7 @@ static void build_common(lh_app *app, lh_req *req, lh_resp *resp, int rebuild) {
     lh_err err = {0};
     if (params_parse(body, &p, resp) == 0) {
         const char *index = req_param(req, "index");
-        disk_reply(resp, rebuild ? vdisk_rebuild(vx, index, &p, &err) : vdisk_migrate(vx, index, &p, &err), &err);
+        resp_result(resp, 200, rebuild ? vdisk_rebuild(vx, index, &p, &err) : vdisk_migrate(vx, index, &p, &err), &err);
     }
     json_decref(body);
 }
@@ -71,8 +53,8 @@ void api_lance_migrate(lh_app *app, lh_req *req, lh_resp *resp) { build_common(a
 void api_lance_index(lh_app *app, lh_req *req, lh_resp *resp) { build_common(app, req, resp, 1); }
 
 static int query_parse(json_t *body, lh_vdisk_query *q, lh_resp *resp) {
-    return int_in(body, "k", 10, 1, 1000, &q->k, resp) || int_in(body, "nprobe", 0, 0, 65536, &q->nprobe, resp) ||
-                   int_in(body, "rerank", -1, -1, 100000, &q->rerank, resp)
+    return req_body_int(body, "k", 10, 1, 1000, &q->k, resp) || req_body_int(body, "nprobe", 0, 0, 65536, &q->nprobe, resp) ||
+                   req_body_int(body, "rerank", -1, -1, 100000, &q->rerank, resp)
                ? -1
                : 0;
 }
@@ -115,8 +97,8 @@ void api_lance_search(lh_app *app, lh_req *req, lh_resp *resp) {
     if (query_parse(body, &q, resp) == 0 && vector_parse(body, &vec, &dims, resp) == 0) {
         if (!query && !vec)
             resp_errorf(resp, LH_E_BAD_REQUEST, "send {\"query\": \"text\", \"k\": 10}", "give 'query' or 'vector'");
-        else if (api_vectors_visible(app, req, req_param(req, "index"), resp) != 0) {
-        } else disk_reply(resp, vdisk_search(vx, req_param(req, "index"), query, vec, dims, &q, &err), &err);
+        else if (api_vectors_visible(app, req, req_param(req, "index"), resp) == 0) /* else 403 in resp */
+            resp_result(resp, 200, vdisk_search(vx, req_param(req, "index"), query, vec, dims, &q, &err), &err);
     }
     free(vec);
     json_decref(body);
@@ -126,7 +108,7 @@ void api_lance_doc(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_vindex *vx = disk_vectors(app, resp);
     lh_err err = {0};
     if (vx && api_vectors_visible(app, req, req_param(req, "index"), resp) == 0)
-        disk_reply(resp, vdisk_doc(vx, req_param(req, "index"), req_param(req, "doc_id"), &err), &err);
+        resp_result(resp, 200, vdisk_doc(vx, req_param(req, "index"), req_param(req, "doc_id"), &err), &err);
 }
 
 void api_lance_append(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -138,35 +120,20 @@ void api_lance_append(lh_app *app, lh_req *req, lh_resp *resp) {
     if (!json_is_array(rows))
         resp_errorf(resp, LH_E_BAD_REQUEST, "send {\"rows\": [{\"doc_id\": \"…\", \"text\": \"…\"}]}",
                     "'rows' must be an array");
-    else disk_reply(resp, vdisk_append(vx, req_param(req, "index"), rows, &err), &err);
+    else resp_result(resp, 200, vdisk_append(vx, req_param(req, "index"), rows, &err), &err);
     json_decref(body);
 }
 
 void api_lance_stats(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_vindex *vx = disk_vectors(app, resp);
     lh_err err = {0};
-    if (vx) disk_reply(resp, vdisk_stats(vx, req_param(req, "index"), &err), &err);
+    if (vx) resp_result(resp, 200, vdisk_stats(vx, req_param(req, "index"), &err), &err);
 }
 
 void api_lance_scalar_index(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_vindex *vx = disk_vectors(app, resp);
     lh_err err = {0};
-    if (vx) disk_reply(resp, vdisk_scalar_index(vx, req_param(req, "index"), &err), &err);
-}
-
-/* ?name= as an int in [lo, hi] (def when absent); -1 with a 400. */
-static int query_int(lh_req *req, const char *name, int def, int lo, int hi, int *out, lh_resp *resp) {
-    const char *s = req_query(req, name);
-    *out = def;
-    if (!s || !*s) return 0;
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*end || v < lo || v > hi) {
-        resp_errorf(resp, LH_E_BAD_REQUEST, NULL, "'%s' must be an integer in %d..%d", name, lo, hi);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
+    if (vx) resp_result(resp, 200, vdisk_scalar_index(vx, req_param(req, "index"), &err), &err);
 }
 
 void api_lance_recall(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -175,8 +142,8 @@ void api_lance_recall(lh_app *app, lh_req *req, lh_resp *resp) {
     int queries;
     lh_vdisk_query q = {10, 0, -1};
     lh_err err = {0};
-    if (query_int(req, "queries", 50, 1, 1000, &queries, resp) || query_int(req, "nprobe", 0, 0, 65536, &q.nprobe, resp) ||
-        query_int(req, "rerank", -1, -1, 100000, &q.rerank, resp))
+    if (req_query_int(req, "queries", 50, 1, 1000, &queries, resp) || req_query_int(req, "nprobe", 0, 0, 65536, &q.nprobe, resp) ||
+        req_query_int(req, "rerank", -1, -1, 100000, &q.rerank, resp))
         return;
-    disk_reply(resp, vdisk_recall(vx, req_param(req, "index"), queries, &q, &err), &err);
+    resp_result(resp, 200, vdisk_recall(vx, req_param(req, "index"), queries, &q, &err), &err);
 }

@@ -6,11 +6,6 @@
  */
 #include "http/internal.h"
 
-static void reply(lh_resp *resp, int status, json_t *out, const lh_err *err) {
-    if (!out) resp_error(resp, err);
-    else resp_json(resp, status, out);
-}
-
 void api_views_put(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = req_json_object(req, resp);
     if (!body) return;
@@ -18,7 +13,7 @@ void api_views_put(lh_app *app, lh_req *req, lh_resp *resp) {
     int created = 0;
     json_t *v = catalog_view_put(app->catalog, body, &created, &err);
     json_decref(body);
-    reply(resp, created ? 201 : 200, v, &err);
+    resp_result(resp, created ? 201 : 200, v, &err);
 }
 
 void api_views_list(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -27,7 +22,7 @@ void api_views_list(lh_app *app, lh_req *req, lh_resp *resp) {
 
 void api_views_get(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
-    reply(resp, 200, catalog_view_get(app->catalog, req_param(req, "name"), &err), &err);
+    resp_result(resp, 200, catalog_view_get(app->catalog, req_param(req, "name"), &err), &err);
 }
 
 void api_views_delete(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -42,10 +37,10 @@ void api_tombstone_add(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
     json_t *out = catalog_tombstone_add(app->catalog, req_param(req, "name"), body, req->caller, &err);
     json_decref(body);
-    reply(resp, 201, out, &err);
+    resp_result(resp, 201, out, &err);
 }
 
 void api_tombstone_list(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
-    reply(resp, 200, catalog_tombstone_list(app->catalog, req_param(req, "name"), &err), &err);
+    resp_result(resp, 200, catalog_tombstone_list(app->catalog, req_param(req, "name"), &err), &err);
 }

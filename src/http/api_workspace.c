@@ -13,11 +13,6 @@ static int have_workspaces(lh_app *app, lh_resp *resp) {
     return 0;
 }
 
-static void reply(lh_resp *resp, int status, json_t *o, const lh_err *err) {
-    if (!o) resp_error(resp, err);
-    else resp_json(resp, status, o);
-}
-
 typedef json_t *(*ws_body_fn)(lh_workspaces *, const char *, const json_t *, const char *, lh_err *);
 
 /* The common shape: a JSON body applied to workspace {id}. */
@@ -28,13 +23,13 @@ static void with_body(lh_app *app, lh_req *req, lh_resp *resp, ws_body_fn fn, in
     lh_err err = {0};
     json_t *o = fn(app->workspaces, req_param(req, "id"), body, req->caller, &err);
     json_decref(body);
-    reply(resp, status, o, &err);
+    resp_result(resp, status, o, &err);
 }
 
 void api_workspaces_list(lh_app *app, lh_req *req, lh_resp *resp) {
     if (!have_workspaces(app, resp)) return;
     lh_err err = {0};
-    reply(resp, 200, workspaces_list(app->workspaces, req_query(req, "owner"), req_query(req, "tier"), &err), &err);
+    resp_result(resp, 200, workspaces_list(app->workspaces, req_query(req, "owner"), req_query(req, "tier"), &err), &err);
 }
 
 void api_workspaces_create(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -44,13 +39,13 @@ void api_workspaces_create(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
     json_t *o = workspace_create(app->workspaces, body, req->caller, &err);
     json_decref(body);
-    reply(resp, 201, o, &err);
+    resp_result(resp, 201, o, &err);
 }
 
 void api_workspaces_get(lh_app *app, lh_req *req, lh_resp *resp) {
     if (!have_workspaces(app, resp)) return;
     lh_err err = {0};
-    reply(resp, 200, workspace_get(app->workspaces, req_param(req, "id"), &err), &err);
+    resp_result(resp, 200, workspace_get(app->workspaces, req_param(req, "id"), &err), &err);
 }
 
 void api_workspaces_delete(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -76,7 +71,7 @@ void api_workspaces_items(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *o = workspace_add_items(app->workspaces, req_param(req, "id"), req_param(req, "name"), body,
                                     req->caller, &err);
     json_decref(body);
-    reply(resp, 201, o, &err);
+    resp_result(resp, 201, o, &err);
 }
 
 void api_workspaces_activity(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -90,5 +85,5 @@ void api_workspaces_handoff(lh_app *app, lh_req *req, lh_resp *resp) {
 void api_workspaces_pin(lh_app *app, lh_req *req, lh_resp *resp) {
     if (!have_workspaces(app, resp)) return;
     lh_err err = {0};
-    reply(resp, 200, workspace_pin(app->workspaces, req_param(req, "id"), req->caller, &err), &err);
+    resp_result(resp, 200, workspace_pin(app->workspaces, req_param(req, "id"), req->caller, &err), &err);
 }

@@ -43,6 +43,7 @@ typedef struct lh_app {
     lh_workspaces *workspaces; /* agent workspaces, borrowed (NULL: not running) */
     lh_journal *journal;      /* event journal, borrowed (NULL: not running) */
     lh_access *access;        /* roles, masking, query audit, borrowed (NULL: not running) */
+    struct lh_admission *admission; /* the server's admission budgets, set by http_server_start */
     int64_t started_ms;
 } lh_app;
 
@@ -52,6 +53,13 @@ typedef struct lh_http_server lh_http_server;
 lh_http_server *http_server_start(lh_app *app, lh_err *err);
 /* Port actually bound (useful with port 0). */
 int http_server_port(const lh_http_server *s);
+/* Graceful shutdown, first half: stops accepting, answers new requests on
+ * open connections 503 + Connection: close, waits up to grace_ms for the
+ * requests in flight, then interrupts the rest (queued ones refused,
+ * running SQL interrupted, jobs cancelled) and waits up to 2 s more.
+ * Returns how many requests were still running. */
+int http_server_drain(lh_http_server *s, int64_t grace_ms);
+/* Closes every connection and frees the server. */
 void http_server_stop(lh_http_server *s);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "common/strbuf.h"
+#include "http/admission.h"
 #include "http/http.h"
 #include "http/router.h"
 
@@ -36,6 +37,7 @@ typedef struct lh_route {
     lh_handler_fn fn;           /* runs when the whole request is in */
     lh_role role;               /* least role allowed when auth is on */
     const lh_upload_ops *upload; /* non-NULL: body streamed, not buffered */
+    lh_work_kind kind;          /* admission budget it counts against (admission.h) */
 } lh_route;
 
 struct lh_req {
@@ -78,9 +80,21 @@ const char *req_param(lh_req *req, const char *name);   /* path parameter */
 /* Parses the buffered body as a JSON object. On failure fills resp with a
  * 400 naming line/column and returns NULL. New reference. */
 json_t *req_json_object(lh_req *req, lh_resp *resp);
+/* Request fields (req_resp.c): 0 with *out, or -1 with a 400 in resp naming
+ * the field. body[key] as a string (borrowed from body; NULL when absent or
+ * null and not required); body[key] and ?name= as an int in [lo, hi], def
+ * when absent. */
+int req_body_str(json_t *body, const char *key, int required, const char **out, lh_resp *resp);
+int req_body_int(json_t *body, const char *key, int def, int lo, int hi, int *out, lh_resp *resp);
+int req_query_int(lh_req *req, const char *name, int def, int lo, int hi, int *out, lh_resp *resp);
 
 /* Response helpers */
-void resp_json(lh_resp *resp, int status, json_t *body);  /* steals body */
+/* Steals body; a NULL body (a module that failed to build its answer) is a
+ * 500 with an error body, never an empty success. */
+void resp_json(lh_resp *resp, int status, json_t *body);
+/* body (stolen) with status, or err when body is NULL: the "result or
+ * error" reply of a module call that returns a new JSON reference. */
+void resp_result(lh_resp *resp, int status, json_t *body, const lh_err *err);
 void resp_error(lh_resp *resp, const lh_err *err);
 void resp_errorf(lh_resp *resp, lh_errcode code, const char *hint, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -2,23 +2,39 @@
  * server.c — libmicrohttpd glue and the middleware every request passes:
  *
  *   first call   → request id, trace span, route match (404/405/400),
- *                  auth (401/403), Content-Length limit (413), upload begin
+ *                  auth (401/403), Content-Length limit (413), admission
+ *                  (503 + Retry-After when the route's budget is full),
+ *                  upload begin
  *   data calls   → buffer the body (413 past server.max_body_bytes) or hand
  *                  it to the route's upload ops (streamed, never buffered)
  *   final call   → run the handler, queue its response
  *   completed    → metrics, span end, one log line, free everything
  *
- * libmicrohttpd runs a thread pool over epoll; this file keeps no shared
- * mutable state besides the (read-only after start) router.
+ * Execution model (ADR 0180): libmicrohttpd accepts on its own thread and
+ * gives every connection a thread of its own (at most [server]
+ * max_connections), so a handler that blocks (DuckDB, ingest, embeddings)
+ * holds only its own connection; admission (admission.h, ADR 0181) bounds
+ * how many of each kind run and wait. While a request runs, its thread
+ * carries a cancellation probe (common/cancel.h) that notices a vanished
+ * client, so queued and running work for it stops at once.
+ *
+ * Shutdown (ADR 0182): http_server_drain stops accepting, answers new
+ * requests on open connections 503 + Connection: close, lets in-flight
+ * requests finish for the grace period, then interrupts the rest.
  */
 #include <assert.h>
 #include <microhttpd.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "common/cancel.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "http/internal.h"
@@ -29,7 +45,10 @@ struct lh_http_server {
     struct MHD_Daemon *daemon;
     lh_app *app;        /* borrowed */
     lh_router *router;  /* owned */
+    lh_admission *adm;  /* owned */
     int port;
+    atomic_int inflight; /* requests begun and not completed */
+    atomic_int draining; /* shutdown: refuse new requests */
 };
 
 typedef struct {
@@ -43,6 +62,7 @@ typedef struct {
     int upload_failed;
     lh_err upload_err;
     int64_t received;
+    int admitted;        /* holds a slot of req.route->kind */
 } req_ctx;
 
 /* ---- request helpers ---------------------------------------------------- */
@@ -103,17 +123,37 @@ json_t *req_json_object(lh_req *req, lh_resp *resp) {
 /* ---- response helpers --------------------------------------------------- */
 
 void resp_json(lh_resp *resp, int status, json_t *body) {
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (!text) { /* the module could not build its answer: never an empty success */
+        LOG_ERROR("a handler answered %d without a body: sent as 500", status);
+        status = lh_err_http_status(LH_E_INTERNAL);
+        text = lh_asprintf("{\"error\":{\"code\":\"%s\",\"message\":\"the server could not build this response\"}}",
+                           lh_err_code_name(LH_E_INTERNAL));
+    }
     free(resp->body);
     resp->status = status;
     resp->content_type = "application/json";
-    resp->body = json_dumps(body, JSON_COMPACT);
-    resp->len = resp->body ? strlen(resp->body) : 0;
-    json_decref(body);
+    resp->body = text;
+    resp->len = strlen(text);
+}
+
+/* msg as a JSON string; bytes that are not valid UTF-8 (a message cut at
+ * its buffer's end, a driver quoting binary data) become '?'. */
+static json_t *json_string_lossy(const char *msg) {
+    json_t *s = json_string(msg);
+    if (s) return s;
+    char *copy = lh_strdup(msg);
+    for (char *p = copy; *p; p++)
+        if ((unsigned char)*p >= 0x80) *p = '?';
+    s = json_string(copy);
+    free(copy);
+    return s;
 }
 
 static void resp_error_parts(lh_resp *resp, lh_errcode code, const char *msg, const char *hint) {
-    json_t *e = json_pack("{s:s, s:s}", "code", lh_err_code_name(code), "message", msg);
-    if (hint && *hint) json_object_set_new(e, "hint", json_string(hint));
+    json_t *e = json_pack("{s:s, s:o}", "code", lh_err_code_name(code), "message", json_string_lossy(msg));
+    if (hint && *hint) json_object_set_new(e, "hint", json_string_lossy(hint));
     resp_json(resp, lh_err_http_status(code), json_pack("{s:o}", "error", e));
 }
 
@@ -176,6 +216,54 @@ static int64_t content_length(lh_req *req) {
     return cl ? strtoll(cl, NULL, 10) : -1;
 }
 
+/* Takes a slot of the route's kind of work, waiting in its bounded queue at
+ * most [server] queue_timeout_ms. 0 when held; -1 with a 503 in resp. */
+static int admit_work(req_ctx *rc) {
+    lh_http_server *srv = rc->srv;
+    lh_work_kind k = rc->req.route->kind;
+    if (atomic_load(&srv->draining)) {
+        resp_errorf(&rc->resp, LH_E_UNAVAILABLE, "retry against another server or after the restart",
+                    "the server is shutting down");
+        return -1;
+    }
+    double deadline = lh_mono_s() + (double)srv->app->cfg->server.queue_timeout_ms / 1000.0;
+    lh_admit_result r = admission_enter(srv->adm, k, deadline);
+    if (r == ADMIT_OK) {
+        rc->admitted = 1;
+        return 0;
+    }
+    lh_work_stats st;
+    admission_stats(srv->adm, k, &st);
+    const char *kind = admission_kind_name(k);
+    if (r == ADMIT_FULL)
+        resp_errorf(&rc->resp, LH_E_UNAVAILABLE, "retry after the Retry-After delay",
+                    "server busy: %d %s requests running and %d waiting (the most allowed)", st.running, kind,
+                    st.queued);
+    else if (r == ADMIT_TIMEOUT)
+        resp_errorf(&rc->resp, LH_E_UNAVAILABLE, "retry after the Retry-After delay",
+                    "server busy: no %s slot came free within %lld ms", kind,
+                    (long long)srv->app->cfg->server.queue_timeout_ms);
+    else if (r == ADMIT_CLOSED)
+        resp_errorf(&rc->resp, LH_E_UNAVAILABLE, NULL, "the server is shutting down");
+    else
+        resp_errorf(&rc->resp, LH_E_UNAVAILABLE, NULL, "request abandoned while queued");
+    return -1;
+}
+
+/* The cancellation probe of a request's thread: 1 once the client has
+ * closed its side of the connection (nothing left unread, peer hung up). */
+static int client_gone(void *ctx) {
+    req_ctx *rc = ctx;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(rc->req.conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci) return 0;
+    struct pollfd p = {.fd = ci->connect_fd, .events = POLLRDHUP};
+    if (poll(&p, 1, 0) <= 0) return 0;
+    if (p.revents & (POLLHUP | POLLERR)) return 1;
+    char b;
+    return (p.revents & POLLRDHUP) && recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 /* Route match, auth and limits. 0 to go on; -1 when resp holds an error. */
 static int admit_request(req_ctx *rc) {
     lh_req *req = &rc->req;
@@ -210,6 +298,7 @@ static int admit_request(req_ctx *rc) {
                     (long long)limit);
         return -1;
     }
+    if (admit_work(rc) != 0) return -1;
     if (req->route->upload) {
         if (req->route->upload->begin(rc->srv->app, req, resp) != 0) return -1;
         rc->upload_active = 1;
@@ -279,6 +368,9 @@ static enum MHD_Result queue_response(struct MHD_Connection *c, req_ctx *rc) {
         MHD_add_response_header(r, "traceparent", tp);
     if (resp->status == 405) MHD_add_response_header(r, "Allow", "see error message");
     add_extra_headers(r, resp->headers);
+    if (resp->status == 503 && !MHD_get_response_header(r, "Retry-After"))
+        MHD_add_response_header(r, "Retry-After", "1");
+    if (atomic_load(&rc->srv->draining)) MHD_add_response_header(r, "Connection", "close");
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     rc->queued = 1;
@@ -308,19 +400,8 @@ static req_ctx *req_ctx_new(lh_http_server *srv, struct MHD_Connection *c, const
     return rc;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **con_cls) {
-    lh_http_server *srv = cls;
-    req_ctx *rc = *con_cls;
-    if (!rc) {
-        rc = req_ctx_new(srv, c, url, method);
-        *con_cls = rc;
-        lh_log_set_request_id(rc->req.request_id);
-        if (admit_request(rc) != 0) return queue_response(c, rc);
-        return MHD_YES;
-    }
-    lh_log_set_request_id(rc->req.request_id);
+static enum MHD_Result handle_call(lh_http_server *srv, struct MHD_Connection *c, req_ctx *rc,
+                                   const char *upload_data, size_t *upload_size) {
     if (rc->queued) { /* error answered early: drop the rest of the body */
         *upload_size = 0;
         return MHD_YES;
@@ -345,6 +426,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return queue_response(c, rc);
 }
 
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size, void **con_cls) {
+    lh_http_server *srv = cls;
+    req_ctx *rc = *con_cls;
+    enum MHD_Result ret = MHD_YES;
+    if (!rc) {
+        rc = req_ctx_new(srv, c, url, method);
+        atomic_fetch_add(&srv->inflight, 1);
+        *con_cls = rc;
+        lh_log_set_request_id(rc->req.request_id);
+        lh_cancel_set(client_gone, rc); /* admission waits notice a vanished client */
+        if (admit_request(rc) != 0) ret = queue_response(c, rc);
+        lh_cancel_set(NULL, NULL);
+        return ret;
+    }
+    lh_log_set_request_id(rc->req.request_id);
+    lh_cancel_set(client_gone, rc); /* so do the pool wait and query execution */
+    ret = handle_call(srv, c, rc, upload_data, upload_size);
+    lh_cancel_set(NULL, NULL);
+    return ret;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
     req_ctx *rc = *con_cls;
@@ -352,6 +456,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     lh_log_set_request_id(rc->req.request_id);
     if (rc->upload_active && rc->req.route && rc->req.route->upload)
         rc->req.route->upload->abort(&rc->req);
+    if (rc->resp.stream.read && rc->resp.stream.free) { /* never queued: release it now */
+        rc->resp.stream.free(rc->resp.stream.ctx);
+        rc->resp.stream.read = NULL;
+    }
     double secs = lh_mono_s() - rc->t0;
     int status = rc->queued ? rc->resp.status : 499;
     metrics_record_request(rc->req.method, rc->req.route_pattern, status, secs);
@@ -370,9 +478,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     free(rc->resp.body);
     free(rc->resp.headers);
     if (rc->resp.fd >= 0) close(rc->resp.fd);
-    if (rc->resp.stream.read && rc->resp.stream.free) rc->resp.stream.free(rc->resp.stream.ctx);
+    if (rc->admitted) admission_leave(rc->srv->adm, rc->req.route->kind);
+    lh_http_server *srv = rc->srv;
     free(rc);
     *con_cls = NULL;
+    atomic_fetch_sub(&srv->inflight, 1);
 }
 
 /* Keep URLs and arguments raw: the router decodes path parameters itself
@@ -403,6 +513,16 @@ static lh_router *routes_build(lh_err *err) {
     return r;
 }
 
+static lh_admission *admission_from_config(const lh_config *cfg) {
+    lh_work_limit limits[WORK__COUNT] = {
+        [WORK_QUERY] = {cfg->server.query_concurrency, cfg->server.query_queue},
+        [WORK_INGEST] = {cfg->server.ingest_concurrency, cfg->server.ingest_queue},
+        [WORK_VECTOR] = {cfg->server.vector_concurrency, cfg->server.vector_queue},
+        [WORK_ADMIN] = {cfg->server.admin_concurrency, cfg->server.admin_queue},
+    };
+    return admission_new(limits);
+}
+
 lh_http_server *http_server_start(lh_app *app, lh_err *err) {
     lh_http_server *s = lh_calloc(1, sizeof *s);
     s->app = app;
@@ -412,30 +532,34 @@ lh_http_server *http_server_start(lh_app *app, lh_err *err) {
         return NULL;
     }
     const lh_config *cfg = app->cfg;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO;
     struct sockaddr_storage addr;
     if (http_bind_address(config_bind_address(cfg), cfg->server.port, &addr, err) != 0) { /* auth.c */
         router_free(s->router);
         free(s);
         return NULL;
     }
+    s->adm = admission_from_config(cfg);
+    app->admission = s->adm;
+    /* one thread per connection (ADR 0180); ITC so http_server_drain can quiesce */
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC;
     if (addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
-    int threads = cfg->server.threads > 0 ? cfg->server.threads : 2;
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->server.port, NULL, NULL, on_request, s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)2048,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->server.max_connections,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
         /* bigger per-connection buffers: uploads arrive in 256 KiB pieces, not 16 KiB */
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(512 * 1024),
         MHD_OPTION_CONNECTION_MEMORY_INCREMENT, (size_t)(16 * 1024),
         MHD_OPTION_END);
     if (!s->daemon) {
         lh_err_set(err, LH_E_UNAVAILABLE, "cannot listen on port %d (in use?)", cfg->server.port);
+        app->admission = NULL;
+        admission_free(s->adm);
         router_free(s->router);
         free(s);
         return NULL;
@@ -447,9 +571,38 @@ lh_http_server *http_server_start(lh_app *app, lh_err *err) {
 
 int http_server_port(const lh_http_server *s) { return s->port; }
 
+/* Waits until no request is in flight or the deadline passes; the count left. */
+static int wait_inflight(lh_http_server *s, double deadline) {
+    int n;
+    while ((n = atomic_load(&s->inflight)) > 0 && lh_mono_s() < deadline) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return n;
+}
+
+int http_server_drain(lh_http_server *s, int64_t grace_ms) {
+    MHD_socket fd = MHD_quiesce_daemon(s->daemon); /* no new connections */
+    if (fd != MHD_INVALID_SOCKET) close(fd);
+    atomic_store(&s->draining, 1);
+    int n = atomic_load(&s->inflight);
+    LOG_INFO("shutdown: listener closed; %d request(s) in flight, grace %lld ms", n, (long long)grace_ms);
+    n = wait_inflight(s, lh_mono_s() + (double)grace_ms / 1000.0);
+    if (n == 0) return 0;
+    LOG_WARN("shutdown: grace period over; interrupting %d request(s)", n);
+    admission_close(s->adm);                   /* queued: 503 now */
+    query_engine_interrupt_all(s->app->query); /* running SQL: interrupted; no new checkouts */
+    if (s->app->jobs) jobs_cancel_running(s->app->jobs); /* ingests and builds stop at their next check */
+    n = wait_inflight(s, lh_mono_s() + 2.0);
+    if (n > 0) LOG_WARN("shutdown: %d request(s) still running after the interrupt", n);
+    return n;
+}
+
 void http_server_stop(lh_http_server *s) {
     if (!s) return;
-    MHD_stop_daemon(s->daemon);
+    MHD_stop_daemon(s->daemon); /* closes every connection, joins their threads */
+    s->app->admission = NULL;
+    admission_free(s->adm);
     router_free(s->router);
     free(s);
 }

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/duck.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
@@ -131,22 +132,7 @@ typedef struct {
 
 static int duck_open(local_duck *d, lh_err *err) {
     if (d->open) return 0;
-    duckdb_config cfg;
-    duckdb_create_config(&cfg);
-    duckdb_set_config(cfg, "autoinstall_known_extensions", "false");
-    duckdb_set_config(cfg, "autoload_known_extensions", "false");
-    char *oerr = NULL;
-    if (duckdb_open_ext(NULL, &d->db, cfg, &oerr) != DuckDBSuccess) {
-        lh_err_set(err, LH_E_INTERNAL, "duckdb: %s", oerr ? oerr : "open failed");
-        duckdb_free(oerr);
-        duckdb_destroy_config(&cfg);
-        return -1;
-    }
-    duckdb_destroy_config(&cfg);
-    if (duckdb_connect(d->db, &d->conn) != DuckDBSuccess) {
-        duckdb_close(&d->db);
-        return lh_err_set(err, LH_E_INTERNAL, "duckdb: connect failed");
-    }
+    if (lh_duck_open(NULL, "ingest", &d->db, &d->conn, err) != 0) return -1;
     d->open = 1;
     return 0;
 }

@@ -143,7 +143,6 @@ void multipart_free(lh_multipart *m) {
     free(m);
 }
 
-int64_t multipart_offset(const lh_multipart *m) { return m->offset; }
 
 static int fail(lh_multipart *m, lh_err *err) {
     m->state = MP_FAILED;

@@ -37,8 +37,6 @@ int multipart_feed(lh_multipart *m, const char *data, size_t len, lh_err *err);
 /* Call at the end of the body: -1 with LH_E_BAD_REQUEST when the closing
  * boundary never came (a body cut short), naming the byte and the part. */
 int multipart_finish(lh_multipart *m, lh_err *err);
-/* Bytes fed so far. */
-int64_t multipart_offset(const lh_multipart *m);
 void multipart_free(lh_multipart *m);
 
 #endif

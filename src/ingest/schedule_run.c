@@ -185,7 +185,7 @@ static void run_spawn(run_ctx *r) {
     pthread_attr_t a;
     pthread_attr_init(&a);
     pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-    if (pthread_create(&t, &a, run_thread, r) != 0) run_execute(r);
+    if (lh_thread_start(&t, &a, run_thread, r, "schedule run", NULL) != 0) run_execute(r); /* not lost: run here */
     pthread_attr_destroy(&a);
 }
 
@@ -212,8 +212,7 @@ static void *thread_main(void *arg) {
 
 int scheduler_start(lh_scheduler *s, lh_err *err) {
     if (s->thread_started) return 0;
-    if (pthread_create(&s->thread, NULL, thread_main, s) != 0)
-        return lh_err_set(err, LH_E_INTERNAL, "cannot start the scheduler thread: %s", strerror(errno));
+    if (lh_thread_start(&s->thread, NULL, thread_main, s, "scheduler", err) != 0) return -1;
     s->thread_started = 1;
     return 0;
 }

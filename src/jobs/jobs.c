@@ -93,16 +93,10 @@ static json_t *job_json(const lh_job *j) {
     return o;
 }
 
+/* ms of a time put_time wrote; 0 (not set) when absent or unreadable. */
 static int64_t iso_to_ms(const char *s) {
-    if (!s) return 0;
-    struct tm tm = {0};
-    int ms = 0;
-    if (sscanf(s, "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-               &tm.tm_min, &tm.tm_sec, &ms) < 6)
-        return 0;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    return (int64_t)timegm(&tm) * 1000 + ms;
+    int64_t us;
+    return lh_time_parse_iso(s, &us) == 0 ? us / 1000 : 0;
 }
 
 /* ---- persistence -------------------------------------------------------- */
@@ -353,9 +347,7 @@ lh_jobs *jobs_new(int workers, lh_storage *st, lh_err *err) {
     js->nthreads = workers > 0 ? workers : 2;
     js->threads = lh_calloc((size_t)js->nthreads, sizeof *js->threads);
     for (int i = 0; i < js->nthreads; i++) {
-        int rc = pthread_create(&js->threads[i], NULL, worker_main, js);
-        if (rc != 0) {
-            lh_err_set(err, LH_E_INTERNAL, "cannot start job worker: %s", strerror(rc));
+        if (lh_thread_start(&js->threads[i], NULL, worker_main, js, "job worker", err) != 0) {
             js->nthreads = i;
             jobs_free(js);
             return NULL;
@@ -524,6 +516,13 @@ int jobs_wait(lh_jobs *js, const char *id, int64_t timeout_ms) {
     }
     pthread_mutex_unlock(&js->mu);
     return rc;
+}
+
+void jobs_cancel_running(lh_jobs *js) {
+    pthread_mutex_lock(&js->mu);
+    for (size_t i = 0; i < js->n; i++)
+        if (js->all[i]->state == JOB_RUNNING) atomic_store(&js->all[i]->cancel, 1);
+    pthread_mutex_unlock(&js->mu);
 }
 
 void jobs_counts(lh_jobs *js, int *queued, int *running) {

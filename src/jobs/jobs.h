@@ -60,6 +60,9 @@ json_t *jobs_cancel(lh_jobs *js, const char *id, lh_err *err);
  * timeout_ms (<0 = forever), -1 on timeout or an unknown id. */
 int jobs_wait(lh_jobs *js, const char *id, int64_t timeout_ms);
 void jobs_counts(lh_jobs *js, int *queued, int *running);
+/* Shutdown: asks every running job (inline ones too) to stop at its next
+ * jobs_cancelled check; queued jobs are left to jobs_free. */
+void jobs_cancel_running(lh_jobs *js);
 
 /* ---- for the job's own function ------------------------------------------ */
 const char *jobs_id(const lh_job *job);

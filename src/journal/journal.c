@@ -10,6 +10,15 @@
  * `flushing`, still visible to readers; they leave it in the same critical
  * section that adds the new file to the list, so a reader sees every event
  * exactly once.
+ *
+ * Durability (ADR 0188): an append writes its events to the write-ahead log
+ * _journal/wal-<n>.jsonl in the same critical section that buffers them,
+ * and returns only once the group-commit appender has fsynced them. A
+ * flush rotates to segment n+1 in the critical section that takes the
+ * buffer, so every event of segments <= n is in the flushed file; once that
+ * file is durable those segments are deleted. On open, a segment whose
+ * first event is already in a Parquet file was flushed (a crash before its
+ * deletion) and is dropped; the others are replayed into the buffer.
  */
 #include <assert.h>
 #include <errno.h>
@@ -19,15 +28,18 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
 #include "journal/journal_internal.h"
+#include "storage/appender.h"
 
 #define DIR_KEY "_journal"
 #define FILE_PREFIX "_journal/events-"
 #define INTENT_KEY "_journal/merge-intent.json"
+#define WAL_PREFIX "_journal/wal-"
 #define MAX_LIMIT 10000
 
 struct lh_journal {
@@ -54,6 +66,8 @@ struct lh_journal {
     char last_error[512];
     lh_query_engine *q;         /* borrowed; NULL until journal_sql_register */
     int view_ready;
+    lh_appender *wal;           /* current write-ahead segment; under mu */
+    uint64_t wal_seq;           /* its number */
 };
 
 static int64_t now_us(void) {
@@ -205,6 +219,132 @@ static void merge_if_due(lh_journal *j) {
     strv_free(keys, n);
 }
 
+/* ---- the write-ahead log ---------------------------------------------------- */
+
+static char *wal_key(uint64_t seq) { return lh_asprintf(WAL_PREFIX "%012llu.jsonl", (unsigned long long)seq); }
+
+/* Segment number of a WAL key, or 0 when it is not one. */
+static uint64_t wal_seq_of(const char *key) {
+    size_t pl = strlen(WAL_PREFIX), n = strlen(key);
+    if (strncmp(key, WAL_PREFIX, pl) || n <= pl + 6 || strcmp(key + n - 6, ".jsonl")) return 0;
+    for (size_t i = pl; i < n - 6; i++)
+        if (key[i] < '0' || key[i] > '9') return 0;
+    return strtoull(key + pl, NULL, 10);
+}
+
+static lh_appender *wal_open_seq(lh_journal *j, uint64_t seq, lh_err *err) {
+    char *key = wal_key(seq);
+    char *path = storage_path(j->st, key);
+    lh_appender *a = appender_open(path, err);
+    free(path);
+    free(key);
+    return a;
+}
+
+/* Deletes the segments numbered below `below` (their events are in files). */
+static void wal_drop_below(lh_journal *j, uint64_t below) {
+    lh_object_info *objs = NULL;
+    size_t n = 0;
+    if (storage_list(j->st, WAL_PREFIX, &objs, &n, NULL) != 0) return;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t seq = wal_seq_of(objs[i].key);
+        if (seq > 0 && seq < below) storage_delete(j->st, objs[i].key, NULL);
+    }
+    storage_list_free(objs, n);
+}
+
+/* The events of one segment's text (a torn last line is dropped). */
+static jevent **wal_parse(const char *text, size_t len, size_t *n) {
+    jevent **evs = NULL;
+    size_t cap = 0;
+    *n = 0;
+    for (const char *p = text, *end = text + len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        jevent *e = ll ? jevent_from_wal(p, ll) : NULL;
+        if (!e && ll) LOG_WARN("journal: dropped an unreadable write-ahead record (%zu bytes, torn by a crash?)", ll);
+        if (e) {
+            if (*n == cap) evs = lh_realloc(evs, (cap = cap ? cap * 2 : 64) * sizeof *evs);
+            evs[(*n)++] = e;
+        }
+        p += ll + 1;
+    }
+    return evs;
+}
+
+/* Replays one segment into the buffer unless its events are already in a
+ * file; 1 when replayed, 0 when it was flushed (or empty). */
+static int wal_replay_segment(lh_journal *j, const char *key, lh_err *err) {
+    char *text = NULL;
+    size_t len = 0;
+    if (storage_get(j->st, key, &text, &len, err) != 0) return -1;
+    size_t n = 0;
+    jevent **evs = wal_parse(text, len, &n);
+    free(text);
+    int replay = 0;
+    if (n > 0) {
+        char **paths = paths_of(j, j->files, j->nfiles);
+        int has = jstore_has_id(j->store, paths, j->nfiles, evs[0]->f[JF_ID], err);
+        strv_free(paths, j->nfiles);
+        if (has < 0) {
+            events_free(evs, n);
+            return -1;
+        }
+        replay = !has;
+    }
+    if (replay) {
+        j->buf = lh_realloc(j->buf, (j->nbuf + n) * sizeof *j->buf);
+        memcpy(j->buf + j->nbuf, evs, n * sizeof *evs);
+        j->nbuf += n;
+        j->capbuf = j->nbuf;
+        for (size_t i = 0; i < n; i++)
+            if (evs[i]->ts_us > j->last_ts) j->last_ts = evs[i]->ts_us;
+        free(evs);
+        LOG_INFO("journal: replayed %zu events from %s", n, key);
+    } else {
+        events_free(evs, n);
+    }
+    return replay;
+}
+
+/* At open: replays unflushed segments, drops flushed ones, opens the next. */
+static int wal_recover(lh_journal *j, lh_err *err) {
+    lh_object_info *objs = NULL;
+    size_t n = 0;
+    if (storage_list(j->st, WAL_PREFIX, &objs, &n, err) != 0) return -1;
+    uint64_t max = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) { /* sorted: oldest segment first */
+        uint64_t seq = wal_seq_of(objs[i].key);
+        if (!seq) continue;
+        if (seq > max) max = seq;
+        int r = wal_replay_segment(j, objs[i].key, err);
+        if (r < 0) rc = -1;
+        else if (r == 0) storage_delete(j->st, objs[i].key, NULL);
+    }
+    storage_list_free(objs, n);
+    if (rc != 0) return -1;
+    j->wal_seq = max + 1;
+    j->wal = wal_open_seq(j, j->wal_seq, err);
+    return j->wal ? 0 : -1;
+}
+
+/* Starts segment wal_seq + 1 for the appends after a flush took the
+ * buffer; caller holds mu. Returns the old segment (to close outside mu),
+ * or NULL when the new one cannot be opened (appends stay in the old). */
+static lh_appender *wal_rotate(lh_journal *j) {
+    lh_err err = {0};
+    lh_appender *next = wal_open_seq(j, j->wal_seq + 1, &err);
+    if (!next) {
+        LOG_WARN("journal: cannot start a new write-ahead segment: %s", err.msg);
+        return NULL;
+    }
+    lh_appender *old = j->wal;
+    j->wal = next;
+    j->wal_seq++;
+    return old;
+}
+
 /* ---- flushing ------------------------------------------------------------ */
 
 /* Puts events a failed flush took back in front of the buffer; holds mu. */
@@ -239,11 +379,15 @@ static int flush_now(lh_journal *j, size_t *flushed, char **key_out, lh_err *err
     j->buf = NULL;
     j->nbuf = j->capbuf = 0;
     char *key = file_key_new(j);
+    lh_appender *old_wal = wal_rotate(j);
+    uint64_t covered_below = old_wal ? j->wal_seq : 0; /* segments < this are in `flushing` */
     pthread_mutex_unlock(&j->mu);
+    appender_close(old_wal); /* waits for appends still syncing into it */
 
     char *path = storage_path(j->st, key);
     int rc = jstore_write(j->store, path, j->flushing, j->nflushing, err);
     free(path);
+    if (rc == 0 && covered_below) wal_drop_below(j, covered_below);
 
     pthread_mutex_lock(&j->mu);
     if (rc == 0) {
@@ -334,19 +478,43 @@ static json_t *buffer_push(lh_journal *j, jevent **evs, size_t n, lh_err *err) {
         j->capbuf = (j->nbuf + n) * 2;
         j->buf = lh_realloc(j->buf, j->capbuf * sizeof *j->buf);
     }
-    json_t *out = json_array();
+    lh_strbuf wal = LH_STRBUF_INIT;
+    int64_t last_ts = j->last_ts;
     for (size_t i = 0; i < n; i++) {
         char id[37];
         lh_uuid4(id);
         evs[i]->f[JF_ID] = lh_strdup(id);
         int64_t ts = now_us();
-        evs[i]->ts_us = j->last_ts = ts > j->last_ts ? ts : j->last_ts + 1;
+        evs[i]->ts_us = last_ts = ts > last_ts ? ts : last_ts + 1;
+        char *line = jevent_wal_line(evs[i]);
+        sb_puts(&wal, line);
+        free(line);
+    }
+    /* one write for all: the request's events are durable together or not at all */
+    lh_appender *a = j->wal;
+    uint64_t ticket = 0;
+    if (appender_write(a, wal.buf, wal.len, &ticket, err) != 0) {
+        pthread_mutex_unlock(&j->mu);
+        sb_free(&wal);
+        events_free(evs, n);
+        return NULL;
+    }
+    sb_free(&wal);
+    j->last_ts = last_ts;
+    json_t *out = json_array();
+    for (size_t i = 0; i < n; i++) {
         j->buf[j->nbuf++] = evs[i];
         json_array_append_new(out, jevent_to_json(evs[i]));
     }
     if (j->nbuf >= j->opt.flush_threshold) pthread_cond_signal(&j->cv);
     pthread_mutex_unlock(&j->mu);
     free(evs);
+    /* outside mu: concurrent appends share the fsync (a rotation closes a only after this) */
+    if (appender_sync(a, ticket, err) != 0) {
+        lh_err_prefix(err, "event buffered but not confirmed on disk");
+        json_decref(out);
+        return NULL;
+    }
     return out;
 }
 
@@ -476,7 +644,7 @@ static void stats_add_memory(json_t *st, jevent *const *mem, size_t n, int64_t *
 static json_t *iso_or_null(int64_t us) {
     if (!us) return json_null();
     char ts[40];
-    journal_time_iso_us(us, ts);
+    lh_time_iso_us(us, ts);
     return json_string(ts);
 }
 
@@ -549,12 +717,11 @@ lh_journal *journal_open(lh_storage *st, const lh_journal_options *opt, lh_err *
         return NULL;
     }
     merge_recover(j);
-    if (files_load(j, err) != 0) {
+    if (files_load(j, err) != 0 || wal_recover(j, err) != 0) {
         journal_free(j);
         return NULL;
     }
-    if (pthread_create(&j->thread, NULL, flush_thread, j) != 0) {
-        lh_err_set(err, LH_E_INTERNAL, "journal: cannot start the flush thread");
+    if (lh_thread_start(&j->thread, NULL, flush_thread, j, "journal flush", err) != 0) {
         journal_free(j);
         return NULL;
     }
@@ -579,6 +746,12 @@ void journal_free(lh_journal *j) {
         size_t n = 0;
         if (flush_now(j, &n, NULL, &err) != 0)
             LOG_ERROR("journal: %zu events lost at shutdown: %s", j->nbuf, err.msg);
+    }
+    if (j->wal) {
+        char *wal_path = lh_strdup(appender_path(j->wal));
+        appender_close(j->wal);
+        if (j->nbuf == 0 && j->nflushing == 0) unlink(wal_path); /* all in files: nothing to replay */
+        free(wal_path);
     }
     events_free(j->buf, j->nbuf);
     events_free(j->flushing, j->nflushing);

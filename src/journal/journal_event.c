@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "common/util.h"
 #include "common/strbuf.h"
 #include "journal/journal_internal.h"
 
@@ -130,23 +130,9 @@ jevent *jevent_from_json(const json_t *obj, const json_t *base, const char *defa
     return e;
 }
 
-void journal_time_iso_us(int64_t us, char out[40]) {
-    time_t secs = (time_t)(us / 1000000);
-    long frac = (long)(us % 1000000);
-    if (frac < 0) {
-        frac += 1000000;
-        secs--;
-    }
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    char date[24];
-    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, 40, "%s.%06ldZ", date, frac);
-}
-
 json_t *jevent_to_json(const jevent *e) {
     char ts[40];
-    journal_time_iso_us(e->ts_us, ts);
+    lh_time_iso_us(e->ts_us, ts);
     json_t *o = json_object();
     json_object_set_new(o, "id", e->f[JF_ID] ? json_string(e->f[JF_ID]) : json_null());
     json_object_set_new(o, "ts", json_string(ts));
@@ -157,6 +143,33 @@ json_t *jevent_to_json(const jevent *e) {
         json_object_set_new(o, jfield_names[i], v ? v : json_null());
     }
     return o;
+}
+
+char *jevent_wal_line(const jevent *e) {
+    json_t *o = json_pack("{s:I}", "ts_us", (json_int_t)e->ts_us);
+    for (int i = 0; i < JF__COUNT; i++)
+        if (e->f[i]) json_object_set_new(o, jfield_names[i], json_string(e->f[i]));
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    char *line = lh_asprintf("%s\n", text);
+    free(text);
+    return line;
+}
+
+jevent *jevent_from_wal(const char *line, size_t len) {
+    json_t *o = json_loadb(line, len, 0, NULL);
+    json_t *ts = json_object_get(o, "ts_us");
+    jevent *e = NULL;
+    if (json_is_integer(ts) && json_is_string(json_object_get(o, "id"))) {
+        e = lh_calloc(1, sizeof *e);
+        e->ts_us = json_integer_value(ts);
+        for (int i = 0; i < JF__COUNT; i++) {
+            const char *v = json_string_value(json_object_get(o, jfield_names[i]));
+            if (v) e->f[i] = lh_strdup(v);
+        }
+    }
+    json_decref(o);
+    return e;
 }
 
 int jevent_cmp(const void *a, const void *b) {

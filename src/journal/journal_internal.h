@@ -50,8 +50,12 @@ void jevent_free(jevent *e);
 int jevent_matches(const jevent *e, const lh_journal_filter *f);
 /* Orders by ts, then id: ascending. For qsort over jevent*. */
 int jevent_cmp(const void *a, const void *b);
-/* RFC 3339 with microseconds: "2026-11-24T10:00:00.123456Z". */
-void journal_time_iso_us(int64_t us, char out[40]);
+/* The event as one write-ahead-log line ({"ts_us":..,"id":..,...}\n, fields
+ * as stored text); caller frees. */
+char *jevent_wal_line(const jevent *e);
+/* An event back from a WAL line; NULL when the line is not one (a torn
+ * last line after a crash). */
+jevent *jevent_from_wal(const char *line, size_t len);
 
 /* ---- journal_store.c ----------------------------------------------------- */
 
@@ -68,6 +72,8 @@ int jstore_merge(jstore *s, char *const *paths, size_t n, const char *out, lh_er
  * *out is an owned array of owned events. */
 int jstore_select(jstore *s, char *const *paths, size_t n, const lh_journal_filter *f, int64_t limit,
                   jevent ***out, size_t *nout, lh_err *err);
+/* 1 when an event with this id is in one of the files, 0 when not, -1 on error. */
+int jstore_has_id(jstore *s, char *const *paths, size_t n, const char *id, lh_err *err);
 /* Adds the files' totals to st: total (integer), oldest/newest (us, 0 when
  * none) and counts into the objects by_entity, by_event_type, by_actor,
  * by_source, by_workspace already present in st. */

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/duck.h"
 #include "common/strbuf.h"
 #include "common/util.h"
 #include "journal/journal_internal.h"
@@ -49,18 +50,7 @@ static void sb_files(lh_strbuf *sb, char *const *paths, size_t n) {
 
 jstore *jstore_open(lh_err *err) {
     jstore *s = lh_calloc(1, sizeof *s);
-    duckdb_config dc;
-    duckdb_create_config(&dc);
-    duckdb_set_config(dc, "threads", "2");
-    duckdb_set_config(dc, "memory_limit", "512MB");
-    duckdb_set_config(dc, "autoinstall_known_extensions", "false");
-    duckdb_set_config(dc, "autoload_known_extensions", "false");
-    char *oerr = NULL;
-    duckdb_state st = duckdb_open_ext(NULL, &s->db, dc, &oerr);
-    duckdb_destroy_config(&dc);
-    if (st != DuckDBSuccess) {
-        lh_err_set(err, LH_E_INTERNAL, "journal: cannot open DuckDB: %s", oerr ? oerr : "?");
-        duckdb_free(oerr);
+    if (lh_duck_open(&(lh_duck_options){.threads = 2, .memory_mb = 512}, "journal", &s->db, NULL, err) != 0) {
         free(s);
         return NULL;
     }
@@ -90,14 +80,6 @@ static int exec_sql(duckdb_connection c, const char *sql, lh_err *err) {
 
 /* ---- atomic files -------------------------------------------------------- */
 
-static char *temp_path_for(const char *path) {
-    char rnd[17];
-    lh_random_hex(rnd, 8);
-    const char *slash = strrchr(path, '/');
-    if (!slash) return lh_asprintf(".%s.tmp-%s", path, rnd);
-    return lh_asprintf("%.*s/.%s.tmp-%s", (int)(slash - path), path, slash + 1, rnd);
-}
-
 /* fsync tmp, rename it to path, fsync the folder; removes tmp on failure. */
 static int temp_commit(const char *tmp, const char *path, lh_err *err) {
     int fd = open(tmp, O_RDONLY | O_CLOEXEC);
@@ -113,7 +95,7 @@ static int temp_commit(const char *tmp, const char *path, lh_err *err) {
 
 /* COPY (select_sql) TO a temp name, then commit it as path. */
 static int copy_to_parquet(duckdb_connection c, const char *select_sql, const char *path, lh_err *err) {
-    char *tmp = temp_path_for(path);
+    char *tmp = lh_temp_path_beside(path);
     lh_strbuf sql = LH_STRBUF_INIT;
     sb_printf(&sql, "COPY (%s) TO ", select_sql);
     sb_sql_str(&sql, tmp);
@@ -294,6 +276,25 @@ int jstore_select(jstore *s, char *const *paths, size_t n, const lh_journal_filt
     int rc = run_prepared(c, sql.buf, vals, nvals, ints, nints, &res, err);
     if (rc == 0) {
         rows_to_events(&res, out, nout);
+        duckdb_destroy_result(&res);
+    }
+    sb_free(&sql);
+    duckdb_disconnect(&c);
+    return rc;
+}
+
+int jstore_has_id(jstore *s, char *const *paths, size_t n, const char *id, lh_err *err) {
+    if (n == 0) return 0;
+    duckdb_connection c;
+    if (conn_open(s, &c, err) != 0) return -1;
+    lh_strbuf sql = LH_STRBUF_INIT;
+    sb_puts(&sql, "SELECT count(*) FROM ");
+    sb_files(&sql, paths, n);
+    sb_puts(&sql, " WHERE id = ?");
+    duckdb_result res;
+    int rc = run_prepared(c, sql.buf, &id, 1, NULL, 0, &res, err);
+    if (rc == 0) {
+        rc = duckdb_value_int64(&res, 0, 0) > 0;
         duckdb_destroy_result(&res);
     }
     sb_free(&sql);

@@ -3,7 +3,10 @@
  * timeout watchdog, and user-query cursors.
  *
  * Pool: a fixed array of connections; checkout waits on a condition
- * variable. Each checkout stamps the slot with a deadline and a generation;
+ * variable, never past the query's deadline (the wait counts against its
+ * timeout_ms), and gives up early when the caller's cancellation probe
+ * fires (client gone, shutdown; common/cancel.h) or the engine is
+ * interrupted for shutdown. Each checkout stamps the slot with that deadline and a generation;
  * the watchdog thread (ticking every 10 ms) interrupts a slot only when its
  * deadline has passed for the same generation, so an interrupt can never
  * hit the next query that reuses the connection.
@@ -27,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cancel.h"
+#include "common/duck.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
@@ -117,8 +122,12 @@ struct lh_query_engine {
     pool_slot *slots;
     int nslots;
     uint64_t queries;
+    int waiting;               /* callers waiting in pool_checkout */
+    uint64_t wait_timeouts;    /* checkouts that gave up at their deadline */
+    int interrupted;           /* query_engine_interrupt_all: no more checkouts */
     int stopping;
     pthread_t watchdog;
+    int has_watchdog;          /* without it timeouts would never fire: no engine */
 };
 
 typedef enum { CUR_HEADER, CUR_ROWS, CUR_TRAILER, CUR_DONE } cursor_phase;
@@ -136,6 +145,7 @@ struct lh_query_cursor {
     char **col_types;
     duckdb_logical_type *col_lt;
     int64_t limit, emitted;
+    int64_t rendered;          /* bytes of JSON rendered so far (max_result_bytes) */
     int truncated;
     cursor_phase phase;
     lh_strbuf out;             /* rendered, not yet handed out */
@@ -179,32 +189,10 @@ static int run_admin(lh_query_engine *e, const char *sql, lh_err *err) {
 }
 
 static int open_database(lh_query_engine *e, lh_err *err) {
-    duckdb_config cfg;
-    duckdb_create_config(&cfg);
-    duckdb_set_config(cfg, "autoinstall_known_extensions", "false");
-    duckdb_set_config(cfg, "autoload_known_extensions", "false");
     /* rows keep an order only where the SQL asks for one (ORDER BY): lets a
      * bounded query's LIMIT run in parallel (ADR 0006) */
-    duckdb_set_config(cfg, "preserve_insertion_order", "false");
-    char buf[32];
-    if (e->cfg.threads > 0) {
-        snprintf(buf, sizeof buf, "%d", e->cfg.threads);
-        duckdb_set_config(cfg, "threads", buf);
-    }
-    if (e->cfg.memory_limit_mb > 0) {
-        snprintf(buf, sizeof buf, "%lldMB", (long long)e->cfg.memory_limit_mb);
-        duckdb_set_config(cfg, "memory_limit", buf);
-    }
-    char *open_err = NULL;
-    duckdb_state st = duckdb_open_ext(NULL, &e->db, cfg, &open_err);
-    duckdb_destroy_config(&cfg);
-    if (st != DuckDBSuccess) {
-        lh_err_set(err, LH_E_INTERNAL, "duckdb open: %s", open_err ? open_err : "?");
-        duckdb_free(open_err);
-        return -1;
-    }
-    if (duckdb_connect(e->db, &e->admin) != DuckDBSuccess)
-        return lh_err_set(err, LH_E_INTERNAL, "duckdb connect failed");
+    lh_duck_options opt = {.threads = e->cfg.threads, .memory_mb = e->cfg.memory_limit_mb, .unordered = 1};
+    if (lh_duck_open(&opt, "query", &e->db, &e->admin, err) != 0) return -1;
     if (e->cfg.allowed_root) {
         /* allowed_directories must be set before external access is turned off */
         lh_strbuf sql = LH_STRBUF_INIT;
@@ -249,13 +237,17 @@ lh_query_engine *query_engine_new(const lh_query_config *cfg, lh_err *err) {
             return NULL;
         }
     }
-    pthread_create(&e->watchdog, NULL, watchdog_main, e);
+    if (lh_thread_start(&e->watchdog, NULL, watchdog_main, e, "query timeout watchdog", err) != 0) {
+        query_engine_free(e);
+        return NULL;
+    }
+    e->has_watchdog = 1;
     return e;
 }
 
 void query_engine_free(lh_query_engine *e) {
     if (!e) return;
-    if (e->watchdog) {
+    if (e->has_watchdog) {
         pthread_mutex_lock(&e->mu);
         e->stopping = 1;
         pthread_mutex_unlock(&e->mu);
@@ -365,36 +357,86 @@ int query_engine_with_admin(lh_query_engine *e, int (*fn)(void *conn, void *ctx,
 
 void query_engine_stats(lh_query_engine *e, int *pool_size, int *busy, uint64_t *queries,
                         uint64_t *views_version) {
-    pthread_mutex_lock(&e->mu);
-    int b = 0;
-    for (int i = 0; i < e->nslots; i++) b += e->slots[i].busy;
-    *pool_size = e->nslots;
-    *busy = b;
-    *queries = e->queries;
-    pthread_mutex_unlock(&e->mu);
+    lh_query_pool_stats ps;
+    query_engine_pool_stats(e, &ps);
+    *pool_size = ps.size;
+    *busy = ps.busy;
+    *queries = ps.queries;
     pthread_mutex_lock(&e->views_mu);
     *views_version = e->views_version;
     pthread_mutex_unlock(&e->views_mu);
 }
 
+void query_engine_pool_stats(lh_query_engine *e, lh_query_pool_stats *out) {
+    pthread_mutex_lock(&e->mu);
+    int b = 0;
+    for (int i = 0; i < e->nslots; i++) b += e->slots[i].busy;
+    *out = (lh_query_pool_stats){.size = e->nslots, .busy = b, .idle = e->nslots - b,
+                                 .waiting = e->waiting, .wait_timeouts = e->wait_timeouts,
+                                 .queries = e->queries};
+    pthread_mutex_unlock(&e->mu);
+}
+
+void query_engine_interrupt_all(lh_query_engine *e) {
+    pthread_mutex_lock(&e->mu);
+    e->interrupted = 1;
+    for (int i = 0; i < e->nslots; i++)
+        if (e->slots[i].busy) duckdb_interrupt(e->slots[i].conn);
+    pthread_cond_broadcast(&e->cv);
+    pthread_mutex_unlock(&e->mu);
+}
+
 /* ---- pool --------------------------------------------------------------- */
 
-static pool_slot *pool_checkout(lh_query_engine *e, int64_t timeout_ms, uint64_t *gen) {
+/* A free slot, stamped with deadline (monotonic seconds). Waits at most
+ * until the deadline, in short slices so a cancelled caller (client gone,
+ * shutdown) stops waiting at once. NULL with err (503) otherwise. */
+static pool_slot *pool_checkout(lh_query_engine *e, double deadline, int64_t timeout_ms, uint64_t *gen,
+                                lh_err *err) {
     pthread_mutex_lock(&e->mu);
+    e->waiting++;
     for (;;) {
+        if (e->interrupted) {
+            e->waiting--;
+            pthread_mutex_unlock(&e->mu);
+            lh_err_set(err, LH_E_UNAVAILABLE, "the query engine is shutting down");
+            return NULL;
+        }
         for (int i = 0; i < e->nslots; i++) {
             pool_slot *s = &e->slots[i];
             if (s->busy) continue;
             s->busy = 1;
             s->gen++;
             s->timed_out = 0;
-            s->deadline = lh_mono_s() + (double)timeout_ms / 1000.0;
+            s->deadline = deadline;
             *gen = s->gen;
             e->queries++;
+            e->waiting--;
             pthread_mutex_unlock(&e->mu);
             return s;
         }
-        pthread_cond_wait(&e->cv, &e->mu);
+        double now = lh_mono_s();
+        if (now >= deadline || lh_cancel_check()) {
+            int timed_out = now >= deadline;
+            e->wait_timeouts += (uint64_t)timed_out;
+            e->waiting--;
+            int n = e->nslots;
+            pthread_mutex_unlock(&e->mu);
+            if (!timed_out) {
+                lh_err_set(err, LH_E_UNAVAILABLE, "request cancelled while waiting for a query connection");
+                return NULL;
+            }
+            lh_err_set(err, LH_E_UNAVAILABLE,
+                       "all %d query connections stayed busy for the query's timeout of %lld ms", n,
+                       (long long)timeout_ms);
+            lh_err_hint(err, "retry later (see Retry-After), or raise [query] pool_size");
+            return NULL;
+        }
+        double wait = deadline - now;
+        if (wait > 0.02) wait = 0.02; /* re-check the cancellation probe this often */
+        struct timespec ts;
+        lh_deadline_after_ms(&ts, (int64_t)(wait * 1000.0) + 1);
+        pthread_cond_timedwait(&e->cv, &e->mu, &ts);
     }
 }
 
@@ -413,8 +455,6 @@ static int slot_timed_out(lh_query_engine *e, pool_slot *s) {
     return t;
 }
 
-/* ---- cursor ------------------------------------------------------------- */
-
 static int fail_timeout(lh_query_cursor *c, int64_t timeout_ms, lh_err *err) {
     (void)c;
     lh_err_set(err, LH_E_TIMEOUT, "query exceeded the timeout of %lld ms and was interrupted",
@@ -422,6 +462,23 @@ static int fail_timeout(lh_query_cursor *c, int64_t timeout_ms, lh_err *err) {
     lh_err_hint(err, "narrow the query, or raise timeout_ms / [query] timeout_ms");
     return -1;
 }
+
+/* Why DuckDB stopped the query on slot s, as err: its deadline, the
+ * shutdown interrupt, or the query's own error (msg). Returns -1. */
+static int fail_query(lh_query_cursor *c, int64_t timeout_ms, const char *msg, lh_err *err) {
+    pthread_mutex_lock(&c->e->mu);
+    int stopped = c->e->interrupted;
+    pthread_mutex_unlock(&c->e->mu);
+    if (slot_timed_out(c->e, c->slot)) {
+        if (timeout_ms > 0) return fail_timeout(c, timeout_ms, err);
+        return lh_err_set(err, LH_E_TIMEOUT, "query exceeded its timeout and was interrupted");
+    }
+    if (stopped) return lh_err_set(err, LH_E_UNAVAILABLE, "query interrupted: the server is shutting down");
+    return lh_err_set(err, LH_E_BAD_REQUEST, "%s", msg);
+}
+
+/* ---- cursor ------------------------------------------------------------- */
+
 
 /* Prepares exactly one read-only statement. */
 static duckdb_prepared_statement prepare_read(pool_slot *s, const char *sql, lh_err *err) {
@@ -478,22 +535,38 @@ static int execute_stmt(lh_query_cursor *c, duckdb_prepared_statement stmt, int 
         return -1;
     }
     duckdb_pending_state st;
+    double next_probe = lh_mono_s() + 0.01;
+    int abandoned = 0;
     do {
         st = duckdb_pending_execute_task(pending);
+        if (st == DUCKDB_PENDING_NO_TASKS_AVAILABLE) {
+            /* DuckDB's workers hold the remaining tasks: wait a moment instead of spinning, so
+             * many concurrent queries do not burn the cores those workers need (ADR 0180) */
+            struct timespec pause = {0, 50 * 1000};
+            nanosleep(&pause, NULL);
+        }
+        if (!abandoned && st != DUCKDB_PENDING_RESULT_READY && st != DUCKDB_PENDING_ERROR && lh_mono_s() >= next_probe) {
+            next_probe = lh_mono_s() + 0.01;
+            /* the client went away: interrupt, and let DuckDB wind the query down (next task errors) */
+            if (lh_cancel_check()) {
+                abandoned = 1;
+                duckdb_interrupt(c->slot->conn);
+            }
+        }
     } while (st == DUCKDB_PENDING_RESULT_NOT_READY || st == DUCKDB_PENDING_NO_TASKS_AVAILABLE);
+    if (abandoned) {
+        duckdb_destroy_pending(&pending);
+        return lh_err_set(err, LH_E_UNAVAILABLE, "query cancelled: the request was abandoned");
+    }
     if (st == DUCKDB_PENDING_ERROR) {
-        if (slot_timed_out(c->e, c->slot)) fail_timeout(c, timeout_ms, err);
-        else lh_err_set(err, LH_E_BAD_REQUEST, "%s", duckdb_pending_error(pending));
+        fail_query(c, timeout_ms, duckdb_pending_error(pending), err);
         duckdb_destroy_pending(&pending);
         return -1;
     }
     duckdb_state rs = duckdb_execute_pending(pending, &c->result);
     duckdb_destroy_pending(&pending);
     c->has_result = 1;
-    if (rs != DuckDBSuccess) {
-        if (slot_timed_out(c->e, c->slot)) return fail_timeout(c, timeout_ms, err);
-        return lh_err_set(err, LH_E_BAD_REQUEST, "%s", duckdb_result_error(&c->result));
-    }
+    if (rs != DuckDBSuccess) return fail_query(c, timeout_ms, duckdb_result_error(&c->result), err);
     return 0;
 }
 
@@ -503,11 +576,7 @@ static int fetch_next_chunk(lh_query_cursor *c, lh_err *err) {
     c->chunk_row = 0;
     if (!c->chunk) {
         const char *m = duckdb_result_error(&c->result);
-        if (m && *m) {
-            if (slot_timed_out(c->e, c->slot))
-                return lh_err_set(err, LH_E_TIMEOUT, "query exceeded its timeout and was interrupted");
-            return lh_err_set(err, LH_E_BAD_REQUEST, "%s", m);
-        }
+        if (m && *m) return fail_query(c, 0, m, err);
     }
     return 0;
 }
@@ -620,8 +689,13 @@ lh_query_cursor *query_open_as(lh_query_engine *e, const lh_query_scope *scope, 
     c->e = e;
     c->limit = limit;
     c->t0 = lh_mono_s();
-    c->slot = pool_checkout(e, timeout_ms, &c->gen);
-    if (slot_scope(c->slot, scope, err) != 0) {
+    /* one deadline for the wait and the run: waiting for a connection counts against timeout_ms */
+    c->slot = pool_checkout(e, c->t0 + (double)timeout_ms / 1000.0, timeout_ms, &c->gen, err);
+    if (!c->slot) {
+        free(c);
+        return NULL;
+    }
+    if (slot_scope(c->slot, scope, err) != 0) { /* the caller's schema and variables (ADR 0190) */
         query_cursor_free(c);
         return NULL;
     }
@@ -691,7 +765,6 @@ json_t *query_run_json_as(lh_query_engine *e, const lh_query_scope *scope, const
 
 size_t query_cursor_column_count(lh_query_cursor *c) { return c->ncols; }
 const char *query_cursor_column_name(lh_query_cursor *c, size_t i) { return c->col_names[i]; }
-const char *query_cursor_column_type(lh_query_cursor *c, size_t i) { return c->col_types[i]; }
 
 static void render_header(lh_query_cursor *c) {
     sb_puts(&c->out, "{\"columns\":[");
@@ -748,7 +821,22 @@ static void render_trailer(lh_query_cursor *c) {
     c->phase = CUR_DONE;
 }
 
+/* 1 (err set) once the rendered result passes [query] max_result_bytes. */
+static int result_over_cap(lh_query_cursor *c, int64_t emitted_before, lh_err *err) {
+    c->rendered += (int64_t)c->out.len;
+    int64_t cap = c->e->cfg.max_result_bytes;
+    if (cap <= 0 || c->rendered <= cap) return 0;
+    sb_reset(&c->out); /* the rows that passed the cap are not sent */
+    c->emitted = emitted_before;
+    c->truncated = 1;
+    lh_err_set(err, LH_E_TOO_LARGE, "the result exceeds the per-request limit of %lld bytes ([query] max_result_mb)",
+               (long long)cap);
+    lh_err_hint(err, "ask for fewer rows (limit) or fewer columns");
+    return 1;
+}
+
 long query_cursor_read(lh_query_cursor *c, char *buf, size_t cap, lh_err *err) {
+    int64_t before;
     while (c->out_pos == c->out.len) {
         sb_reset(&c->out);
         c->out_pos = 0;
@@ -758,7 +846,8 @@ long query_cursor_read(lh_query_cursor *c, char *buf, size_t cap, lh_err *err) {
             c->phase = CUR_ROWS;
             break;
         case CUR_ROWS:
-            if (render_rows(c, err) != 0) {
+            before = c->emitted;
+            if (render_rows(c, err) != 0 || result_over_cap(c, before, err)) {
                 c->mid_error = lh_strdup(err && err->msg[0] ? err->msg : "query failed");
                 c->phase = CUR_TRAILER;
                 return -1;

@@ -27,6 +27,7 @@ typedef struct {
     int64_t default_limit;    /* rows when a request gives none (default 1000) */
     int64_t max_limit;        /* cap on a requested limit */
     int64_t default_timeout_ms;
+    int64_t max_result_bytes; /* cap on one result's rendered JSON, 0 = none */
     const char *allowed_root; /* user SQL may read files only below it; NULL = anywhere */
     const char *const *extra_roots; /* more readable folders (local buckets), used at start only */
     size_t nextra_roots;
@@ -46,8 +47,12 @@ int query_engine_set_views(lh_query_engine *e, uint64_t version, const char *con
  * executed until its first rows are ready, so every error is known here:
  * syntax / binder errors → LH_E_BAD_REQUEST with DuckDB's message, not a
  * read → LH_E_FORBIDDEN, timeout → LH_E_TIMEOUT. limit <= 0 → default,
- * capped at max_limit; timeout_ms <= 0 → default. Blocks while every pooled
- * connection is busy. */
+ * capped at max_limit; timeout_ms <= 0 → default. Waits while every pooled
+ * connection is busy, but never past timeout_ms from the call (the wait
+ * counts against it) and not after the calling thread's cancellation probe
+ * fires (common/cancel.h): both give LH_E_UNAVAILABLE (503), as does an
+ * engine interrupted by query_engine_interrupt_all. A result whose JSON
+ * passes max_result_bytes ends with LH_E_TOO_LARGE (mid-stream error). */
 lh_query_cursor *query_open(lh_query_engine *e, const char *sql, int64_t limit,
                             int64_t timeout_ms, lh_err *err);
 /* A named parameter ($name in the SQL), bound by DuckDB — never pasted. */
@@ -104,7 +109,6 @@ json_t *query_run_json(lh_query_engine *e, const char *sql, const lh_query_param
 long query_cursor_read(lh_query_cursor *c, char *buf, size_t cap, lh_err *err);
 size_t query_cursor_column_count(lh_query_cursor *c);
 const char *query_cursor_column_name(lh_query_cursor *c, size_t i);
-const char *query_cursor_column_type(lh_query_cursor *c, size_t i);
 /* Releases the connection to the pool (interrupting a query still running). */
 void query_cursor_free(lh_query_cursor *c);
 
@@ -118,6 +122,16 @@ int query_engine_with_admin(lh_query_engine *e, int (*fn)(void *conn, void *ctx,
                             void *ctx, lh_err *err);
 void query_engine_stats(lh_query_engine *e, int *pool_size, int *busy, uint64_t *queries,
                         uint64_t *views_version);
+typedef struct {
+    int size, busy, idle;     /* pooled connections */
+    int waiting;              /* callers waiting for one now */
+    uint64_t wait_timeouts;   /* waits that reached their deadline */
+    uint64_t queries;         /* checkouts so far */
+} lh_query_pool_stats;
+void query_engine_pool_stats(lh_query_engine *e, lh_query_pool_stats *out);
+/* Shutdown: interrupts every running query and refuses checkouts from now
+ * on (LH_E_UNAVAILABLE); waiters wake at once. */
+void query_engine_interrupt_all(lh_query_engine *e);
 
 /* ---- hot cache (cache.c) --------------------------------------------------
  * Sits between the catalog and the engine: it receives every view set,

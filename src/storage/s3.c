@@ -1,12 +1,12 @@
 /*
  * s3.c — the S3 backend of the object store, over libcurl.
  *
- * Path-style requests (<endpoint>/<bucket>/<key>) signed by libcurl's
- * CURLOPT_AWS_SIGV4 ("aws:amz:<region>:s3"); we send x-amz-content-sha256
- * ourselves so every PUT is signed over its real digest. The key is
- * URI-encoded the way SigV4 canonicalises it (unreserved bytes and '/' kept)
- * and list queries are written already sorted, so the canonical request
- * curl signs equals what the server recomputes.
+ * Path-style requests (<endpoint>/<bucket>/<key>) signed by our own SigV4
+ * signer (sigv4.c, tested against AWS's published vectors; ADR 0165):
+ * host, x-amz-content-sha256 (every PUT is signed over its real digest) and
+ * x-amz-date are signed, and the URL carries the signer's encoded path and
+ * sorted query verbatim, so the canonical request we sign is exactly what
+ * the server recomputes.
  *
  * Operations: PUT (from memory or a spooled file), GET (to memory or a
  * file), HEAD, DELETE, ListObjectsV2 (XML parsed by hand, continuation
@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "common/strbuf.h"
+#include "common/util.h"
 #include "storage/storage.h"
 #include "storage/storage_internal.h"
 
@@ -36,9 +37,13 @@
 
 typedef struct {
     char *endpoint; /* no trailing '/' */
+    char *origin;   /* "<scheme>://<authority>" of the endpoint */
+    char *host;     /* its authority: the Host header we sign and send */
+    char *base;     /* the endpoint's path ("" or "/prefix") */
     char *bucket;
-    char *sigv4;    /* "aws:amz:<region>:s3" */
-    char *userpwd;  /* "<access>:<secret>": never logged */
+    char *region;
+    char *access_key;
+    char *secret_key; /* never logged */
     pthread_mutex_t excl; /* serialises put-if-absent's HEAD + PUT */
 } s3_bucket;
 
@@ -46,7 +51,8 @@ typedef struct {
 typedef struct {
     const char *method;    /* GET PUT HEAD DELETE */
     const char *key;       /* NULL: the bucket itself */
-    const char *query;     /* sorted, encoded; NULL: none */
+    const lh_sigv4_pair *query; /* raw names and values */
+    size_t nquery;
     const char *payload_sha;
     int if_none_match;
     const char *src;       /* body from memory ... */
@@ -59,33 +65,6 @@ typedef struct {
     long status;
     int64_t length;        /* Content-Length of a HEAD */
 } s3_call;
-
-/* ---- encoding ----------------------------------------------------------- */
-
-/* SigV4 URI encoding: keeps A-Z a-z 0-9 - _ . ~ (and '/' when keep_slash). */
-static void uri_encode(lh_strbuf *sb, const char *s, int keep_slash) {
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        unsigned char c = *p;
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-            c == '_' || c == '.' || c == '~' || (keep_slash && c == '/'))
-            sb_putc(sb, (char)c);
-        else
-            sb_printf(sb, "%%%c%c", hex[c >> 4], hex[c & 15]);
-    }
-}
-
-static char *call_url(const s3_bucket *b, const s3_call *c) {
-    lh_strbuf sb = {0};
-    sb_printf(&sb, "%s/", b->endpoint);
-    uri_encode(&sb, b->bucket, 0);
-    if (c->key) {
-        sb_putc(&sb, '/');
-        uri_encode(&sb, c->key, 1);
-    }
-    if (c->query) sb_printf(&sb, "?%s", c->query);
-    return sb_steal(&sb);
-}
 
 /* ---- XML (just enough for S3 answers) ----------------------------------- */
 
@@ -129,12 +108,8 @@ static char *xml_text(const char *v, size_t n) {
 
 /* "2026-11-25T12:00:00.123Z" -> ms since epoch (0 when unparsable). */
 static int64_t iso_to_ms(const char *s) {
-    struct tm tm = {0};
-    const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!rest) return 0;
-    int64_t ms = (int64_t)timegm(&tm) * 1000;
-    if (*rest == '.') ms += strtol(rest + 1, NULL, 10) % 1000;
-    return ms;
+    int64_t us;
+    return lh_time_parse_iso(s, &us) == 0 ? us / 1000 : 0;
 }
 
 /* ---- transport ---------------------------------------------------------- */
@@ -186,25 +161,58 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *ud) {
     return n;
 }
 
-static struct curl_slist *call_headers(const s3_call *c) {
-    char line[128];
-    snprintf(line, sizeof line, "x-amz-content-sha256: %s", c->payload_sha ? c->payload_sha : S3_EMPTY_SHA);
-    struct curl_slist *h = curl_slist_append(NULL, line);
+/* Signs the call as of now; sig's encoded path and query make the URL. */
+static int call_sign(const s3_bucket *b, const s3_call *c, char date[17], lh_sigv4_signed *sig, lh_err *err) {
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date, 17, "%Y%m%dT%H%M%SZ", &tm);
+    char *path = c->key ? lh_asprintf("%s/%s/%s", b->base, b->bucket, c->key) : lh_asprintf("%s/%s", b->base, b->bucket);
+    const lh_sigv4_pair h[] = {{"host", b->host},
+                               {"x-amz-content-sha256", c->payload_sha ? c->payload_sha : S3_EMPTY_SHA},
+                               {"x-amz-date", date}};
+    lh_sigv4_request r = {.method = c->method, .path = path, .query = c->query, .nquery = c->nquery,
+                          .headers = h, .nheaders = 3, .payload_sha256 = h[1].value, .amz_date = date,
+                          .region = b->region, .service = "s3", .access_key = b->access_key,
+                          .secret_key = b->secret_key};
+    int rc = storage_sigv4_sign(&r, sig, err);
+    free(path);
+    return rc;
+}
+
+static char *call_url(const s3_bucket *b, const lh_sigv4_signed *sig) {
+    return lh_asprintf("%s%s%s%s", b->origin, sig->canonical_uri, *sig->canonical_query ? "?" : "",
+                       sig->canonical_query);
+}
+
+static struct curl_slist *call_headers(const s3_bucket *b, const s3_call *c, const char *date,
+                                       const lh_sigv4_signed *sig) {
+    lh_strbuf line = LH_STRBUF_INIT;
+    sb_printf(&line, "Host: %s", b->host);
+    struct curl_slist *h = curl_slist_append(NULL, line.buf);
+    sb_reset(&line);
+    sb_printf(&line, "x-amz-content-sha256: %s", c->payload_sha ? c->payload_sha : S3_EMPTY_SHA);
+    h = curl_slist_append(h, line.buf);
+    sb_reset(&line);
+    sb_printf(&line, "x-amz-date: %s", date);
+    h = curl_slist_append(h, line.buf);
+    sb_reset(&line);
+    sb_printf(&line, "Authorization: %s", sig->authorization);
+    h = curl_slist_append(h, line.buf);
+    sb_free(&line);
     h = curl_slist_append(h, "Expect:");
     if (c->if_none_match) h = curl_slist_append(h, "If-None-Match: *");
     if (!strcmp(c->method, "PUT")) h = curl_slist_append(h, "Content-Type: application/octet-stream");
     return h;
 }
 
-static void call_setup(CURL *h, const s3_bucket *b, s3_call *c, const char *url,
+static void call_setup(CURL *h, s3_call *c, const char *url,
                        struct curl_slist *hdrs) {
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 30L);
-    curl_easy_setopt(h, CURLOPT_AWS_SIGV4, b->sigv4);
-    curl_easy_setopt(h, CURLOPT_USERPWD, b->userpwd);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
@@ -244,11 +252,18 @@ static int status_error(const s3_bucket *b, const s3_call *c, lh_err *err) {
 static int s3_perform(s3_bucket *b, s3_call *c, lh_err *err) {
     lh_strbuf local = {0};
     if (!c->out) c->out = &local;
+    char date[17];
+    lh_sigv4_signed sig;
+    if (call_sign(b, c, date, &sig, err) != 0) return -1;
     CURL *h = curl_easy_init();
-    if (!h) return lh_err_set(err, LH_E_INTERNAL, "curl_easy_init failed");
-    char *url = call_url(b, c);
-    struct curl_slist *hdrs = call_headers(c);
-    call_setup(h, b, c, url, hdrs);
+    if (!h) {
+        storage_sigv4_signed_free(&sig);
+        return lh_err_set(err, LH_E_INTERNAL, "curl_easy_init failed");
+    }
+    char *url = call_url(b, &sig);
+    struct curl_slist *hdrs = call_headers(b, c, date, &sig);
+    storage_sigv4_signed_free(&sig);
+    call_setup(h, c, url, hdrs);
     CURLcode rc = curl_easy_perform(h);
     int ret = 0;
     if (c->out_failed)
@@ -377,22 +392,16 @@ static int op_list(void *impl, const char *prefix, lh_object_info **out, size_t 
     char *token = NULL;
     int rc = 0;
     do {
-        lh_strbuf q = {0}, page = {0};
-        if (token) {
-            sb_puts(&q, "continuation-token=");
-            uri_encode(&q, token, 0);
-            sb_putc(&q, '&');
-        }
-        sb_puts(&q, "list-type=2&prefix=");
-        uri_encode(&q, prefix, 0);
+        lh_strbuf page = {0};
+        lh_sigv4_pair q[] = {{"list-type", "2"}, {"prefix", prefix}, {"continuation-token", token}};
         s3_call c = call_new("GET", NULL);
-        c.query = q.buf;
+        c.query = q;
+        c.nquery = token ? 3 : 2;
         c.out = &page;
+        rc = s3_perform(impl, &c, err);
         free(token);
         token = NULL;
-        rc = s3_perform(impl, &c, err);
         if (rc == 0 && page.buf) token = list_page_parse(&page, &items, &cnt, &cap);
-        sb_free(&q);
         sb_free(&page);
     } while (rc == 0 && token);
     if (rc != 0) {
@@ -414,10 +423,14 @@ static void op_free(void *impl) {
     s3_bucket *b = impl;
     pthread_mutex_destroy(&b->excl);
     free(b->endpoint);
+    free(b->origin);
+    free(b->host);
+    free(b->base);
     free(b->bucket);
-    free(b->sigv4);
-    if (b->userpwd) explicit_bzero(b->userpwd, strlen(b->userpwd));
-    free(b->userpwd);
+    free(b->region);
+    free(b->access_key);
+    if (b->secret_key) explicit_bzero(b->secret_key, strlen(b->secret_key));
+    free(b->secret_key);
     free(b);
 }
 
@@ -444,8 +457,8 @@ static int s3_check_args(const char *endpoint, const char *bucket, const char *a
         return lh_err_set(err, LH_E_BAD_REQUEST, "S3 bucket name must be non-empty and contain no '/'");
     if (!access_key || !*access_key || !secret_key || !*secret_key)
         return lh_err_set(err, LH_E_BAD_REQUEST, "S3 bucket '%s' needs an access key and a secret key", bucket);
-    if (strchr(access_key, ':'))
-        return lh_err_set(err, LH_E_BAD_REQUEST, "S3 access key must not contain ':'");
+    if (strpbrk(access_key, ":/,= \r\n") || strpbrk(secret_key, "\r\n"))
+        return lh_err_set(err, LH_E_BAD_REQUEST, "S3 access key must not contain ':', '/', ',', '=' or spaces");
     return 0;
 }
 
@@ -457,9 +470,15 @@ lh_storage *storage_open_s3(const char *name, const char *endpoint, const char *
     size_t elen = strlen(endpoint);
     while (elen > 0 && endpoint[elen - 1] == '/') elen--;
     b->endpoint = lh_strndup(endpoint, elen);
+    const char *auth = strstr(b->endpoint, "://") + 3, *slash = strchr(auth, '/');
+    size_t alen = slash ? (size_t)(slash - auth) : strlen(auth);
+    b->origin = lh_strndup(b->endpoint, (size_t)(auth - b->endpoint) + alen);
+    b->host = lh_strndup(auth, alen);
+    b->base = lh_strdup(slash ? slash : "");
     b->bucket = lh_strdup(bucket);
-    b->sigv4 = lh_asprintf("aws:amz:%s:s3", region && *region ? region : "us-east-1");
-    b->userpwd = lh_asprintf("%s:%s", access_key, secret_key);
+    b->region = lh_strdup(region && *region ? region : "us-east-1");
+    b->access_key = lh_strdup(access_key);
+    b->secret_key = lh_strdup(secret_key);
     pthread_mutex_init(&b->excl, NULL);
     char *loc = lh_asprintf("s3://%s", bucket);
     lh_storage *st = storage_new_remote(name, loc, &S3_OPS, b);

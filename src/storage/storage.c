@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,12 +32,14 @@
 #include "storage/storage_internal.h"
 
 #define KEY_MAX 1024
+#define LOCK_NAME ".lakehouse.lock" /* at the root of a local bucket */
 
 struct lh_storage {
     char *name; /* bucket name, e.g. "primary" */
     char *root; /* absolute folder, no trailing '/'; remote: its location */
     const lh_storage_ops *ops; /* NULL: local folder; else the remote backend */
     void *impl;                /* the backend's state, owned */
+    int lock_fd;               /* storage_lock's flock, or -1 */
 };
 
 struct lh_storage_writer {
@@ -50,6 +53,14 @@ struct lh_storage_writer {
 };
 
 lh_storage *storage_open_local(const char *name, const char *root, lh_err *err) {
+    /* "s3://b/p" or "gs://…" is a URL, not a folder: never create a folder named "s3:" */
+    const char *scheme_end = strstr(root, "://");
+    if (scheme_end) {
+        lh_err_set(err, LH_E_BAD_REQUEST, "storage root %s: the primary bucket must be a local folder; "
+                   "%.*s:// roots are not supported yet (register S3 buckets with [[storage.buckets]])",
+                   root, (int)(scheme_end - root), root);
+        return NULL;
+    }
     if (lh_mkdirs(root, err) != 0) return NULL;
     char abs[PATH_MAX];
     if (!realpath(root, abs)) {
@@ -59,6 +70,7 @@ lh_storage *storage_open_local(const char *name, const char *root, lh_err *err) 
     lh_storage *st = lh_calloc(1, sizeof *st);
     st->name = lh_strdup(name);
     st->root = lh_strdup(abs);
+    st->lock_fd = -1;
     return st;
 }
 
@@ -69,12 +81,14 @@ lh_storage *storage_new_remote(const char *name, const char *location, const lh_
     st->root = lh_strdup(location);
     st->ops = ops;
     st->impl = impl;
+    st->lock_fd = -1;
     return st;
 }
 
 void storage_free(lh_storage *st) {
     if (!st) return;
     if (st->ops) st->ops->free(st->impl);
+    if (st->lock_fd >= 0) close(st->lock_fd); /* releases the flock */
     free(st->name);
     free(st->root);
     free(st);
@@ -113,6 +127,8 @@ int storage_key_validate(const char *key, lh_err *err) {
             return lh_err_set(err, LH_E_BAD_REQUEST, "object key must not contain '.' or '..' segments");
         if (n > 5 && seg[0] == '.' && memmem(seg, n, ".tmp-", 5))
             return lh_err_set(err, LH_E_BAD_REQUEST, "object key names a reserved temp file");
+        if (seg == key && !end && !strcmp(seg, LOCK_NAME))
+            return lh_err_set(err, LH_E_BAD_REQUEST, "object key names the data folder's lock file");
         if (!end) break;
         seg = end + 1;
     }
@@ -157,13 +173,6 @@ static int ensure_parent(const char *path, lh_err *err) {
     return rc;
 }
 
-static char *temp_path_for(const char *path) {
-    char rnd[17];
-    lh_random_hex(rnd, 8);
-    const char *slash = strrchr(path, '/');
-    return lh_asprintf("%.*s/.%s.tmp-%s", (int)(slash - path), path, slash + 1, rnd);
-}
-
 /* Remote writer: an unlinked temp file, PUT whole on commit. */
 static lh_storage_writer *remote_writer_new(lh_storage *st, const char *key, lh_err *err) {
     const char *dir = getenv("TMPDIR");
@@ -201,7 +210,7 @@ lh_storage_writer *storage_writer_new(lh_storage *st, const char *key, lh_err *e
     lh_storage_writer *w = lh_calloc(1, sizeof *w);
     w->st = st;
     w->path = path;
-    w->tmp = temp_path_for(path);
+    w->tmp = lh_temp_path_beside(path);
     w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (w->fd < 0) {
         lh_err_set(err, LH_E_INTERNAL, "create temp for '%s': %s", key, strerror(errno));
@@ -476,6 +485,8 @@ static void walk(lh_storage *st, const char *rel, const char *prefix, object_lis
             int match = strncmp(key, prefix, cmp) == 0;
             if (S_ISDIR(sb.st_mode)) {
                 if (match) walk(st, key, prefix, out, temps);
+            } else if (!*rel && !strcmp(e->d_name, LOCK_NAME)) {
+                /* the process lock: not an object */
             } else if (S_ISREG(sb.st_mode) && is_temp_name(e->d_name)) {
                 if (temps && unlink(full) == 0) (*temps)++;
             } else if (S_ISREG(sb.st_mode) && out && klen >= plen && match) {
@@ -525,6 +536,49 @@ int storage_list(lh_storage *st, const char *prefix, lh_object_info **out, size_
 void storage_list_free(lh_object_info *objs, size_t n) {
     for (size_t i = 0; i < n; i++) free(objs[i].key);
     free(objs);
+}
+
+/* "pid 123" from the lock file's text, for the refusal message. */
+static void lock_holder(int fd, char *out, size_t cap) {
+    char buf[128] = "";
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    buf[n > 0 ? n : 0] = '\0';
+    long pid = 0;
+    const char *p = strstr(buf, "pid=");
+    if (p) pid = strtol(p + 4, NULL, 10);
+    if (pid > 0) snprintf(out, cap, "pid %ld", pid);
+    else snprintf(out, cap, "pid unknown");
+}
+
+int storage_lock(lh_storage *st, lh_err *err) {
+    if (st->ops || st->lock_fd >= 0) return 0;
+    char *path = lh_asprintf("%s/" LOCK_NAME, st->root);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        lh_err_set(err, LH_E_UNAVAILABLE, "cannot open the lock file %s: %s", path, strerror(errno));
+        free(path);
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        char who[64];
+        lock_holder(fd, who, sizeof who);
+        close(fd);
+        if (e == EWOULDBLOCK)
+            lh_err_set(err, LH_E_UNAVAILABLE, "the data folder %s is in use by another lakehouse process (%s)",
+                       st->root, who);
+        else lh_err_set(err, LH_E_UNAVAILABLE, "cannot lock %s: %s", path, strerror(e));
+        lh_err_hint(err, "stop that process first, or give this one its own folder (LAKEHOUSE_DATA)");
+        free(path);
+        return -1;
+    }
+    char text[64];
+    int n = snprintf(text, sizeof text, "pid=%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, text, (size_t)n, 0) != n)
+        LOG_WARN("lock file %s: cannot record the pid: %s", path, strerror(errno));
+    st->lock_fd = fd;
+    free(path);
+    return 0;
 }
 
 int storage_cleanup_temp(lh_storage *st) {

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/strbuf.h"
 
 typedef struct lh_storage lh_storage;           /* opaque bucket handle */
 typedef struct lh_storage_writer lh_storage_writer; /* an object being written */
@@ -88,7 +89,51 @@ int storage_delete(lh_storage *st, const char *key, lh_err *err);
 int storage_list(lh_storage *st, const char *prefix, lh_object_info **out, size_t *n,
                  lh_err *err);
 void storage_list_free(lh_object_info *objs, size_t n);
+/* Takes the bucket's exclusive process lock: flock() on "<root>/.lakehouse.lock"
+ * (non-blocking), held until storage_free or the process dies (so a kill -9
+ * leaves no stale lock), the holder's pid written into the file. Called by
+ * every process that opens a data folder (serve, demo, ingest/sql --local)
+ * before anything else touches it. LH_E_UNAVAILABLE naming the holder's pid
+ * when another process holds it. Remote buckets: a no-op. The lock file is
+ * hidden from listings and cannot be written as an object. */
+int storage_lock(lh_storage *st, lh_err *err);
+
 /* Removes temp files left by interrupted writes; returns how many. */
 int storage_cleanup_temp(lh_storage *st);
+
+/* ---- AWS Signature Version 4 (sigv4.c, ADR 0165) -------------------------- */
+typedef struct {
+    const char *name, *value; /* raw (not yet encoded) */
+} lh_sigv4_pair;
+
+typedef struct {
+    const char *method;            /* "GET", "PUT", ... */
+    const char *path;              /* raw absolute path, e.g. "/bucket/a key" */
+    const lh_sigv4_pair *query;    /* raw names and values, any order */
+    size_t nquery;
+    const lh_sigv4_pair *headers;  /* every header to sign (host, x-amz-date, ...) */
+    size_t nheaders;
+    const char *payload_sha256;    /* lowercase hex; NULL = empty body */
+    const char *amz_date;          /* "20150830T123600Z" (UTC) */
+    const char *region, *service, *access_key, *secret_key;
+} lh_sigv4_request;
+
+typedef struct {                   /* all owned; storage_sigv4_signed_free */
+    char *canonical_uri;           /* the encoded path: send exactly this */
+    char *canonical_query;         /* the sorted encoded query: send exactly this */
+    char *canonical_request;
+    char *string_to_sign;
+    char *authorization;           /* the Authorization header's value */
+    char signature[65];
+} lh_sigv4_signed;
+
+/* Signs r: 0, or -1 with LH_E_BAD_REQUEST for a malformed request (no
+ * method, relative path, bad date, header name that is not a token, line
+ * break in a value). Paths are encoded once and not normalised (S3 rules). */
+int storage_sigv4_sign(const lh_sigv4_request *r, lh_sigv4_signed *out, lh_err *err);
+void storage_sigv4_signed_free(lh_sigv4_signed *s);
+/* Appends s percent-encoded as SigV4 wants: A-Z a-z 0-9 - _ . ~ kept (and
+ * '/' when keep_slash), every other byte as %XX (upper-case hex). */
+void storage_uri_encode(lh_strbuf *sb, const char *s, int keep_slash);
 
 #endif

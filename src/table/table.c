@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/duck.h"
 #include "common/strbuf.h"
 #include "table/delta_log.h"
 #include "table/table_internal.h"
@@ -49,21 +50,10 @@ char *table_log_key(const lh_table *t, const char *name) {
 int table_private_query(lh_table *t, const char *sql, duckdb_result *res, lh_err *err) {
     pthread_mutex_lock(&t->mu);
     if (!t->db) {
-        duckdb_config cfg;
-        duckdb_create_config(&cfg);
-        duckdb_set_config(cfg, "autoinstall_known_extensions", "false");
-        duckdb_set_config(cfg, "autoload_known_extensions", "false");
-        duckdb_set_config(cfg, "threads", "1");
-        char *oerr = NULL;
-        if (duckdb_open_ext(NULL, &t->db, cfg, &oerr) != DuckDBSuccess ||
-            duckdb_connect(t->db, &t->conn) != DuckDBSuccess) {
-            duckdb_destroy_config(&cfg);
+        if (lh_duck_open(&(lh_duck_options){.threads = 1}, "table", &t->db, &t->conn, err) != 0) {
             pthread_mutex_unlock(&t->mu);
-            lh_err_set(err, LH_E_INTERNAL, "duckdb: %s", oerr ? oerr : "open failed");
-            duckdb_free(oerr);
             return -1;
         }
-        duckdb_destroy_config(&cfg);
     }
     int rc = 0;
     if (duckdb_query(t->conn, sql, res) != DuckDBSuccess) {

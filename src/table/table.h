@@ -79,6 +79,17 @@ char *table_duckdb_type(const char *delta_type);
  * from the table's is LH_E_CONFLICT naming the columns. conn is borrowed. */
 int table_write(lh_table *t, duckdb_connection conn, const char *select_sql, int overwrite,
                 int64_t *version_out, int64_t *rows_out, lh_err *err);
+/* table_write in two steps, for callers that write the Parquet file (slow)
+ * outside their own locks and commit under them: table_stage writes it
+ * (invisible until committed), table_commit_staged commits it as
+ * table_write does (t may be another handle on the same prefix),
+ * table_staged_free removes the file unless it was committed. */
+typedef struct lh_table_staged lh_table_staged;
+lh_table_staged *table_stage(lh_table *t, duckdb_connection conn, const char *select_sql, lh_err *err);
+int table_commit_staged(lh_table *t, lh_table_staged *f, duckdb_connection conn, int overwrite,
+                        int64_t *version_out, int64_t *rows_out, lh_err *err);
+void table_staged_free(lh_table_staged *f);
+
 /* Compaction (table_compact.c): every active file of the latest snapshot
  * rewritten as one snappy Parquet file, committed as one put-if-absent
  * version that removes exactly those files and adds the new one. */
@@ -100,6 +111,76 @@ typedef struct {
  * (LH_E_UNPROCESSABLE). conn is borrowed. */
 int table_compact(lh_table *t, duckdb_connection conn, const char *row_filter, int purge,
                   lh_compact_result *out, lh_err *err);
+/* ---- optimistic commits (table_commit.c) ----------------------------------
+ * Every writer commits the same way: build the commit's actions on top of a
+ * base snapshot, put-if-absent version base+1; when another writer took it,
+ * read the commits that won since the base, ask the conflict check whether
+ * this commit is still valid on top of them (Delta's rules, below), rebuild
+ * on the new latest snapshot and try again, with bounded attempts and
+ * jittered backoff. A real conflict is LH_E_CONFLICT naming the version and
+ * what it did; so is running out of attempts.
+ *
+ * The built-in check (table_commit_conflict) follows the Delta protocol's
+ * WriteSerializable rules:
+ *  - a winner that changed the protocol or the metadata (schema, partition
+ *    columns, configuration, a new table) conflicts with everything;
+ *  - a winner that removed a file this commit depends on (reads, rewrites or
+ *    removes: spec->depends_on, plus every file of the base for an
+ *    overwrite) conflicts;
+ *  - with spec->reads_rows (UPDATE, DELETE, a compaction that drops rows) a
+ *    winner that added data and is not a blind append conflicts (its rows
+ *    could be ones this commit should have seen);
+ *  - blind appends never conflict with blind appends. */
+
+/* What one winning commit did (paths URL-decoded). */
+typedef struct {
+    int64_t version;
+    int metadata, protocol;  /* changed metaData / protocol */
+    int blind_append;        /* adds only: no remove, metaData or protocol */
+    char **added;            /* add actions with dataChange != false */
+    size_t nadded;
+    char **removed;          /* remove actions (any dataChange) */
+    size_t nremoved;
+    char *operation;         /* commitInfo.operation or NULL */
+} lh_commit_winner;
+
+typedef enum {
+    LH_COMMIT_APPEND,        /* blind append */
+    LH_COMMIT_OVERWRITE,     /* removes every file of its base */
+    LH_COMMIT_REWRITE,       /* removes / rewrites depends_on (compaction, UPDATE, DELETE) */
+} lh_commit_kind;
+
+typedef struct lh_commit_spec lh_commit_spec;
+struct lh_commit_spec {
+    lh_commit_kind kind;
+    /* The commit's text (one JSON action per line) on top of base (NULL: the
+     * table does not exist yet). NULL with err set stops without a retry. */
+    char *(*build)(void *ctx, const lh_snapshot *base, lh_err *err);
+    /* Optional: replaces the built-in check. 0 when this commit may go on top
+     * of winner w (base is the snapshot the lost attempt was built on), else
+     * -1 with err set (LH_E_CONFLICT). May call table_commit_conflict. */
+    int (*check)(void *ctx, const lh_commit_spec *spec, const lh_snapshot *base, const lh_commit_winner *w,
+                 lh_err *err);
+    void *ctx;
+    const char *const *depends_on; /* files read/removed (relative, decoded); borrowed */
+    size_t ndepends;
+    int reads_rows;
+    /* The snapshot the commit was prepared from (first attempt: read+1);
+     * NULL = the latest at the call. Borrowed. */
+    const lh_snapshot *read;
+    int max_attempts;        /* 0 = 100 */
+    duckdb_connection conn;  /* for the periodic checkpoint; NULL = none */
+};
+
+/* Commits per spec; *version_out (may be NULL) gets the version made. */
+int table_commit_retry(lh_table *t, const lh_commit_spec *spec, int64_t *version_out, lh_err *err);
+/* The built-in conflict rules above. */
+int table_commit_conflict(const lh_commit_spec *spec, const lh_snapshot *base, const lh_commit_winner *w,
+                          lh_err *err);
+/* Reads commit `version` of t as a winner; caller frees with table_commit_winner_clear. */
+int table_commit_read(lh_table *t, int64_t version, lh_commit_winner *w, lh_err *err);
+void table_commit_winner_clear(lh_commit_winner *w);
+
 /* Writes <version>.checkpoint.parquet and _last_checkpoint. */
 int table_checkpoint(lh_table *t, duckdb_connection conn, int64_t version, lh_err *err);
 /* Checkpoint every `interval` commits (default 10; 0 = never). */

@@ -8,8 +8,9 @@
  * (put-if-absent) names it, so a crash before leaves an orphan file and the
  * old version intact. A concurrent writer that took the version first is
  * fine as long as every compacted file is still active (an append): the
- * same commit is retried on top of it. When one of them was removed (an
- * overwrite, another compaction) the compaction gives up with a conflict.
+ * same commit is retried on top of it (table_commit_retry, a REWRITE that
+ * depends on the files read). When one of them was removed (an overwrite,
+ * another compaction) the compaction gives up with a conflict.
  *
  * dataChange is false when the rows are the same (pure compaction, as Delta
  * OPTIMIZE), true when the filter dropped rows: downstream change readers
@@ -27,8 +28,6 @@
 #include "table/table.h"
 #include "table/table_internal.h"
 
-#define COMPACT_RETRIES 10
-
 static int64_t count_rows(duckdb_connection conn, const char *select_sql, lh_err *err) {
     char *sql = lh_asprintf("SELECT count(*) FROM (%s)", select_sql);
     duckdb_result r;
@@ -44,13 +43,6 @@ static int file_active(const lh_snapshot *s, const char *path) {
     for (size_t i = 0; i < s->nfiles; i++)
         if (!strcmp(s->files[i].path, path)) return 1;
     return 0;
-}
-
-/* 1 when every file of `read` is still active in `now`. */
-static int files_still_active(const lh_snapshot *read, const lh_snapshot *now) {
-    for (size_t i = 0; i < read->nfiles; i++)
-        if (!file_active(now, read->files[i].path)) return 0;
-    return 1;
 }
 
 static char *compact_commit_text(const lh_snapshot *read, const new_file *nf, int data_change, int64_t now) {
@@ -79,66 +71,85 @@ static char *compact_commit_text(const lh_snapshot *read, const new_file *nf, in
     return sb_steal(&sb);
 }
 
-/* Commits nf over `read`, retrying on top of concurrent appends. */
-static int commit_compaction(lh_table *t, duckdb_connection conn, const lh_snapshot *read, const new_file *nf,
-                             int data_change, int64_t *version_out, lh_err *err) {
-    int64_t v = read->version + 1;
-    for (int attempt = 0; attempt < COMPACT_RETRIES; attempt++) {
-        char *text = compact_commit_text(read, nf, data_change, lh_now_ms());
-        lh_err cerr = {0};
-        int rc = table_commit_put(t, v, text, &cerr);
-        free(text);
-        if (rc == 0) {
-            *version_out = v;
-            if (t->checkpoint_interval > 0 && v % t->checkpoint_interval == 0) {
-                lh_err ckerr = {0};
-                if (table_checkpoint(t, conn, v, &ckerr) != 0)
-                    LOG_WARN("checkpoint of %s at %" PRId64 " failed: %s", t->prefix, v, ckerr.msg);
-            }
-            return 0;
-        }
-        if (cerr.code != LH_E_CONFLICT) {
-            if (err) *err = cerr;
-            return -1;
-        }
-        int64_t latest = table_latest_version(t, err);
-        lh_snapshot *now = latest >= 0 ? table_snapshot(t, latest, err) : NULL;
-        int ok = now && files_still_active(read, now);
-        table_snapshot_free(now);
-        if (!ok) {
-            lh_err_set(err, LH_E_CONFLICT, "'%s' changed during compaction (files were removed); nothing done",
-                       t->prefix);
-            lh_err_hint(err, "compact again");
-            return -1;
-        }
-        LOG_DEBUG("%s: version %" PRId64 " taken by an append, compacting on top of %" PRId64, t->prefix, v, latest);
-        v = latest + 1;
-    }
-    return lh_err_set(err, LH_E_CONFLICT, "could not commit the compaction of '%s' after %d tries", t->prefix,
-                      COMPACT_RETRIES);
+typedef struct {
+    const lh_snapshot *read;
+    const new_file *nf;
+    int data_change;
+} compact_ctx;
+
+/* The same commit on every attempt: it removes exactly the files read. */
+static char *compact_build(void *ctx, const lh_snapshot *base, lh_err *err) {
+    (void)base;
+    (void)err;
+    compact_ctx *c = ctx;
+    return compact_commit_text(c->read, c->nf, c->data_change, lh_now_ms());
 }
 
-/* Deletes every data file of the table that version does not use and that
- * is older than "before" (so a file another writer is about to commit is
- * left alone): the compacted files and those of earlier removes alike. */
-static void purge_files(lh_table *t, int64_t version, int64_t before) {
-    lh_snapshot *now = table_snapshot(t, version, NULL);
-    char *prefix = lh_asprintf("%s/", t->prefix);
-    lh_object_info *objs = NULL;
-    size_t n = 0;
-    if (now && storage_list(t->st, prefix, &objs, &n, NULL) == 0) {
-        for (size_t i = 0; i < n; i++) {
-            const char *rel = objs[i].key + strlen(prefix), *ext = strrchr(rel, '.');
-            if (!strncmp(rel, "_delta_log/", 11) || !ext || strcmp(ext, ".parquet") || file_active(now, rel) ||
-                objs[i].modified_ms >= before)
-                continue;
-            lh_err derr = {0};
-            if (storage_delete(t->st, objs[i].key, &derr) != 0 && derr.code != LH_E_NOT_FOUND)
-                LOG_WARN("compaction of %s: could not delete %s: %s", t->prefix, objs[i].key, derr.msg);
-        }
-        storage_list_free(objs, n);
+/* Commits nf over `read`: a REWRITE of the files read, so concurrent blind
+ * appends are fine and a concurrent removal of any of them is a conflict. */
+static int commit_compaction(lh_table *t, duckdb_connection conn, const lh_snapshot *read, const new_file *nf,
+                             int data_change, int64_t *version_out, lh_err *err) {
+    const char **deps = lh_calloc(read->nfiles + 1, sizeof *deps);
+    for (size_t i = 0; i < read->nfiles; i++) deps[i] = read->files[i].path;
+    compact_ctx ctx = {read, nf, data_change};
+    lh_commit_spec spec = {
+        .kind = LH_COMMIT_REWRITE,
+        .build = compact_build,
+        .ctx = &ctx,
+        .depends_on = deps,
+        .ndepends = read->nfiles,
+        .reads_rows = data_change,
+        .read = read,
+        .conn = conn,
+    };
+    int rc = table_commit_retry(t, &spec, version_out, err);
+    if (rc != 0 && err && err->code == LH_E_CONFLICT) {
+        lh_err_prefix(err, "compaction of '%s' gave up, nothing done", t->prefix);
+        lh_err_hint(err, "compact again");
     }
-    free(prefix);
+    free(deps);
+    return rc;
+}
+
+/* Paths (decoded) named by a remove action in the JSON commits 0..version. */
+static char **removed_paths(lh_table *t, int64_t version, size_t *n) {
+    char **out = NULL;
+    *n = 0;
+    for (int64_t v = 0; v <= version; v++) {
+        lh_commit_winner w;
+        if (table_commit_read(t, v, &w, NULL) != 0) continue; /* cleaned up before a checkpoint */
+        out = lh_realloc(out, (*n + w.nremoved + 1) * sizeof *out);
+        for (size_t i = 0; i < w.nremoved; i++) out[(*n)++] = lh_strdup(w.removed[i]);
+        table_commit_winner_clear(&w);
+    }
+    return out;
+}
+
+static int in_list(char *const *v, size_t n, const char *s) {
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(v[i], s)) return 1;
+    return 0;
+}
+
+/* Deletes every data file the log removed and `version` does not use: the
+ * compacted files and those of earlier removes alike. Only removed files:
+ * a file another writer wrote and is about to commit is in no remove, so it
+ * is never touched. */
+static void purge_files(lh_table *t, int64_t version) {
+    lh_snapshot *now = table_snapshot(t, version, NULL);
+    size_t nrem = 0;
+    char **rem = now ? removed_paths(t, version, &nrem) : NULL;
+    for (size_t i = 0; i < nrem; i++) {
+        if (file_active(now, rem[i]) || in_list(rem, i, rem[i])) continue;
+        char *key = lh_asprintf("%s/%s", t->prefix, rem[i]);
+        lh_err derr = {0};
+        if (storage_key_validate(key, NULL) == 0 && storage_delete(t->st, key, &derr) != 0 &&
+            derr.code != LH_E_NOT_FOUND)
+            LOG_WARN("compaction of %s: could not delete %s: %s", t->prefix, key, derr.msg);
+        free(key);
+    }
+    for (size_t i = 0; i < nrem; i++) free(rem[i]);
+    free(rem);
     table_snapshot_free(now);
 }
 
@@ -163,7 +174,6 @@ static int write_compacted(lh_table *t, duckdb_connection conn, const lh_snapsho
 int table_compact(lh_table *t, duckdb_connection conn, const char *row_filter, int purge,
                   lh_compact_result *out, lh_err *err) {
     memset(out, 0, sizeof *out);
-    int64_t started = lh_now_ms();
     lh_snapshot *read = table_snapshot(t, -1, err);
     if (!read) return -1;
     out->read_version = out->version = read->version;
@@ -187,7 +197,7 @@ int table_compact(lh_table *t, duckdb_connection conn, const char *row_filter, i
             out->files_after = 1;
             out->rows_after = nf.rows;
             out->bytes_after = nf.size;
-            if (purge) purge_files(t, out->version, started);
+            if (purge) purge_files(t, out->version);
         }
     }
     if ((rc != 0 || !out->committed) && nf.abs) unlink(nf.abs);

@@ -50,7 +50,5 @@ int table_parquet_write(lh_table *t, duckdb_connection conn, const char *select_
 int table_schema_check(const lh_snapshot *snap, const file_schema *fs, lh_err *err);
 /* {"add":{...}} for nf (new reference). */
 json_t *table_add_action(const new_file *nf, int64_t now, int data_change);
-/* Writes commit text as version (put-if-absent): LH_E_CONFLICT when taken. */
-int table_commit_put(lh_table *t, int64_t version, const char *text, lh_err *err);
 
 #endif

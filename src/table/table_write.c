@@ -1,8 +1,9 @@
 /*
  * table_write.c — SQL over snapshots, Delta/DuckDB type mapping, and the
  * write path: COPY to one new Parquet file, per-file stats, schema check,
- * put-if-absent commit with retry, periodic checkpoints.
+ * staged files committed through table_commit_retry, periodic checkpoints.
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -15,8 +16,6 @@
 #include "common/util.h"
 #include "table/table.h"
 #include "table/table_internal.h"
-
-#define COMMIT_RETRIES 10
 
 /* ---- types -------------------------------------------------------------- */
 
@@ -441,56 +440,67 @@ static char *commit_text(const lh_snapshot *snap, const new_file *nf, int overwr
     return sb_steal(&sb);
 }
 
-int table_commit_put(lh_table *t, int64_t version, const char *text, lh_err *err) {
-    char name[40];
-    snprintf(name, sizeof name, "%020" PRId64 ".json", version);
-    char *key = table_log_key(t, name);
-    int rc = storage_put_if_absent(t->st, key, text, strlen(text), err);
-    free(key);
-    return rc;
+/* ---- staged writes and their commit --------------------------------------- */
+
+struct lh_table_staged {
+    char *prefix;   /* of the table the file was written under */
+    new_file nf;
+    int committed;
+};
+
+lh_table_staged *table_stage(lh_table *t, duckdb_connection conn, const char *select_sql, lh_err *err) {
+    lh_table_staged *f = lh_calloc(1, sizeof *f);
+    f->prefix = lh_strdup(t->prefix);
+    if (table_parquet_write(t, conn, select_sql, &f->nf, err) != 0) {
+        table_staged_free(f);
+        return NULL;
+    }
+    return f;
+}
+
+void table_staged_free(lh_table_staged *f) {
+    if (!f) return;
+    if (!f->committed && f->nf.abs) unlink(f->nf.abs);
+    table_new_file_free(&f->nf);
+    free(f->prefix);
+    free(f);
+}
+
+typedef struct {
+    const new_file *nf;
+    int overwrite;
+} write_ctx;
+
+/* Builds the append / overwrite on top of base: the schema is checked
+ * again on every attempt (a winner may have changed it). */
+static char *write_build(void *ctx, const lh_snapshot *base, lh_err *err) {
+    write_ctx *w = ctx;
+    if (base && !w->overwrite && table_schema_check(base, &w->nf->schema, err) != 0) return NULL;
+    return commit_text(base, w->nf, w->overwrite, lh_now_ms());
+}
+
+int table_commit_staged(lh_table *t, lh_table_staged *f, duckdb_connection conn, int overwrite,
+                        int64_t *version_out, int64_t *rows_out, lh_err *err) {
+    assert(!f->committed && !strcmp(f->prefix, t->prefix));
+    write_ctx ctx = {&f->nf, overwrite};
+    lh_commit_spec spec = {
+        .kind = overwrite ? LH_COMMIT_OVERWRITE : LH_COMMIT_APPEND,
+        .build = write_build,
+        .ctx = &ctx,
+        .conn = conn,
+    };
+    if (table_commit_retry(t, &spec, version_out, err) != 0) return -1;
+    f->committed = 1;
+    if (rows_out) *rows_out = f->nf.rows;
+    return 0;
 }
 
 int table_write(lh_table *t, duckdb_connection conn, const char *select_sql, int overwrite,
                 int64_t *version_out, int64_t *rows_out, lh_err *err) {
-    new_file nf = {0};
-    if (table_parquet_write(t, conn, select_sql, &nf, err) != 0) {
-        unlink(nf.abs ? nf.abs : "");
-        table_new_file_free(&nf);
-        return -1;
-    }
-    int rc = -1;
-    for (int attempt = 0; attempt < COMMIT_RETRIES; attempt++) {
-        int64_t latest = table_latest_version(t, NULL);
-        lh_snapshot *snap = latest >= 0 ? table_snapshot(t, latest, err) : NULL;
-        if (latest >= 0 && !snap) break;
-        if (snap && !overwrite && table_schema_check(snap, &nf.schema, err) != 0) {
-            table_snapshot_free(snap);
-            break;
-        }
-        char *text = commit_text(snap, &nf, overwrite, lh_now_ms());
-        table_snapshot_free(snap);
-        lh_err cerr = {0};
-        rc = table_commit_put(t, latest + 1, text, &cerr);
-        free(text);
-        if (rc == 0) {
-            if (version_out) *version_out = latest + 1;
-            if (rows_out) *rows_out = nf.rows;
-            if (t->checkpoint_interval > 0 && latest + 1 > 0 && (latest + 1) % t->checkpoint_interval == 0) {
-                lh_err ckerr = {0};
-                if (table_checkpoint(t, conn, latest + 1, &ckerr) != 0)
-                    LOG_WARN("checkpoint of %s at %" PRId64 " failed: %s", t->prefix, latest + 1, ckerr.msg);
-            }
-            break;
-        }
-        if (cerr.code != LH_E_CONFLICT) {
-            if (err) *err = cerr;
-            break;
-        }
-        LOG_DEBUG("%s: version %" PRId64 " taken by another writer, retrying", t->prefix, latest + 1);
-        rc = lh_err_set(err, LH_E_CONFLICT, "could not commit to '%s' after %d tries", t->prefix, COMMIT_RETRIES);
-    }
-    if (rc != 0) unlink(nf.abs);
-    table_new_file_free(&nf);
+    lh_table_staged *f = table_stage(t, conn, select_sql, err);
+    if (!f) return -1;
+    int rc = table_commit_staged(t, f, conn, overwrite, version_out, rows_out, err);
+    table_staged_free(f);
     return rc;
 }
 
@@ -576,11 +586,9 @@ int table_checkpoint(lh_table *t, duckdb_connection conn, int64_t version, lh_er
         cp_row(&rows, add, NULL, NULL);
         free(add);
     }
-    char name[64], tmpname[96], rnd[17];
+    char name[64];
     snprintf(name, sizeof name, "%020" PRId64 ".checkpoint.parquet", version);
-    lh_random_hex(rnd, 8);
-    snprintf(tmpname, sizeof tmpname, ".%s.tmp-%s", name, rnd);
-    char *key = table_log_key(t, name), *tkey = table_log_key(t, tmpname);
+    char *key = table_log_key(t, name), *tkey = lh_temp_path_beside(key);
     char *path = storage_path(t->st, key), *tpath = storage_path(t->st, tkey);
     lh_strbuf sql = LH_STRBUF_INIT;
     sb_printf(&sql, "COPY (%s) TO ", rows.buf);

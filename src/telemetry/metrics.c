@@ -4,6 +4,7 @@
  */
 #include "telemetry/metrics.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -66,6 +67,7 @@ static route_series *route_slot(const char *route) {
 void metrics_record_request(const char *method, const char *route, int status, double seconds) {
     method = intern_method(method ? method : "OTHER");
     if (!route) route = "unmatched";
+    if (!isfinite(seconds) || seconds < 0) seconds = 0; /* a broken clock must not poison sum or lose +Inf */
     pthread_mutex_lock(&mu);
     if (started_s == 0) started_s = lh_mono_s();
     size_t i = 0;

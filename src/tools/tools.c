@@ -31,7 +31,6 @@ struct lh_tools {
     char *audit_path;      /* owned */
 };
 
-lh_query_engine *tools_query(lh_tools *t) { return t->q; }
 lh_catalog *tools_catalog(lh_tools *t) { return t->c; }
 lh_storage *tools_storage(lh_tools *t) { return t->st; }
 
@@ -56,7 +55,7 @@ static void audit_load(lh_tools *t) {
     for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
         nl = strchr(line, '\n');
         if (nl) *nl = 0;
-        json_t *rec = json_loads(line, 0, NULL);
+        json_t *rec = json_loads(line, JSON_ALLOW_NUL, NULL); /* params may hold \u0000 (refused, audited) */
         if (json_is_object(rec)) audit_remember(t, rec);
         else json_decref(rec);
     }
@@ -323,30 +322,31 @@ static int check_params(const tool_def *d, const json_t *params, lh_query_param 
 
 /* ---- running ------------------------------------------------------------------------ */
 
-json_t *tools_run_sql(lh_tools *t, const char *sql, const lh_query_param *ps, size_t n, lh_err *err) {
-    return query_run_json(t->q, sql, ps, n, 0, 0, err);
+json_t *tools_run_sql(lh_tools *t, const lh_query_scope *as, const char *sql, const lh_query_param *ps, size_t n,
+                      lh_err *err) {
+    return query_run_json_as(t->q, as, sql, ps, n, 0, 0, err);
 }
 
-/* A template runs as the caller: its dataset names bind to the caller's
- * role's views (masked, filtered), while the template itself — fixed SQL
- * with bound parameters, e.g. calling vector_search — is not put through
- * the user-SQL guard. exec tools run their own fixed internal SQL. */
+/* A tool runs as the caller: its dataset names bind to the caller's role's
+ * views (masked, filtered), while the tool's own SQL — fixed, parameters
+ * bound, e.g. calling vector_search — is not put through the user-SQL guard. */
 static json_t *run_def(lh_tools *t, const tool_def *d, const lh_query_scope *caller, const lh_query_param *ps,
                        size_t n, lh_err *err) {
     lh_query_scope as = caller ? *caller : (lh_query_scope){0};
     as.system_sql = 1;
     const lh_query_scope *scope = caller ? &as : NULL;
+    if (d->exec && d->permission < LH_PERM_WRITE) return d->exec(t, d, scope, ps, n, err);
     if (d->exec) {
         pthread_mutex_lock(&t->write_mu);
-        json_t *r = d->exec(t, d, ps, n, err);
+        json_t *r = d->exec(t, d, scope, ps, n, err);
         pthread_mutex_unlock(&t->write_mu);
         return r;
     }
-    json_t *r = query_run_json_as(t->q, scope, d->sql, ps, n, 0, 0, err);
+    json_t *r = tools_run_sql(t, scope, d->sql, ps, n, err);
     if (!r && d->fallback_sql && err && err->code == LH_E_BAD_REQUEST) {
         LOG_INFO("tool %s: primary SQL failed (%s), using the fallback", d->name, err->msg);
         lh_err_clear(err);
-        r = query_run_json_as(t->q, scope, d->fallback_sql, ps, n, 0, 0, err);
+        r = tools_run_sql(t, scope, d->fallback_sql, ps, n, err);
     }
     return r;
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/strbuf.h"
+#include "common/util.h"
 
 /* ---- kernels ---------------------------------------------------------- */
 
@@ -215,7 +216,7 @@ int brute_topk(const float *matrix, size_t n, int dims, const float *q, int k, i
     }
     int started = 1;  /* task 0 runs on the calling thread */
     for (int t = 1; t < nt; t++, started++)
-        if (pthread_create(&tids[t], NULL, brute_scan_range, &tasks[t]) != 0) break;
+        if (lh_thread_start(&tids[t], NULL, brute_scan_range, &tasks[t], "brute scan", NULL) != 0) break;
     for (int t = started; t < nt; t++) brute_scan_range(&tasks[t]);  /* no thread: run here */
     brute_scan_range(&tasks[0]);
     for (int t = 1; t < started; t++) pthread_join(tids[t], NULL);
@@ -232,4 +233,22 @@ int brute_topk(const float *matrix, size_t n, int dims, const float *q, int k, i
     free(pool);
     free(tids);
     return got;
+}
+
+int brute_topk_allowed(const float *matrix, size_t n, int dims, const float *q, int k, const uint64_t *allowed,
+                       lh_hit *out) {
+    if (k <= 0 || n == 0 || dims <= 0 || !matrix || !q || !out || !allowed) return 0;
+    brute_heap hp = {lh_malloc((size_t)k * sizeof *hp.h), 0, k};
+    vec_dot_fn dot = vec_dot_kernel();
+    for (size_t w = 0; w < (n + 63) / 64; w++)
+        for (uint64_t bits = allowed[w]; bits; bits &= bits - 1) {
+            size_t i = w * 64 + (size_t)__builtin_ctzll(bits);
+            if (i >= n) break;
+            float s = dot(q, matrix + i * (size_t)dims, dims);
+            if (hp.len < hp.cap || s >= hp.h[0].score) brute_heap_offer(&hp, (lh_hit){(uint32_t)i, s});
+        }
+    qsort(hp.h, (size_t)hp.len, sizeof *hp.h, brute_hit_cmp);
+    memcpy(out, hp.h, (size_t)hp.len * sizeof *out);
+    free(hp.h);
+    return hp.len;
 }

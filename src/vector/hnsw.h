@@ -60,6 +60,19 @@ lh_hnsw *hnsw_build(const float *matrix, size_t n, int dims, const lh_hnsw_param
  * Safe to call from many threads at once. */
 int hnsw_search(const lh_hnsw *h, const float *q, int k, int ef, lh_hit *out);
 
+/* The search the index service uses: like hnsw_search, but the layer-0
+ * walk starts from the greedy descent's node, the caller's seeds (ids < n;
+ * e.g. keyword hits) and a fixed stride sample of HNSW_SAMPLE_SEEDS nodes.
+ * The sample also measures the noise floor: when the k-th result found is
+ * no closer than the best sampled node (a query far from every cluster,
+ * where the walk has no gradient to follow), the beam is widened 4x, at
+ * most twice. When allowed is not NULL (a bitmap of n bits) only allowed
+ * nodes enter the results while every node may be walked through.
+ * Returns up to k allowed hits. */
+#define HNSW_SAMPLE_SEEDS 64
+int hnsw_search_ex(const lh_hnsw *h, const float *q, int k, int ef, const uint32_t *seeds, size_t nseeds,
+                   const uint64_t *allowed, lh_hit *out);
+
 /* Atomic write (temp + fsync + rename). */
 int hnsw_save(const lh_hnsw *h, const char *path, lh_err *err);
 /* Loads a graph saved by hnsw_save() over the same matrix (n and dims must

@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "common/strbuf.h"
+#include "common/util.h"
 #include "vector/hnsw_internal.h"
 
 #define HNSW_SERIAL_PREFIX 1024 /* nodes inserted one at a time */
@@ -95,6 +96,9 @@ struct hnsw_builder {
     pthread_t *tids;
     hnsw_worker *workers;
     pthread_barrier_t start, done;
+    pthread_mutex_t gate_mu;  /* workers wait here until the barriers match the threads started */
+    pthread_cond_t gate_cv;
+    int gate_open;
     hnsw_phase phase;
     /* the batch: nodes [lo, hi) and the graph's entry as of its start */
     size_t lo, hi;
@@ -178,6 +182,9 @@ static void hnsw_run_phase(hnsw_builder *b, int w) {
 static void *hnsw_worker_main(void *arg) {
     hnsw_worker *wk = arg;
     hnsw_builder *b = wk->b;
+    pthread_mutex_lock(&b->gate_mu);
+    while (!b->gate_open) pthread_cond_wait(&b->gate_cv, &b->gate_mu);
+    pthread_mutex_unlock(&b->gate_mu);
     for (;;) {
         pthread_barrier_wait(&b->start);
         if (b->phase == HNSW_PHASE_QUIT) break;
@@ -274,16 +281,23 @@ static void hnsw_builder_init(hnsw_builder *b, lh_hnsw *h, int nthreads) {
     b->group = lh_malloc(b->group_cap * sizeof *b->group);
     b->nthreads = 1;
     if (nthreads == 1) return;
-    pthread_barrier_init(&b->start, NULL, (unsigned)nthreads);
-    pthread_barrier_init(&b->done, NULL, (unsigned)nthreads);
+    pthread_mutex_init(&b->gate_mu, NULL);
+    pthread_cond_init(&b->gate_cv, NULL);
     b->tids = lh_calloc((size_t)nthreads, sizeof *b->tids);
     b->workers = lh_calloc((size_t)nthreads, sizeof *b->workers);
-    for (int w = 1; w < nthreads; w++) {
-        b->workers[w] = (hnsw_worker){b, w};
-        /* like allocation failure (strbuf.h), running out of threads aborts */
-        if (pthread_create(&b->tids[w], NULL, hnsw_worker_main, &b->workers[w]) != 0) abort();
+    int started = 1; /* the calling thread is worker 0; one that fails to start is not lost: */
+    for (int w = 1; w < nthreads; w++) { /* fewer workers claim the same work */
+        b->workers[started] = (hnsw_worker){b, started};
+        if (lh_thread_start(&b->tids[started], NULL, hnsw_worker_main, &b->workers[started], "HNSW build", NULL) == 0)
+            started++;
     }
-    b->nthreads = nthreads;
+    b->nthreads = started;
+    pthread_barrier_init(&b->start, NULL, (unsigned)started);
+    pthread_barrier_init(&b->done, NULL, (unsigned)started);
+    pthread_mutex_lock(&b->gate_mu);
+    b->gate_open = 1;
+    pthread_cond_broadcast(&b->gate_cv);
+    pthread_mutex_unlock(&b->gate_mu);
 }
 
 /* Stops the workers and hands their scratch to the index's search pool. */
@@ -291,9 +305,11 @@ static void hnsw_builder_finish(hnsw_builder *b, int nthreads) {
     if (nthreads > 1) {
         b->phase = HNSW_PHASE_QUIT;
         pthread_barrier_wait(&b->start);
-        for (int w = 1; w < nthreads; w++) pthread_join(b->tids[w], NULL);
+        for (int w = 1; w < b->nthreads; w++) pthread_join(b->tids[w], NULL);
         pthread_barrier_destroy(&b->start);
         pthread_barrier_destroy(&b->done);
+        pthread_mutex_destroy(&b->gate_mu);
+        pthread_cond_destroy(&b->gate_cv);
     }
     lh_hnsw *h = b->h;
     for (int w = 0; w < nthreads; w++) {

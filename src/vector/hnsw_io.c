@@ -36,7 +36,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,16 +152,6 @@ static int hnsw_write_all(int fd, const void *data, size_t len) {
     return 0;
 }
 
-static char *hnsw_temp_name(const char *path) {
-    char rnd[17];
-    lh_random_hex(rnd, 8);
-    char *dir = lh_strdup(path), *base = lh_strdup(path);
-    char *tmp = lh_asprintf("%s/.%s.tmp-%s", dirname(dir), basename(base), rnd);
-    free(dir);
-    free(base);
-    return tmp;
-}
-
 int hnsw_save(const lh_hnsw *h, const char *path, lh_err *err) {
     if (!h || !path) return lh_err_set(err, LH_E_BAD_REQUEST, "hnsw_save: no index or path");
     hnsw_header hd = {.n = h->n, .seed = h->p.seed, .upper_rows = h->upper_rows,
@@ -182,7 +171,7 @@ int hnsw_save(const lh_hnsw *h, const char *path, lh_err *err) {
     hnsw_checksum(hdr, &sp, sha);
     memcpy(hdr + HNSW_SHA_OFF, sha, 64);
 
-    char *tmp = hnsw_temp_name(path);
+    char *tmp = lh_temp_path_beside(path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     int rc = -1;
     if (fd < 0) {

@@ -61,6 +61,10 @@ typedef struct {
     const char *gen_model;      /* generation model; NULL = none configured */
     /* Generates an answer (caller frees *text). NULL when gen_model is NULL. */
     int (*generate)(void *ctx, const char *system, const char *prompt, char **text, lh_err *err);
+    /* Scores docs against query (higher = better); *name (static or owned by
+     * ctx) names the reranker. NULL = no rerank stage available. */
+    int (*rerank)(void *ctx, const char *query, const char *const *docs, size_t n, float *scores,
+                  const char **name, lh_err *err);
 } lh_vprovider;
 
 /* The provider backed by the ai module (index_ai.c); ai must outlive it. */
@@ -81,6 +85,7 @@ typedef struct {
     size_t hnsw_min_vectors;   /* mode auto uses HNSW from this many vectors (2048) */
     lh_hnsw_params hnsw;       /* zero fields = HNSW defaults */
     int threads;               /* search / graph build threads (0 = cores) */
+    lh_query_engine *query;    /* borrowed; evaluates search filters (NULL = the service's own engine) */
 } lh_vindex_config;
 
 /* Reads every _vectors/<index>/meta.json and removes files of dead
@@ -88,7 +93,7 @@ typedef struct {
 lh_vindex *vindex_open(const lh_vindex_config *cfg, lh_err *err);
 /* For the server: loads every index in a background thread and resumes
  * interrupted builds as jobs (state "running" in their checkpoint). */
-void vindex_start(lh_vindex *vx);
+int vindex_start(lh_vindex *vx, lh_err *err); /* -1: no warm-up thread (err says why) */
 /* Stops builds (they keep their checkpoint, so the next start resumes
  * them) and waits for them. Call it before jobs_free: the job pool must
  * still be running to let queued builds return. */
@@ -105,6 +110,8 @@ typedef struct {
     const char *model;         /* NULL = provider.embed_model */
     size_t chunk_size;         /* 0 = default */
     size_t overlap;            /* 0 = default; must be < chunk_size */
+    const char *language;      /* keyword index stop words: en (default) | de | fr | es | none */
+    const json_t *stopwords;   /* a custom stop-word list (array of strings) replacing it; may be NULL */
 } lh_vbuild_req;
 
 /* Parses the POST /vectors/index body into *req (strings borrowed from body). */
@@ -128,33 +135,69 @@ int vindex_wait_loaded(lh_vindex *vx, const char *name, lh_err *err);
 
 /* ---- search -------------------------------------------------------------- */
 
-typedef enum { LH_VSEARCH_AUTO, LH_VSEARCH_HNSW, LH_VSEARCH_BRUTE } lh_vsearch_mode;
+/* Modes: hybrid (the default) fuses keyword and vector rankings (hybrid.c);
+ * keyword is BM25 alone; auto ("vector") is the vector ranking alone —
+ * exact below cfg.hnsw_min_vectors, HNSW from there; hnsw and brute force
+ * the vector method. */
+typedef enum {
+    LH_VSEARCH_AUTO, LH_VSEARCH_HNSW, LH_VSEARCH_BRUTE, LH_VSEARCH_HYBRID, LH_VSEARCH_KEYWORD
+} lh_vsearch_mode;
 
 typedef struct {
     char *doc_id;              /* owned */
     int chunk_no;
-    float score;               /* cosine similarity */
+    float score;               /* the ranking score: RRF (hybrid), BM25 (keyword), cosine
+                                * (vector modes) or the reranker's score */
+    float vector_score;        /* cosine; NAN when the vector ranking did not list it */
+    float keyword_score;       /* BM25; NAN when the keyword ranking did not list it */
     char *text;                /* owned: the chunk */
 } lh_vhit;
 
 typedef struct {
     lh_vhit *hits;             /* owned, best first */
     int n;
-    const char *mode;          /* "hnsw" | "brute" (static) */
+    const char *mode;          /* "hybrid" | "keyword" | "hnsw" | "brute" (static) */
+    const char *vector_mode;   /* hybrid: how the vector side ran ("hnsw" | "brute"), else NULL */
+    int64_t allowed_rows;      /* rows the filter allowed; -1 when unfiltered */
+    const char *filter_method; /* "exact" | "hnsw" when filtered */
+    char *reranker;            /* owned: who reranked, NULL when no rerank stage ran */
+    double w_vector, w_keyword;
     int64_t elapsed_us;        /* embedding + search */
 } lh_vresults;
 
-/* "auto" | "hnsw" | "brute" (NULL = auto). */
+typedef struct {
+    lh_vsearch_mode mode;      /* default LH_VSEARCH_HYBRID */
+    int k;                     /* 1..1000, default 10 */
+    const char *filter;        /* SQL predicate over the source dataset's columns, or NULL */
+    double w_vector, w_keyword;/* RRF weights (>= 0, not both 0), default 1 and 1 */
+    int rerank;                /* 1: rerank the candidates with the provider's reranker */
+} lh_vsearch_opts;
+
+/* Defaults: hybrid, k 10, weights 1/1, no filter, no rerank. */
+void vindex_search_opts_init(lh_vsearch_opts *o);
+/* Reads "mode", "k" (1..k_max), "filter", "weights" {"vector","keyword"}
+ * and "rerank" from a request body into o (strings borrowed from body). */
+int vindex_search_opts_parse(const json_t *body, int k_max, lh_vsearch_opts *o, lh_err *err);
+/* "hybrid" | "keyword" | "vector" | "auto" | "hnsw" | "brute" (NULL = hybrid;
+ * "auto" is an old name of "vector"). */
 int vindex_mode_parse(const char *s, lh_vsearch_mode *mode, lh_err *err);
-/* Embeds query with the index's model and returns the top k chunks.
- * k is clamped to 1..1000. LH_E_NOT_FOUND for an unknown index. */
+/* Searches index for query (embedded with the index's model) and returns
+ * the top k chunks, all satisfying o->filter when given (pre-filtered: the
+ * best k among the allowed rows). LH_E_NOT_FOUND for an unknown index,
+ * LH_E_BAD_REQUEST for a filter DuckDB rejects. */
+int vindex_search_ex(lh_vindex *vx, const char *index, const char *query, const lh_vsearch_opts *o,
+                     lh_vresults *out, lh_err *err);
+/* vindex_search_ex with only mode and k. */
 int vindex_search(lh_vindex *vx, const char *index, const char *query, int k, lh_vsearch_mode mode,
                   lh_vresults *out, lh_err *err);
-/* Same with a query vector already embedded (dims must match). */
+/* Vector ranking of a query vector already embedded (dims must match);
+ * mode hybrid / keyword are not available here (no text). */
 int vindex_search_vector(lh_vindex *vx, const char *index, const float *q, int dims, int k,
                          lh_vsearch_mode mode, lh_vresults *out, lh_err *err);
 void vindex_results_free(lh_vresults *r);
-/* {"results":[{"doc_id","chunk","score","text"}],"mode","elapsed_us"} */
+/* {"results":[{"doc_id","chunk","score","vector_score"?,"keyword_score"?,"text"}],
+ *  "mode","vector_mode"?,"filter"?:{"allowed_rows","method"},"reranker"?,
+ *  "weights"?,"elapsed_us"} */
 json_t *vindex_results_json(const lh_vresults *r);
 
 /* ---- freshness ----------------------------------------------------------- */
@@ -173,16 +216,12 @@ json_t *vindex_stale(lh_vindex *vx);
 
 /* ---- SQL (sql_func.c) ----------------------------------------------------- */
 
-/* Registers the table function vector_search(index, query, k [, mode := ...])
+/* Registers the table function vector_search(index, query, k [, mode := ...,
+ * filter := '<SQL predicate>'])
  * → (doc_id VARCHAR, chunk_no INTEGER, score FLOAT, text VARCHAR) in the
  * query engine's database (once: DuckDB functions are database-wide). */
 int vindex_sql_register(lh_vindex *vx, lh_query_engine *qe, lh_err *err);
 /* Same on any DuckDB connection (a duckdb_connection *), e.g. in tests. */
 int vindex_sql_register_conn(lh_vindex *vx, void *duckdb_conn, lh_err *err);
-
-/* ---- status -------------------------------------------------------------- */
-
-/* {"ok","indexes","vectors","building"} for GET /system/status. */
-json_t *vindex_status(lh_vindex *vx);
 
 #endif

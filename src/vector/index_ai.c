@@ -1,7 +1,7 @@
 /*
  * index_ai.c — the adapter that lets the vector service call the ai
- * module: an lh_vprovider whose functions forward to ai_embed and
- * ai_generate. Kept apart so the service itself (and its unit tests, which
+ * module: an lh_vprovider whose functions forward to ai_embed,
+ * ai_generate and ai_rerank. Kept apart so the service itself (and its unit tests, which
  * plug in fake providers) does not depend on the ai module.
  */
 #include "ai/ai.h"
@@ -16,6 +16,12 @@ static int ai_generate_fwd(void *ctx, const char *system, const char *prompt, ch
     return ai_generate(ctx, NULL, system, prompt, text, err);
 }
 
+static int ai_rerank_fwd(void *ctx, const char *query, const char *const *docs, size_t n, float *scores,
+                         const char **name, lh_err *err) {
+    *name = ai_reranker_name(ctx);
+    return ai_rerank(ctx, query, docs, n, scores, err);
+}
+
 lh_vprovider vindex_provider_ai(lh_ai *ai) {
     lh_vprovider p = {
         .ctx = ai,
@@ -25,6 +31,7 @@ lh_vprovider vindex_provider_ai(lh_ai *ai) {
         .embed = ai_embed_fwd,
         .gen_model = ai_can_generate(ai) ? ai_generate_model(ai) : NULL,
         .generate = ai_can_generate(ai) ? ai_generate_fwd : NULL,
+        .rerank = ai_rerank_fwd,
     };
     return p;
 }

@@ -93,6 +93,8 @@ int vbuild_init(lh_vindex *vx, const lh_vbuild_req *req, vbuild *b, lh_err *err)
     b->model = lh_strdup(req->model ? req->model : vx->cfg.provider.embed_model ? vx->cfg.provider.embed_model : "default");
     b->chunk_size = size;
     b->overlap = overlap;
+    b->language = req->language ? lh_strdup(req->language) : NULL;
+    b->stopwords = json_is_array(req->stopwords) ? json_deep_copy(req->stopwords) : NULL;
     return 0;
 }
 
@@ -102,6 +104,8 @@ void vbuild_clear(vbuild *b) {
     free(b->id_column);
     free(b->text_column);
     free(b->model);
+    free(b->language);
+    json_decref(b->stopwords);
     free(b->select_sql);
     json_decref(b->base_meta);
     for (size_t i = 0; i < b->nparts; i++) free(b->parts[i]);
@@ -414,7 +418,9 @@ static void *pipe_worker(void *arg) {
     return NULL;
 }
 
-static void pipe_start(vpipe *p, vbuild *b) {
+/* 0 when at least one worker runs (fewer than asked only slow the build
+ * down); -1 with err when none can start. */
+static int pipe_start(vpipe *p, vbuild *b, lh_err *err) {
     memset(p, 0, sizeof *p);
     p->b = b;
     p->dims = b->dims;
@@ -424,7 +430,15 @@ static void pipe_start(vpipe *p, vbuild *b) {
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     p->threads = lh_calloc((size_t)p->nthreads, sizeof *p->threads);
-    for (int i = 0; i < p->nthreads; i++) pthread_create(&p->threads[i], NULL, pipe_worker, p);
+    lh_err terr = {0};
+    int started = 0;
+    while (started < p->nthreads &&
+           lh_thread_start(&p->threads[started], NULL, pipe_worker, p, "embedding pipeline", &terr) == 0)
+        started++;
+    p->nthreads = started;
+    if (started > 0) return 0;
+    if (err) *err = terr;
+    return -1;
 }
 
 static void pipe_stop(vpipe *p) {
@@ -523,14 +537,14 @@ static int embed_all(vbuild *b, duckdb_connection rconn, duckdb_connection wconn
     }
     if (b->job) jobs_progress(b->job, b->docs_done, b->docs_total);
     vpipe p;
-    pipe_start(&p, b);
+    lh_err fail = {0};
+    pipe_start(&p, b, &fail); /* no worker: fail is set and nothing is read */
     vrows staged = {0};
     staged.dims = b->dims;
     uint64_t seq = 0;
     int since_ckpt = 0, stopped = 0;
-    lh_err fail = {0};
     for (;;) {
-        while (!src.done && p.tail - p.head < p.cap && !vbuild_should_stop(b)) {
+        while (fail.code == LH_OK && !src.done && p.tail - p.head < p.cap && !vbuild_should_stop(b)) {
             vunit *u = unit_read(b, &src, seq, &doc_no, &fail);
             if (!u) break;
             seq++;

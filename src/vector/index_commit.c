@@ -22,23 +22,12 @@
 
 /* ---- snapshots ------------------------------------------------------------------------ */
 
-/* SHA-256 over (doc id, chunk no) in row order: ties a graph file to the rows. */
-static void rows_fingerprint(const vsnap *s, char out[65]) {
-    lh_sha256 *h = lh_sha256_new();
-    for (size_t i = 0; i < s->n; i++) {
-        const char *id = s->ids + s->id_off[i];
-        lh_sha256_update(h, id, strlen(id) + 1);
-        lh_sha256_update(h, &s->chunk_no[i], sizeof s->chunk_no[i]);
-    }
-    lh_sha256_final(h, out);
-}
-
 /* Loads the graph named in meta when it fits the rows; else builds and saves it. */
 static int snap_graph(lh_vindex *vx, json_t *meta, vsnap *s, lh_err *err) {
     const char *name = json_string_value(json_object_get(meta, "name"));
     json_t *hj = json_object_get(meta, "hnsw");
     char fp[65];
-    rows_fingerprint(s, fp);
+    vsnap_fingerprint(s, fp);
     const char *want = json_string_value(json_object_get(hj, "rows_sha256"));
     const char *file = json_string_value(json_object_get(hj, "file"));
     char *path = file ? vx_path(vx, name, file) : NULL;
@@ -120,7 +109,7 @@ vsnap *vsnap_load(lh_vindex *vx, const json_t *meta_in, lh_err *err) {
         }
         LOG_INFO("vector index %s: %zu vectors x %d dims loaded in %.0f ms", name, s->n, s->dims,
                  (lh_mono_s() - t0) * 1000);
-        if (snap_graph(vx, meta, s, err) != 0) goto fail;
+        if (snap_graph(vx, meta, s, err) != 0 || vsnap_keyword(vx, meta, s, err) != 0) goto fail;
     }
     s->meta = meta;
     return s;
@@ -183,6 +172,13 @@ static json_t *meta_new(vbuild *b, const char *file, int64_t vectors, int64_t do
         if (json_is_integer(json_object_get(oh, keep[k]))) json_object_set(hn, keep[k], json_object_get(oh, keep[k]));
     if (json_object_size(hn) > 0) json_object_set(m, "hnsw", hn);
     json_decref(hn);
+    /* the keyword index's language and stop words outlive their generation too */
+    json_t *ok = json_object_get(old, "keyword");
+    const char *lang = b->language ? b->language : json_string_value(json_object_get(ok, "language"));
+    json_t *kw = json_pack("{s:s}", "language", lang ? lang : "en");
+    json_t *stop = b->stopwords ? b->stopwords : b->language ? NULL : json_object_get(ok, "stopwords");
+    if (json_is_array(stop)) json_object_set(kw, "stopwords", stop);
+    json_object_set_new(m, "keyword", kw);
     json_decref(old);
     return m;
 }
@@ -335,8 +331,11 @@ int vindex_build_req_parse(const json_t *body, lh_vbuild_req *req, lh_err *err) 
     if (str_field(body, "dataset", &req->dataset, err) || str_field(body, "id_column", &req->id_column, err) ||
         str_field(body, "text_column", &req->text_column, err) ||
         str_field(body, "index_name", &req->index_name, err) || str_field(body, "model", &req->model, err) ||
-        size_field(body, "chunk_size", &req->chunk_size, err) || size_field(body, "overlap", &req->overlap, err))
+        size_field(body, "chunk_size", &req->chunk_size, err) || size_field(body, "overlap", &req->overlap, err) ||
+        str_field(body, "language", &req->language, err))
         return -1;
+    req->stopwords = json_object_get(body, "stopwords");
+    if (vkeyword_check_config(req->language, req->stopwords, err) != 0) return -1;
     json_t *cs = json_object_get(body, "chunk_size");
     if (cs && json_is_integer(cs) && json_integer_value(cs) == 0)
         return lh_err_set(err, LH_E_BAD_REQUEST, "chunk_size must be positive");

@@ -7,7 +7,10 @@
  *   index_store.c     DuckDB: source rows, part files, merge, snapshot load
  *   index_build.c     chunk → embed (one or two pipelines, retry) → checkpoint
  *   index_commit.c    new generation: merge, HNSW, meta.json, swap; jobs glue
- *   index_search.c    query embedding, brute / HNSW top-k, results
+ *   index_search.c    query embedding, brute / HNSW / keyword / hybrid top-k, results
+ *   index_keyword.c   the BM25 index of a generation, doc id → rows
+ *   index_filter.c    a search's SQL filter → allowed-row bitmap
+ *   hybrid.c          reciprocal rank fusion of keyword and vector hits
  *   index_refresh.c   incremental refresh and the stale list
  *   index_ai.c        the lh_ai adapter (lh_vprovider)
  *
@@ -21,6 +24,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "vector/bm25.h"
 #include "vector/index.h"
 
 /* ---- snapshots and entries ------------------------------------------------ */
@@ -37,6 +41,8 @@ typedef struct vsnap {
     char *texts;           /* NUL-terminated chunk texts, back to back */
     uint64_t *text_off;    /* n offsets into texts */
     lh_hnsw *hnsw;         /* NULL when n == 0 */
+    lh_bm25 *bm25;         /* the keyword index over texts; NULL when n == 0 */
+    uint32_t *by_id;       /* n row numbers sorted by doc id (filtered search) */
     const char *hnsw_state; /* "loaded" | "built" | "none" (static) */
     struct vsnap *base;    /* set: the rows above are base's (held, released on free);
                             * only the graph and meta are this snapshot's (index_lab.c) */
@@ -64,6 +70,7 @@ struct lh_vindex {
     pthread_t warm;
     int warm_started;
     struct vdisk *disk;    /* IVF-PQ backends (index_disk.c), made on first use */
+    struct vfilter_cache *fcache; /* recent filters' allowed rows (index_filter.c), made on first use */
 };
 
 /* index_registry.c */
@@ -138,6 +145,8 @@ typedef struct vbuild {
     ventry *entry;         /* claimed */
     char *index, *dataset, *id_column, *text_column, *model;
     size_t chunk_size, overlap;
+    char *language;        /* NULL = the base generation's (or "en") */
+    json_t *stopwords;     /* owned; NULL = the base generation's / the language's */
     int refresh;           /* 1: embed only rows new or changed since base */
     int resumed;           /* set when a checkpoint was picked up */
     lh_job *job;           /* NULL when synchronous */
@@ -177,5 +186,46 @@ void vbuild_resume_all(lh_vindex *vx);
 /* Loads meta's generation into a new snapshot; builds (and saves) the HNSW
  * graph when its file is missing or unusable. */
 vsnap *vsnap_load(lh_vindex *vx, const json_t *meta, lh_err *err);
+
+/* ---- index_keyword.c ------------------------------------------------------ */
+
+/* SHA-256 over (doc id, chunk no) in row order: ties graph and keyword files to the rows. */
+void vsnap_fingerprint(const vsnap *s, char out[65]);
+/* Gives s its doc-id lookup and its keyword index (loaded from the file
+ * meta's "keyword" names when it fits the rows, else built and saved; meta
+ * is updated). */
+int vsnap_keyword(lh_vindex *vx, json_t *meta, vsnap *s, lh_err *err);
+/* Sets the bits of every row of doc id in allowed; returns how many. */
+size_t vsnap_allow_id(const vsnap *s, const char *id, uint64_t *allowed);
+/* Validates a build request's language / stopwords. */
+int vkeyword_check_config(const char *language, const json_t *stopwords, lh_err *err);
+
+/* ---- index_filter.c ------------------------------------------------------- */
+
+/* 0 when filter is one SQL expression that cannot escape its WHERE. */
+int vfilter_check(const char *filter, lh_err *err);
+/* The allowed-row bitmap (caller frees; rows of vsnap_rows(s)) of filter
+ * over s's source dataset; *count gets the rows allowed. */
+uint64_t *vfilter_allowed(lh_vindex *vx, const vsnap *s, const char *filter, size_t *count, lh_err *err);
+void vfilter_cache_free(lh_vindex *vx);
+
+/* ---- hybrid.c ------------------------------------------------------------- */
+
+typedef struct {
+    uint32_t row;
+    float score;           /* the fused RRF score */
+    float vscore, kscore;  /* cosine, BM25 (NAN when not in that list) */
+    int tier;              /* 1: holds every query term */
+    int pad;
+} vfused;
+
+/* Fuses vector hits vh[0..nv) and keyword hits kh[0..nk) (cover[i]: query
+ * terms chunk i holds, of nterms) into out (room for nv + nk), best first;
+ * returns the count. */
+int hybrid_fuse(const lh_hit *vh, int nv, const lh_hit *kh, const int *cover, int nk, int nterms, double wv,
+                double wk, vfused *out);
+
+/* The snapshot owning the rows (a lab graph swap shares its base's). */
+static inline const vsnap *vsnap_rows(const vsnap *s) { return s->base ? s->base : s; }
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/duck.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
@@ -39,6 +40,10 @@ void vsnap_free(vsnap *s) {
     if (!s) return;
     if (s->hnsw) hnsw_free(s->hnsw);
     json_decref(s->meta);
+    if (!s->base) {
+        bm25_free(s->bm25);
+        free(s->by_id);
+    }
     if (s->base) { /* a graph swap: the rows belong to the base snapshot */
         vsnap_release(s->base);
         free(s);
@@ -221,6 +226,7 @@ static int64_t file_generation(const char *file) {
     const char *p = NULL;
     if (!strncmp(file, "vectors-", 8)) p = file + 8;
     else if (!strncmp(file, "hnsw-", 5)) p = file + 5;
+    else if (!strncmp(file, "bm25-", 5)) p = file + 5;
     if (!p) return -1;
     char *end;
     long long g = strtoll(p, &end, 10);
@@ -315,38 +321,27 @@ lh_vindex *vindex_open(const lh_vindex_config *cfg, lh_err *err) {
     if (c->hnsw_min_vectors == 0) c->hnsw_min_vectors = 2048;
     pthread_mutex_init(&vx->mu, NULL);
     pthread_cond_init(&vx->cv, NULL);
-    duckdb_config dc;
-    duckdb_create_config(&dc);
-    duckdb_set_config(dc, "autoinstall_known_extensions", "false");
-    duckdb_set_config(dc, "autoload_known_extensions", "false");
-    if (c->threads > 0) {
-        char buf[16];
-        snprintf(buf, sizeof buf, "%d", c->threads);
-        duckdb_set_config(dc, "threads", buf);
-    }
-    char *oerr = NULL;
-    if (duckdb_open_ext(NULL, &vx->db, dc, &oerr) != DuckDBSuccess) {
-        lh_err_set(err, LH_E_INTERNAL, "vector service: cannot open DuckDB: %s", oerr ? oerr : "?");
-        duckdb_free(oerr);
-        duckdb_destroy_config(&dc);
+    if (lh_duck_open(&(lh_duck_options){.threads = c->threads}, "vector service", &vx->db, NULL, err) != 0) {
         pthread_mutex_destroy(&vx->mu);
         pthread_cond_destroy(&vx->cv);
         free(vx);
         return NULL;
     }
-    duckdb_destroy_config(&dc);
     registry_load(vx);
     LOG_INFO("vectors: %zu indexes registered", vx->n);
     return vx;
 }
 
-void vindex_start(lh_vindex *vx) {
+int vindex_start(lh_vindex *vx, lh_err *err) {
     vbuild_resume_all(vx);
     pthread_mutex_lock(&vx->mu);
-    int start = !vx->warm_started && vx->n > 0;
-    vx->warm_started |= start;
+    int rc = 0;
+    if (!vx->warm_started && vx->n > 0) {
+        rc = lh_thread_start(&vx->warm, NULL, warm_main, vx, "vector index warm-up", err);
+        vx->warm_started = rc == 0;
+    }
     pthread_mutex_unlock(&vx->mu);
-    if (start && pthread_create(&vx->warm, NULL, warm_main, vx) != 0) vx->warm_started = 0;
+    return rc;
 }
 
 void vx_job_start(lh_vindex *vx) {
@@ -374,6 +369,7 @@ void vindex_free(lh_vindex *vx) {
     for (size_t i = 0; i < vx->n; i++) entry_free(vx->entries[i]);
     free(vx->entries);
     vdisk_free(vx);
+    vfilter_cache_free(vx);
     duckdb_close(&vx->db);
     pthread_mutex_destroy(&vx->mu);
     pthread_cond_destroy(&vx->cv);
@@ -481,18 +477,3 @@ int vindex_delete(lh_vindex *vx, const char *name, lh_err *err) {
     return 0;
 }
 
-json_t *vindex_status(lh_vindex *vx) {
-    int64_t vectors = 0;
-    int building = 0, count = 0;
-    pthread_mutex_lock(&vx->mu);
-    for (size_t i = 0; i < vx->n; i++) {
-        ventry *e = vx->entries[i];
-        building += e->busy;
-        if (!e->meta) continue;
-        count++;
-        vectors += json_integer_value(json_object_get(e->meta, "vectors"));
-    }
-    pthread_mutex_unlock(&vx->mu);
-    return json_pack("{s:b, s:i, s:I, s:i}", "ok", 1, "indexes", count, "vectors", (json_int_t)vectors,
-                     "building", building);
-}

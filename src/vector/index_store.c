@@ -158,14 +158,6 @@ char *vstore_source_sql(const char *select_sql, const char *id_col, const char *
 
 /* ---- atomic file placement -------------------------------------------------- */
 
-static char *temp_beside(const char *path) {
-    const char *slash = strrchr(path, '/');
-    char rnd[17];
-    lh_random_hex(rnd, 8);
-    if (!slash) return lh_asprintf(".%s.tmp-%s", path, rnd);
-    return lh_asprintf("%.*s/.%s.tmp-%s", (int)(slash - path), path, slash + 1, rnd);
-}
-
 /* fsyncs tmp, renames it to path, fsyncs the folder. */
 static int place_file(const char *tmp, const char *path, lh_err *err) {
     int fd = open(tmp, O_RDONLY | O_CLOEXEC);
@@ -189,7 +181,7 @@ static int copy_to(duckdb_connection conn, const char *sql, const char *path, lh
     int rc = slash ? lh_mkdirs(dir, err) : 0;
     free(dir);
     if (rc != 0) return -1;
-    char *tmp = temp_beside(path);
+    char *tmp = lh_temp_path_beside(path);
     lh_strbuf q = LH_STRBUF_INIT;
     sb_printf(&q, "COPY (%s) TO ", sql);
     sb_sql_str(&q, tmp);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/strbuf.h"
+#include "common/util.h"
 #include "vector/ivfpq_internal.h"
 
 #define PQ_TRAIN_MAX 8192
@@ -72,8 +73,8 @@ static void par_for(size_t n, int threads, range_fn fn, void *ctx) {
     pthread_t *tids = lh_calloc((size_t)t, sizeof *tids);
     for (int i = 0; i < t; i++) {
         jobs[i] = (range_job){fn, ctx, n * (size_t)i / (size_t)t, n * (size_t)(i + 1) / (size_t)t};
-        if (i > 0 && pthread_create(&tids[i], NULL, range_main, &jobs[i]) != 0) {
-            range_main(&jobs[i]);
+        if (i > 0 && lh_thread_start(&tids[i], NULL, range_main, &jobs[i], "IVF-PQ range", NULL) != 0) {
+            range_main(&jobs[i]); /* not lost: this range runs here */
             jobs[i].fn = NULL;
         }
     }

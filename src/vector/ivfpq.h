@@ -79,6 +79,22 @@ int ivfpq_has_scalar(const lh_ivfpq *ix);
  * there are. Uses the hash when built, else scans. */
 size_t ivfpq_find_doc(const lh_ivfpq *ix, const char *doc_id, uint32_t *pos, size_t cap);
 
+/* ---- query defaults chosen by the build (ivfpq_tune.c) ---- */
+typedef struct {
+    int nprobe, rerank;  /* for k = 10 (rerank scales with k) */
+    double recall;       /* recall@10 measured with them */
+    int queries;         /* sample size */
+} lh_ivfpq_tuning;
+/* Measures recall@10 on rows of matrix (the n rows ix was built from, each
+ * left out of its own answer) and picks the cheapest nprobe / rerank that
+ * reach target; sets them as ix's defaults (ivfpq_set_tuning). */
+int ivfpq_tune(lh_ivfpq *ix, const float *matrix, size_t n, double target, int threads, lh_ivfpq_tuning *out);
+/* Sets (t NULL or nprobe 0: clears) the defaults, e.g. from the state record on load. */
+void ivfpq_set_tuning(lh_ivfpq *ix, const lh_ivfpq_tuning *t);
+/* The query a search with no settings runs: the tuned pair when set, else
+ * nprobe ivfpq_default_nprobe and rerank max(100, 10 k) (0 without vectors). */
+lh_ivfpq_query ivfpq_default_query(const lh_ivfpq *ix, int k);
+
 /* Row accessors (pos < ivfpq_count). ivfpq_vector is NULL without vectors. */
 size_t ivfpq_count(const lh_ivfpq *ix);
 /* max(8, nlist / 8), at most nlist. */

@@ -25,6 +25,7 @@ struct lh_ivfpq {
     int dims, nlist, m, dsub;
     lh_ivfpq_params p;
     int has_vectors;
+    int tuned_nprobe, tuned_rerank; /* query defaults chosen by ivfpq_tune (0 = none) */
     const float *coarse;        /* nlist x dims */
     const float *codebooks;     /* m x 256 x dsub */
     float *cnorm;               /* nlist: ||c||^2 / 2 (heap) */

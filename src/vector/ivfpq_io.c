@@ -203,7 +203,7 @@ int ivfpq_save(const lh_ivfpq *ix, const char *path, lh_err *err) {
     ivf_header h = header_of(ix);
     uint64_t off[S_COUNT];
     h.file_bytes = layout(&h, off);
-    char *tmp = lh_asprintf("%s.tmp-%d", path, (int)getpid());
+    char *tmp = lh_temp_path_beside(path);
     writer w = {.f = fopen(tmp, "wb")};
     if (!w.f) {
         lh_err_set(err, LH_E_INTERNAL, "cannot create %s: %m", tmp);

@@ -35,9 +35,10 @@ lh_vlab *vlab_open(const lh_vlab_config *cfg, lh_err *err) {
     return lab;
 }
 
-void vlab_start(lh_vlab *lab) {
-    if (lab->cfg.agent.enabled && !lab->agent) lab->agent = vagent_start(lab);
-    if (!lab->refresher) lab->refresher = vrefresher_start(lab); /* refresh policies (ADR 0150) */
+int vlab_start(lh_vlab *lab, lh_err *err) {
+    if (lab->cfg.agent.enabled && !lab->agent && !(lab->agent = vagent_start(lab, err))) return -1;
+    if (!lab->refresher && !(lab->refresher = vrefresher_start(lab, err))) return -1; /* ADR 0150 */
+    return 0;
 }
 
 void vlab_free(lh_vlab *lab) {

@@ -99,8 +99,9 @@ typedef struct {
 } lh_vlab_config;
 
 lh_vlab *vlab_open(const lh_vlab_config *cfg, lh_err *err);
-/* Starts the agent thread when cfg.agent.enabled. */
-void vlab_start(lh_vlab *lab);
+/* Starts the agent thread when cfg.agent.enabled, and the refresher; -1
+ * with err when a thread cannot start (the server then refuses to start). */
+int vlab_start(lh_vlab *lab, lh_err *err);
 /* Stops the agent. Call before vindex_free. */
 void vlab_free(lh_vlab *lab);
 

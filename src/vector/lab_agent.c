@@ -306,7 +306,7 @@ static void *agent_main(void *arg) {
     return NULL;
 }
 
-vagent *vagent_start(lh_vlab *lab) {
+vagent *vagent_start(lh_vlab *lab, lh_err *err) {
     vagent *a = lh_calloc(1, sizeof *a);
     a->lab = lab;
     a->rng = (uint64_t)lh_now_ms() * 0x2545F4914F6CDD1Dull;
@@ -314,15 +314,16 @@ vagent *vagent_start(lh_vlab *lab) {
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->cv, NULL);
     a->running = 1;
-    if (pthread_create(&a->th, NULL, agent_main, a) != 0) {
-        LOG_WARN("autotune agent: cannot start its thread");
-        a->running = 0;
-    } else {
-        a->joinable = 1;
-        const lh_vlab_agent_config *c = &lab->cfg.agent;
-        LOG_INFO("autotune agent started: cycle %ds, cooldown %ds, min recall %d%%, %d trials/hour, epsilon %d%%",
-                 c->cycle_interval_s, c->cooldown_s, c->min_recall_pct, c->max_trials_per_hour, c->epsilon_pct);
+    if (lh_thread_start(&a->th, NULL, agent_main, a, "autotune agent", err) != 0) {
+        pthread_mutex_destroy(&a->mu);
+        pthread_cond_destroy(&a->cv);
+        free(a);
+        return NULL;
     }
+    a->joinable = 1;
+    const lh_vlab_agent_config *c = &lab->cfg.agent;
+    LOG_INFO("autotune agent started: cycle %ds, cooldown %ds, min recall %d%%, %d trials/hour, epsilon %d%%",
+             c->cycle_interval_s, c->cooldown_s, c->min_recall_pct, c->max_trials_per_hour, c->epsilon_pct);
     return a;
 }
 

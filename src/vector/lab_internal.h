@@ -108,7 +108,7 @@ json_t *vpromo_current(lh_vlab *lab, const char *index);
 
 /* ---- lab_agent.c ------------------------------------------------------------------ */
 
-vagent *vagent_start(lh_vlab *lab);
+vagent *vagent_start(lh_vlab *lab, lh_err *err); /* NULL: its thread cannot start */
 void vagent_free(vagent *a);
 
 /* ---- lab_profile_lance.c (ADR 0151) ----------------------------------------------- */
@@ -131,7 +131,7 @@ json_t *vprofile_swap_models(lh_vlab *lab, const json_t *prof);
 
 /* ---- refresh_policy.c ---------------------------------------------------------- */
 
-vrefresher *vrefresher_start(lh_vlab *lab);
+vrefresher *vrefresher_start(lh_vlab *lab, lh_err *err); /* NULL: its thread cannot start */
 void vrefresher_free(vrefresher *r);
 
 #endif

@@ -1,8 +1,11 @@
 /*
  * rag.c — question → embed → search → numbered passages → answer.
  *
- * With an LLM (provider.generate set) the answer is the model's reply to
- * otherwise it is extractive: the passages are cut into
+ * With an LLM (provider.generate set) the answer is the model's reply,
+ * kept only when every [n] it cites names a retrieved passage (and it
+ * cites at least one); a model that fails, answers nothing or cites what
+ * does not exist gives way to the extractive answer, with a "note" saying
+ * why. Otherwise the answer is extractive: the passages are cut into
  * sentences, each scored by the question's content words it contains,
  * each word weighted by its rarity among the passages (log(1 + N/df), so
  * a word every passage has counts little), plus a little of its passage's
@@ -204,16 +207,68 @@ char *rag_extractive_answer(const char *question, const lh_rag_passage *p, size_
 
 /* ---- the flow --------------------------------------------------------------------------- */
 
-json_t *rag_answer(lh_vindex *vx, const char *index, const char *question, int k, lh_err *err) {
+/* 0 when every [n] in answer names a passage 1..n and there is at least
+ * one; else -1 with *bad the first wrong number (0 = none cited). */
+int rag_citations_check(const char *answer, int n, int *bad) {
+    int cited = 0;
+    *bad = 0;
+    for (const char *p = answer; (p = strchr(p, '[')) != NULL; p++) {
+        const char *q = p + 1;
+        /* [1], [2, 3] and [1][2] all cite */
+        for (;;) {
+            while (*q == ' ') q++;
+            if (*q < '0' || *q > '9') break;
+            long v = strtol(q, (char **)&q, 10);
+            if (v < 1 || v > n) {
+                *bad = v < 1 ? -1 : (int)(v > 1000000 ? 1000000 : v);
+                return -1;
+            }
+            cited++;
+            while (*q == ' ') q++;
+            if (*q != ',') break;
+            q++;
+        }
+    }
+    return cited > 0 ? 0 : -1;
+}
+
+/* The model's answer, or NULL with *note saying why the extractive one is used. */
+static char *rag_llm_answer(const lh_vprovider *pv, const char *question, const lh_rag_passage *ps, int n,
+                            char **note) {
+    char *prompt = rag_prompt_build(question, ps, (size_t)n);
+    char *answer = NULL;
+    lh_err gerr = {0};
+    int rc = pv->generate(pv->ctx, rag_system_prompt(), prompt, &answer, &gerr);
+    free(prompt);
+    int bad = 0;
+    if (rc != 0) {
+        *note = lh_asprintf("the model failed (%s); extractive answer instead", gerr.msg);
+        answer = NULL;
+    } else if (!answer || !*answer) {
+        *note = lh_strdup("the model gave an empty answer; extractive answer instead");
+        free(answer);
+        answer = NULL;
+    } else if (rag_citations_check(answer, n, &bad) != 0) {
+        *note = bad ? lh_asprintf("the model cited passage [%d], which does not exist (1..%d); extractive answer instead",
+                                  bad, n)
+                    : lh_strdup("the model's answer cites no passage; extractive answer instead");
+        free(answer);
+        answer = NULL;
+    }
+    return answer;
+}
+
+json_t *rag_answer(lh_vindex *vx, const char *index, const char *question, const lh_vsearch_opts *o, lh_err *err) {
     if (!question || !*question) {
         lh_err_set(err, LH_E_BAD_REQUEST, "\"question\" must be a non-empty string");
         return NULL;
     }
-    if (k <= 0) k = 5;
-    if (k > 50) k = 50;
+    lh_vsearch_opts so = *o;
+    if (so.k <= 0) so.k = 5;
+    if (so.k > 50) so.k = 50;
     double t0 = lh_mono_s();
     lh_vresults r;
-    if (vindex_search(vx, index, question, k, LH_VSEARCH_AUTO, &r, err) != 0) return NULL;
+    if (vindex_search_ex(vx, index, question, &so, &r, err) != 0) return NULL;
     lh_rag_passage *ps = lh_calloc((size_t)r.n + 1, sizeof *ps);
     json_t *cites = json_array();
     for (int i = 0; i < r.n; i++) {
@@ -223,26 +278,23 @@ json_t *rag_answer(lh_vindex *vx, const char *index, const char *question, int k
                                                (double)r.hits[i].score, "text", r.hits[i].text));
     }
     const lh_vprovider *pv = vindex_provider(vx);
-    char *answer = NULL;
+    char *answer = NULL, *note = NULL;
     const char *model = "extractive", *mode = "extractive";
-    if (pv->generate && pv->gen_model && r.n > 0) {
-        char *prompt = rag_prompt_build(question, ps, (size_t)r.n);
-        int rc = pv->generate(pv->ctx, rag_system_prompt(), prompt, &answer, err);
-        free(prompt);
-        if (rc != 0) {
-            lh_err_prefix(err, "generating the answer");
-            answer = NULL;
-        }
+    if (pv->generate && pv->gen_model && r.n > 0) answer = rag_llm_answer(pv, question, ps, r.n, &note);
+    if (answer) {
         model = pv->gen_model;
         mode = "llm";
     } else {
         answer = rag_extractive_answer(question, ps, (size_t)r.n, 3);
     }
-    json_t *out = NULL;
-    if (answer)
-        out = json_pack("{s:s, s:O, s:s, s:s, s:I}", "answer", answer, "citations", cites, "model", model,
-                        "mode", mode, "elapsed_us", (json_int_t)((lh_mono_s() - t0) * 1e6));
-    if (answer && !out) lh_err_set(err, LH_E_BAD_GATEWAY, "the model's answer is not valid UTF-8");
+    json_t *out = json_pack("{s:s, s:O, s:s, s:s, s:s, s:I}", "answer", answer, "citations", cites, "model", model,
+                            "mode", mode, "search_mode", r.mode ? r.mode : "hybrid", "elapsed_us",
+                            (json_int_t)((lh_mono_s() - t0) * 1e6));
+    if (!out) lh_err_set(err, LH_E_BAD_GATEWAY, "the model's answer is not valid UTF-8");
+    if (out && note) json_object_set_new(out, "note", json_string(note));
+    if (out && r.reranker) json_object_set_new(out, "reranker", json_string(r.reranker));
+    if (out && r.allowed_rows >= 0) json_object_set_new(out, "filter", json_pack("{s:I}", "allowed_rows", (json_int_t)r.allowed_rows));
+    free(note);
     free(answer);
     json_decref(cites);
     free(ps);

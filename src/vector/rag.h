@@ -38,9 +38,15 @@ char *rag_prompt_build(const char *question, const lh_rag_passage *p, size_t n);
  * With no matching sentence, the first sentence of passage 1. */
 char *rag_extractive_answer(const char *question, const lh_rag_passage *p, size_t n,
                             size_t max_sentences);
+/* 0 when answer cites at least one passage and every [n] (also [n, m]) is
+ * in 1..n; else -1 and *bad = the first number out of range (0 = none cited). */
+int rag_citations_check(const char *answer, int n, int *bad);
 /* POST /vectors/rag: {"answer","citations":[{"n","doc_id","chunk","score",
- * "text"}],"model","mode":"llm"|"extractive","elapsed_us"}. k: 1..50
- * (0 = 5). An LLM that fails is an error (no partial answer). */
-json_t *rag_answer(lh_vindex *vx, const char *index, const char *question, int k, lh_err *err);
+ * "text"}],"model","mode":"llm"|"extractive","search_mode","note"?,
+ * "reranker"?,"filter"?,"elapsed_us"}. Retrieval takes o (mode, filter,
+ * weights, rerank; k 1..50, 0 = 5). An LLM that fails, or whose answer
+ * cites a passage that does not exist, falls back to the extractive answer
+ * with a "note". */
+json_t *rag_answer(lh_vindex *vx, const char *index, const char *question, const lh_vsearch_opts *o, lh_err *err);
 
 #endif

@@ -147,15 +147,18 @@ static void *refresher_main(void *arg) {
     return NULL;
 }
 
-vrefresher *vrefresher_start(lh_vlab *lab) {
+vrefresher *vrefresher_start(lh_vlab *lab, lh_err *err) {
     vrefresher *r = lh_calloc(1, sizeof *r);
     r->lab = lab;
     r->state = json_object();
     r->started_ms = lh_now_ms();
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
-    if (pthread_create(&r->th, NULL, refresher_main, r) != 0) LOG_WARN("refresher: cannot start its thread");
-    else r->joinable = 1;
+    if (lh_thread_start(&r->th, NULL, refresher_main, r, "embedding refresher", err) != 0) {
+        vrefresher_free(r);
+        return NULL;
+    }
+    r->joinable = 1;
     return r;
 }
 

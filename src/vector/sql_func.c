@@ -1,6 +1,7 @@
 /*
  * sql_func.c — the DuckDB table function
- *     vector_search('<index>', '<query text>', k [, mode := 'auto|hnsw|brute'])
+ *     vector_search('<index>', '<query text>', k [, mode := 'hybrid|keyword|vector|hnsw|brute']
+ *                   [, filter := '<SQL predicate over the source dataset>'])
  * returning (doc_id VARCHAR, chunk_no INTEGER, score FLOAT, text VARCHAR),
  * so one SQL statement can join vector hits with tables:
  *     SELECT c.name, v.score FROM vector_search('resumes', 'icu nurse', 10) v
@@ -51,26 +52,32 @@ static void add_col(duckdb_bind_info info, const char *name, duckdb_type t) {
 static void sf_bind_cb(duckdb_bind_info info) {
     lh_vindex *vx = duckdb_bind_get_extra_info(info);
     duckdb_value vi = duckdb_bind_get_parameter(info, 0), vq = duckdb_bind_get_parameter(info, 1),
-                 vk = duckdb_bind_get_parameter(info, 2), vm = duckdb_bind_get_named_parameter(info, "mode");
-    char *index = param_str(vi), *query = param_str(vq), *mode_s = param_str(vm);
+                 vk = duckdb_bind_get_parameter(info, 2), vm = duckdb_bind_get_named_parameter(info, "mode"),
+                 vf = duckdb_bind_get_named_parameter(info, "filter");
+    char *index = param_str(vi), *query = param_str(vq), *mode_s = param_str(vm), *filter = param_str(vf);
     int64_t k = vk && !duckdb_is_null_value(vk) ? duckdb_get_int64(vk) : 10;
     duckdb_destroy_value(&vi);
     duckdb_destroy_value(&vq);
     duckdb_destroy_value(&vk);
     if (vm) duckdb_destroy_value(&vm);
+    if (vf) duckdb_destroy_value(&vf);
     add_col(info, "doc_id", DUCKDB_TYPE_VARCHAR);
     add_col(info, "chunk_no", DUCKDB_TYPE_INTEGER);
     add_col(info, "score", DUCKDB_TYPE_FLOAT);
     add_col(info, "text", DUCKDB_TYPE_VARCHAR);
     lh_err err = {0};
-    lh_vsearch_mode mode = LH_VSEARCH_AUTO;
+    lh_vsearch_opts o;
+    vindex_search_opts_init(&o);
+    o.k = (int)k;
+    o.filter = filter;
     sf_bind *b = lh_calloc(1, sizeof *b);
     int rc = -1;
     if (!index || !query) lh_err_set(&err, LH_E_BAD_REQUEST, "vector_search(index, query, k): index and query must not be NULL");
     else if (k < 1 || k > 1000) lh_err_set(&err, LH_E_BAD_REQUEST, "vector_search: k must be in 1..1000");
-    else if (vindex_mode_parse(mode_s, &mode, &err) == 0)
-        rc = vindex_search(vx, index, query, (int)k, mode, &b->r, &err);
+    else if (vindex_mode_parse(mode_s, &o.mode, &err) == 0)
+        rc = vindex_search_ex(vx, index, query, &o, &b->r, &err);
     free(index);
+    free(filter);
     free(query);
     free(mode_s);
     if (rc != 0) {
@@ -117,6 +124,7 @@ static int register_on(void *conn, void *ctx, lh_err *err) {
     duckdb_table_function_add_parameter(f, vc);
     duckdb_table_function_add_parameter(f, bi);
     duckdb_table_function_add_named_parameter(f, "mode", vc);
+    duckdb_table_function_add_named_parameter(f, "filter", vc);
     duckdb_destroy_logical_type(&vc);
     duckdb_destroy_logical_type(&bi);
     duckdb_table_function_set_extra_info(f, ctx, NULL);

@@ -44,14 +44,8 @@ json_t *ws_time(int64_t ms) {
 
 /* ms of an RFC 3339 UTC time as ws_time writes it; -1 when unreadable. */
 static int64_t time_parse(const char *s) {
-    struct tm tm = {0};
-    int ms = 0;
-    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                     &tm.tm_min, &tm.tm_sec, &ms) < 6)
-        return -1;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    return (int64_t)timegm(&tm) * 1000 + ms;
+    int64_t us;
+    return lh_time_parse_iso(s, &us) == 0 ? us / 1000 : -1;
 }
 
 static char *ws_key(const char *id) {

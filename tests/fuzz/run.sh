@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh — builds every tests/fuzz/fuzz_*.c as a libFuzzer binary (clang,
 # ASan+UBSan) and runs each for FUZZ_SECONDS (default 60), seeded from
-# tests/fuzz/seeds/<target>/ and the shared test data. Prints TAP.
+# tests/fuzz/seeds/<target>/ and the fixtures in tests/data. Prints TAP.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 SECS=${FUZZ_SECONDS:-60}
@@ -12,7 +12,7 @@ SRC="$(find src -name '*.c' ! -name main.c | sort) build/gen/web_assets.c build/
 # PDF text + OCR (src/ingest/pdf*.c) needs poppler-glib, cairo, tesseract, leptonica
 PDF_PKGS="poppler-glib cairo tesseract lept"
 CFLAGS="$CFLAGS $(pkg-config --cflags $PDF_PKGS)"; LIBS="$LIBS $(pkg-config --libs $PDF_PKGS)"
-SHARED=../shared/testdata
+FIXTURES=tests/data
 # the library once (instrumented for coverage, not linked with the fuzzer main)
 LIBCFLAGS="${CFLAGS/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,}"
 mkdir -p "$OUT/obj"; OBJS=()
@@ -26,8 +26,8 @@ for f in tests/fuzz/fuzz_*.c; do
   corpus=$OUT/corpus-$name; mkdir -p "$corpus"
   [ -d "tests/fuzz/seeds/$name" ] && cp -n tests/fuzz/seeds/$name/* "$corpus"/ 2>/dev/null
   case $name in
-    fuzz_toml) [ -d $SHARED/toml-test ] && find $SHARED/toml-test -name '*.toml' | head -300 | while read -r s; do cp -n "$s" "$corpus/$(echo "$s" | md5sum | cut -c1-16)"; done ;;
-    fuzz_delta_log) [ -d $SHARED/delta ] && find $SHARED/delta -name '*.json' | while read -r s; do cp -n "$s" "$corpus/$(echo "$s" | md5sum | cut -c1-16)"; done ;;
+    fuzz_toml) [ -d $FIXTURES/toml-test ] && find $FIXTURES/toml-test -name '*.toml' | head -300 | while read -r s; do cp -n "$s" "$corpus/$(echo "$s" | md5sum | cut -c1-16)"; done ;;
+    fuzz_delta_log) [ -d $FIXTURES/delta ] && find $FIXTURES/delta -name '*.json' | while read -r s; do cp -n "$s" "$corpus/$(echo "$s" | md5sum | cut -c1-16)"; done ;;
     fuzz_pdf) [ -x build/make_test_pdf ] && for k in text3 mixed; do build/make_test_pdf $k "$corpus/made-$k.pdf"; done ;;
   esac
   if ! clang $CFLAGS "$f" "${OBJS[@]}" $LIBS -o "$OUT/$name" 2>"$OUT/$name.build.log"; then

@@ -138,7 +138,7 @@ if [ -x "$PDFTOOL" ] && "$PDFTOOL" text3 "$F/report.pdf" 2>/dev/null; then
   sql "SELECT page_number FROM report WHERE text_content LIKE '%parquet%'"
   check_eq "page text searchable" "$(jget '.rows[0][0]')" 2
 else
-  t_ok "PDF ingest skipped (no build/make_test_pdf) # SKIP"
+  t_skip "PDF ingest" "no build/make_test_pdf (make build)"
 fi
 
 # --- a larger upload streams through intact

@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # toml_suite.sh — runs build/toml-decode over the toml-test suite in
-# ../shared/testdata/toml-test: every valid/**/X.toml must decode to the
+# tests/data/toml-test: every valid/**/X.toml must decode to the
 # tagged JSON in X.json (compared with jq after normalising what toml-test
 # compares by value: floats as numbers, nan/inf spellings, date-time 't'/'z'
 # case and the ' ' separator), every invalid/**/X.toml must be rejected.
 # One TAP line per top-level folder (valid/string, invalid/float, ...), with
-# the failing cases listed in '#' lines. Skips when the suite is absent.
+# the failing cases listed in '#' lines. A missing suite is a failure.
 source "$(dirname "$0")/../lib.sh"
-SUITE=$ROOT/../shared/testdata/toml-test
+SUITE=$ROOT/tests/data/toml-test
 DECODE=${TOML_DECODE:-$ROOT/build/toml-decode}
 
 if [ ! -d "$SUITE" ]; then
-  t_ok "toml-test suite # skipped: $SUITE not found"
+  t_fail "toml-test suite is in the repository" "missing $SUITE"
   t_done; exit
 fi
 if [ ! -x "$DECODE" ]; then

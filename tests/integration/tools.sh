@@ -62,6 +62,15 @@ check_eq "search_candidates is 200" "$HTTP_STATUS" 200
 check "search_candidates returns candidates" test "$(jget .row_count)" -gt 0
 check_eq "search_candidates leaves out do_not_contact" "$(jget '[.rows[][9]] | index("do_not_contact")')" null
 check_eq "search_candidates finds nurses first" "$(jget '.rows[0][6] | test("Nurse|ICU|Registered")')" true
+check_eq "search_candidates says it used hybrid search" "$(jget .search.mode)" hybrid
+# filters are pushed into the search: a rare city still yields `limit` rows, all of it
+CITY=$(sql "SELECT city FROM candidates WHERE status <> 'do_not_contact' AND years_experience >= 5 GROUP BY city HAVING count(*) BETWEEN 8 AND 40 ORDER BY count(*), city LIMIT 1" | jq -r '.rows[0][0]')
+call search_candidates "$(jq -cn --arg c "$CITY" '{params:{skills:"registered nurse ICU",city:$c,min_years:5,limit:5}}')" "${R[@]}"
+check_eq "search_candidates with a rare city returns exactly limit rows" "$HTTP_STATUS/$(jget .row_count)" "200/5"
+check_eq "... all in that city, with the years asked for" "$(jget "[.rows[] | (.[3] == \"$CITY\" and .[7] >= 5)] | all")" true
+check "... and the filter it pushed down is reported" grep -q "years_experience >= 5" <<<"$(jget .search.filter)"
+call search_candidates "{\"params\":{\"skills\":\"nurse\",\"city\":\"x') OR (1=1\",\"limit\":3}}" "${R[@]}"
+check_eq "a hostile city is a literal inside the filter (no rows, no error)" "$HTTP_STATUS/$(jget .row_count)" "200/0"
 
 # --- parameter violations: 422 naming the parameter, nothing runs
 viol() { # name params want-param

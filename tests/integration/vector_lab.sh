@@ -95,7 +95,7 @@ http_json POST /vectors/hnsw/autotune '{"index":"resumes","eval":"resumes_auto",
 if [ "$(jget '.trials[0].recall')" != 1 ]; then
   check_eq "a gate nothing reaches promotes nothing" "$(jget .promoted)/$(jget .winner)" "false/null"
 else
-  t_ok "a gate nothing reaches promotes nothing (skipped: the weak config reached recall 1)"
+  t_skip_optional "a gate nothing reaches promotes nothing" "the weak config reached recall 1 on this data"
 fi
 http_json POST /vectors/hnsw/autotune '{"index":"resumes","configs":[{"ef_search":500}]}'
 check_eq "autotune config out of bounds is 400" "$HTTP_STATUS" 400

@@ -2,8 +2,10 @@
 // ai_server.js — a mock model server for the AI provider tests (Node 20, no
 // packages). It speaks Ollama's wire format (/api/embed, /api/embeddings,
 // /api/generate, /api/chat, /api/tags, /api/version) and the OpenAI one
-// (/v1/embeddings, /v1/chat/completions, /v1/models) and can be told to
-// misbehave.
+// (/v1/embeddings, /v1/chat/completions, /v1/models), plus a cross-encoder
+// rerank endpoint (POST /v1/rerank {model, query, documents} →
+// {results: [{index, relevance_score}]}, best first, the llama.cpp / Jina
+// shape), and can be told to misbehave.
 //
 //   node tests/mock/ai_server.js [--port N]     (0 = any; prints "PORT <n>")
 //
@@ -16,6 +18,10 @@
 //                    requests), "batches": [sizes],
 //                    "last": {"path", "body", "auth"}}
 //   POST /__reset   back to mode ok and zero stats
+//
+// Rerank scores are deterministic: the share of the query's words (lowercase
+// letters/digits runs of 2+ characters) that the document holds, so a test
+// can predict the order; "badshape" drops one result.
 //
 // Embeddings are deterministic: letter counts folded into `dims` buckets, so
 // texts sharing words come out close. Models whose name starts with
@@ -85,6 +91,24 @@ function embed(res, path, req) {
   const data = rows.map((e, i) => ({ object: 'embedding', index: i, embedding: e })).reverse();
   return send(res, 200, { object: 'list', data, model: req.model,
     usage: { prompt_tokens: n, total_tokens: n } });
+}
+
+function words(text) {
+  return String(text).toLowerCase().match(/[a-z0-9]{2,}/g) || [];
+}
+
+function rerank(res, req) {
+  const docs = Array.isArray(req.documents) ? req.documents : [];
+  if (typeof req.query !== 'string') return send(res, 400, { error: 'query must be a string' });
+  const q = [...new Set(words(req.query))];
+  let results = docs.map((d, index) => {
+    const w = new Set(words(d));
+    const hit = q.filter((t) => w.has(t)).length;
+    return { index, relevance_score: q.length ? hit / q.length : 0 };
+  });
+  results.sort((a, b) => b.relevance_score - a.relevance_score || a.index - b.index);
+  if (state.mode === 'badshape') results = results.slice(1);
+  return send(res, 200, { model: req.model, results });
 }
 
 function generate(res, path, req) {
@@ -162,6 +186,7 @@ function route(req, res, path, body) {
   if (modelMissing(j.model)) return missingModel(res, path, j.model);
   if (['/api/embed', '/api/embeddings', '/v1/embeddings'].includes(path)) return embed(res, path, j);
   if (['/api/generate', '/api/chat', '/v1/chat/completions'].includes(path)) return generate(res, path, j);
+  if (path === '/v1/rerank' || path === '/rerank') return rerank(res, j);
   return send(res, 404, '404 page not found');
 }
 

@@ -5,7 +5,7 @@
  * layer) or a "scanned" page: the lines are drawn into a cairo image surface
  * first and only that image is placed on the PDF page, as a scanner would
  * produce. Header-only (static functions) because both tests/unit/test_pdf.c
- * and tools/make_test_pdf.c use it.
+ * and tests/helpers/make_test_pdf.c use it.
  */
 #ifndef LH_TESTS_PDF_FIXTURE_H
 #define LH_TESTS_PDF_FIXTURE_H

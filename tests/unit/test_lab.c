@@ -526,7 +526,7 @@ static lh_vlab *agent_lab(labfix *l, int cooldown_s, int per_hour) {
     lh_err err = {0};
     l->lab = vlab_open(&lc, &err);
     assert_non_null(l->lab);
-    vlab_start(l->lab);
+    assert_int_equal(vlab_start(l->lab, &err), 0);
     return l->lab;
 }
 

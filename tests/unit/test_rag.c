@@ -105,6 +105,28 @@ static const char *resume_text(int i, char *buf, size_t cap) {
     return buf;
 }
 
+static json_t *rag_k(lh_vindex *vx, const char *index, const char *q, int k, lh_err *err) {
+    lh_vsearch_opts o;
+    vindex_search_opts_init(&o);
+    o.k = k;
+    return rag_answer(vx, index, q, &o, err);
+}
+
+static void test_citations_check(void **state) {
+    (void)state;
+    int bad = 0;
+    assert_int_equal(rag_citations_check("Ana is a nurse [1]. Bo codes [2].", 2, &bad), 0);
+    assert_int_equal(rag_citations_check("Both [1, 2] and [2][1].", 2, &bad), 0);
+    assert_int_equal(rag_citations_check("Ana is a nurse [3].", 2, &bad), -1);
+    assert_int_equal(bad, 3);
+    assert_int_equal(rag_citations_check("Ana [1] and [0].", 2, &bad), -1);
+    assert_int_equal(bad, -1);
+    assert_int_equal(rag_citations_check("No citation at all.", 2, &bad), -1);
+    assert_int_equal(bad, 0);
+    assert_int_equal(rag_citations_check("[1, 99999999999999999999]", 2, &bad), -1);
+    assert_int_equal(rag_citations_check("a [link](x) is not a citation [2]", 2, &bad), 0);
+}
+
 static void test_rag_flow_extractive_and_llm(void **state) {
     (void)state;
     vfix *f = vfix_new();
@@ -116,7 +138,7 @@ static void test_rag_flow_extractive_and_llm(void **state) {
     assert_non_null(m);
     json_decref(m);
     /* no LLM: extractive, with citations that hold the answer words */
-    json_t *r = rag_answer(f->vx, "resumes", "Which nurse worked in the ICU?", 3, &err);
+    json_t *r = rag_k(f->vx, "resumes", "Which nurse worked in the ICU?", 3, &err);
     assert_non_null(r);
     assert_string_equal(json_string_value(json_object_get(r, "model")), "extractive");
     const char *answer = json_string_value(json_object_get(r, "answer"));
@@ -139,22 +161,39 @@ static void test_rag_flow_extractive_and_llm(void **state) {
     f->cfg.provider = fake_provider(&f->ai, 1);
     f->ai.reply = "Ana Ruiz worked in the ICU [1].";
     assert_non_null(vfix_open(f));
-    r = rag_answer(f->vx, "resumes", "Which nurse worked in the ICU?", 2, &err);
+    r = rag_k(f->vx, "resumes", "Which nurse worked in the ICU?", 2, &err);
     assert_non_null(r);
     assert_string_equal(json_string_value(json_object_get(r, "answer")), "Ana Ruiz worked in the ICU [1].");
     assert_string_equal(json_string_value(json_object_get(r, "model")), "fake-llm");
     assert_int_equal(json_array_size(json_object_get(r, "citations")), 2);
     assert_non_null(strstr(f->ai.last_prompt, "[1] (doc 0, chunk 0)\nAna Ruiz is a registered nurse."));
     assert_non_null(strstr(f->ai.last_prompt, "Question: Which nurse worked in the ICU?"));
+    assert_null(json_object_get(r, "note"));
     json_decref(r);
-    /* an LLM that fails: a clear error, no answer */
+    /* a model citing a passage that was not retrieved: extractive, with a note */
+    f->ai.reply = "Ana Ruiz worked in the ICU [7].";
+    r = rag_k(f->vx, "resumes", "Which nurse worked in the ICU?", 2, &err);
+    assert_non_null(r);
+    assert_string_equal(json_string_value(json_object_get(r, "mode")), "extractive");
+    assert_non_null(strstr(json_string_value(json_object_get(r, "note")), "[7], which does not exist"));
+    assert_non_null(strstr(json_string_value(json_object_get(r, "answer")), "ICU at Mercy Hospital"));
+    json_decref(r);
+    /* ... citing nothing: the same */
+    f->ai.reply = "Ana Ruiz worked in the ICU.";
+    r = rag_k(f->vx, "resumes", "Which nurse worked in the ICU?", 2, &err);
+    assert_string_equal(json_string_value(json_object_get(r, "mode")), "extractive");
+    assert_non_null(strstr(json_string_value(json_object_get(r, "note")), "cites no passage"));
+    json_decref(r);
+    /* an LLM that fails: the extractive answer with a note naming the failure */
     f->ai.reply = NULL;
-    assert_null(rag_answer(f->vx, "resumes", "Which nurse?", 2, &err));
-    assert_int_equal(err.code, LH_E_BAD_GATEWAY);
-    assert_non_null(strstr(err.msg, "generating the answer"));
-    assert_null(rag_answer(f->vx, "resumes", "", 2, &err));
+    r = rag_k(f->vx, "resumes", "Which nurse?", 2, &err);
+    assert_non_null(r);
+    assert_string_equal(json_string_value(json_object_get(r, "mode")), "extractive");
+    assert_non_null(strstr(json_string_value(json_object_get(r, "note")), "fake LLM: garbage answer"));
+    json_decref(r);
+    assert_null(rag_k(f->vx, "resumes", "", 2, &err));
     assert_int_equal(err.code, LH_E_BAD_REQUEST);
-    assert_null(rag_answer(f->vx, "nope", "Which nurse?", 2, &err));
+    assert_null(rag_k(f->vx, "nope", "Which nurse?", 2, &err));
     assert_int_equal(err.code, LH_E_NOT_FOUND);
     vfix_free(f);
 }
@@ -162,6 +201,7 @@ static void test_rag_flow_extractive_and_llm(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_prompt_template),
+        cmocka_unit_test(test_citations_check),
         cmocka_unit_test(test_extractive_answer),
         cmocka_unit_test(test_rag_flow_extractive_and_llm),
     };

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "common/util.h"
 #include "vector/lab.h"
 #include "vector_fixture.h"
 
@@ -102,7 +103,7 @@ static void test_refresher_on_append(void **state) {
     lh_vlab_config lc = {.storage = f->st, .catalog = f->cat, .vectors = f->vx, .threads = 2};
     lh_vlab *lab = vlab_open(&lc, &err);
     assert_non_null(lab);
-    vlab_start(lab);
+    assert_int_equal(vlab_start(lab, &err), 0);
     assert_int_equal(vfix_write(f, "pa", "BIGINT", 20, 30, doc_text, LH_WRITE_APPEND), 0);
     assert_int_equal(vfix_write(f, "pm", "BIGINT", 20, 30, doc_text, LH_WRITE_APPEND), 0);
     assert_true(wait_fresh(f->vx, "pa"));
@@ -118,6 +119,29 @@ static void test_refresher_on_append(void **state) {
     json_t *rec = json_object_get(json_object_get(st, "datasets"), "pa");
     assert_int_equal(json_integer_value(json_object_get(rec, "refreshes")), 1);
     assert_null(json_object_get(json_object_get(st, "datasets"), "pm"));
+    json_decref(st);
+    vlab_free(lab);
+    vfix_free(f);
+}
+
+/* A lab whose refresher thread cannot start is an error, not a lab that
+ * silently never refreshes (ADR 0166). */
+static void test_refresher_thread_failure_refuses_start(void **state) {
+    (void)state;
+    vfix *f = vfix_new();
+    f->no_start = 1;
+    assert_non_null(vfix_open(f));
+    lh_err err = {0};
+    lh_vlab_config lc = {.storage = f->st, .catalog = f->cat, .vectors = f->vx, .threads = 1};
+    lh_vlab *lab = vlab_open(&lc, &err);
+    assert_non_null(lab);
+    lh_thread_fail_next(1);
+    assert_int_equal(vlab_start(lab, &err), -1);
+    lh_thread_fail_next(0);
+    assert_non_null(strstr(err.msg, "embedding refresher"));
+    assert_int_equal(vlab_start(lab, &err), 0);
+    json_t *st = vlab_refresher_status(lab);
+    assert_true(json_is_true(json_object_get(st, "running")));
     json_decref(st);
     vlab_free(lab);
     vfix_free(f);
@@ -199,6 +223,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_policy_patch),
         cmocka_unit_test(test_refresher_on_append),
+        cmocka_unit_test(test_refresher_thread_failure_refuses_start),
         cmocka_unit_test(test_profile_fields_and_active),
         cmocka_unit_test(test_migrate_buckets),
     };

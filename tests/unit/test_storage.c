@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/strbuf.h"
@@ -46,13 +48,31 @@ static int teardown(void **state) {
     return 0;
 }
 
+/* A URL root is refused with its scheme named, and no folder "s3:" appears. */
+static void test_url_root_refused(void **state) {
+    (void)state;
+    char cwd[4096];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    char *dir = tmpdir_new();
+    assert_int_equal(chdir(dir), 0);
+    lh_err err = {0};
+    assert_null(storage_open_local("primary", "s3://lake/warehouse", &err));
+    assert_int_equal(err.code, LH_E_BAD_REQUEST);
+    assert_non_null(strstr(err.msg, "s3://"));
+    struct stat sb;
+    assert_int_not_equal(stat("s3:", &sb), 0);
+    assert_int_equal(chdir(cwd), 0);
+    rm_rf(dir);
+    free(dir);
+}
+
 static void test_key_rules(void **state) {
     (void)state;
     static const struct { const char *key; int ok; } cases[] = {
         {"a.csv", 1}, {"dir/sub/file.parquet", 1}, {"tables/x/_delta_log/00.json", 1},
         {"", 0}, {"/etc/passwd", 0}, {"../x", 0}, {"a/../b", 0}, {"a/./b", 0},
         {"a//b", 0}, {"a/", 0}, {"a\\b", 0}, {"a\tb", 0}, {"x/.f.tmp-0011", 0},
-        {"..", 0}, {"...", 1}, {".hidden", 1},
+        {"..", 0}, {"...", 1}, {".hidden", 1}, {".lakehouse.lock", 0}, {"sub/.lakehouse.lock", 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         lh_err err = {0};
@@ -188,13 +208,71 @@ static void test_list_and_cleanup(void **state) {
     free(tmp);
 }
 
+/* One process per data folder: a second lock is refused naming the holder. */
+static void test_folder_lock(void **state) {
+    lh_storage *st = *state;
+    lh_err err = {0};
+    assert_int_equal(storage_lock(st, &err), 0);
+    assert_int_equal(storage_lock(st, &err), 0); /* idempotent on the same handle */
+    lh_storage *other = storage_open_local("primary", storage_root(st), &err);
+    assert_non_null(other);
+    assert_int_equal(storage_lock(other, &err), -1);
+    assert_int_equal(err.code, LH_E_UNAVAILABLE);
+    char want[64];
+    snprintf(want, sizeof want, "pid %ld", (long)getpid());
+    assert_non_null(strstr(err.msg, want));
+    assert_non_null(strstr(err.msg, "in use by another lakehouse process"));
+    /* the lock file is no object */
+    lh_object_info *objs = NULL;
+    size_t n = 0;
+    assert_int_equal(storage_list(st, "", &objs, &n, &err), 0);
+    for (size_t i = 0; i < n; i++) assert_string_not_equal(objs[i].key, ".lakehouse.lock");
+    storage_list_free(objs, n);
+    assert_int_equal(storage_put(st, ".lakehouse.lock", "x", 1, NULL, &err), -1);
+    assert_int_equal(storage_delete(st, ".lakehouse.lock", &err), -1);
+    storage_free(other);
+}
+
+/* A holder killed with SIGKILL leaves no stale lock. */
+static void test_lock_released_on_kill(void **state) {
+    lh_storage *st = *state;
+    char *root = lh_strdup(storage_root(st));
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        lh_storage *c = storage_open_local("primary", root, NULL);
+        char ok = storage_lock(c, NULL) == 0 ? 'y' : 'n';
+        if (write(ready[1], &ok, 1) != 1) _exit(1);
+        pause();
+        _exit(0);
+    }
+    char got = 0;
+    assert_int_equal(read(ready[0], &got, 1), 1);
+    assert_int_equal(got, 'y');
+    lh_err err = {0};
+    assert_int_equal(storage_lock(st, &err), -1); /* held by the child */
+    char want[64];
+    snprintf(want, sizeof want, "pid %ld", (long)child);
+    assert_non_null(strstr(err.msg, want));
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    assert_int_equal(storage_lock(st, &err), 0); /* no stale lock */
+    close(ready[0]);
+    close(ready[1]);
+    free(root);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_rules),
+        cmocka_unit_test(test_url_root_refused),
         cmocka_unit_test_setup_teardown(test_put_get_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_put_if_absent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_streaming_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_and_cleanup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_folder_lock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_released_on_kill, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

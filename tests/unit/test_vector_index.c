@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <duckdb.h>
 
+#include "common/util.h"
 #include "vector_fixture.h"
 
 static json_t *build(vfix *f, const char *ds, const char *index, lh_err *err) {
@@ -102,6 +103,27 @@ static void test_build_search_and_files(void **state) {
     assert_int_equal(err.code, LH_E_NOT_FOUND);
     assert_int_equal(vindex_mode_parse("fast", &(lh_vsearch_mode){0}, &err), -1);
     assert_int_equal(err.code, LH_E_BAD_REQUEST);
+    vfix_free(f);
+}
+
+/* No embedding worker can start: the build fails with the reason (it used
+ * to wait forever on units nobody took), and the next build succeeds. */
+static void test_build_without_threads_fails_cleanly(void **state) {
+    (void)state;
+    vfix *f = vfix_new();
+    f->no_start = 1;
+    assert_int_equal(vfix_write(f, "people", "BIGINT", 1, 11, doc_text, LH_WRITE_CREATE), 0);
+    assert_non_null(vfix_open(f));
+    lh_err err = {0};
+    lh_thread_fail_next(1000);
+    json_t *m = build(f, "people", "people_idx", &err);
+    lh_thread_fail_next(0);
+    assert_null(m);
+    assert_non_null(strstr(err.msg, "embedding pipeline"));
+    m = build(f, "people", "people_idx", &err);
+    if (!m) fail_msg("%s", err.msg);
+    assert_int_equal(jint(m, "docs"), 10);
+    json_decref(m);
     vfix_free(f);
 }
 
@@ -527,6 +549,7 @@ static void test_sql_table_function(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_build_search_and_files),
+        cmocka_unit_test(test_build_without_threads_fails_cleanly),
         cmocka_unit_test(test_restart_loads_graph),
         cmocka_unit_test(test_refresh_text_ids),
         cmocka_unit_test(test_refresh_int32_ids),

@@ -127,7 +127,7 @@ static inline lh_vindex *vfix_open(vfix *f) {
     lh_err err = {0};
     f->vx = vindex_open(&f->cfg, &err);
     if (!f->vx) fprintf(stderr, "vindex_open: %s\n", err.msg);
-    else if (!f->no_start) vindex_start(f->vx);
+    else if (!f->no_start && vindex_start(f->vx, &err) != 0) fprintf(stderr, "vindex_start: %s\n", err.msg);
     return f->vx;
 }
 

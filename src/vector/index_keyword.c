@@ -1,0 +1,149 @@
+/*
+ * index_keyword.c — the per-generation companions of a snapshot's rows:
+ * the BM25 keyword index (bm25-<gen>.bin, loaded when its rows
+ * fingerprint matches, else built from the chunk texts already in memory
+ * and saved — so a build or refresh that writes generation g+1 writes its
+ * keyword index with it, and a refresh never re-reads the source for it),
+ * and the doc-id → rows lookup that filtered searches use.
+ *
+ * meta.json "keyword": {"file", "language", "stopwords" (only when custom),
+ * "terms", "rows_sha256"}. The language ("en" default, or "de", "fr", "es",
+ * "none") picks the built-in stop-word list; a custom "stopwords" array
+ * replaces it. Both survive refreshes (copied from the base generation).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ai/builtin.h"
+#include "common/log.h"
+#include "common/strbuf.h"
+#include "common/util.h"
+#include "vector/index_internal.h"
+
+void vsnap_fingerprint(const vsnap *s, char out[65]) {
+    lh_sha256 *h = lh_sha256_new();
+    for (size_t i = 0; i < s->n; i++) {
+        const char *id = s->ids + s->id_off[i];
+        lh_sha256_update(h, id, strlen(id) + 1);
+        lh_sha256_update(h, &s->chunk_no[i], sizeof s->chunk_no[i]);
+    }
+    lh_sha256_final(h, out);
+}
+
+/* The stop-word list meta's keyword record asks for: a NULL-terminated
+ * array borrowing meta's strings (caller frees the array only), or NULL. */
+static const char **stop_list_of(const json_t *kw) {
+    json_t *arr = json_object_get(kw, "stopwords");
+    if (json_is_array(arr)) {
+        const char **l = lh_calloc(json_array_size(arr) + 1, sizeof *l);
+        size_t i, n = 0;
+        json_t *w;
+        json_array_foreach(arr, i, w)
+            if (json_is_string(w)) l[n++] = json_string_value(w);
+        return l;
+    }
+    const char *lang = json_string_value(json_object_get(kw, "language"));
+    const char *const *builtin = tok_stopwords(lang ? lang : "en");
+    if (!builtin) return NULL;
+    size_t n = 0;
+    while (builtin[n]) n++;
+    const char **l = lh_calloc(n + 1, sizeof *l);
+    memcpy(l, builtin, n * sizeof *l);
+    return l;
+}
+
+int vkeyword_check_config(const char *language, const json_t *stopwords, lh_err *err) {
+    if (language && !tok_language_known(language)) {
+        lh_err_set(err, LH_E_BAD_REQUEST, "unknown language '%s' for the keyword index", language);
+        lh_err_hint(err, "one of en, de, fr, es, none (or give \"stopwords\" as a list)");
+        return -1;
+    }
+    if (stopwords && !json_is_null(stopwords)) {
+        size_t i;
+        json_t *w;
+        if (!json_is_array(stopwords) || json_array_size(stopwords) > 10000)
+            return lh_err_set(err, LH_E_BAD_REQUEST, "\"stopwords\" must be a list of at most 10000 words");
+        json_array_foreach(stopwords, i, w)
+            if (!json_is_string(w) || json_string_length(w) == 0 || json_string_length(w) > LH_TOK_MAX)
+                return lh_err_set(err, LH_E_BAD_REQUEST, "\"stopwords\" must hold words of 1..%d bytes", LH_TOK_MAX);
+    }
+    return 0;
+}
+
+/* Doc ids sorted (row numbers, by id then row) for vsnap_allow_ids. */
+static const vsnap *by_id_snap;
+static int by_id_cmp(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    int c = strcmp(by_id_snap->ids + by_id_snap->id_off[x], by_id_snap->ids + by_id_snap->id_off[y]);
+    return c ? c : (x > y) - (x < y);
+}
+
+static void snap_doc_index(vsnap *s) {
+    static pthread_mutex_t sort_mu = PTHREAD_MUTEX_INITIALIZER; /* qsort has no context argument */
+    s->by_id = lh_malloc((s->n ? s->n : 1) * sizeof *s->by_id);
+    for (size_t i = 0; i < s->n; i++) s->by_id[i] = (uint32_t)i;
+    pthread_mutex_lock(&sort_mu);
+    by_id_snap = s;
+    qsort(s->by_id, s->n, sizeof *s->by_id, by_id_cmp);
+    pthread_mutex_unlock(&sort_mu);
+}
+
+size_t vsnap_allow_id(const vsnap *s, const char *id, uint64_t *allowed) {
+    size_t lo = 0, hi = s->n, set = 0;
+    while (lo < hi) { /* first row whose id >= id */
+        size_t mid = (lo + hi) / 2;
+        if (strcmp(s->ids + s->id_off[s->by_id[mid]], id) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    for (; lo < s->n && !strcmp(s->ids + s->id_off[s->by_id[lo]], id); lo++, set++) {
+        uint32_t r = s->by_id[lo];
+        allowed[r >> 6] |= (uint64_t)1 << (r & 63);
+    }
+    return set;
+}
+
+int vsnap_keyword(lh_vindex *vx, json_t *meta, vsnap *s, lh_err *err) {
+    snap_doc_index(s);
+    const char *name = json_string_value(json_object_get(meta, "name"));
+    json_t *kw = json_object_get(meta, "keyword");
+    if (!json_is_object(kw)) {
+        json_object_set_new(meta, "keyword", json_pack("{s:s}", "language", "en"));
+        kw = json_object_get(meta, "keyword");
+    }
+    const char **stop = stop_list_of(kw);
+    char fp[65];
+    vsnap_fingerprint(s, fp);
+    const char *want = json_string_value(json_object_get(kw, "rows_sha256"));
+    const char *file = json_string_value(json_object_get(kw, "file"));
+    double t0 = lh_mono_s();
+    if (file && want && !strcmp(want, fp)) {
+        char *path = vx_path(vx, name, file);
+        lh_err lerr = {0};
+        s->bm25 = bm25_load(path, s->n, stop, &lerr);
+        free(path);
+        if (s->bm25) {
+            free(stop);
+            return 0;
+        }
+        LOG_WARN("vector index %s: keyword index unusable (%s), rebuilding", name, lerr.msg);
+    }
+    s->bm25 = bm25_build(s->texts, s->text_off, s->n, stop);
+    free(stop);
+    LOG_INFO("vector index %s: keyword index built (%zu chunks, %zu terms) in %.0f ms", name, s->n,
+             bm25_terms(s->bm25), (lh_mono_s() - t0) * 1000);
+    int64_t gen = json_integer_value(json_object_get(meta, "generation"));
+    char *kfile = lh_asprintf("bm25-%lld.bin", (long long)gen);
+    char *path = vx_path(vx, name, kfile);
+    lh_err serr = {0};
+    if (bm25_save(s->bm25, path, &serr) != 0) {
+        LOG_WARN("vector index %s: saving the keyword index failed: %s", name, serr.msg);
+    } else {
+        json_object_set_new(kw, "file", json_string(kfile));
+        json_object_set_new(kw, "rows_sha256", json_string(fp));
+        json_object_set_new(kw, "terms", json_integer((json_int_t)bm25_terms(s->bm25)));
+    }
+    free(kfile);
+    free(path);
+    (void)err;
+    return 0;
+}

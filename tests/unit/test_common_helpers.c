@@ -1,0 +1,145 @@
+/*
+ * test_common_helpers.c — the shared helpers in common/ that replaced
+ * per-module copies (issue 8): lh_duck_open applies the project's DuckDB
+ * settings and connects; lh_time_iso / lh_time_iso_us / lh_time_parse_iso
+ * agree with each other and refuse what is not an RFC 3339 UTC time;
+ * lh_temp_path_beside names a fresh hidden ".<base>.tmp-<hex>" beside a path.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/duck.h"
+#include "common/util.h"
+
+/* current_setting(name) on conn, as an owned string. */
+static char *setting(duckdb_connection conn, const char *name) {
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT current_setting('%s')::VARCHAR", name);
+    duckdb_result r;
+    assert_int_equal(duckdb_query(conn, sql, &r), DuckDBSuccess);
+    char *v = duckdb_value_varchar(&r, 0, 0);
+    duckdb_destroy_result(&r);
+    return v;
+}
+
+static void assert_setting(duckdb_connection conn, const char *name, const char *want) {
+    char *v = setting(conn, name);
+    assert_non_null(v);
+    assert_string_equal(v, want);
+    duckdb_free(v);
+}
+
+static void test_duck_open_settings(void **state) {
+    (void)state;
+    duckdb_database db = NULL;
+    duckdb_connection conn = NULL;
+    lh_err err = {0};
+    lh_duck_options opt = {.threads = 3, .memory_mb = 256, .unordered = 1};
+    assert_int_equal(lh_duck_open(&opt, "test", &db, &conn, &err), 0);
+    assert_setting(conn, "threads", "3");
+    assert_setting(conn, "preserve_insertion_order", "false");
+    assert_setting(conn, "autoinstall_known_extensions", "false");
+    assert_setting(conn, "autoload_known_extensions", "false");
+    char *mem = setting(conn, "memory_limit");
+    assert_non_null(mem);
+    assert_non_null(strstr(mem, "MiB")); /* 256MB shown as 244.1 MiB */
+    duckdb_free(mem);
+    duckdb_disconnect(&conn);
+    duckdb_close(&db);
+}
+
+static void test_duck_open_defaults(void **state) {
+    (void)state;
+    duckdb_database db = NULL;
+    duckdb_connection conn = NULL;
+    lh_err err = {0};
+    assert_int_equal(lh_duck_open(NULL, "test", &db, NULL, &err), 0);
+    assert_non_null(db);
+    assert_int_equal(duckdb_connect(db, &conn), DuckDBSuccess);
+    assert_setting(conn, "preserve_insertion_order", "true");
+    assert_setting(conn, "autoload_known_extensions", "false");
+    duckdb_disconnect(&conn);
+    duckdb_close(&db);
+}
+
+static void test_time_parse(void **state) {
+    (void)state;
+    int64_t us = 0;
+    assert_int_equal(lh_time_parse_iso("1970-01-01T00:00:00Z", &us), 0);
+    assert_int_equal(us, 0);
+    assert_int_equal(lh_time_parse_iso("2026-11-24T10:00:00Z", &us), 0);
+    assert_int_equal(us, INT64_C(1795514400) * 1000000);
+    assert_int_equal(lh_time_parse_iso("2026-11-24T10:00:00.5+00:00", &us), 0);
+    assert_int_equal(us, INT64_C(1795514400) * 1000000 + 500000);
+    assert_int_equal(lh_time_parse_iso("2026-11-24T10:00:00.1234567Z", &us), 0); /* past us: dropped */
+    assert_int_equal(us % 1000000, 123456);
+    const char *bad[] = {"", "2026-11-24", "2026-11-24T10:00:00", "2026-11-24T10:00:00+01:00",
+                         "2026-11-24T10:00:00Zjunk", "2026-11-24 10:00:00Z", "yesterday"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        us = 42;
+        assert_int_equal(lh_time_parse_iso(bad[i], &us), -1);
+        assert_int_equal(us, 42);
+    }
+    assert_int_equal(lh_time_parse_iso(NULL, &us), -1);
+}
+
+static void test_time_format_roundtrip(void **state) {
+    (void)state;
+    char ms_s[32], us_s[40];
+    lh_time_iso(INT64_C(1795514400123), ms_s);
+    assert_string_equal(ms_s, "2026-11-24T10:00:00.123Z");
+    lh_time_iso_us(INT64_C(1795514400000042), us_s);
+    assert_string_equal(us_s, "2026-11-24T10:00:00.000042Z");
+    lh_time_iso_us(-1, us_s); /* one microsecond before the epoch */
+    assert_string_equal(us_s, "1969-12-31T23:59:59.999999Z");
+    int64_t us;
+    assert_int_equal(lh_time_parse_iso(ms_s, &us), 0);
+    assert_int_equal(us, INT64_C(1795514400123) * 1000);
+    lh_time_iso_us(INT64_C(1795514400654321), us_s);
+    assert_int_equal(lh_time_parse_iso(us_s, &us), 0);
+    assert_int_equal(us, INT64_C(1795514400654321));
+}
+
+/* "<prefix>.<base>.tmp-" then 16 lowercase hex digits and nothing else. */
+static void assert_temp_shape(const char *tmp, const char *prefix, const char *base) {
+    size_t np = strlen(prefix), nb = strlen(base);
+    assert_memory_equal(tmp, prefix, np);
+    assert_int_equal(tmp[np], '.');
+    assert_memory_equal(tmp + np + 1, base, nb);
+    const char *hex = tmp + np + 1 + nb;
+    assert_memory_equal(hex, ".tmp-", 5);
+    hex += 5;
+    assert_int_equal(strlen(hex), 16);
+    for (const char *p = hex; *p; p++) assert_non_null(strchr("0123456789abcdef", *p));
+}
+
+static void test_temp_path_beside(void **state) {
+    (void)state;
+    char *a = lh_temp_path_beside("/data/t/_delta_log/00000000000000000010.checkpoint.parquet");
+    char *b = lh_temp_path_beside("/data/t/_delta_log/00000000000000000010.checkpoint.parquet");
+    assert_temp_shape(a, "/data/t/_delta_log/", "00000000000000000010.checkpoint.parquet");
+    assert_temp_shape(b, "/data/t/_delta_log/", "00000000000000000010.checkpoint.parquet");
+    assert_string_not_equal(a, b); /* fresh each time: concurrent writers never share one */
+    free(a);
+    free(b);
+    char *c = lh_temp_path_beside("file.json"); /* no folder: a hidden file here */
+    assert_temp_shape(c, "", "file.json");
+    free(c);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_duck_open_settings),
+        cmocka_unit_test(test_duck_open_defaults),
+        cmocka_unit_test(test_time_parse),
+        cmocka_unit_test(test_time_format_roundtrip),
+        cmocka_unit_test(test_temp_path_beside),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
