@@ -24,7 +24,6 @@
 #include <duckdb.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,33 +36,61 @@
 
 /* ---- the keyed mask ---------------------------------------------------------- */
 
+/* HMAC-SHA256 with the key's inner and outer pads hashed once: each value
+ * costs two copies of a prepared digest state, not a fresh HMAC setup. */
+typedef struct {
+    EVP_MD_CTX *inner, *outer; /* SHA-256 after (key ^ ipad) / (key ^ opad) */
+} mask_hmac;
+
+static void mask_hmac_free(void *p) {
+    mask_hmac *m = p;
+    EVP_MD_CTX_free(m->inner);
+    EVP_MD_CTX_free(m->outer);
+    free(m);
+}
+
+static mask_hmac *mask_hmac_new(const unsigned char key[32]) {
+    unsigned char pad[64];
+    mask_hmac *m = lh_calloc(1, sizeof *m);
+    m->inner = EVP_MD_CTX_new();
+    m->outer = EVP_MD_CTX_new();
+    for (int round = 0; round < 2; round++) {
+        memset(pad, round ? 0x5c : 0x36, sizeof pad);
+        for (int i = 0; i < 32; i++) pad[i] ^= key[i];
+        EVP_MD_CTX *c = round ? m->outer : m->inner;
+        if (!c || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1 || EVP_DigestUpdate(c, pad, sizeof pad) != 1) abort();
+    }
+    OPENSSL_cleanse(pad, sizeof pad);
+    return m;
+}
+
 static void mask_hash_fn(duckdb_function_info info, duckdb_data_chunk input, duckdb_vector output) {
-    const unsigned char *key = duckdb_scalar_function_get_extra_info(info);
+    const mask_hmac *m = duckdb_scalar_function_get_extra_info(info);
     idx_t n = duckdb_data_chunk_get_size(input);
     duckdb_string_t *in = duckdb_vector_get_data(duckdb_data_chunk_get_vector(input, 0));
     static const char hex[] = "0123456789abcdef";
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
     for (idx_t i = 0; i < n; i++) {
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int mdlen = 0;
-        HMAC(EVP_sha256(), key, 32, (const unsigned char *)duckdb_string_t_data(&in[i]),
-             duckdb_string_t_length(in[i]), md, &mdlen);
+        unsigned char h1[32], h2[32];
+        unsigned int len = 0;
+        EVP_MD_CTX_copy_ex(c, m->inner);
+        EVP_DigestUpdate(c, duckdb_string_t_data(&in[i]), duckdb_string_t_length(in[i]));
+        EVP_DigestFinal_ex(c, h1, &len);
+        EVP_MD_CTX_copy_ex(c, m->outer);
+        EVP_DigestUpdate(c, h1, sizeof h1);
+        EVP_DigestFinal_ex(c, h2, &len);
         char out[16];
         for (int k = 0; k < 8; k++) {
-            out[2 * k] = hex[md[k] >> 4];
-            out[2 * k + 1] = hex[md[k] & 15];
+            out[2 * k] = hex[h2[k] >> 4];
+            out[2 * k + 1] = hex[h2[k] & 15];
         }
         duckdb_vector_assign_string_element_len(output, i, out, sizeof out);
     }
-}
-
-static void key_free(void *p) {
-    OPENSSL_cleanse(p, 32);
-    free(p);
+    EVP_MD_CTX_free(c);
 }
 
 static int register_mask(void *conn, void *ctx, lh_err *err) {
-    unsigned char *key = lh_malloc(32);
-    memcpy(key, ctx, 32);
+    mask_hmac *key = mask_hmac_new(ctx);
     duckdb_scalar_function f = duckdb_create_scalar_function();
     duckdb_scalar_function_set_name(f, "lh_mask_hash");
     duckdb_logical_type v = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
@@ -71,7 +98,7 @@ static int register_mask(void *conn, void *ctx, lh_err *err) {
     duckdb_scalar_function_set_return_type(f, v);
     duckdb_destroy_logical_type(&v);
     duckdb_scalar_function_set_function(f, mask_hash_fn);
-    duckdb_scalar_function_set_extra_info(f, key, key_free);
+    duckdb_scalar_function_set_extra_info(f, key, mask_hmac_free);
     int rc = duckdb_register_scalar_function(*(duckdb_connection *)conn, f) == DuckDBSuccess
                  ? 0
                  : lh_err_set(err, LH_E_INTERNAL, "cannot register lh_mask_hash");
