@@ -74,7 +74,6 @@ int access_principal_unconfined(const lh_principal *who);
  * with auth on and no key at all, makes an admin key, prints it once on
  * stdout and stores only its hash. cfg is borrowed for the module's life. */
 int access_auth_configure(lh_access *a, const lh_config *cfg, lh_err *err);
-int access_auth_enabled(lh_access *a);
 /* Authenticates key (may be NULL) from client (an address, for the failed-
  * attempt limiter) and checks the level: 0 with *who filled; else
  * LH_E_UNAUTHORIZED (no/unknown key), LH_E_FORBIDDEN (level too low) or

@@ -204,8 +204,6 @@ int access_auth_configure(lh_access *a, const lh_config *cfg, lh_err *err) {
     return 0;
 }
 
-int access_auth_enabled(lh_access *a) { return a->auth_enabled; }
-
 /* ---- failed attempts ----------------------------------------------------------- */
 
 static access_rl_slot *rl_slot(lh_access *a, const char *client, int64_t now) {

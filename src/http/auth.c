@@ -46,17 +46,6 @@ int http_auth_check(lh_app *app, lh_req *req, lh_resp *resp) {
     return rc;
 }
 
-int http_scope(lh_app *app, lh_req *req, lh_access_scope *sc, lh_resp *resp) {
-    lh_err err = {0};
-    if (!app->access) {
-        memset(sc, 0, sizeof *sc);
-        return 0;
-    }
-    if (access_scope(app->access, &req->who, sc, &err) == 0) return 0;
-    resp_error(resp, &err);
-    return -1;
-}
-
 int http_bind_address(const char *host, int port, struct sockaddr_storage *out, lh_err *err) {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res;
     char ps[16];

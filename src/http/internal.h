@@ -109,9 +109,6 @@ int http_auth_check(lh_app *app, lh_req *req, lh_resp *resp);
 /* The listening address for host (config_bind_address) and port (auth.c). */
 struct sockaddr_storage;
 int http_bind_address(const char *host, int port, struct sockaddr_storage *out, lh_err *err);
-/* The caller's confinement for SQL (access_scope): 0, or -1 with resp set.
- * sc->scope is what query_open_as / tools / insight take. */
-int http_scope(lh_app *app, lh_req *req, lh_access_scope *sc, lh_resp *resp);
 
 /* X-Lakehouse-Bucket on ingest routes (bucket_header.c): 0 to go on, else
  * -1 with the 404/422 in resp. */
