@@ -207,10 +207,15 @@ static void test_env_overrides(void **state) {
     assert_string_equal(c->telemetry.traces, "stdout");
     config_free(c);
     setenv("LAKEHOUSE_AUTH_ENABLED", "false", 1);
+    unsetenv("LAKEHOUSE_SERVER_HOST");
     setenv("LAKEHOUSE_SERVER_PORT", "1", 1); /* the short alias wins */
     c = load_ok("");
     assert_int_equal(c->auth.enabled, 0);
+    assert_string_equal(config_bind_address(c), "127.0.0.1"); /* auth off: loopback only */
     assert_int_equal(c->server.port, 9999);
+    config_free(c);
+    c = load_ok("[server]\nbind = \"0.0.0.0\"\n"); /* unless [server] bind says otherwise */
+    assert_string_equal(config_bind_address(c), "0.0.0.0");
     config_free(c);
     clear_env(NULL);
 }
