@@ -143,6 +143,11 @@ const lh_route lh_routes[] = {
     {"POST", "/access/check", api_access_check, ROLE_READ, NULL, WORK_LIGHT},
     {"POST", "/access/query", api_access_query, ROLE_READ, NULL, WORK_QUERY},
     {"GET", "/access/audit", api_access_audit, ROLE_ADMIN, NULL, WORK_QUERY},
+    {"GET", "/access/audit/verify", api_access_audit_verify, ROLE_ADMIN, NULL, WORK_ADMIN},
+    {"GET", "/access/keys", api_access_keys_list, ROLE_ADMIN, NULL, WORK_ADMIN},
+    {"POST", "/access/keys", api_access_key_create, ROLE_ADMIN, NULL, WORK_ADMIN},
+    {"POST", "/access/keys/{id}/rotate", api_access_key_rotate, ROLE_ADMIN, NULL, WORK_ADMIN},
+    {"DELETE", "/access/keys/{id}", api_access_key_revoke, ROLE_ADMIN, NULL, WORK_ADMIN},
 
     {"POST", "/query/cache/pin", api_query_cache_pin, ROLE_WRITE, NULL, WORK_ADMIN},
     {"POST", "/query/cache/evict", api_query_cache_evict, ROLE_WRITE, NULL, WORK_ADMIN},
