@@ -718,6 +718,36 @@ static void test_column_mapping_nested(void **state) {
     drop_bucket(st);
 }
 
+/* Our writers on a table with deletion vectors: an append adds rows beside
+ * the DV'd file, a compaction rewrites the live rows into one file without
+ * a DV (its remove drops the DV'd file), and the checkpoint writer refuses a
+ * protocol it would downgrade. */
+static void test_writes_on_dv_table(void **state) {
+    (void)state;
+    lh_storage *st = temp_bucket();
+    char *cmd = lh_asprintf("cp -r '%s/delta-features/table-with-dv-small' '%s/dvw'", testdata(), storage_root(st));
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    lh_err err = {0};
+    lh_table *t = table_open(st, "dvw", &err);
+    table_set_checkpoint_interval(t, 0);
+    assert_int_equal(table_write(t, conn, "SELECT 100::INTEGER AS value", 0, NULL, NULL, &err), 0);
+    assert_eval(st, "dvw", -1, "count(*) || '/' || sum(value)", "9/136");
+    lh_compact_result r;
+    if (table_compact(t, conn, NULL, 0, &r, &err) != 0) fail_msg("%s", err.msg);
+    assert_int_equal(r.rows_after, 9);
+    lh_snapshot *s = table_snapshot(t, -1, &err);
+    assert_non_null(s);
+    assert_int_equal(s->nfiles, 1);
+    assert_null(s->files[0].deletion_vector);
+    table_snapshot_free(s);
+    assert_eval(st, "dvw", -1, "count(*) || '/' || sum(value)", "9/136");
+    assert_int_equal(table_checkpoint(t, conn, r.version, &err), -1);
+    assert_non_null(strstr(err.msg, "protocol 3/7"));
+    table_free(t);
+    drop_bucket(st);
+}
+
 static void test_unknown_reader_feature(void **state) {
     (void)state;
     lh_storage *st = temp_bucket();
@@ -767,6 +797,7 @@ int main(void) {
         cmocka_unit_test(test_v2_checkpoints),
         cmocka_unit_test(test_type_widening_row_tracking),
         cmocka_unit_test(test_column_mapping_nested),
+        cmocka_unit_test(test_writes_on_dv_table),
         cmocka_unit_test(test_unknown_reader_feature),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
