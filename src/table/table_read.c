@@ -207,10 +207,13 @@ void table_file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const l
         if (!table_is_partition_col(s, col->name)) continue;
         const char *v = part_value(f, col);
         char *ty = table_duckdb_type(col->type);
-        sb_puts(sb, ", CAST(");
+        /* a timestamp partition value is UTC ("…Z" or without a zone), whatever the session's zone */
+        int utc = !strcmp(col->type, "timestamp");
+        sb_puts(sb, utc ? ", timezone('UTC', CAST(" : ", CAST(");
         if (v) sb_sql_str(sb, v);
         else sb_puts(sb, "NULL");
-        sb_printf(sb, " AS %s) AS ", ty);
+        if (utc) sb_puts(sb, " AS TIMESTAMP)) AS ");
+        else sb_printf(sb, " AS %s) AS ", ty);
         sb_sql_ident(sb, col->physical_name);
         free(ty);
     }

@@ -479,10 +479,11 @@ static void test_typed_partitions(void **state) {
     put_parquet(st, "p/a.parquet", "SELECT 1::BIGINT AS id");
     put_parquet(st, "p/b.parquet", "SELECT 2::BIGINT AS id");
     const char *fields[][2] = {{"i", "integer"}, {"l", "long"}, {"d", "date"}, {"ts", "timestamp_ntz"},
-                               {"b", "boolean"}, {"m", "decimal(10,2)"}, {"f", "double"}, {"s", "string"}};
+                               {"b", "boolean"}, {"m", "decimal(10,2)"}, {"f", "double"}, {"s", "string"},
+                               {"tz", "timestamp"}};
     lh_strbuf sch = LH_STRBUF_INIT, pc = LH_STRBUF_INIT;
     sb_puts(&sch, "{\\\"type\\\":\\\"struct\\\",\\\"fields\\\":[{\\\"name\\\":\\\"id\\\",\\\"type\\\":\\\"long\\\",\\\"nullable\\\":true,\\\"metadata\\\":{}}");
-    for (size_t i = 0; i < 8; i++) {
+    for (size_t i = 0; i < 9; i++) {
         sb_printf(&sch, ",{\\\"name\\\":\\\"%s\\\",\\\"type\\\":\\\"%s\\\",\\\"nullable\\\":true,\\\"metadata\\\":{}}", fields[i][0], fields[i][1]);
         sb_printf(&pc, "%s\"%s\"", i ? "," : "", fields[i][0]);
     }
@@ -490,15 +491,20 @@ static void test_typed_partitions(void **state) {
     char *log = lh_asprintf(
         "{\"protocol\":{\"minReaderVersion\":3,\"minWriterVersion\":7,\"readerFeatures\":[\"timestampNtz\"],\"writerFeatures\":[\"timestampNtz\"]}}\n"
         "{\"metaData\":{\"id\":\"p\",\"format\":{\"provider\":\"parquet\",\"options\":{}},\"schemaString\":\"%s\",\"partitionColumns\":[%s],\"configuration\":{},\"createdTime\":1}}\n"
-        "{\"add\":{\"path\":\"a.parquet\",\"partitionValues\":{\"i\":\"-7\",\"l\":\"9000000000\",\"d\":\"2024-02-29\",\"ts\":\"2024-02-29 12:34:56.123456\",\"b\":\"true\",\"m\":\"12.34\",\"f\":\"1.5\",\"s\":\"x y\"},\"size\":1,\"modificationTime\":1,\"dataChange\":true}}\n"
-        "{\"add\":{\"path\":\"b.parquet\",\"partitionValues\":{\"i\":null,\"l\":null,\"d\":null,\"ts\":null,\"b\":null,\"m\":null,\"f\":null,\"s\":null},\"size\":1,\"modificationTime\":1,\"dataChange\":true}}\n",
+        "{\"add\":{\"path\":\"a.parquet\",\"partitionValues\":{\"i\":\"-7\",\"l\":\"9000000000\",\"d\":\"2024-02-29\",\"ts\":\"2024-02-29 12:34:56.123456\",\"b\":\"true\",\"m\":\"12.34\",\"f\":\"1.5\",\"s\":\"x y\",\"tz\":\"2024-02-29 12:34:56\"},\"size\":1,\"modificationTime\":1,\"dataChange\":true}}\n"
+        "{\"add\":{\"path\":\"b.parquet\",\"partitionValues\":{\"i\":null,\"l\":null,\"d\":null,\"ts\":null,\"b\":null,\"m\":null,\"f\":null,\"s\":\"z\",\"tz\":\"2024-02-29T12:34:56.5Z\"},\"size\":1,\"modificationTime\":1,\"dataChange\":true}}\n",
         sch.buf, pc.buf);
     put_text(st, "p/_delta_log/00000000000000000000.json", log);
     assert_eval(st, "p", -1, "string_agg(typeof(i) || typeof(l) || typeof(d) || typeof(ts) || typeof(b) || typeof(m) || typeof(f), '')",
                 "INTEGERBIGINTDATETIMESTAMPBOOLEANDECIMAL(10,2)DOUBLEINTEGERBIGINTDATETIMESTAMPBOOLEANDECIMAL(10,2)DOUBLE");
-    assert_eval(st, "p", -1, "max(i) || '|' || max(l) || '|' || max(d) || '|' || max(ts) || '|' || bool_and(b) || '|' || max(m) || '|' || max(f) || '|' || max(s)",
+    assert_eval(st, "p", -1, "max(i) || '|' || max(l) || '|' || max(d) || '|' || max(ts) || '|' || bool_and(b) || '|' || max(m) || '|' || max(f) || '|' || min(s)",
                 "-7|9000000000|2024-02-29|2024-02-29 12:34:56.123456|true|12.34|1.5|x y");
-    assert_eval(st, "p", -1, "count(*) FILTER (WHERE i IS NULL AND s IS NULL AND ts IS NULL)", "1");
+    assert_eval(st, "p", -1, "count(*) FILTER (WHERE i IS NULL AND b IS NULL AND ts IS NULL)", "1");
+    /* timestamp partition values are UTC, with or without the ISO 'Z' form, whatever the session zone */
+    run_sql("SET TimeZone = 'America/New_York'");
+    assert_eval(st, "p", -1, "string_agg(epoch_ms(tz)::VARCHAR, ',' ORDER BY tz) || '/' || typeof(any_value(tz))",
+                "1709210096000,1709210096500/TIMESTAMP WITH TIME ZONE");
+    run_sql("SET TimeZone = 'UTC'");
     free(log);
     sb_free(&sch);
     sb_free(&pc);
