@@ -120,6 +120,8 @@ lh_table_staged *table_stage(lh_table *t, duckdb_connection conn, const char *se
 int table_commit_staged(lh_table *t, lh_table_staged *f, duckdb_connection conn, int overwrite,
                         int64_t *version_out, int64_t *rows_out, lh_err *err);
 void table_staged_free(lh_table_staged *f);
+/* 1 when f may be committed to t: same prefix, file still there. */
+int table_staged_valid(const lh_table *t, const lh_table_staged *f);
 
 /* Compaction (table_compact.c): every active file of the latest snapshot
  * rewritten as one snappy Parquet file, committed as one put-if-absent

@@ -383,6 +383,10 @@ void table_staged_free(lh_table_staged *f) {
     free(f);
 }
 
+int table_staged_valid(const lh_table *t, const lh_table_staged *f) {
+    return !f->committed && !strcmp(f->prefix, t->prefix) && access(f->nf.abs, F_OK) == 0;
+}
+
 typedef struct {
     const new_file *nf;
     int overwrite;
