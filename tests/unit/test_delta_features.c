@@ -779,6 +779,33 @@ static void test_writes_on_dv_table(void **state) {
     drop_bucket(st);
 }
 
+/* The DV fixture's state as a checkpoint (the add's deletionVector a struct
+ * column), its first commit gone (only the checkpoint can say): still 8 rows. */
+static void test_dv_in_checkpoint(void **state) {
+    (void)state;
+    lh_storage *st = temp_bucket();
+    char *cmd = lh_asprintf("cp -r '%s/delta-features/table-with-dv-small' '%s/cp' && rm '%s/cp/_delta_log/00000000000000000000.json'",
+                            testdata(), storage_root(st), storage_root(st));
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    char *cp = storage_path(st, "cp/_delta_log/00000000000000000001.checkpoint.parquet");
+    char *sql = lh_asprintf(
+        "COPY (SELECT {'minReaderVersion': 3, 'minWriterVersion': 7, 'readerFeatures': ['deletionVectors'], 'writerFeatures': ['deletionVectors']} AS protocol, "
+        "NULL::STRUCT(id VARCHAR, schemaString VARCHAR) AS metaData, NULL::STRUCT(path VARCHAR, partitionValues MAP(VARCHAR, VARCHAR), size BIGINT, "
+        "modificationTime BIGINT, dataChange BOOLEAN, stats VARCHAR, deletionVector STRUCT(storageType VARCHAR, pathOrInlineDv VARCHAR, \"offset\" INTEGER, "
+        "sizeInBytes INTEGER, cardinality BIGINT)) AS add "
+        "UNION ALL SELECT NULL, {'id': 'testId', 'schemaString': '{\"type\":\"struct\",\"fields\":[{\"name\":\"value\",\"type\":\"integer\",\"nullable\":true,\"metadata\":{}}]}'}, NULL "
+        "UNION ALL SELECT NULL, NULL, {'path': 'part-00000-fae5310a-a37d-4e51-827b-c3d5516560ca-c000.snappy.parquet', 'partitionValues': MAP {}, 'size': 635, "
+        "'modificationTime': 1, 'dataChange': false, 'stats': '{\"numRecords\":10}', 'deletionVector': {'storageType': 'u', "
+        "'pathOrInlineDv': 'vBn[lx{q8@P<9BNH/isA', 'offset': 1, 'sizeInBytes': 36, 'cardinality': 2}}) TO '%s' (FORMAT parquet)", cp);
+    run_sql(sql);
+    put_text(st, "cp/_delta_log/_last_checkpoint", "{\"version\":1,\"size\":3}");
+    assert_eval(st, "cp", -1, "count(*) || '/' || min(value) || '/' || max(value)", "8/1/8");
+    free(sql);
+    free(cp);
+    drop_bucket(st);
+}
+
 static void test_unknown_reader_feature(void **state) {
     (void)state;
     lh_storage *st = temp_bucket();
@@ -829,6 +856,7 @@ int main(void) {
         cmocka_unit_test(test_type_widening_row_tracking),
         cmocka_unit_test(test_column_mapping_nested),
         cmocka_unit_test(test_writes_on_dv_table),
+        cmocka_unit_test(test_dv_in_checkpoint),
         cmocka_unit_test(test_unknown_reader_feature),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
