@@ -8,7 +8,6 @@
 
 #include "http/internal.h"
 #include "vector/index.h"
-#include "vector/rag.h"
 
 /* The service, or NULL after a 503 in resp. */
 static lh_vindex *vectors_of(lh_app *app, lh_resp *resp) {

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "http/internal.h"
-#include "vector/index_disk.h"
+#include "vector/index.h"
 
 static lh_vindex *disk_vectors(lh_app *app, lh_resp *resp) {
     if (!app->vectors) resp_errorf(resp, LH_E_UNAVAILABLE, NULL, "the vector service is not running");
