@@ -191,6 +191,7 @@ V=$(LAKEHOUSE_DATA=$DATA "$LH_BIN" audit verify); rc=$?
 check_eq "audit verify: the chain holds" "$rc:$(echo "$V" | jq .ok)" "0:true"
 check "the audit has denials, tools, profiles" bash -c \
   "grep -q '\"outcome\":\"denied\"' '$DATA/_access/audit.jsonl' && grep -q '\"kind\":\"tool\"' '$DATA/_access/audit.jsonl' && grep -q '\"kind\":\"profile\"' '$DATA/_access/audit.jsonl'"
+check "refused calls are audited (kind auth)" grep -q '"kind":"auth","outcome":"denied"' "$DATA/_access/audit.jsonl"
 check "the audit names principal and role" grep -q '"caller":"key2","elapsed_ms"' "$DATA/_access/audit.jsonl"
 cp "$DATA/_access/audit.jsonl" "$LH_TMP/audit.bak"
 sed -i '5s/"outcome":"[a-z]*"/"outcome":"ok"/; 5s/"rows":[0-9a-z]*/"rows":0/' "$DATA/_access/audit.jsonl"
