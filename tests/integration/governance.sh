@@ -157,6 +157,12 @@ check_eq "search over a hashed column is 403 for read" "$(vs k-read search cand_
 check_eq "RAG over a hashed column is 403 for read" "$(vs k-read rag cand_email question)" 403
 check_eq "search over it is fine for recruiter (allowed)" "$(vs k-rec search cand_email query)" 200
 check_eq "search over an allowed column is fine for read" "$(vs k-read search cand_skills query)" 200
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-API-Key: k-read" "$LH_URL/vectors/search" \
+  -d '{"index":"cand_skills","query":"nurse","filter":"ssn LIKE '"'"'1%'"'"'"}')
+check_eq "a search filter (evaluated unmasked) is refused for read" "$code" 403
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-API-Key: k-admin" "$LH_URL/vectors/search" \
+  -d '{"index":"cand_skills","query":"nurse","filter":"state = '"'"'CA'"'"'"}')
+check_eq "…and allowed for admin" "$code" 200
 
 # ---- reserved storage ------------------------------------------------------------------------
 st() { curl -s -o /dev/null -w '%{http_code}' -X "$1" -H "X-API-Key: $2" "$LH_URL/storage/objects/$3" ${4:+--data-binary "$4"}; }
