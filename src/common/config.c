@@ -55,7 +55,7 @@ static const cfg_key KEYS[] = {
     {"server", "max_connections", K_INT, "1024", F(server.max_connections), 8, 65536, NULL},
     {"server", "shutdown_grace_ms", K_I64, "10000", F(server.shutdown_grace_ms), 0, 3600000, NULL},
     {"server", "queue_timeout_ms", K_I64, "10000", F(server.queue_timeout_ms), 0, 3600000, NULL},
-    {"server", "query_concurrency", K_INT, "8", F(server.query_concurrency), 1, 4096, NULL},
+    {"server", "query_concurrency", K_INT, "0", F(server.query_concurrency), 0, 4096, NULL},
     {"server", "query_queue", K_INT, "64", F(server.query_queue), 0, 65536, NULL},
     {"server", "ingest_concurrency", K_INT, "2", F(server.ingest_concurrency), 1, 4096, NULL},
     {"server", "ingest_queue", K_INT, "16", F(server.ingest_queue), 0, 65536, NULL},

@@ -47,7 +47,7 @@ typedef struct {
         int64_t shutdown_grace_ms; /* SIGTERM: in-flight work may finish this long: 10000 */
         int64_t queue_timeout_ms;  /* longest wait in an admission queue: 10000 */
         /* admission budgets per kind of work (ADR 0181): running at once, waiting */
-        int query_concurrency, query_queue;     /* 8, 64 */
+        int query_concurrency, query_queue;     /* 0 (= [query] pool_size), 64 */
         int ingest_concurrency, ingest_queue;   /* 2, 16 */
         int vector_concurrency, vector_queue;   /* 4, 32 */
         int admin_concurrency, admin_queue;     /* 2, 8 */

@@ -191,14 +191,14 @@ int api_vectors_visible(lh_app *app, lh_req *req, const char *index, const json_
 void api_vectors_rag(lh_app *, lh_req *, lh_resp *);
 void api_vectors_refresh(lh_app *, lh_req *, lh_resp *);
 void api_vectors_stale(lh_app *, lh_req *, lh_resp *);
-void api_lance_migrate(lh_app *, lh_req *, lh_resp *);
-void api_lance_index(lh_app *, lh_req *, lh_resp *);
-void api_lance_search(lh_app *, lh_req *, lh_resp *);
-void api_lance_doc(lh_app *, lh_req *, lh_resp *);
-void api_lance_append(lh_app *, lh_req *, lh_resp *);
-void api_lance_stats(lh_app *, lh_req *, lh_resp *);
-void api_lance_scalar_index(lh_app *, lh_req *, lh_resp *);
-void api_lance_recall(lh_app *, lh_req *, lh_resp *);
+void api_ivfpq_migrate(lh_app *, lh_req *, lh_resp *);
+void api_ivfpq_index(lh_app *, lh_req *, lh_resp *);
+void api_ivfpq_search(lh_app *, lh_req *, lh_resp *);
+void api_ivfpq_doc(lh_app *, lh_req *, lh_resp *);
+void api_ivfpq_append(lh_app *, lh_req *, lh_resp *);
+void api_ivfpq_stats(lh_app *, lh_req *, lh_resp *);
+void api_ivfpq_scalar_index(lh_app *, lh_req *, lh_resp *);
+void api_ivfpq_recall(lh_app *, lh_req *, lh_resp *);
 /* HNSW lab and autotune agent (api_lab.c), model profiles (api_profiles.c) */
 void api_hnsw_evals_list(lh_app *, lh_req *, lh_resp *);
 void api_hnsw_evals_create(lh_app *, lh_req *, lh_resp *);

@@ -505,6 +505,12 @@ static enum MHD_Result decode_arg(void *cls, enum MHD_ValueKind kind, const char
 static lh_router *routes_build(lh_err *err) {
     lh_router *r = router_new();
     for (size_t i = 0; i < lh_routes_count; i++) {
+        if (lh_routes[i].kind == WORK_UNSET) { /* every route names the budget it counts against */
+            lh_err_set(err, LH_E_INTERNAL, "route %s %s names no kind of work (routes.c)", lh_routes[i].method,
+                       lh_routes[i].pattern);
+            router_free(r);
+            return NULL;
+        }
         if (router_add(r, lh_routes[i].method, lh_routes[i].pattern, (void *)&lh_routes[i], err) != 0) {
             router_free(r);
             return NULL;
@@ -515,7 +521,10 @@ static lh_router *routes_build(lh_err *err) {
 
 static lh_admission *admission_from_config(const lh_config *cfg) {
     lh_work_limit limits[WORK__COUNT] = {
-        [WORK_QUERY] = {cfg->server.query_concurrency, cfg->server.query_queue},
+        /* 0: as many as there are pooled connections, so queries wait here (bounded, 503) and
+         * not for a connection */
+        [WORK_QUERY] = {cfg->server.query_concurrency > 0 ? cfg->server.query_concurrency : cfg->query.pool_size,
+                        cfg->server.query_queue},
         [WORK_INGEST] = {cfg->server.ingest_concurrency, cfg->server.ingest_queue},
         [WORK_VECTOR] = {cfg->server.vector_concurrency, cfg->server.vector_queue},
         [WORK_ADMIN] = {cfg->server.admin_concurrency, cfg->server.admin_queue},
