@@ -97,6 +97,15 @@ check "file functions are refused by name" grep -q "read_parquet" <<<"$OUT"
 sql k-read "SET threads = 1"
 check_eq "SET is admin-only (403)" "$CODE" 403
 
+# AI-safe views join each role's schema with the role's policy on top
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-API-Key: k-write" "$LH_URL/catalog/views" \
+  -d '{"name":"cand_public","base_dataset":"candidates","columns":["candidate_id","email","city"]}')
+check_eq "AI-safe view made" "$code" 201
+sql k-read "SELECT email FROM cand_public LIMIT 3"
+check_eq "read through an AI-safe view: e-mails still hashed" "$CODE $(echo "$OUT" | jq -r '[.rows[][0] | test("^[0-9a-f]{16}$")] | all')" "200 true"
+sql k-rec "SELECT email FROM cand_public LIMIT 3"
+check "recruiter through it: real e-mails" grep -qE "$EMAIL_RE" <<<"$OUT"
+
 # ---- other paths ---------------------------------------------------------------------------
 T=$(curl -s -H "X-API-Key: k-ana" "$LH_URL/tools/get_candidate/call" -d '{"params":{"candidate_id":5}}')
 check_eq "tools run as the caller: analyst gets a hashed e-mail" \
