@@ -47,6 +47,8 @@ free_port() {
 }
 
 # lh_start DATA_DIR [ENV=VAL...] — starts a server, sets LH_URL and LH_PID.
+# Auth is on by default in the server; tests run it off (loopback only)
+# unless they pass LAKEHOUSE_AUTH_ENABLED=true themselves.
 # A port taken between the probe and the bind is retried with another one.
 lh_start() {
   local data=$1; shift
@@ -54,7 +56,7 @@ lh_start() {
   for attempt in 1 2 3; do
     LH_PORT=$(free_port)
     LH_URL="http://127.0.0.1:$LH_PORT"
-    env LAKEHOUSE_PORT=$LH_PORT LAKEHOUSE_DATA="$data" LAKEHOUSE_GRPC_PORT=0 "$@" "$LH_BIN" serve \
+    env LAKEHOUSE_AUTH_ENABLED=false LAKEHOUSE_PORT=$LH_PORT LAKEHOUSE_DATA="$data" LAKEHOUSE_GRPC_PORT=0 "$@" "$LH_BIN" serve \
       >>"$LH_TMP/server.out" 2>>"$LH_TMP/server.log" &
     LH_PID=$!
     LH_PIDS+=("$LH_PID")
@@ -83,12 +85,18 @@ mock_start() {
   MOCK_URL="http://127.0.0.1:$(sed -n 's/^PORT //p' "$out" | head -1)"
 }
 
+# lh_own PID — true while PID is in this suite's process group: a PID we
+# recorded whose process has exited may already belong to someone else's
+# process (PIDs cycle fast on a busy machine), which must never be signalled
+LH_PGID=$(ps -o pgid= -p $$ | tr -d ' ')
+lh_own() { [ -n "$1" ] && [ "$(ps -o pgid= -p "$1" 2>/dev/null | tr -d ' ')" = "$LH_PGID" ]; }
 # lh_is_server PID — true while PID runs the lakehouse binary under test
 lh_is_server() { [ "$(readlink -f "/proc/$1/exe" 2>/dev/null)" = "$(readlink -f "$LH_BIN")" ]; }
 
 # lh_term PID — SIGTERM, then up to 30 s for a clean exit (a sanitized server
 # reports leaks on its way out); kills it and returns 1 when it does not exit
 lh_term() {
+  lh_own "$1" || { wait "$1" 2>/dev/null; return 0; }
   kill -TERM "$1" 2>/dev/null || return 0
   for _ in $(seq 1 600); do kill -0 "$1" 2>/dev/null || break; sleep 0.05; done
   if kill -0 "$1" 2>/dev/null; then kill -9 "$1" 2>/dev/null; wait "$1" 2>/dev/null; return 1; fi
@@ -135,6 +143,7 @@ jget() { echo "$HTTP_BODY" | jq -r "$1" 2>/dev/null; }
 
 t_done() {
   for p in "${LH_PIDS[@]}"; do
+    lh_own "$p" || continue
     if lh_is_server "$p"; then lh_term "$p" || t_fail "server $p exits on SIGTERM within 30 s"
     else kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; fi
   done
@@ -146,4 +155,6 @@ t_done() {
   rm -rf "$LH_TMP"
   [ "$T_FAILED" -eq 0 ]
 }
-trap 'for p in "${LH_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done' EXIT
+# lh_kill_all — kill -9 what is left of this suite's processes (the EXIT trap)
+lh_kill_all() { for p in "${LH_PIDS[@]}"; do lh_own "$p" && kill -9 "$p" 2>/dev/null; done; }
+trap lh_kill_all EXIT

@@ -273,8 +273,8 @@ json_t *catalog_get(lh_catalog *c, const char *name, lh_err *err) {
 
 /* ---- writing ------------------------------------------------------------ */
 
-/* Commits the rows of select_sql to entry e's table and refreshes its
- * manifest. Caller holds write_mu; e is a private copy until entry_put. */
+/* Refreshes entry e's manifest after a commit to its table (see
+ * catalog_internal.h). Caller holds write_mu; e is a private copy until entry_put. */
 int entry_after_commit(lh_catalog *c, cat_entry *e, const lh_lineage *lin, lh_err *err) {
     char *sel = NULL;
     if (manifest_refresh(c, e->manifest, e->table, &sel, err) != 0) return -1;
@@ -294,8 +294,18 @@ int entry_after_commit(lh_catalog *c, cat_entry *e, const lh_lineage *lin, lh_er
     return manifest_persist(c, e->manifest, err);
 }
 
-/* Commits the rows of select_sql to entry e's table and refreshes its
- * manifest. Caller holds write_mu; e is a private copy until entry_put. */
+/* Commits the staged file f to entry e's table and refreshes its manifest
+ * from the committed snapshot. Caller holds write_mu; e is a private copy
+ * until entry_put. */
+static int entry_commit(lh_catalog *c, cat_entry *e, lh_table_staged *f, int overwrite, const lh_lineage *lin,
+                        lh_err *err) {
+    int64_t version = -1, rows = 0;
+    if (table_commit_staged(e->table, f, c->conn, overwrite, &version, &rows, err) != 0) return -1;
+    return entry_after_commit(c, e, lin, err);
+}
+
+/* Writes and commits the rows of select_sql (sorted by the clustering key)
+ * on the catalog's connection. Caller holds write_mu. */
 static int entry_write(lh_catalog *c, cat_entry *e, const char *select_sql, const lh_write_opts *o,
                        lh_err *err) {
     int64_t version = -1, rows = 0;
@@ -361,6 +371,44 @@ static int exists(lh_catalog *c, const char *name) {
     return found;
 }
 
+/* The Parquet file of a write to existing dataset name, written on a
+ * connection of its own without write_mu, so concurrent writers convert in
+ * parallel and only their commits take turns. NULL with err on failure. */
+static lh_table_staged *stage_unlocked(lh_catalog *c, const char *name, const char *select_sql, lh_err *err) {
+    cat_entry e;
+    if (entry_dup(c, name, &e, err) != 0) return NULL;
+    duckdb_connection conn;
+    lh_table_staged *f = NULL;
+    if (duckdb_connect(c->db, &conn) != DuckDBSuccess) {
+        lh_err_set(err, LH_E_INTERNAL, "catalog: cannot connect to DuckDB");
+    } else {
+        f = table_stage(e.table, conn, select_sql, err);
+        duckdb_disconnect(&conn);
+    }
+    entry_clear(&e);
+    return f;
+}
+
+/* Commits staged file f to dataset name, which existed when f was written.
+ * Caller holds write_mu. The dataset may have been deleted (404) or deleted
+ * and made again meanwhile, taking f along (409). */
+static json_t *commit_existing(lh_catalog *c, const char *name, lh_table_staged *f, int overwrite,
+                               const lh_lineage *lin, lh_err *err) {
+    cat_entry e;
+    if (entry_dup(c, name, &e, err) != 0) return NULL;
+    json_t *out = NULL;
+    if (!table_staged_valid(e.table, f)) {
+        lh_err_set(err, LH_E_CONFLICT, "dataset '%s' was deleted or replaced during the write", name);
+        lh_err_hint(err, "write again");
+    } else if (entry_commit(c, &e, f, overwrite, lin, err) == 0) {
+        out = manifest_public(json_deep_copy(e.manifest));
+        entry_put(c, &e);
+        views_publish(c);
+    }
+    entry_clear(&e);
+    return out;
+}
+
 json_t *catalog_write(lh_catalog *c, const char *name, const char *select_sql, lh_write_mode mode,
                       const lh_lineage *lin, lh_err *err) {
     lh_write_opts o = {.mode = mode, .lineage = lin};
@@ -372,6 +420,16 @@ json_t *catalog_write_opts(lh_catalog *c, const char *name, const char *select_s
     if (name_check(name, err) != 0) return NULL;
     lh_write_mode mode = o->mode;
     const lh_lineage *lin = o->lineage;
+    /* the usual append (no key change, no principal): convert in parallel */
+    if (mode != LH_WRITE_CREATE && !o->cluster_by && !o->principal && exists(c, name)) {
+        lh_table_staged *f = stage_unlocked(c, name, select_sql, err);
+        if (!f) return NULL;
+        pthread_mutex_lock(&c->write_mu);
+        json_t *out = commit_existing(c, name, f, mode == LH_WRITE_OVERWRITE, lin, err);
+        pthread_mutex_unlock(&c->write_mu);
+        table_staged_free(f);
+        return out;
+    }
     pthread_mutex_lock(&c->write_mu);
     json_t *out = NULL;
     int found = exists(c, name), created = 0;

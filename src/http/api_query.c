@@ -1,11 +1,14 @@
 /*
  * api_query.c — POST /query/sql: parse {"sql","limit"?,"timeout_ms"?},
- * open a query cursor (every SQL error is known before the first byte),
- * then stream the JSON document chunk by chunk from the cursor. Time travel
- * clauses are rewritten by the catalog first; statements that change a
- * Delta table go to query_sql_write (write role). GET …/{name}/history.
+ * open a query cursor confined to the caller's role (ADR 0190; every SQL
+ * error is known before the first byte), then stream the JSON document
+ * chunk by chunk from the cursor. Time travel clauses are rewritten by the
+ * catalog first (admin keys: role policies cover the current views only);
+ * statements that change a Delta table go to query_sql_write (write role,
+ * its SQL checked against the role's schema). GET …/{name}/history.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/log.h"
 #include "http/internal.h"
@@ -36,13 +39,14 @@ static int opt_int(json_t *body, const char *name, int64_t *out, lh_resp *resp) 
 }
 
 /* A statement that changes a Delta table (dml.c): write role and up. */
-static void query_write(lh_app *app, lh_req *req, lh_resp *resp, const char *sql, lh_err *err) {
+static void query_write(lh_app *app, lh_req *req, lh_resp *resp, const char *sql, const lh_query_scope *scope,
+                        lh_err *err) {
     if (req->role < ROLE_WRITE) {
         lh_err_set(err, LH_E_FORBIDDEN, "this statement changes a table: it needs a write or admin key");
         resp_error(resp, err);
         return;
     }
-    json_t *out = query_sql_write(app->query, app->catalog, sql, req->caller, err);
+    json_t *out = query_sql_write(app->query, app->catalog, scope, sql, req->caller, err);
     if (out) resp_json(resp, 200, out);
     else resp_error(resp, err);
 }
@@ -58,12 +62,22 @@ void api_query_sql(lh_app *app, lh_req *req, lh_resp *resp) {
     } else if (opt_int(body, "limit", &limit, resp) == 0 &&
                opt_int(body, "timeout_ms", &timeout, resp) == 0) {
         lh_err err = {0};
-        /* time travel clauses become snapshot subqueries (time_travel.c) */
-        char *run = query_sql_is_write(sql) ? NULL : catalog_time_travel_sql(app->catalog, sql, &err);
-        lh_query_cursor *c = run ? query_open(app->query, run, limit, timeout, &err) : NULL;
+        lh_access_scope sc;
+        lh_query_cursor *c = NULL;
+        int write = query_sql_is_write(sql);
+        char *run = NULL;
+        if (access_scope(app->access, &req->who, &sc, &err) == 0 && !write) { /* the caller's view of the catalog */
+            run = catalog_time_travel_sql(app->catalog, sql, &err); /* time_travel.c */
+            if (run && strcmp(run, sql) != 0 && sc.scope.schema) {
+                lh_err_set(&err, LH_E_FORBIDDEN, "time travel (AT / AS OF) needs an admin key");
+                lh_err_hint(&err, "role policies (masks, row filters) apply to the current views only");
+            } else if (run) {
+                c = query_open_as(app->query, &sc.scope, run, NULL, 0, limit, timeout, &err);
+            }
+        }
         free(run);
-        if (query_sql_is_write(sql)) {
-            query_write(app, req, resp, sql, &err);
+        if (write && err.code == LH_OK) {
+            query_write(app, req, resp, sql, &sc.scope, &err);
         } else if (!c) {
             resp_error(resp, &err);
         } else {

@@ -126,6 +126,7 @@ done:
 typedef struct {
     lh_query_engine *e;
     lh_catalog *c;
+    const lh_query_scope *scope; /* the caller's role (NULL or no schema: unconfined) */
     const char *principal;
     duckdb_connection conn;   /* borrowed pool connection */
     lh_table_rewrite rw;
@@ -137,6 +138,23 @@ typedef struct {
     int dry_run;
     lh_vacuum_result vac;
 } dml_ctx;
+
+/* The statement's SQL, as a SELECT over the target dataset, checked against
+ * the caller's role schema like a read (query_guard.c): a writer reads
+ * nothing through DML it could not SELECT (tail follows "FROM <name>"). */
+static int guard_statement(dml_ctx *d, const char *name, const char *tail, lh_err *err) {
+    if (!d->scope || !d->scope->schema) return 0;
+    lh_strbuf sql = LH_STRBUF_INIT;
+    sb_puts(&sql, "SELECT 1 FROM ");
+    sb_sql_ident(&sql, name);
+    if (tail) sb_printf(&sql, " %s", tail);
+    void *slot;
+    duckdb_connection conn = query_pool_borrow(d->e, 0, &slot, err);
+    int rc = conn ? query_guard_check(conn, sql.buf, d->scope, err) : -1;
+    if (conn) query_pool_return(d->e, slot);
+    sb_free(&sql);
+    return rc;
+}
 
 static int run_rewrite(void *ctx, lh_table *t, lh_err *err) {
     dml_ctx *d = ctx;
@@ -238,6 +256,9 @@ static json_t *exec_delete(dml_ctx *d, parser *p, lh_err *err) {
     if (sql_tok_is(p->sql, t, "WHERE")) ok = (pred = fragment(p, NULL, err)) != NULL;
     else if (t.kind != SQL_TOK_END && !sql_tok_is(p->sql, t, ";"))
         ok = !lh_err_set(err, LH_E_BAD_REQUEST, "expected WHERE after DELETE FROM %s", name);
+    char *tail = pred ? lh_asprintf("WHERE %s", pred) : NULL;
+    if (ok) ok = guard_statement(d, name, tail, err) == 0;
+    free(tail);
     if (ok) {
         d->rw = (lh_table_rewrite){.operation = "DELETE", .predicate = pred, .principal = d->principal};
         out = exec_commit(d, "DELETE", name, run_rewrite, err);
@@ -279,6 +300,15 @@ static json_t *exec_update(dml_ctx *d, parser *p, lh_err *err) {
     }
     json_t *out = NULL;
     if (rc == 0) {
+        lh_strbuf tail = LH_STRBUF_INIT;
+        sb_puts(&tail, "CROSS JOIN (SELECT ");
+        for (size_t i = 0; i < n; i++) sb_printf(&tail, "%s(%s)", i ? ", " : "", exprs[i]);
+        sb_puts(&tail, ") AS lh_set");
+        if (pred) sb_printf(&tail, " WHERE %s", pred);
+        rc = guard_statement(d, name, tail.buf, err);
+        sb_free(&tail);
+    }
+    if (rc == 0) {
         d->rw = (lh_table_rewrite){.operation = "UPDATE", .predicate = pred, .set_cols = (const char *const *)cols,
                                    .set_exprs = (const char *const *)exprs, .nset = n, .principal = d->principal};
         out = exec_commit(d, "UPDATE", name, run_rewrite, err);
@@ -316,7 +346,9 @@ static json_t *exec_insert(dml_ctx *d, parser *p, lh_err *err) {
         }
     }
     d->source = fragment(p, NULL, err);
-    if (d->source) out = exec_commit(d, "INSERT", name, run_insert, err);
+    char *tail = d->source ? lh_asprintf("CROSS JOIN (%s) AS lh_src", d->source) : NULL;
+    if (tail && guard_statement(d, name, tail, err) == 0) out = exec_commit(d, "INSERT", name, run_insert, err);
+    free(tail);
     free(name);
     return out;
 }
@@ -341,7 +373,16 @@ static json_t *exec_ctas(dml_ctx *d, parser *p, const char *sql, lh_err *err) {
     char *dir = lh_asprintf("%s/_staging", root ? root : "/tmp");
     char *file = lh_asprintf("%s/ctas-%s.parquet", dir, uuid);
     json_t *out = NULL;
-    if (lh_mkdirs(dir, err) == 0) {
+    int guarded = 0;
+    if (d->scope && d->scope->schema) {
+        char *check = lh_asprintf("SELECT * FROM (%s) AS lh_src", src);
+        void *gslot;
+        duckdb_connection gconn = query_pool_borrow(d->e, 0, &gslot, err);
+        guarded = gconn ? query_guard_check(gconn, check, d->scope, err) : -1;
+        if (gconn) query_pool_return(d->e, gslot);
+        free(check);
+    }
+    if (guarded == 0 && lh_mkdirs(dir, err) == 0) {
         lh_strbuf copy = LH_STRBUF_INIT;
         sb_printf(&copy, "COPY (%s) TO ", src);
         sb_sql_str(&copy, file);
@@ -390,7 +431,10 @@ static json_t *exec_drop(dml_ctx *d, parser *p, lh_err *err) {
     if (!name) return NULL;
     json_t *out = NULL;
     lh_err derr = {0};
-    if (catalog_delete(d->c, name, &derr) == 0) out = json_pack("{s:s, s:s, s:b}", "statement", "DROP TABLE", "dataset", name, "dropped", 1);
+    if (guard_statement(d, name, NULL, &derr) != 0 && derr.code != LH_E_FORBIDDEN) derr.code = LH_E_FORBIDDEN;
+    if (derr.code != LH_OK) {
+        if (err) *err = derr;
+    } else if (catalog_delete(d->c, name, &derr) == 0) out = json_pack("{s:s, s:s, s:b}", "statement", "DROP TABLE", "dataset", name, "dropped", 1);
     else if (if_exists && derr.code == LH_E_NOT_FOUND)
         out = json_pack("{s:s, s:s, s:b}", "statement", "DROP TABLE", "dataset", name, "dropped", 0);
     else if (err) *err = derr;
@@ -430,7 +474,8 @@ static json_t *exec_restore(dml_ctx *d, parser *p, lh_err *err) {
         if (h && version < 0) lh_err_set(err, LH_E_NOT_FOUND, "dataset '%s' has no version at or before %s", name, text);
         json_decref(h);
     }
-    if (version >= 0) out = catalog_restore(d->c, name, version, d->principal, err);
+    if (version >= 0 && guard_statement(d, name, NULL, err) == 0)
+        out = catalog_restore(d->c, name, version, d->principal, err);
     if (out) json_object_set_new(out, "statement", json_string("RESTORE"));
     free(text);
     free(name);
@@ -473,6 +518,7 @@ static json_t *exec_vacuum(dml_ctx *d, parser *p, lh_err *err) {
         lh_err_hint(err, "versions older than the retention stop being readable; add FORCE after HOURS to do it anyway");
     }
     json_t *out = NULL;
+    if (rc == 0) rc = guard_statement(d, name, NULL, err);
     if (rc == 0) {
         d->retain_ms = hours * 3600 * 1000;
         json_t *m = catalog_commit(d->c, name, run_vacuum, d, err);
@@ -501,7 +547,7 @@ static json_t *exec_optimize(dml_ctx *d, parser *p, lh_err *err) {
         lh_err_hint(err, "a table's clustering key (lakehouse.clusterBy) sorts every write, OPTIMIZE included");
     } else if (t.kind != SQL_TOK_END && !sql_tok_is(p->sql, t, ";")) {
         lh_err_set(err, LH_E_BAD_REQUEST, "OPTIMIZE %s takes no other clause", name);
-    } else {
+    } else if (guard_statement(d, name, NULL, err) == 0) {
         out = catalog_compact(d->c, name, err);
         if (out) json_object_set_new(out, "statement", json_string("OPTIMIZE"));
     }
@@ -509,8 +555,9 @@ static json_t *exec_optimize(dml_ctx *d, parser *p, lh_err *err) {
     return out;
 }
 
-json_t *query_sql_write(lh_query_engine *e, lh_catalog *c, const char *sql, const char *principal, lh_err *err) {
-    dml_ctx d = {.e = e, .c = c, .principal = principal};
+json_t *query_sql_write(lh_query_engine *e, lh_catalog *c, const lh_query_scope *scope, const char *sql,
+                        const char *principal, lh_err *err) {
+    dml_ctx d = {.e = e, .c = c, .scope = scope, .principal = principal};
     parser p = {sql, 0};
     dml_kind k = statement_kind(sql);
     sql_tok first = next(&p);

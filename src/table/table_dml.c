@@ -201,8 +201,11 @@ int table_rewrite(lh_table *t, duckdb_connection conn, const lh_table_rewrite *r
         lh_snapshot *s = table_snapshot(t, -1, err);
         if (!s) break;
         out->attempts = attempt + 1;
-        if (s->npartition_columns > 0) {
-            lh_err_set(err, LH_E_UNPROCESSABLE, "%s on partitioned tables is not supported yet", rw->operation);
+        int dvs = 0;
+        for (size_t i = 0; i < s->nfiles; i++) dvs |= s->files[i].deletion_vector != NULL;
+        if (s->npartition_columns > 0 || dvs || (s->column_mapping && strcmp(s->column_mapping, "none"))) {
+            lh_err_set(err, LH_E_UNPROCESSABLE, "%s on tables with %s is not supported yet", rw->operation,
+                       s->npartition_columns ? "partition columns" : dvs ? "deletion vectors" : "column mapping");
             table_snapshot_free(s);
             break;
         }

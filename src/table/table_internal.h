@@ -28,6 +28,26 @@ int table_commit_versions(lh_table *t, int64_t **versions, int64_t **mtimes, siz
 /* Runs SQL on the table's private DuckDB connection; result caller-owned. */
 int table_private_query(lh_table *t, const char *sql, duckdb_result *res, lh_err *err);
 
+/* Loads deletion vector dv (borrowed; NULL = none) of o (path and rows
+ * set) into o's deleted_* fields (table.c). */
+int table_file_load_dv(lh_table *t, json_t *dv, lh_table_file *o, lh_err *err);
+/* o's partition values from an add's partitionValues object (table.c). */
+void table_file_set_partitions(lh_table_file *o, json_t *pvalues);
+/* Frees what f owns and zeroes it (table.c). */
+void table_file_clear(lh_table_file *f);
+/* Sets f->deleted_rows_file: the deleted rows of f's DV as a Parquet file
+ * (written unless already there), for DVs too large to inline (table_read.c). */
+int table_dv_rows_file(lh_table *t, lh_table_file *f, lh_err *err);
+/* "phys" AS "logical", ... for s's columns in schema order (table_read.c). */
+void table_select_projection(lh_strbuf *sb, const lh_snapshot *s);
+/* SELECT of one data file f of s: its physical columns, its partition
+ * values (as typed constants named by physical name), then `extra` (more
+ * select items, ", x AS y"; may be NULL), without the rows its deletion
+ * vector deletes (table_read.c). */
+void table_file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const lh_table_file *f, const char *extra);
+/* 1 when `name` (logical) is one of s's partition columns (table_read.c). */
+int table_is_partition_col(const lh_snapshot *s, const char *name);
+
 /* ---- the steps of the write path (table_write.c), reused by table_compact.c ---- */
 
 typedef struct {

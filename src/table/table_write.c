@@ -1,5 +1,5 @@
 /*
- * table_write.c — SQL over snapshots, Delta/DuckDB type mapping, and the
+ * table_write.c — Delta/DuckDB type mapping, and the
  * write path: COPY to one new Parquet file, per-file stats, schema check,
  * staged files committed through table_commit_retry, periodic checkpoints.
  */
@@ -105,93 +105,10 @@ static json_t *delta_from_duck(const char *duck) {
     return json_string("string"); /* STRUCT/MAP/other: stored as text in the schema */
 }
 
-/* ---- reading SQL -------------------------------------------------------- */
-
 int table_snapshot_has_file(const lh_snapshot *s, const char *path) {
     for (size_t i = 0; i < s->nfiles; i++)
         if (!strcmp(s->files[i].path, path)) return 1;
     return 0;
-}
-
-void table_append_file_path(lh_table *t, lh_strbuf *sb, const char *rel) {
-    char *key = lh_asprintf("%s/%s", t->prefix, rel);
-    char *path = storage_path(t->st, key);
-    sb_sql_str(sb, path);
-    free(path);
-    free(key);
-}
-
-static int is_partition_col(const lh_snapshot *s, const char *name) {
-    for (size_t i = 0; i < s->npartition_columns; i++)
-        if (!strcmp(s->partition_columns[i], name)) return 1;
-    return 0;
-}
-
-static const char *part_value(const lh_table_file *f, const char *name) {
-    for (size_t i = 0; i < f->nparts; i++)
-        if (!strcmp(f->part_names[i], name)) return f->part_values[i];
-    return NULL;
-}
-
-static void append_projection(lh_strbuf *sb, const lh_snapshot *s) {
-    for (size_t i = 0; i < s->ncolumns; i++) {
-        if (i) sb_puts(sb, ", ");
-        sb_sql_ident(sb, s->columns[i].name);
-    }
-}
-
-static void append_empty_select(lh_strbuf *sb, const lh_snapshot *s) {
-    sb_puts(sb, "SELECT ");
-    for (size_t i = 0; i < s->ncolumns; i++) {
-        char *ty = table_duckdb_type(s->columns[i].type);
-        if (i) sb_puts(sb, ", ");
-        sb_printf(sb, "CAST(NULL AS %s) AS ", ty);
-        sb_sql_ident(sb, s->columns[i].name);
-        free(ty);
-    }
-    if (s->ncolumns == 0) sb_puts(sb, "NULL AS empty");
-    sb_puts(sb, " WHERE false");
-}
-
-char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s) {
-    lh_strbuf sb = LH_STRBUF_INIT;
-    if (s->nfiles == 0) {
-        append_empty_select(&sb, s);
-        return sb_steal(&sb);
-    }
-    sb_puts(&sb, "SELECT ");
-    append_projection(&sb, s);
-    if (s->npartition_columns == 0) {
-        sb_puts(&sb, " FROM read_parquet([");
-        for (size_t i = 0; i < s->nfiles; i++) {
-            if (i) sb_putc(&sb, ',');
-            table_append_file_path(t, &sb, s->files[i].path);
-        }
-        sb_puts(&sb, "], union_by_name = true, hive_partitioning = false)");
-        return sb_steal(&sb);
-    }
-    sb_puts(&sb, " FROM (");
-    for (size_t i = 0; i < s->nfiles; i++) {
-        const lh_table_file *f = &s->files[i];
-        if (i) sb_puts(&sb, " UNION ALL BY NAME ");
-        sb_puts(&sb, "SELECT *");
-        for (size_t c = 0; c < s->ncolumns; c++) {
-            if (!is_partition_col(s, s->columns[c].name)) continue;
-            const char *v = part_value(f, s->columns[c].name);
-            char *ty = table_duckdb_type(s->columns[c].type);
-            sb_puts(&sb, ", CAST(");
-            if (v) sb_sql_str(&sb, v);
-            else sb_puts(&sb, "NULL");
-            sb_printf(&sb, " AS %s) AS ", ty);
-            sb_sql_ident(&sb, s->columns[c].name);
-            free(ty);
-        }
-        sb_puts(&sb, " FROM read_parquet(");
-        table_append_file_path(t, &sb, f->path);
-        sb_puts(&sb, ", hive_partitioning = false)");
-    }
-    sb_putc(&sb, ')');
-    return sb_steal(&sb);
 }
 
 /* ---- write path --------------------------------------------------------- */
@@ -270,7 +187,7 @@ int table_schema_check(const lh_snapshot *snap, const file_schema *fs, lh_err *e
         free(have);
     }
     for (size_t j = 0; j < snap->ncolumns; j++) {
-        if (is_partition_col(snap, snap->columns[j].name)) continue;
+        if (table_is_partition_col(snap, snap->columns[j].name)) continue;
         size_t i = 0;
         while (i < fs->n && strcmp(snap->columns[j].name, fs->names[i])) i++;
         if (i == fs->n) sb_printf(&diff, "%scolumn '%s' is missing", diff.len ? "; " : "", snap->columns[j].name);
@@ -578,6 +495,10 @@ void table_staged_free(lh_table_staged *f) {
     free(f);
 }
 
+int table_staged_valid(const lh_table *t, const lh_table_staged *f) {
+    return !f->committed && !strcmp(f->prefix, t->prefix) && access(f->nf.abs, F_OK) == 0;
+}
+
 typedef struct {
     const new_file *nf;
     const lh_table_write_opts *o;
@@ -709,6 +630,12 @@ static int path_needs_encoding(const char *p) { return strchr(p, '%') != NULL; }
 int table_checkpoint(lh_table *t, duckdb_connection conn, int64_t version, lh_err *err) {
     lh_snapshot *s = table_snapshot(t, version, err);
     if (!s) return -1;
+    if (s->min_reader_version > 1 || s->min_writer_version > 2) { /* we write protocol 1/2 rows only */
+        lh_err_set(err, LH_E_UNPROCESSABLE, "checkpoints of tables with protocol %d/%d are not written",
+                   s->min_reader_version, s->min_writer_version);
+        table_snapshot_free(s);
+        return -1;
+    }
     for (size_t i = 0; i < s->nfiles; i++)
         if (path_needs_encoding(s->files[i].path)) {
             table_snapshot_free(s);

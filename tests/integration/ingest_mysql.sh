@@ -7,7 +7,7 @@
 # table, and a wrong password that is a clear 502 without the password.
 source "$(dirname "$0")/../lib.sh"
 source "$ROOT/tests/db_lib.sh"
-trap 'db_stop_all; for p in "${LH_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done' EXIT
+trap 'db_stop_all; lh_kill_all' EXIT
 
 PW='My-S3cret!pw'
 BIG=${LH_TEST_MY_ROWS:-1000000}

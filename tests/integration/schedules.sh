@@ -6,7 +6,7 @@
 # _schedules/<id>.json but never shown, and everything surviving a restart.
 source "$(dirname "$0")/../lib.sh"
 source "$ROOT/tests/db_lib.sh"
-trap 'db_stop_all; for p in "${LH_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done' EXIT
+trap 'db_stop_all; lh_kill_all' EXIT
 
 PW='Sched-S3cret!pw'
 if ! pg_start; then t_fail "postgres starts in a temp folder"; t_done; exit 1; fi
