@@ -431,13 +431,13 @@ static json_t *exec_drop(dml_ctx *d, parser *p, lh_err *err) {
     if (!name) return NULL;
     json_t *out = NULL;
     lh_err derr = {0};
-    if (guard_statement(d, name, NULL, &derr) != 0 && derr.code != LH_E_FORBIDDEN) derr.code = LH_E_FORBIDDEN;
-    if (derr.code != LH_OK) {
-        if (err) *err = derr;
-    } else if (catalog_delete(d->c, name, &derr) == 0) out = json_pack("{s:s, s:s, s:b}", "statement", "DROP TABLE", "dataset", name, "dropped", 1);
-    else if (if_exists && derr.code == LH_E_NOT_FOUND)
+    json_t *m = catalog_get(d->c, name, &derr);
+    if (m && guard_statement(d, name, NULL, &derr) == 0 && catalog_delete(d->c, name, &derr) == 0)
+        out = json_pack("{s:s, s:s, s:b}", "statement", "DROP TABLE", "dataset", name, "dropped", 1);
+    else if (!m && if_exists && derr.code == LH_E_NOT_FOUND)
         out = json_pack("{s:s, s:s, s:b}", "statement", "DROP TABLE", "dataset", name, "dropped", 0);
     else if (err) *err = derr;
+    json_decref(m);
     free(name);
     return out;
 }

@@ -9,10 +9,11 @@ DATA=$LH_TMP/data
 KEYS="admin-key:admin,reader-key:read,writer-key:write"
 lh_start "$DATA" LAKEHOUSE_AUTH_ENABLED=true LAKEHOUSE_API_KEYS="$KEYS" || { t_fail "server starts"; t_done; exit 1; }
 t_ok "server starts with auth on"
-W=(-H 'X-API-Key: writer-key'); R=(-H 'X-API-Key: reader-key')
+W=(-H 'X-API-Key: writer-key'); R=(-H 'X-API-Key: reader-key'); A=(-H 'X-API-Key: admin-key')
 # q KEYARRAY SQL — POST /query/sql, sets HTTP_STATUS / HTTP_BODY
 qw() { http_json POST /query/sql "$(jq -n --arg s "$1" '{sql:$s}')" "${W[@]}"; }
 qr() { http_json POST /query/sql "$(jq -n --arg s "$1" '{sql:$s}')" "${R[@]}"; }
+qa() { http_json POST /query/sql "$(jq -n --arg s "$1" '{sql:$s}')" "${A[@]}"; }
 LOG=$DATA/tables/acc/_delta_log
 commit() { printf '%s/%020d.json' "$LOG" "$1"; }
 # actions V KIND — how many KIND actions commit V has
@@ -77,35 +78,41 @@ qw "UPDATE acc SET balance = (SELECT 1) WHERE id = 1) OR (true"
 check_eq "a predicate closing its own parenthesis is 400" "$HTTP_STATUS" 400
 qw "DELETE FROM acc WHERE id IN (SELECT 1 FROM read_csv('/etc/passwd'))"
 check "a predicate cannot read outside the data folder" test "$HTTP_STATUS" -ge 400
+qw "INSERT INTO acc SELECT 1, 1, 'x' FROM read_parquet('$DATA/tables/acc/*.parquet')"
+check_eq "a writer's INSERT source passes the role guard: read_parquet is 403" "$HTTP_STATUS" 403
+qw "UPDATE acc SET name = (SELECT max(name) FROM __raw__acc) WHERE id = 1"
+check_eq "an UPDATE expression reading a raw view is 403" "$HTTP_STATUS" 403
 qw "MERGE INTO acc USING extra ON acc.id = extra.id WHEN MATCHED THEN DELETE"
 check_eq "MERGE is refused by name (422)" "$(echo "$HTTP_STATUS $(jget .error.message)" | cut -c1-9)" "422 MERGE"
 qr "SELECT count(*) FROM acc"
 check_eq "still 5 rows after the hostile statements" "$(jget '.rows[0][0]')" 5
 
-# --- time travel, both syntaxes
-qr "SELECT count(*) FROM acc AT (VERSION => 2)"
-check_eq "AT (VERSION => 2)" "$(jget '.rows[0][0]')" 8
+# --- time travel, both syntaxes (admin keys: role policies cover the current views only)
 qr "SELECT count(*) FROM acc VERSION AS OF 0"
+check_eq "time travel with a read key is 403" "$HTTP_STATUS" 403
+qa "SELECT count(*) FROM acc AT (VERSION => 2)"
+check_eq "AT (VERSION => 2)" "$(jget '.rows[0][0]')" 8
+qa "SELECT count(*) FROM acc VERSION AS OF 0"
 check_eq "VERSION AS OF 0" "$(jget '.rows[0][0]')" 5
-qr "SELECT a.balance FROM acc VERSION AS OF 2 AS a WHERE a.id = 1"
+qa "SELECT a.balance FROM acc VERSION AS OF 2 AS a WHERE a.id = 1"
 check_eq "an alias after the clause is kept" "$(jget '.rows[0][0]')" 100
-qr "SELECT o.balance - n.balance FROM acc AT (VERSION => 2) o JOIN acc n ON o.id = n.id WHERE n.id = 1"
+qa "SELECT o.balance - n.balance FROM acc AT (VERSION => 2) o JOIN acc n ON o.id = n.id WHERE n.id = 1"
 check_eq "old and new versions joined" "$(jget '.rows[0][0]')" -1
-qr "SELECT 'acc VERSION AS OF 0' AS s"
+qa "SELECT 'acc VERSION AS OF 0' AS s"
 check_eq "a clause inside a string literal is untouched" "$(jget '.rows[0][0]')" "acc VERSION AS OF 0"
 TS=$(jq -r 'select(.commitInfo) | .commitInfo.timestamp' "$(commit 1)")
 ISO=$(date -u -d "@$(( (TS + 1) / 1000 )).$(printf '%03d' $(( (TS + 1) % 1000 )))" '+%Y-%m-%d %H:%M:%S.%3N')
-qr "SELECT count(*) FROM acc TIMESTAMP AS OF '$ISO'"
+qa "SELECT count(*) FROM acc TIMESTAMP AS OF '$ISO'"
 check_eq "TIMESTAMP AS OF the moment of v1" "$(jget '.rows[0][0]')" 7
-qr "SELECT count(*) FROM acc AT (TIMESTAMP => '$ISO')"
+qa "SELECT count(*) FROM acc AT (TIMESTAMP => '$ISO')"
 check_eq "AT (TIMESTAMP => ...)" "$(jget '.rows[0][0]')" 7
-qr "SELECT count(*) FROM acc TIMESTAMP AS OF '2001-01-01'"
+qa "SELECT count(*) FROM acc TIMESTAMP AS OF '2001-01-01'"
 check_eq "a timestamp before the first version is 404" "$HTTP_STATUS" 404
-qr "SELECT count(*) FROM acc VERSION AS OF 99"
+qa "SELECT count(*) FROM acc VERSION AS OF 99"
 check_eq "a missing version is 404" "$HTTP_STATUS" 404
-qr "SELECT count(*) FROM acc VERSION AS OF -1"
+qa "SELECT count(*) FROM acc VERSION AS OF -1"
 check_eq "a negative version is 400" "$HTTP_STATUS" 400
-qr "SELECT count(*) FROM acc TIMESTAMP AS OF 'yesterday'"
+qa "SELECT count(*) FROM acc TIMESTAMP AS OF 'yesterday'"
 check_eq "a malformed timestamp is 400" "$HTTP_STATUS" 400
 
 # --- history
@@ -131,7 +138,7 @@ check_eq "restored rows are version 1's" "$(jget '.rows[0] | join(",")')" "7,511
 # --- a vacuumed version is refused clearly
 V0FILE=$(jq -r 'select(.add) | .add.path' "$(commit 0)")
 mv "$DATA/tables/acc/$V0FILE" "$LH_TMP/gone.parquet"
-qr "SELECT count(*) FROM acc VERSION AS OF 0"
+qa "SELECT count(*) FROM acc VERSION AS OF 0"
 check_eq "time travel to a vacuumed version is 422" "$HTTP_STATUS" 422
 check "the error says vacuumed" grep -q vacuumed <<<"$(jget .error.message)"
 mv "$LH_TMP/gone.parquet" "$DATA/tables/acc/$V0FILE"
@@ -152,7 +159,7 @@ check_eq "VACUUM RETAIN 0 HOURS FORCE deletes them" "$(jget .files_deleted)" 2
 check_eq "the files are gone" "$(ls "$DATA/tables/acc" | grep -c parquet)" "$((NFILES - 2))"
 qr "SELECT count(*), sum(balance) FROM acc"
 check_eq "the current version still reads" "$(jget '.rows[0] | join(",")')" "7,511"
-qr "SELECT count(*) FROM acc VERSION AS OF 3"
+qa "SELECT count(*) FROM acc VERSION AS OF 3"
 check_eq "time travel to a vacuumed version is 422" "$HTTP_STATUS" 422
 check "... naming it vacuumed" grep -q "vacuumed" <<<"$(jget .error.message)"
 qw "RESTORE TABLE acc TO VERSION AS OF 3"
