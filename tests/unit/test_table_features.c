@@ -1,10 +1,9 @@
 /*
- * test_table_features.c — the delta-features tables (tests/data/delta-features,
- * written by Databricks Runtime and Spark; expected rows in its README):
- * what we read gives exactly the documented rows, and a table needing a
- * reader feature we do not implement is refused with an error naming the
- * feature — never wrong rows. Also the history of cdf-table read back from
- * a log we did not write, and time travel over it.
+ * test_table_features.c — versions of a log we did not write: cdf-table of
+ * tests/data/delta-features (Spark; its README documents the history):
+ * time travel to each documented version, the history read back from
+ * Spark's commitInfo, and the version current at a commit's timestamp.
+ * (Reading the reader features themselves: test_delta_features.c.)
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -45,25 +44,10 @@ static int64_t rows_of(lh_storage *st, const char *name, int64_t version, const 
     return n;
 }
 
-static void test_refused_features_are_named(void **state) {
+static void test_time_travel_over_a_spark_log(void **state) {
     (void)state;
     lh_storage *st = features();
     lh_err err = {0};
-    assert_int_equal(rows_of(st, "table-with-dv-small", -1, NULL, &err), -1);
-    assert_int_equal(err.code, LH_E_UNPROCESSABLE);
-    if (!strstr(err.msg, "deletionVectors") && !strstr(err.msg, "deletion vector")) fail_msg("%s", err.msg);
-    lh_err_clear(&err);
-    assert_int_equal(rows_of(st, "table_with_column_mapping", -1, NULL, &err), -1);
-    assert_int_equal(err.code, LH_E_UNPROCESSABLE);
-    if (!strstr(err.msg, "columnMapping") && !strstr(err.msg, "column mapping")) fail_msg("%s", err.msg);
-    storage_free(st);
-}
-
-static void test_readable_features_give_documented_rows(void **state) {
-    (void)state;
-    lh_storage *st = features();
-    lh_err err = {0};
-    assert_int_equal(rows_of(st, "partition-type-primitives", -1, NULL, &err), 16);
     assert_int_equal(rows_of(st, "cdf-table", -1, NULL, &err), 9);
     assert_int_equal(rows_of(st, "cdf-table", -1, "WHERE id = 7", &err), 0);
     /* time travel on a log written by Spark: v0 has all 10, v2 still has Dennis */
@@ -96,8 +80,7 @@ static void test_history_of_a_spark_log(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_refused_features_are_named),
-        cmocka_unit_test(test_readable_features_give_documented_rows),
+        cmocka_unit_test(test_time_travel_over_a_spark_log),
         cmocka_unit_test(test_history_of_a_spark_log),
     };
     return cmocka_run_group_tests(tests, fx_setup, fx_teardown);
