@@ -97,10 +97,12 @@ void api_vectors_search(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
     if (req_body_str(body, "index", 1, &index, resp) == 0 && req_body_str(body, "query", 1, &query, resp) == 0) {
         lh_vresults r;
+        lh_access_scope sc;
         if (api_vectors_visible(app, req, index, resp) != 0) {
             /* 403/404 already in resp */
         } else if (vindex_search_opts_parse(body, 1000, &o, &err) != 0 ||
-                   vindex_search_ex(vx, index, query, &o, &r, &err) != 0) {
+                   access_scope(app->access, &req->who, &sc, &err) != 0 ||
+                   (o.scope = &sc.scope, vindex_search_ex(vx, index, query, &o, &r, &err)) != 0) {
             resp_error(resp, &err);
         } else {
             resp_json(resp, 200, vindex_results_json(&r));
@@ -119,9 +121,12 @@ void api_vectors_rag(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
     if (req_body_str(body, "index", 1, &index, resp) == 0 && req_body_str(body, "question", 1, &question, resp) == 0 &&
         api_vectors_visible(app, req, index, resp) == 0) {
-        if (vindex_search_opts_parse(body, 50, &o, &err) != 0) resp_error(resp, &err);
+        lh_access_scope sc;
+        if (vindex_search_opts_parse(body, 50, &o, &err) != 0 || access_scope(app->access, &req->who, &sc, &err) != 0)
+            resp_error(resp, &err);
         else {
             if (!json_object_get(body, "k")) o.k = 5;
+            o.scope = &sc.scope; /* the filter runs as the caller */
             resp_result(resp, 200, rag_answer(vx, index, question, &o, &err), &err);
         }
     }
