@@ -1,6 +1,6 @@
 /*
- * index.h — the vector index service: named indexes over a dataset's text
- * column, built by a background job (chunk → embed in batches → Parquet),
+ * index.h — the vector module's public header (ADR 0171): the vector index
+ * service — named indexes over a dataset's text column, built by a background job (chunk → embed in batches → Parquet),
  * searched exactly (brute.h) or approximately (hnsw.h), refreshed
  * incrementally when the dataset changes.
  *
@@ -262,5 +262,11 @@ json_t *vindex_cache_stats(lh_vindex *vx);
 
 /* {"M","ef_construction","ef_search","seed"} of p (new reference). */
 json_t *vindex_hnsw_params_json(lh_hnsw_params p);
+
+/* The module's other public parts, declared in their own files: the IVF-PQ
+ * disk backend (vdisk_*) and retrieval-augmented answers (rag_*). Other
+ * modules include only this header. */
+#include "vector/index_disk.h"
+#include "vector/rag.h"
 
 #endif

@@ -14,8 +14,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "vector/index_disk.h"
-#include "vector/lab_internal.h"
+#include "lab/lab_internal.h"
 
 int vprofile_is_ivfpq(const json_t *prof) {
     return !strcmp(json_string_value(json_object_get(prof, "vector_backend")) ?: "hnsw", VDISK_BACKEND_NAME);

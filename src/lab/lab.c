@@ -12,7 +12,7 @@
 
 #include "common/log.h"
 #include "common/strbuf.h"
-#include "vector/lab_internal.h"
+#include "lab/lab_internal.h"
 
 /* ---- lifetime --------------------------------------------------------------------- */
 

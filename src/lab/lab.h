@@ -28,8 +28,8 @@
  * ef_search in [10,200]. Thread-safety: every function may be called from
  * any thread. JSON results are new references the caller owns.
  */
-#ifndef LH_VECTOR_LAB_H
-#define LH_VECTOR_LAB_H
+#ifndef LH_LAB_H
+#define LH_LAB_H
 
 #include <jansson.h>
 #include <stddef.h>
@@ -38,7 +38,6 @@
 #include "catalog/catalog.h"
 #include "common/err.h"
 #include "storage/storage.h"
-#include "vector/hnsw.h"
 #include "vector/index.h"
 
 /* ---- the lab ------------------------------------------------------------- */

@@ -18,8 +18,7 @@
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
-#include "vector/brute.h"
-#include "vector/lab_internal.h"
+#include "lab/lab_internal.h"
 
 #define TRIAL_DIR "_hnsw_trials"
 #define TIMED_SEARCHES 200

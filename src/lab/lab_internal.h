@@ -17,12 +17,12 @@
  * serialises promotions, rollbacks and activations, which pair a graph
  * swap with a registry write.
  */
-#ifndef LH_VECTOR_LAB_INTERNAL_H
-#define LH_VECTOR_LAB_INTERNAL_H
+#ifndef LH_LAB_INTERNAL_H
+#define LH_LAB_INTERNAL_H
 
 #include <pthread.h>
 
-#include "vector/lab.h"
+#include "lab/lab.h"
 
 #define LAB_K 10                 /* recall@k of trials */
 #define LAB_HISTORY_CAP 50       /* promotion history entries kept */

@@ -20,8 +20,7 @@
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
-#include "vector/index_disk.h"
-#include "vector/lab_internal.h"
+#include "lab/lab_internal.h"
 
 #define PROFILE_DIR "_catalog/profiles"
 
