@@ -207,6 +207,45 @@ static char *denied_view_sql(const access_role *role, const char *dataset) {
     return sb_steal(&sb);
 }
 
+static const json_t *manifest_named(const json_t *datasets, const char *name) {
+    size_t i;
+    json_t *m;
+    json_array_foreach(datasets, i, m)
+        if (name && !strcmp(json_string_value(json_object_get(m, "name")) ?: "", name)) return m;
+    return NULL;
+}
+
+/* The role's view over an AI-safe view (catalog/views.c): its whitelisted
+ * columns decided like the base dataset's (a redacted one as text), reading
+ * main."<view>". A base dataset with a row filter for the role gets the
+ * failing view: the filter's columns may not be in the whitelist. */
+static char *role_aiview_sql(const access_role *role, const json_t *def, const json_t *datasets) {
+    const char *name = json_string_value(json_object_get(def, "name"));
+    const char *base = json_string_value(json_object_get(def, "base_dataset"));
+    const json_t *m = manifest_named(datasets, base);
+    if (!name || !m) return NULL;
+    if (json_object_get(role->row_filters, base)) return denied_view_sql(role, name);
+    json_t *cols = json_array();
+    size_t i;
+    json_t *w;
+    json_array_foreach(json_object_get(def, "columns"), i, w) {
+        size_t j;
+        json_t *c;
+        json_array_foreach(json_object_get(m, "columns"), j, c) {
+            if (strcmp(json_string_value(json_object_get(c, "name")) ?: "", json_string_value(w) ?: "")) continue;
+            json_t *copy = json_deep_copy(c);
+            if (json_object_get(json_object_get(def, "redactions"), json_string_value(w)))
+                json_object_set_new(copy, "type", json_string("VARCHAR"));
+            json_array_append_new(cols, copy);
+        }
+    }
+    json_t *synthetic = json_pack("{s:s, s:O, s:o}", "name", name, "sensitivity",
+                                  json_object_get(m, "sensitivity") ?: json_null(), "columns", cols);
+    char *sql = role_view_sql(role, synthetic);
+    json_decref(synthetic);
+    return sql ? sql : denied_view_sql(role, name);
+}
+
 static int exec_view(lh_access *a, const char *schema, const char *name, const char *select) {
     lh_strbuf sql = LH_STRBUF_INIT;
     if (select) {
@@ -243,13 +282,22 @@ static int schema_build(lh_access *a, const access_role *role, access_schema *s,
     json_t *want = json_object();
     size_t i;
     json_t *m;
-    json_array_foreach(json_object_get(list, "datasets"), i, m) {
+    json_t *datasets = json_object_get(list, "datasets");
+    json_array_foreach(datasets, i, m) {
         const char *name = json_string_value(json_object_get(m, "name"));
         char *sql = name ? role_view_sql(role, m) : NULL;
         if (!sql && name) sql = denied_view_sql(role, name);
         if (sql) json_object_set_new(want, name, json_string(sql));
         free(sql);
     }
+    json_t *views = catalog_view_list(a->catalog);
+    json_array_foreach(json_object_get(views, "views"), i, m) {
+        const char *name = json_string_value(json_object_get(m, "name"));
+        char *sql = name && !json_object_get(want, name) ? role_aiview_sql(role, m, datasets) : NULL;
+        if (sql) json_object_set_new(want, name, json_string(sql));
+        free(sql);
+    }
+    json_decref(views);
     json_decref(list);
     const char *name;
     json_t *v;

@@ -97,7 +97,7 @@ void api_ivfpq_search(lh_app *app, lh_req *req, lh_resp *resp) {
     if (query_parse(body, &q, resp) == 0 && vector_parse(body, &vec, &dims, resp) == 0) {
         if (!query && !vec)
             resp_errorf(resp, LH_E_BAD_REQUEST, "send {\"query\": \"text\", \"k\": 10}", "give 'query' or 'vector'");
-        else if (api_vectors_visible(app, req, req_param(req, "index"), resp) == 0) /* else 403 in resp */
+        else if (api_vectors_visible(app, req, req_param(req, "index"), body, resp) == 0) /* else 403 */
             resp_result(resp, 200, vdisk_search(vx, req_param(req, "index"), query, vec, dims, &q, &err), &err);
     }
     free(vec);
@@ -107,7 +107,7 @@ void api_ivfpq_search(lh_app *app, lh_req *req, lh_resp *resp) {
 void api_ivfpq_doc(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_vindex *vx = disk_vectors(app, resp);
     lh_err err = {0};
-    if (vx && api_vectors_visible(app, req, req_param(req, "index"), resp) == 0)
+    if (vx && api_vectors_visible(app, req, req_param(req, "index"), NULL, resp) == 0)
         resp_result(resp, 200, vdisk_doc(vx, req_param(req, "index"), req_param(req, "doc_id"), &err), &err);
 }
 

@@ -3,6 +3,7 @@
  * the client address go to access_authorize (the one function HTTP, gRPC
  * and the tools share, ADR 0190) with the route's level; the principal it
  * returns rides on the request for handlers, the audit and the log line.
+ * Every refusal (401, 403, 429) is audited with the call it refused.
  */
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -42,7 +43,15 @@ int http_auth_check(lh_app *app, lh_req *req, lh_resp *resp) {
                               what, &req->who, &err);
     req->caller = req->who.name;
     req->role = (lh_role)req->who.level;
-    if (rc != 0) resp_error(resp, &err);
+    if (rc != 0) { /* refusals are audited too; the key itself never is */
+        char call[160];
+        snprintf(call, sizeof call, "%s %s", req->method, req->route_pattern);
+        lh_access_audit_rec rec = {.caller = req->who.name, .role = req->who.role, .kind = "auth", .sql = call,
+                                   .rows = -1, .elapsed_ms = -1, .outcome = "denied", .error = err.msg,
+                                   .request_id = req->request_id};
+        access_audit(app->access, &rec);
+        resp_error(resp, &err);
+    }
     return rc;
 }
 

@@ -252,7 +252,8 @@ static char *absolute_file_key(lh_storage *st, const char *prefix, const char *t
     return key;
 }
 
-/* Reads a DV stored in a file at offset: BE size, the bitmap, BE CRC-32. */
+/* Reads a DV stored in a file (format version byte 1 first) at offset: BE
+ * size, the bitmap, BE CRC-32. */
 static uint8_t *read_dv_file(lh_storage *st, const char *key, int64_t offset, int64_t size, lh_err *err) {
     int fd;
     int64_t fsize;
@@ -260,9 +261,10 @@ static uint8_t *read_dv_file(lh_storage *st, const char *key, int64_t offset, in
         lh_err_prefix(err, "deletion vector file %s", key);
         return NULL;
     }
-    uint8_t *buf = NULL, head[4], tail[4];
+    uint8_t *buf = NULL, head[4], tail[4], version = 0;
     const char *why = NULL;
     if (offset < 1 || offset + 8 + size > fsize) why = "offset and size run past the end of the file";
+    else if (pread(fd, &version, 1, 0) != 1 || version != 1) why = "not a version 1 deletion vector file";
     else if (pread(fd, head, 4, offset) != 4) why = "short read";
     else if (((uint32_t)head[0] << 24 | head[1] << 16 | head[2] << 8 | head[3]) != (uint32_t)size) why = "stored size differs from sizeInBytes";
     else {

@@ -143,25 +143,37 @@ static void append_empty_select(lh_strbuf *sb, const lh_snapshot *s) {
     sb_puts(sb, " WHERE false");
 }
 
-/* WHERE clause dropping the rows f's deletion vector deletes: single rows
- * as one NOT IN list, runs as NOT BETWEEN. */
-static void append_dv_filter(lh_strbuf *sb, const lh_table_file *f) {
-    sb_puts(sb, " WHERE NOT (false");
+static void append_dv_predicate_terms(lh_strbuf *sb, const lh_table_file *f, const char *col) {
     size_t singles = 0;
     for (size_t i = 0; i < f->ndeleted; i++) {
         if (f->deleted_lo[i] != f->deleted_hi[i]) continue;
-        sb_puts(sb, singles++ ? ", " : " OR file_row_number IN (");
+        if (singles++) sb_puts(sb, ", ");
+        else sb_printf(sb, " OR %s IN (", col);
         sb_printf(sb, "%" PRId64, f->deleted_lo[i]);
     }
     if (singles) sb_putc(sb, ')');
     for (size_t i = 0; i < f->ndeleted; i++)
         if (f->deleted_lo[i] != f->deleted_hi[i])
-            sb_printf(sb, " OR file_row_number BETWEEN %" PRId64 " AND %" PRId64, f->deleted_lo[i], f->deleted_hi[i]);
+            sb_printf(sb, " OR %s BETWEEN %" PRId64 " AND %" PRId64, col, f->deleted_lo[i], f->deleted_hi[i]);
+}
+
+/* " NOT (<col> IN (...) OR <col> BETWEEN a AND b ...)": the rows f's
+ * deletion vector keeps (single rows as one IN list, runs as BETWEEN). */
+static void append_dv_keep(lh_strbuf *sb, const lh_table_file *f, const char *col) {
+    sb_puts(sb, " NOT (false");
+    append_dv_predicate_terms(sb, f, col);
+    sb_putc(sb, ')');
+}
+
+/* " (<col> IN (...) OR ...)": the rows f's deletion vector deletes. */
+static void append_dv_predicate(lh_strbuf *sb, const lh_table_file *f, const char *col) {
+    sb_puts(sb, " (false");
+    append_dv_predicate_terms(sb, f, col);
     sb_putc(sb, ')');
 }
 
 int table_dv_rows_file(lh_table *t, lh_table_file *f, lh_err *err) {
-    char *id = lh_asprintf("%s\n%s\n%s", t->prefix, f->path, f->deletion_vector), hash[65];
+    char *id = lh_asprintf("%s\n%s\n%s\n%s", storage_root(t->st), t->prefix, f->path, f->deletion_vector), hash[65];
     lh_sha256_hex(id, strlen(id), hash);
     free(id);
     char *key = lh_asprintf("_cache/dv/%s.parquet", hash), *csv_key = NULL;
@@ -177,7 +189,12 @@ int table_dv_rows_file(lh_table *t, lh_table_file *f, lh_err *err) {
         char *csv_path = storage_path(t->st, csv_key), *tmp_key = lh_asprintf("_cache/dv/%s-%s.parquet.tmp", hash, rnd);
         char *tmp = storage_path(t->st, tmp_key), *path = storage_path(t->st, key);
         lh_strbuf sql = LH_STRBUF_INIT;
-        sb_puts(&sql, "COPY (SELECT unnest(generate_series(lo, hi)) AS r FROM read_csv(");
+        char *data_key = lh_asprintf("%s/%s", t->prefix, f->path), *data_path = storage_path(t->st, data_key);
+        sb_puts(&sql, "COPY (SELECT ");
+        sb_sql_str(&sql, data_path); /* the name read_parquet(filename = true) gives the file */
+        sb_puts(&sql, " AS f, unnest(generate_series(lo, hi)) AS r FROM read_csv(");
+        free(data_key);
+        free(data_path);
         sb_sql_str(&sql, csv_path);
         sb_puts(&sql, ", header = false, columns = {'lo': 'BIGINT', 'hi': 'BIGINT'})) TO ");
         sb_sql_str(&sql, tmp);
@@ -207,10 +224,13 @@ void table_file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const l
         if (!table_is_partition_col(s, col->name)) continue;
         const char *v = part_value(f, col);
         char *ty = table_duckdb_type(col->type);
-        sb_puts(sb, ", CAST(");
+        /* a timestamp partition value is UTC ("…Z" or without a zone), whatever the session's zone */
+        int utc = !strcmp(col->type, "timestamp");
+        sb_puts(sb, utc ? ", timezone('UTC', CAST(" : ", CAST(");
         if (v) sb_sql_str(sb, v);
         else sb_puts(sb, "NULL");
-        sb_printf(sb, " AS %s) AS ", ty);
+        if (utc) sb_puts(sb, " AS TIMESTAMP)) AS ");
+        else sb_printf(sb, " AS %s) AS ", ty);
         sb_sql_ident(sb, col->physical_name);
         free(ty);
     }
@@ -223,14 +243,59 @@ void table_file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const l
         sb_sql_str(sb, f->deleted_rows_file);
         sb_puts(sb, "))");
     } else if (f->ndeleted) {
-        append_dv_filter(sb, f);
+        sb_puts(sb, " WHERE");
+        append_dv_keep(sb, f, "file_row_number");
     }
 }
 
 /* 1 when f can join the one read_parquet over many files (no partition
  * values to add, no rows to drop). */
-static int file_plain(const lh_snapshot *s, const lh_table_file *f) {
-    return s->npartition_columns == 0 && f->ndeleted == 0;
+/* How a file joins the snapshot's SELECT. */
+enum { FILE_PLAIN, FILE_DV, FILE_OWN };
+
+static int file_group(const lh_snapshot *s, const lh_table_file *f) {
+    if (s->npartition_columns) return FILE_OWN; /* per-file partition constants */
+    return f->ndeleted ? FILE_DV : FILE_PLAIN;
+}
+
+/* The files of `group` as a read_parquet list literal; their count. */
+static size_t append_group_paths(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, int group) {
+    size_t n = 0;
+    sb_putc(sb, '[');
+    for (size_t i = 0; i < s->nfiles; i++) {
+        if (file_group(s, &s->files[i]) != group) continue;
+        if (n++) sb_putc(sb, ',');
+        append_file_path(t, sb, s->files[i].path);
+    }
+    sb_putc(sb, ']');
+    return n;
+}
+
+/* Every unpartitioned file with a deletion vector in one read_parquet
+ * (filename and file_row_number added): small DVs as one predicate on
+ * (filename, row), large ones as one anti-join on their cached row files. */
+static void append_dv_group(lh_table *t, lh_strbuf *sb, const lh_snapshot *s) {
+    sb_puts(sb, "SELECT lh_f.* EXCLUDE (filename, file_row_number) FROM read_parquet(");
+    append_group_paths(t, sb, s, FILE_DV);
+    sb_puts(sb, ", union_by_name = true, hive_partitioning = false, filename = true, file_row_number = true) AS lh_f");
+    size_t cached = 0, inline_n = 0;
+    for (size_t i = 0; i < s->nfiles; i++) {
+        const lh_table_file *f = &s->files[i];
+        if (file_group(s, f) != FILE_DV || !f->deleted_rows_file) continue;
+        sb_puts(sb, cached++ ? "," : " ANTI JOIN read_parquet([");
+        sb_sql_str(sb, f->deleted_rows_file);
+    }
+    if (cached) sb_puts(sb, "]) AS lh_d ON lh_d.f = lh_f.filename AND lh_d.r = lh_f.file_row_number");
+    for (size_t i = 0; i < s->nfiles; i++) {
+        const lh_table_file *f = &s->files[i];
+        if (file_group(s, f) != FILE_DV || f->deleted_rows_file) continue;
+        sb_puts(sb, inline_n++ ? " OR (lh_f.filename = " : " WHERE NOT ((lh_f.filename = ");
+        append_file_path(t, sb, f->path);
+        sb_puts(sb, " AND");
+        append_dv_predicate(sb, f, "lh_f.file_row_number");
+        sb_putc(sb, ')');
+    }
+    if (inline_n) sb_putc(sb, ')');
 }
 
 char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s) {
@@ -239,25 +304,30 @@ char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s) {
         append_empty_select(&sb, s);
         return sb_steal(&sb);
     }
-    size_t plain = 0;
-    for (size_t i = 0; i < s->nfiles; i++) plain += file_plain(s, &s->files[i]);
+    size_t count[3] = {0, 0, 0};
+    for (size_t i = 0; i < s->nfiles; i++) count[file_group(s, &s->files[i])]++;
     sb_puts(&sb, "SELECT ");
     table_select_projection(&sb, s);
-    if (plain == s->nfiles) sb_puts(&sb, " FROM ");
-    else sb_puts(&sb, " FROM (");
-    if (plain) {
-        if (plain != s->nfiles) sb_puts(&sb, "SELECT * FROM ");
-        sb_puts(&sb, "read_parquet([");
-        for (size_t i = 0, n = 0; i < s->nfiles; i++) {
-            if (!file_plain(s, &s->files[i])) continue;
-            if (n++) sb_putc(&sb, ',');
-            append_file_path(t, &sb, s->files[i].path);
-        }
-        sb_puts(&sb, "], union_by_name = true, hive_partitioning = false)");
-        if (plain == s->nfiles) return sb_steal(&sb);
+    if (count[FILE_PLAIN] == s->nfiles) { /* the common case: one scan */
+        sb_puts(&sb, " FROM read_parquet(");
+        append_group_paths(t, &sb, s, FILE_PLAIN);
+        sb_puts(&sb, ", union_by_name = true, hive_partitioning = false)");
+        return sb_steal(&sb);
     }
-    for (size_t i = 0, n = plain; i < s->nfiles; i++) {
-        if (file_plain(s, &s->files[i])) continue;
+    sb_puts(&sb, " FROM (");
+    size_t n = 0;
+    if (count[FILE_PLAIN]) {
+        sb_puts(&sb, "SELECT * FROM read_parquet(");
+        append_group_paths(t, &sb, s, FILE_PLAIN);
+        sb_puts(&sb, ", union_by_name = true, hive_partitioning = false)");
+        n++;
+    }
+    if (count[FILE_DV]) {
+        if (n++) sb_puts(&sb, " UNION ALL BY NAME ");
+        append_dv_group(t, &sb, s);
+    }
+    for (size_t i = 0; i < s->nfiles; i++) {
+        if (file_group(s, &s->files[i]) != FILE_OWN) continue;
         if (n++) sb_puts(&sb, " UNION ALL BY NAME ");
         table_file_select(t, &sb, s, &s->files[i], NULL);
     }

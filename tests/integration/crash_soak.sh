@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# crash_soak.sh — concurrent appenders and journal writers against a server
-# that is kill -9'd and restarted 10 times (issue 9: "the same soak with 10
-# kill -9 / restarts"). After every restart the table reads at a committed
-# version (whole batches, no log gap, manifest in step); at the end every
-# acknowledged append is present exactly once and every acknowledged
-# journal event is present. Bounded: about 60-90 s.
+# crash_soak.sh — concurrent appenders, journal writers and a tombstone
+# writer against a server that is kill -9'd and restarted 10 times (issue 9:
+# "the same soak with 10 kill -9 / restarts"). After every restart the table
+# reads at a committed version (whole batches, no log gap, manifest in
+# step); at the end every acknowledged append is present exactly once and
+# every acknowledged journal event and tombstone is present. Bounded: about
+# 60-90 s.
 source "$(dirname "$0")/../lib.sh"
 LH_BIN=${LH_CRASH_BIN:-$LH_BIN}
 ROUNDS=${CRASH_ROUNDS:-10}
@@ -21,6 +22,10 @@ batch 0 0 0 >"$LH_TMP/b0.csv"
 http PUT /storage/objects/in/b0.csv --data-binary @"$LH_TMP/b0.csv"
 http_json POST /catalog/datasets '{"name":"soak","objects":["in/b0.csv"]}'
 check_eq "dataset registered" "$HTTP_STATUS" 201
+{ echo "id"; seq 1 20000; } >"$LH_TMP/victims.csv"
+http PUT /storage/objects/in/victims.csv --data-binary @"$LH_TMP/victims.csv"
+http_json POST /catalog/datasets '{"name":"victims","objects":["in/victims.csv"]}'
+check_eq "tombstone target registered" "$HTTP_STATUS" 201
 
 # appender W R: uploads and appends its own batches until the server dies;
 # a batch is acknowledged by a 200 on the append
@@ -50,6 +55,18 @@ journaler() {
     [ "$code" = 000 ] && break
   done
 }
+# tombstoner R: soft-deletes its own ids of "victims" (round R: R*1000+s) until the server dies
+tombstoner() {
+  local r=$1 s=0 code
+  while [ $s -lt 999 ]; do
+    s=$((s + 1))
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+      --data-binary "{\"row_key_column\":\"id\",\"row_key_values\":[$((r * 1000 + s))]}" \
+      "$LH_URL/catalog/datasets/by-name/victims/tombstone")
+    [ "$code" = 200 ] || [ "$code" = 201 ] && echo "$((r * 1000 + s))" >>"$LH_TMP/acks/tomb.$r"
+    [ "$code" = 000 ] && break
+  done
+}
 q() { curl -s -H 'Content-Type: application/json' -d "{\"sql\":\"$1\",\"limit\":100000}" "$LH_URL/query/sql"; }
 
 not_up=0; torn=0; gaps=0; behind=0; t0=$(date +%s)
@@ -57,6 +74,7 @@ for round in $(seq 1 "$ROUNDS"); do
   pids=()
   for w in $(seq 1 "$APPENDERS"); do appender "$w" "$round" & pids+=($!); done
   for w in $(seq 1 "$JOURNALERS"); do journaler "$w" "$round" & pids+=($!); done
+  tombstoner "$round" & pids+=($!)
   sleep "$((2 + RANDOM % 3)).$((RANDOM % 10))"
   kill -9 "$LH_PID"; wait "$LH_PID" 2>/dev/null
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
@@ -89,5 +107,10 @@ curl -s "$LH_URL/journal/recent?limit=10000&entity=soak" | jq -r '.events[].enti
 check "journal events were acknowledged ($(wc -l <"$LH_TMP/jacked"))" test -s "$LH_TMP/jacked"
 check_eq "every acknowledged journal event survived the kills" "$(comm -23 "$LH_TMP/jacked" "$LH_TMP/jall" | wc -l)" 0
 check_eq "no journal event is doubled by a replay" "$(uniq -d "$LH_TMP/jall" | wc -l)" 0
+cat "$LH_TMP"/acks/tomb.* 2>/dev/null | sort >"$LH_TMP/tacked"
+curl -s "$LH_URL/catalog/datasets/by-name/victims/tombstone" | jq -r '.tombstones[].row_key_value' | sort -u >"$LH_TMP/tall"
+check "tombstones were acknowledged ($(wc -l <"$LH_TMP/tacked"))" test -s "$LH_TMP/tacked"
+check_eq "every acknowledged tombstone survived the kills" "$(comm -23 "$LH_TMP/tacked" "$LH_TMP/tall" | wc -l)" 0
+check_eq "... and hides its row" "$(q "SELECT count(*) FROM victims" | jq -r '.rows[0][0]')" $((20000 - $(wc -l <"$LH_TMP/tall")))
 lh_stop
 t_done

@@ -97,6 +97,15 @@ check "file functions are refused by name" grep -q "read_parquet" <<<"$OUT"
 sql k-read "SET threads = 1"
 check_eq "SET is admin-only (403)" "$CODE" 403
 
+# AI-safe views join each role's schema with the role's policy on top
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-API-Key: k-write" "$LH_URL/catalog/views" \
+  -d '{"name":"cand_public","base_dataset":"candidates","columns":["candidate_id","email","city"]}')
+check_eq "AI-safe view made" "$code" 201
+sql k-read "SELECT email FROM cand_public LIMIT 3"
+check_eq "read through an AI-safe view: e-mails still hashed" "$CODE $(echo "$OUT" | jq -r '[.rows[][0] | test("^[0-9a-f]{16}$")] | all')" "200 true"
+sql k-rec "SELECT email FROM cand_public LIMIT 3"
+check "recruiter through it: real e-mails" grep -qE "$EMAIL_RE" <<<"$OUT"
+
 # ---- other paths ---------------------------------------------------------------------------
 T=$(curl -s -H "X-API-Key: k-ana" "$LH_URL/tools/get_candidate/call" -d '{"params":{"candidate_id":5}}')
 check_eq "tools run as the caller: analyst gets a hashed e-mail" \
@@ -157,6 +166,12 @@ check_eq "search over a hashed column is 403 for read" "$(vs k-read search cand_
 check_eq "RAG over a hashed column is 403 for read" "$(vs k-read rag cand_email question)" 403
 check_eq "search over it is fine for recruiter (allowed)" "$(vs k-rec search cand_email query)" 200
 check_eq "search over an allowed column is fine for read" "$(vs k-read search cand_skills query)" 200
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-API-Key: k-read" "$LH_URL/vectors/search" \
+  -d '{"index":"cand_skills","query":"nurse","filter":"ssn LIKE '"'"'1%'"'"'"}')
+check_eq "a search filter (evaluated unmasked) is refused for read" "$code" 403
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-API-Key: k-admin" "$LH_URL/vectors/search" \
+  -d '{"index":"cand_skills","query":"nurse","filter":"state = '"'"'CA'"'"'"}')
+check_eq "…and allowed for admin" "$code" 200
 
 # ---- reserved storage ------------------------------------------------------------------------
 st() { curl -s -o /dev/null -w '%{http_code}' -X "$1" -H "X-API-Key: $2" "$LH_URL/storage/objects/$3" ${4:+--data-binary "$4"}; }
@@ -191,6 +206,7 @@ V=$(LAKEHOUSE_DATA=$DATA "$LH_BIN" audit verify); rc=$?
 check_eq "audit verify: the chain holds" "$rc:$(echo "$V" | jq .ok)" "0:true"
 check "the audit has denials, tools, profiles" bash -c \
   "grep -q '\"outcome\":\"denied\"' '$DATA/_access/audit.jsonl' && grep -q '\"kind\":\"tool\"' '$DATA/_access/audit.jsonl' && grep -q '\"kind\":\"profile\"' '$DATA/_access/audit.jsonl'"
+check "refused calls are audited (kind auth)" grep -q '"kind":"auth","outcome":"denied"' "$DATA/_access/audit.jsonl"
 check "the audit names principal and role" grep -q '"caller":"key2","elapsed_ms"' "$DATA/_access/audit.jsonl"
 cp "$DATA/_access/audit.jsonl" "$LH_TMP/audit.bak"
 sed -i '5s/"outcome":"[a-z]*"/"outcome":"ok"/; 5s/"rows":[0-9a-z]*/"rows":0/' "$DATA/_access/audit.jsonl"
