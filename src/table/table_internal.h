@@ -71,5 +71,8 @@ int table_parquet_write(lh_table *t, duckdb_connection conn, const char *select_
 int table_schema_check(const lh_snapshot *snap, const file_schema *fs, lh_err *err);
 /* {"add":{...}} for nf (new reference). */
 json_t *table_add_action(const new_file *nf, int64_t now, int data_change);
+/* The Delta commit text of lines (a JSON array of actions, stolen): one
+ * compact JSON object a line, each ending in '\n'. Owned by the caller. */
+char *table_commit_lines(json_t *lines);
 
 #endif

@@ -320,9 +320,22 @@ json_t *table_add_action(const new_file *nf, int64_t now, int data_change) {
                      data_change, "stats", nf->stats);
 }
 
+char *table_commit_lines(json_t *lines) {
+    lh_strbuf sb = LH_STRBUF_INIT;
+    size_t i;
+    json_t *l;
+    json_array_foreach(lines, i, l) {
+        char *s = json_dumps(l, JSON_COMPACT);
+        sb_puts(&sb, s);
+        sb_putc(&sb, '\n');
+        free(s);
+    }
+    json_decref(lines);
+    return sb_steal(&sb);
+}
+
 /* Commit text for version v over snapshot snap (NULL for a new table). */
 static char *commit_text(const lh_snapshot *snap, const new_file *nf, int overwrite, int64_t now) {
-    lh_strbuf sb = LH_STRBUF_INIT;
     json_t *lines = json_array();
     const char *op = snap ? "WRITE" : "CREATE TABLE";
     json_array_append_new(lines, json_pack("{s:{s:I, s:s, s:{s:s}, s:b, s:s}}", "commitInfo", "timestamp",
@@ -345,16 +358,7 @@ static char *commit_text(const lh_snapshot *snap, const new_file *nf, int overwr
         json_array_append_new(lines, json_pack("{s:{s:s, s:I, s:b}}", "remove", "path", snap->files[i].path,
                                                "deletionTimestamp", (json_int_t)now, "dataChange", 1));
     json_array_append_new(lines, table_add_action(nf, now, 1));
-    size_t i;
-    json_t *l;
-    json_array_foreach(lines, i, l) {
-        char *s = json_dumps(l, JSON_COMPACT);
-        sb_puts(&sb, s);
-        sb_putc(&sb, '\n');
-        free(s);
-    }
-    json_decref(lines);
-    return sb_steal(&sb);
+    return table_commit_lines(lines);
 }
 
 /* ---- staged writes and their commit --------------------------------------- */
