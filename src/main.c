@@ -196,6 +196,13 @@ static lh_config *load_config(const cli_args *a) {
     return cfg;
 }
 
+/* The server a CLI command talks to: --server URL, else this machine's
+ * configured port. */
+static void cli_base_url(const char *server, const lh_config *cfg, char *base, size_t cap) {
+    if (server) snprintf(base, cap, "%s", server);
+    else snprintf(base, cap, "http://127.0.0.1:%d", cfg->server.port);
+}
+
 /* ---- subcommands -------------------------------------------------------- */
 
 /* A shutdown that is still not done 15 s after its grace period (a handler
@@ -371,8 +378,7 @@ static int cmd_sql(const cli_args *a) {
     lh_config *cfg = load_config(a);
     if (!cfg) return 2;
     char base[256];
-    snprintf(base, sizeof base, "%s", server ? server : "");
-    if (!server) snprintf(base, sizeof base, "http://127.0.0.1:%d", cfg->server.port);
+    cli_base_url(server, cfg, base, sizeof base);
     lh_err err = {0};
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int remote = !local && (server || cli_server_alive(base));
@@ -498,8 +504,7 @@ static int cmd_ingest(const cli_args *a) {
     lh_config *cfg = load_config(a);
     if (!cfg) return 2;
     char base[256];
-    snprintf(base, sizeof base, "%s", server ? server : "");
-    if (!server) snprintf(base, sizeof base, "http://127.0.0.1:%d", cfg->server.port);
+    cli_base_url(server, cfg, base, sizeof base);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     lh_err err = {0};
     json_t *res;

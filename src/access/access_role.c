@@ -10,6 +10,7 @@
 
 #include "access/access_internal.h"
 #include "catalog/pii.h"
+#include "common/json_util.h"
 
 const char *const access_level_names[ACCESS_NLEVELS] = {"public", "internal", "confidential", "restricted"};
 const char *const access_builtin_names[ACCESS_NBUILTIN] = {"admin", "write", "read", "recruiter", "analyst", "agent"};
@@ -174,16 +175,11 @@ static int pii_rules(access_role *r, const json_t *pii, lh_err *err) {
 static int check_keys(const json_t *def, lh_err *err) {
     static const char *const known[] = {"name", "description", "builtin", "max_sensitivity", "above_max", "pii",
                                         "pii_default", "level", "row_filters"};
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)def, k, v) {
-        size_t i = 0;
-        while (i < sizeof known / sizeof known[0] && strcmp(k, known[i])) i++;
-        if (i == sizeof known / sizeof known[0]) {
-            lh_err_set(err, LH_E_BAD_REQUEST, "unknown role field '%s'", k);
-            lh_err_hint(err, "name, description, level, max_sensitivity, above_max, pii, pii_default, row_filters");
-            return -1;
-        }
+    const char *k = lh_json_unknown_key(def, known, sizeof known / sizeof known[0]);
+    if (k) {
+        lh_err_set(err, LH_E_BAD_REQUEST, "unknown role field '%s'", k);
+        lh_err_hint(err, "name, description, level, max_sensitivity, above_max, pii, pii_default, row_filters");
+        return -1;
     }
     return 0;
 }

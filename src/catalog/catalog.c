@@ -276,13 +276,8 @@ json_t *catalog_get(lh_catalog *c, const char *name, lh_err *err) {
 /* Refreshes entry e's manifest after a commit to its table (see
  * catalog_internal.h). Caller holds write_mu; e is a private copy until entry_put. */
 int entry_after_commit(lh_catalog *c, cat_entry *e, const lh_lineage *lin, lh_err *err) {
-    char *sel = NULL;
-    if (manifest_refresh(c, e->manifest, e->table, &sel, err) != 0) return -1;
-    free(e->select_sql);
-    e->select_sql = sel;
     char now[32];
-    lh_time_iso(lh_now_ms(), now);
-    json_object_set_new(e->manifest, "updated_at", json_string(now));
+    if (entry_refresh_manifest(c, e, now, err) != 0) return -1;
     json_object_set_new(json_object_get(e->manifest, "freshness"), "last_ingest_at", json_string(now));
     if (lin) manifest_touch_lineage(e->manifest, lin);
     json_t *emb = json_object_get(e->manifest, "embedding");
@@ -348,6 +343,16 @@ static int entry_new(lh_catalog *c, const char *name, const char *location, cons
 }
 
 /* Private copy of an existing entry, for a writer to change and swap in. */
+int entry_refresh_manifest(lh_catalog *c, cat_entry *e, char now[32], lh_err *err) {
+    char *sel = NULL;
+    if (manifest_refresh(c, e->manifest, e->table, &sel, err) != 0) return -1;
+    free(e->select_sql);
+    e->select_sql = sel;
+    lh_time_iso(lh_now_ms(), now);
+    json_object_set_new(e->manifest, "updated_at", json_string(now));
+    return 0;
+}
+
 int entry_dup(lh_catalog *c, const char *name, cat_entry *e, lh_err *err) {
     json_t *m = manifest_copy(c, name);
     if (!m) {

@@ -185,9 +185,9 @@ void api_vectors_list(lh_app *, lh_req *, lh_resp *);
 void api_vectors_get(lh_app *, lh_req *, lh_resp *);
 void api_vectors_delete(lh_app *, lh_req *, lh_resp *);
 void api_vectors_search(lh_app *, lh_req *, lh_resp *);
-/* The caller's role may see the column the index is built over, and sends no
- * "filter" in body (may be NULL) unless admin (api_vectors.c): 0, or -1 with
- * 403/404 in resp; audited. */
+/* The caller's role may see the column the index is built over (api_vectors.c;
+ * body may be NULL; a "filter" in it runs as the caller, so it needs no check):
+ * 0, or -1 with 403/404 in resp; audited. */
 int api_vectors_visible(lh_app *app, lh_req *req, const char *index, const json_t *body, lh_resp *resp);
 void api_vectors_rag(lh_app *, lh_req *, lh_resp *);
 void api_vectors_refresh(lh_app *, lh_req *, lh_resp *);

@@ -56,9 +56,7 @@ static char *compact_commit_text(const lh_snapshot *read, const new_file *nf, in
                                                "dataChange", data_change, "extendedFileMetadata", 1,
                                                "partitionValues", "size", (json_int_t)read->files[i].size));
     json_array_append_new(lines, table_add_action(nf, now, data_change));
-    char *text = table_commit_lines(lines);
-    json_decref(lines);
-    return text;
+    return table_commit_lines(lines);
 }
 
 typedef struct {

@@ -133,9 +133,7 @@ static char *rewrite_text(const lh_snapshot *s, const int *touched, const new_fi
     json_object_set_new(json_object_get(ci, "commitInfo"), "isBlindAppend", json_false());
     json_array_insert_new(lines, 0, ci);
     if (nf && nf->rows > 0) json_array_append_new(lines, table_add_action(nf, now, 1));
-    char *text = table_commit_lines(lines);
-    json_decref(lines);
-    return text;
+    return table_commit_lines(lines);
 }
 
 typedef struct {

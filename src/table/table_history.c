@@ -194,9 +194,7 @@ static char *restore_text(const lh_snapshot *old, const lh_snapshot *now_s, cons
     json_array_extend(lines, adds);
     json_decref(adds);
     json_decref(removes);
-    char *text = table_commit_lines(lines);
-    json_decref(lines);
-    return text;
+    return table_commit_lines(lines);
 }
 
 typedef struct {

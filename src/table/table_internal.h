@@ -94,7 +94,8 @@ json_t *table_metadata_action(const lh_snapshot *snap, const char *schema_string
 json_t *table_file_add_action(const lh_table_file *f, int64_t now);
 json_t *table_file_remove_action(const lh_table_file *f, int64_t now);
 char *table_path_encode(const char *path);
-/* One JSON line per action of `lines` (borrowed): a commit file's text. */
+/* The Delta commit text of lines (a JSON array of actions, stolen): one
+ * compact JSON object a line, each ending in '\n'. Owned by the caller. */
 char *table_commit_lines(json_t *lines);
 
 #endif

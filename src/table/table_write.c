@@ -413,6 +413,7 @@ char *table_commit_lines(json_t *lines) {
         sb_putc(&sb, '\n');
         free(s);
     }
+    json_decref(lines);
     return sb_steal(&sb);
 }
 
@@ -443,9 +444,7 @@ static char *commit_text(const lh_snapshot *snap, const new_file *nf, const lh_t
         json_array_append_new(lines, json_pack("{s:{s:s, s:I, s:b}}", "remove", "path", snap->files[i].path,
                                                "deletionTimestamp", (json_int_t)now, "dataChange", 1));
     json_array_append_new(lines, table_add_action(nf, now, 1));
-    char *text = table_commit_lines(lines);
-    json_decref(lines);
-    return text;
+    return table_commit_lines(lines);
 }
 
 /* ---- staged writes and their commit --------------------------------------- */

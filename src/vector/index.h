@@ -171,9 +171,11 @@ typedef struct {
     const char *filter;        /* SQL predicate over the source dataset's columns, or NULL */
     double w_vector, w_keyword;/* RRF weights (>= 0, not both 0), default 1 and 1 */
     int rerank;                /* 1: rerank the candidates with the provider's reranker */
+    const lh_query_scope *scope; /* borrowed: the caller's confinement; the filter runs as the caller
+                                  * (its role's views, the user-SQL guard). NULL = unconfined */
 } lh_vsearch_opts;
 
-/* Defaults: hybrid, k 10, weights 1/1, no filter, no rerank. */
+/* Defaults: hybrid, k 10, weights 1/1, no filter, no rerank, unconfined. */
 void vindex_search_opts_init(lh_vsearch_opts *o);
 /* Reads "mode", "k" (1..k_max), "filter", "weights" {"vector","keyword"}
  * and "rerank" from a request body into o (strings borrowed from body). */

@@ -6,19 +6,19 @@
  * parentheses balanced outside quotes, so it cannot close the WHERE it is
  * put in), then DuckDB evaluates
  *     SELECT DISTINCT CAST(<id_column> AS VARCHAR) FROM <dataset> WHERE (<filter>)
- * — through the query engine's normal API when the service has one (the
- * read-only checks, limits, timeouts and whatever policy the query layer
- * applies to its callers), else on the service's own engine over the
- * dataset's current snapshot (unit tests, tools without a query engine).
+ * — through the query engine as the caller when the service has one
+ * (query_run_json_as with the caller's scope: the role's views, masked and
+ * row-filtered, and the user-SQL guard), else on the service's own engine
+ * over the dataset's current snapshot (unit tests).
  * DuckDB's parse and bind errors come back as 400s naming the filter.
  * The ids are then mapped to rows through the snapshot's doc-id index.
  *
  * The last FILTER_CACHE bitmaps are kept, keyed by (index, generation,
- * catalog version, filter text): a repeated filter (a tool's city, a
- * page of results) costs a lookup, not a scan of the dataset. Any catalog
- * change bumps the version, so a cached bitmap never outlives the data it
- * was computed from. (When the query layer filters rows per caller, the
- * caller's role must join the key.)
+ * catalog version, caller scope — schema and session variables —, filter
+ * text): a repeated filter (a tool's city, a page of results) costs a
+ * lookup, not a scan of the dataset. Any catalog change bumps the version,
+ * so a cached bitmap never outlives the data it was computed from, and one
+ * role's answer never serves another.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -130,11 +130,11 @@ static void allow(const vsnap *s, const char *id, uint64_t *bits, size_t *count)
     if (id) *count += vsnap_allow_id(s, id, bits);
 }
 
-/* Through the query engine: one row holding the list of ids. */
+/* Through the query engine, as the caller: one row holding the list of ids. */
 static int ids_via_query(lh_vindex *vx, const vsnap *s, const char *from, const char *idc, const char *filter,
-                         uint64_t *bits, size_t *count, lh_err *err) {
+                         const lh_query_scope *scope, uint64_t *bits, size_t *count, lh_err *err) {
     char *sql = lh_asprintf("SELECT list(DISTINCT CAST(%s AS VARCHAR)) AS ids FROM %s WHERE (%s)", idc, from, filter);
-    json_t *res = query_run_json(vx->cfg.query, sql, NULL, 0, 1, 0, err);
+    json_t *res = query_run_json_as(vx->cfg.query, scope, sql, NULL, 0, 1, 0, err);
     free(sql);
     if (!res) return -1;
     json_t *ids = json_array_get(json_array_get(json_object_get(res, "rows"), 0), 0);
@@ -176,7 +176,19 @@ static int ids_via_store(lh_vindex *vx, const vsnap *s, const char *dataset, con
     return rc;
 }
 
-uint64_t *vfilter_allowed(lh_vindex *vx, const vsnap *s, const char *filter, size_t *count, lh_err *err) {
+/* Who the filter runs as, for the cache key: schema and session variables. */
+static char *scope_key(const lh_query_scope *scope) {
+    lh_strbuf k = LH_STRBUF_INIT;
+    sb_puts(&k, scope && scope->schema ? scope->schema : "");
+    for (size_t i = 0; scope && i < scope->nvars; i++)
+        sb_printf(&k, "|%s=%s", scope->vars[i].name ? scope->vars[i].name : "",
+                  scope->vars[i].type == LH_QP_TEXT && scope->vars[i].text ? scope->vars[i].text : "");
+    sb_putc(&k, 0);
+    return sb_steal(&k);
+}
+
+uint64_t *vfilter_allowed(lh_vindex *vx, const vsnap *s, const char *filter, const lh_query_scope *scope,
+                          size_t *count, lh_err *err) {
     *count = 0;
     if (vfilter_check(filter, err) != 0) return NULL;
     const char *dataset = json_string_value(json_object_get(s->meta, "source"));
@@ -193,21 +205,29 @@ uint64_t *vfilter_allowed(lh_vindex *vx, const vsnap *s, const char *filter, siz
     size_t ndatasets = 0;
     catalog_stats(vx->cfg.catalog, &ndatasets, &ver);
     struct vfilter_cache *cache = cache_of(vx);
-    uint64_t *bits = cache_get(cache, index, gen, ver, filter, words, count);
-    if (bits) return bits;
+    char *who = scope_key(scope);
+    char *key = lh_asprintf("%s\n%s", who, filter); /* the same filter as another role is another entry */
+    free(who);
+    uint64_t *bits = cache_get(cache, index, gen, ver, key, words, count);
+    if (bits) {
+        free(key);
+        return bits;
+    }
     bits = lh_calloc(words, sizeof *bits);
     lh_strbuf idc = LH_STRBUF_INIT, from = LH_STRBUF_INIT;
     sb_sql_ident(&idc, idcol);
     sb_sql_ident(&from, dataset);
-    int rc = vx->cfg.query ? ids_via_query(vx, rows, from.buf, idc.buf, filter, bits, count, err)
+    int rc = vx->cfg.query ? ids_via_query(vx, rows, from.buf, idc.buf, filter, scope, bits, count, err)
                            : ids_via_store(vx, rows, dataset, idc.buf, filter, bits, count, err);
     sb_free(&idc);
     sb_free(&from);
     if (rc != 0) {
         lh_err_prefix(err, "filter");
         free(bits);
+        free(key);
         return NULL;
     }
-    cache_put(cache, index, gen, ver, filter, bits, words, *count);
+    cache_put(cache, index, gen, ver, key, bits, words, *count);
+    free(key);
     return bits;
 }

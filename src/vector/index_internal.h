@@ -205,8 +205,10 @@ int vkeyword_check_config(const char *language, const json_t *stopwords, lh_err 
 /* 0 when filter is one SQL expression that cannot escape its WHERE. */
 int vfilter_check(const char *filter, lh_err *err);
 /* The allowed-row bitmap (caller frees; rows of vsnap_rows(s)) of filter
- * over s's source dataset; *count gets the rows allowed. */
-uint64_t *vfilter_allowed(lh_vindex *vx, const vsnap *s, const char *filter, size_t *count, lh_err *err);
+ * over s's source dataset, evaluated as scope (NULL = unconfined); *count
+ * gets the rows allowed. */
+uint64_t *vfilter_allowed(lh_vindex *vx, const vsnap *s, const char *filter, const lh_query_scope *scope,
+                          size_t *count, lh_err *err);
 void vfilter_cache_free(lh_vindex *vx);
 
 /* ---- hybrid.c ------------------------------------------------------------- */

@@ -41,7 +41,7 @@ int vindex_mode_parse(const char *s, lh_vsearch_mode *mode, lh_err *err) {
 }
 
 void vindex_search_opts_init(lh_vsearch_opts *o) {
-    *o = (lh_vsearch_opts){LH_VSEARCH_HYBRID, 10, NULL, 1.0, 1.0, 0};
+    *o = (lh_vsearch_opts){LH_VSEARCH_HYBRID, 10, NULL, 1.0, 1.0, 0, NULL};
 }
 
 static int weight_of(const json_t *w, const char *key, double *out, lh_err *err) {
@@ -256,7 +256,7 @@ static int search_index(lh_vindex *vx, const char *index, const char *query, con
     uint64_t *allowed = NULL;
     int rc = 0;
     if (o->filter && s->n > 0) {
-        allowed = vfilter_allowed(vx, s, o->filter, &c.nallowed, err);
+        allowed = vfilter_allowed(vx, s, o->filter, o->scope, &c.nallowed, err);
         if (!allowed) rc = -1;
         c.allowed = allowed;
         out->allowed_rows = (int64_t)c.nallowed;

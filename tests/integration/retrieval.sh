@@ -25,11 +25,11 @@ TOPICS=("ICU registered nurse with critical care and ventilator experience"
   "Java developer building Spring Boot services on AWS"
   "forklift operator working warehouse night shifts"
   "accountant preparing tax returns and payroll reports")
-{ echo "id,city,body"
+{ echo "id,city,ssn,body"
   for i in $(seq 1 300); do
     city=Lima; [ $((i % 25)) -eq 0 ] && city=Oslo
     extra=""; [ "$i" -eq 150 ] && extra=" Invoice INV-39921-QX was paid late."
-    echo "$i,$city,\"Candidate $i is a ${TOPICS[$((i % 4))]}. Code word uniq$i.$extra\""
+    echo "$i,$city,$(printf '123-45-%04d' "$i"),\"Candidate $i is a ${TOPICS[$((i % 4))]}. Code word uniq$i.$extra\""
   done; } >"$LH_TMP/people.csv"
 http PUT /storage/objects/uploads/people.csv --data-binary @"$LH_TMP/people.csv" "${A[@]}"
 http_json POST /catalog/datasets '{"name":"people","objects":["uploads/people.csv"]}' "${A[@]}"
@@ -68,13 +68,23 @@ done
 http_json POST /vectors/search '{"index":"people_idx","query":"nurse","filter":42}' "${R[@]}"
 check_eq "a non-string filter is 400" "$HTTP_STATUS" 400
 
-# --- SQL
+# --- the filter runs as the caller
+http_json POST /vectors/search '{"index":"people_idx","query":"nurse","k":3,"filter":"ssn = '"'123-45-0150'"'"}' "${A[@]}"
+check_eq "admin may filter on the SSN column" "$HTTP_STATUS/$(jget .filter.allowed_rows)/$(jget '.results[0].doc_id')" "200/1/150"
+http_json POST /vectors/search '{"index":"people_idx","query":"nurse","k":3,"filter":"ssn = '"'123-45-0150'"'"}' "${R[@]}"
+check "the read role cannot use the SSN as an oracle" test "$HTTP_STATUS" != 200 -o "$(jget .filter.allowed_rows)" = 0
+http_json POST /vectors/search '{"index":"people_idx","query":"nurse","filter":"id IN (SELECT 1 FROM read_csv('"'/etc/passwd'"'))"}' "${R[@]}"
+check_eq "a filter reading files is refused for the read role" "$HTTP_STATUS" 403
+
+# --- SQL (vector functions are the system's and admin's: the guard refuses them to other roles)
 SQL="SELECT p.id, p.city FROM vector_search('people_idx', 'nurse', 4, filter := 'city = ''Oslo''', mode := 'keyword') v JOIN people p ON p.id = CAST(v.doc_id AS BIGINT)"
-http_json POST /query/sql "$(jq -cn --arg s "$SQL" '{sql:$s}')" "${R[@]}"
+http_json POST /query/sql "$(jq -cn --arg s "$SQL" '{sql:$s}')" "${A[@]}"
 check_eq "vector_search takes filter and mode in SQL" "$HTTP_STATUS/$(jget '[.rows[][1]] | unique | join(",")')/$(jget .row_count)" "200/Oslo/3"
 SQL="SELECT * FROM vector_search('people_idx', 'nurse', 4, filter := 'nope = 1')"
-http_json POST /query/sql "$(jq -cn --arg s "$SQL" '{sql:$s}')" "${R[@]}"
+http_json POST /query/sql "$(jq -cn --arg s "$SQL" '{sql:$s}')" "${A[@]}"
 check_eq "a bad filter in SQL is 400" "$HTTP_STATUS" 400
+http_json POST /query/sql "$(jq -cn --arg s "$SQL" '{sql:$s}')" "${R[@]}"
+check_eq "vector_search in the read role's own SQL is refused" "$HTTP_STATUS" 403
 
 # --- rerank: the mock cross-encoder
 http_json POST /ai/rerank '{"query":"forklift night shifts","documents":["java developer","forklift operator working warehouse night shifts","night owl"]}' "${R[@]}"
