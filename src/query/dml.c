@@ -142,16 +142,21 @@ typedef struct {
 /* The statement's SQL, as a SELECT over the target dataset, checked against
  * the caller's role schema like a read (query_guard.c): a writer reads
  * nothing through DML it could not SELECT (tail follows "FROM <name>"). */
-static int guard_statement(dml_ctx *d, const char *name, const char *tail, lh_err *err) {
+static int guard_sql(dml_ctx *d, const char *sql, lh_err *err) {
     if (!d->scope || !d->scope->schema) return 0;
+    void *slot;
+    duckdb_connection conn = query_pool_borrow(d->e, 0, &slot, err);
+    int rc = conn ? query_guard_check(conn, sql, d->scope, err) : -1;
+    if (conn) query_pool_return(d->e, slot);
+    return rc;
+}
+
+static int guard_statement(dml_ctx *d, const char *name, const char *tail, lh_err *err) {
     lh_strbuf sql = LH_STRBUF_INIT;
     sb_puts(&sql, "SELECT 1 FROM ");
     sb_sql_ident(&sql, name);
     if (tail) sb_printf(&sql, " %s", tail);
-    void *slot;
-    duckdb_connection conn = query_pool_borrow(d->e, 0, &slot, err);
-    int rc = conn ? query_guard_check(conn, sql.buf, d->scope, err) : -1;
-    if (conn) query_pool_return(d->e, slot);
+    int rc = guard_sql(d, sql.buf, err);
     sb_free(&sql);
     return rc;
 }
@@ -373,15 +378,9 @@ static json_t *exec_ctas(dml_ctx *d, parser *p, const char *sql, lh_err *err) {
     char *dir = lh_asprintf("%s/_staging", root ? root : "/tmp");
     char *file = lh_asprintf("%s/ctas-%s.parquet", dir, uuid);
     json_t *out = NULL;
-    int guarded = 0;
-    if (d->scope && d->scope->schema) {
-        char *check = lh_asprintf("SELECT * FROM (%s) AS lh_src", src);
-        void *gslot;
-        duckdb_connection gconn = query_pool_borrow(d->e, 0, &gslot, err);
-        guarded = gconn ? query_guard_check(gconn, check, d->scope, err) : -1;
-        if (gconn) query_pool_return(d->e, gslot);
-        free(check);
-    }
+    char *check = lh_asprintf("SELECT * FROM (%s) AS lh_src", src);
+    int guarded = guard_sql(d, check, err);
+    free(check);
     if (guarded == 0 && lh_mkdirs(dir, err) == 0) {
         lh_strbuf copy = LH_STRBUF_INIT;
         sb_printf(&copy, "COPY (%s) TO ", src);
