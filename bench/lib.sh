@@ -50,7 +50,7 @@ bench_start_server() {
   local port; port=$(free_port) || bench_die "no free port"
   LH_URL="http://127.0.0.1:$port"
   mkdir -p "$BENCH_TMP/cwd"
-  (cd "$BENCH_TMP/cwd" && exec env LAKEHOUSE_PORT="$port" LAKEHOUSE_DATA="$data" "$@" "$LH_BIN" serve \
+  (cd "$BENCH_TMP/cwd" && exec env LAKEHOUSE_AUTH_ENABLED=false LAKEHOUSE_PORT="$port" LAKEHOUSE_DATA="$data" "$@" "$LH_BIN" serve \
     >>"$BENCH_TMP/server.log" 2>&1) &
   LH_PID=$!
   BENCH_PIDS+=("$LH_PID")

@@ -9,7 +9,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 [ -d build/obj/src ] || { echo "build/obj/src missing: run make build first" >&2; exit 1; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-find build/obj -name '*.o' -print0 | xargs -0 nm -A 2>/dev/null >"$tmp/nm"
+# objects of sources that still exist (a moved or deleted file leaves a stale .o)
+find build/obj -name '*.o' | while read -r o; do
+  s=${o#build/obj/}; s=${s%.o}
+  { [ -f "$s.c" ] || [ -f "$s.cpp" ] || [[ $s == gen/* ]]; } && echo "$o"
+done | xargs nm -A 2>/dev/null >"$tmp/nm"
 awk '$2 == "U" {print $3}' "$tmp/nm" | sort -u >"$tmp/used"
 grep '^build/obj/src/' "$tmp/nm" | awk '$2 == "T" {sub(":.*", "", $1); print $3, $1}' | sort -k1,1 >"$tmp/defs"
 join -v1 "$tmp/defs" "$tmp/used" | while read -r sym obj; do

@@ -196,6 +196,13 @@ static lh_config *load_config(const cli_args *a) {
     return cfg;
 }
 
+/* The server a CLI command talks to: --server URL, else this machine's
+ * configured port. */
+static void cli_base_url(const char *server, const lh_config *cfg, char *base, size_t cap) {
+    if (server) snprintf(base, cap, "%s", server);
+    else snprintf(base, cap, "http://127.0.0.1:%d", cfg->server.port);
+}
+
 /* ---- subcommands -------------------------------------------------------- */
 
 /* A shutdown that is still not done 15 s after its grace period (a handler
@@ -237,6 +244,12 @@ static int cmd_serve(const cli_args *a) {
         config_free(cfg);
         return 1;
     }
+    if (access_auth_configure(app.access, cfg, &err) != 0) { /* API keys; the first admin key */
+        LOG_ERROR("startup failed: %s", err.msg);
+        app_close(&app);
+        config_free(cfg);
+        return 1;
+    }
     app.scheduler = scheduler_open(app.storage, scheduler_db_runner, app.catalog, &err);
     if (!app.scheduler || scheduler_start(app.scheduler, &err) != 0) {
         LOG_ERROR("startup failed: scheduler: %s", err.msg);
@@ -258,13 +271,16 @@ static int cmd_serve(const cli_args *a) {
         config_free(cfg);
         return 1;
     }
-    LOG_INFO("lakehouse %s serving on %s:%d, data in %s", LH_VERSION, cfg->server.host,
+    LOG_INFO("lakehouse %s serving on %s:%d, data in %s", LH_VERSION, config_bind_address(cfg),
              http_server_port(srv), storage_root(app.storage));
+    if (!cfg->auth.enabled)
+        LOG_WARN("auth is OFF: every caller is admin; listening on %s only (set [server] bind to change it)",
+                 config_bind_address(cfg));
     lh_grpc_server *gsrv = NULL; /* a taken port costs gRPC, not the server (ADR 0142) */
-    if (cfg->grpc.enabled && !(gsrv = grpc_server_start(cfg, app.catalog, &err)))
+    if (cfg->grpc.enabled && !(gsrv = grpc_server_start(cfg, app.catalog, app.access, &err)))
         LOG_WARN("gRPC disabled: %s", err.msg);
     else if (gsrv)
-        LOG_INFO("gRPC CatalogService (h2c) on %s:%d", cfg->server.host, grpc_server_port(gsrv));
+        LOG_INFO("gRPC CatalogService (h2c) on %s:%d", config_bind_address(cfg), grpc_server_port(gsrv));
     int sig = 0;
     sigwait(&set, &sig);
     LOG_INFO("signal %d: shutting down", sig);
@@ -318,6 +334,32 @@ static json_t *sql_remote(const lh_config *cfg, const char *base, const char *sq
     return res;
 }
 
+/* `lakehouse audit verify`: checks the audit chain in the data folder. */
+static int cmd_audit(const cli_args *a) {
+    if (a->argc < 1 || strcmp(a->argv[0], "verify")) {
+        fprintf(stderr, "usage: lakehouse audit verify\n");
+        return 2;
+    }
+    lh_config *cfg = load_config(a);
+    if (!cfg) return 2;
+    lh_err err = {0};
+    lh_storage *st = storage_open_local("primary", cfg->storage.root, &err);
+    json_t *r = st ? access_audit_verify(st, &err) : NULL;
+    int rc = 1;
+    if (r) {
+        json_dumpf(r, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        rc = json_is_true(json_object_get(r, "ok")) ? 0 : 1;
+    } else {
+        fprintf(stderr, "lakehouse audit: %s\n", err.msg);
+        rc = 2;
+    }
+    json_decref(r);
+    storage_free(st);
+    config_free(cfg);
+    return rc;
+}
+
 static int cmd_sql(const cli_args *a) {
     const char *sql = NULL, *server = NULL;
     int local = 0, as_json = 0;
@@ -336,8 +378,7 @@ static int cmd_sql(const cli_args *a) {
     lh_config *cfg = load_config(a);
     if (!cfg) return 2;
     char base[256];
-    snprintf(base, sizeof base, "%s", server ? server : "");
-    if (!server) snprintf(base, sizeof base, "http://127.0.0.1:%d", cfg->server.port);
+    cli_base_url(server, cfg, base, sizeof base);
     lh_err err = {0};
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int remote = !local && (server || cli_server_alive(base));
@@ -461,8 +502,7 @@ static int cmd_ingest(const cli_args *a) {
     lh_config *cfg = load_config(a);
     if (!cfg) return 2;
     char base[256];
-    snprintf(base, sizeof base, "%s", server ? server : "");
-    if (!server) snprintf(base, sizeof base, "http://127.0.0.1:%d", cfg->server.port);
+    cli_base_url(server, cfg, base, sizeof base);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     lh_err err = {0};
     json_t *res;
@@ -505,6 +545,7 @@ static const struct {
     {"sql", cmd_sql, "sql \"<query>\" [opts]  run SQL via a running server or the data folder"},
     {"demo", cmd_demo, "demo [--scale F] [--seed N]  generate the staffing demo datasets"},
     {"ingest", cmd_ingest, "ingest <file> [opts]  load a CSV/JSON/PDF/text/SMS file into a dataset"},
+    {"audit", cmd_audit, "audit verify          check the audit log's hash chain (exit 1 when tampered)"},
     {"version", cmd_version, "version               print the version"},
     {"help", cmd_help, "help                  this text"},
 };

@@ -47,6 +47,8 @@ free_port() {
 }
 
 # lh_start DATA_DIR [ENV=VAL...] — starts a server, sets LH_URL and LH_PID.
+# Auth is on by default in the server; tests run it off (loopback only)
+# unless they pass LAKEHOUSE_AUTH_ENABLED=true themselves.
 # A port taken between the probe and the bind is retried with another one.
 lh_start() {
   local data=$1; shift
@@ -54,7 +56,7 @@ lh_start() {
   for attempt in 1 2 3; do
     LH_PORT=$(free_port)
     LH_URL="http://127.0.0.1:$LH_PORT"
-    env LAKEHOUSE_PORT=$LH_PORT LAKEHOUSE_DATA="$data" LAKEHOUSE_GRPC_PORT=0 "$@" "$LH_BIN" serve \
+    env LAKEHOUSE_AUTH_ENABLED=false LAKEHOUSE_PORT=$LH_PORT LAKEHOUSE_DATA="$data" LAKEHOUSE_GRPC_PORT=0 "$@" "$LH_BIN" serve \
       >>"$LH_TMP/server.out" 2>>"$LH_TMP/server.log" &
     LH_PID=$!
     LH_PIDS+=("$LH_PID")

@@ -7,6 +7,7 @@
  * to roles.json (atomically, through storage_put) before it is swapped in,
  * so what the server enforces is always what a restart would load.
  */
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,17 +18,6 @@
 #include "common/util.h"
 
 #define ROLES_KEY "_access/roles.json"
-
-struct lh_access {
-    lh_storage *st;            /* borrowed */
-    lh_catalog *catalog;       /* borrowed, may be NULL */
-    lh_query_engine *query;    /* borrowed, may be NULL */
-    pthread_rwlock_t lock;     /* roles */
-    pthread_mutex_t write_mu;  /* one role change at a time */
-    access_role **roles;       /* owned, sorted by name */
-    size_t nroles;
-    access_log *log;           /* owned */
-};
 
 /* ---- the registry -------------------------------------------------------- */
 
@@ -80,7 +70,7 @@ static int roles_persist(lh_access *a, access_role *const *roles, size_t n, lh_e
 }
 
 static int roles_load(lh_access *a, lh_err *err) {
-    for (size_t i = 0; i < 4; i++) roles_set(&a->roles, &a->nroles, access_role_builtin(access_builtin_names[i]));
+    for (size_t i = 0; i < ACCESS_NBUILTIN; i++) roles_set(&a->roles, &a->nroles, access_role_builtin(access_builtin_names[i]));
     char *text = NULL;
     size_t len = 0;
     lh_err gerr = {0};
@@ -115,8 +105,7 @@ static int roles_load(lh_access *a, lh_err *err) {
     return 0;
 }
 
-/* A copy of the named role (caller frees), or NULL with LH_E_NOT_FOUND. */
-static access_role *role_copy(lh_access *a, const char *name, lh_err *err) {
+access_role *access_role_copy(lh_access *a, const char *name, lh_err *err) {
     if (!name || !*name) {
         lh_err_set(err, LH_E_BAD_REQUEST, "'role' is required");
         lh_err_hint(err, "one of GET /access/roles, e.g. \"agent\"");
@@ -142,7 +131,7 @@ json_t *access_roles(lh_access *a) {
 }
 
 json_t *access_role_get(lh_access *a, const char *name, lh_err *err) {
-    access_role *r = role_copy(a, name, err);
+    access_role *r = access_role_copy(a, name, err);
     if (!r) return NULL;
     json_t *j = access_role_to_json(r);
     access_role_free(r);
@@ -178,6 +167,7 @@ static int roles_change(lh_access *a, access_role *put, const char *del_name, in
         size_t nold = a->nroles;
         a->roles = copy;
         a->nroles = n;
+        a->roles_version++;
         pthread_rwlock_unlock(&a->lock);
         roles_free(old, nold);
     } else {
@@ -210,7 +200,7 @@ int access_role_delete(lh_access *a, const char *name, lh_err *err) {
     if (!strcmp(name, "admin"))
         return lh_err_set(err, LH_E_FORBIDDEN, "the built-in role 'admin' cannot be removed");
     int existed = 0;
-    access_role *probe = role_copy(a, name, err);
+    access_role *probe = access_role_copy(a, name, err);
     if (!probe) return -1;
     access_role_free(probe);
     if (roles_change(a, NULL, name, &existed, err) != 0) return -1;
@@ -221,7 +211,7 @@ int access_role_delete(lh_access *a, const char *name, lh_err *err) {
 
 json_t *access_check_manifest(lh_access *a, const char *role, const json_t *manifest, const json_t *columns,
                               lh_err *err) {
-    access_role *r = role_copy(a, role, err);
+    access_role *r = access_role_copy(a, role, err);
     if (!r) return NULL;
     json_t *d = access_decide(r, manifest, columns, err);
     access_role_free(r);
@@ -241,7 +231,7 @@ json_t *access_check(lh_access *a, const char *role, const char *dataset, const 
         lh_err_set(err, LH_E_UNAVAILABLE, "access: no catalog");
         return NULL;
     }
-    access_role *probe = role_copy(a, role, err); /* an unknown role is named before the dataset */
+    access_role *probe = access_role_copy(a, role, err); /* an unknown role is named before the dataset */
     if (!probe) return NULL;
     access_role_free(probe);
     json_t *m = catalog_get(a->catalog, dataset, err);
@@ -262,8 +252,9 @@ char *access_masked_select(lh_access *a, const char *role, const char *dataset, 
     return out;
 }
 
-json_t *access_query(lh_access *a, const char *caller, const char *role, const char *dataset,
-                     const json_t *columns, int64_t limit, lh_err *err) {
+json_t *access_query(lh_access *a, const lh_principal *who, const char *dataset, const json_t *columns,
+                     int64_t limit, lh_err *err) {
+    const char *caller = who->name, *role = who->role;
     if (!a->query) {
         lh_err_set(err, LH_E_UNAVAILABLE, "access: no query engine");
         return NULL;
@@ -315,7 +306,9 @@ lh_access *access_open(lh_storage *st, lh_catalog *catalog, lh_query_engine *que
     a->query = query;
     pthread_rwlock_init(&a->lock, NULL);
     pthread_mutex_init(&a->write_mu, NULL);
-    if (!(a->log = access_log_open(st, err)) || roles_load(a, err) != 0) {
+    pthread_mutex_init(&a->scope_mu, NULL);
+    access_keys_init(a);
+    if (!(a->log = access_log_open(st, err)) || roles_load(a, err) != 0 || access_mask_init(a, err) != 0) {
         access_free(a);
         return NULL;
     }
@@ -327,6 +320,10 @@ void access_free(lh_access *a) {
     if (!a) return;
     roles_free(a->roles, a->nroles);
     access_log_free(a->log);
+    access_keys_free(a);
+    access_scope_free(a);
+    pthread_mutex_destroy(&a->scope_mu);
+    OPENSSL_cleanse(a->mask_key, sizeof a->mask_key);
     pthread_rwlock_destroy(&a->lock);
     pthread_mutex_destroy(&a->write_mu);
     free(a);

@@ -36,11 +36,76 @@
 #include <stdint.h>
 
 #include "catalog/catalog.h"
+#include "common/config.h"
 #include "common/err.h"
 #include "query/query.h"
 #include "storage/storage.h"
 
 typedef struct lh_access lh_access;
+
+/* ---- principals (access_keys.c) ---------------------------------------------
+ * An API key maps to a principal: a name, a role and attributes. The role
+ * carries a permission level (what routes, tools and RPCs it may call) and a
+ * column policy (what it sees of the data). Keys are kept only as SHA-256
+ * hashes: [[auth.keys]] in the config (key or key_sha256) and the keys made
+ * through the admin API in _access/keys.json. One function, access_authorize,
+ * answers for HTTP, gRPC, the CLI's remote mode (over HTTP) and the tools. */
+typedef enum { LH_LEVEL_PUBLIC = 0, LH_LEVEL_READ = 1, LH_LEVEL_WRITE = 2, LH_LEVEL_ADMIN = 3 } lh_level;
+
+typedef struct {
+    char name[65];        /* the key's name, "anonymous" without a key */
+    char role[65];        /* "" without a key; "admin" when auth is off */
+    lh_level level;
+    char key_id[17];      /* "" for config keys and anonymous callers */
+    char recruiter_id[65];/* attribute used by row filters ($recruiter_id), "" when unset */
+} lh_principal;
+
+/* The unauthenticated caller (level PUBLIC) and the all-powerful local one
+ * (auth off, in-process tools): filled into *out. */
+void access_principal_anonymous(lh_principal *out);
+void access_principal_admin(lh_principal *out, const char *name);
+const char *access_level_name(lh_level l);
+/* 0 when who's level reaches need; else LH_E_FORBIDDEN naming `what`. */
+int access_permit(const lh_principal *who, lh_level need, const char *what, lh_err *err);
+/* 1 when who's SQL runs unconfined (the admin role). */
+int access_principal_unconfined(const lh_principal *who);
+
+/* Loads [[auth.keys]] (an unknown role fails start-up) and _access/keys.json;
+ * with auth on and no key at all, makes an admin key, prints it once on
+ * stdout and stores only its hash. cfg is borrowed for the module's life. */
+int access_auth_configure(lh_access *a, const lh_config *cfg, lh_err *err);
+/* Authenticates key (may be NULL) from client (an address, for the failed-
+ * attempt limiter) and checks the level: 0 with *who filled; else
+ * LH_E_UNAUTHORIZED (no/unknown key), LH_E_FORBIDDEN (level too low) or
+ * LH_E_RATE_LIMITED (too many failures from client). what names the call. */
+int access_authorize(lh_access *a, const char *key, const char *client, lh_level need, const char *what,
+                     lh_principal *who, lh_err *err);
+/* Admin API: {"keys":[{"id","name","role","attributes","source","created_at"}]}
+ * (never a hash); create {"name","role","attributes"?} → the record plus
+ * "key" (shown once); rotate → a new "key" for the same id; revoke. */
+json_t *access_keys_list(lh_access *a);
+json_t *access_key_create(lh_access *a, const json_t *def, lh_err *err);
+json_t *access_key_rotate(lh_access *a, const char *id, lh_err *err);
+int access_key_revoke(lh_access *a, const char *id, lh_err *err);
+
+/* ---- confinement (access_scope.c) --------------------------------------------
+ * A non-admin principal's SQL runs against its role's schema of views
+ * (lh_role_<role>): every dataset the role may see, masked columns through
+ * their mask, denied columns absent, row filters applied. The query engine
+ * binds the statement to that schema alone (query_open_as). */
+/* Fills *scope for who (schemas rebuilt when the catalog or roles changed);
+ * scope->schema NULL for admin. Strings point into *buf storage. */
+typedef struct {
+    lh_query_scope scope;   /* what query_open_as takes; points into this struct (do not copy it) */
+    char schema[96];
+    char role[65];
+    char recruiter_id[65];
+    lh_query_param vars[1];
+} lh_access_scope;
+int access_scope(lh_access *a, const lh_principal *who, lh_access_scope *out, lh_err *err);
+/* The decision document for who over dataset (access_check with who's role);
+ * NULL for admin (everything allowed) with no error. */
+json_t *access_decision_for(lh_access *a, const lh_principal *who, const char *dataset, lh_err *err);
 
 /* All borrowed and must outlive the access module; catalog and query may
  * be NULL (then access_check/access_query need a manifest or fail).
@@ -79,11 +144,11 @@ json_t *access_check_manifest(lh_access *a, const char *role, const json_t *mani
  * frees. LH_E_FORBIDDEN when every column is denied. */
 char *access_masked_select(lh_access *a, const char *role, const char *dataset, const json_t *columns,
                            lh_err *err);
-/* Runs access_masked_select's SQL (limit rows, <= 0 = engine default) and
- * audits it as `caller`: {"role","dataset","sql","masked","denied",
+/* Runs access_masked_select's SQL for who's own role (limit rows, <= 0 =
+ * engine default) and audits it: {"role","dataset","sql","masked","denied",
  * "columns","rows","row_count","truncated","elapsed_ms"}. */
-json_t *access_query(lh_access *a, const char *caller, const char *role, const char *dataset,
-                     const json_t *columns, int64_t limit, lh_err *err);
+json_t *access_query(lh_access *a, const lh_principal *who, const char *dataset, const json_t *columns,
+                     int64_t limit, lh_err *err);
 
 /* ---- audit --------------------------------------------------------------- */
 
@@ -100,6 +165,10 @@ typedef struct {
 } lh_access_audit_rec;
 
 void access_audit(lh_access *a, const lh_access_audit_rec *rec);
+/* Checks the hash chain of every audit file in st and the synced head:
+ * {"ok","records","last_seq","files":[...],"problems":[{"line","problem"}]}
+ * naming each changed, removed, reordered or truncated record. */
+json_t *access_audit_verify(lh_storage *st, lh_err *err);
 /* {"records":[...]} newest first, at most limit (<= 0: 100, max 1000);
  * caller/outcome (may be NULL) filter. */
 json_t *access_audit_list(lh_access *a, int limit, const char *caller, const char *outcome);

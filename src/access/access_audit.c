@@ -1,11 +1,17 @@
 /*
- * access_audit.c — the query audit log: one JSON line per query appended to
- * _access/audit.jsonl (one write(2) to an O_APPEND descriptor, no fsync: a
- * record survives a process crash, an OS crash may lose the last ones; see
- * ADR 0082), the newest 1000 records kept in a ring for GET /access/audit.
- * When the file passes 64 MiB it is renamed to _access/audit-<ms>.jsonl and
- * a new one is started, so the log never grows without bound and old
- * records stay in the bucket.
+ * access_audit.c — the audit log: one JSON line per data access appended to
+ * _access/audit.jsonl, the newest 1000 records kept in a ring for GET
+ * /access/audit. When the file passes 64 MiB it is renamed to
+ * _access/audit-<ms>.jsonl and a new one is started (the chain goes on).
+ *
+ * Trustworthy (ADR 0192): append-only (O_APPEND, reserved storage no API
+ * writes), fsync'd in groups (a flusher thread syncs what was appended in
+ * the last AUDIT_GROUP_MS, and close syncs the rest), and hash-chained:
+ * each line is `{...,"prev":H(n-1),"seq":n}` followed by `,"hash":H(n)}`
+ * where H(n) = sha256(H(n-1) || the line's text before the hash). The
+ * newest "seq hash" is kept in _access/audit.head after each sync, so
+ * access_audit_verify finds a changed, removed, reordered or truncated
+ * record.
  */
 #include <fcntl.h>
 #include <math.h>
@@ -24,6 +30,9 @@
 #define AUDIT_KEY "_access/audit.jsonl"
 #define AUDIT_ROTATE_BYTES (64LL << 20)
 #define AUDIT_SQL_MAX 8192
+#define AUDIT_HEAD_KEY "_access/audit.head"
+#define AUDIT_GROUP_MS 20
+#define GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
 
 struct access_log {
     lh_storage *st;             /* borrowed */
@@ -32,6 +41,12 @@ struct access_log {
     size_t next, count;
     char *path;                 /* owned */
     int fd;                     /* the open log, -1 when it cannot be opened */
+    char last_hash[65];         /* the chain's head */
+    int64_t seq;                /* the last record's number */
+    int dirty;                  /* appended since the last fsync */
+    int stopping;
+    pthread_cond_t cv;
+    pthread_t flusher;
 };
 
 static void ring_put(access_log *l, json_t *rec) {
@@ -56,8 +71,16 @@ static void log_load(access_log *l) {
         nl = strchr(line, '\n');
         if (nl) *nl = 0;
         json_t *rec = json_loads(line, 0, NULL);
-        if (json_is_object(rec)) ring_put(l, rec);
-        else json_decref(rec);
+        if (json_is_object(rec)) {
+            const char *h = json_string_value(json_object_get(rec, "hash"));
+            if (h && strlen(h) == 64) {
+                memcpy(l->last_hash, h, 65);
+                l->seq = json_integer_value(json_object_get(rec, "seq"));
+            }
+            ring_put(l, rec);
+        } else {
+            json_decref(rec);
+        }
     }
     free(text);
 }
@@ -68,6 +91,35 @@ static int log_reopen(access_log *l) {
     return l->fd;
 }
 
+/* fsyncs what was appended and records the chain's head; holds mu. */
+static void log_sync(access_log *l) {
+    if (!l->dirty || l->fd < 0) return;
+    if (fsync(l->fd) != 0) LOG_WARN("access: audit fsync failed");
+    char head[96];
+    int n = snprintf(head, sizeof head, "%lld %s\n", (long long)l->seq, l->last_hash);
+    if (storage_put(l->st, AUDIT_HEAD_KEY, head, (size_t)n, NULL, NULL) != 0) LOG_WARN("access: cannot write the audit head");
+    l->dirty = 0;
+}
+
+/* Group commit: one fsync for every record appended within AUDIT_GROUP_MS. */
+static void *flusher_main(void *arg) {
+    access_log *l = arg;
+    pthread_mutex_lock(&l->mu);
+    while (!l->stopping) {
+        if (!l->dirty) {
+            pthread_cond_wait(&l->cv, &l->mu);
+            continue;
+        }
+        struct timespec ts;
+        lh_deadline_after_ms(&ts, AUDIT_GROUP_MS);
+        pthread_cond_timedwait(&l->cv, &l->mu, &ts);
+        log_sync(l);
+    }
+    log_sync(l);
+    pthread_mutex_unlock(&l->mu);
+    return NULL;
+}
+
 access_log *access_log_open(lh_storage *st, lh_err *err) {
     char *dir = storage_path(st, "_access");
     int rc = lh_mkdirs(dir, err);
@@ -76,15 +128,24 @@ access_log *access_log_open(lh_storage *st, lh_err *err) {
     access_log *l = lh_calloc(1, sizeof *l);
     l->st = st;
     pthread_mutex_init(&l->mu, NULL);
+    pthread_cond_init(&l->cv, NULL);
     l->path = storage_path(st, AUDIT_KEY);
     l->fd = -1;
+    memcpy(l->last_hash, GENESIS, 65);
     log_load(l);
     if (log_reopen(l) < 0) LOG_WARN("access: cannot open the audit log %s", AUDIT_KEY);
+    pthread_create(&l->flusher, NULL, flusher_main, l);
     return l;
 }
 
 void access_log_free(access_log *l) {
     if (!l) return;
+    pthread_mutex_lock(&l->mu);
+    l->stopping = 1;
+    pthread_cond_signal(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+    pthread_join(l->flusher, NULL);
+    pthread_cond_destroy(&l->cv);
     for (size_t i = 0; i < AUDIT_KEEP; i++) json_decref(l->ring[i]);
     if (l->fd >= 0) close(l->fd);
     pthread_mutex_destroy(&l->mu);
@@ -108,14 +169,128 @@ static void rotate_if_big(access_log *l) {
     free(key);
 }
 
-static void file_append(access_log *l, const json_t *rec) {
-    char *line = json_dumps(rec, JSON_COMPACT);
-    size_t n = strlen(line);
-    line[n] = '\n'; /* json_dumps leaves room: its NUL is overwritten, length kept */
+/* H(n) = sha256(prev || body). */
+static void chain_hash(const char *prev, const char *body, size_t len, char out[65]) {
+    lh_sha256 *h = lh_sha256_new();
+    lh_sha256_update(h, prev, 64);
+    lh_sha256_update(h, body, len);
+    lh_sha256_final(h, out);
+}
+
+/* Chains rec (prev, seq, then hash) and appends it; holds mu. */
+static void file_append(access_log *l, json_t *rec) {
+    json_object_set_new(rec, "prev", json_string(l->last_hash));
+    json_object_set_new(rec, "seq", json_integer(l->seq + 1));
+    char *body = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
+    size_t n = strlen(body);
+    char hash[65];
+    chain_hash(l->last_hash, body, n, hash);
+    body[n - 1] = 0; /* drop the closing brace: the hash goes last */
+    char *line = lh_asprintf("%s,\"hash\":\"%s\"}\n", body, hash);
+    free(body);
+    json_object_set_new(rec, "hash", json_string(hash));
     rotate_if_big(l);
     if (l->fd < 0) log_reopen(l);
-    if (l->fd < 0 || write(l->fd, line, n + 1) != (ssize_t)(n + 1)) LOG_WARN("access: audit write failed");
+    size_t len = strlen(line);
+    if (l->fd < 0 || write(l->fd, line, len) != (ssize_t)len) LOG_WARN("access: audit write failed");
+    memcpy(l->last_hash, hash, 65);
+    l->seq++;
+    l->dirty = 1;
+    pthread_cond_signal(&l->cv);
     free(line);
+}
+
+/* ---- verification ---------------------------------------------------------- */
+
+static void problem(json_t *problems, int64_t line, const char *what) {
+    if (json_array_size(problems) < 100)
+        json_array_append_new(problems, json_pack("{s:I, s:s}", "line", (json_int_t)line, "problem", what));
+}
+
+/* Checks one file's lines against the chain; prev/seq carry across files. */
+static void verify_text(char *text, size_t len, const char *file, char prev[65], int64_t *seq, int64_t *count,
+                        json_t *problems) {
+    int64_t lineno = 0;
+    for (char *line = text, *nl; line && line < text + len && *line; line = nl ? nl + 1 : NULL) {
+        nl = strchr(line, '\n');
+        if (nl) *nl = 0;
+        lineno++;
+        size_t n = strlen(line);
+        char what[160];
+        const char *tail = n > 75 ? line + n - 75 : NULL; /* ,"hash":"<64>"} */
+        if (!tail || strncmp(tail, ",\"hash\":\"", 9) || strcmp(tail + 73, "\"}")) {
+            snprintf(what, sizeof what, "%s: not a chained record (no trailing hash)", file);
+            problem(problems, lineno, what);
+            continue;
+        }
+        char stored[65];
+        memcpy(stored, tail + 9, 64);
+        stored[64] = 0;
+        char *body = lh_asprintf("%.*s}", (int)(n - 75), line);
+        json_t *rec = json_loads(body, 0, NULL);
+        const char *p = json_string_value(json_object_get(rec, "prev"));
+        int64_t s = json_integer_value(json_object_get(rec, "seq"));
+        char want[65];
+        chain_hash(prev, body, strlen(body), want);
+        if (!rec) snprintf(what, sizeof what, "%s: record is not JSON", file);
+        else if (s != *seq + 1)
+            snprintf(what, sizeof what, "%s: seq %lld follows %lld (a record was removed or moved)", file,
+                     (long long)s, (long long)*seq);
+        else if (!p || strcmp(p, prev))
+            snprintf(what, sizeof what, "%s: seq %lld does not chain to the record before it", file, (long long)s);
+        else if (strcmp(want, stored))
+            snprintf(what, sizeof what, "%s: seq %lld was changed (its hash does not match its content)", file,
+                     (long long)s);
+        else what[0] = 0;
+        if (what[0]) problem(problems, lineno, what);
+        memcpy(prev, stored, 65); /* go on from what the file says, so one change is reported once */
+        if (rec) *seq = s;
+        (*count)++;
+        json_decref(rec);
+        free(body);
+    }
+}
+
+static int key_cmp(const void *a, const void *b) {
+    return strcmp(((const lh_object_info *)a)->key, ((const lh_object_info *)b)->key);
+}
+
+json_t *access_audit_verify(lh_storage *st, lh_err *err) {
+    lh_object_info *objs = NULL;
+    size_t n = 0;
+    if (storage_list(st, "_access/", &objs, &n, err) != 0) return NULL;
+    qsort(objs, n, sizeof *objs, key_cmp); /* audit-<ms>.jsonl (oldest first) sort before audit.jsonl */
+    json_t *problems = json_array(), *files = json_array();
+    char prev[65];
+    memcpy(prev, GENESIS, 65);
+    int64_t seq = 0, count = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *k = objs[i].key;
+        if (strncmp(k, "_access/audit", 13) || strlen(k) < 6 || strcmp(k + strlen(k) - 6, ".jsonl")) continue;
+        char *text = NULL;
+        size_t len = 0;
+        if (storage_get(st, k, &text, &len, NULL) != 0) continue;
+        json_array_append_new(files, json_string(k));
+        verify_text(text, len, k, prev, &seq, &count, problems);
+        free(text);
+    }
+    storage_list_free(objs, n);
+    char *head = NULL;
+    size_t hlen = 0;
+    if (storage_get(st, AUDIT_HEAD_KEY, &head, &hlen, NULL) == 0) {
+        long long hseq = 0;
+        char hhash[65] = "";
+        if (sscanf(head, "%lld %64s", &hseq, hhash) != 2) problem(problems, 0, "audit.head is unreadable");
+        else if (hseq > seq)
+            problem(problems, seq, "the log ends before the last synced record (records were removed from the end)");
+        else if (hseq == seq && strcmp(hhash, prev))
+            problem(problems, seq, "the last record differs from the one synced (it was changed)");
+        free(head);
+    } else if (count > 0) {
+        problem(problems, 0, "audit.head is missing");
+    }
+    return json_pack("{s:b, s:I, s:I, s:o, s:o}", "ok", json_array_size(problems) == 0, "records", (json_int_t)count,
+                     "last_seq", (json_int_t)seq, "files", files, "problems", problems);
 }
 
 static json_t *record_json(const lh_access_audit_rec *r) {

@@ -162,10 +162,10 @@ static void sb_mask_expr(lh_strbuf *sb, const json_t *col) {
     const char *name = json_string_value(json_object_get(col, "name"));
     const char *type = json_string_value(json_object_get(col, "type"));
     const char *mask = json_string_value(json_object_get(col, "mask"));
-    if (!strcmp(mask, "hash")) {
-        sb_puts(sb, "left(sha256(");
+    if (!strcmp(mask, "hash")) { /* keyed: HMAC-SHA256 with the deployment's mask key (access_scope.c) */
+        sb_puts(sb, "lh_mask_hash(");
         sb_text_of(sb, name);
-        sb_puts(sb, "), 16)");
+        sb_puts(sb, ")");
     } else if (!strcmp(mask, "partial") && has_kind(col, "email")) {
         sb_puts(sb, "regexp_replace(");
         sb_text_of(sb, name);
@@ -190,6 +190,14 @@ static void sb_mask_expr(lh_strbuf *sb, const json_t *col) {
 }
 
 char *access_decision_select(const json_t *decision, const char *dataset) {
+    lh_strbuf from = LH_STRBUF_INIT;
+    sb_sql_ident(&from, dataset);
+    char *sql = access_decision_select_from(decision, from.buf);
+    sb_free(&from);
+    return sql;
+}
+
+char *access_decision_select_from(const json_t *decision, const char *from) {
     lh_strbuf sb = LH_STRBUF_INIT;
     sb_puts(&sb, "SELECT ");
     size_t i, n = 0;
@@ -210,6 +218,6 @@ char *access_decision_select(const json_t *decision, const char *dataset) {
         return NULL;
     }
     sb_puts(&sb, " FROM ");
-    sb_sql_ident(&sb, dataset);
+    sb_puts(&sb, from);
     return sb_steal(&sb);
 }

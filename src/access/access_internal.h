@@ -8,7 +8,9 @@
 #define LH_ACCESS_INTERNAL_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "access/access.h"
 #include "common/strbuf.h"
@@ -33,7 +35,60 @@ typedef struct {
     access_rule above_max;
     access_rule pii[ACCESS_NPII];
     access_rule pii_default;
+    lh_level level;            /* permission level: read, write (custom roles), admin (only "admin") */
+    json_t *row_filters;       /* owned, may be NULL: {dataset: SQL predicate, $recruiter_id allowed} */
 } access_role;
+
+typedef struct access_log access_log;
+
+/* One API key as stored: only the SHA-256 of the key itself. */
+typedef struct {
+    char id[17];
+    char name[65];
+    char role[65];
+    char sha256[65];
+    char recruiter_id[65];
+    char created_at[32];
+    int from_config;           /* [[auth.keys]]: not changeable through the API */
+} access_key;
+
+#define ACCESS_RL_SLOTS 256
+typedef struct {
+    char client[64];
+    int failures;
+    int64_t window_start_ms;
+} access_rl_slot;
+
+/* A role's schema of views as last built (access_scope.c). */
+typedef struct {
+    char role[65];
+    uint64_t catalog_version, roles_version;
+    json_t *views;             /* owned: {dataset: SELECT} applied */
+} access_schema;
+
+struct lh_access {
+    lh_storage *st;            /* borrowed */
+    lh_catalog *catalog;       /* borrowed, may be NULL */
+    lh_query_engine *query;    /* borrowed, may be NULL */
+    pthread_rwlock_t lock;     /* roles */
+    pthread_mutex_t write_mu;  /* one role change at a time */
+    access_role **roles;       /* owned, sorted by name */
+    size_t nroles;
+    uint64_t roles_version;    /* bumps at every role change (under lock) */
+    access_log *log;           /* owned */
+    /* keys (access_keys.c) */
+    int auth_enabled;
+    pthread_rwlock_t keys_lock;
+    access_key *keys;          /* owned */
+    size_t nkeys;
+    pthread_mutex_t rl_mu;
+    access_rl_slot rl[ACCESS_RL_SLOTS];
+    /* role schemas (access_scope.c) */
+    pthread_mutex_t scope_mu;
+    access_schema *schemas;    /* owned */
+    size_t nschemas;
+    unsigned char mask_key[32];
+};
 
 /* ---- access_role.c ------------------------------------------------------- */
 
@@ -57,7 +112,8 @@ access_role *access_role_from_json(const json_t *def, lh_err *err);
 json_t *access_role_to_json(const access_role *r);
 access_role *access_role_dup(const access_role *r);
 void access_role_free(access_role *r);
-extern const char *const access_builtin_names[4];
+#define ACCESS_NBUILTIN 6
+extern const char *const access_builtin_names[ACCESS_NBUILTIN];
 
 /* ---- access_check.c ------------------------------------------------------ */
 
@@ -65,10 +121,25 @@ extern const char *const access_builtin_names[4];
 json_t *access_decide(const access_role *role, const json_t *manifest, const json_t *columns, lh_err *err);
 /* The masked SELECT of a decision document (NULL when all are denied). */
 char *access_decision_select(const json_t *decision, const char *dataset);
+/* The same over `from`, SQL text pasted as is (e.g. main."candidates"). */
+char *access_decision_select_from(const json_t *decision, const char *from);
+
+/* ---- access.c -------------------------------------------------------------- */
+
+/* A copy of the named role (caller frees), or NULL with LH_E_NOT_FOUND. */
+access_role *access_role_copy(lh_access *a, const char *name, lh_err *err);
+
+/* ---- access_keys.c / access_scope.c -------------------------------------- */
+
+void access_keys_init(lh_access *a);
+void access_keys_free(lh_access *a);
+/* Loads or makes the deployment's mask key (_access/mask.key) and registers
+ * lh_mask_hash(VARCHAR) (first 16 hex of HMAC-SHA256) on the engine. */
+int access_mask_init(lh_access *a, lh_err *err);
+void access_scope_free(lh_access *a);
 
 /* ---- access_audit.c ------------------------------------------------------ */
 
-typedef struct access_log access_log;
 access_log *access_log_open(lh_storage *st, lh_err *err);
 void access_log_free(access_log *l);
 void access_log_append(access_log *l, const lh_access_audit_rec *rec);

@@ -10,9 +10,10 @@
 
 #include "access/access_internal.h"
 #include "catalog/pii.h"
+#include "common/json_util.h"
 
 const char *const access_level_names[ACCESS_NLEVELS] = {"public", "internal", "confidential", "restricted"};
-const char *const access_builtin_names[4] = {"admin", "recruiter", "analyst", "agent"};
+const char *const access_builtin_names[ACCESS_NBUILTIN] = {"admin", "write", "read", "recruiter", "analyst", "agent"};
 
 int access_level_parse(const char *s) {
     for (int i = 0; s && i < ACCESS_NLEVELS; i++)
@@ -64,7 +65,7 @@ const char *access_mask_name(access_mask m) {
 }
 
 int access_role_is_builtin(const char *name) {
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < ACCESS_NBUILTIN; i++)
         if (!strcmp(name, access_builtin_names[i])) return 1;
     return 0;
 }
@@ -73,6 +74,7 @@ void access_role_free(access_role *r) {
     if (!r) return;
     free(r->name);
     free(r->description);
+    json_decref(r->row_filters);
     free(r);
 }
 
@@ -81,6 +83,7 @@ access_role *access_role_dup(const access_role *r) {
     *d = *r;
     d->name = lh_strdup(r->name);
     d->description = lh_strdup(r->description);
+    d->row_filters = r->row_filters ? json_deep_copy(r->row_filters) : NULL;
     return d;
 }
 
@@ -98,8 +101,12 @@ static access_rule rule_of(const char *s) {
 static const struct {
     const char *name, *description, *max, *above, *pii[ACCESS_NPII], *dflt;
 } builtins[] = {
-    {"admin", "Everything, unmasked.", "restricted", "allow",
+    {"admin", "Everything, unmasked; the only role whose SQL is not confined.", "restricted", "allow",
      {"allow", "allow", "allow", "allow", "allow", "allow"}, "allow"},
+    {"write", "Loads and changes data; reads like read.", "confidential", "deny",
+     {"mask:hash", "mask:hash", "deny", "mask:partial", "mask:partial", "deny"}, "mask:null"},
+    {"read", "Reads data: contacts hashed, pay rounded, SSN and medical data never.", "confidential", "deny",
+     {"mask:hash", "mask:hash", "deny", "mask:partial", "mask:partial", "deny"}, "mask:null"},
     {"recruiter", "Works candidates: contact details and pay, no SSN or medical data.", "confidential", "deny",
      {"allow", "allow", "deny", "allow", "mask:partial", "deny"}, "mask:null"},
     {"analyst", "Aggregates: pay as is, contacts hashed (joins and distinct counts still work).", "confidential",
@@ -119,6 +126,8 @@ access_role *access_role_builtin(const char *name) {
         r->above_max = R(builtins[i].above);
         for (int k = 0; k < ACCESS_NPII; k++) r->pii[k] = R(builtins[i].pii[k]);
         r->pii_default = R(builtins[i].dflt);
+        r->level = !strcmp(r->name, "admin") ? LH_LEVEL_ADMIN : !strcmp(r->name, "write") ? LH_LEVEL_WRITE
+                                                                                          : LH_LEVEL_READ;
         return r;
     }
     return NULL;
@@ -165,18 +174,39 @@ static int pii_rules(access_role *r, const json_t *pii, lh_err *err) {
 
 static int check_keys(const json_t *def, lh_err *err) {
     static const char *const known[] = {"name", "description", "builtin", "max_sensitivity", "above_max", "pii",
-                                        "pii_default"};
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)def, k, v) {
-        size_t i = 0;
-        while (i < sizeof known / sizeof known[0] && strcmp(k, known[i])) i++;
-        if (i == sizeof known / sizeof known[0]) {
-            lh_err_set(err, LH_E_BAD_REQUEST, "unknown role field '%s'", k);
-            lh_err_hint(err, "name, description, max_sensitivity, above_max, pii, pii_default");
-            return -1;
-        }
+                                        "pii_default", "level", "row_filters"};
+    const char *k = lh_json_unknown_key(def, known, sizeof known / sizeof known[0]);
+    if (k) {
+        lh_err_set(err, LH_E_BAD_REQUEST, "unknown role field '%s'", k);
+        lh_err_hint(err, "name, description, level, max_sensitivity, above_max, pii, pii_default, row_filters");
+        return -1;
     }
+    return 0;
+}
+
+/* "level": read or write; admin stays the admin role's alone. */
+static int level_field(access_role *r, const json_t *v, lh_err *err) {
+    if (!v) return 0;
+    const char *s = json_string_value(v);
+    if (s && !strcmp(s, "read")) r->level = LH_LEVEL_READ;
+    else if (s && !strcmp(s, "write")) r->level = LH_LEVEL_WRITE;
+    else return lh_err_set(err, LH_E_BAD_REQUEST, "'level' must be \"read\" or \"write\" (only the admin role is admin)");
+    return 0;
+}
+
+/* "row_filters": {dataset: predicate}; the predicate is SQL over the
+ * dataset's columns, with $recruiter_id standing for the principal's. */
+static int row_filters_field(access_role *r, const json_t *v, lh_err *err) {
+    if (!v || json_is_null(v)) return 0;
+    if (!json_is_object(v)) return lh_err_set(err, LH_E_BAD_REQUEST, "'row_filters' must be an object of dataset: predicate");
+    const char *k;
+    json_t *p;
+    json_object_foreach((json_t *)v, k, p) {
+        const char *pred = json_string_value(p);
+        if (!pred || !*pred || strlen(pred) > 1000 || strchr(pred, ';'))
+            return lh_err_set(err, LH_E_BAD_REQUEST, "row_filters.%s must be one SQL predicate (no ';')", k);
+    }
+    r->row_filters = json_deep_copy(v);
     return 0;
 }
 
@@ -201,6 +231,7 @@ access_role *access_role_from_json(const json_t *def, lh_err *err) {
     r->name = lh_strdup(name);
     r->description = lh_strdup(json_is_string(desc) ? json_string_value(desc) : "");
     r->builtin = access_role_is_builtin(name);
+    r->level = !strcmp(name, "write") ? LH_LEVEL_WRITE : LH_LEVEL_READ;
     r->max_level = 1; /* internal */
     r->above_max = R("deny");
     for (int k = 0; k < ACCESS_NPII; k++) r->pii[k] = R("deny");
@@ -211,7 +242,9 @@ access_role *access_role_from_json(const json_t *def, lh_err *err) {
         access_role_free(r);
         return NULL;
     }
-    if (rule_field(json_object_get(def, "above_max"), "'above_max'", &r->above_max, err) != 0 ||
+    if (level_field(r, json_object_get(def, "level"), err) != 0 ||
+        row_filters_field(r, json_object_get(def, "row_filters"), err) != 0 ||
+        rule_field(json_object_get(def, "above_max"), "'above_max'", &r->above_max, err) != 0 ||
         rule_field(json_object_get(def, "pii_default"), "'pii_default'", &r->pii_default, err) != 0 ||
         pii_rules(r, json_object_get(def, "pii"), err) != 0) {
         access_role_free(r);
@@ -224,7 +257,10 @@ json_t *access_role_to_json(const access_role *r) {
     json_t *pii = json_object();
     for (int k = 0; k < ACCESS_NPII; k++)
         json_object_set_new(pii, access_pii_name(k), json_string(access_rule_name(r->pii[k])));
-    return json_pack("{s:s, s:s, s:b, s:s, s:s, s:o, s:s}", "name", r->name, "description", r->description,
+    json_t *j = json_pack("{s:s, s:s, s:b, s:s, s:s, s:o, s:s}", "name", r->name, "description", r->description,
                      "builtin", r->builtin, "max_sensitivity", access_level_names[r->max_level], "above_max",
                      access_rule_name(r->above_max), "pii", pii, "pii_default", access_rule_name(r->pii_default));
+    json_object_set_new(j, "level", json_string(access_level_name(r->level)));
+    if (r->row_filters) json_object_set(j, "row_filters", r->row_filters);
+    return j;
 }

@@ -273,19 +273,15 @@ json_t *catalog_get(lh_catalog *c, const char *name, lh_err *err) {
 
 /* ---- writing ------------------------------------------------------------ */
 
-/* Commits the rows of select_sql to entry e's table and refreshes its
- * manifest. Caller holds write_mu; e is a private copy until entry_put. */
-static int entry_write(lh_catalog *c, cat_entry *e, const char *select_sql, int overwrite,
-                       const lh_lineage *lin, lh_err *err) {
+/* Commits the staged file f to entry e's table and refreshes its manifest
+ * from the committed snapshot. Caller holds write_mu; e is a private copy
+ * until entry_put. */
+static int entry_commit(lh_catalog *c, cat_entry *e, lh_table_staged *f, int overwrite, const lh_lineage *lin,
+                        lh_err *err) {
     int64_t version = -1, rows = 0;
-    if (table_write(e->table, c->conn, select_sql, overwrite, &version, &rows, err) != 0) return -1;
-    char *sel = NULL;
-    if (manifest_refresh(c, e->manifest, e->table, &sel, err) != 0) return -1;
-    free(e->select_sql);
-    e->select_sql = sel;
+    if (table_commit_staged(e->table, f, c->conn, overwrite, &version, &rows, err) != 0) return -1;
     char now[32];
-    lh_time_iso(lh_now_ms(), now);
-    json_object_set_new(e->manifest, "updated_at", json_string(now));
+    if (entry_refresh_manifest(c, e, now, err) != 0) return -1;
     json_object_set_new(json_object_get(e->manifest, "freshness"), "last_ingest_at", json_string(now));
     if (lin) manifest_touch_lineage(e->manifest, lin);
     json_t *emb = json_object_get(e->manifest, "embedding");
@@ -295,6 +291,16 @@ static int entry_write(lh_catalog *c, cat_entry *e, const char *select_sql, int 
             json_object_set_new(emb, "stale_since", json_string(now));
     }
     return manifest_persist(c, e->manifest, err);
+}
+
+/* Writes and commits the rows of select_sql on the catalog's connection. Caller holds write_mu. */
+static int entry_write(lh_catalog *c, cat_entry *e, const char *select_sql, int overwrite,
+                       const lh_lineage *lin, lh_err *err) {
+    lh_table_staged *f = table_stage(e->table, c->conn, select_sql, err);
+    if (!f) return -1;
+    int rc = entry_commit(c, e, f, overwrite, lin, err);
+    table_staged_free(f);
+    return rc;
 }
 
 /* Removes every object under a table prefix we created. */
@@ -330,6 +336,16 @@ static int entry_new(lh_catalog *c, const char *name, const char *location, cons
 }
 
 /* Private copy of an existing entry, for a writer to change and swap in. */
+int entry_refresh_manifest(lh_catalog *c, cat_entry *e, char now[32], lh_err *err) {
+    char *sel = NULL;
+    if (manifest_refresh(c, e->manifest, e->table, &sel, err) != 0) return -1;
+    free(e->select_sql);
+    e->select_sql = sel;
+    lh_time_iso(lh_now_ms(), now);
+    json_object_set_new(e->manifest, "updated_at", json_string(now));
+    return 0;
+}
+
 int entry_dup(lh_catalog *c, const char *name, cat_entry *e, lh_err *err) {
     json_t *m = manifest_copy(c, name);
     if (!m) {
@@ -353,9 +369,56 @@ static int exists(lh_catalog *c, const char *name) {
     return found;
 }
 
+/* The Parquet file of a write to existing dataset name, written on a
+ * connection of its own without write_mu, so concurrent writers convert in
+ * parallel and only their commits take turns. NULL with err on failure. */
+static lh_table_staged *stage_unlocked(lh_catalog *c, const char *name, const char *select_sql, lh_err *err) {
+    cat_entry e;
+    if (entry_dup(c, name, &e, err) != 0) return NULL;
+    duckdb_connection conn;
+    lh_table_staged *f = NULL;
+    if (duckdb_connect(c->db, &conn) != DuckDBSuccess) {
+        lh_err_set(err, LH_E_INTERNAL, "catalog: cannot connect to DuckDB");
+    } else {
+        f = table_stage(e.table, conn, select_sql, err);
+        duckdb_disconnect(&conn);
+    }
+    entry_clear(&e);
+    return f;
+}
+
+/* Commits staged file f to dataset name, which existed when f was written.
+ * Caller holds write_mu. The dataset may have been deleted (404) or deleted
+ * and made again meanwhile, taking f along (409). */
+static json_t *commit_existing(lh_catalog *c, const char *name, lh_table_staged *f, int overwrite,
+                               const lh_lineage *lin, lh_err *err) {
+    cat_entry e;
+    if (entry_dup(c, name, &e, err) != 0) return NULL;
+    json_t *out = NULL;
+    if (!table_staged_valid(e.table, f)) {
+        lh_err_set(err, LH_E_CONFLICT, "dataset '%s' was deleted or replaced during the write", name);
+        lh_err_hint(err, "write again");
+    } else if (entry_commit(c, &e, f, overwrite, lin, err) == 0) {
+        out = manifest_public(json_deep_copy(e.manifest));
+        entry_put(c, &e);
+        views_publish(c);
+    }
+    entry_clear(&e);
+    return out;
+}
+
 json_t *catalog_write(lh_catalog *c, const char *name, const char *select_sql, lh_write_mode mode,
                       const lh_lineage *lin, lh_err *err) {
     if (name_check(name, err) != 0) return NULL;
+    if (mode != LH_WRITE_CREATE && exists(c, name)) { /* the usual append: convert in parallel */
+        lh_table_staged *f = stage_unlocked(c, name, select_sql, err);
+        if (!f) return NULL;
+        pthread_mutex_lock(&c->write_mu);
+        json_t *out = commit_existing(c, name, f, mode == LH_WRITE_OVERWRITE, lin, err);
+        pthread_mutex_unlock(&c->write_mu);
+        table_staged_free(f);
+        return out;
+    }
     pthread_mutex_lock(&c->write_mu);
     json_t *out = NULL;
     int found = exists(c, name), created = 0;

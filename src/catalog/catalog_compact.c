@@ -32,13 +32,8 @@ static json_t *compact_result(const char *name, const lh_compact_result *r, size
 
 /* Refreshes the private entry e after the compaction commit and persists it. */
 static int entry_refresh(lh_catalog *c, cat_entry *e, lh_err *err) {
-    char *sel = NULL;
-    if (manifest_refresh(c, e->manifest, e->table, &sel, err) != 0) return -1;
-    free(e->select_sql);
-    e->select_sql = sel;
     char now[32];
-    lh_time_iso(lh_now_ms(), now);
-    json_object_set_new(e->manifest, "updated_at", json_string(now));
+    if (entry_refresh_manifest(c, e, now, err) != 0) return -1;
     return manifest_persist(c, e->manifest, err);
 }
 

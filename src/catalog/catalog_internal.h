@@ -62,6 +62,10 @@ int entry_dup(lh_catalog *c, const char *name, cat_entry *e, lh_err *err);
 /* Inserts or replaces, taking e's fields; bumps the version. Caller holds write_mu. */
 void entry_put(lh_catalog *c, cat_entry *e);
 void entry_clear(cat_entry *e);
+/* After a commit to e's table: refreshes e's manifest and select SQL from the
+ * latest snapshot and stamps updated_at with now (lh_time_iso). e is a
+ * private copy (entry_dup); nothing is persisted. */
+int entry_refresh_manifest(lh_catalog *c, cat_entry *e, char now[32], lh_err *err);
 /* Hands the current view set to the listener. Caller holds write_mu. */
 void views_publish(lh_catalog *c);
 

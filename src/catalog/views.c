@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "catalog/catalog_internal.h"
+#include "common/json_util.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
@@ -352,16 +353,11 @@ static json_t *def_normalize(const json_t *req, const json_t *manifest, lh_err *
         if (filter_text_check(json_string_value(filter), err) != 0) return NULL;
     }
     static const char *const known[] = {"name", "base_dataset", "columns", "row_filter", "redactions", "description"};
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)req, k, v) {
-        size_t i = 0;
-        while (i < sizeof known / sizeof known[0] && strcmp(known[i], k)) i++;
-        if (i == sizeof known / sizeof known[0]) {
-            lh_err_set(err, LH_E_BAD_REQUEST, "unknown field '%s'", k);
-            lh_err_hint(err, "name, base_dataset, columns, row_filter, redactions, description");
-            return NULL;
-        }
+    const char *k = lh_json_unknown_key(req, known, sizeof known / sizeof known[0]);
+    if (k) {
+        lh_err_set(err, LH_E_BAD_REQUEST, "unknown field '%s'", k);
+        lh_err_hint(err, "name, base_dataset, columns, row_filter, redactions, description");
+        return NULL;
     }
     json_t *reds = check_redactions(json_object_get(req, "redactions"), cols, err);
     if (!reds) return NULL;

@@ -46,7 +46,8 @@ typedef struct {
 #define I64MAX INT64_MAX
 
 static const cfg_key KEYS[] = {
-    {"server", "host", K_STR, "0.0.0.0", F(server.host), 0, 0, NULL},
+    {"server", "host", K_NSTR, "", F(server.host), 0, 0, NULL},
+    {"server", "bind", K_NSTR, "", F(server.bind), 0, 0, NULL},
     {"server", "port", K_INT, "3100", F(server.port), 0, 65535, NULL},
     {"server", "threads", K_INT, "0", F(server.threads), 0, 4096, NULL},
     {"server", "max_body_bytes", K_I64, "10485760", F(server.max_body_bytes), 1, I64MAX, NULL},
@@ -54,7 +55,7 @@ static const cfg_key KEYS[] = {
     {"server", "max_connections", K_INT, "1024", F(server.max_connections), 8, 65536, NULL},
     {"server", "shutdown_grace_ms", K_I64, "10000", F(server.shutdown_grace_ms), 0, 3600000, NULL},
     {"server", "queue_timeout_ms", K_I64, "10000", F(server.queue_timeout_ms), 0, 3600000, NULL},
-    {"server", "query_concurrency", K_INT, "8", F(server.query_concurrency), 1, 4096, NULL},
+    {"server", "query_concurrency", K_INT, "0", F(server.query_concurrency), 0, 4096, NULL},
     {"server", "query_queue", K_INT, "64", F(server.query_queue), 0, 65536, NULL},
     {"server", "ingest_concurrency", K_INT, "2", F(server.ingest_concurrency), 1, 4096, NULL},
     {"server", "ingest_queue", K_INT, "16", F(server.ingest_queue), 0, 65536, NULL},
@@ -74,7 +75,7 @@ static const cfg_key KEYS[] = {
     {"query", "timeout_ms", K_I64, "30000", F(query.timeout_ms), 1, I64MAX, NULL},
     {"query", "max_result_mb", K_I64, "256", F(query.max_result_mb), 0, I64MAX / 1048576, NULL},
     {"query", "cache_max_mb", K_I64, "1024", F(query.cache_max_mb), 1, I64MAX / 1048576, NULL},
-    {"auth", "enabled", K_BOOL, "false", F(auth.enabled), 0, 1, NULL},
+    {"auth", "enabled", K_BOOL, "true", F(auth.enabled), 0, 1, NULL},
     {"telemetry", "log_level", K_STR, "info", F(telemetry.log_level), 0, 0, "debug|info|warn|error"},
     {"telemetry", "traces", K_STR, "", F(telemetry.traces), 0, 0, NULL},
     {"telemetry", "service_name", K_STR, "lakehouse", F(telemetry.service_name), 0, 0, NULL},
@@ -106,7 +107,6 @@ static const struct { const char *env, *section, *key; } ALIASES[] = {
     {"LAKEHOUSE_EMBED_MODEL", "ai", "embed_model"},
 };
 
-static const char *ROLES = "read|write|admin";
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -237,29 +237,60 @@ static int set_from_toml(lh_config *cfg, const cfg_key *k, const toml_value *v, 
 static void keys_clear(lh_config *cfg) {
     for (size_t i = 0; i < cfg->auth.nkeys; i++) {
         free(cfg->auth.keys[i].key);
+        free(cfg->auth.keys[i].key_sha256);
         free(cfg->auth.keys[i].name);
         free(cfg->auth.keys[i].role);
+        free(cfg->auth.keys[i].recruiter_id);
     }
     free(cfg->auth.keys);
     cfg->auth.keys = NULL;
     cfg->auth.nkeys = 0;
 }
 
-/* Adds a key (copied); a NULL role means "admin". Rejects repeats and bad roles. */
-static int keys_add(lh_config *cfg, const char *key, const char *name, const char *role, const char *where,
-                    lh_err *err) {
-    if (!*key) return lh_err_set(err, LH_E_BAD_REQUEST, "%s: an API key must not be empty", where);
-    if (role && !in_choices(ROLES, role))
-        return lh_err_set(err, LH_E_BAD_REQUEST, "%s: role must be read, write or admin (got '%s')", where, role);
+/* 1 when s is a role name as access_role.c accepts it (the role itself is
+ * checked against the role registry when the server starts). */
+static int role_name_ok(const char *s) {
+    size_t n = strlen(s);
+    if (n == 0 || n > 64 || !isalpha((unsigned char)s[0])) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-') return 0;
+    return 1;
+}
+
+static int hex64_ok(const char *s) {
+    if (strlen(s) != 64) return 0;
+    for (const char *p = s; *p; p++)
+        if (!isxdigit((unsigned char)*p)) return 0;
+    return 1;
+}
+
+/* Adds a key (copied): the key itself or its SHA-256 (hex), a role (required:
+ * a key without one is refused, never taken as admin), optional name and
+ * recruiter_id attribute. Rejects repeats. */
+static int keys_add(lh_config *cfg, const lh_api_key *in, const char *where, lh_err *err) {
+    if (!in->key && !in->key_sha256)
+        return lh_err_set(err, LH_E_BAD_REQUEST, "%s: an API key needs 'key' or 'key_sha256'", where);
+    if (in->key && !*in->key) return lh_err_set(err, LH_E_BAD_REQUEST, "%s: an API key must not be empty", where);
+    if (in->key_sha256 && !hex64_ok(in->key_sha256))
+        return lh_err_set(err, LH_E_BAD_REQUEST, "%s: key_sha256 must be 64 hex digits", where);
+    if (!in->role || !*in->role)
+        return lh_err_set(err, LH_E_BAD_REQUEST, "%s: an API key must name its role (admin, write, read, "
+                                                 "recruiter, analyst, agent or a custom role)", where);
+    if (!role_name_ok(in->role))
+        return lh_err_set(err, LH_E_BAD_REQUEST, "%s: '%s' is not a role name", where, in->role);
     for (size_t i = 0; i < cfg->auth.nkeys; i++)
-        if (!strcmp(cfg->auth.keys[i].key, key))
+        if (in->key && cfg->auth.keys[i].key && !strcmp(cfg->auth.keys[i].key, in->key))
             return lh_err_set(err, LH_E_BAD_REQUEST, "%s: the same API key is listed twice", where);
     cfg->auth.keys = lh_realloc(cfg->auth.keys, (cfg->auth.nkeys + 1) * sizeof *cfg->auth.keys);
     lh_api_key *k = &cfg->auth.keys[cfg->auth.nkeys++];
-    k->key = lh_strdup(key);
-    k->name = name ? lh_strdup(name) : NULL;
-    k->role = lh_strdup(role ? role : "admin");
+    k->key = in->key ? lh_strdup(in->key) : NULL;
+    k->key_sha256 = in->key_sha256 ? lh_strdup(in->key_sha256) : NULL;
+    k->name = in->name ? lh_strdup(in->name) : NULL;
+    k->recruiter_id = in->recruiter_id ? lh_strdup(in->recruiter_id) : NULL;
+    k->role = lh_strdup(in->role);
     for (char *c = k->role; *c; c++) *c = (char)tolower((unsigned char)*c);
+    if (k->key_sha256)
+        for (char *c = k->key_sha256; *c; c++) *c = (char)tolower((unsigned char)*c);
     return 0;
 }
 
@@ -281,23 +312,24 @@ static int read_key_entry(lh_config *cfg, const toml_value *e, const char *name,
     snprintf(where, sizeof where, "%s:%d", name, toml_line(e));
     if (toml_type_of(e) != TOML_TABLE)
         return lh_err_set(err, LH_E_BAD_REQUEST, "%s: each auth.keys entry must be a table", where);
-    const char *fields[3] = {NULL, NULL, NULL}; /* key, name, role */
-    static const char *names[3] = {"key", "name", "role"};
+    const char *fields[5] = {NULL, NULL, NULL, NULL, NULL};
+    static const char *names[5] = {"key", "name", "role", "key_sha256", "recruiter_id"};
     for (size_t i = 0; i < toml_table_size(e); i++) {
         size_t klen;
         const char *k = toml_table_key(e, i, &klen);
         const toml_value *v = toml_table_value(e, i);
         size_t f = 0;
-        while (f < 3 && !(strlen(names[f]) == klen && !memcmp(names[f], k, klen))) f++;
-        if (f == 3)
-            return lh_err_set(err, LH_E_BAD_REQUEST, "%s:%d: unknown key '%s' in [[auth.keys]] (key, name, role)",
+        while (f < 5 && !(strlen(names[f]) == klen && !memcmp(names[f], k, klen))) f++;
+        if (f == 5)
+            return lh_err_set(err, LH_E_BAD_REQUEST,
+                              "%s:%d: unknown key '%s' in [[auth.keys]] (key, key_sha256, name, role, recruiter_id)",
                               name, toml_line(v), k);
         if (!(fields[f] = entry_string(v, names[f], name, err))) return -1;
         if (f == 2) snprintf(where, sizeof where, "%s:%d", name, toml_line(v));
     }
-    if (!fields[0])
-        return lh_err_set(err, LH_E_BAD_REQUEST, "%s: [[auth.keys]] entry has no 'key'", where);
-    return keys_add(cfg, fields[0], fields[1], fields[2], where, err);
+    lh_api_key in = {.key = (char *)fields[0], .name = (char *)fields[1], .role = (char *)fields[2],
+                     .key_sha256 = (char *)fields[3], .recruiter_id = (char *)fields[4]};
+    return keys_add(cfg, &in, where, err);
 }
 
 static int read_keys(lh_config *cfg, const toml_value *arr, const char *name, lh_err *err) {
@@ -373,7 +405,8 @@ static int env_api_keys(lh_config *cfg, const char *val, lh_err *err) {
         if (colon) *colon = '\0';
         snprintf(name, sizeof name, "key%d", ++n);
         snprintf(where, sizeof where, "environment variable LAKEHOUSE_API_KEYS (entry %d)", n);
-        rc = keys_add(cfg, item, name, colon ? colon + 1 : NULL, where, err);
+        lh_api_key in = {.key = item, .name = name, .role = colon ? colon + 1 : NULL};
+        rc = keys_add(cfg, &in, where, err);
     }
     free(copy);
     return rc;
@@ -447,4 +480,10 @@ void config_free(lh_config *cfg) {
     keys_clear(cfg);
     config_buckets_clear(cfg);
     free(cfg);
+}
+
+const char *config_bind_address(const lh_config *cfg) {
+    if (cfg->server.bind) return cfg->server.bind;
+    if (cfg->server.host) return cfg->server.host;
+    return cfg->auth.enabled ? "0.0.0.0" : "127.0.0.1";
 }

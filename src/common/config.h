@@ -17,9 +17,11 @@
 #include "common/err.h"
 
 typedef struct {
-    char *key;   /* owned */
-    char *name;  /* owned, may be NULL */
-    char *role;  /* owned: "read" | "write" | "admin" */
+    char *key;          /* owned, may be NULL when key_sha256 is given */
+    char *key_sha256;   /* owned, may be NULL: the key's SHA-256 in hex (lower case) */
+    char *name;         /* owned, may be NULL */
+    char *role;         /* owned, required: a role name the access registry knows */
+    char *recruiter_id; /* owned, may be NULL: the principal's recruiter_id attribute */
 } lh_api_key;
 
 /* One [[storage.buckets]] entry (all strings owned; unset ones NULL). */
@@ -35,7 +37,8 @@ typedef struct {
 
 typedef struct {
     struct {
-        char *host;                /* "0.0.0.0" */
+        char *host;                /* NULL: see bind */
+        char *bind;                /* NULL: 0.0.0.0 with auth on, 127.0.0.1 with auth off */
         int port;                  /* 3100 */
         int threads;               /* unused since thread-per-connection (ADR 0180); kept for old files */
         int64_t max_body_bytes;    /* JSON bodies: 10 MiB */
@@ -44,7 +47,7 @@ typedef struct {
         int64_t shutdown_grace_ms; /* SIGTERM: in-flight work may finish this long: 10000 */
         int64_t queue_timeout_ms;  /* longest wait in an admission queue: 10000 */
         /* admission budgets per kind of work (ADR 0181): running at once, waiting */
-        int query_concurrency, query_queue;     /* 8, 64 */
+        int query_concurrency, query_queue;     /* 0 (= [query] pool_size), 64 */
         int ingest_concurrency, ingest_queue;   /* 2, 16 */
         int vector_concurrency, vector_queue;   /* 4, 32 */
         int admin_concurrency, admin_queue;     /* 2, 8 */
@@ -68,7 +71,7 @@ typedef struct {
         int64_t cache_max_mb;      /* hot cache budget (pinned datasets in memory): 1024 */
     } query;
     struct {
-        int enabled;               /* false */
+        int enabled;               /* true */
         lh_api_key *keys;          /* owned array */
         size_t nkeys;
     } auth;
@@ -107,5 +110,10 @@ lh_config *config_load(const char *path, lh_err *err);
 /* Same, from a TOML string (for tests); name is used in messages. */
 lh_config *config_load_string(const char *toml, const char *name, lh_err *err);
 void config_free(lh_config *cfg);
+
+/* The address the HTTP and gRPC servers listen on: [server] bind, else
+ * [server] host, else 0.0.0.0 with auth on and 127.0.0.1 (loopback only)
+ * with auth off. Borrowed from cfg. */
+const char *config_bind_address(const lh_config *cfg);
 
 #endif

@@ -23,6 +23,7 @@ static const struct {
     [LH_E_INTERNAL] = {500, "internal"},
     [LH_E_BAD_GATEWAY] = {502, "bad_gateway"},
     [LH_E_UNAVAILABLE] = {503, "unavailable"},
+    [LH_E_RATE_LIMITED] = {429, "too_many_requests"},
 };
 
 int lh_err_set(lh_err *err, lh_errcode code, const char *fmt, ...) {

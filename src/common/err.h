@@ -24,6 +24,7 @@ typedef enum {
     LH_E_INTERNAL,      /* 500 internal */
     LH_E_BAD_GATEWAY,   /* 502 bad_gateway */
     LH_E_UNAVAILABLE,   /* 503 unavailable */
+    LH_E_RATE_LIMITED,  /* 429 too_many_requests */
     LH_E__COUNT
 } lh_errcode;
 

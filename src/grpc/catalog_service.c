@@ -1,11 +1,12 @@
 /*
  * catalog_service.c — lakehouse.v1.CatalogService: routes a call by its
- * :path, checks the x-api-key metadata against [auth] keys (same keys and
- * roles as HTTP: read may list/get, write may patch/delete), decodes the
+ * :path, authorizes the x-api-key metadata through access_authorize (the
+ * same function and keys as HTTP: read may list/get, write may patch/delete),
+ * audits the call, decodes the
  * request, makes the one catalog call and encodes the answer. Manifests
  * become Dataset messages by field name (pb_json.c).
  */
-#include <openssl/crypto.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,13 +17,11 @@
 
 #define SERVICE_PREFIX "/lakehouse.v1.CatalogService/"
 
-enum { ROLE_PUBLIC, ROLE_READ, ROLE_WRITE, ROLE_ADMIN };
-
 typedef ProtobufCMessage *(*method_fn)(lh_catalog *cat, const ProtobufCMessage *req, lh_err *err);
 
 typedef struct {
     const char *name;
-    int role;
+    lh_level level;
     method_fn fn;
 } method_row;
 
@@ -122,32 +121,10 @@ static ProtobufCMessage *do_health(lh_catalog *cat, const ProtobufCMessage *req,
 }
 
 static const method_row METHODS[] = {
-    {"ListDatasets", ROLE_READ, do_list},    {"GetDataset", ROLE_READ, do_get},
-    {"PatchMetadata", ROLE_WRITE, do_patch}, {"DeleteDataset", ROLE_WRITE, do_delete},
-    {"Health", ROLE_PUBLIC, do_health},
+    {"ListDatasets", LH_LEVEL_READ, do_list},    {"GetDataset", LH_LEVEL_READ, do_get},
+    {"PatchMetadata", LH_LEVEL_WRITE, do_patch}, {"DeleteDataset", LH_LEVEL_WRITE, do_delete},
+    {"Health", LH_LEVEL_PUBLIC, do_health},
 };
-
-/* ---- auth ------------------------------------------------------------------------ */
-
-static int role_rank(const char *s) {
-    if (!s || !strcmp(s, "admin")) return ROLE_ADMIN;
-    return !strcmp(s, "write") ? ROLE_WRITE : ROLE_READ;
-}
-
-/* 0 when the key may call the method; else -1 with UNAUTHORIZED/FORBIDDEN. */
-static int auth_check(const lh_config *cfg, const char *key, const method_row *m, lh_err *err) {
-    if (!cfg->auth.enabled || m->role == ROLE_PUBLIC) return 0;
-    if (!key || !*key) return lh_err_set(err, LH_E_UNAUTHORIZED, "missing API key: send x-api-key metadata");
-    size_t klen = strlen(key);
-    for (size_t i = 0; i < cfg->auth.nkeys; i++) {
-        const lh_api_key *k = &cfg->auth.keys[i];
-        if (strlen(k->key) != klen || CRYPTO_memcmp(k->key, key, klen) != 0) continue;
-        if (role_rank(k->role) >= m->role) return 0;
-        return lh_err_set(err, LH_E_FORBIDDEN, "role '%s' may not call CatalogService/%s",
-                          k->role ? k->role : "admin", m->name);
-    }
-    return lh_err_set(err, LH_E_UNAUTHORIZED, "unknown API key");
-}
 
 /* ---- dispatch ---------------------------------------------------------------------- */
 
@@ -159,7 +136,19 @@ static const method_row *method_row_find(const char *path) {
     return NULL;
 }
 
-int grpc_dispatch(const lh_config *cfg, lh_catalog *cat, const char *path, const char *api_key,
+/* Audits a call that reached the catalog or was refused (Health is not). */
+static void audit_call(lh_access *acc, const lh_principal *who, const method_row *row, int status, const lh_err *err) {
+    if (!acc || row->level == LH_LEVEL_PUBLIC) return;
+    lh_access_audit_rec rec = {.caller = who->name, .role = who->role, .kind = "grpc", .sql = row->name, .rows = -1,
+                               .elapsed_ms = -1, .outcome = status == GRPC_OK ? "ok"
+                                                            : err->code == LH_E_FORBIDDEN || err->code == LH_E_UNAUTHORIZED
+                                                                ? "denied"
+                                                                : "error",
+                               .error = status == GRPC_OK ? NULL : err->msg};
+    access_audit(acc, &rec);
+}
+
+int grpc_dispatch(lh_access *acc, lh_catalog *cat, const char *path, const char *api_key, const char *client,
                   const uint8_t *req, size_t len, uint8_t **resp, size_t *resp_len, lh_err *err) {
     const method_row *row = method_row_find(path);
     const ProtobufCMethodDescriptor *md = row ? pb_method_find(grpc_catalog_service_descriptor(), row->name) : NULL;
@@ -167,7 +156,18 @@ int grpc_dispatch(const lh_config *cfg, lh_catalog *cat, const char *path, const
         lh_err_set(err, LH_E_NOT_FOUND, "unknown method %s", path ? path : "(none)");
         return GRPC_UNIMPLEMENTED;
     }
-    if (auth_check(cfg, api_key, row, err) != 0) return grpc_status_of(err->code);
+    char what[96];
+    snprintf(what, sizeof what, "call CatalogService/%s", row->name);
+    lh_principal who;
+    if (!acc) {
+        lh_err_set(err, LH_E_UNAVAILABLE, "access control is not running");
+        return GRPC_UNAVAILABLE;
+    }
+    if (access_authorize(acc, api_key, client, row->level, what, &who, err) != 0) { /* the one authorization */
+        int st = grpc_status_of(err->code);
+        audit_call(acc, &who, row, st, err);
+        return st;
+    }
     ProtobufCMessage *in = protobuf_c_message_unpack(md->input, NULL, len, req);
     if (!in) {
         lh_err_set(err, LH_E_BAD_REQUEST, "request is not a valid %s message", md->input->name);
@@ -177,8 +177,10 @@ int grpc_dispatch(const lh_config *cfg, lh_catalog *cat, const char *path, const
     protobuf_c_message_free_unpacked(in, NULL);
     if (!out) {
         if (err->code == LH_OK) lh_err_set(err, LH_E_INTERNAL, "%s failed", row->name);
+        audit_call(acc, &who, row, grpc_status_of(err->code), err);
         return grpc_status_of(err->code);
     }
+    audit_call(acc, &who, row, GRPC_OK, err);
     *resp_len = protobuf_c_message_get_packed_size(out);
     *resp = lh_malloc(*resp_len ? *resp_len : 1);
     protobuf_c_message_pack(out, *resp);

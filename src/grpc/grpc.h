@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "access/access.h"
 #include "catalog/catalog.h"
 #include "common/config.h"
 #include "common/err.h"
@@ -23,10 +24,11 @@
 
 typedef struct lh_grpc_server lh_grpc_server;
 
-/* Listens on cfg->server.host:cfg->grpc.port (0 = any free port) and serves
- * CatalogService from one thread. cfg and cat are borrowed for the server's
+/* Listens on config_bind_address(cfg):cfg->grpc.port (0 = any free port) and
+ * serves CatalogService from one thread, authorizing every call through
+ * access (access_authorize). cfg, cat and access are borrowed for the server's
  * lifetime. NULL with err when the port cannot be bound. */
-lh_grpc_server *grpc_server_start(const lh_config *cfg, lh_catalog *cat, lh_err *err);
+lh_grpc_server *grpc_server_start(const lh_config *cfg, lh_catalog *cat, lh_access *access, lh_err *err);
 int grpc_server_port(const lh_grpc_server *s);   /* the port actually bound */
 void grpc_server_stop(lh_grpc_server *s);         /* NULL is fine */
 

@@ -23,7 +23,8 @@ int grpc_status_of(lh_errcode code) {
     case LH_E_NOT_FOUND: return GRPC_NOT_FOUND;
     case LH_E_TIMEOUT: return GRPC_DEADLINE_EXCEEDED;
     case LH_E_CONFLICT: return GRPC_ALREADY_EXISTS;
-    case LH_E_TOO_LARGE: return GRPC_RESOURCE_EXHAUSTED;
+    case LH_E_TOO_LARGE:
+    case LH_E_RATE_LIMITED: return GRPC_RESOURCE_EXHAUSTED;
     case LH_E_BAD_GATEWAY:
     case LH_E_UNAVAILABLE: return GRPC_UNAVAILABLE;
     default: return GRPC_INTERNAL;

@@ -10,6 +10,7 @@
  * HEADERS, one framed message, and trailers with grpc-status /
  * grpc-message — or as a trailers-only response for errors.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -47,6 +48,7 @@ typedef struct stream {
 typedef struct conn {
     struct lh_grpc_server *srv;
     int fd;
+    char client[64];       /* the peer's address, for the failed-attempt limiter */
     stream *streams;       /* owned: freed on close even when nghttp2 never closes them */
     nghttp2_session *ses;
     uint8_t *wbuf;         /* bytes nghttp2 produced but the socket did not take */
@@ -57,6 +59,7 @@ typedef struct conn {
 struct lh_grpc_server {
     const lh_config *cfg;
     lh_catalog *cat;
+    lh_access *access;
     int lfd, port;
     int wake[2];
     pthread_t thread;
@@ -102,7 +105,7 @@ static void reply_ok(nghttp2_session *ses, int32_t id, stream *st, uint8_t *msg,
 }
 
 /* The request is complete: run the call and submit the answer. */
-static void stream_finish(lh_grpc_server *srv, nghttp2_session *ses, int32_t id, stream *st) {
+static void stream_finish(lh_grpc_server *srv, const char *client, nghttp2_session *ses, int32_t id, stream *st) {
     if (!st->grpc_ct) {
         nghttp2_nv hdr[] = {NV(":status", "415")};
         nghttp2_submit_response(ses, id, hdr, 1, NULL);
@@ -117,7 +120,7 @@ static void stream_finish(lh_grpc_server *srv, nghttp2_session *ses, int32_t id,
         reply_error(ses, id, st, grpc_status_of(err.code), err.msg);
         return;
     }
-    int status = grpc_dispatch(srv->cfg, srv->cat, st->path, st->have_key ? st->api_key : NULL, msg,
+    int status = grpc_dispatch(srv->access, srv->cat, st->path, st->have_key ? st->api_key : NULL, client, msg,
                                got ? len : 0, &resp, &rlen, &err);
     free(msg);
     if (status == GRPC_OK) reply_ok(ses, id, st, resp, rlen);
@@ -175,7 +178,7 @@ static int on_frame(nghttp2_session *ses, const nghttp2_frame *f, void *user) {
     if ((f->hd.type != NGHTTP2_DATA && f->hd.type != NGHTTP2_HEADERS) || !(f->hd.flags & NGHTTP2_FLAG_END_STREAM))
         return 0;
     stream *st = nghttp2_session_get_stream_user_data(ses, f->hd.stream_id);
-    if (st) stream_finish(((conn *)user)->srv, ses, f->hd.stream_id, st);
+    if (st) stream_finish(((conn *)user)->srv, ((conn *)user)->client, ses, f->hd.stream_id, st);
     return 0;
 }
 
@@ -262,11 +265,18 @@ static int conn_read(conn *c) {
 
 static void conn_accept(lh_grpc_server *srv) {
     for (;;) {
-        int fd = accept4(srv->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage peer;
+        socklen_t plen = sizeof peer;
+        int fd = accept4(srv->lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) return;
         conn *c = lh_calloc(1, sizeof *c);
         c->srv = srv;
         c->fd = fd;
+        snprintf(c->client, sizeof c->client, "?");
+        if (peer.ss_family == AF_INET)
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&peer)->sin_addr, c->client, sizeof c->client);
+        else if (peer.ss_family == AF_INET6)
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&peer)->sin6_addr, c->client, sizeof c->client);
         c->ses = srv->nconns < MAX_CONNS ? session_new(c) : NULL;
         if (!c->ses) {
             close(fd);
@@ -342,11 +352,12 @@ static int listen_on(const char *host, int port, int *bound, lh_err *err) {
     return fd;
 }
 
-lh_grpc_server *grpc_server_start(const lh_config *cfg, lh_catalog *cat, lh_err *err) {
+lh_grpc_server *grpc_server_start(const lh_config *cfg, lh_catalog *cat, lh_access *access, lh_err *err) {
     lh_grpc_server *s = lh_calloc(1, sizeof *s);
     s->cfg = cfg;
+    s->access = access;
     s->cat = cat;
-    s->lfd = listen_on(cfg->server.host, cfg->grpc.port, &s->port, err);
+    s->lfd = listen_on(config_bind_address(cfg), cfg->grpc.port, &s->port, err);
     if (s->lfd < 0) {
         free(s);
         return NULL;

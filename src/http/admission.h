@@ -16,7 +16,8 @@
 #include <stdint.h>
 
 typedef enum {
-    WORK_LIGHT = 0, /* answered at once, never queued */
+    WORK_UNSET = 0, /* a route row that names no kind: refused when the router is built */
+    WORK_LIGHT,     /* answered at once, never queued */
     WORK_QUERY,     /* SQL, tool calls, profiles: a pooled DuckDB connection */
     WORK_INGEST,    /* appends, uploads, ingests, journal writes */
     WORK_VECTOR,    /* vector search, RAG, embeddings, index builds */
@@ -46,10 +47,11 @@ typedef struct {
 
 typedef struct lh_admission lh_admission;
 
-/* limits[k] for each heavy kind (limits[WORK_LIGHT] is ignored). */
+/* limits[k] for each heavy kind (those of WORK_UNSET and WORK_LIGHT are ignored). */
 lh_admission *admission_new(const lh_work_limit limits[WORK__COUNT]);
 void admission_free(lh_admission *a);
-/* Takes a slot of kind k (WORK_LIGHT: always ADMIT_OK, nothing held).
+/* Takes a slot of kind k (WORK_LIGHT: always ADMIT_OK, nothing held; k must
+ * not be WORK_UNSET).
  * Waits in k's queue while there is room, until a slot frees, deadline
  * (lh_mono_s() seconds) passes, lh_cancel_check() fires or the gate closes. */
 lh_admit_result admission_enter(lh_admission *a, lh_work_kind k, double deadline);

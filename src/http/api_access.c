@@ -1,7 +1,8 @@
 /*
  * api_access.c — /access: roles (list, get, create/replace, delete),
  * column decisions (POST /access/check), masked queries (POST
- * /access/query) and the query audit log (GET /access/audit); plus the
+ * /access/query, always as the caller's own role), API keys (list, create,
+ * rotate, revoke; admin) and the query audit log (GET /access/audit); plus the
  * hook POST /query/sql calls so every SQL query is audited.
  *
  * /query/sql streams its result, so its audit record is written when the
@@ -9,6 +10,7 @@
  * the document and reads row_count, elapsed_ms and any "error" from the
  * trailer the query engine writes there.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,10 +22,6 @@ static int access_ready(lh_app *app, lh_resp *resp) {
     if (app->access) return 1;
     resp_errorf(resp, LH_E_UNAVAILABLE, NULL, "access control is not running");
     return 0;
-}
-
-static const char *role_name(lh_role r) {
-    return r >= ROLE_ADMIN ? "admin" : r == ROLE_WRITE ? "write" : r == ROLE_READ ? "read" : "public";
 }
 
 void api_access_roles_list(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -77,9 +75,16 @@ void api_access_query(lh_app *app, lh_req *req, lh_resp *resp) {
         return;
     }
     lh_err err = {0};
-    json_t *r = access_query(app->access, req->caller, json_string_value(json_object_get(body, "role")),
-                             json_string_value(json_object_get(body, "dataset")), json_object_get(body, "columns"),
-                             limit ? json_integer_value(limit) : -1, &err);
+    json_t *role = json_object_get(body, "role");
+    if (role && !(json_is_string(role) && !strcmp(json_string_value(role), req->who.role))) {
+        /* the caller's own role decides, never one from the body */
+        resp_errorf(resp, LH_E_FORBIDDEN, "leave 'role' out: the caller's role is used",
+                    "'role' must be the caller's own role ('%s')", req->who.role);
+        json_decref(body);
+        return;
+    }
+    json_t *r = access_query(app->access, &req->who, json_string_value(json_object_get(body, "dataset")),
+                             json_object_get(body, "columns"), limit ? json_integer_value(limit) : -1, &err);
     json_decref(body);
     resp_result(resp, 200, r, &err);
 }
@@ -91,6 +96,40 @@ void api_access_audit(lh_app *app, lh_req *req, lh_resp *resp) {
                                            req_query(req, "outcome")));
 }
 
+void api_access_audit_verify(lh_app *app, lh_req *req, lh_resp *resp) {
+    lh_err err = {0};
+    resp_result(resp, 200, access_audit_verify(app->storage, &err), &err);
+}
+
+/* ---- API keys (admin) ----------------------------------------------------- */
+
+void api_access_keys_list(lh_app *app, lh_req *req, lh_resp *resp) {
+    if (access_ready(app, resp)) resp_json(resp, 200, access_keys_list(app->access));
+}
+
+void api_access_key_create(lh_app *app, lh_req *req, lh_resp *resp) {
+    if (!access_ready(app, resp)) return;
+    json_t *body = req_json_object(req, resp);
+    if (!body) return;
+    lh_err err = {0};
+    json_t *k = access_key_create(app->access, body, &err);
+    json_decref(body);
+    resp_result(resp, 201, k, &err);
+}
+
+void api_access_key_rotate(lh_app *app, lh_req *req, lh_resp *resp) {
+    if (!access_ready(app, resp)) return;
+    lh_err err = {0};
+    resp_result(resp, 200, access_key_rotate(app->access, req_param(req, "id"), &err), &err);
+}
+
+void api_access_key_revoke(lh_app *app, lh_req *req, lh_resp *resp) {
+    if (!access_ready(app, resp)) return;
+    lh_err err = {0};
+    if (access_key_revoke(app->access, req_param(req, "id"), &err) != 0) resp_error(resp, &err);
+    else resp_empty(resp, 204);
+}
+
 /* ---- auditing POST /query/sql -------------------------------------------- */
 
 #define TAIL_BYTES 4096
@@ -99,7 +138,7 @@ typedef struct {
     lh_stream inner;          /* the query's stream, owned */
     lh_access *access;        /* borrowed */
     char *caller, *sql;       /* owned */
-    const char *role;         /* static */
+    char role[65];
     char request_id[40];
     char tail[TAIL_BYTES + 1];
     size_t tail_len;
@@ -168,7 +207,7 @@ void api_access_audit_sql(lh_app *app, lh_req *req, lh_resp *resp, const char *s
     if (!resp->stream.read) { /* refused before the first byte */
         lh_errcode code = err ? err->code : LH_E_INTERNAL;
         lh_access_audit_rec rec = {
-            .caller = req->caller, .role = role_name(req->role), .kind = "sql", .sql = sql, .rows = -1,
+            .caller = req->caller, .role = req->who.role, .kind = "sql", .sql = sql, .rows = -1,
             .elapsed_ms = -1, .error = err ? err->msg : NULL, .request_id = req->request_id,
             .outcome = code == LH_E_FORBIDDEN ? "denied" : code == LH_E_TIMEOUT ? "timeout" : "error",
         };
@@ -180,7 +219,7 @@ void api_access_audit_sql(lh_app *app, lh_req *req, lh_resp *resp, const char *s
     s->access = app->access;
     s->caller = lh_strdup(req->caller ? req->caller : "anonymous");
     s->sql = lh_strdup(sql);
-    s->role = role_name(req->role);
+    snprintf(s->role, sizeof s->role, "%s", req->who.role);
     memcpy(s->request_id, req->request_id, sizeof s->request_id);
     s->request_id[sizeof s->request_id - 1] = 0;
     resp->stream = (lh_stream){audit_read, audit_free, s};

@@ -61,6 +61,7 @@ void api_buckets_remove(lh_app *app, lh_req *req, lh_resp *resp) {
 
 static int put_begin(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
+    if (api_reserved_guard(req, req_param(req, "key"), 1, resp) != 0) return -1;
     lh_storage_writer *w =
         buckets_writer_new(app->buckets, req_param(req, "bucket"), req_param(req, "key"), &err);
     if (!w) {
@@ -93,6 +94,7 @@ void api_bucket_object_get(lh_app *app, lh_req *req, lh_resp *resp) {
     int fd;
     int64_t size;
     const char *bucket = req_param(req, "bucket"), *served = NULL;
+    if (api_reserved_guard(req, req_param(req, "key"), 0, resp) != 0) return;
     if (buckets_open_read(app->buckets, bucket, req_param(req, "key"), &fd, &size, &served, &err) != 0) {
         resp_error(resp, &err);
         return;
@@ -107,6 +109,7 @@ void api_bucket_object_get(lh_app *app, lh_req *req, lh_resp *resp) {
 
 void api_bucket_object_delete(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
+    if (api_reserved_guard(req, req_param(req, "key"), 1, resp) != 0) return;
     if (buckets_delete(app->buckets, req_param(req, "bucket"), req_param(req, "key"), &err) != 0)
         resp_error(resp, &err);
     else
@@ -122,7 +125,7 @@ void api_bucket_objects_list(lh_app *app, lh_req *req, lh_resp *resp) {
         resp_error(resp, &err);
         return;
     }
-    json_t *arr = api_objects_json(objs, n);
+    json_t *arr = api_objects_json(objs, n, req->who.level >= LH_LEVEL_ADMIN);
     storage_list_free(objs, n);
     resp_json(resp, 200, json_pack("{s:s, s:o}", "bucket", bucket, "objects", arr));
 }

@@ -42,9 +42,11 @@ static json_t *status_query(lh_app *app) {
                      (json_int_t)views);
 }
 
-/* {"query":{"running","queued","max_running","max_queue","admitted","rejected",...},...} */
+/* {"ok":true,"query":{"running","queued","max_running","max_queue","admitted","rejected",...},...}
+ * ok: the controller is up (saturation is answered with 503s, it is not a fault). */
 static json_t *status_admission(lh_app *app) {
     json_t *o = json_object();
+    json_object_set_new(o, "ok", json_boolean(app->admission != NULL));
     for (int k = WORK_LIGHT + 1; app->admission && k < WORK__COUNT; k++) {
         lh_work_stats st;
         admission_stats(app->admission, (lh_work_kind)k, &st);

@@ -2,13 +2,13 @@
  * api_lab.c — the /vectors/hnsw routes (eval sets, trials, best-of,
  * promotions, rollback, autotune, cache stats) and the /vectors/agent
  * routes. Each handler reads the request and makes one call into
- * vector/lab.h; the module validates bodies and names the fields at fault.
+ * lab/lab.h; the module validates bodies and names the fields at fault.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "http/internal.h"
-#include "vector/lab.h"
+#include "lab/lab.h"
 
 /* The lab, or NULL after a 503 in resp. */
 static lh_vlab *lab_of(lh_app *app, lh_resp *resp) {

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "http/internal.h"
-#include "vector/lab.h"
+#include "lab/lab.h"
 
 static lh_vlab *lab_of(lh_app *app, lh_resp *resp) {
     if (!app->lab) resp_errorf(resp, LH_E_UNAVAILABLE, NULL, "the vector service is not running");

@@ -1,6 +1,7 @@
 /*
  * api_query.c — POST /query/sql: parse {"sql","limit"?,"timeout_ms"?},
- * open a query cursor (every SQL error is known before the first byte),
+ * open a query cursor confined to the caller's role (ADR 0190; every SQL
+ * error is known before the first byte),
  * then stream the JSON document chunk by chunk from the cursor.
  */
 #include "common/log.h"
@@ -42,7 +43,10 @@ void api_query_sql(lh_app *app, lh_req *req, lh_resp *resp) {
     } else if (opt_int(body, "limit", &limit, resp) == 0 &&
                opt_int(body, "timeout_ms", &timeout, resp) == 0) {
         lh_err err = {0};
-        lh_query_cursor *c = query_open(app->query, sql, limit, timeout, &err);
+        lh_access_scope sc;
+        lh_query_cursor *c = NULL;
+        if (access_scope(app->access, &req->who, &sc, &err) == 0) /* the caller's view of the catalog */
+            c = query_open_as(app->query, &sc.scope, sql, NULL, 0, limit, timeout, &err);
         if (!c) {
             resp_error(resp, &err);
         } else {

@@ -8,7 +8,6 @@
 
 #include "http/internal.h"
 #include "vector/index.h"
-#include "vector/rag.h"
 
 /* The service, or NULL after a 503 in resp. */
 static lh_vindex *vectors_of(lh_app *app, lh_resp *resp) {
@@ -50,6 +49,50 @@ void api_vectors_delete(lh_app *app, lh_req *req, lh_resp *resp) {
     else resp_empty(resp, 204);
 }
 
+/* 0 when the caller's role may see the column index is built over (the
+ * text search and RAG would otherwise hand it out); else -1 with 403 (or
+ * the index's 404) in resp. Every search is audited either way. */
+int api_vectors_visible(lh_app *app, lh_req *req, const char *index, const json_t *body, lh_resp *resp) {
+    lh_err err = {0};
+    int unconfined = access_principal_unconfined(&req->who);
+    if (!unconfined && json_object_get(body, "filter")) {
+        /* a filter is evaluated on the dataset itself, so masked columns would answer it: admin-only */
+        resp_errorf(resp, LH_E_FORBIDDEN, "leave 'filter' out, or filter with SQL over the dataset",
+                    "a search 'filter' reads the dataset unmasked; role '%s' may not send one", req->who.role);
+        return -1;
+    }
+    json_t *ix = unconfined ? NULL : vindex_get(app->vectors, index, &err);
+    json_t *d = NULL;
+    int rc = 0;
+    if (!ix) {
+        rc = unconfined ? 0 : -1; /* admin sees every column; the search names a missing index itself */
+    } else {
+        const char *ds = json_string_value(json_object_get(ix, "source"));
+        const char *col = json_string_value(json_object_get(ix, "text_column"));
+        d = access_decision_for(app->access, &req->who, ds ? ds : "", &err);
+        if (!d && err.code) rc = -1;
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_object_get(d, "columns"), i, c) {
+            const char *name = json_string_value(json_object_get(c, "name"));
+            const char *act = json_string_value(json_object_get(c, "decision"));
+            if (name && col && !strcmp(name, col) && act && strcmp(act, "allow")) {
+                lh_err_set(&err, LH_E_FORBIDDEN, "index '%s' is built over %s.%s, which role '%s' may not see (%s)",
+                           index, ds, col, req->who.role, act);
+                rc = -1;
+            }
+        }
+    }
+    lh_access_audit_rec rec = {.caller = req->who.name, .role = req->who.role, .kind = "vector_search", .sql = index,
+                               .rows = -1, .elapsed_ms = -1, .outcome = rc == 0 ? "ok" : err.code == LH_E_FORBIDDEN ? "denied" : "error",
+                               .error = rc == 0 ? NULL : err.msg, .request_id = req->request_id};
+    access_audit(app->access, &rec);
+    if (rc != 0) resp_error(resp, &err);
+    json_decref(d);
+    json_decref(ix);
+    return rc;
+}
+
 void api_vectors_search(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_vindex *vx = vectors_of(app, resp);
     json_t *body = vx ? req_json_object(req, resp) : NULL;
@@ -59,7 +102,10 @@ void api_vectors_search(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
     if (req_body_str(body, "index", 1, &index, resp) == 0 && req_body_str(body, "query", 1, &query, resp) == 0) {
         lh_vresults r;
-        if (vindex_search_opts_parse(body, 1000, &o, &err) != 0 || vindex_search_ex(vx, index, query, &o, &r, &err) != 0) {
+        if (api_vectors_visible(app, req, index, body, resp) != 0) {
+            /* 403/404 already in resp */
+        } else if (vindex_search_opts_parse(body, 1000, &o, &err) != 0 ||
+                   vindex_search_ex(vx, index, query, &o, &r, &err) != 0) {
             resp_error(resp, &err);
         } else {
             resp_json(resp, 200, vindex_results_json(&r));
@@ -76,7 +122,8 @@ void api_vectors_rag(lh_app *app, lh_req *req, lh_resp *resp) {
     const char *index, *question;
     lh_vsearch_opts o;
     lh_err err = {0};
-    if (req_body_str(body, "index", 1, &index, resp) == 0 && req_body_str(body, "question", 1, &question, resp) == 0) {
+    if (req_body_str(body, "index", 1, &index, resp) == 0 && req_body_str(body, "question", 1, &question, resp) == 0 &&
+        api_vectors_visible(app, req, index, body, resp) == 0) {
         if (vindex_search_opts_parse(body, 50, &o, &err) != 0) resp_error(resp, &err);
         else {
             if (!json_object_get(body, "k")) o.k = 5;

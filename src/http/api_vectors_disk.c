@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "http/internal.h"
-#include "vector/index_disk.h"
+#include "vector/index.h"
 
 static lh_vindex *disk_vectors(lh_app *app, lh_resp *resp) {
     if (!app->vectors) resp_errorf(resp, LH_E_UNAVAILABLE, NULL, "the vector service is not running");
@@ -49,8 +49,8 @@ static void build_common(lh_app *app, lh_req *req, lh_resp *resp, int rebuild) {
     json_decref(body);
 }
 
-void api_lance_migrate(lh_app *app, lh_req *req, lh_resp *resp) { build_common(app, req, resp, 0); }
-void api_lance_index(lh_app *app, lh_req *req, lh_resp *resp) { build_common(app, req, resp, 1); }
+void api_ivfpq_migrate(lh_app *app, lh_req *req, lh_resp *resp) { build_common(app, req, resp, 0); }
+void api_ivfpq_index(lh_app *app, lh_req *req, lh_resp *resp) { build_common(app, req, resp, 1); }
 
 static int query_parse(json_t *body, lh_vdisk_query *q, lh_resp *resp) {
     return req_body_int(body, "k", 10, 1, 1000, &q->k, resp) || req_body_int(body, "nprobe", 0, 0, 65536, &q->nprobe, resp) ||
@@ -85,7 +85,7 @@ static int vector_parse(json_t *body, float **out, int *dims, lh_resp *resp) {
     return 0;
 }
 
-void api_lance_search(lh_app *app, lh_req *req, lh_resp *resp) {
+void api_ivfpq_search(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_vindex *vx = disk_vectors(app, resp);
     json_t *body = vx ? req_json_object(req, resp) : NULL;
     if (!body) return;
@@ -97,19 +97,21 @@ void api_lance_search(lh_app *app, lh_req *req, lh_resp *resp) {
     if (query_parse(body, &q, resp) == 0 && vector_parse(body, &vec, &dims, resp) == 0) {
         if (!query && !vec)
             resp_errorf(resp, LH_E_BAD_REQUEST, "send {\"query\": \"text\", \"k\": 10}", "give 'query' or 'vector'");
-        else resp_result(resp, 200, vdisk_search(vx, req_param(req, "index"), query, vec, dims, &q, &err), &err);
+        else if (api_vectors_visible(app, req, req_param(req, "index"), body, resp) == 0) /* else 403 */
+            resp_result(resp, 200, vdisk_search(vx, req_param(req, "index"), query, vec, dims, &q, &err), &err);
     }
     free(vec);
     json_decref(body);
 }
 
-void api_lance_doc(lh_app *app, lh_req *req, lh_resp *resp) {
+void api_ivfpq_doc(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_vindex *vx = disk_vectors(app, resp);
     lh_err err = {0};
-    if (vx) resp_result(resp, 200, vdisk_doc(vx, req_param(req, "index"), req_param(req, "doc_id"), &err), &err);
+    if (vx && api_vectors_visible(app, req, req_param(req, "index"), NULL, resp) == 0)
+        resp_result(resp, 200, vdisk_doc(vx, req_param(req, "index"), req_param(req, "doc_id"), &err), &err);
 }
 
-void api_lance_append(lh_app *app, lh_req *req, lh_resp *resp) {
+void api_ivfpq_append(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_vindex *vx = disk_vectors(app, resp);
     json_t *body = vx ? req_json_object(req, resp) : NULL;
     if (!body) return;
@@ -122,19 +124,19 @@ void api_lance_append(lh_app *app, lh_req *req, lh_resp *resp) {
     json_decref(body);
 }
 
-void api_lance_stats(lh_app *app, lh_req *req, lh_resp *resp) {
+void api_ivfpq_stats(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_vindex *vx = disk_vectors(app, resp);
     lh_err err = {0};
     if (vx) resp_result(resp, 200, vdisk_stats(vx, req_param(req, "index"), &err), &err);
 }
 
-void api_lance_scalar_index(lh_app *app, lh_req *req, lh_resp *resp) {
+void api_ivfpq_scalar_index(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_vindex *vx = disk_vectors(app, resp);
     lh_err err = {0};
     if (vx) resp_result(resp, 200, vdisk_scalar_index(vx, req_param(req, "index"), &err), &err);
 }
 
-void api_lance_recall(lh_app *app, lh_req *req, lh_resp *resp) {
+void api_ivfpq_recall(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_vindex *vx = disk_vectors(app, resp);
     if (!vx) return;
     int queries;

@@ -19,12 +19,12 @@
 #include "ingest/schedule.h"
 #include "jobs/jobs.h"
 #include "journal/journal.h"
+#include "lab/lab.h"
 #include "query/query.h"
 #include "storage/buckets.h"
 #include "storage/storage.h"
 #include "tools/tools.h"
 #include "vector/index.h"
-#include "vector/lab.h"
 #include "workspace/workspace.h"
 
 typedef struct lh_app {

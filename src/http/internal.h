@@ -50,8 +50,9 @@ struct lh_req {
     lh_strbuf body;           /* buffered body (non-upload routes) */
     int body_too_large;
     char request_id[40];
-    const char *caller;       /* key name or "anonymous", borrowed from config */
-    lh_role role;             /* the caller's role (ROLE_ADMIN when auth is off) */
+    const char *caller;       /* key name or "anonymous" (points into who) */
+    lh_role role;             /* the caller's permission level (ROLE_ADMIN when auth is off) */
+    lh_principal who;         /* the caller (auth.c): name, role, level, attributes */
     void *upload_state;       /* owned by the route's upload ops */
 };
 
@@ -101,6 +102,14 @@ void resp_empty(lh_resp *resp, int status);
 /* Adds a response header (name and value copied; no CR/LF allowed). */
 void resp_header(lh_resp *resp, const char *name, const char *value);
 
+/* Authenticates X-API-Key and checks the route's level through
+ * access_authorize (auth.c): 0 with req->who set, else -1 with 401/403/429
+ * in resp. */
+int http_auth_check(lh_app *app, lh_req *req, lh_resp *resp);
+/* The listening address for host (config_bind_address) and port (auth.c). */
+struct sockaddr_storage;
+int http_bind_address(const char *host, int port, struct sockaddr_storage *out, lh_err *err);
+
 /* X-Lakehouse-Bucket on ingest routes (bucket_header.c): 0 to go on, else
  * -1 with the 404/422 in resp. */
 int http_bucket_header_check(lh_app *app, lh_req *req, lh_resp *resp);
@@ -117,8 +126,12 @@ void api_storage_delete(lh_app *, lh_req *, lh_resp *);
 void api_storage_list(lh_app *, lh_req *, lh_resp *);
 void api_storage_put_done(lh_app *, lh_req *, lh_resp *);
 extern const lh_upload_ops api_storage_put_upload;
-/* [{"key","size","modified"}] for an object listing (new reference). */
-json_t *api_objects_json(const lh_object_info *objs, size_t n);
+/* [{"key","size","modified"}] for an object listing (new reference);
+ * reserved system keys only when show_reserved. */
+json_t *api_objects_json(const lh_object_info *objs, size_t n, int show_reserved);
+/* Reserved system storage through the object routes: 0 to go on; -1 with
+ * 403 in resp for any write or delete, and for a non-admin read. */
+int api_reserved_guard(lh_req *req, const char *key, int write, lh_resp *resp);
 /* Upload ops shared by every route whose upload_state is an lh_storage_writer. */
 int api_writer_data(lh_req *req, const char *data, size_t len, lh_err *err);
 void api_writer_abort(lh_req *req);
@@ -171,17 +184,21 @@ void api_vectors_list(lh_app *, lh_req *, lh_resp *);
 void api_vectors_get(lh_app *, lh_req *, lh_resp *);
 void api_vectors_delete(lh_app *, lh_req *, lh_resp *);
 void api_vectors_search(lh_app *, lh_req *, lh_resp *);
+/* The caller's role may see the column the index is built over, and sends no
+ * "filter" in body (may be NULL) unless admin (api_vectors.c): 0, or -1 with
+ * 403/404 in resp; audited. */
+int api_vectors_visible(lh_app *app, lh_req *req, const char *index, const json_t *body, lh_resp *resp);
 void api_vectors_rag(lh_app *, lh_req *, lh_resp *);
 void api_vectors_refresh(lh_app *, lh_req *, lh_resp *);
 void api_vectors_stale(lh_app *, lh_req *, lh_resp *);
-void api_lance_migrate(lh_app *, lh_req *, lh_resp *);
-void api_lance_index(lh_app *, lh_req *, lh_resp *);
-void api_lance_search(lh_app *, lh_req *, lh_resp *);
-void api_lance_doc(lh_app *, lh_req *, lh_resp *);
-void api_lance_append(lh_app *, lh_req *, lh_resp *);
-void api_lance_stats(lh_app *, lh_req *, lh_resp *);
-void api_lance_scalar_index(lh_app *, lh_req *, lh_resp *);
-void api_lance_recall(lh_app *, lh_req *, lh_resp *);
+void api_ivfpq_migrate(lh_app *, lh_req *, lh_resp *);
+void api_ivfpq_index(lh_app *, lh_req *, lh_resp *);
+void api_ivfpq_search(lh_app *, lh_req *, lh_resp *);
+void api_ivfpq_doc(lh_app *, lh_req *, lh_resp *);
+void api_ivfpq_append(lh_app *, lh_req *, lh_resp *);
+void api_ivfpq_stats(lh_app *, lh_req *, lh_resp *);
+void api_ivfpq_scalar_index(lh_app *, lh_req *, lh_resp *);
+void api_ivfpq_recall(lh_app *, lh_req *, lh_resp *);
 /* HNSW lab and autotune agent (api_lab.c), model profiles (api_profiles.c) */
 void api_hnsw_evals_list(lh_app *, lh_req *, lh_resp *);
 void api_hnsw_evals_create(lh_app *, lh_req *, lh_resp *);
@@ -250,6 +267,11 @@ void api_access_role_delete(lh_app *, lh_req *, lh_resp *);
 void api_access_check(lh_app *, lh_req *, lh_resp *);
 void api_access_query(lh_app *, lh_req *, lh_resp *);
 void api_access_audit(lh_app *, lh_req *, lh_resp *);
+void api_access_audit_verify(lh_app *, lh_req *, lh_resp *);
+void api_access_keys_list(lh_app *, lh_req *, lh_resp *);
+void api_access_key_create(lh_app *, lh_req *, lh_resp *);
+void api_access_key_rotate(lh_app *, lh_req *, lh_resp *);
+void api_access_key_revoke(lh_app *, lh_req *, lh_resp *);
 /* Audits a POST /query/sql (called once the cursor is open or refused):
  * wraps resp's stream to record rows and time when it ends, or records the
  * refusal in err at once. */

@@ -2,7 +2,8 @@
  * routes.c — the gateway's route table: method, path pattern, handler,
  * least role when auth is on, whether the body is streamed, and the kind of
  * work it does — the admission budget it waits for (admission.h, ADR 0181):
- * WORK_LIGHT only for handlers that read in-memory state and never block
+ * a row without one stops the server at start; WORK_LIGHT only for
+ * handlers that read in-memory state and never block
  * (health, metrics, listings); anything that runs SQL, writes, embeds or
  * rebuilds names its kind. Adding an endpoint is adding a row here and a
  * handler in the module's api_*.c.
@@ -76,14 +77,14 @@ const lh_route lh_routes[] = {
     {"POST", "/vectors/rag", api_vectors_rag, ROLE_READ, NULL, WORK_VECTOR},
     {"POST", "/vectors/refresh/{dataset}", api_vectors_refresh, ROLE_WRITE, NULL, WORK_VECTOR},
     {"GET", "/vectors/stale", api_vectors_stale, ROLE_READ, NULL, WORK_LIGHT},
-    {"POST", "/vectors/lance/migrate/{index}", api_lance_migrate, ROLE_WRITE, NULL, WORK_VECTOR},
-    {"POST", "/vectors/lance/index/{index}", api_lance_index, ROLE_WRITE, NULL, WORK_VECTOR},
-    {"POST", "/vectors/lance/search/{index}", api_lance_search, ROLE_READ, NULL, WORK_VECTOR},
-    {"GET", "/vectors/lance/doc/{index}/{doc_id}", api_lance_doc, ROLE_READ, NULL, WORK_LIGHT},
-    {"POST", "/vectors/lance/append/{index}", api_lance_append, ROLE_WRITE, NULL, WORK_VECTOR},
-    {"GET", "/vectors/lance/stats/{index}", api_lance_stats, ROLE_READ, NULL, WORK_LIGHT},
-    {"POST", "/vectors/lance/scalar-index/{index}", api_lance_scalar_index, ROLE_WRITE, NULL, WORK_VECTOR},
-    {"GET", "/vectors/lance/recall/{index}", api_lance_recall, ROLE_READ, NULL, WORK_VECTOR},
+    {"POST", "/vectors/lance/migrate/{index}", api_ivfpq_migrate, ROLE_WRITE, NULL, WORK_VECTOR},
+    {"POST", "/vectors/lance/index/{index}", api_ivfpq_index, ROLE_WRITE, NULL, WORK_VECTOR},
+    {"POST", "/vectors/lance/search/{index}", api_ivfpq_search, ROLE_READ, NULL, WORK_VECTOR},
+    {"GET", "/vectors/lance/doc/{index}/{doc_id}", api_ivfpq_doc, ROLE_READ, NULL, WORK_LIGHT},
+    {"POST", "/vectors/lance/append/{index}", api_ivfpq_append, ROLE_WRITE, NULL, WORK_VECTOR},
+    {"GET", "/vectors/lance/stats/{index}", api_ivfpq_stats, ROLE_READ, NULL, WORK_LIGHT},
+    {"POST", "/vectors/lance/scalar-index/{index}", api_ivfpq_scalar_index, ROLE_WRITE, NULL, WORK_VECTOR},
+    {"GET", "/vectors/lance/recall/{index}", api_ivfpq_recall, ROLE_READ, NULL, WORK_VECTOR},
     {"GET", "/vectors/hnsw/evals", api_hnsw_evals_list, ROLE_READ, NULL, WORK_LIGHT},
     {"POST", "/vectors/hnsw/evals", api_hnsw_evals_create, ROLE_WRITE, NULL, WORK_VECTOR},
     {"GET", "/vectors/hnsw/evals/{name}", api_hnsw_evals_get, ROLE_READ, NULL, WORK_LIGHT},
@@ -142,6 +143,11 @@ const lh_route lh_routes[] = {
     {"POST", "/access/check", api_access_check, ROLE_READ, NULL, WORK_LIGHT},
     {"POST", "/access/query", api_access_query, ROLE_READ, NULL, WORK_QUERY},
     {"GET", "/access/audit", api_access_audit, ROLE_ADMIN, NULL, WORK_QUERY},
+    {"GET", "/access/audit/verify", api_access_audit_verify, ROLE_ADMIN, NULL, WORK_ADMIN},
+    {"GET", "/access/keys", api_access_keys_list, ROLE_ADMIN, NULL, WORK_ADMIN},
+    {"POST", "/access/keys", api_access_key_create, ROLE_ADMIN, NULL, WORK_ADMIN},
+    {"POST", "/access/keys/{id}/rotate", api_access_key_rotate, ROLE_ADMIN, NULL, WORK_ADMIN},
+    {"DELETE", "/access/keys/{id}", api_access_key_revoke, ROLE_ADMIN, NULL, WORK_ADMIN},
 
     {"POST", "/query/cache/pin", api_query_cache_pin, ROLE_WRITE, NULL, WORK_ADMIN},
     {"POST", "/query/cache/evict", api_query_cache_evict, ROLE_WRITE, NULL, WORK_ADMIN},

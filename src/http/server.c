@@ -27,7 +27,6 @@
 #include <poll.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
-#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,39 +211,6 @@ static void assign_request_id(req_ctx *rc) {
     else lh_random_hex(rc->req.request_id, 8);
 }
 
-static lh_role role_parse(const char *s) {
-    if (!s || !strcmp(s, "admin")) return ROLE_ADMIN;
-    if (!strcmp(s, "write")) return ROLE_WRITE;
-    return ROLE_READ;
-}
-
-/* 0 when the caller may use the route; else resp holds 401/403. */
-static int check_auth(const lh_config *cfg, lh_req *req, lh_resp *resp) {
-    req->caller = "anonymous";
-    req->role = cfg->auth.enabled ? ROLE_PUBLIC : ROLE_ADMIN;
-    if (!cfg->auth.enabled || req->route->role == ROLE_PUBLIC) return 0;
-    const char *key = req_header(req, "X-API-Key");
-    if (!key || !*key) {
-        resp_errorf(resp, LH_E_UNAUTHORIZED, "send the X-API-Key header", "missing API key");
-        return -1;
-    }
-    size_t klen = strlen(key);
-    for (size_t i = 0; i < cfg->auth.nkeys; i++) {
-        const lh_api_key *k = &cfg->auth.keys[i];
-        if (strlen(k->key) != klen || CRYPTO_memcmp(k->key, key, klen) != 0) continue;
-        req->caller = k->name ? k->name : "api-key";
-        req->role = role_parse(k->role);
-        if (req->role < req->route->role) {
-            resp_errorf(resp, LH_E_FORBIDDEN, NULL, "role '%s' may not call %s %s",
-                        k->role ? k->role : "admin", req->method, req->route_pattern);
-            return -1;
-        }
-        return 0;
-    }
-    resp_errorf(resp, LH_E_UNAUTHORIZED, NULL, "unknown API key");
-    return -1;
-}
-
 static int64_t content_length(lh_req *req) {
     const char *cl = req_header(req, "Content-Length");
     return cl ? strtoll(cl, NULL, 10) : -1;
@@ -322,7 +288,7 @@ static int admit_request(req_ctx *rc) {
         return -1;
     }
     req->route = handler;
-    if (check_auth(cfg, req, resp) != 0) return -1;
+    if (http_auth_check(rc->srv->app, req, resp) != 0) return -1; /* auth.c */
     if (http_bucket_header_check(rc->srv->app, req, resp) != 0) return -1; /* bucket_header.c */
     int64_t cl = content_length(req);
     int64_t limit = req->route->upload ? cfg->server.max_upload_bytes : cfg->server.max_body_bytes;
@@ -539,6 +505,12 @@ static enum MHD_Result decode_arg(void *cls, enum MHD_ValueKind kind, const char
 static lh_router *routes_build(lh_err *err) {
     lh_router *r = router_new();
     for (size_t i = 0; i < lh_routes_count; i++) {
+        if (lh_routes[i].kind == WORK_UNSET) { /* every route names the budget it counts against */
+            lh_err_set(err, LH_E_INTERNAL, "route %s %s names no kind of work (routes.c)", lh_routes[i].method,
+                       lh_routes[i].pattern);
+            router_free(r);
+            return NULL;
+        }
         if (router_add(r, lh_routes[i].method, lh_routes[i].pattern, (void *)&lh_routes[i], err) != 0) {
             router_free(r);
             return NULL;
@@ -549,7 +521,10 @@ static lh_router *routes_build(lh_err *err) {
 
 static lh_admission *admission_from_config(const lh_config *cfg) {
     lh_work_limit limits[WORK__COUNT] = {
-        [WORK_QUERY] = {cfg->server.query_concurrency, cfg->server.query_queue},
+        /* 0: as many as there are pooled connections, so queries wait here (bounded, 503) and
+         * not for a connection */
+        [WORK_QUERY] = {cfg->server.query_concurrency > 0 ? cfg->server.query_concurrency : cfg->query.pool_size,
+                        cfg->server.query_queue},
         [WORK_INGEST] = {cfg->server.ingest_concurrency, cfg->server.ingest_queue},
         [WORK_VECTOR] = {cfg->server.vector_concurrency, cfg->server.vector_queue},
         [WORK_ADMIN] = {cfg->server.admin_concurrency, cfg->server.admin_queue},
@@ -566,16 +541,24 @@ lh_http_server *http_server_start(lh_app *app, lh_err *err) {
         return NULL;
     }
     const lh_config *cfg = app->cfg;
+    struct sockaddr_storage addr;
+    if (http_bind_address(config_bind_address(cfg), cfg->server.port, &addr, err) != 0) { /* auth.c */
+        router_free(s->router);
+        free(s);
+        return NULL;
+    }
     s->adm = admission_from_config(cfg);
     app->admission = s->adm;
     /* one thread per connection (ADR 0180); ITC so http_server_drain can quiesce */
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC;
+    if (addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->server.port, NULL, NULL, on_request, s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->server.max_connections,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
         /* bigger per-connection buffers: uploads arrive in 256 KiB pieces, not 16 KiB */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json_util.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
@@ -62,17 +63,12 @@ static json_t *source_validate(const json_t *src, lh_err *err) {
         lh_err_set(err, LH_E_BAD_REQUEST, "\"source.incremental\" must be true or false");
         return NULL;
     }
-    static const char *known[] = {"kind", "dsn", "table", "query", "order_by", "batch_size", "limit",
-                                  "mode", "incremental", "start_after"};
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)src, k, v) {
-        size_t i = 0;
-        while (i < sizeof known / sizeof known[0] && strcmp(k, known[i])) i++;
-        if (i == sizeof known / sizeof known[0]) {
-            lh_err_set(err, LH_E_BAD_REQUEST, "unknown field \"source.%s\"", k);
-            return NULL;
-        }
+    static const char *const known[] = {"kind", "dsn", "table", "query", "order_by", "batch_size", "limit",
+                                        "mode", "incremental", "start_after"};
+    const char *k = lh_json_unknown_key(src, known, sizeof known / sizeof known[0]);
+    if (k) {
+        lh_err_set(err, LH_E_BAD_REQUEST, "unknown field \"source.%s\"", k);
+        return NULL;
     }
     json_t *out = json_deep_copy(src);
     json_object_set_new(out, "kind", json_string(kind));
@@ -120,17 +116,12 @@ json_t *sched_def_validate(const json_t *in, lh_err *err) {
         lh_err_set(err, LH_E_BAD_REQUEST, "a schedule must be a JSON object");
         return NULL;
     }
-    static const char *known[] = {"id", "name", "source", "dataset", "interval_s", "cron", "enabled", "retry",
-                                  "created_at", "updated_at", "status", "history", "state"};
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)in, k, v) {
-        size_t i = 0;
-        while (i < sizeof known / sizeof known[0] && strcmp(k, known[i])) i++;
-        if (i == sizeof known / sizeof known[0]) {
-            lh_err_set(err, LH_E_BAD_REQUEST, "unknown field \"%s\"", k);
-            return NULL;
-        }
+    static const char *const known[] = {"id", "name", "source", "dataset", "interval_s", "cron", "enabled", "retry",
+                                        "created_at", "updated_at", "status", "history", "state"};
+    const char *k = lh_json_unknown_key(in, known, sizeof known / sizeof known[0]);
+    if (k) {
+        lh_err_set(err, LH_E_BAD_REQUEST, "unknown field \"%s\"", k);
+        return NULL;
     }
     const char *name = json_string_value(json_object_get(in, "name"));
     const char *dataset = json_string_value(json_object_get(in, "dataset"));

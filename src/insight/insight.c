@@ -39,8 +39,8 @@ static json_t *ask_generate(lh_ai *ai, const char *system, const char *prompt, c
     return raw;
 }
 
-json_t *insight_ask(lh_ai *ai, lh_catalog *c, lh_query_engine *q, const char *question, int64_t limit,
-                    lh_err *err) {
+json_t *insight_ask(lh_ai *ai, lh_catalog *c, lh_query_engine *q, const lh_insight_view *view, const char *question,
+                    int64_t limit, lh_err *err) {
     if (!question || !*question) {
         lh_err_set(err, LH_E_BAD_REQUEST, "\"question\" is required");
         return NULL;
@@ -60,10 +60,13 @@ json_t *insight_ask(lh_ai *ai, lh_catalog *c, lh_query_engine *q, const char *qu
         if (!raw) break;
         json_decref(raw);
         lh_err qerr = {0};
-        result = query_run_json(q, sql, NULL, 0, limit, 0, &qerr); /* refused → LH_E_FORBIDDEN */
+        result = query_run_json_as(q, view->as, sql, NULL, 0, limit, 0, &qerr); /* as the caller; refused → FORBIDDEN */
         if (result) break;
         if (qerr.code == LH_E_FORBIDDEN) {
-            lh_err_set(err, LH_E_UNPROCESSABLE, "refused the model's SQL: it is not a read-only query: %s", sql);
+            if (strstr(qerr.msg, "only read queries"))
+                lh_err_set(err, LH_E_UNPROCESSABLE, "refused the model's SQL: it is not a read-only query: %s", sql);
+            else /* the caller's role may not read what it asks for */
+                lh_err_set(err, LH_E_UNPROCESSABLE, "refused the model's SQL: %s: %s", qerr.msg, sql);
             lh_err_hint(err, "Ask only runs a single SELECT; rephrase the question");
             break;
         }
@@ -96,7 +99,7 @@ json_t *insight_ask(lh_ai *ai, lh_catalog *c, lh_query_engine *q, const char *qu
 static json_t *first_row(json_t *doc) { return json_array_get(json_object_get(doc, "rows"), 0); }
 
 /* Top values of one column, or an empty array for long text. */
-static json_t *top_values(lh_query_engine *q, const char *ident, const char *col, const char *type, lh_err *err) {
+static json_t *top_values(lh_query_engine *q, const lh_query_scope *as, const char *ident, const char *col, const char *type, lh_err *err) {
     lh_strbuf sb = LH_STRBUF_INIT;
     json_t *out = json_array();
     int texty = strstr(type, "VARCHAR") != NULL;
@@ -110,7 +113,7 @@ static json_t *top_values(lh_query_engine *q, const char *ident, const char *col
         sb_printf(&sb, ")) FROM %s) <= %d", ident, TOP_MAX_AVG_LEN);
     }
     sb_printf(&sb, " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT %d", TOP_VALUES);
-    json_t *doc = query_run_json(q, sb.buf, NULL, 0, TOP_VALUES, 0, err);
+    json_t *doc = query_run_json_as(q, as, sb.buf, NULL, 0, TOP_VALUES, 0, err);
     sb_free(&sb);
     size_t i;
     json_t *row;
@@ -122,7 +125,7 @@ static json_t *top_values(lh_query_engine *q, const char *ident, const char *col
 }
 
 /* Exact distinct counts of every column in one scan. */
-static json_t *distinct_counts(lh_query_engine *q, const char *ident, json_t *summary, lh_err *err) {
+static json_t *distinct_counts(lh_query_engine *q, const lh_query_scope *as, const char *ident, json_t *summary, lh_err *err) {
     lh_strbuf sb = LH_STRBUF_INIT;
     sb_puts(&sb, "SELECT ");
     size_t i;
@@ -133,12 +136,21 @@ static json_t *distinct_counts(lh_query_engine *q, const char *ident, json_t *su
         sb_puts(&sb, ")");
     }
     sb_printf(&sb, " FROM %s", ident);
-    json_t *doc = query_run_json(q, sb.buf, NULL, 0, 1, 0, err);
+    json_t *doc = query_run_json_as(q, as, sb.buf, NULL, 0, 1, 0, err);
     sb_free(&sb);
     return doc;
 }
 
-json_t *insight_profile(lh_catalog *c, lh_query_engine *q, const char *dataset, lh_err *err) {
+static int hidden(const lh_insight_view *view, const char *name) {
+    size_t i;
+    json_t *h;
+    json_array_foreach(view->hide, i, h)
+        if (json_string_value(h) && !strcmp(json_string_value(h), name)) return 1;
+    return 0;
+}
+
+json_t *insight_profile(lh_catalog *c, lh_query_engine *q, const lh_insight_view *view, const char *dataset,
+                        lh_err *err) {
     json_t *m = catalog_get(c, dataset, err);
     if (!m) return NULL;
     json_decref(m);
@@ -146,9 +158,9 @@ json_t *insight_profile(lh_catalog *c, lh_query_engine *q, const char *dataset, 
     sb_sql_ident(&ident, dataset);
     char *sql = lh_asprintf("SELECT column_name, column_type, min, max, count, null_percentage FROM (SUMMARIZE %s)",
                             ident.buf);
-    json_t *summary = query_run_json(q, sql, NULL, 0, 10000, 0, err);
+    json_t *summary = query_run_json_as(q, view->as, sql, NULL, 0, 10000, 0, err);
     free(sql);
-    json_t *distinct = summary ? distinct_counts(q, ident.buf, summary, err) : NULL;
+    json_t *distinct = summary ? distinct_counts(q, view->as, ident.buf, summary, err) : NULL;
     json_t *out = NULL;
     if (summary && distinct) {
         json_t *cols = json_array();
@@ -165,7 +177,14 @@ json_t *insight_profile(lh_catalog *c, lh_query_engine *q, const char *dataset, 
                                                   "null_rate", round(null_rate * 10000) / 10000, "distinct",
                                                   json_array_get(first_row(distinct), i), "min",
                                                   json_array_get(row, 2), "max", json_array_get(row, 3), "top",
-                                                  top_values(q, ident.buf, name, type, NULL)));
+                                                  hidden(view, name) ? json_array()
+                                                                     : top_values(q, view->as, ident.buf, name, type, NULL)));
+            if (hidden(view, name)) { /* masked for the caller: no values at all */
+                json_t *col = json_array_get(cols, json_array_size(cols) - 1);
+                json_object_set_new(col, "min", json_null());
+                json_object_set_new(col, "max", json_null());
+                json_object_set_new(col, "values_withheld", json_true());
+            }
         }
         out = json_pack("{s:s, s:I, s:o}", "dataset", dataset, "row_count", rows, "columns", cols);
     }
@@ -177,8 +196,9 @@ json_t *insight_profile(lh_catalog *c, lh_query_engine *q, const char *dataset, 
 
 /* ---- Summary ------------------------------------------------------------------ */
 
-json_t *insight_summary(lh_ai *ai, lh_catalog *c, lh_query_engine *q, const char *dataset, lh_err *err) {
-    json_t *profile = insight_profile(c, q, dataset, err);
+json_t *insight_summary(lh_ai *ai, lh_catalog *c, lh_query_engine *q, const lh_insight_view *view,
+                        const char *dataset, lh_err *err) {
+    json_t *profile = insight_profile(c, q, view, dataset, err);
     if (!profile) return NULL;
     json_t *out = json_pack("{s:s, s:o}", "dataset", dataset, "profile", profile);
     lh_err gen = {0};

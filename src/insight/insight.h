@@ -28,14 +28,25 @@
  * LH_E_UNAVAILABLE (with a hint) when no LLM is configured; LH_E_UNPROCESSABLE
  * when the model's SQL is refused or still invalid after the retry (the
  * message carries the SQL and DuckDB's error). */
-json_t *insight_ask(lh_ai *ai, lh_catalog *c, lh_query_engine *q, const char *question, int64_t limit,
-                    lh_err *err);
+/* Every statement runs confined to `as` (the caller's view, ADR 0190; NULL =
+ * unconfined); hide names the columns (masked for the caller) whose values
+ * the profile withholds: no min, max or top values, so none reach the LLM. */
+typedef struct {
+    const lh_query_scope *as;
+    const json_t *hide;       /* JSON array of column names, may be NULL */
+} lh_insight_view;
+
+/* The generated SQL runs as the caller (view->as). */
+json_t *insight_ask(lh_ai *ai, lh_catalog *c, lh_query_engine *q, const lh_insight_view *view, const char *question,
+                    int64_t limit, lh_err *err);
 
 /* {"dataset","row_count","columns":[{"name","type","null_rate","distinct","min","max","top":[{"value","count"}]}]} */
-json_t *insight_profile(lh_catalog *c, lh_query_engine *q, const char *dataset, lh_err *err);
+json_t *insight_profile(lh_catalog *c, lh_query_engine *q, const lh_insight_view *view, const char *dataset,
+                        lh_err *err);
 
 /* {"dataset","summary"?: text, "model"?, "profile": {...}, "source": "llm"|"profile"} */
-json_t *insight_summary(lh_ai *ai, lh_catalog *c, lh_query_engine *q, const char *dataset, lh_err *err);
+json_t *insight_summary(lh_ai *ai, lh_catalog *c, lh_query_engine *q, const lh_insight_view *view,
+                        const char *dataset, lh_err *err);
 
 /* ---- prompts (insight_prompt.c) ---- */
 /* The system prompt for Ask, listing the datasets (new string, caller frees). */

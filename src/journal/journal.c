@@ -16,9 +16,9 @@
  * and returns only once the group-commit appender has fsynced them. A
  * flush rotates to segment n+1 in the critical section that takes the
  * buffer, so every event of segments <= n is in the flushed file; once that
- * file is durable those segments are deleted. On open, a segment whose
- * first event is already in a Parquet file was flushed (a crash before its
- * deletion) and is dropped; the others are replayed into the buffer.
+ * file is durable those segments are deleted. On open, the events of the
+ * remaining segments that no Parquet file holds yet (a crash between a
+ * flush and the deletion leaves flushed ones) are replayed into the buffer.
  */
 #include <assert.h>
 #include <errno.h>
@@ -272,8 +272,33 @@ static jevent **wal_parse(const char *text, size_t len, size_t *n) {
     return evs;
 }
 
-/* Replays one segment into the buffer unless its events are already in a
- * file; 1 when replayed, 0 when it was flushed (or empty). */
+static int cmp_strp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Keeps the events of evs[0..*n) that no file holds yet (in order), frees
+ * the others; -1 when the files cannot be read. */
+static int keep_unflushed(lh_journal *j, jevent **evs, size_t *n, lh_err *err) {
+    char **ids = lh_calloc(*n, sizeof *ids), **present = NULL;
+    for (size_t i = 0; i < *n; i++) ids[i] = evs[i]->f[JF_ID];
+    char **paths = paths_of(j, j->files, j->nfiles);
+    size_t npresent = 0;
+    int rc = jstore_present_ids(j->store, paths, j->nfiles, ids, *n, &present, &npresent, err);
+    strv_free(paths, j->nfiles);
+    free(ids);
+    if (rc != 0) return -1;
+    size_t w = 0;
+    for (size_t i = 0; i < *n; i++) {
+        const char *id = evs[i]->f[JF_ID];
+        if (npresent && bsearch(&id, present, npresent, sizeof *present, cmp_strp)) jevent_free(evs[i]);
+        else evs[w++] = evs[i];
+    }
+    *n = w;
+    strv_free(present, npresent);
+    return 0;
+}
+
+/* Replays the events of one segment that are not in a file yet (a crash
+ * between a flush and the segment's deletion leaves flushed ones); 1 when
+ * some were replayed, 0 when none (the segment can go). */
 static int wal_replay_segment(lh_journal *j, const char *key, lh_err *err) {
     char *text = NULL;
     size_t len = 0;
@@ -281,30 +306,21 @@ static int wal_replay_segment(lh_journal *j, const char *key, lh_err *err) {
     size_t n = 0;
     jevent **evs = wal_parse(text, len, &n);
     free(text);
-    int replay = 0;
-    if (n > 0) {
-        char **paths = paths_of(j, j->files, j->nfiles);
-        int has = jstore_has_id(j->store, paths, j->nfiles, evs[0]->f[JF_ID], err);
-        strv_free(paths, j->nfiles);
-        if (has < 0) {
-            events_free(evs, n);
-            return -1;
-        }
-        replay = !has;
+    if (n > 0 && keep_unflushed(j, evs, &n, err) != 0) {
+        events_free(evs, n);
+        return -1;
     }
-    if (replay) {
+    if (n > 0) {
         j->buf = lh_realloc(j->buf, (j->nbuf + n) * sizeof *j->buf);
         memcpy(j->buf + j->nbuf, evs, n * sizeof *evs);
         j->nbuf += n;
         j->capbuf = j->nbuf;
         for (size_t i = 0; i < n; i++)
             if (evs[i]->ts_us > j->last_ts) j->last_ts = evs[i]->ts_us;
-        free(evs);
         LOG_INFO("journal: replayed %zu events from %s", n, key);
-    } else {
-        events_free(evs, n);
     }
-    return replay;
+    free(evs);
+    return n > 0;
 }
 
 /* At open: replays unflushed segments, drops flushed ones, opens the next. */

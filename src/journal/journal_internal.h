@@ -72,8 +72,10 @@ int jstore_merge(jstore *s, char *const *paths, size_t n, const char *out, lh_er
  * *out is an owned array of owned events. */
 int jstore_select(jstore *s, char *const *paths, size_t n, const lh_journal_filter *f, int64_t limit,
                   jevent ***out, size_t *nout, lh_err *err);
-/* 1 when an event with this id is in one of the files, 0 when not, -1 on error. */
-int jstore_has_id(jstore *s, char *const *paths, size_t n, const char *id, lh_err *err);
+/* Which of ids[0..nids) are in the files: *out gets them sorted (owned
+ * strings in an owned array, for bsearch with strcmp). */
+int jstore_present_ids(jstore *s, char *const *paths, size_t n, char *const *ids, size_t nids, char ***out,
+                       size_t *nout, lh_err *err);
 /* Adds the files' totals to st: total (integer), oldest/newest (us, 0 when
  * none) and counts into the objects by_entity, by_event_type, by_actor,
  * by_source, by_workspace already present in st. */

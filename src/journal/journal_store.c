@@ -283,20 +283,36 @@ int jstore_select(jstore *s, char *const *paths, size_t n, const lh_journal_filt
     return rc;
 }
 
-int jstore_has_id(jstore *s, char *const *paths, size_t n, const char *id, lh_err *err) {
-    if (n == 0) return 0;
+int jstore_present_ids(jstore *s, char *const *paths, size_t n, char *const *ids, size_t nids, char ***out,
+                       size_t *nout, lh_err *err) {
+    *out = NULL;
+    *nout = 0;
+    if (n == 0 || nids == 0) return 0;
     duckdb_connection c;
     if (conn_open(s, &c, err) != 0) return -1;
     lh_strbuf sql = LH_STRBUF_INIT;
-    sb_puts(&sql, "SELECT count(*) FROM ");
+    sb_puts(&sql, "SELECT DISTINCT id FROM ");
     sb_files(&sql, paths, n);
-    sb_puts(&sql, " WHERE id = ?");
-    duckdb_result res;
-    int rc = run_prepared(c, sql.buf, &id, 1, NULL, 0, &res, err);
-    if (rc == 0) {
-        rc = duckdb_value_int64(&res, 0, 0) > 0;
-        duckdb_destroy_result(&res);
+    sb_puts(&sql, " WHERE id IN (");
+    for (size_t i = 0; i < nids; i++) {
+        if (i) sb_putc(&sql, ',');
+        sb_sql_str(&sql, ids[i]);
     }
+    sb_puts(&sql, ") ORDER BY id"); /* byte order: what strcmp and bsearch expect (ids are ASCII) */
+    duckdb_result res;
+    int rc = 0;
+    if (duckdb_query(c, sql.buf, &res) != DuckDBSuccess) {
+        rc = lh_err_set(err, LH_E_INTERNAL, "journal: %s", duckdb_result_error(&res));
+    } else {
+        idx_t rows = duckdb_row_count(&res);
+        *out = lh_calloc(rows ? rows : 1, sizeof **out);
+        for (idx_t r = 0; r < rows; r++) {
+            char *v = duckdb_value_varchar(&res, 0, r);
+            (*out)[(*nout)++] = lh_strdup(v ? v : "");
+            duckdb_free(v);
+        }
+    }
+    duckdb_destroy_result(&res);
     sb_free(&sql);
     duckdb_disconnect(&c);
     return rc;

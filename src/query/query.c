@@ -35,6 +35,7 @@
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
+#include "query/query_internal.h"
 #include "query/query_json.h"
 
 /* A connection's recently prepared bounded statements, keyed by their SQL:
@@ -57,6 +58,7 @@ typedef struct {
     uint64_t gen;        /* bumps at every checkout */
     double deadline;     /* monotonic seconds; 0 = none */
     int timed_out;       /* the watchdog interrupted generation `gen` */
+    char path[96];       /* the connection's search path schema, "" = DuckDB's default */
 } pool_slot;
 
 typedef struct {
@@ -626,6 +628,60 @@ lh_query_cursor *query_open(lh_query_engine *e, const char *sql, int64_t limit,
 
 lh_query_cursor *query_open_params(lh_query_engine *e, const char *sql, const lh_query_param *params,
                                    size_t nparams, int64_t limit, int64_t timeout_ms, lh_err *err) {
+    return query_open_as(e, NULL, sql, params, nparams, limit, timeout_ms, err);
+}
+
+static int slot_run(pool_slot *s, const char *sql, lh_err *err) {
+    duckdb_result r;
+    int rc = 0;
+    if (duckdb_query(s->conn, sql, &r) != DuckDBSuccess)
+        rc = lh_err_set(err, LH_E_INTERNAL, "cannot scope the connection: %s", duckdb_result_error(&r));
+    duckdb_destroy_result(&r);
+    return rc;
+}
+
+/* Points the slot's search path at the scope's schema (or back to the
+ * default) and sets the scope's session variables. */
+static int slot_scope(pool_slot *s, const lh_query_scope *scope, lh_err *err) {
+    const char *want = scope ? scope->schema : "";
+    if (strcmp(s->path, want)) {
+        lh_strbuf sql = LH_STRBUF_INIT;
+        if (*want) {
+            sb_puts(&sql, "SET search_path = ");
+            sb_sql_str(&sql, want);
+        } else {
+            sb_puts(&sql, "RESET search_path");
+        }
+        int rc = slot_run(s, sql.buf, err);
+        sb_free(&sql);
+        if (rc != 0) {
+            s->path[0] = '\x01'; /* unknown: set it again next time */
+            s->path[1] = 0;
+            return -1;
+        }
+        snprintf(s->path, sizeof s->path, "%s", want);
+    }
+    for (size_t i = 0; scope && i < scope->nvars; i++) {
+        lh_strbuf sql = LH_STRBUF_INIT;
+        sb_printf(&sql, "SET VARIABLE %s = ", scope->vars[i].name);
+        if (scope->vars[i].type == LH_QP_TEXT && scope->vars[i].text) sb_sql_str(&sql, scope->vars[i].text);
+        else sb_puts(&sql, "NULL::VARCHAR");
+        int rc = slot_run(s, sql.buf, err);
+        sb_free(&sql);
+        if (rc != 0) return -1;
+    }
+    return 0;
+}
+
+/* The statement cache key: the scope's schema, then the SQL (caller frees). */
+static char *cache_key(const lh_query_scope *scope, const char *bounded) {
+    return lh_asprintf("%s\x1f%d\x1f%s", scope ? scope->schema : "", scope ? scope->system_sql : 0, bounded);
+}
+
+lh_query_cursor *query_open_as(lh_query_engine *e, const lh_query_scope *scope, const char *sql,
+                               const lh_query_param *params, size_t nparams, int64_t limit, int64_t timeout_ms,
+                               lh_err *err) {
+    if (scope && !scope->schema) scope = NULL;
     if (limit <= 0) limit = e->cfg.default_limit;
     if (limit > e->cfg.max_limit) limit = e->cfg.max_limit;
     if (timeout_ms <= 0) timeout_ms = e->cfg.default_timeout_ms;
@@ -639,24 +695,32 @@ lh_query_cursor *query_open_params(lh_query_engine *e, const char *sql, const lh
         free(c);
         return NULL;
     }
+    if (slot_scope(c->slot, scope, err) != 0) { /* the caller's schema and variables (ADR 0190) */
+        query_cursor_free(c);
+        return NULL;
+    }
     pthread_mutex_lock(&e->views_mu);
     uint64_t gen = e->schema_gen;
     pthread_mutex_unlock(&e->views_mu);
     char *bounded = bounded_sql(sql, limit);
-    duckdb_prepared_statement stmt = bounded ? stmt_cache_get(c->slot, gen, bounded) : NULL;
+    char *key = bounded ? cache_key(scope, bounded) : NULL;
+    duckdb_prepared_statement stmt = key ? stmt_cache_get(c->slot, gen, key) : NULL;
     int cached = stmt != NULL;
-    if (!stmt && bounded) {
+    /* a statement not yet cached for this scope is checked before it is prepared */
+    int rc = !cached && scope && !scope->system_sql ? query_guard_check(c->slot->conn, sql, scope, err) : 0;
+    if (rc == 0 && !stmt && bounded) {
         lh_err ignored = {0};
         stmt = prepare_read(c->slot, bounded, &ignored);
         if (stmt) {
-            stmt_cache_put(c->slot, bounded, stmt);
+            stmt_cache_put(c->slot, key, stmt);
             cached = 1;
         }
     }
     int materialize = stmt != NULL;
     free(bounded);
-    if (!stmt) stmt = prepare_read(c->slot, sql, err); /* EXPLAIN, or the real error */
-    int rc = stmt ? bind_params(stmt, params, nparams, err) : -1;
+    free(key);
+    if (rc == 0 && !stmt) stmt = prepare_read(c->slot, sql, err); /* EXPLAIN, or the real error */
+    if (rc == 0) rc = stmt ? bind_params(stmt, params, nparams, err) : -1;
     if (rc == 0) rc = execute_stmt(c, stmt, materialize, timeout_ms, err);
     if (stmt && !cached) duckdb_destroy_prepare(&stmt);
     if (rc == 0) {
@@ -672,7 +736,13 @@ lh_query_cursor *query_open_params(lh_query_engine *e, const char *sql, const lh
 
 json_t *query_run_json(lh_query_engine *e, const char *sql, const lh_query_param *params, size_t nparams,
                        int64_t limit, int64_t timeout_ms, lh_err *err) {
-    lh_query_cursor *cur = query_open_params(e, sql, params, nparams, limit, timeout_ms, err);
+    return query_run_json_as(e, NULL, sql, params, nparams, limit, timeout_ms, err);
+}
+
+json_t *query_run_json_as(lh_query_engine *e, const lh_query_scope *scope, const char *sql,
+                          const lh_query_param *params, size_t nparams, int64_t limit, int64_t timeout_ms,
+                          lh_err *err) {
+    lh_query_cursor *cur = query_open_as(e, scope, sql, params, nparams, limit, timeout_ms, err);
     if (!cur) return NULL;
     lh_strbuf sb = LH_STRBUF_INIT;
     char buf[65536];

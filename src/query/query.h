@@ -71,6 +71,32 @@ typedef struct {
 lh_query_cursor *query_open_params(lh_query_engine *e, const char *sql, const lh_query_param *params,
                                    size_t nparams, int64_t limit, int64_t timeout_ms, lh_err *err);
 
+/* Where a principal's SQL may reach (query_guard.c). schema NULL (or a NULL
+ * scope) = unconfined: admin and trusted internal SQL. Otherwise the
+ * statement must be one SELECT whose every relation is a view of `schema`
+ * (or its own CTE), calling no table function but range/generate_series/
+ * unnest and none of the file, catalog or settings functions; it runs with
+ * the search path set to that schema, so its names bind to the schema's
+ * views and nothing else. vars are session variables (SET VARIABLE) set on
+ * the connection first, e.g. the principal's attributes for row filters. */
+typedef struct {
+    const char *schema;
+    const char *who;              /* the role, for messages */
+    const lh_query_param *vars;
+    size_t nvars;
+    int system_sql;               /* the SQL is the system's own (tool templates): it binds to the
+                                     schema's views the same way, but is not checked by the guard */
+} lh_query_scope;
+
+/* query_open_params confined to scope (may be NULL = unconfined). A refused
+ * statement is LH_E_FORBIDDEN naming what was refused. */
+lh_query_cursor *query_open_as(lh_query_engine *e, const lh_query_scope *scope, const char *sql,
+                               const lh_query_param *params, size_t nparams, int64_t limit, int64_t timeout_ms,
+                               lh_err *err);
+json_t *query_run_json_as(lh_query_engine *e, const lh_query_scope *scope, const char *sql,
+                          const lh_query_param *params, size_t nparams, int64_t limit, int64_t timeout_ms,
+                          lh_err *err);
+
 /* Runs a query to completion and returns the whole result document (new
  * reference) — for small internal results (tools, Ask), not user queries. */
 json_t *query_run_json(lh_query_engine *e, const char *sql, const lh_query_param *params, size_t nparams,

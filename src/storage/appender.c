@@ -136,19 +136,6 @@ int appender_append(lh_appender *a, const void *data, size_t len, lh_err *err) {
     return appender_sync(a, ticket, err);
 }
 
-int appender_truncate(lh_appender *a, lh_err *err) {
-    pthread_mutex_lock(&a->mu);
-    while (a->leader) pthread_cond_wait(&a->cv, &a->mu);
-    int rc = 0;
-    if (a->failed[0]) rc = failed_err(a, err);
-    else if (ftruncate(a->fd, 0) != 0 || fsync(a->fd) != 0)
-        rc = lh_err_set(err, LH_E_INTERNAL, "truncate %s: %s", a->path, strerror(errno));
-    else a->synced = a->written; /* nothing is left to make durable */
-    pthread_cond_broadcast(&a->cv);
-    pthread_mutex_unlock(&a->mu);
-    return rc;
-}
-
 void appender_stats(lh_appender *a, uint64_t *records, uint64_t *syncs) {
     pthread_mutex_lock(&a->mu);
     if (records) *records = a->written;

@@ -52,10 +52,6 @@ int appender_write(lh_appender *a, const void *data, size_t len, uint64_t *ticke
 /* Phase two: returns when every record up to ticket is durable. */
 int appender_sync(lh_appender *a, uint64_t ticket, lh_err *err);
 
-/* Empties the file (ftruncate + fsync), e.g. after its records were made
- * redundant. Records written before are dropped even if not yet synced. */
-int appender_truncate(lh_appender *a, lh_err *err);
-
 /* Counters since open: records written, fsyncs run (for tests and metrics). */
 void appender_stats(lh_appender *a, uint64_t *records, uint64_t *syncs);
 

@@ -15,6 +15,7 @@
 #include "storage/storage.h"
 
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -135,6 +136,25 @@ int storage_key_validate(const char *key, lh_err *err) {
         if ((unsigned char)key[i] < 0x20)
             return lh_err_set(err, LH_E_BAD_REQUEST, "object key contains a control character");
     return 0;
+}
+
+int storage_key_reserved(const char *key) {
+    if (!key) return 0;
+    char first[64];
+    size_t n = 0;
+    for (const char *p = key; *p == '/'; p++) key = p + 1; /* leading slashes and ./ never reach the disk anyway */
+    while (key[0] == '.' && key[1] == '/') key += 2;
+    for (const char *p = key; *p && *p != '/' && n + 1 < sizeof first; p++) {
+        int c = (unsigned char)*p;
+        if (c == '%' && isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2])) { /* encoded again */
+            char hex[3] = {p[1], p[2], 0};
+            c = (int)strtol(hex, NULL, 16);
+            p += 2;
+        }
+        first[n++] = (char)tolower(c);
+    }
+    first[n] = 0;
+    return first[0] == '_' || !strcmp(first, "tables");
 }
 
 char *storage_path(const lh_storage *st, const char *key) {

@@ -52,6 +52,11 @@ int storage_probe(lh_storage *st, lh_err *err);
 
 /* 0 when key is acceptable, else -1 with LH_E_BAD_REQUEST naming the problem. */
 int storage_key_validate(const char *key, lh_err *err);
+/* 1 when key lies in the system's namespace (ADR 0191): its first segment,
+ * percent-decoded once more and lower-cased, starts with '_' (_catalog/,
+ * _access/, _tools/, _journal/, _jobs/, _schedules/, _vectors/, _hnsw_*,
+ * _workspaces/, _errors/, ...) or is "tables". */
+int storage_key_reserved(const char *key);
 /* Absolute local path of a key (caller frees). Key must be valid. For
  * engines (DuckDB) that read and write files by path. */
 char *storage_path(const lh_storage *st, const char *key);

@@ -1,8 +1,11 @@
 /*
  * delta_log.c — applies Delta Lake actions to an in-memory file set.
  * add inserts or replaces a path, remove deletes it, metaData and protocol
- * replace the previous ones, commitInfo / txn / domainMetadata / cdc are
+ * replace the previous ones, sidecar (v2 checkpoints) is noted for the
+ * caller to read, commitInfo / txn / domainMetadata / cdc / checkpointMetadata are
  * accepted and ignored (they do not change which rows a reader sees).
+ * A file is keyed by its path; its deletion vector travels with it, and a
+ * remove that names a deletion vector only removes the file carrying it.
  */
 #include "table/delta_log.h"
 
@@ -10,6 +13,7 @@
 #include <string.h>
 
 #include "common/strbuf.h"
+#include "table/dv.h"
 
 static uint64_t hash_str(const char *s) {
     uint64_t h = 1469598103934665603ULL;
@@ -24,12 +28,15 @@ void delta_replay_init(delta_replay *r) {
     memset(r, 0, sizeof *r);
     r->index_cap = 64;
     r->index = lh_calloc(r->index_cap, sizeof *r->index);
+    r->sidecars = json_array();
 }
 
 static void file_clear(dl_file *f) {
     free(f->path);
     free(f->stats);
     json_decref(f->pvalues);
+    json_decref(f->dv);
+    free(f->dv_id);
     memset(f, 0, sizeof *f);
 }
 
@@ -39,6 +46,7 @@ void delta_replay_free(delta_replay *r) {
     free(r->index);
     json_decref(r->metadata);
     json_decref(r->reader_features);
+    json_decref(r->sidecars);
     memset(r, 0, sizeof *r);
 }
 
@@ -96,8 +104,7 @@ static int64_t stats_rows(const char *stats) {
     return rows;
 }
 
-/* Validates and decodes an action's "path"; NULL + err when unusable. */
-static char *action_path(json_t *a, const char *kind, lh_err *err) {
+char *delta_action_path(json_t *a, const char *kind, lh_err *err) {
     const char *p = json_string_value(json_object_get(a, "path"));
     if (!p || !*p) {
         lh_err_set(err, LH_E_UNPROCESSABLE, "%s action without a path", kind);
@@ -115,9 +122,10 @@ static char *action_path(json_t *a, const char *kind, lh_err *err) {
 
 static int apply_add(delta_replay *r, json_t *a, lh_err *err) {
     if (!json_is_object(a)) return lh_err_set(err, LH_E_UNPROCESSABLE, "add action is not an object");
-    if (json_object_get(a, "deletionVector") && !json_is_null(json_object_get(a, "deletionVector")))
-        return lh_err_set(err, LH_E_UNPROCESSABLE, "deletion vectors are not supported yet");
-    char *path = action_path(a, "add", err);
+    json_t *dv = json_object_get(a, "deletionVector");
+    if (json_is_null(dv)) dv = NULL;
+    if (dv && !json_is_object(dv)) return lh_err_set(err, LH_E_UNPROCESSABLE, "add.deletionVector is not an object");
+    char *path = delta_action_path(a, "add", err);
     if (!path) return -1;
     json_t *pv = json_object_get(a, "partitionValues");
     if (pv && !json_is_object(pv) && !json_is_null(pv)) {
@@ -142,8 +150,11 @@ static int apply_add(delta_replay *r, json_t *a, lh_err *err) {
     f->size = json_integer_value(json_object_get(a, "size"));
     f->mtime = json_integer_value(json_object_get(a, "modificationTime"));
     const char *stats = json_string_value(json_object_get(a, "stats"));
-    f->stats = stats ? lh_strdup(stats) : NULL;
-    f->rows = stats_rows(stats);
+    json_t *parsed = json_object_get(a, "stats_parsed"); /* checkpoints may carry stats as a struct */
+    f->stats = stats ? lh_strdup(stats) : json_is_object(parsed) ? json_dumps(parsed, JSON_COMPACT) : NULL;
+    f->rows = stats_rows(f->stats);
+    f->dv = dv ? json_incref(dv) : NULL;
+    f->dv_id = dv_unique_id(dv);
     f->pvalues = json_is_object(pv) ? json_incref(pv) : json_object();
     f->live = 1;
     if (r->nfiles * 2 > r->index_cap) index_grow(r);
@@ -152,11 +163,17 @@ static int apply_add(delta_replay *r, json_t *a, lh_err *err) {
 
 static int apply_remove(delta_replay *r, json_t *a, lh_err *err) {
     if (!json_is_object(a)) return lh_err_set(err, LH_E_UNPROCESSABLE, "remove action is not an object");
-    char *path = action_path(a, "remove", err);
+    char *path = delta_action_path(a, "remove", err);
     if (!path) return -1;
     size_t *slot = index_slot(r, path);
-    if (*slot) r->files[*slot - 1].live = 0;
     free(path);
+    if (!*slot) return 0;
+    dl_file *f = &r->files[*slot - 1];
+    json_t *dv = json_object_get(a, "deletionVector");
+    char *id = json_is_object(dv) ? dv_unique_id(dv) : NULL;
+    /* a remove naming another DV than the live one's refers to an older state */
+    if (!id || (f->dv_id && !strcmp(id, f->dv_id))) f->live = 0;
+    free(id);
     return 0;
 }
 
@@ -182,6 +199,16 @@ static int apply_protocol(delta_replay *r, json_t *p, lh_err *err) {
     return 0;
 }
 
+/* A v2 checkpoint's sidecar: its file (under _delta_log/_sidecars) is read after the checkpoint. */
+static int apply_sidecar(delta_replay *r, json_t *a, lh_err *err) {
+    const char *p = json_string_value(json_object_get(a, "path"));
+    char *d = p && *p ? delta_path_decode(p) : NULL;
+    if (!d) return lh_err_set(err, LH_E_UNPROCESSABLE, "sidecar action without a usable path");
+    json_array_append_new(r->sidecars, json_string(d));
+    free(d);
+    return 0;
+}
+
 static const struct {
     const char *key;
     int (*apply)(delta_replay *, json_t *, lh_err *);
@@ -190,22 +217,35 @@ static const struct {
     {"remove", apply_remove},
     {"metaData", apply_metadata},
     {"protocol", apply_protocol},
+    {"sidecar", apply_sidecar},
 };
 
-int delta_replay_action(delta_replay *r, json_t *action, lh_err *err) {
+enum { PASS_ALL, PASS_NOT_ADD, PASS_ADD };
+
+/* Applies the members of action that belong to `pass`. */
+static int replay_action_pass(delta_replay *r, json_t *action, int pass, lh_err *err) {
     if (!json_is_object(action)) return lh_err_set(err, LH_E_UNPROCESSABLE, "action is not a JSON object");
     const char *key;
     json_t *val;
     json_object_foreach(action, key, val) {
         if (json_is_null(val)) continue;
+        int is_add = !strcmp(key, "add");
+        if ((pass == PASS_ADD && !is_add) || (pass == PASS_NOT_ADD && is_add)) continue;
         for (size_t i = 0; i < sizeof action_table / sizeof action_table[0]; i++)
             if (!strcmp(key, action_table[i].key) && action_table[i].apply(r, val, err) != 0) return -1;
     }
     return 0;
 }
 
-int delta_replay_commit(delta_replay *r, const char *text, size_t len, const char *name,
-                        lh_err *err) {
+int delta_replay_action(delta_replay *r, json_t *action, lh_err *err) {
+    return replay_action_pass(r, action, PASS_ALL, err);
+}
+
+json_t *delta_commit_parse(const char *text, size_t len, const char *name, int **lines_out, lh_err *err) {
+    json_t *actions = json_array();
+    size_t cap = 16;
+    int *local = NULL, **lines = lines_out ? lines_out : &local;
+    *lines = lh_malloc(cap * sizeof **lines);
     size_t pos = 0;
     int line = 0;
     while (pos < len) {
@@ -218,17 +258,51 @@ int delta_replay_commit(delta_replay *r, const char *text, size_t len, const cha
             json_error_t je;
             json_t *a = json_loadb(text + pos, n, 0, &je);
             if (!a) {
-                return lh_err_set(err, LH_E_UNPROCESSABLE, "%s line %d: invalid JSON: %s", name, line, je.text);
+                json_decref(actions);
+                free(*lines);
+                *lines = NULL;
+                lh_err_set(err, LH_E_UNPROCESSABLE, "%s line %d: invalid JSON: %s", name, line, je.text);
+                return NULL;
             }
-            int rc = delta_replay_action(r, a, err);
-            json_decref(a);
-            if (rc != 0) {
-                lh_err_prefix(err, "%s line %d", name, line);
-                return -1;
-            }
+            if (json_array_size(actions) == cap) *lines = lh_realloc(*lines, (cap *= 2) * sizeof **lines);
+            (*lines)[json_array_size(actions)] = line;
+            json_array_append_new(actions, a);
         }
         pos += n + (nl ? 1 : 0);
     }
+    free(local);
+    return actions;
+}
+
+int delta_replay_commit(delta_replay *r, const char *text, size_t len, const char *name,
+                        lh_err *err) {
+    int *lines;
+    json_t *actions = delta_commit_parse(text, len, name, &lines, err);
+    if (!actions) return -1;
+    for (int pass = PASS_NOT_ADD; pass <= PASS_ADD; pass++) {
+        size_t i;
+        json_t *a;
+        json_array_foreach(actions, i, a) {
+            if (!json_is_object(a) || replay_action_pass(r, a, pass, err) != 0) {
+                if (!json_is_object(a)) lh_err_set(err, LH_E_UNPROCESSABLE, "action is not a JSON object");
+                lh_err_prefix(err, "%s line %d", name, lines[i]);
+                json_decref(actions);
+                free(lines);
+                return -1;
+            }
+        }
+    }
+    json_decref(actions);
+    free(lines);
+    return 0;
+}
+
+/* 1 when `name` is one of DELTA_READER_FEATURES. */
+static int reader_feature_known(const char *name) {
+    const char *list = DELTA_READER_FEATURES;
+    size_t n = strlen(name);
+    for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
+        if ((p == list || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0')) return 1;
     return 0;
 }
 
@@ -240,15 +314,17 @@ int delta_replay_check_protocol(const delta_replay *r, lh_err *err) {
         json_t *f;
         json_array_foreach(r->reader_features, i, f) {
             const char *name = json_string_value(f);
-            if (!name || (strcmp(name, "timestampNtz") != 0 && strcmp(name, "vacuumProtocolCheck") != 0))
-                return lh_err_set(err, LH_E_UNPROCESSABLE, "table needs reader feature '%s', which we do not support", name ? name : "?");
+            if (!name || !reader_feature_known(name)) {
+                lh_err_set(err, LH_E_UNPROCESSABLE, "table needs reader feature '%s', which we do not support",
+                           name ? name : "?");
+                lh_err_hint(err, "supported reader features: " DELTA_READER_FEATURES);
+                return -1;
+            }
         }
     }
-    if (r->min_reader == 2) {
-        const char *mode = json_string_value(json_object_get(json_object_get(r->metadata, "configuration"), "delta.columnMapping.mode"));
-        if (mode && strcmp(mode, "none"))
-            return lh_err_set(err, LH_E_UNPROCESSABLE, "column mapping ('%s') is not supported yet", mode);
-    }
     if (!r->metadata) return lh_err_set(err, LH_E_UNPROCESSABLE, "the log has no metaData action");
+    const char *mode = json_string_value(json_object_get(json_object_get(r->metadata, "configuration"), "delta.columnMapping.mode"));
+    if (mode && strcmp(mode, "none") && strcmp(mode, "name") && strcmp(mode, "id"))
+        return lh_err_set(err, LH_E_UNPROCESSABLE, "column mapping mode '%s' is not one we read (none, name, id)", mode);
     return 0;
 }

@@ -20,6 +20,8 @@ typedef struct {
     int64_t size, mtime, rows;
     char *stats;       /* owned JSON text or NULL */
     json_t *pvalues;   /* owned object: name → string | null */
+    json_t *dv;        /* owned deletionVector descriptor or NULL */
+    char *dv_id;       /* owned dv_unique_id(dv) or NULL */
     int live;
 } dl_file;
 
@@ -31,17 +33,28 @@ typedef struct {
     json_t *metadata;  /* owned, latest metaData action */
     int min_reader, min_writer;
     json_t *reader_features; /* owned or NULL */
+    json_t *sidecars;  /* owned array of the sidecar file names a v2 checkpoint listed */
 } delta_replay;
 
 void delta_replay_init(delta_replay *r);
 void delta_replay_free(delta_replay *r);
 /* Applies one action object ({"add":..}, {"remove":..}, ...). */
 int delta_replay_action(delta_replay *r, json_t *action, lh_err *err);
-/* Applies a commit file's text; errors name `name` and the line. */
+/* Applies a commit file's text; errors name `name` and the line. The
+ * commit's removes apply before its adds (a commit is a set of actions: a
+ * file re-added with a new deletion vector stays live whatever the order). */
 int delta_replay_commit(delta_replay *r, const char *text, size_t len, const char *name,
                         lh_err *err);
-/* Refuses protocols and features we cannot read correctly. */
+/* Parses a commit's lines into an array of actions (new reference); *lines
+ * (caller frees) gets each action's line number. NULL + err on bad JSON. */
+json_t *delta_commit_parse(const char *text, size_t len, const char *name, int **lines, lh_err *err);
+/* Refuses protocols and features we cannot read correctly, naming them.
+ * The reader features implemented are DELTA_READER_FEATURES. */
+#define DELTA_READER_FEATURES "deletionVectors, columnMapping, timestampNtz, vacuumProtocolCheck, v2Checkpoint, typeWidening, typeWidening-preview"
 int delta_replay_check_protocol(const delta_replay *r, lh_err *err);
+/* An action's "path", URL-decoded, refused (NULL + err naming `kind`) when
+ * missing, malformed or leaving the table folder. Caller frees. */
+char *delta_action_path(json_t *a, const char *kind, lh_err *err);
 /* URL-decodes a log path (one level of %XX); NULL on a bad escape. */
 char *delta_path_decode(const char *s);
 

@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/duck.h"
 #include "common/strbuf.h"
 #include "table/delta_log.h"
+#include "table/dv.h"
 #include "table/table_internal.h"
 
 lh_table *table_open(lh_storage *st, const char *prefix, lh_err *err) {
@@ -71,6 +73,7 @@ typedef struct {
     size_t ncommits;
     int64_t *cp_version;  /* checkpoints: version, parts (1 = single file) */
     int *cp_parts, *cp_found;
+    char **cp_name;       /* file name of a single-file checkpoint (classic or v2 UUID-named) */
     size_t ncp;
 } log_listing;
 
@@ -79,6 +82,8 @@ static void listing_free(log_listing *l) {
     free(l->cp_version);
     free(l->cp_parts);
     free(l->cp_found);
+    for (size_t i = 0; i < l->ncp; i++) free(l->cp_name[i]);
+    free(l->cp_name);
 }
 
 static int cmp_i64(const void *a, const void *b) {
@@ -86,18 +91,32 @@ static int cmp_i64(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static void note_checkpoint(log_listing *l, int64_t v, int parts) {
+/* Notes one checkpoint file; a single-file one keeps its name (the first
+ * seen of several at one version: any complete checkpoint will do). */
+static void note_checkpoint(log_listing *l, int64_t v, int parts, const char *name) {
     for (size_t i = 0; i < l->ncp; i++)
         if (l->cp_version[i] == v && l->cp_parts[i] == parts) {
-            l->cp_found[i]++;
+            if (parts > 1) l->cp_found[i]++;
             return;
         }
+    l->cp_name = lh_realloc(l->cp_name, (l->ncp + 1) * sizeof *l->cp_name);
+    l->cp_name[l->ncp] = parts == 1 ? lh_strdup(name) : NULL;
     l->cp_version = lh_realloc(l->cp_version, (l->ncp + 1) * sizeof *l->cp_version);
     l->cp_parts = lh_realloc(l->cp_parts, (l->ncp + 1) * sizeof *l->cp_parts);
     l->cp_found = lh_realloc(l->cp_found, (l->ncp + 1) * sizeof *l->cp_found);
     l->cp_version[l->ncp] = v;
     l->cp_parts[l->ncp] = parts;
     l->cp_found[l->ncp++] = 1;
+}
+
+/* "checkpoint.<uuid>.json|parquet": a v2 checkpoint's UUID-named file. */
+static int is_v2_checkpoint_name(const char *rest) {
+    if (strncmp(rest, "checkpoint.", 11) != 0 || strlen(rest) < 11 + 36 + 5) return 0;
+    const char *u = rest + 11, *ext = u + 36;
+    for (int i = 0; i < 36; i++)
+        if (!(i == 8 || i == 13 || i == 18 || i == 23 ? u[i] == '-' : strchr("0123456789abcdefABCDEF", u[i]) && u[i]))
+            return 0;
+    return !strcmp(ext, ".json") || !strcmp(ext, ".parquet");
 }
 
 /* Classifies one file name of _delta_log/. */
@@ -111,11 +130,13 @@ static void listing_add(log_listing *l, const char *name) {
         l->commits = lh_realloc(l->commits, (l->ncommits + 1) * sizeof *l->commits);
         l->commits[l->ncommits++] = v;
     } else if (!strcmp(rest, "checkpoint.parquet")) {
-        note_checkpoint(l, v, 1);
+        note_checkpoint(l, v, 1, name);
     } else {
         int part, parts;
         if (sscanf(rest, "checkpoint.%10d.%10d.parquet", &part, &parts) == 2 && parts > 0)
-            note_checkpoint(l, v, parts);
+            note_checkpoint(l, v, parts, name);
+        else if (is_v2_checkpoint_name(rest))
+            note_checkpoint(l, v, 1, name);
     }
 }
 
@@ -161,12 +182,19 @@ static int64_t pick_checkpoint(const log_listing *l, int64_t version, int *parts
     return best;
 }
 
-static char *checkpoint_files_sql(lh_table *t, int64_t v, int parts) {
+/* Name of the single-file checkpoint at v (NULL for a multi-part one). */
+static const char *checkpoint_name(const log_listing *l, int64_t v, int parts) {
+    for (size_t i = 0; i < l->ncp; i++)
+        if (l->cp_version[i] == v && l->cp_parts[i] == parts) return l->cp_name[i];
+    return NULL;
+}
+
+static char *checkpoint_files_sql(lh_table *t, int64_t v, int parts, const char *single) {
     lh_strbuf sb = LH_STRBUF_INIT;
     sb_putc(&sb, '[');
     for (int p = 1; p <= parts; p++) {
         char name[96];
-        if (parts == 1) snprintf(name, sizeof name, "%020" PRId64 ".checkpoint.parquet", v);
+        if (parts == 1) snprintf(name, sizeof name, "%s", single);
         else snprintf(name, sizeof name, "%020" PRId64 ".checkpoint.%010d.%010d.parquet", v, p, parts);
         char *key = table_log_key(t, name);
         char *path = storage_path(t->st, key);
@@ -179,34 +207,73 @@ static char *checkpoint_files_sql(lh_table *t, int64_t v, int parts) {
     return sb_steal(&sb);
 }
 
-static int replay_checkpoint(lh_table *t, delta_replay *r, int64_t v, int parts, lh_err *err) {
-    char *files = checkpoint_files_sql(t, v, parts);
-    char *sql = lh_asprintf("SELECT to_json(add)::VARCHAR, to_json(metaData)::VARCHAR, "
-                            "to_json(protocol)::VARCHAR FROM read_parquet(%s) "
-                            "WHERE add IS NOT NULL OR metaData IS NOT NULL OR protocol IS NOT NULL",
-                            files);
-    free(files);
+/* Feeds every row of the Parquet files `files` (a DuckDB list literal) to
+ * the replay as one action object of the columns in `cols` that exist. */
+static int replay_parquet_actions(lh_table *t, delta_replay *r, const char *files, const char *cols, lh_err *err) {
+    char *sql = lh_asprintf("SELECT to_json(cp)::VARCHAR FROM (SELECT COLUMNS(c -> c IN (%s)) "
+                            "FROM read_parquet(%s, union_by_name = true)) AS cp", cols, files);
     duckdb_result res;
     int rc = table_private_query(t, sql, &res, err);
     free(sql);
-    if (rc != 0) {
-        lh_err_prefix(err, "checkpoint %" PRId64, v);
-        return -1;
-    }
-    static const char *const kinds[3] = {"add", "metaData", "protocol"};
+    if (rc != 0) return -1;
     idx_t rows = duckdb_row_count(&res);
     for (idx_t row = 0; row < rows && rc == 0; row++) {
-        for (idx_t col = 0; col < 3 && rc == 0; col++) {
-            if (duckdb_value_is_null(&res, col, row)) continue;
-            char *text = duckdb_value_varchar(&res, col, row);
-            json_t *inner = json_loads(text, 0, NULL);
-            duckdb_free(text);
-            json_t *action = json_pack("{s:o}", kinds[col], inner ? inner : json_null());
-            rc = delta_replay_action(r, action, err);
-            json_decref(action);
-        }
+        char *text = duckdb_value_varchar(&res, 0, row);
+        json_t *action = json_loads(text ? text : "", 0, NULL);
+        duckdb_free(text);
+        rc = action ? delta_replay_action(r, action, err) : lh_err_set(err, LH_E_UNPROCESSABLE, "unreadable row");
+        json_decref(action);
     }
     duckdb_destroy_result(&res);
+    return rc;
+}
+
+/* The sidecar files a v2 checkpoint named: their add rows (their removes
+ * are tombstones, which a snapshot does not need). */
+static int replay_sidecars(lh_table *t, delta_replay *r, lh_err *err) {
+    size_t i;
+    json_t *p;
+    json_array_foreach(r->sidecars, i, p) {
+        const char *name = json_string_value(p);
+        char *sub = lh_asprintf("_sidecars/%s", name);
+        char *key = table_log_key(t, sub);
+        free(sub);
+        if (strchr(name, '/') || storage_key_validate(key, NULL) != 0) {
+            free(key);
+            return lh_err_set(err, LH_E_UNPROCESSABLE, "sidecar '%s' is not a file of _delta_log/_sidecars", name);
+        }
+        lh_strbuf files = LH_STRBUF_INIT;
+        char *path = storage_path(t->st, key);
+        sb_sql_str(&files, path);
+        int rc = replay_parquet_actions(t, r, files.buf, "'add'", err);
+        if (rc != 0) lh_err_prefix(err, "sidecar %s", name);
+        free(path);
+        free(key);
+        sb_free(&files);
+        if (rc != 0) return -1;
+    }
+    return 0;
+}
+
+/* A checkpoint: classic (one file or parts), or v2 (UUID-named JSON or
+ * Parquet, with checkpointMetadata and sidecar actions). */
+static int replay_checkpoint(lh_table *t, delta_replay *r, int64_t v, int parts, const char *single, lh_err *err) {
+    size_t n = single ? strlen(single) : 0;
+    int rc;
+    if (n > 5 && !strcmp(single + n - 5, ".json")) {
+        char *key = table_log_key(t, single), *text = NULL;
+        size_t len;
+        rc = storage_get(t->st, key, &text, &len, err);
+        if (rc == 0) rc = delta_replay_commit(r, text, len, single, err);
+        free(text);
+        free(key);
+    } else {
+        char *files = checkpoint_files_sql(t, v, parts, single);
+        rc = replay_parquet_actions(t, r, files, "'add', 'metaData', 'protocol', 'sidecar', 'checkpointMetadata'", err);
+        free(files);
+    }
+    if (rc == 0) rc = replay_sidecars(t, r, err);
+    if (rc != 0) lh_err_prefix(err, "checkpoint %" PRId64, v);
     return rc;
 }
 
@@ -274,7 +341,7 @@ static int replay_to(lh_table *t, delta_replay *r, int64_t version, lh_err *err)
         else rc = lh_err_set(err, LH_E_NOT_FOUND, "version %" PRId64 " of '%s' does not exist", version, t->prefix);
     } else {
         if (cp >= 0) {
-            rc = replay_checkpoint(t, r, cp, parts, err);
+            rc = replay_checkpoint(t, r, cp, parts, checkpoint_name(&l, cp, parts), err);
             start = cp + 1;
         }
         for (int64_t v = start; rc == 0 && v <= version; v++) {
@@ -289,6 +356,33 @@ static int replay_to(lh_table *t, delta_replay *r, int64_t version, lh_err *err)
     return rc == 0 ? 0 : -1;
 }
 
+/* The name of field f in the data files: its physicalName under column
+ * mapping, else its name. NULL + err when the mapping is unusable. */
+static const char *physical_name(json_t *f, const char *name, const char *mode, lh_err *err) {
+    if (!strcmp(mode, "none")) return name;
+    const char *phys = json_string_value(json_object_get(json_object_get(f, "metadata"), "delta.columnMapping.physicalName"));
+    if (!phys || !*phys) {
+        lh_err_set(err, LH_E_UNPROCESSABLE, "column mapping '%s': column '%s' has no physical name", mode, name);
+        return NULL;
+    }
+    return phys; /* nested fields are renamed by the reader (table_read.c) */
+}
+
+/* Type widening: a field whose metadata records delta.typeChanges is read
+ * as its current type (older files hold a narrower one). Changes inside
+ * nested types (a fieldPath) are refused. */
+static int column_widening(json_t *f, lh_table_column *c, lh_err *err) {
+    json_t *changes = json_object_get(json_object_get(f, "metadata"), "delta.typeChanges");
+    size_t i;
+    json_t *ch;
+    json_array_foreach(changes, i, ch) {
+        if (json_object_get(ch, "fieldPath"))
+            return lh_err_set(err, LH_E_UNPROCESSABLE, "type widening inside nested column '%s' is not supported", c->name);
+    }
+    c->widened = json_array_size(changes) > 0;
+    return 0;
+}
+
 static int parse_schema(lh_snapshot *s, json_t *meta, lh_err *err) {
     const char *schema = json_string_value(json_object_get(meta, "schemaString"));
     json_t *j = json_loads(schema, 0, NULL);
@@ -296,6 +390,8 @@ static int parse_schema(lh_snapshot *s, json_t *meta, lh_err *err) {
     s->schema_string = lh_strdup(schema);
     s->ncolumns = json_array_size(fields);
     s->columns = lh_calloc(s->ncolumns ? s->ncolumns : 1, sizeof *s->columns);
+    const char *mode = json_string_value(json_object_get(json_object_get(meta, "configuration"), "delta.columnMapping.mode"));
+    s->column_mapping = lh_strdup(mode ? mode : "none");
     for (size_t i = 0; i < s->ncolumns; i++) {
         json_t *f = json_array_get(fields, i);
         json_t *type = json_object_get(f, "type");
@@ -308,6 +404,16 @@ static int parse_schema(lh_snapshot *s, json_t *meta, lh_err *err) {
         s->columns[i].type = json_is_string(type) ? lh_strdup(json_string_value(type))
                                                   : json_dumps(type, JSON_COMPACT);
         s->columns[i].nullable = !json_is_false(json_object_get(f, "nullable"));
+        const char *phys = physical_name(f, name, s->column_mapping, err);
+        if (!phys) {
+            json_decref(j);
+            return -1;
+        }
+        s->columns[i].physical_name = lh_strdup(phys);
+        if (column_widening(f, &s->columns[i], err) != 0) {
+            json_decref(j);
+            return -1;
+        }
     }
     json_decref(j);
     json_t *pc = json_object_get(meta, "partitionColumns");
@@ -318,7 +424,52 @@ static int parse_schema(lh_snapshot *s, json_t *meta, lh_err *err) {
     return 0;
 }
 
-static void collect_files(lh_snapshot *s, delta_replay *r) {
+int table_file_load_dv(lh_table *t, json_t *dv, lh_table_file *o, lh_err *err) {
+    if (!dv) return 0;
+    dv_ranges d;
+    if (dv_load(t->st, t->prefix, dv, &d, err) != 0) {
+        lh_err_prefix(err, "data file %s", o->path);
+        return -1;
+    }
+    o->deletion_vector = json_dumps(dv, JSON_COMPACT | JSON_SORT_KEYS);
+    o->deleted_lo = d.lo;
+    o->deleted_hi = d.hi;
+    o->ndeleted = d.n;
+    o->deleted_rows = d.cardinality;
+    if (o->rows >= 0) o->rows = o->rows >= d.cardinality ? o->rows - d.cardinality : -1;
+    return o->ndeleted > LH_TABLE_DV_INLINE_RANGES ? table_dv_rows_file(t, o, err) : 0;
+}
+
+void table_file_clear(lh_table_file *f) {
+    for (size_t j = 0; j < f->nparts; j++) {
+        free(f->part_names[j]);
+        free(f->part_values[j]);
+    }
+    free(f->part_names);
+    free(f->part_values);
+    free(f->path);
+    free(f->stats);
+    free(f->deletion_vector);
+    free(f->deleted_lo);
+    free(f->deleted_hi);
+    free(f->deleted_rows_file);
+    memset(f, 0, sizeof *f);
+}
+
+void table_file_set_partitions(lh_table_file *o, json_t *pvalues) {
+    o->nparts = json_object_size(pvalues);
+    o->part_names = lh_calloc(o->nparts + 1, sizeof *o->part_names);
+    o->part_values = lh_calloc(o->nparts + 1, sizeof *o->part_values);
+    const char *k;
+    json_t *v;
+    size_t j = 0;
+    json_object_foreach(pvalues, k, v) {
+        o->part_names[j] = lh_strdup(k);
+        o->part_values[j++] = json_is_string(v) ? lh_strdup(json_string_value(v)) : NULL;
+    }
+}
+
+static int collect_files(lh_table *t, lh_snapshot *s, delta_replay *r, lh_err *err) {
     s->files = lh_calloc(r->nfiles ? r->nfiles : 1, sizeof *s->files);
     s->num_records = 0;
     for (size_t i = 0; i < r->nfiles; i++) {
@@ -330,19 +481,12 @@ static void collect_files(lh_snapshot *s, delta_replay *r) {
         o->rows = f->rows;
         o->modification_time = f->mtime;
         o->stats = f->stats ? lh_strdup(f->stats) : NULL;
-        o->nparts = json_object_size(f->pvalues);
-        o->part_names = lh_calloc(o->nparts + 1, sizeof *o->part_names);
-        o->part_values = lh_calloc(o->nparts + 1, sizeof *o->part_values);
-        const char *k;
-        json_t *v;
-        size_t j = 0;
-        json_object_foreach(f->pvalues, k, v) {
-            o->part_names[j] = lh_strdup(k);
-            o->part_values[j++] = json_is_string(v) ? lh_strdup(json_string_value(v)) : NULL;
-        }
+        table_file_set_partitions(o, f->pvalues);
+        if (table_file_load_dv(t, f->dv, o, err) != 0) return -1;
         s->size_bytes += f->size;
-        if (s->num_records >= 0) s->num_records = f->rows >= 0 ? s->num_records + f->rows : -1;
+        if (s->num_records >= 0) s->num_records = o->rows >= 0 ? s->num_records + o->rows : -1;
     }
+    return 0;
 }
 
 lh_snapshot *table_snapshot(lh_table *t, int64_t version, lh_err *err) {
@@ -354,11 +498,13 @@ lh_snapshot *table_snapshot(lh_table *t, int64_t version, lh_err *err) {
         s->version = version >= 0 ? version : table_latest_version(t, NULL);
         s->table_id = lh_strdup(json_string_value(json_object_get(r.metadata, "id")) ?: "");
         s->created_time = json_integer_value(json_object_get(r.metadata, "createdTime"));
-        if (parse_schema(s, r.metadata, err) != 0) {
+        s->min_reader_version = r.min_reader;
+        s->min_writer_version = r.min_writer;
+        const char *cdf = json_string_value(json_object_get(json_object_get(r.metadata, "configuration"), "delta.enableChangeDataFeed"));
+        s->change_data_feed = cdf && !strcasecmp(cdf, "true");
+        if (parse_schema(s, r.metadata, err) != 0 || collect_files(t, s, &r, err) != 0) {
             table_snapshot_free(s);
             s = NULL;
-        } else {
-            collect_files(s, &r);
         }
     }
     delta_replay_free(&r);
@@ -370,19 +516,11 @@ void table_snapshot_free(lh_snapshot *s) {
     for (size_t i = 0; i < s->ncolumns; i++) {
         free(s->columns[i].name);
         free(s->columns[i].type);
+        free(s->columns[i].physical_name);
     }
     for (size_t i = 0; i < s->npartition_columns; i++) free(s->partition_columns[i]);
-    for (size_t i = 0; i < s->nfiles; i++) {
-        lh_table_file *f = &s->files[i];
-        for (size_t j = 0; j < f->nparts; j++) {
-            free(f->part_names[j]);
-            free(f->part_values[j]);
-        }
-        free(f->part_names);
-        free(f->part_values);
-        free(f->path);
-        free(f->stats);
-    }
+    for (size_t i = 0; i < s->nfiles; i++) table_file_clear(&s->files[i]);
+    free(s->column_mapping);
     free(s->columns);
     free(s->partition_columns);
     free(s->files);

@@ -7,9 +7,10 @@
  * checkpoint; writing adds one Parquet file (written by DuckDB) and commits
  * the next version with put-if-absent, retrying on a lost race, so two
  * writers never both win a version. Tables written by Spark and others are
- * read too (multi-part checkpoints, partition values, removes); tables that
- * need reader features we lack (deletion vectors, column mapping) are
- * refused with a clear error.
+ * read too (multi-part checkpoints, partition values, removes, deletion
+ * vectors, column mapping by name and id, timestampNtz, stats_parsed);
+ * tables that need reader features we lack are refused with an error naming
+ * the feature.
  */
 #ifndef LH_TABLE_H
 #define LH_TABLE_H
@@ -32,12 +33,28 @@ typedef struct {
     char **part_values;       /* NULL entry = null partition value */
     size_t nparts;
     char *stats;              /* JSON text or NULL */
+    /* Deletion vector (dv.c): the descriptor as compact JSON (NULL = none;
+     * a writer copying this file's add or remove must carry it) and the
+     * deleted row indexes of the file as sorted inclusive ranges
+     * deleted_lo[i]..deleted_hi[i]. rows above excludes them. */
+    char *deletion_vector;
+    int64_t *deleted_lo, *deleted_hi;
+    size_t ndeleted;
+    int64_t deleted_rows;
+    /* A DV of more than LH_TABLE_DV_INLINE_RANGES ranges is also written
+     * once (content-addressed, under _cache/dv/ of the bucket) as a Parquet
+     * file of the deleted row numbers (column r) that the reader anti-joins,
+     * so the SELECT stays short; absolute path or NULL. */
+    char *deleted_rows_file;
 } lh_table_file;
+#define LH_TABLE_DV_INLINE_RANGES 512
 
 typedef struct {
     char *name;
     char *type;               /* Delta type: "long", "string", "decimal(10,2)", or JSON for nested */
     int nullable;
+    char *physical_name;      /* name in the data files (column mapping); = name when unmapped */
+    int widened;              /* type widened (delta.typeChanges): older files hold a narrower type */
 } lh_table_column;
 
 typedef struct lh_snapshot {
@@ -53,6 +70,9 @@ typedef struct lh_snapshot {
     int64_t num_records;      /* sum of rows, -1 if any file lacks stats */
     int64_t size_bytes;
     int64_t created_time;
+    int min_reader_version, min_writer_version; /* the protocol */
+    int change_data_feed;     /* delta.enableChangeDataFeed is "true" */
+    char *column_mapping;     /* "none", "name" or "id" */
 } lh_snapshot;
 
 /* st is borrowed and must outlive the table. */
@@ -70,6 +90,17 @@ void table_snapshot_free(lh_snapshot *s);
 /* A DuckDB SELECT reading exactly the snapshot's rows (absolute paths,
  * partition values as typed constants, columns in schema order). Caller frees. */
 char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s);
+/* The change data feed (table_changes.c): a DuckDB SELECT of the rows that
+ * changed in versions from..to (inclusive; to = -1: the latest), with the
+ * table's columns (as of `to`) plus _change_type ('insert', 'delete',
+ * 'update_preimage', 'update_postimage'), _commit_version (BIGINT) and
+ * _commit_timestamp (TIMESTAMP WITH TIME ZONE, from commitInfo). A version
+ * with cdc actions reads its _change_data files; others read the files they
+ * add as inserts and those they remove as deletes (dataChange only).
+ * LH_E_UNPROCESSABLE when the feed is not enabled over the range,
+ * LH_E_NOT_FOUND for a missing version, LH_E_BAD_REQUEST for from > to.
+ * Caller frees. */
+char *table_changes_sql(lh_table *t, int64_t from, int64_t to, lh_err *err);
 /* DuckDB type for a Delta type ("long" → "BIGINT"); caller frees. */
 char *table_duckdb_type(const char *delta_type);
 
@@ -89,6 +120,8 @@ lh_table_staged *table_stage(lh_table *t, duckdb_connection conn, const char *se
 int table_commit_staged(lh_table *t, lh_table_staged *f, duckdb_connection conn, int overwrite,
                         int64_t *version_out, int64_t *rows_out, lh_err *err);
 void table_staged_free(lh_table_staged *f);
+/* 1 when f may be committed to t: same prefix, file still there. */
+int table_staged_valid(const lh_table *t, const lh_table_staged *f);
 
 /* Compaction (table_compact.c): every active file of the latest snapshot
  * rewritten as one snappy Parquet file, committed as one put-if-absent

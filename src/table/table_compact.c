@@ -58,17 +58,7 @@ static char *compact_commit_text(const lh_snapshot *read, const new_file *nf, in
                                                "dataChange", data_change, "extendedFileMetadata", 1,
                                                "partitionValues", "size", (json_int_t)read->files[i].size));
     json_array_append_new(lines, table_add_action(nf, now, data_change));
-    lh_strbuf sb = LH_STRBUF_INIT;
-    size_t i;
-    json_t *l;
-    json_array_foreach(lines, i, l) {
-        char *s = json_dumps(l, JSON_COMPACT);
-        sb_puts(&sb, s);
-        sb_putc(&sb, '\n');
-        free(s);
-    }
-    json_decref(lines);
-    return sb_steal(&sb);
+    return table_commit_lines(lines);
 }
 
 typedef struct {

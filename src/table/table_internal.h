@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <pthread.h>
 
+#include "common/strbuf.h"
 #include "table/table.h"
 
 struct lh_table {
@@ -23,6 +24,26 @@ struct lh_table {
 char *table_log_key(const lh_table *t, const char *name);
 /* Runs SQL on the table's private DuckDB connection; result caller-owned. */
 int table_private_query(lh_table *t, const char *sql, duckdb_result *res, lh_err *err);
+
+/* Loads deletion vector dv (borrowed; NULL = none) of o (path and rows
+ * set) into o's deleted_* fields (table.c). */
+int table_file_load_dv(lh_table *t, json_t *dv, lh_table_file *o, lh_err *err);
+/* o's partition values from an add's partitionValues object (table.c). */
+void table_file_set_partitions(lh_table_file *o, json_t *pvalues);
+/* Frees what f owns and zeroes it (table.c). */
+void table_file_clear(lh_table_file *f);
+/* Sets f->deleted_rows_file: the deleted rows of f's DV as a Parquet file
+ * (written unless already there), for DVs too large to inline (table_read.c). */
+int table_dv_rows_file(lh_table *t, lh_table_file *f, lh_err *err);
+/* "phys" AS "logical", ... for s's columns in schema order (table_read.c). */
+void table_select_projection(lh_strbuf *sb, const lh_snapshot *s);
+/* SELECT of one data file f of s: its physical columns, its partition
+ * values (as typed constants named by physical name), then `extra` (more
+ * select items, ", x AS y"; may be NULL), without the rows its deletion
+ * vector deletes (table_read.c). */
+void table_file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const lh_table_file *f, const char *extra);
+/* 1 when `name` (logical) is one of s's partition columns (table_read.c). */
+int table_is_partition_col(const lh_snapshot *s, const char *name);
 
 /* ---- the steps of the write path (table_write.c), reused by table_compact.c ---- */
 
@@ -50,5 +71,8 @@ int table_parquet_write(lh_table *t, duckdb_connection conn, const char *select_
 int table_schema_check(const lh_snapshot *snap, const file_schema *fs, lh_err *err);
 /* {"add":{...}} for nf (new reference). */
 json_t *table_add_action(const new_file *nf, int64_t now, int data_change);
+/* The Delta commit text of lines (a JSON array of actions, stolen): one
+ * compact JSON object a line, each ending in '\n'. Owned by the caller. */
+char *table_commit_lines(json_t *lines);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * table_write.c — SQL over snapshots, Delta/DuckDB type mapping, and the
+ * table_write.c — Delta/DuckDB type mapping, and the
  * write path: COPY to one new Parquet file, per-file stats, schema check,
  * staged files committed through table_commit_retry, periodic checkpoints.
  */
@@ -105,89 +105,6 @@ static json_t *delta_from_duck(const char *duck) {
     return json_string("string"); /* STRUCT/MAP/other: stored as text in the schema */
 }
 
-/* ---- reading SQL -------------------------------------------------------- */
-
-static void append_file_path(lh_table *t, lh_strbuf *sb, const char *rel) {
-    char *key = lh_asprintf("%s/%s", t->prefix, rel);
-    char *path = storage_path(t->st, key);
-    sb_sql_str(sb, path);
-    free(path);
-    free(key);
-}
-
-static int is_partition_col(const lh_snapshot *s, const char *name) {
-    for (size_t i = 0; i < s->npartition_columns; i++)
-        if (!strcmp(s->partition_columns[i], name)) return 1;
-    return 0;
-}
-
-static const char *part_value(const lh_table_file *f, const char *name) {
-    for (size_t i = 0; i < f->nparts; i++)
-        if (!strcmp(f->part_names[i], name)) return f->part_values[i];
-    return NULL;
-}
-
-static void append_projection(lh_strbuf *sb, const lh_snapshot *s) {
-    for (size_t i = 0; i < s->ncolumns; i++) {
-        if (i) sb_puts(sb, ", ");
-        sb_sql_ident(sb, s->columns[i].name);
-    }
-}
-
-static void append_empty_select(lh_strbuf *sb, const lh_snapshot *s) {
-    sb_puts(sb, "SELECT ");
-    for (size_t i = 0; i < s->ncolumns; i++) {
-        char *ty = table_duckdb_type(s->columns[i].type);
-        if (i) sb_puts(sb, ", ");
-        sb_printf(sb, "CAST(NULL AS %s) AS ", ty);
-        sb_sql_ident(sb, s->columns[i].name);
-        free(ty);
-    }
-    if (s->ncolumns == 0) sb_puts(sb, "NULL AS empty");
-    sb_puts(sb, " WHERE false");
-}
-
-char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s) {
-    lh_strbuf sb = LH_STRBUF_INIT;
-    if (s->nfiles == 0) {
-        append_empty_select(&sb, s);
-        return sb_steal(&sb);
-    }
-    sb_puts(&sb, "SELECT ");
-    append_projection(&sb, s);
-    if (s->npartition_columns == 0) {
-        sb_puts(&sb, " FROM read_parquet([");
-        for (size_t i = 0; i < s->nfiles; i++) {
-            if (i) sb_putc(&sb, ',');
-            append_file_path(t, &sb, s->files[i].path);
-        }
-        sb_puts(&sb, "], union_by_name = true, hive_partitioning = false)");
-        return sb_steal(&sb);
-    }
-    sb_puts(&sb, " FROM (");
-    for (size_t i = 0; i < s->nfiles; i++) {
-        const lh_table_file *f = &s->files[i];
-        if (i) sb_puts(&sb, " UNION ALL BY NAME ");
-        sb_puts(&sb, "SELECT *");
-        for (size_t c = 0; c < s->ncolumns; c++) {
-            if (!is_partition_col(s, s->columns[c].name)) continue;
-            const char *v = part_value(f, s->columns[c].name);
-            char *ty = table_duckdb_type(s->columns[c].type);
-            sb_puts(&sb, ", CAST(");
-            if (v) sb_sql_str(&sb, v);
-            else sb_puts(&sb, "NULL");
-            sb_printf(&sb, " AS %s) AS ", ty);
-            sb_sql_ident(&sb, s->columns[c].name);
-            free(ty);
-        }
-        sb_puts(&sb, " FROM read_parquet(");
-        append_file_path(t, &sb, f->path);
-        sb_puts(&sb, ", hive_partitioning = false)");
-    }
-    sb_putc(&sb, ')');
-    return sb_steal(&sb);
-}
-
 /* ---- write path --------------------------------------------------------- */
 
 static int run(duckdb_connection conn, const char *sql, duckdb_result *res, lh_err *err) {
@@ -264,7 +181,7 @@ int table_schema_check(const lh_snapshot *snap, const file_schema *fs, lh_err *e
         free(have);
     }
     for (size_t j = 0; j < snap->ncolumns; j++) {
-        if (is_partition_col(snap, snap->columns[j].name)) continue;
+        if (table_is_partition_col(snap, snap->columns[j].name)) continue;
         size_t i = 0;
         while (i < fs->n && strcmp(snap->columns[j].name, fs->names[i])) i++;
         if (i == fs->n) sb_printf(&diff, "%scolumn '%s' is missing", diff.len ? "; " : "", snap->columns[j].name);
@@ -403,9 +320,22 @@ json_t *table_add_action(const new_file *nf, int64_t now, int data_change) {
                      data_change, "stats", nf->stats);
 }
 
+char *table_commit_lines(json_t *lines) {
+    lh_strbuf sb = LH_STRBUF_INIT;
+    size_t i;
+    json_t *l;
+    json_array_foreach(lines, i, l) {
+        char *s = json_dumps(l, JSON_COMPACT);
+        sb_puts(&sb, s);
+        sb_putc(&sb, '\n');
+        free(s);
+    }
+    json_decref(lines);
+    return sb_steal(&sb);
+}
+
 /* Commit text for version v over snapshot snap (NULL for a new table). */
 static char *commit_text(const lh_snapshot *snap, const new_file *nf, int overwrite, int64_t now) {
-    lh_strbuf sb = LH_STRBUF_INIT;
     json_t *lines = json_array();
     const char *op = snap ? "WRITE" : "CREATE TABLE";
     json_array_append_new(lines, json_pack("{s:{s:I, s:s, s:{s:s}, s:b, s:s}}", "commitInfo", "timestamp",
@@ -428,16 +358,7 @@ static char *commit_text(const lh_snapshot *snap, const new_file *nf, int overwr
         json_array_append_new(lines, json_pack("{s:{s:s, s:I, s:b}}", "remove", "path", snap->files[i].path,
                                                "deletionTimestamp", (json_int_t)now, "dataChange", 1));
     json_array_append_new(lines, table_add_action(nf, now, 1));
-    size_t i;
-    json_t *l;
-    json_array_foreach(lines, i, l) {
-        char *s = json_dumps(l, JSON_COMPACT);
-        sb_puts(&sb, s);
-        sb_putc(&sb, '\n');
-        free(s);
-    }
-    json_decref(lines);
-    return sb_steal(&sb);
+    return table_commit_lines(lines);
 }
 
 /* ---- staged writes and their commit --------------------------------------- */
@@ -464,6 +385,10 @@ void table_staged_free(lh_table_staged *f) {
     table_new_file_free(&f->nf);
     free(f->prefix);
     free(f);
+}
+
+int table_staged_valid(const lh_table *t, const lh_table_staged *f) {
+    return !f->committed && !strcmp(f->prefix, t->prefix) && access(f->nf.abs, F_OK) == 0;
 }
 
 typedef struct {
@@ -571,6 +496,12 @@ static int path_needs_encoding(const char *p) { return strchr(p, '%') != NULL; }
 int table_checkpoint(lh_table *t, duckdb_connection conn, int64_t version, lh_err *err) {
     lh_snapshot *s = table_snapshot(t, version, err);
     if (!s) return -1;
+    if (s->min_reader_version > 1 || s->min_writer_version > 2) { /* we write protocol 1/2 rows only */
+        lh_err_set(err, LH_E_UNPROCESSABLE, "checkpoints of tables with protocol %d/%d are not written",
+                   s->min_reader_version, s->min_writer_version);
+        table_snapshot_free(s);
+        return -1;
+    }
     for (size_t i = 0; i < s->nfiles; i++)
         if (path_needs_encoding(s->files[i].path)) {
             table_snapshot_free(s);

@@ -322,29 +322,38 @@ static int check_params(const tool_def *d, const json_t *params, lh_query_param 
 
 /* ---- running ------------------------------------------------------------------------ */
 
-json_t *tools_run_sql(lh_tools *t, const char *sql, const lh_query_param *ps, size_t n, lh_err *err) {
-    return query_run_json(t->q, sql, ps, n, 0, 0, err);
+json_t *tools_run_sql(lh_tools *t, const lh_query_scope *as, const char *sql, const lh_query_param *ps, size_t n,
+                      lh_err *err) {
+    return query_run_json_as(t->q, as, sql, ps, n, 0, 0, err);
 }
 
-static json_t *run_def(lh_tools *t, const tool_def *d, const lh_query_param *ps, size_t n, lh_err *err) {
-    if (d->exec && d->permission < LH_PERM_WRITE) return d->exec(t, d, ps, n, err);
+/* A tool runs as the caller: its dataset names bind to the caller's role's
+ * views (masked, filtered), while the tool's own SQL — fixed, parameters
+ * bound, e.g. calling vector_search — is not put through the user-SQL guard. */
+static json_t *run_def(lh_tools *t, const tool_def *d, const lh_query_scope *caller, const lh_query_param *ps,
+                       size_t n, lh_err *err) {
+    lh_query_scope as = caller ? *caller : (lh_query_scope){0};
+    as.system_sql = 1;
+    const lh_query_scope *scope = caller ? &as : NULL;
+    if (d->exec && d->permission < LH_PERM_WRITE) return d->exec(t, d, scope, ps, n, err);
     if (d->exec) {
         pthread_mutex_lock(&t->write_mu);
-        json_t *r = d->exec(t, d, ps, n, err);
+        json_t *r = d->exec(t, d, scope, ps, n, err);
         pthread_mutex_unlock(&t->write_mu);
         return r;
     }
-    json_t *r = tools_run_sql(t, d->sql, ps, n, err);
+    json_t *r = tools_run_sql(t, scope, d->sql, ps, n, err);
     if (!r && d->fallback_sql && err && err->code == LH_E_BAD_REQUEST) {
         LOG_INFO("tool %s: primary SQL failed (%s), using the fallback", d->name, err->msg);
         lh_err_clear(err);
-        r = tools_run_sql(t, d->fallback_sql, ps, n, err);
+        r = tools_run_sql(t, scope, d->fallback_sql, ps, n, err);
     }
     return r;
 }
 
-json_t *tools_call(lh_tools *t, const char *name, const json_t *params, const char *caller, lh_perm role,
-                   lh_err *err) {
+json_t *tools_call(lh_tools *t, const char *name, const json_t *params, const lh_principal *who,
+                   const lh_query_scope *scope, lh_err *err) {
+    const char *caller = who->name;
     const tool_def *d = find_def(name);
     if (!d) return tools_describe(t, name, err);
     double t0 = lh_mono_s();
@@ -357,9 +366,9 @@ json_t *tools_call(lh_tools *t, const char *name, const json_t *params, const ch
         json_decref(empty);
         return NULL;
     }
-    if (role < d->permission) {
-        lh_err_set(err, LH_E_FORBIDDEN, "tool '%s' needs the %s role; the caller has %s", name,
-                   tools_perm_name(d->permission), tools_perm_name(role));
+    char what[96];
+    snprintf(what, sizeof what, "call tool '%s'", name);
+    if (access_permit(who, (lh_level)d->permission, what, err) != 0) { /* the one authorization rule */
         audit_record(t, name, caller, params, 0, (lh_mono_s() - t0) * 1000, "denied", err ? err->msg : NULL);
         json_decref(empty);
         return NULL;
@@ -372,7 +381,7 @@ json_t *tools_call(lh_tools *t, const char *name, const json_t *params, const ch
     if (check_params(d, params, ps, &n, holders, err) != 0) {
         audit_record(t, name, caller, params, 0, (lh_mono_s() - t0) * 1000, "invalid", err->msg);
     } else {
-        out = run_def(t, d, ps, n, err);
+        out = run_def(t, d, scope, ps, n, err);
         double ms = (lh_mono_s() - t0) * 1000;
         if (out) {
             json_object_set_new(out, "tool", json_string(name));

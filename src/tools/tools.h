@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "access/access.h"
 #include "catalog/catalog.h"
 #include "common/err.h"
 #include "query/query.h"
@@ -36,10 +37,12 @@ void tools_free(lh_tools *t);
 json_t *tools_list(lh_tools *t);
 /* One tool's description; LH_E_NOT_FOUND. */
 json_t *tools_describe(lh_tools *t, const char *name, lh_err *err);
-/* Calls a tool as `caller` holding role `role`. params may be NULL (= {}).
+/* Calls a tool as principal who (its level checked by access_permit), the
+ * template's SQL confined to scope (who's role's view; NULL = unconfined).
+ * params may be NULL (= {}).
  * Returns {"tool","columns","rows","row_count","elapsed_ms"} (new reference). */
-json_t *tools_call(lh_tools *t, const char *name, const json_t *params, const char *caller, lh_perm role,
-                   lh_err *err);
+json_t *tools_call(lh_tools *t, const char *name, const json_t *params, const lh_principal *who,
+                   const lh_query_scope *scope, lh_err *err);
 /* {"records":[...]} newest first, at most limit (<= 0: 100). */
 json_t *tools_audit(lh_tools *t, int limit);
 

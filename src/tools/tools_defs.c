@@ -17,8 +17,8 @@
 #define LIMIT_PARAM(def_, max_) \
     {.name = "limit", .type = TP_INTEGER, .description = "Most rows to return", .min = 1, .max = max_, .def = def_}
 
-static json_t *exec_log_activity(lh_tools *t, const tool_def *d, const lh_query_param *ps, size_t n,
-                                 lh_err *err);
+static json_t *exec_log_activity(lh_tools *t, const tool_def *d, const lh_query_scope *as,
+                                 const lh_query_param *ps, size_t n, lh_err *err);
 
 static const tool_def DEFS[] = {
     {.name = "search_candidates",
@@ -158,7 +158,8 @@ static json_t *param_json(const lh_query_param *p) {
 /* The next activity id: one more than the largest (write tools run one at a
  * time under the registry's write lock). */
 static int64_t next_activity_id(lh_tools *t, lh_err *err) {
-    json_t *r = tools_run_sql(t, "SELECT coalesce(max(activity_id), 0) + 1 FROM activities", NULL, 0, err);
+    /* over every activity, not the caller's (possibly filtered) view: ids must stay unique */
+    json_t *r = tools_run_sql(t, NULL, "SELECT coalesce(max(activity_id), 0) + 1 FROM activities", NULL, 0, err);
     if (!r) return -1;
     int64_t id = json_integer_value(json_array_get(json_array_get(json_object_get(r, "rows"), 0), 0));
     json_decref(r);
@@ -167,9 +168,10 @@ static int64_t next_activity_id(lh_tools *t, lh_err *err) {
 
 /* The row travels as a JSON document read by DuckDB with a fixed schema, so
  * no value is ever part of SQL text. */
-static json_t *exec_log_activity(lh_tools *t, const tool_def *d, const lh_query_param *ps, size_t n,
-                                 lh_err *err) {
+static json_t *exec_log_activity(lh_tools *t, const tool_def *d, const lh_query_scope *as,
+                                 const lh_query_param *ps, size_t n, lh_err *err) {
     (void)d;
+    (void)as; /* its SQL is the tool's own write */
     int64_t id = next_activity_id(t, err);
     if (id < 0) return NULL;
     char now[32];

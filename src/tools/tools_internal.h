@@ -36,12 +36,14 @@ typedef struct tool_def {
     const char *sql;          /* read tools: the template, $name per parameter */
     const char *fallback_sql; /* run when sql cannot bind (e.g. no vector index yet) */
     /* does the work instead of sql (write tools run one at a time); returns a result document */
-    json_t *(*exec)(lh_tools *t, const struct tool_def *d, const lh_query_param *ps, size_t n, lh_err *err);
+    /* as: the caller's view to run SQL in (tools_run_sql), NULL = unconfined */
+    json_t *(*exec)(lh_tools *t, const struct tool_def *d, const lh_query_scope *as, const lh_query_param *ps,
+                    size_t n, lh_err *err);
 } tool_def;
 
 /* search_candidates (tools_search.c). */
-json_t *tools_exec_search_candidates(lh_tools *t, const tool_def *d, const lh_query_param *ps, size_t n,
-                                     lh_err *err);
+json_t *tools_exec_search_candidates(lh_tools *t, const tool_def *d, const lh_query_scope *as,
+                                     const lh_query_param *ps, size_t n, lh_err *err);
 
 /* The registered tools; *n receives the count. */
 const tool_def *tools_defs(size_t *n);
@@ -50,7 +52,11 @@ const tool_def *tools_defs(size_t *n);
 lh_catalog *tools_catalog(lh_tools *t);
 lh_storage *tools_storage(lh_tools *t);
 /* Runs read SQL with bound params; {"columns","rows","row_count",...}. */
-json_t *tools_run_sql(lh_tools *t, const char *sql, const lh_query_param *ps, size_t n, lh_err *err);
+/* Runs a tool's own SQL in the caller's view as (its dataset names bind to
+ * the role's masked views; the fixed SQL is not put through the user-SQL
+ * guard, so it may call vector_search). */
+json_t *tools_run_sql(lh_tools *t, const lh_query_scope *as, const char *sql, const lh_query_param *ps, size_t n,
+                      lh_err *err);
 /* The bound value of a parameter, or NULL. */
 const lh_query_param *tools_param(const lh_query_param *ps, size_t n, const char *name);
 

@@ -44,8 +44,8 @@ static char *candidate_filter(const lh_query_param *ps, size_t n) {
     return sb_steal(&f);
 }
 
-json_t *tools_exec_search_candidates(lh_tools *t, const tool_def *d, const lh_query_param *ps, size_t n,
-                                     lh_err *err) {
+json_t *tools_exec_search_candidates(lh_tools *t, const tool_def *d, const lh_query_scope *as,
+                                     const lh_query_param *ps, size_t n, lh_err *err) {
     const lh_query_param *lim = tools_param(ps, n, "limit");
     int64_t limit = lim && lim->type == LH_QP_INT ? lim->i : 10;
     int64_t k = limit * 4 > 1000 ? 1000 : limit * 4; /* chunks: a resume has several */
@@ -59,7 +59,7 @@ json_t *tools_exec_search_candidates(lh_tools *t, const tool_def *d, const lh_qu
                   "c.years_experience, c.desired_salary, c.status, c.available_from, round(h.score, 4) AS score "
                   "FROM hits h JOIN candidates c ON c.candidate_id = TRY_CAST(h.doc_id AS BIGINT) "
                   "ORDER BY h.score DESC, c.candidate_id LIMIT $limit");
-    json_t *r = tools_run_sql(t, sql.buf, ps, n, err);
+    json_t *r = tools_run_sql(t, as, sql.buf, ps, n, err);
     sb_free(&sql);
     if (r) {
         json_object_set_new(r, "search", json_pack("{s:s, s:s}", "mode", "hybrid", "filter", filter));
@@ -67,7 +67,7 @@ json_t *tools_exec_search_candidates(lh_tools *t, const tool_def *d, const lh_qu
         char *why = lh_strdup(err->msg);
         LOG_WARN("tool %s: the resumes index cannot answer (%s); keyword SQL answers instead", d->name, why);
         lh_err_clear(err);
-        r = tools_run_sql(t, d->fallback_sql, ps, n, err);
+        r = tools_run_sql(t, as, d->fallback_sql, ps, n, err);
         char *note = lh_asprintf("the resumes index could not answer (%s); keyword SQL over skills and title "
                                  "answered instead", why);
         if (r) json_object_set_new(r, "search", json_pack("{s:s, s:s}", "mode", "keyword_sql", "note", note));

@@ -261,7 +261,7 @@ int bm25_search(const lh_bm25 *b, const char *query, int k, const uint64_t *allo
         }
     }
     sort_scores = score;
-    if (nt) qsort(touched, nt, sizeof *touched, touched_cmp); /* touched is NULL when no row matched */
+    if (nt) qsort(touched, nt, sizeof *touched, touched_cmp); /* touched is NULL when no term matched */
     int got = nt < (size_t)k ? (int)nt : k;
     for (int i = 0; i < got; i++) {
         out[i] = (lh_hit){touched[i], score[touched[i]]};

@@ -20,6 +20,19 @@
 
 /* ---- parameters and allocation ------------------------------------------ */
 
+int hnsw_params_equal(lh_hnsw_params a, lh_hnsw_params b) {
+    return a.M == b.M && a.ef_construction == b.ef_construction && a.ef_search == b.ef_search &&
+           a.seed == b.seed;
+}
+
+lh_hnsw_params hnsw_params_defaults(lh_hnsw_params p) {
+    if (p.M <= 0) p.M = LH_HNSW_DEFAULT_M;
+    if (p.ef_construction <= 0) p.ef_construction = LH_HNSW_DEFAULT_EF_CONSTRUCTION;
+    if (p.ef_search <= 0) p.ef_search = LH_HNSW_DEFAULT_EF_SEARCH;
+    if (p.seed == 0) p.seed = LH_HNSW_DEFAULT_SEED;
+    return p;
+}
+
 int hnsw_params_resolve(const lh_hnsw_params *in, lh_hnsw_params *out, lh_err *err) {
     lh_hnsw_params p = in ? *in : (lh_hnsw_params){0};
     if (p.M == 0) p.M = LH_HNSW_DEFAULT_M;

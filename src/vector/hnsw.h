@@ -88,6 +88,9 @@ size_t hnsw_memory_bytes(const lh_hnsw *h);
 
 /* Introspection. */
 lh_hnsw_params hnsw_params(const lh_hnsw *h);
+/* p with every zero or negative field replaced by its default (no range check). */
+lh_hnsw_params hnsw_params_defaults(lh_hnsw_params p);
+int hnsw_params_equal(lh_hnsw_params a, lh_hnsw_params b);
 size_t hnsw_count(const lh_hnsw *h);
 int hnsw_dims(const lh_hnsw *h);
 int hnsw_max_level(const lh_hnsw *h);

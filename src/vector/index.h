@@ -1,6 +1,6 @@
 /*
- * index.h — the vector index service: named indexes over a dataset's text
- * column, built by a background job (chunk → embed in batches → Parquet),
+ * index.h — the vector module's public header (ADR 0171): the vector index
+ * service — named indexes over a dataset's text column, built by a background job (chunk → embed in batches → Parquet),
  * searched exactly (brute.h) or approximately (hnsw.h), refreshed
  * incrementally when the dataset changes.
  *
@@ -223,5 +223,48 @@ json_t *vindex_stale(lh_vindex *vx);
 int vindex_sql_register(lh_vindex *vx, lh_query_engine *qe, lh_err *err);
 /* Same on any DuckDB connection (a duckdb_connection *), e.g. in tests. */
 int vindex_sql_register_conn(lh_vindex *vx, void *duckdb_conn, lh_err *err);
+
+/* ---- matrix view, graph swap, cache stats (index_graph.c): for the lab -- */
+
+/* A read-only view of an index's loaded matrix, holding its snapshot (so
+ * the rows stay valid however the index changes meanwhile). */
+typedef struct {
+    size_t n;                 /* rows (chunks) */
+    int dims;
+    const float *matrix;      /* n x dims, L2-normalised */
+    int64_t generation;
+    const json_t *meta;       /* the snapshot's metadata (borrowed) */
+    lh_hnsw_params hnsw;      /* the live graph's parameters (resolved) */
+    int has_hnsw;
+    void *ref;                /* the held snapshot */
+} lh_vmatrix;
+
+/* Loads the index when needed. LH_E_NOT_FOUND for an unknown index. */
+int vindex_matrix_acquire(lh_vindex *vx, const char *index, lh_vmatrix *m, lh_err *err);
+void vindex_matrix_release(lh_vmatrix *m);
+const char *vindex_matrix_doc_id(const lh_vmatrix *m, size_t row);
+const char *vindex_matrix_text(const lh_vmatrix *m, size_t row);
+
+/* Rebuilds the current generation's graph with p (NULL = the service's
+ * defaults), saves it as hnsw-<gen>-<M>-<ec>-<es>-<seed>.bin, records it in
+ * meta.json and swaps it in: searches in flight finish on the old graph.
+ * Nothing is rebuilt when the live graph already has these parameters.
+ * {"index","generation","file","swapped","build_ms","hnsw":{...}}.
+ * LH_E_CONFLICT while a build or refresh owns the index. */
+json_t *vindex_hnsw_swap(lh_vindex *vx, const char *index, const lh_hnsw_params *p, lh_err *err);
+
+/* {"indexes":[{"index","loaded","generation","vectors","dims","matrix_bytes",
+ * "text_bytes","hnsw_bytes","refs","shared_rows","hnsw_state","hnsw":{...}}],
+ * "total_bytes"}: what the in-memory snapshots hold. */
+json_t *vindex_cache_stats(lh_vindex *vx);
+
+/* {"M","ef_construction","ef_search","seed"} of p (new reference). */
+json_t *vindex_hnsw_params_json(lh_hnsw_params p);
+
+/* The module's other public parts, declared in their own files: the IVF-PQ
+ * disk backend (vdisk_*) and retrieval-augmented answers (rag_*). Other
+ * modules include only this header. */
+#include "vector/index_disk.h"
+#include "vector/rag.h"
 
 #endif

@@ -156,7 +156,7 @@ static dhandle *disk_acquire(lh_vindex *vx, const char *index, lh_err *err) {
     pthread_mutex_unlock(&dk->mu);
     json_decref(meta);
     if (!h && (!err || err->code == 0 || err->code == LH_E_NOT_FOUND)) {
-        lh_err_set(err, LH_E_NOT_FOUND, "index '%s' has no IVF-PQ (lance) backend yet", index);
+        lh_err_set(err, LH_E_NOT_FOUND, "index '%s' has no IVF-PQ backend yet", index);
         lh_err_hint(err, "POST /vectors/lance/migrate/%s builds it", index);
     }
     return h;
@@ -500,7 +500,7 @@ static json_t *stats_json(const char *index, const dhandle *h, const json_t *met
     json_int_t src = json_integer_value(json_object_get(st, "source_generation"));
     json_int_t gen = json_integer_value(json_object_get(meta, "generation"));
     return json_pack("{s:s, s:s, s:s, s:O?, s:I, s:I, s:i, s:i, s:i, s:I, s:I, s:b, s:b, s:I, s:I, s:I, s:b, s:O?, s:O?}",
-                     "index", index, "backend", "lance", "format", "ivf_pq", "file", json_object_get(st, "file"),
+                     "index", index, "backend", VDISK_BACKEND_NAME, "format", "ivf_pq", "file", json_object_get(st, "file"),
                      "file_bytes", (json_int_t)s.file_bytes, "vectors", (json_int_t)s.vectors, "dims", s.dims,
                      "nlist", s.nlist, "m", s.m, "min_list", (json_int_t)s.min_list, "max_list",
                      (json_int_t)s.max_list, "vectors_stored", s.has_vectors, "scalar_index", s.has_scalar,
@@ -553,7 +553,7 @@ json_t *vdisk_search(lh_vindex *vx, const char *index, const char *query, const 
             json_array_append_new(arr, json_pack("{s:s, s:i, s:f, s:s}", "doc_id", ivfpq_doc_id(h->ix, hits[i].id),
                                                  "chunk", ivfpq_chunk_no(h->ix, hits[i].id), "score",
                                                  (double)hits[i].score, "text", ivfpq_text(h->ix, hits[i].id)));
-        r = json_pack("{s:o, s:s, s:s, s:i, s:i, s:I}", "results", arr, "backend", "lance", "mode", "ivf_pq",
+        r = json_pack("{s:o, s:s, s:s, s:i, s:i, s:I}", "results", arr, "backend", VDISK_BACKEND_NAME, "mode", "ivf_pq",
                       "nprobe", qp.nprobe ? qp.nprobe : ivfpq_default_nprobe(h->ix), "rerank", qp.rerank,
                       "elapsed_us", (json_int_t)((lh_mono_s() - t0) * 1e6));
         free(hits);
@@ -648,8 +648,8 @@ void vdisk_annotate(lh_vindex *vx, json_t *meta) {
     const char *created = json_string_value(json_object_get(meta, "created_at")) ?: "";
     if (st && !strcmp(json_string_value(json_object_get(st, "index_created_at")) ?: "", created)) {
         json_int_t src = json_integer_value(json_object_get(st, "source_generation"));
-        json_object_set_new(meta, "backend", json_string("lance"));
-        json_object_set_new(meta, "backends", json_pack("[s, s]", "parquet", "lance"));
+        json_object_set_new(meta, "backend", json_string(VDISK_BACKEND_NAME));
+        json_object_set_new(meta, "backends", json_pack("[s, s]", "parquet", VDISK_BACKEND_NAME));
         json_object_set_new(meta, "ivfpq", json_pack("{s:O?, s:O?, s:O?, s:O?, s:b}", "file", json_object_get(st, "file"),
                                                       "vectors", json_object_get(st, "vectors"), "params",
                                                       json_object_get(st, "params"), "scalar_index",

@@ -1,9 +1,9 @@
 /*
  * index_disk.h — the second backend of a vector index: an IVF-PQ file
  * (vector/ivfpq.h) beside the Parquet generation, served from mmap. The
- * seed calls it "Lance" (VectorBackend { Parquet | Lance }); the routes keep
- * its /vectors/lance/... paths. Parquet + HNSW stays the primary backend of
- * POST /vectors/search.
+ * seed calls it "Lance" (VectorBackend { Parquet | Lance }); its public names
+ * stay: the /vectors/lance/... routes and the wire value VDISK_BACKEND_NAME
+ * (ADR 0170). Parquet + HNSW stays the primary backend of POST /vectors/search.
  *
  * Files: _vectors/<index>/ivfpq-<g>.bin (g: the backend's own generation,
  * bumped by every build or append) and _vectors/<index>/ivfpq.json, the
@@ -17,8 +17,8 @@
  * Every write builds a new file, renames it in, writes ivfpq.json and then
  * swaps the mapped index; searches holding the old mapping finish on it.
  *
- * Index metadata (GET /vectors/indexes/{name}) shows backend "lance" and
- * an "ivfpq" record once the index has been migrated.
+ * Index metadata (GET /vectors/indexes/{name}) shows backend
+ * VDISK_BACKEND_NAME and an "ivfpq" record once the index has been migrated.
  *
  * Thread-safety: every function may be called from any thread; writes to
  * one index are serialised (LH_E_CONFLICT while one runs).
@@ -32,6 +32,10 @@
 #include "vector/index.h"
 #include "vector/ivfpq.h"
 
+/* The IVF-PQ backend's public name (the seed's): "backend" and "backends" in
+ * index metadata and search answers, a profile's "vector_backend" (ADR 0170). */
+#define VDISK_BACKEND_NAME "lance"
+
 typedef struct {
     int k;          /* 1..1000, 0 = 10 */
     int nprobe;     /* 0 = the index's default */
@@ -42,7 +46,7 @@ typedef struct {
  * (rebuild); p may be NULL (defaults). Returns the stats record. */
 json_t *vdisk_migrate(lh_vindex *vx, const char *index, const lh_ivfpq_params *p, lh_err *err);
 json_t *vdisk_rebuild(lh_vindex *vx, const char *index, const lh_ivfpq_params *p, lh_err *err);
-/* {"results":[{"doc_id","chunk","score","text"}],"backend":"lance",...}.
+/* {"results":[{"doc_id","chunk","score","text"}],"backend":VDISK_BACKEND_NAME,...}.
  * query is embedded with the index's model unless vec (dims floats) is given. */
 json_t *vdisk_search(lh_vindex *vx, const char *index, const char *query, const float *vec, int dims,
                      const lh_vdisk_query *q, lh_err *err);

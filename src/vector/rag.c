@@ -19,25 +19,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ai/builtin.h"
 #include "common/strbuf.h"
 #include "common/util.h"
 #include "vector/rag.h"
 
 /* ---- words ---------------------------------------------------------------------- */
 
-static const char *const STOPWORDS[] = {
-    "a", "an", "and", "are", "as", "at", "be", "by", "can", "did", "do", "does", "for", "from",
-    "has", "have", "how", "i", "in", "is", "it", "its", "me", "my", "of", "on", "or", "tell",
-    "that", "the", "their", "there", "this", "to", "was", "we", "what", "when", "where", "which",
-    "who", "whom", "why", "with", "you", "your", "about", "any", "all", "list", "show", "give",
-};
-
-static int is_word_byte(unsigned char c) { return isalnum(c) || c >= 0x80; }
+/* Question words on top of the English stop words: they ask, they are not the topic. */
+static const char *const QUESTION_WORDS[] = {"tell", "list", "show", "give", NULL};
 
 static int is_stopword(const char *w) {
-    for (size_t i = 0; i < sizeof STOPWORDS / sizeof STOPWORDS[0]; i++)
-        if (!strcmp(STOPWORDS[i], w)) return 1;
-    return 0;
+    return tok_is_stopword(tok_stopwords("en"), w) || tok_is_stopword(QUESTION_WORDS, w);
 }
 
 typedef struct {
@@ -45,37 +38,25 @@ typedef struct {
     size_t n, cap;
 } wordset;
 
-static void words_add(wordset *ws, const char *s, size_t len) {
-    char *w = lh_strndup(s, len);
-    for (char *p = w; *p; p++) *p = (char)tolower((unsigned char)*p);
+static void words_add(wordset *ws, const char *w) {
     for (size_t i = 0; i < ws->n; i++)
-        if (!strcmp(ws->w[i], w)) {
-            free(w);
-            return;
-        }
+        if (!strcmp(ws->w[i], w)) return;
     if (ws->n == ws->cap) {
         ws->cap = ws->cap ? ws->cap * 2 : 16;
         ws->w = lh_realloc(ws->w, ws->cap * sizeof *ws->w);
     }
-    ws->w[ws->n++] = w;
+    ws->w[ws->n++] = lh_strdup(w);
 }
 
-/* The distinct lowercase words of s[0..len); content words only when content. */
+/* The distinct words of s[0..len) (the shared tokenizer: lowercased,
+ * Unicode-aware); content words only when content. */
 static void words_of(const char *s, size_t len, int content, wordset *ws) {
-    size_t i = 0;
-    while (i < len) {
-        while (i < len && !is_word_byte((unsigned char)s[i])) i++;
-        size_t st = i;
-        while (i < len && is_word_byte((unsigned char)s[i])) i++;
-        if (i == st) continue;
-        if (content) {
-            char *w = lh_strndup(s + st, i - st);
-            for (char *p = w; *p; p++) *p = (char)tolower((unsigned char)*p);
-            int skip = i - st < 2 || is_stopword(w);
-            free(w);
-            if (skip) continue;
-        }
-        words_add(ws, s + st, i - st);
+    lh_tok t;
+    tok_init(&t, s, len);
+    size_t n;
+    while ((n = tok_next(&t)) > 0) {
+        if (content && (n < 2 || is_stopword(t.word))) continue;
+        words_add(ws, t.word);
     }
 }
 

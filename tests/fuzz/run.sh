@@ -28,7 +28,7 @@ for f in tests/fuzz/fuzz_*.c; do
   [ -d "tests/fuzz/seeds/$name" ] && cp -n tests/fuzz/seeds/$name/* "$corpus"/ 2>/dev/null
   case $name in
     fuzz_toml) [ -d $FIXTURES/toml-test ] && find $FIXTURES/toml-test -name '*.toml' | head -300 | while read -r s; do cp -n "$s" "$corpus/$(echo "$s" | md5sum | cut -c1-16)"; done ;;
-    fuzz_delta_log) [ -d $FIXTURES/delta ] && find $FIXTURES/delta -name '*.json' | while read -r s; do cp -n "$s" "$corpus/$(echo "$s" | md5sum | cut -c1-16)"; done ;;
+    fuzz_delta_log) [ -d $FIXTURES/delta ] && find $FIXTURES/delta $FIXTURES/delta-features -name '*.json' | while read -r s; do cp -n "$s" "$corpus/$(echo "$s" | md5sum | cut -c1-16)"; done ;;
     fuzz_pdf) [ -x build/make_test_pdf ] && for k in text3 mixed; do build/make_test_pdf $k "$corpus/made-$k.pdf"; done ;;
   esac
   if ! clang $CFLAGS "$f" "${OBJS[@]}" $LIBS -o "$OUT/$name" 2>"$OUT/$name.build.log"; then

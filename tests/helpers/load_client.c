@@ -11,13 +11,17 @@
  *       VANISHERS threads that open a big streamed result and hang up
  *       after its first bytes, hang up right after sending a request, or
  *       hang up in the middle of an upload.
- *       A prober GETs /health every 100 ms on its own connection.
  *       Prints "key value" lines: requests, ok (2xx), busy (503 with
  *       Retry-After), bad (anything else, each also printed as "# bad
  *       ..."), appends_acked, appends_unknown (transport failures: may or
- *       may not have committed), vanished, health_probes, health_failures,
- *       health_slow (answered in more than 100 ms), health_max_ms, and
- *       ok_<op> (2xx answers per kind of request).
+ *       may not have committed), vanished, and ok_<op> (2xx answers per
+ *       kind of request).
+ *   load_client probe URL SECONDS
+ *       GETs /health every 100 ms on one keep-alive connection; prints
+ *       health_probes, health_failures, health_slow (answered in more than
+ *       100 ms) and health_max_ms. A process of its own, so the soak can
+ *       run its load clients at a lower CPU priority (they stand for
+ *       machines elsewhere) while the probe competes only with the server.
  *   load_client bench URL SECONDS CLIENTS OP
  *       CLIENTS threads repeating OP (point | groupby | tool | vector)
  *       for SECONDS; prints "clients N ok N busy N bad N rps X p50_ms X
@@ -58,6 +62,16 @@
 #include "storage/storage.h"
 #include "tools/tools.h"
 #include "vector/index.h"
+
+/* A principal of the given level (its SQL unconfined, as the admin role's
+ * would be: these tests are about the registry, not masking). */
+static json_t *call_as_level(lh_tools *t, const char *name, const json_t *params, const char *caller, lh_perm perm,
+                             lh_err *err) {
+    lh_principal who;
+    access_principal_admin(&who, caller);
+    who.level = (lh_level)perm;
+    return tools_call(t, name, params, &who, NULL, err);
+}
 
 #define CANDIDATES 1000 /* ids 1..CANDIDATES exist at demo --scale 0.01 and above */
 
@@ -336,20 +350,25 @@ static void *prober_main(void *arg) {
     return NULL;
 }
 
+static int run_probe(double seconds) {
+    t_end = now_s() + seconds;
+    prober_main(NULL);
+    printf("health_probes %ld\nhealth_failures %ld\nhealth_slow %ld\nhealth_max_ms %.1f\n", atomic_load(&n_probes),
+           atomic_load(&n_probe_fail), atomic_load(&n_probe_slow), (double)atomic_load(&probe_max_us) / 1000.0);
+    return 0;
+}
+
 static int run_soak(double seconds, int clients, int vanishers) {
     t_end = now_s() + seconds;
-    int total = clients + vanishers + 1;
+    int total = clients + vanishers;
     pthread_t *th = calloc((size_t)total, sizeof *th);
     for (int i = 0; i < clients; i++) pthread_create(&th[i], NULL, soak_main, (void *)(intptr_t)i);
     for (int i = 0; i < vanishers; i++) pthread_create(&th[clients + i], NULL, vanisher_main, (void *)(intptr_t)i);
-    pthread_create(&th[total - 1], NULL, prober_main, NULL);
     for (int i = 0; i < total; i++) pthread_join(th[i], NULL);
     free(th);
-    printf("requests %ld\nok %ld\nbusy %ld\nbad %ld\nappends_acked %ld\nappends_unknown %ld\nvanished %ld\n"
-           "health_probes %ld\nhealth_failures %ld\nhealth_slow %ld\nhealth_max_ms %.1f\n",
+    printf("requests %ld\nok %ld\nbusy %ld\nbad %ld\nappends_acked %ld\nappends_unknown %ld\nvanished %ld\n",
            atomic_load(&n_req), atomic_load(&n_ok), atomic_load(&n_busy), atomic_load(&n_bad),
-           atomic_load(&n_acked), atomic_load(&n_unknown), atomic_load(&n_vanished), atomic_load(&n_probes),
-           atomic_load(&n_probe_fail), atomic_load(&n_probe_slow), (double)atomic_load(&probe_max_us) / 1000.0);
+           atomic_load(&n_acked), atomic_load(&n_unknown), atomic_load(&n_vanished));
     static const char *const names[OP__COUNT] = {"point", "groupby", "tool", "vector", "append"};
     for (int i = 0; i < OP__COUNT; i++) printf("ok_%s %ld\n", names[i], atomic_load(&n_ok_op[i]));
     return 0;
@@ -451,7 +470,7 @@ static void local_run(world *w, duckdb_connection conn, op_kind op, uint64_t *se
         duckdb_destroy_result(&r);
     } else if (op == OP_TOOL) {
         json_t *p = json_pack("{s:s, s:i}", "skills", skills[rnd(seed) % NSKILLS], "limit", 10);
-        json_t *res = tools_call(w->tools, "search_candidates", p, "bench", LH_PERM_READ, &err);
+        json_t *res = call_as_level(w->tools, "search_candidates", p, "bench", LH_PERM_READ, &err);
         json_decref(p);
         if (!res) die("search_candidates", err.msg);
         json_decref(res);
@@ -569,6 +588,11 @@ static int op_parse(const char *s) {
 
 int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN); /* a hung-up socket's write fails with EPIPE instead */
+    if (argc == 4 && !strcmp(argv[1], "probe")) {
+        base_url = argv[2];
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        return run_probe(atof(argv[3]));
+    }
     const char *mode = argc == 6 ? argv[1] : "";
     int op = argc == 6 ? op_parse(argv[5]) : -1;
     if (!strcmp(mode, "soak")) {
@@ -591,6 +615,7 @@ int main(int argc, char **argv) {
         return rc;
     }
     fprintf(stderr, "usage: load_client soak URL SECONDS CLIENTS VANISHERS\n"
+                    "       load_client probe URL SECONDS\n"
                     "       load_client bench URL SECONDS CLIENTS point|groupby|tool|vector\n"
                     "       load_client duck DATA_DIR SECONDS THREADS point|groupby\n"
                     "       load_client inproc DATA_DIR SECONDS THREADS tool|vector\n");

@@ -199,7 +199,7 @@ check_eq "server down: remote embed is 503" "$HTTP_STATUS" 503
 lh_stop
 
 # ============================================================ bad config
-env LAKEHOUSE_PORT="$(free_port)" LAKEHOUSE_DATA="$LH_TMP/d5" LAKEHOUSE_AI_PROVIDER=openai "$LH_BIN" serve \
+env LAKEHOUSE_AUTH_ENABLED=false LAKEHOUSE_PORT="$(free_port)" LAKEHOUSE_DATA="$LH_TMP/d5" LAKEHOUSE_AI_PROVIDER=openai "$LH_BIN" serve \
   >"$LH_TMP/bad.out" 2>"$LH_TMP/bad.log" &
 BAD_PID=$!; LH_PIDS+=("$BAD_PID")
 for _ in $(seq 1 100); do kill -0 "$BAD_PID" 2>/dev/null || break; sleep 0.05; done

@@ -63,4 +63,23 @@ mock '{"replies":["Candidates holds one row per person we place, with contact de
 http GET /catalog/datasets/by-name/candidates/summary
 check_eq "summary written by the LLM" "$(jget .source) $(jget '.summary | startswith("Candidates holds")')" "llm true"
 lh_stop
+
+# --- auth on: the model's SQL runs as the caller; the summary prompt carries no masked value
+lh_start "$DATA" LAKEHOUSE_AUTH_ENABLED=true LAKEHOUSE_API_KEYS="ask-admin:admin,ask-read:read" \
+  LAKEHOUSE_AI_PROVIDER=ollama LAKEHOUSE_AI_URL="$MOCK_URL" LAKEHOUSE_AI_MODEL=mock-sql \
+  || { t_fail "server starts with auth"; t_done; exit 1; }
+RK=(-H 'X-API-Key: ask-read')
+mock '{"replies":["SELECT ssn FROM candidates LIMIT 3","SELECT ssn FROM __raw__candidates LIMIT 3"]}'
+http_json POST /ai/sql '{"question":"Show me SSNs"}' "${RK[@]}"
+check_eq "Ask as read: the model's SSN query is refused" "$HTTP_STATUS" 422
+check "…and no SSN comes back" bash -c '! grep -qE "[0-9]{3}-[0-9]{2}-[0-9]{4}" <<<"$1"' _ "$HTTP_BODY"
+mock '{"replies":["SELECT email FROM candidates ORDER BY candidate_id LIMIT 3"]}'
+http_json POST /ai/sql '{"question":"e-mails?"}' "${RK[@]}"
+check_eq "Ask as read: e-mails come back hashed" "$HTTP_STATUS $(jget '[.rows[][0] | test("^[0-9a-f]{16}$")] | all')" "200 true"
+mock '{"replies":["A summary."]}'
+http GET /catalog/datasets/by-name/candidates/summary "${RK[@]}"
+check_eq "summary as read: 200 from the LLM" "$HTTP_STATUS $(jget .source)" "200 llm"
+prompt=$(curl -s "$MOCK_URL/__stats" | jq -r '.last.body')
+check "the LLM got no e-mail or SSN value" bash -c "! grep -qE '[a-z0-9._]+@[a-z0-9.]+\\.[a-z]+|[0-9]{3}-[0-9]{2}-[0-9]{4}' <<<\"\$1\"" _ "$prompt"
+lh_stop
 t_done

@@ -7,11 +7,13 @@
 # /health and /metrics stay fast while every query slot is taken; other
 # kinds of work keep their own budget; a client that hangs up while queued
 # leaves the queue; a result over the memory cap ends with a clear error;
-# /metrics and /system/status show in use, queued and rejected per kind.
+# /metrics and /system/status show in use, queued and rejected per kind;
+# SIGTERM closes the listener at once and interrupts what outlives the grace.
 source "$(dirname "$0")/../lib.sh"
 
 lh_start "$LH_TMP/data" LAKEHOUSE_SERVER_QUERY_CONCURRENCY=2 LAKEHOUSE_SERVER_QUERY_QUEUE=1 \
   LAKEHOUSE_SERVER_QUEUE_TIMEOUT_MS=800 LAKEHOUSE_QUERY_POOL_SIZE=1 LAKEHOUSE_QUERY_MAX_RESULT_MB=1 \
+  LAKEHOUSE_SERVER_SHUTDOWN_GRACE_MS=1500 \
   || { t_fail "server starts"; t_done; exit 1; }
 t_ok "server starts"
 
@@ -99,5 +101,22 @@ check_eq "/system/status: pool idle" "$(jget '.components.query | "\(.busy) \(.i
   || t_fail "/metrics counts rejections per kind"
 [ "$(metric lakehouse_query_pool_wait_timeouts)" -ge 1 ] 2>/dev/null && t_ok "/metrics counts pool wait timeouts" \
   || t_fail "/metrics counts pool wait timeouts"
-lh_stop
+
+# shutdown: the listener closes at once, in-flight work gets the grace period, then is interrupted
+q last "{\"sql\":\"$LONG\",\"timeout_ms\":60000}"
+wait_metric lakehouse_query_pool_busy 1
+t0=$(date +%s.%N)
+kill -TERM "$LH_PID"
+sleep 0.5
+code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' "$LH_URL/health")
+check_eq "after SIGTERM no new connection is accepted" "$code" 000
+q_wait
+read -r st secs <"$LH_TMP/last.code"
+check_eq "the running query is interrupted after the grace period: 503" "$st" 503
+awk -v t="$secs" 'BEGIN {exit !(t >= 1.4 && t < 8)}' && t_ok "after the 1.5 s grace (${secs} s)" \
+  || t_fail "after the 1.5 s grace" "took $secs s"
+check "its message says the server is shutting down" grep -q 'shutting down' "$LH_TMP/last.body"
+wait "$LH_PID"; rc=$?
+check_eq "the server exits cleanly" "$rc" 0
+LH_PID=
 t_done

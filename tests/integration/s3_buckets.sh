@@ -58,7 +58,7 @@ EOF
 start_lh() {
   LH_PORT=$(free_port)
   LH_URL="http://127.0.0.1:$LH_PORT"
-  LAKEHOUSE_PORT=$LH_PORT LAKEHOUSE_DATA="$LH_TMP/data" "$LH_BIN" --config "$LH_TMP/lakehouse.toml" serve \
+  LAKEHOUSE_AUTH_ENABLED=false LAKEHOUSE_PORT=$LH_PORT LAKEHOUSE_DATA="$LH_TMP/data" "$LH_BIN" --config "$LH_TMP/lakehouse.toml" serve \
     >>"$LH_TMP/server.out" 2>>"$LH_TMP/server.log" &
   LH_PID=$!
   LH_PIDS+=("$LH_PID")
@@ -227,7 +227,7 @@ lh_stop
 
 # the secrets file must be 0600
 chmod 644 "$LH_TMP/secrets.toml"
-out=$(LAKEHOUSE_PORT=$(free_port) LAKEHOUSE_DATA="$LH_TMP/data" timeout 20 "$LH_BIN" --config "$LH_TMP/lakehouse.toml" serve 2>&1); rc=$?
+out=$(LAKEHOUSE_AUTH_ENABLED=false LAKEHOUSE_PORT=$(free_port) LAKEHOUSE_DATA="$LH_TMP/data" timeout 20 "$LH_BIN" --config "$LH_TMP/lakehouse.toml" serve 2>&1); rc=$?
 check_eq "server refuses a 0644 secrets file" "$rc $(echo "$out" | grep -c 'mode 644; refusing')" "1 1"
 
 t_done

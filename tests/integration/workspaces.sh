@@ -118,7 +118,9 @@ http GET "/storage/objects/$LOC/_delta_log/00000000000000000000.json"
 SCHEMA='{"type":"struct","fields":[{"name":"id","type":"long","nullable":true,"metadata":{}},{"name":"fullName","type":"string","nullable":true,"metadata":{}},{"name":"email_address","type":"string","nullable":true,"metadata":{}},{"name":"zip","type":"long","nullable":true,"metadata":{}},{"name":"hired_on","type":"date","nullable":true,"metadata":{}}]}'
 echo "$HTTP_BODY" | jq -c --arg s "$SCHEMA" 'select(.metaData) | .metaData.schemaString = $s' >"$LH_TMP/v1.json"
 http PUT "/storage/objects/$LOC/_delta_log/00000000000000000001.json" --data-binary @"$LH_TMP/v1.json"
-check_eq "schema-changing commit written" "$HTTP_STATUS" 201
+check_eq "a Delta commit cannot be forged through /storage (reserved, 403)" "$HTTP_STATUS" 403
+cp "$LH_TMP/v1.json" "$DATA/$LOC/_delta_log/00000000000000000001.json" # another Delta writer, on disk
+check "schema-changing commit written" test -s "$DATA/$LOC/_delta_log/00000000000000000001.json"
 http GET "/catalog/datasets/by-name/people/schema-diff?version=0"
 check_eq "dataset diff: 200, v0 → v1" "$HTTP_STATUS $(jget '[.from_version,.to_version]|@csv')" "200 0,1"
 check_eq "dataset diff: renames" "$(jget '.renamed|map("\(.from)>\(.to)")|sort|@csv')" '"email>email_address","full_name>fullName"'

@@ -108,13 +108,15 @@ static void test_builtin_roles(void **state) {
     fixture *f = *state;
     json_t *r = access_roles(f->a);
     json_t *roles = json_object_get(r, "roles");
-    assert_int_equal(json_array_size(roles), 4);
-    const char *want[] = {"admin", "agent", "analyst", "recruiter"}; /* by name */
-    for (size_t i = 0; i < 4; i++) {
+    assert_int_equal(json_array_size(roles), 6);
+    const char *want[] = {"admin", "agent", "analyst", "read", "recruiter", "write"}; /* by name */
+    const char *level[] = {"admin", "read", "read", "read", "read", "write"};
+    for (size_t i = 0; i < 6; i++) {
         json_t *role = json_array_get(roles, i);
         assert_string_equal(json_string_value(json_object_get(role, "name")), want[i]);
         assert_true(json_is_true(json_object_get(role, "builtin")));
         assert_int_equal(json_object_size(json_object_get(role, "pii")), 6);
+        assert_string_equal(json_string_value(json_object_get(role, "level")), level[i]);
     }
     json_decref(r);
     lh_err err = {0};
@@ -142,6 +144,11 @@ static void test_decisions_per_role(void **state) {
                                     {"phone", "mask:partial"}, {"salary", "mask:partial"}, {"notes", "mask:null"},
                                     {"street", "mask:null"},   {"ssn", "deny"},            {"diagnosis", "deny"}};
     expect(f->a, "agent", agent, 9);
+    /* read and write: contacts hashed, pay rounded, SSN and medical data never */
+    const char *const reader[][2] = {{"email", "mask:hash"}, {"phone", "mask:hash"}, {"salary", "mask:partial"},
+                                     {"ssn", "deny"},        {"diagnosis", "deny"},  {"city", "allow"}};
+    expect(f->a, "read", reader, 6);
+    expect(f->a, "write", reader, 6);
 
     json_t *d = decide(f->a, "agent", NULL);
     assert_int_equal(json_array_size(json_object_get(d, "allowed")), 2);
@@ -149,7 +156,7 @@ static void test_decisions_per_role(void **state) {
     assert_int_equal(json_array_size(json_object_get(d, "denied")), 2);
     assert_string_equal(json_string_value(json_object_get(d, "dataset_sensitivity")), "restricted");
     const char *sql = json_string_value(json_object_get(d, "select"));
-    assert_non_null(strstr(sql, "left(sha256(CAST(\"email\" AS VARCHAR)), 16) AS \"email\""));
+    assert_non_null(strstr(sql, "lh_mask_hash(CAST(\"email\" AS VARCHAR)) AS \"email\"")); /* keyed HMAC */
     assert_non_null(strstr(sql, "CAST(NULL AS VARCHAR) AS \"notes\""));
     assert_null(strstr(sql, "\"ssn\""));
     assert_non_null(strstr(sql, " FROM \"candidates\""));
@@ -266,7 +273,7 @@ static void test_custom_roles(void **state) {
     f->a = access_open(f->st, NULL, NULL, &err);
     expect(f->a, "agent", agent_again, 2);
     json_t *all = access_roles(f->a);
-    assert_int_equal(json_array_size(json_object_get(all, "roles")), 4);
+    assert_int_equal(json_array_size(json_object_get(all, "roles")), 6);
     json_decref(all);
 }
 
@@ -331,7 +338,11 @@ static void test_masked_query_end_to_end(void **state) {
                                "\"mask:partial\",\"phone\":\"mask:partial\",\"salary\":\"mask:partial\","
                                "\"ssn\":\"mask:null\"}}", NULL, &err));
 
-    json_t *res = access_query(f->a, "tester", "partial", "people", NULL, 10, &err);
+    lh_principal who;
+    access_principal_admin(&who, "tester");
+    snprintf(who.role, sizeof who.role, "partial");
+    who.level = LH_LEVEL_READ;
+    json_t *res = access_query(f->a, &who, "people", NULL, 10, &err);
     if (!res) fail_msg("access_query: %s", err.msg);
     assert_int_equal(json_integer_value(json_object_get(res, "row_count")), 2);
     assert_string_equal(cell(res, "email"), "j***@example.com");
@@ -341,15 +352,17 @@ static void test_masked_query_end_to_end(void **state) {
     assert_string_equal(cell(res, "full_name"), "Jane Doe");
     json_decref(res);
 
-    res = access_query(f->a, "bot-1", "agent", "people", NULL, 10, &err);
+    snprintf(who.name, sizeof who.name, "bot-1");
+    snprintf(who.role, sizeof who.role, "agent");
+    res = access_query(f->a, &who, "people", NULL, 10, &err);
     if (!res) fail_msg("access_query agent: %s", err.msg);
     assert_int_equal(col_index(res, "ssn"), -1);
     assert_int_equal(strlen(cell(res, "email")), 16);
-    assert_non_null(strstr(json_string_value(json_object_get(res, "sql")), "sha256"));
+    assert_non_null(strstr(json_string_value(json_object_get(res, "sql")), "lh_mask_hash"));
     json_decref(res);
 
     json_t *cols = json_loads("[\"ssn\"]", 0, NULL);
-    assert_null(access_query(f->a, "bot-1", "agent", "people", cols, 10, &err));
+    assert_null(access_query(f->a, &who, "people", cols, 10, &err));
     assert_int_equal(err.code, LH_E_FORBIDDEN);
     json_decref(cols);
     assert_null(access_check(f->a, "agent", "nosuch", NULL, &err));

@@ -3,7 +3,7 @@
  * and the query pool's bounded wait (query/query.c): a full budget refuses
  * at once, a queued request gives up at its deadline, when its client goes
  * away (cancellation probe) or when the gate closes; budgets of different
- * kinds are independent. The pool's wait counts against the query's
+ * kinds are independent; every route names its kind. The pool's wait counts against the query's
  * timeout and ends early on a cancellation or the shutdown interrupt; the
  * probe stops a running query; the per-result memory cap holds.
  */
@@ -21,6 +21,7 @@
 #include "common/cancel.h"
 #include "common/util.h"
 #include "http/admission.h"
+#include "http/internal.h"
 #include "query/query.h"
 
 /* ---- admission ------------------------------------------------------------ */
@@ -39,6 +40,8 @@ typedef struct {
     atomic_int *cancel; /* probe flag, may be NULL */
     lh_admit_result r;
     double took;
+    atomic_int *order; /* admission counter, may be NULL */
+    int rank;          /* this waiter's place in it */
 } waiter;
 
 static int flag_probe(void *ctx) { return atomic_load((atomic_int *)ctx); }
@@ -49,6 +52,7 @@ static void *waiter_main(void *arg) {
     double t0 = lh_mono_s();
     w->r = admission_enter(w->a, w->k, t0 + w->wait_s);
     w->took = lh_mono_s() - t0;
+    if (w->order) w->rank = atomic_fetch_add(w->order, 1);
     lh_cancel_set(NULL, NULL);
     return NULL;
 }
@@ -67,7 +71,7 @@ static void test_full_refuses_at_once_and_queue_is_served(void **state) {
     (void)state;
     lh_admission *a = gate_new(1, 1);
     assert_int_equal(admission_enter(a, WORK_QUERY, lh_mono_s() + 5), ADMIT_OK);
-    waiter w = {a, WORK_QUERY, 5.0, NULL, -1, 0};
+    waiter w = {a, WORK_QUERY, 5.0, NULL, -1, 0, NULL, 0};
     pthread_t t;
     pthread_create(&t, NULL, waiter_main, &w);
     wait_queued(a, WORK_QUERY, 1);
@@ -88,11 +92,37 @@ static void test_full_refuses_at_once_and_queue_is_served(void **state) {
     admission_free(a);
 }
 
+static void test_slots_go_to_the_oldest_waiter(void **state) {
+    (void)state;
+    lh_admission *a = gate_new(1, 3);
+    assert_int_equal(admission_enter(a, WORK_QUERY, lh_mono_s() + 5), ADMIT_OK);
+    atomic_int order = 0;
+    waiter w[3];
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++) {
+        w[i] = (waiter){a, WORK_QUERY, 5.0, NULL, -1, 0, &order, -1};
+        pthread_create(&t[i], NULL, waiter_main, &w[i]);
+        wait_queued(a, WORK_QUERY, i + 1);
+    }
+    for (int i = 0; i < 3; i++) {
+        admission_leave(a, WORK_QUERY); /* handed to the oldest waiter, not up for grabs */
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].r, ADMIT_OK);
+        assert_int_equal(w[i].rank, i);
+    }
+    admission_leave(a, WORK_QUERY);
+    lh_work_stats st;
+    admission_stats(a, WORK_QUERY, &st);
+    assert_int_equal(st.running, 0);
+    assert_int_equal(st.admitted, 4);
+    admission_free(a);
+}
+
 static void test_queue_wait_is_bounded(void **state) {
     (void)state;
     lh_admission *a = gate_new(1, 4);
     assert_int_equal(admission_enter(a, WORK_INGEST, lh_mono_s() + 5), ADMIT_OK);
-    waiter w = {a, WORK_INGEST, 0.15, NULL, -1, 0};
+    waiter w = {a, WORK_INGEST, 0.15, NULL, -1, 0, NULL, 0};
     waiter_main(&w);
     assert_int_equal(w.r, ADMIT_TIMEOUT);
     assert_true(w.took >= 0.14 && w.took < 1.0);
@@ -122,7 +152,7 @@ static void test_vanished_client_leaves_queue(void **state) {
     lh_admission *a = gate_new(1, 2);
     assert_int_equal(admission_enter(a, WORK_VECTOR, lh_mono_s() + 5), ADMIT_OK);
     atomic_int gone = 0;
-    waiter w = {a, WORK_VECTOR, 5.0, &gone, -1, 0};
+    waiter w = {a, WORK_VECTOR, 5.0, &gone, -1, 0, NULL, 0};
     pthread_t t;
     pthread_create(&t, NULL, waiter_main, &w);
     wait_queued(a, WORK_VECTOR, 1);
@@ -142,7 +172,7 @@ static void test_close_wakes_waiters(void **state) {
     (void)state;
     lh_admission *a = gate_new(1, 2);
     assert_int_equal(admission_enter(a, WORK_ADMIN, lh_mono_s() + 5), ADMIT_OK);
-    waiter w = {a, WORK_ADMIN, 5.0, NULL, -1, 0};
+    waiter w = {a, WORK_ADMIN, 5.0, NULL, -1, 0, NULL, 0};
     pthread_t t;
     pthread_create(&t, NULL, waiter_main, &w);
     wait_queued(a, WORK_ADMIN, 1);
@@ -153,6 +183,33 @@ static void test_close_wakes_waiters(void **state) {
     assert_int_equal(admission_enter(a, WORK_QUERY, lh_mono_s() + 5), ADMIT_CLOSED);
     admission_leave(a, WORK_ADMIN);
     admission_free(a);
+}
+
+/* ---- the route table names a kind for every route ----------------------------- */
+
+static lh_work_kind kind_of(const char *method, const char *pattern) {
+    for (size_t i = 0; i < lh_routes_count; i++)
+        if (!strcmp(lh_routes[i].method, method) && !strcmp(lh_routes[i].pattern, pattern)) return lh_routes[i].kind;
+    fail_msg("no route %s %s", method, pattern);
+    return WORK_UNSET;
+}
+
+static void test_routes_are_classified(void **state) {
+    (void)state;
+    for (size_t i = 0; i < lh_routes_count; i++) {
+        if (lh_routes[i].kind == WORK_UNSET) fail_msg("%s %s has no kind", lh_routes[i].method, lh_routes[i].pattern);
+        /* a handler that writes, or a write role, is never light work */
+        if (lh_routes[i].kind == WORK_LIGHT && strcmp(lh_routes[i].method, "GET") && lh_routes[i].role >= ROLE_WRITE)
+            fail_msg("%s %s writes but is light", lh_routes[i].method, lh_routes[i].pattern);
+    }
+    assert_int_equal(kind_of("GET", "/health"), WORK_LIGHT);
+    assert_int_equal(kind_of("GET", "/metrics"), WORK_LIGHT);
+    assert_int_equal(kind_of("POST", "/query/sql"), WORK_QUERY);
+    assert_int_equal(kind_of("POST", "/tools/{name}/call"), WORK_QUERY);
+    assert_int_equal(kind_of("POST", "/ingest/file"), WORK_INGEST);
+    assert_int_equal(kind_of("POST", "/catalog/datasets/by-name/{name}/append"), WORK_INGEST);
+    assert_int_equal(kind_of("POST", "/vectors/search"), WORK_VECTOR);
+    assert_int_equal(kind_of("POST", "/query/compact"), WORK_ADMIN);
 }
 
 /* ---- the query pool ---------------------------------------------------------- */
@@ -304,10 +361,12 @@ static void test_result_memory_cap(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_refuses_at_once_and_queue_is_served),
+        cmocka_unit_test(test_slots_go_to_the_oldest_waiter),
         cmocka_unit_test(test_queue_wait_is_bounded),
         cmocka_unit_test(test_kinds_have_separate_budgets),
         cmocka_unit_test(test_vanished_client_leaves_queue),
         cmocka_unit_test(test_close_wakes_waiters),
+        cmocka_unit_test(test_routes_are_classified),
         cmocka_unit_test(test_pool_wait_counts_against_timeout),
         cmocka_unit_test(test_pool_wait_ends_when_cancelled),
         cmocka_unit_test(test_probe_stops_running_query),

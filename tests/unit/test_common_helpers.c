@@ -3,7 +3,8 @@
  * per-module copies (issue 8): lh_duck_open applies the project's DuckDB
  * settings and connects; lh_time_iso / lh_time_iso_us / lh_time_parse_iso
  * agree with each other and refuse what is not an RFC 3339 UTC time;
- * lh_temp_path_beside names a fresh hidden ".<base>.tmp-<hex>" beside a path.
+ * lh_temp_path_beside names a fresh hidden ".<base>.tmp-<hex>" beside a path;
+ * lh_json_unknown_key finds the first key outside a known list.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include <cmocka.h>
 
 #include "common/duck.h"
+#include "common/json_util.h"
 #include "common/util.h"
 
 /* current_setting(name) on conn, as an owned string. */
@@ -133,6 +135,21 @@ static void test_temp_path_beside(void **state) {
     free(c);
 }
 
+static void test_json_unknown_key(void **state) {
+    (void)state;
+    static const char *const known[] = {"a", "b", "c"};
+    json_t *ok = json_loads("{\"a\":1,\"c\":null}", 0, NULL);
+    json_t *bad = json_loads("{\"a\":1,\"bb\":2}", 0, NULL);
+    json_t *arr = json_loads("[1]", 0, NULL);
+    assert_null(lh_json_unknown_key(ok, known, 3));
+    assert_string_equal(lh_json_unknown_key(bad, known, 3), "bb");
+    assert_string_equal(lh_json_unknown_key(ok, known, 1), "c"); /* only "a" known */
+    assert_null(lh_json_unknown_key(arr, known, 3));
+    json_decref(ok);
+    json_decref(bad);
+    json_decref(arr);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_duck_open_settings),
@@ -140,6 +157,7 @@ int main(void) {
         cmocka_unit_test(test_time_parse),
         cmocka_unit_test(test_time_format_roundtrip),
         cmocka_unit_test(test_temp_path_beside),
+        cmocka_unit_test(test_json_unknown_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

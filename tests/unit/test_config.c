@@ -56,7 +56,9 @@ static void assert_load_fails(const char *toml, const char *want) {
 }
 
 static void assert_defaults(const lh_config *c) {
-    assert_string_equal(c->server.host, "0.0.0.0");
+    assert_null(c->server.host);
+    assert_null(c->server.bind);
+    assert_string_equal(config_bind_address(c), "0.0.0.0"); /* auth on: every interface */
     assert_int_equal(c->server.port, 3100);
     assert_int_equal(c->server.threads, 0);
     assert_int_equal(c->server.max_body_bytes, 10 * 1024 * 1024);
@@ -69,7 +71,7 @@ static void assert_defaults(const lh_config *c) {
     assert_int_equal(c->query.default_limit, 10000);
     assert_int_equal(c->query.max_limit, 1000000);
     assert_int_equal(c->query.timeout_ms, 30000);
-    assert_int_equal(c->auth.enabled, 0);
+    assert_int_equal(c->auth.enabled, 1); /* safe by default */
     assert_int_equal(c->auth.nkeys, 0);
     assert_string_equal(c->telemetry.log_level, "info");
     assert_string_equal(c->telemetry.traces, "");
@@ -112,7 +114,8 @@ static void test_file_overrides(void **state) {
         "[query]\ntimeout_ms = 500\npool_size = 2\n"
         "[auth]\nenabled = true\n"
         "[[auth.keys]]\nkey = \"s3cret\"\nname = \"ops\"\nrole = \"write\"\n"
-        "[[auth.keys]]\nkey = \"other\"\n"
+        "[[auth.keys]]\nkey_sha256 = \"AB" "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd\"\n"
+        "role = \"recruiter\"\nrecruiter_id = \"r7\"\n"
         "[telemetry]\ntraces = \"stdout\"\nlog_level = \"DEBUG\"\n"
         "[ai]\nprovider = \"ollama\"\nurl = \"http://localhost:11434\"\nmodel = \"llama3\"\ndims = 64\n");
     assert_string_equal(c->server.host, "127.0.0.1");
@@ -127,9 +130,11 @@ static void test_file_overrides(void **state) {
     assert_string_equal(c->auth.keys[0].key, "s3cret");
     assert_string_equal(c->auth.keys[0].name, "ops");
     assert_string_equal(c->auth.keys[0].role, "write");
-    assert_string_equal(c->auth.keys[1].key, "other");
+    assert_null(c->auth.keys[1].key);
+    assert_string_equal(c->auth.keys[1].key_sha256, "ab0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd");
     assert_null(c->auth.keys[1].name);
-    assert_string_equal(c->auth.keys[1].role, "admin");
+    assert_string_equal(c->auth.keys[1].role, "recruiter");
+    assert_string_equal(c->auth.keys[1].recruiter_id, "r7");
     assert_string_equal(c->telemetry.traces, "stdout");
     assert_string_equal(c->telemetry.log_level, "DEBUG");
     assert_string_equal(c->ai.provider, "ollama");
@@ -160,11 +165,13 @@ static void test_file_errors(void **state) {
         {"[query]\ntimeout_ms = 1.5\n", "test.toml:2: query.timeout_ms must be an integer, not a float"},
         {"[ai]\nprovider = \"gpt\"\n", "test.toml:2: ai.provider must be builtin, ollama or openai (got 'gpt')"},
         {"[telemetry]\nlog_level = \"loud\"\n", "test.toml:2: telemetry.log_level must be"},
-        {"[[auth.keys]]\nkey = \"k\"\nrole = \"root\"\n", "test.toml:3: role must be read, write or admin (got 'root')"},
-        {"[[auth.keys]]\nname = \"n\"\n", "test.toml:1: [[auth.keys]] entry has no 'key'"},
+        {"[[auth.keys]]\nkey = \"k\"\nrole = \"ro ot\"\n", "test.toml:3: 'ro ot' is not a role name"},
+        {"[[auth.keys]]\nkey = \"k\"\n", "test.toml:1: an API key must name its role"},
+        {"[[auth.keys]]\nkey_sha256 = \"abc\"\nrole = \"read\"\n", "key_sha256 must be 64 hex digits"},
+        {"[[auth.keys]]\nname = \"n\"\nrole = \"read\"\n", "test.toml:3: an API key needs 'key' or 'key_sha256'"},
         {"[[auth.keys]]\nkey = \"k\"\ncolour = 1\n", "test.toml:3: unknown key 'colour' in [[auth.keys]]"},
         {"[[auth.keys]]\nkey = 1\n", "test.toml:2: auth.keys key must be a string"},
-        {"[[auth.keys]]\nkey = \"k\"\n[[auth.keys]]\nkey = \"k\"\n", "test.toml:3: the same API key"},
+        {"[[auth.keys]]\nkey = \"k\"\nrole = \"read\"\n[[auth.keys]]\nkey = \"k\"\nrole = \"read\"\n", "test.toml:6: the same API key"},
         {"[auth]\nkeys = \"k\"\n", "test.toml:2: auth.keys must be an array of tables"},
         {"server = 1\n", "test.toml:1: unknown top-level key 'server'"},
         {"port = = 1\n", "test.toml:1: expected a value"},
@@ -200,32 +207,37 @@ static void test_env_overrides(void **state) {
     assert_string_equal(c->telemetry.traces, "stdout");
     config_free(c);
     setenv("LAKEHOUSE_AUTH_ENABLED", "false", 1);
+    unsetenv("LAKEHOUSE_SERVER_HOST");
     setenv("LAKEHOUSE_SERVER_PORT", "1", 1); /* the short alias wins */
     c = load_ok("");
     assert_int_equal(c->auth.enabled, 0);
+    assert_string_equal(config_bind_address(c), "127.0.0.1"); /* auth off: loopback only */
     assert_int_equal(c->server.port, 9999);
+    config_free(c);
+    c = load_ok("[server]\nbind = \"0.0.0.0\"\n"); /* unless [server] bind says otherwise */
+    assert_string_equal(config_bind_address(c), "0.0.0.0");
     config_free(c);
     clear_env(NULL);
 }
 
 static void test_env_api_keys(void **state) {
     (void)state;
-    setenv("LAKEHOUSE_API_KEYS", "alpha:read, beta ,gamma:write,delta:ADMIN", 1);
-    lh_config *c = load_ok("[[auth.keys]]\nkey = \"from-file\"\n");
+    setenv("LAKEHOUSE_API_KEYS", "alpha:read, beta:analyst ,gamma:write,delta:ADMIN", 1);
+    lh_config *c = load_ok("[[auth.keys]]\nkey = \"from-file\"\nrole = \"read\"\n");
     assert_int_equal(c->auth.nkeys, 4); /* replaces the file's keys */
     assert_string_equal(c->auth.keys[0].key, "alpha");
     assert_string_equal(c->auth.keys[0].name, "key1");
     assert_string_equal(c->auth.keys[0].role, "read");
     assert_string_equal(c->auth.keys[1].key, "beta");
     assert_string_equal(c->auth.keys[1].name, "key2");
-    assert_string_equal(c->auth.keys[1].role, "admin");
+    assert_string_equal(c->auth.keys[1].role, "analyst");
     assert_string_equal(c->auth.keys[2].role, "write");
     assert_string_equal(c->auth.keys[3].key, "delta");
     assert_string_equal(c->auth.keys[3].role, "admin");
     config_free(c);
-    setenv("LAKEHOUSE_API_KEYS", "a:read,b:boss", 1);
+    setenv("LAKEHOUSE_API_KEYS", "a:read,b", 1); /* a key without a role is refused, never admin */
     assert_load_fails("", "LAKEHOUSE_API_KEYS");
-    assert_load_fails("", "got 'boss'");
+    assert_load_fails("", "must name its role");
     clear_env(NULL);
 }
 

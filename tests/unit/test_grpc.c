@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 
 #include "common/config.h"
 #include "grpc/grpc_internal.h"
@@ -213,11 +214,15 @@ static const char *AUTH_TOML = "[auth]\nenabled = true\n"
                                "[[auth.keys]]\nkey = \"rk\"\nrole = \"read\"\n"
                                "[[auth.keys]]\nkey = \"ak\"\nrole = \"admin\"\n";
 
+static lh_access *g_access;
+
 static int dispatch(const lh_config *cfg, const char *path, const char *key, const uint8_t *req, size_t len,
                     lh_err *err) {
+    (void)cfg;
     uint8_t *resp = NULL;
     size_t rlen = 0;
-    int st = grpc_dispatch(cfg, NULL, path, key, req, len, &resp, &rlen, err);
+    memset(err, 0, sizeof *err);
+    int st = grpc_dispatch(g_access, NULL, path, key, "127.0.0.9", req, len, &resp, &rlen, err);
     free(resp);
     return st;
 }
@@ -229,6 +234,13 @@ static void test_dispatch_auth(void **state) {
     assert_non_null(cfg);
     assert_true(cfg->grpc.enabled);
     assert_int_equal(cfg->grpc.port, 3101);
+    char tmpl[] = "/tmp/lh-grpc-XXXXXX";
+    assert_non_null(mkdtemp(tmpl));
+    lh_storage *st = storage_open_local("primary", tmpl, &err);
+    assert_non_null(st);
+    g_access = access_open(st, NULL, NULL, &err); /* the same authorization as HTTP */
+    assert_non_null(g_access);
+    assert_int_equal(access_auth_configure(g_access, cfg, &err), 0);
     const char *get = "/lakehouse.v1.CatalogService/GetDataset";
     const char *patch = "/lakehouse.v1.CatalogService/PatchMetadata";
     assert_int_equal(dispatch(cfg, get, NULL, NULL, 0, &err), GRPC_UNAUTHENTICATED);
@@ -239,6 +251,10 @@ static void test_dispatch_auth(void **state) {
     assert_int_equal(dispatch(cfg, "/other.Service/GetDataset", "ak", NULL, 0, &err), GRPC_UNIMPLEMENTED);
     const uint8_t garbage[] = {0xff, 0xff, 0xff};
     assert_int_equal(dispatch(cfg, get, "ak", garbage, sizeof garbage, &err), GRPC_INVALID_ARGUMENT);
+    for (int i = 0; i < 12; i++) dispatch(cfg, get, "wrong", NULL, 0, &err); /* failures from one address */
+    assert_int_equal(dispatch(cfg, get, "ak", garbage, sizeof garbage, &err), GRPC_RESOURCE_EXHAUSTED);
+    access_free(g_access);
+    storage_free(st);
     config_free(cfg);
 }
 

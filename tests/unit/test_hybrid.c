@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <duckdb.h>
 #include <math.h>
+#include <pthread.h>
 
 #include "vector_fixture.h"
 #include "vector/bm25.h"
@@ -481,6 +482,68 @@ static void test_filter_cache_follows_the_data(void **state) {
     vfix_free(f);
 }
 
+/* Filtered hybrid searches from several threads while the index refreshes:
+ * every answer satisfies its filter, none fails. */
+typedef struct {
+    vfix *f;
+    atomic_int bad, done;
+    int id;
+} race_ctx;
+
+static void *race_searcher(void *arg) {
+    race_ctx *c = arg;
+    char filter[64];
+    for (int i = 0; i < 40; i++) {
+        int mod = 2 + (c->id + i) % 3;
+        snprintf(filter, sizeof filter, "id %% %d = 0", mod);
+        lh_vsearch_opts o;
+        vindex_search_opts_init(&o);
+        o.k = 5;
+        o.filter = filter;
+        lh_vresults r;
+        lh_err err = {0};
+        if (vindex_search_ex(c->f->vx, "people", i % 2 ? "nurse ventilator" : "uniq12 forklift", &o, &r, &err) != 0) {
+            atomic_fetch_add(&c->bad, 1);
+            continue;
+        }
+        for (int h = 0; h < r.n; h++)
+            if (atoi(r.hits[h].doc_id) % mod != 0) atomic_fetch_add(&c->bad, 1);
+        vindex_results_free(&r);
+    }
+    atomic_fetch_add(&c->done, 1);
+    return NULL;
+}
+
+static void test_concurrent_filtered_searches(void **state) {
+    (void)state;
+    vfix *f = vfix_new();
+    assert_int_equal(vfix_write(f, "people", "BIGINT", 0, 60, doc_text, LH_WRITE_CREATE), 0);
+    assert_non_null(vfix_open(f));
+    lh_err err = {0};
+    lh_vbuild_req req = {.dataset = "people", .id_column = "id", .text_column = "body"};
+    json_decref(vindex_build_sync(f->vx, &req, &err));
+    race_ctx c[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        c[i] = (race_ctx){.f = f, .id = i};
+        atomic_init(&c[i].bad, 0);
+        atomic_init(&c[i].done, 0);
+        assert_int_equal(pthread_create(&th[i], NULL, race_searcher, &c[i]), 0);
+    }
+    for (int round = 0; round < 3; round++) { /* appends and refreshes meanwhile */
+        assert_int_equal(vfix_write(f, "people", "BIGINT", 60 + round * 5, 65 + round * 5, doc_text, LH_WRITE_APPEND), 0);
+        json_t *res = vindex_refresh(f->vx, "people", &err);
+        assert_non_null(res);
+        json_decref(res);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(atomic_load(&c[i].bad), 0);
+        assert_int_equal(atomic_load(&c[i].done), 1);
+    }
+    vfix_free(f);
+}
+
 /* ---- the rerank stage --------------------------------------------------------------------- */
 
 /* A reranker that loves forklifts: the score is whether the doc names one. */
@@ -531,6 +594,7 @@ int main(void) {
         cmocka_unit_test(test_keyword_refresh_after_append),
         cmocka_unit_test(test_rerank_stage),
         cmocka_unit_test(test_filter_cache_follows_the_data),
+        cmocka_unit_test(test_concurrent_filtered_searches),
     };
     const struct CMUnitTest corpus[] = {
         cmocka_unit_test(test_needles_first_by_default),

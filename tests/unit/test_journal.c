@@ -372,9 +372,9 @@ static void test_crash_after_ack_loses_nothing(void **state) {
     assert_int_equal(history_count(f->j, "K-1"), 27);
 }
 
-/* A crash between a flush's file and its segment's deletion: the segment
- * is recognised as flushed, not replayed twice; a torn last record (a
- * write cut short) is dropped. */
+/* A crash between a flush's file and its segment's deletion: the flushed
+ * events are recognised, not replayed twice, the unflushed tail is; a torn
+ * last record (a write cut short) is dropped. */
 static void test_flushed_segment_not_replayed(void **state) {
     fixture *f = *state;
     for (int i = 0; i < 5; i++) add(f->j, "S-1", "n", "v");
@@ -387,7 +387,11 @@ static void test_flushed_segment_not_replayed(void **state) {
     assert_false(storage_exists(f->st, key)); /* flushed: dropped */
     journal_free(f->j);
     f->j = NULL;
-    assert_int_equal(storage_put(f->st, key, text, len, NULL, NULL), 0); /* as if the delete never ran */
+    /* as if the delete never ran, with one event after the flushed ones (a rotation that failed) */
+    char *more = lh_asprintf("%s{\"ts_us\":3,\"id\":\"00000000-0000-4000-8000-000000000003\",\"event_type\":\"event\","
+                             "\"entity\":\"candidate\",\"entity_id\":\"S-3\"}\n", text);
+    assert_int_equal(storage_put(f->st, key, more, strlen(more), NULL, NULL), 0);
+    free(more);
     /* a later segment with one whole record and a torn one */
     const char *torn = "{\"ts_us\":1,\"id\":\"00000000-0000-4000-8000-000000000001\",\"event_type\":\"event\","
                        "\"entity\":\"candidate\",\"entity_id\":\"S-2\"}\n{\"ts_us\":2,\"id\":\"00";
@@ -395,6 +399,8 @@ static void test_flushed_segment_not_replayed(void **state) {
     f->j = open_journal(f->st, 1000, -1, 0);
     assert_int_equal(history_count(f->j, "S-1"), 5);
     assert_int_equal(history_count(f->j, "S-2"), 1);
+    assert_int_equal(history_count(f->j, "S-3"), 1); /* only the unflushed tail was replayed */
+    json_decref(journal_flush(f->j, NULL));
     assert_false(storage_exists(f->st, key));
     free(text);
     free(key);

@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "vector/lab.h"
+#include "lab/lab.h"
 #include "vector_fixture.h"
 
 /* ---- synthetic data ------------------------------------------------------------------- */

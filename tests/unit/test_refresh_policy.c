@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "common/util.h"
-#include "vector/lab.h"
+#include "lab/lab.h"
 #include "vector_fixture.h"
 
 static json_t *patch(vfix *f, const char *ds, const char *json, lh_err *err) {

@@ -167,6 +167,7 @@ static void test_code_status_and_names(void **state) {
         {LH_E_INTERNAL, 500, "internal"},
         {LH_E_BAD_GATEWAY, 502, "bad_gateway"},
         {LH_E_UNAVAILABLE, 503, "unavailable"},
+        {LH_E_RATE_LIMITED, 429, "too_many_requests"},
     };
     assert_int_equal(sizeof want / sizeof *want, LH_E__COUNT); /* every code is listed */
     for (size_t i = 0; i < sizeof want / sizeof *want; i++) {

@@ -255,12 +255,13 @@ static void test_broken_logs(void **state) {
     delta_replay_init(&r);
     const char *bad = "{\"add\":{\"path\":\"../../etc/passwd\",\"size\":1}}";
     assert_int_equal(delta_replay_commit(&r, bad, strlen(bad), "x.json", &err), -1);
-    const char *dv = "{\"add\":{\"path\":\"a.parquet\",\"deletionVector\":{\"storageType\":\"u\"}}}";
+    const char *dv = "{\"add\":{\"path\":\"a.parquet\",\"deletionVector\":7}}";
     assert_int_equal(delta_replay_commit(&r, dv, strlen(dv), "x.json", &err), -1);
-    assert_non_null(strstr(err.msg, "deletion vector"));
-    const char *proto = "{\"protocol\":{\"minReaderVersion\":3,\"minWriterVersion\":7,\"readerFeatures\":[\"deletionVectors\"]}}";
+    assert_non_null(strstr(err.msg, "deletionVector"));
+    const char *proto = "{\"protocol\":{\"minReaderVersion\":3,\"minWriterVersion\":7,\"readerFeatures\":[\"deletionVectors\",\"rowIdsFromTheFuture\"]}}";
     assert_int_equal(delta_replay_commit(&r, proto, strlen(proto), "x.json", &err), 0);
     assert_int_equal(delta_replay_check_protocol(&r, &err), -1);
+    assert_non_null(strstr(err.msg, "'rowIdsFromTheFuture'"));
     delta_replay_free(&r);
     drop_bucket(st);
 }

@@ -26,6 +26,16 @@
 #include "storage/storage.h"
 #include "tools/tools_internal.h"
 
+/* A principal of the given level (its SQL unconfined, as the admin role's
+ * would be: these tests are about the registry, not masking). */
+static json_t *call_as_level(lh_tools *t, const char *name, const json_t *params, const char *caller, lh_perm perm,
+                             lh_err *err) {
+    lh_principal who;
+    access_principal_admin(&who, caller);
+    who.level = (lh_level)perm;
+    return tools_call(t, name, params, &who, NULL, err);
+}
+
 typedef struct {
     char *dir;
     lh_storage *st;
@@ -98,7 +108,7 @@ static json_t *valid_params(const tool_def *d) {
 /* Calls d with params (stolen) as admin; asserts a 422 naming parameter `name`. */
 static void expect_invalid(const tool_def *d, json_t *params, const char *name, const char *what) {
     lh_err err = {0};
-    json_t *out = tools_call(E.t, d->name, params, "tester", LH_PERM_ADMIN, &err);
+    json_t *out = call_as_level(E.t, d->name, params, "tester", LH_PERM_ADMIN, &err);
     if (out) fail_msg("%s.%s (%s) was accepted", d->name, name, what);
     assert_int_equal(err.code, LH_E_UNPROCESSABLE);
     char want[96];
@@ -174,18 +184,18 @@ static void test_date_order_checked(void **state) {
     (void)state;
     lh_err err = {0};
     json_t *p = json_pack("{s:s, s:s}", "start_date", "2026-06-01", "end_date", "2026-05-01");
-    assert_null(tools_call(E.t, "revenue_by_client", p, "tester", LH_PERM_READ, &err));
+    assert_null(call_as_level(E.t, "revenue_by_client", p, "tester", LH_PERM_READ, &err));
     assert_int_equal(err.code, LH_E_UNPROCESSABLE);
     assert_non_null(strstr(err.msg, "parameter 'end_date'"));
     json_decref(p);
     /* a leap day is a real date */
     p = json_pack("{s:s, s:s}", "start_date", "2024-02-29", "end_date", "2024-03-01");
-    json_t *out = tools_call(E.t, "revenue_by_client", p, "tester", LH_PERM_READ, &err);
+    json_t *out = call_as_level(E.t, "revenue_by_client", p, "tester", LH_PERM_READ, &err);
     assert_non_null(out);
     json_decref(out);
     json_decref(p);
     json_t *not_object = json_string("x");
-    assert_null(tools_call(E.t, "revenue_by_client", not_object, "tester", LH_PERM_READ, &err));
+    assert_null(call_as_level(E.t, "revenue_by_client", not_object, "tester", LH_PERM_READ, &err));
     assert_int_equal(err.code, LH_E_UNPROCESSABLE);
     json_decref(not_object);
 }
@@ -200,7 +210,7 @@ static void test_roles(void **state) {
         for (lh_perm role = LH_PERM_READ; role <= LH_PERM_ADMIN; role++) {
             lh_err err = {0};
             json_t *p = json_pack("{s:s}", "no_such_param", "x"); /* invalid: shows the check order */
-            json_t *out = tools_call(E.t, defs[k].name, p, "role-tester", role, &err);
+            json_t *out = call_as_level(E.t, defs[k].name, p, "role-tester", role, &err);
             json_decref(p);
             assert_null(out);
             /* permission is checked before the parameters */
@@ -213,7 +223,7 @@ static void test_roles(void **state) {
     lh_err err = {0};
     assert_null(tools_describe(E.t, "rm_rf", &err));
     assert_int_equal(err.code, LH_E_NOT_FOUND);
-    assert_null(tools_call(E.t, "rm_rf", NULL, "x", LH_PERM_ADMIN, &err));
+    assert_null(call_as_level(E.t, "rm_rf", NULL, "x", LH_PERM_ADMIN, &err));
     assert_int_equal(err.code, LH_E_NOT_FOUND);
 }
 
@@ -243,7 +253,7 @@ static json_t *call_ok(const char *tool, const char *params_json, lh_perm role) 
     lh_err err = {0};
     json_t *p = json_loads(params_json, 0, NULL);
     assert_non_null(p);
-    json_t *out = tools_call(E.t, tool, p, "runner", role, &err);
+    json_t *out = call_as_level(E.t, tool, p, "runner", role, &err);
     json_decref(p);
     if (!out) fail_msg("%s %s: %s", tool, params_json, err.msg);
     assert_string_equal(json_string_value(json_object_get(out, "tool")), tool);
@@ -363,7 +373,7 @@ static void test_log_activity_writes_one_row(void **state) {
     int64_t before = sql_int("SELECT count(*) FROM activities");
     lh_err err = {0};
     json_t *p = json_loads("{\"candidate_id\":3,\"activity_type\":\"call\",\"subject\":\"checked in\"}", 0, NULL);
-    assert_null(tools_call(E.t, "log_activity", p, "reader", LH_PERM_READ, &err));
+    assert_null(call_as_level(E.t, "log_activity", p, "reader", LH_PERM_READ, &err));
     assert_int_equal(err.code, LH_E_FORBIDDEN);
     assert_int_equal(sql_int("SELECT count(*) FROM activities"), before); /* nothing written */
     json_decref(p);
@@ -400,9 +410,9 @@ static void test_audit_records(void **state) {
     lh_err err = {0};
     json_t *ok = json_pack("{s:i}", "candidate_id", 7), *bad = json_pack("{s:s}", "candidate_id", "7");
     json_t *w = json_pack("{s:i, s:s, s:s}", "candidate_id", 1, "activity_type", "sms", "subject", "hi");
-    json_decref(tools_call(E.t, "get_candidate", ok, "alice", LH_PERM_READ, &err));
-    assert_null(tools_call(E.t, "get_candidate", bad, "bob", LH_PERM_READ, &err));
-    assert_null(tools_call(E.t, "log_activity", w, "carol", LH_PERM_READ, &err));
+    json_decref(call_as_level(E.t, "get_candidate", ok, "alice", LH_PERM_READ, &err));
+    assert_null(call_as_level(E.t, "get_candidate", bad, "bob", LH_PERM_READ, &err));
+    assert_null(call_as_level(E.t, "log_activity", w, "carol", LH_PERM_READ, &err));
     json_decref(ok);
     json_decref(bad);
     json_decref(w);

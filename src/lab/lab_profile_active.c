@@ -18,7 +18,7 @@
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
-#include "vector/lab_internal.h"
+#include "lab/lab_internal.h"
 
 static const char *model_of(const json_t *prof) {
     const char *m = json_string_value(json_object_get(prof, "ollama_name"));

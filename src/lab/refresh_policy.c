@@ -26,7 +26,7 @@
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
-#include "vector/lab_internal.h"
+#include "lab/lab_internal.h"
 
 #define TICK_MS 1000
 #define FAIL_BACKOFF_MS 30000

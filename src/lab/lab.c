@@ -12,7 +12,7 @@
 
 #include "common/log.h"
 #include "common/strbuf.h"
-#include "vector/lab_internal.h"
+#include "lab/lab_internal.h"
 
 /* ---- lifetime --------------------------------------------------------------------- */
 
@@ -85,19 +85,6 @@ int vlab_write_json(lh_vlab *lab, const char *key, const json_t *doc, lh_err *er
 
 /* ---- HNSW configs ------------------------------------------------------------------------ */
 
-lh_hnsw_params vlab_params_resolve(lh_hnsw_params p) {
-    if (p.M <= 0) p.M = LH_HNSW_DEFAULT_M;
-    if (p.ef_construction <= 0) p.ef_construction = LH_HNSW_DEFAULT_EF_CONSTRUCTION;
-    if (p.ef_search <= 0) p.ef_search = LH_HNSW_DEFAULT_EF_SEARCH;
-    if (p.seed == 0) p.seed = LH_HNSW_DEFAULT_SEED;
-    return p;
-}
-
-json_t *vlab_params_json(lh_hnsw_params p) {
-    return json_pack("{s:i, s:i, s:i, s:I}", "M", p.M, "ef_construction", p.ef_construction, "ef_search",
-                     p.ef_search, "seed", (json_int_t)p.seed);
-}
-
 lh_hnsw_params vlab_params_of(const json_t *cfg) {
     lh_hnsw_params p = {
         .M = (int)json_integer_value(json_object_get(cfg, "M")),
@@ -106,11 +93,6 @@ lh_hnsw_params vlab_params_of(const json_t *cfg) {
         .seed = (uint64_t)json_integer_value(json_object_get(cfg, "seed")),
     };
     return p;
-}
-
-int vlab_params_equal(lh_hnsw_params a, lh_hnsw_params b) {
-    return a.M == b.M && a.ef_construction == b.ef_construction && a.ef_search == b.ef_search &&
-           a.seed == b.seed;
 }
 
 /* obj[key] as an integer in [lo, hi] into *out; absent leaves *out. */

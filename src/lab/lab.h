@@ -28,8 +28,8 @@
  * ef_search in [10,200]. Thread-safety: every function may be called from
  * any thread. JSON results are new references the caller owns.
  */
-#ifndef LH_VECTOR_LAB_H
-#define LH_VECTOR_LAB_H
+#ifndef LH_LAB_H
+#define LH_LAB_H
 
 #include <jansson.h>
 #include <stddef.h>
@@ -38,42 +38,7 @@
 #include "catalog/catalog.h"
 #include "common/err.h"
 #include "storage/storage.h"
-#include "vector/hnsw.h"
 #include "vector/index.h"
-
-/* ---- the index service, seen from the lab (index_lab.c) ------------------ */
-
-/* A read-only view of an index's loaded matrix, holding its snapshot (so
- * the rows stay valid however the index changes meanwhile). */
-typedef struct {
-    size_t n;                 /* rows (chunks) */
-    int dims;
-    const float *matrix;      /* n x dims, L2-normalised */
-    int64_t generation;
-    const json_t *meta;       /* the snapshot's metadata (borrowed) */
-    lh_hnsw_params hnsw;      /* the live graph's parameters (resolved) */
-    int has_hnsw;
-    void *ref;                /* the held snapshot */
-} lh_vmatrix;
-
-/* Loads the index when needed. LH_E_NOT_FOUND for an unknown index. */
-int vindex_matrix_acquire(lh_vindex *vx, const char *index, lh_vmatrix *m, lh_err *err);
-void vindex_matrix_release(lh_vmatrix *m);
-const char *vindex_matrix_doc_id(const lh_vmatrix *m, size_t row);
-const char *vindex_matrix_text(const lh_vmatrix *m, size_t row);
-
-/* Rebuilds the current generation's graph with p (NULL = the service's
- * defaults), saves it as hnsw-<gen>-<M>-<ec>-<es>-<seed>.bin, records it in
- * meta.json and swaps it in: searches in flight finish on the old graph.
- * Nothing is rebuilt when the live graph already has these parameters.
- * {"index","generation","file","swapped","build_ms","hnsw":{...}}.
- * LH_E_CONFLICT while a build or refresh owns the index. */
-json_t *vindex_hnsw_swap(lh_vindex *vx, const char *index, const lh_hnsw_params *p, lh_err *err);
-
-/* {"indexes":[{"index","loaded","generation","vectors","dims","matrix_bytes",
- * "text_bytes","hnsw_bytes","refs","shared_rows","hnsw_state","hnsw":{...}}],
- * "total_bytes"}: what the in-memory snapshots hold. */
-json_t *vindex_cache_stats(lh_vindex *vx);
 
 /* ---- the lab ------------------------------------------------------------- */
 
@@ -173,7 +138,7 @@ json_t *vlab_profile_list(lh_vlab *lab);                  /* {"profiles":[...]} 
 json_t *vlab_profile_get(lh_vlab *lab, const char *id, lh_err *err);
 int vlab_profile_delete(lh_vlab *lab, const char *id, lh_err *err);
 /* Loads every index over a bound dataset and gives it the promoted config
- * (else the profile's); a lance profile migrates them to IVF-PQ instead.
+ * (else the profile's); an IVF-PQ profile migrates them to IVF-PQ instead.
  * The profile becomes the active one: the previous one's model is unloaded,
  * its ollama_name preloaded (ADR 0152). {"profile","vector_backend",
  * "warmed":[...],"failures":[...],"models":{...},"duration_ms"}. */
@@ -181,7 +146,7 @@ json_t *vlab_profile_activate(lh_vlab *lab, const char *id, lh_err *err);
 /* {"index","query","k"?,"mode"?}: LH_E_FORBIDDEN when the index's source
  * dataset is not bound to the profile (the message lists the bound ones).
  * HNSW when the index is warm, else exact; a profile with vector_backend
- * "lance" searches the IVF-PQ backend (migrating the index first when
+ * VDISK_BACKEND_NAME ("lance") searches the IVF-PQ backend (migrating the index first when
  * needed, ADR 0151). */
 json_t *vlab_profile_search(lh_vlab *lab, const char *id, const json_t *req, lh_err *err);
 /* Only the active profile: unloads its model, no profile is active then.

@@ -17,7 +17,7 @@
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
-#include "vector/lab_internal.h"
+#include "lab/lab_internal.h"
 
 #define PROMO_DIR "_hnsw_promotions"
 

@@ -18,8 +18,7 @@
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
-#include "vector/brute.h"
-#include "vector/lab_internal.h"
+#include "lab/lab_internal.h"
 
 #define TRIAL_DIR "_hnsw_trials"
 #define TIMED_SEARCHES 200
@@ -99,7 +98,7 @@ int vlab_score(const float *matrix, size_t n, int dims, const float *queries, in
                int k, const lh_hnsw_params *p, int threads, lh_vlab_score *out, lh_err *err) {
     memset(out, 0, sizeof *out);
     if (nq <= 0 || k <= 0) return lh_err_set(err, LH_E_BAD_REQUEST, "a trial needs queries and k >= 1");
-    lh_hnsw_params rp = vlab_params_resolve(p ? *p : (lh_hnsw_params){0});
+    lh_hnsw_params rp = hnsw_params_defaults(p ? *p : (lh_hnsw_params){0});
     double t0 = lh_mono_s();
     lh_hnsw *h = hnsw_build(matrix, n, dims, &rp, threads, err);
     if (!h) return -1;
@@ -182,7 +181,7 @@ static json_t *trial_record(const char *index, const char *eval, const lh_vmatri
     lh_time_iso(lh_now_ms(), now);
     json_t *r = json_pack("{s:s, s:s, s:s, s:I, s:I, s:i, s:i, s:o}", "id", id, "index", index, "eval", eval,
                           "generation", (json_int_t)m->generation, "vectors", (json_int_t)m->n, "dims", m->dims,
-                          "k", k, "config", vlab_params_json(p));
+                          "k", k, "config", vindex_hnsw_params_json(p));
     json_object_set_new(r, "recall", json_real(round(sc->recall * 1e6) / 1e6));
     json_object_set_new(r, "p50_us", json_real(round(sc->p50_us * 10) / 10));
     json_object_set_new(r, "p90_us", json_real(round(sc->p90_us * 10) / 10));
@@ -205,7 +204,7 @@ static lh_hnsw_params fill_from_live(lh_hnsw_params p, const lh_vmatrix *m) {
         if (!p.ef_search) p.ef_search = m->hnsw.ef_search;
         if (!p.seed) p.seed = m->hnsw.seed;
     }
-    return vlab_params_resolve(p);
+    return hnsw_params_defaults(p);
 }
 
 json_t *vtrial_run(lh_vlab *lab, const char *index, const char *eval, const lh_hnsw_params *p,

@@ -20,8 +20,7 @@
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
-#include "vector/brute.h"
-#include "vector/lab_internal.h"
+#include "lab/lab_internal.h"
 
 #define EVAL_DIR "_hnsw_evals"
 #define EVAL_MAX_QUERIES 1000

@@ -8,7 +8,7 @@
  *   lab_autotune.c the autotune loop
  *   lab_agent.c    the background agent thread
  *   lab_profile.c  model profiles: CRUD, activate, scoped search
- *   lab_profile_lance.c   profile routing to the IVF-PQ backend
+ *   lab_profile_ivfpq.c   profile routing to the IVF-PQ backend
  *   lab_profile_active.c  the active-profile singleton, model swaps
  *   refresh_policy.c  the embedding refresher thread (refresh policies)
  *
@@ -17,12 +17,12 @@
  * serialises promotions, rollbacks and activations, which pair a graph
  * swap with a registry write.
  */
-#ifndef LH_VECTOR_LAB_INTERNAL_H
-#define LH_VECTOR_LAB_INTERNAL_H
+#ifndef LH_LAB_INTERNAL_H
+#define LH_LAB_INTERNAL_H
 
 #include <pthread.h>
 
-#include "vector/lab.h"
+#include "lab/lab.h"
 
 #define LAB_K 10                 /* recall@k of trials */
 #define LAB_HISTORY_CAP 50       /* promotion history entries kept */
@@ -54,12 +54,8 @@ char *vlab_key(const char *dir, const char *name, const char *ext);
 /* A JSON document of the bucket: new reference, or NULL (LH_E_NOT_FOUND when absent). */
 json_t *vlab_read_json(lh_vlab *lab, const char *key, lh_err *err);
 int vlab_write_json(lh_vlab *lab, const char *key, const json_t *doc, lh_err *err);
-/* Resolves zero fields to the HNSW defaults. */
-lh_hnsw_params vlab_params_resolve(lh_hnsw_params p);
-json_t *vlab_params_json(lh_hnsw_params p);
 /* The params of a {"M",...} object (missing fields zero). */
 lh_hnsw_params vlab_params_of(const json_t *cfg);
-int vlab_params_equal(lh_hnsw_params a, lh_hnsw_params b);
 uint64_t vlab_rng_next(uint64_t *state);   /* splitmix64 */
 double vlab_rng_unit(uint64_t *state);     /* [0, 1) */
 /* body[key] as a number in [lo, hi], def when absent; -1 with a 400. */
@@ -111,17 +107,17 @@ json_t *vpromo_current(lh_vlab *lab, const char *index);
 vagent *vagent_start(lh_vlab *lab, lh_err *err); /* NULL: its thread cannot start */
 void vagent_free(vagent *a);
 
-/* ---- lab_profile_lance.c (ADR 0151) ----------------------------------------------- */
+/* ---- lab_profile_ivfpq.c (ADR 0151) ----------------------------------------------- */
 
-/* 1 when the profile says vector_backend "lance". */
-int vprofile_is_lance(const json_t *prof);
+/* 1 when the profile says vector_backend VDISK_BACKEND_NAME (IVF-PQ). */
+int vprofile_is_ivfpq(const json_t *prof);
 /* Migrates index to the IVF-PQ backend when it has no file or the file lags
  * behind the Parquet generation; *migrated (may be NULL) tells whether it did. */
-int vprofile_lance_ensure(lh_vlab *lab, const char *index, int *migrated, lh_err *err);
-/* Activation of a lance profile: ensure + a warmed or failures entry. */
-void vprofile_lance_warm(lh_vlab *lab, const char *ds, const json_t *meta, json_t *warmed, json_t *failures);
+int vprofile_ivfpq_ensure(lh_vlab *lab, const char *index, int *migrated, lh_err *err);
+/* Activation of an IVF-PQ profile: ensure + a warmed or failures entry. */
+void vprofile_ivfpq_warm(lh_vlab *lab, const char *ds, const json_t *meta, json_t *warmed, json_t *failures);
 /* ensure + vdisk_search (the query embedded with the index's model). */
-json_t *vprofile_lance_search(lh_vlab *lab, const char *index, const char *query, int k, lh_err *err);
+json_t *vprofile_ivfpq_search(lh_vlab *lab, const char *index, const char *query, int k, lh_err *err);
 
 /* ---- lab_profile_active.c (ADR 0152) ------------------------------------------------ */
 

@@ -1,5 +1,5 @@
 /*
- * index_lab.c — what the HNSW lab needs from the index service: a
+ * index_graph.c — what the HNSW lab (lab/lab.h) needs from the index service: a
  * read-only view of an index's matrix (holding its snapshot), a hot swap of
  * the current generation's graph for one built with other parameters, and
  * the memory held by the in-memory snapshots.
@@ -20,7 +20,11 @@
 #include "common/strbuf.h"
 #include "common/util.h"
 #include "vector/index_internal.h"
-#include "vector/lab_internal.h"
+
+json_t *vindex_hnsw_params_json(lh_hnsw_params p) {
+    return json_pack("{s:i, s:i, s:i, s:I}", "M", p.M, "ef_construction", p.ef_construction, "ef_search",
+                     p.ef_search, "seed", (json_int_t)p.seed);
+}
 
 /* ---- the matrix view ------------------------------------------------------------ */
 
@@ -92,7 +96,7 @@ static json_t *graph_commit_meta(lh_vindex *vx, const char *index, const vsnap *
     json_t *meta = NULL;
     if (hnsw_save(h, path, err) == 0) {
         meta = json_deep_copy(s->meta);
-        json_t *rec = vlab_params_json(p);
+        json_t *rec = vindex_hnsw_params_json(p);
         json_object_set_new(rec, "file", json_string(file));
         json_t *fp = json_object_get(json_object_get(s->meta, "hnsw"), "rows_sha256");
         if (json_is_string(fp)) json_object_set(rec, "rows_sha256", fp);
@@ -125,7 +129,7 @@ static json_t *swap_claimed(lh_vindex *vx, ventry *e, vsnap *s, lh_hnsw_params w
     const char *new_file = json_string_value(json_object_get(json_object_get(meta, "hnsw"), "file"));
     json_t *out = json_pack("{s:s, s:I, s:s, s:b, s:f, s:o}", "index", index, "generation",
                             (json_int_t)json_integer_value(json_object_get(meta, "generation")), "file",
-                            new_file, "swapped", 1, "build_ms", build_ms, "hnsw", vlab_params_json(hnsw_params(h)));
+                            new_file, "swapped", 1, "build_ms", build_ms, "hnsw", vindex_hnsw_params_json(hnsw_params(h)));
     int drop_old = old_file && strcmp(old_file, new_file);
     vsnap *d = snap_derive(root, h, json_deep_copy(meta));
     char *name = lh_strdup(index);
@@ -147,7 +151,7 @@ json_t *vindex_hnsw_swap(lh_vindex *vx, const char *index, const lh_hnsw_params 
         lh_err_set(err, LH_E_NOT_FOUND, "no vector index named '%s'", index ? index : "");
         return NULL;
     }
-    lh_hnsw_params want = vlab_params_resolve(p ? *p : vx->cfg.hnsw);
+    lh_hnsw_params want = hnsw_params_defaults(p ? *p : vx->cfg.hnsw);
     ventry *e = vx_claim(vx, index, err);
     if (!e) return NULL;
     vsnap *s = vx_acquire(vx, index, err);
@@ -159,11 +163,11 @@ json_t *vindex_hnsw_swap(lh_vindex *vx, const char *index, const lh_hnsw_params 
     if (s->n == 0 || !s->hnsw) {
         lh_err_set(err, LH_E_UNPROCESSABLE, "index '%s' has no vectors to build a graph over", index);
         vx_unclaim(vx, e, NULL, NULL);
-    } else if (vlab_params_equal(hnsw_params(s->hnsw), want)) {
+    } else if (hnsw_params_equal(hnsw_params(s->hnsw), want)) {
         out = json_pack("{s:s, s:I, s:s?, s:b, s:f, s:o}", "index", index, "generation",
                         (json_int_t)json_integer_value(json_object_get(s->meta, "generation")), "file",
                         json_string_value(json_object_get(json_object_get(s->meta, "hnsw"), "file")), "swapped", 0,
-                        "build_ms", 0.0, "hnsw", vlab_params_json(want));
+                        "build_ms", 0.0, "hnsw", vindex_hnsw_params_json(want));
         vx_unclaim(vx, e, NULL, NULL);
     } else {
         out = swap_claimed(vx, e, s, want, err);
@@ -198,7 +202,7 @@ static json_t *entry_stats(const ventry *e, size_t *total) {
     json_object_set_new(o, "refs", json_integer(atomic_load(&s->refs)));
     json_object_set_new(o, "shared_rows", json_boolean(s->base != NULL));
     json_object_set_new(o, "hnsw_state", json_string(s->hnsw_state));
-    if (s->hnsw) json_object_set_new(o, "hnsw", vlab_params_json(hnsw_params(s->hnsw)));
+    if (s->hnsw) json_object_set_new(o, "hnsw", vindex_hnsw_params_json(hnsw_params(s->hnsw)));
     return o;
 }
 

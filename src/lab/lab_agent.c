@@ -27,7 +27,7 @@
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
-#include "vector/lab_internal.h"
+#include "lab/lab_internal.h"
 
 #define HOUR_MS (3600 * 1000LL)
 
@@ -85,7 +85,7 @@ static int grid_step(const int *g, size_t n, int v, int dir) {
 static int tried(const json_t *trials, lh_hnsw_params p) {
     json_t *t;
     size_t i;
-    json_array_foreach(trials, i, t) if (vlab_params_equal(vlab_params_resolve(vlab_params_of(json_object_get(t, "config"))), p)) return 1;
+    json_array_foreach(trials, i, t) if (hnsw_params_equal(hnsw_params_defaults(vlab_params_of(json_object_get(t, "config"))), p)) return 1;
     return 0;
 }
 
@@ -103,7 +103,7 @@ lh_hnsw_params vlab_propose(const json_t *trials, double epsilon, double min_rec
         pick = json_array_size(trials) ? vlab_pick(trials, "recall", 0, NULL) : NULL;
         best = json_object_get(pick, "best");
     }
-    lh_hnsw_params base = vlab_params_resolve(vlab_params_of(json_object_get(best, "config")));
+    lh_hnsw_params base = hnsw_params_defaults(vlab_params_of(json_object_get(best, "config")));
     int explore = !json_is_object(best) || vlab_rng_unit(rng) < epsilon;
     json_decref(pick);
     for (int attempt = 0; attempt < 24; attempt++) {
@@ -184,7 +184,7 @@ static const json_t *live_reference(const json_t *trials, const char *eval, lh_h
     size_t i;
     json_array_foreach(trials, i, t) {
         if (strcmp(json_string_value(json_object_get(t, "eval")) ?: "", eval)) continue;
-        if (!vlab_params_equal(vlab_params_resolve(vlab_params_of(json_object_get(t, "config"))), live)) continue;
+        if (!hnsw_params_equal(hnsw_params_defaults(vlab_params_of(json_object_get(t, "config"))), live)) continue;
         ref = t; /* the newest measure wins */
     }
     return ref;
@@ -205,7 +205,7 @@ static json_t *agent_trial(vagent *a, const char *index, const char *reason, uin
     double min_recall = c->min_recall_pct / 100.0;
     json_t *meta = vindex_get(lab->cfg.vectors, index, err);
     if (!meta) return NULL;
-    lh_hnsw_params live = vlab_params_resolve(vlab_params_of(json_object_get(meta, "hnsw")));
+    lh_hnsw_params live = hnsw_params_defaults(vlab_params_of(json_object_get(meta, "hnsw")));
     json_decref(meta);
     char *eval = lh_asprintf("%s_agent", index);
     json_t *trials = NULL, *t = NULL;

@@ -15,7 +15,7 @@
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
-#include "vector/lab_internal.h"
+#include "lab/lab_internal.h"
 
 #define GRID_MAX 32
 
@@ -48,7 +48,7 @@ static int grid_parse(const json_t *configs, autotune_req *r, lh_err *err) {
             lh_err_prefix(err, "configs[%zu]", i);
             return -1;
         }
-        r->grid[i] = vlab_params_resolve(r->grid[i]);
+        r->grid[i] = hnsw_params_defaults(r->grid[i]);
     }
     r->ngrid = json_array_size(configs);
     return 0;

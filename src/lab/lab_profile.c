@@ -2,8 +2,8 @@
  * lab_profile.c — model profiles, _catalog/profiles/<id>.json: a named
  * binding of datasets to a model and an HNSW config, {id, ollama_name,
  * description, bound_datasets, hnsw_config, embed_model, created_at,
- * created_by} (+ updated_at, vector_backend "hnsw" | "lance" and bucket,
- * ADR 0151). Lance routing: lab_profile_lance.c; the active-profile
+ * created_by} (+ updated_at, vector_backend "hnsw" | VDISK_BACKEND_NAME and
+ * bucket, ADR 0151). IVF-PQ routing: lab_profile_ivfpq.c; the active-profile
  * singleton and model swaps: lab_profile_active.c.
  *
  * Bindings are checked against the catalog when the profile is written
@@ -20,7 +20,7 @@
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
-#include "vector/lab_internal.h"
+#include "lab/lab_internal.h"
 
 #define PROFILE_DIR "_catalog/profiles"
 
@@ -77,13 +77,13 @@ static int opt_string(const json_t *req, const char *key, const char **out, lh_e
     return lh_err_set(err, LH_E_BAD_REQUEST, "\"%s\" must be a string", key);
 }
 
-/* vector_backend ("hnsw" default | "lance") and bucket (default "primary"). */
+/* vector_backend ("hnsw" default | VDISK_BACKEND_NAME) and bucket (default "primary"). */
 static int backend_fields(const json_t *req, const char **backend, const char **bucket, lh_err *err) {
     if (opt_string(req, "vector_backend", backend, err) || opt_string(req, "bucket", bucket, err)) return -1;
     if (!*backend) *backend = "hnsw";
     if (!*bucket) *bucket = "primary";
-    if (strcmp(*backend, "hnsw") && strcmp(*backend, "lance"))
-        return lh_err_set(err, LH_E_BAD_REQUEST, "\"vector_backend\" must be \"hnsw\" or \"lance\"");
+    if (strcmp(*backend, "hnsw") && strcmp(*backend, VDISK_BACKEND_NAME))
+        return lh_err_set(err, LH_E_BAD_REQUEST, "\"vector_backend\" must be \"hnsw\" or \"" VDISK_BACKEND_NAME "\"");
     if (!vlab_id_valid(*bucket)) return lh_err_set(err, LH_E_BAD_REQUEST, "bad bucket name '%s'", *bucket);
     return 0;
 }
@@ -120,7 +120,7 @@ static json_t *profile_build(lh_vlab *lab, const json_t *req, const char *by, lh
     const char *model = embed ? embed : vindex_provider(lab->cfg.vectors)->embed_model;
     return json_pack("{s:s, s:s?, s:s, s:o, s:o, s:s?, s:s, s:s, s:s, s:s, s:s}", "id", id, "ollama_name", ollama,
                      "description", desc ? desc : "", "bound_datasets", bound, "hnsw_config",
-                     vlab_params_json(vlab_params_resolve(p)), "embed_model", model, "created_at", now,
+                     vindex_hnsw_params_json(hnsw_params_defaults(p)), "embed_model", model, "created_at", now,
                      "created_by", by ? by : "anonymous", "updated_at", now, "vector_backend", backend, "bucket",
                      bucket);
 }
@@ -201,7 +201,7 @@ static void activate_index(lh_vlab *lab, const json_t *prof, const char *ds, con
     const char *index = json_string_value(json_object_get(meta, "name"));
     json_t *cur = vpromo_current(lab, index);
     const json_t *cfg = cur ? json_object_get(cur, "config") : json_object_get(prof, "hnsw_config");
-    lh_hnsw_params p = vlab_params_resolve(vlab_params_of(cfg));
+    lh_hnsw_params p = hnsw_params_defaults(vlab_params_of(cfg));
     double t0 = lh_mono_s();
     lh_err err = {0};
     pthread_mutex_lock(&lab->swap_mu);
@@ -212,7 +212,7 @@ static void activate_index(lh_vlab *lab, const json_t *prof, const char *ds, con
     } else {
         json_array_append_new(warmed, json_pack("{s:s, s:s, s:O?, s:o, s:s, s:O, s:I}", "index", index, "dataset", ds,
                                                 "vectors", json_object_get(meta, "vectors"), "config",
-                                                vlab_params_json(p), "config_source", cur ? "promoted" : "profile",
+                                                vindex_hnsw_params_json(p), "config_source", cur ? "promoted" : "profile",
                                                 "swapped", json_object_get(swap, "swapped"), "ms",
                                                 (json_int_t)((lh_mono_s() - t0) * 1000)));
         LOG_INFO("profile %s: index %s warm (M=%d ef_construction=%d ef_search=%d, %s config)",
@@ -237,14 +237,14 @@ json_t *vlab_profile_activate(lh_vlab *lab, const char *id, lh_err *err) {
             json_array_append_new(failures, json_pack("{s:s, s:s}", "dataset", name, "error",
                                                       "no vector index over this dataset"));
         json_array_foreach(idx, j, m) {
-            if (vprofile_is_lance(prof)) vprofile_lance_warm(lab, name, m, warmed, failures);
+            if (vprofile_is_ivfpq(prof)) vprofile_ivfpq_warm(lab, name, m, warmed, failures);
             else activate_index(lab, prof, name, m, warmed, failures);
         }
         json_decref(list);
     }
     json_t *models = vprofile_swap_models(lab, prof); /* the active singleton */
     json_t *out = json_pack("{s:s, s:s, s:o, s:o, s:o, s:I}", "profile", id, "vector_backend",
-                            vprofile_is_lance(prof) ? "lance" : "hnsw", "warmed", warmed, "failures", failures,
+                            vprofile_is_ivfpq(prof) ? VDISK_BACKEND_NAME : "hnsw", "warmed", warmed, "failures", failures,
                             "models", models, "duration_ms", (json_int_t)((lh_mono_s() - t0) * 1000));
     json_decref(prof);
     return out;
@@ -294,8 +294,8 @@ json_t *vlab_profile_search(lh_vlab *lab, const char *id, const json_t *req, lh_
     lh_vsearch_mode mode = warm_mode(meta);
     lh_vresults r;
     int in_scope = meta && scope_check(prof, index, ds, err) == 0;
-    if (in_scope && vprofile_is_lance(prof)) { /* profile routing (ADR 0151) */
-        out = vprofile_lance_search(lab, index, query, (int)k, err);
+    if (in_scope && vprofile_is_ivfpq(prof)) { /* profile routing (ADR 0151) */
+        out = vprofile_ivfpq_search(lab, index, query, (int)k, err);
     } else if (in_scope && (!mode_s || vindex_mode_parse(mode_s, &mode, err) == 0) &&
                vindex_search(lab->cfg.vectors, index, query, (int)k, mode, &r, err) == 0) {
         out = vindex_results_json(&r);

@@ -1,0 +1,15 @@
+/*
+ * json_util.h — small jansson helpers shared by modules that validate JSON
+ * request documents (schedules, roles, views, ...).
+ */
+#ifndef LH_COMMON_JSON_UTIL_H
+#define LH_COMMON_JSON_UTIL_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* The first key of obj that is none of the n names in known (borrowed from
+ * obj), or NULL when every key is known or obj is not an object. */
+const char *lh_json_unknown_key(const json_t *obj, const char *const *known, size_t n);
+
+#endif

@@ -1,0 +1,336 @@
+/*
+ * table_read.c — the DuckDB SELECT that reads a snapshot's rows: the data
+ * files through read_parquet, partition values as typed constants, rows a
+ * deletion vector deletes filtered out by file_row_number, and columns
+ * renamed from their physical names (column mapping) to the logical ones,
+ * in schema order.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/strbuf.h"
+#include "common/util.h"
+#include "table/table.h"
+#include "table/table_internal.h"
+
+static void append_file_path(lh_table *t, lh_strbuf *sb, const char *rel) {
+    char *key = lh_asprintf("%s/%s", t->prefix, rel);
+    char *path = storage_path(t->st, key);
+    sb_sql_str(sb, path);
+    free(path);
+    free(key);
+}
+
+int table_is_partition_col(const lh_snapshot *s, const char *name) {
+    for (size_t i = 0; i < s->npartition_columns; i++)
+        if (!strcmp(s->partition_columns[i], name)) return 1;
+    return 0;
+}
+
+/* Partition value of column c in f: keyed by the physical name under column
+ * mapping (the logical name otherwise; both are tried). NULL = null value. */
+static const char *part_value(const lh_table_file *f, const lh_table_column *c) {
+    for (size_t i = 0; i < f->nparts; i++)
+        if (!strcmp(f->part_names[i], c->physical_name)) return f->part_values[i];
+    for (size_t i = 0; i < f->nparts; i++)
+        if (!strcmp(f->part_names[i], c->name)) return f->part_values[i];
+    return NULL;
+}
+
+/* Physical name of a nested struct field (its name when unmapped). */
+static const char *field_physical(json_t *f) {
+    const char *p = json_string_value(json_object_get(json_object_get(f, "metadata"), "delta.columnMapping.physicalName"));
+    return p ? p : json_string_value(json_object_get(f, "name"));
+}
+
+/* 1 when a nested type has a struct field whose physical name differs. */
+static int type_needs_rename(json_t *type) {
+    const char *kind = json_string_value(json_object_get(type, "type"));
+    if (!kind) return 0;
+    if (!strcmp(kind, "array")) return type_needs_rename(json_object_get(type, "elementType"));
+    if (!strcmp(kind, "map"))
+        return type_needs_rename(json_object_get(type, "keyType")) || type_needs_rename(json_object_get(type, "valueType"));
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(type, "fields"), i, f) {
+        const char *name = json_string_value(json_object_get(f, "name")), *phys = field_physical(f);
+        if (!name || !phys || strcmp(name, phys) || type_needs_rename(json_object_get(f, "type"))) return 1;
+    }
+    return 0;
+}
+
+/* The value of SQL expression src (physical, of Delta type `type`) with its
+ * nested struct fields renamed to their logical names. */
+static void append_renamed(lh_strbuf *sb, const char *src, json_t *type, int depth) {
+    const char *kind = json_string_value(json_object_get(type, "type"));
+    if (!kind || !type_needs_rename(type)) {
+        sb_puts(sb, src);
+        return;
+    }
+    if (!strcmp(kind, "array")) {
+        char var[32];
+        snprintf(var, sizeof var, "lh_x%d", depth);
+        sb_printf(sb, "list_transform(%s, %s -> ", src, var);
+        append_renamed(sb, var, json_object_get(type, "elementType"), depth + 1);
+        sb_putc(sb, ')');
+        return;
+    }
+    if (!strcmp(kind, "map")) {
+        char key[48], val[48];
+        snprintf(key, sizeof key, "lh_e%d.key", depth);
+        snprintf(val, sizeof val, "lh_e%d.value", depth);
+        sb_printf(sb, "map_from_entries(list_transform(map_entries(%s), lh_e%d -> {'key': ", src, depth);
+        append_renamed(sb, key, json_object_get(type, "keyType"), depth + 1);
+        sb_puts(sb, ", 'value': ");
+        append_renamed(sb, val, json_object_get(type, "valueType"), depth + 1);
+        sb_puts(sb, "}))");
+        return;
+    }
+    sb_printf(sb, "CASE WHEN (%s) IS NULL THEN NULL ELSE struct_pack(", src);
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(type, "fields"), i, f) {
+        lh_strbuf inner = LH_STRBUF_INIT;
+        sb_printf(&inner, "(%s).", src);
+        sb_sql_ident(&inner, field_physical(f));
+        if (i) sb_puts(sb, ", ");
+        sb_sql_ident(sb, json_string_value(json_object_get(f, "name")));
+        sb_puts(sb, " := ");
+        append_renamed(sb, inner.buf, json_object_get(f, "type"), depth);
+        sb_free(&inner);
+    }
+    sb_puts(sb, ") END");
+}
+
+void table_select_projection(lh_strbuf *sb, const lh_snapshot *s) {
+    for (size_t i = 0; i < s->ncolumns; i++) {
+        const lh_table_column *c = &s->columns[i];
+        if (i) sb_puts(sb, ", ");
+        lh_strbuf src = LH_STRBUF_INIT;
+        sb_sql_ident(&src, c->physical_name);
+        json_t *type = c->type[0] == '{' ? json_loads(c->type, 0, NULL) : NULL;
+        int renamed = type && strcmp(s->column_mapping, "none") && type_needs_rename(type);
+        if (c->widened) sb_puts(sb, "CAST(");
+        if (renamed) append_renamed(sb, src.buf, type, 0);
+        else sb_puts(sb, src.buf);
+        if (c->widened) { /* files from before the widening hold the narrower type */
+            char *ty = table_duckdb_type(c->type);
+            sb_printf(sb, " AS %s)", ty);
+            free(ty);
+        }
+        if (renamed || c->widened || strcmp(c->physical_name, c->name)) {
+            sb_puts(sb, " AS ");
+            sb_sql_ident(sb, c->name);
+        }
+        json_decref(type);
+        sb_free(&src);
+    }
+}
+
+static void append_empty_select(lh_strbuf *sb, const lh_snapshot *s) {
+    sb_puts(sb, "SELECT ");
+    for (size_t i = 0; i < s->ncolumns; i++) {
+        char *ty = table_duckdb_type(s->columns[i].type);
+        if (i) sb_puts(sb, ", ");
+        sb_printf(sb, "CAST(NULL AS %s) AS ", ty);
+        sb_sql_ident(sb, s->columns[i].name);
+        free(ty);
+    }
+    if (s->ncolumns == 0) sb_puts(sb, "NULL AS empty");
+    sb_puts(sb, " WHERE false");
+}
+
+static void append_dv_predicate_terms(lh_strbuf *sb, const lh_table_file *f, const char *col) {
+    size_t singles = 0;
+    for (size_t i = 0; i < f->ndeleted; i++) {
+        if (f->deleted_lo[i] != f->deleted_hi[i]) continue;
+        if (singles++) sb_puts(sb, ", ");
+        else sb_printf(sb, " OR %s IN (", col);
+        sb_printf(sb, "%" PRId64, f->deleted_lo[i]);
+    }
+    if (singles) sb_putc(sb, ')');
+    for (size_t i = 0; i < f->ndeleted; i++)
+        if (f->deleted_lo[i] != f->deleted_hi[i])
+            sb_printf(sb, " OR %s BETWEEN %" PRId64 " AND %" PRId64, col, f->deleted_lo[i], f->deleted_hi[i]);
+}
+
+/* " NOT (<col> IN (...) OR <col> BETWEEN a AND b ...)": the rows f's
+ * deletion vector keeps (single rows as one IN list, runs as BETWEEN). */
+static void append_dv_keep(lh_strbuf *sb, const lh_table_file *f, const char *col) {
+    sb_puts(sb, " NOT (false");
+    append_dv_predicate_terms(sb, f, col);
+    sb_putc(sb, ')');
+}
+
+/* " (<col> IN (...) OR ...)": the rows f's deletion vector deletes. */
+static void append_dv_predicate(lh_strbuf *sb, const lh_table_file *f, const char *col) {
+    sb_puts(sb, " (false");
+    append_dv_predicate_terms(sb, f, col);
+    sb_putc(sb, ')');
+}
+
+int table_dv_rows_file(lh_table *t, lh_table_file *f, lh_err *err) {
+    char *id = lh_asprintf("%s\n%s\n%s\n%s", storage_root(t->st), t->prefix, f->path, f->deletion_vector), hash[65];
+    lh_sha256_hex(id, strlen(id), hash);
+    free(id);
+    char *key = lh_asprintf("_cache/dv/%s.parquet", hash), *csv_key = NULL;
+    int rc = 0;
+    if (!storage_exists(t->st, key)) {
+        lh_strbuf csv = LH_STRBUF_INIT;
+        for (size_t i = 0; i < f->ndeleted; i++) sb_printf(&csv, "%" PRId64 ",%" PRId64 "\n", f->deleted_lo[i], f->deleted_hi[i]);
+        char rnd[17];
+        lh_random_hex(rnd, 8);
+        csv_key = lh_asprintf("_cache/dv/%s-%s.csv", hash, rnd);
+        rc = storage_put(t->st, csv_key, csv.buf, csv.len, NULL, err);
+        sb_free(&csv);
+        char *csv_path = storage_path(t->st, csv_key), *tmp_key = lh_asprintf("_cache/dv/%s-%s.parquet.tmp", hash, rnd);
+        char *tmp = storage_path(t->st, tmp_key), *path = storage_path(t->st, key);
+        lh_strbuf sql = LH_STRBUF_INIT;
+        char *data_key = lh_asprintf("%s/%s", t->prefix, f->path), *data_path = storage_path(t->st, data_key);
+        sb_puts(&sql, "COPY (SELECT ");
+        sb_sql_str(&sql, data_path); /* the name read_parquet(filename = true) gives the file */
+        sb_puts(&sql, " AS f, unnest(generate_series(lo, hi)) AS r FROM read_csv(");
+        free(data_key);
+        free(data_path);
+        sb_sql_str(&sql, csv_path);
+        sb_puts(&sql, ", header = false, columns = {'lo': 'BIGINT', 'hi': 'BIGINT'})) TO ");
+        sb_sql_str(&sql, tmp);
+        sb_puts(&sql, " (FORMAT parquet)");
+        duckdb_result res;
+        if (rc == 0 && (rc = table_private_query(t, sql.buf, &res, err)) == 0) duckdb_destroy_result(&res);
+        if (rc == 0 && rename(tmp, path) != 0) rc = lh_err_set(err, LH_E_INTERNAL, "cannot place the deletion vector rows file");
+        if (rc != 0) unlink(tmp);
+        storage_delete(t->st, csv_key, NULL);
+        sb_free(&sql);
+        free(csv_path);
+        free(tmp_key);
+        free(tmp);
+        free(path);
+    }
+    if (rc == 0) f->deleted_rows_file = storage_path(t->st, key);
+    else lh_err_prefix(err, "deletion vector of %s", f->path);
+    free(csv_key);
+    free(key);
+    return rc;
+}
+
+void table_file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const lh_table_file *f, const char *extra) {
+    sb_puts(sb, f->ndeleted ? "SELECT * EXCLUDE (file_row_number)" : "SELECT *");
+    for (size_t c = 0; c < s->ncolumns; c++) {
+        const lh_table_column *col = &s->columns[c];
+        if (!table_is_partition_col(s, col->name)) continue;
+        const char *v = part_value(f, col);
+        char *ty = table_duckdb_type(col->type);
+        /* a timestamp partition value is UTC ("…Z" or without a zone), whatever the session's zone */
+        int utc = !strcmp(col->type, "timestamp");
+        sb_puts(sb, utc ? ", timezone('UTC', CAST(" : ", CAST(");
+        if (v) sb_sql_str(sb, v);
+        else sb_puts(sb, "NULL");
+        if (utc) sb_puts(sb, " AS TIMESTAMP)) AS ");
+        else sb_printf(sb, " AS %s) AS ", ty);
+        sb_sql_ident(sb, col->physical_name);
+        free(ty);
+    }
+    if (extra) sb_puts(sb, extra);
+    sb_puts(sb, " FROM read_parquet(");
+    append_file_path(t, sb, f->path);
+    sb_puts(sb, f->ndeleted ? ", hive_partitioning = false, file_row_number = true)" : ", hive_partitioning = false)");
+    if (f->deleted_rows_file) {
+        sb_puts(sb, " WHERE file_row_number NOT IN (SELECT r FROM read_parquet(");
+        sb_sql_str(sb, f->deleted_rows_file);
+        sb_puts(sb, "))");
+    } else if (f->ndeleted) {
+        sb_puts(sb, " WHERE");
+        append_dv_keep(sb, f, "file_row_number");
+    }
+}
+
+/* 1 when f can join the one read_parquet over many files (no partition
+ * values to add, no rows to drop). */
+/* How a file joins the snapshot's SELECT. */
+enum { FILE_PLAIN, FILE_DV, FILE_OWN };
+
+static int file_group(const lh_snapshot *s, const lh_table_file *f) {
+    if (s->npartition_columns) return FILE_OWN; /* per-file partition constants */
+    return f->ndeleted ? FILE_DV : FILE_PLAIN;
+}
+
+/* The files of `group` as a read_parquet list literal; their count. */
+static size_t append_group_paths(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, int group) {
+    size_t n = 0;
+    sb_putc(sb, '[');
+    for (size_t i = 0; i < s->nfiles; i++) {
+        if (file_group(s, &s->files[i]) != group) continue;
+        if (n++) sb_putc(sb, ',');
+        append_file_path(t, sb, s->files[i].path);
+    }
+    sb_putc(sb, ']');
+    return n;
+}
+
+/* Every unpartitioned file with a deletion vector in one read_parquet
+ * (filename and file_row_number added): small DVs as one predicate on
+ * (filename, row), large ones as one anti-join on their cached row files. */
+static void append_dv_group(lh_table *t, lh_strbuf *sb, const lh_snapshot *s) {
+    sb_puts(sb, "SELECT lh_f.* EXCLUDE (filename, file_row_number) FROM read_parquet(");
+    append_group_paths(t, sb, s, FILE_DV);
+    sb_puts(sb, ", union_by_name = true, hive_partitioning = false, filename = true, file_row_number = true) AS lh_f");
+    size_t cached = 0, inline_n = 0;
+    for (size_t i = 0; i < s->nfiles; i++) {
+        const lh_table_file *f = &s->files[i];
+        if (file_group(s, f) != FILE_DV || !f->deleted_rows_file) continue;
+        sb_puts(sb, cached++ ? "," : " ANTI JOIN read_parquet([");
+        sb_sql_str(sb, f->deleted_rows_file);
+    }
+    if (cached) sb_puts(sb, "]) AS lh_d ON lh_d.f = lh_f.filename AND lh_d.r = lh_f.file_row_number");
+    for (size_t i = 0; i < s->nfiles; i++) {
+        const lh_table_file *f = &s->files[i];
+        if (file_group(s, f) != FILE_DV || f->deleted_rows_file) continue;
+        sb_puts(sb, inline_n++ ? " OR (lh_f.filename = " : " WHERE NOT ((lh_f.filename = ");
+        append_file_path(t, sb, f->path);
+        sb_puts(sb, " AND");
+        append_dv_predicate(sb, f, "lh_f.file_row_number");
+        sb_putc(sb, ')');
+    }
+    if (inline_n) sb_putc(sb, ')');
+}
+
+char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s) {
+    lh_strbuf sb = LH_STRBUF_INIT;
+    if (s->nfiles == 0) {
+        append_empty_select(&sb, s);
+        return sb_steal(&sb);
+    }
+    size_t count[3] = {0, 0, 0};
+    for (size_t i = 0; i < s->nfiles; i++) count[file_group(s, &s->files[i])]++;
+    sb_puts(&sb, "SELECT ");
+    table_select_projection(&sb, s);
+    if (count[FILE_PLAIN] == s->nfiles) { /* the common case: one scan */
+        sb_puts(&sb, " FROM read_parquet(");
+        append_group_paths(t, &sb, s, FILE_PLAIN);
+        sb_puts(&sb, ", union_by_name = true, hive_partitioning = false)");
+        return sb_steal(&sb);
+    }
+    sb_puts(&sb, " FROM (");
+    size_t n = 0;
+    if (count[FILE_PLAIN]) {
+        sb_puts(&sb, "SELECT * FROM read_parquet(");
+        append_group_paths(t, &sb, s, FILE_PLAIN);
+        sb_puts(&sb, ", union_by_name = true, hive_partitioning = false)");
+        n++;
+    }
+    if (count[FILE_DV]) {
+        if (n++) sb_puts(&sb, " UNION ALL BY NAME ");
+        append_dv_group(t, &sb, s);
+    }
+    for (size_t i = 0; i < s->nfiles; i++) {
+        if (file_group(s, &s->files[i]) != FILE_OWN) continue;
+        if (n++) sb_puts(&sb, " UNION ALL BY NAME ");
+        table_file_select(t, &sb, s, &s->files[i], NULL);
+    }
+    sb_putc(&sb, ')');
+    return sb_steal(&sb);
+}
