@@ -155,7 +155,7 @@ static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
     lh_catalog_options co = {
         .checkpoint_interval = cfg->storage.checkpoint_interval,
         .duckdb_threads = cfg->query.threads,
-        .duckdb_memory_mb = 0,
+        .duckdb_memory_mb = cfg->query.memory_limit_mb, /* the catalog's own engine (ingest conversions) gets the same cap */
     };
     app->catalog = catalog_open(app->storage, &co, err);
     if (!app->catalog) goto fail;
