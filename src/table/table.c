@@ -402,7 +402,11 @@ static int has_commit(const log_listing *l, int64_t v) {
     return bsearch(&v, l->commits, l->ncommits, sizeof *l->commits, cmp_i64) != NULL;
 }
 
-static int replay_to(lh_table *t, delta_replay *r, int64_t version, lh_err *err) {
+/* Replays the log up to version (-1: the latest of one listing) into r;
+ * *replayed receives the version replayed, from that same listing, so a
+ * snapshot never carries a later version number than its files (a second
+ * listing could see a commit that landed meanwhile). */
+static int replay_to(lh_table *t, delta_replay *r, int64_t version, int64_t *replayed, lh_err *err) {
     log_listing l;
     if (list_log(t, &l, err) != 0) return -1;
     int64_t latest = listing_latest(&l);
@@ -435,6 +439,7 @@ static int replay_to(lh_table *t, delta_replay *r, int64_t version, lh_err *err)
         }
     }
     listing_free(&l);
+    *replayed = version;
     return rc == 0 ? 0 : -1;
 }
 
@@ -582,9 +587,10 @@ lh_snapshot *table_snapshot(lh_table *t, int64_t version, lh_err *err) {
     delta_replay r;
     delta_replay_init(&r);
     lh_snapshot *s = NULL;
-    if (replay_to(t, &r, version, err) == 0 && delta_replay_check_protocol(&r, err) == 0) {
+    int64_t replayed = -1;
+    if (replay_to(t, &r, version, &replayed, err) == 0 && delta_replay_check_protocol(&r, err) == 0) {
         s = lh_calloc(1, sizeof *s);
-        s->version = version >= 0 ? version : table_latest_version(t, NULL);
+        s->version = replayed;
         s->table_id = lh_strdup(json_string_value(json_object_get(r.metadata, "id")) ?: "");
         s->created_time = json_integer_value(json_object_get(r.metadata, "createdTime"));
         s->min_reader_version = r.min_reader;
