@@ -17,8 +17,8 @@
  *
  * Cursor: prepare (exactly one statement; SELECT or EXPLAIN), run the
  * pending streaming result to readiness, fetch the first chunk — all before
- * returning, so errors come before any byte. Reading renders the header,
- * then rows chunk by chunk into a small buffer, then the trailer.
+ * returning, so errors come before any byte. Reading it as JSON is
+ * query_cursor_json.c.
  */
 #include "query/query.h"
 
@@ -49,7 +49,7 @@ typedef struct {
     uint64_t used;                    /* LRU tick */
 } stmt_entry;
 
-typedef struct {
+struct pool_slot {
     duckdb_connection conn;
     stmt_entry cache[STMT_CACHE];
     uint64_t cache_gen;  /* schema generation the cache was filled at */
@@ -59,7 +59,7 @@ typedef struct {
     double deadline;     /* monotonic seconds; 0 = none */
     int timed_out;       /* the watchdog interrupted generation `gen` */
     char path[96];       /* the connection's search path schema, "" = DuckDB's default */
-} pool_slot;
+};
 
 typedef struct {
     char *name, *select;
@@ -128,30 +128,6 @@ struct lh_query_engine {
     int stopping;
     pthread_t watchdog;
     int has_watchdog;          /* without it timeouts would never fire: no engine */
-};
-
-typedef enum { CUR_HEADER, CUR_ROWS, CUR_TRAILER, CUR_DONE } cursor_phase;
-
-struct lh_query_cursor {
-    lh_query_engine *e;
-    pool_slot *slot;
-    uint64_t gen;
-    duckdb_result result;
-    int has_result;
-    duckdb_data_chunk chunk;   /* current chunk, NULL when exhausted */
-    idx_t chunk_row;
-    size_t ncols;
-    char **col_names;
-    char **col_types;
-    duckdb_logical_type *col_lt;
-    int64_t limit, emitted;
-    int64_t rendered;          /* bytes of JSON rendered so far (max_result_bytes) */
-    int truncated;
-    cursor_phase phase;
-    lh_strbuf out;             /* rendered, not yet handed out */
-    size_t out_pos;
-    double t0;
-    char *mid_error;           /* owned; set on a mid-stream failure */
 };
 
 /* ---- engine ------------------------------------------------------------- */
@@ -462,6 +438,7 @@ duckdb_connection query_pool_borrow(lh_query_engine *e, int64_t timeout_ms, void
 
 void query_pool_return(lh_query_engine *e, void *slot) { pool_release(e, slot); }
 const char *query_allowed_root(const lh_query_engine *e) { return e->cfg.allowed_root; }
+int64_t query_max_result_bytes(const lh_query_engine *e) { return e->cfg.max_result_bytes; }
 
 static int slot_timed_out(lh_query_engine *e, pool_slot *s) {
     pthread_mutex_lock(&e->mu);
@@ -585,7 +562,7 @@ static int execute_stmt(lh_query_cursor *c, duckdb_prepared_statement stmt, int 
     return 0;
 }
 
-static int fetch_next_chunk(lh_query_cursor *c, lh_err *err) {
+int query_cursor_fetch_chunk(lh_query_cursor *c, lh_err *err) {
     if (c->chunk) duckdb_destroy_data_chunk(&c->chunk);
     c->chunk = duckdb_fetch_chunk(c->result);
     c->chunk_row = 0;
@@ -740,7 +717,7 @@ lh_query_cursor *query_open_as(lh_query_engine *e, const lh_query_scope *scope, 
     if (stmt && !cached) duckdb_destroy_prepare(&stmt);
     if (rc == 0) {
         describe_columns(c);
-        rc = fetch_next_chunk(c, err);
+        rc = query_cursor_fetch_chunk(c, err);
     }
     if (rc != 0) {
         query_cursor_free(c);
@@ -780,104 +757,6 @@ json_t *query_run_json_as(lh_query_engine *e, const lh_query_scope *scope, const
 
 size_t query_cursor_column_count(lh_query_cursor *c) { return c->ncols; }
 const char *query_cursor_column_name(lh_query_cursor *c, size_t i) { return c->col_names[i]; }
-
-static void render_header(lh_query_cursor *c) {
-    sb_puts(&c->out, "{\"columns\":[");
-    for (size_t i = 0; i < c->ncols; i++) {
-        if (i) sb_putc(&c->out, ',');
-        sb_puts(&c->out, "{\"name\":");
-        sb_json_str(&c->out, c->col_names[i], strlen(c->col_names[i]));
-        sb_puts(&c->out, ",\"type\":");
-        sb_json_str(&c->out, c->col_types[i], strlen(c->col_types[i]));
-        sb_putc(&c->out, '}');
-    }
-    sb_puts(&c->out, "],\"rows\":[");
-}
-
-/* Renders up to ~64 KiB of rows; moves to the trailer at the end or limit. */
-static int render_rows(lh_query_cursor *c, lh_err *err) {
-    while (c->out.len < 65536) {
-        if (!c->chunk) {
-            c->phase = CUR_TRAILER;
-            return 0;
-        }
-        idx_t n = duckdb_data_chunk_get_size(c->chunk);
-        if (c->chunk_row >= n) {
-            if (fetch_next_chunk(c, err) != 0) return -1;
-            continue;
-        }
-        if (c->emitted == c->limit) {
-            c->truncated = 1; /* at least one more row exists */
-            c->phase = CUR_TRAILER;
-            return 0;
-        }
-        idx_t r = c->chunk_row++;
-        sb_puts(&c->out, c->emitted ? ",[" : "[");
-        for (size_t i = 0; i < c->ncols; i++) {
-            if (i) sb_putc(&c->out, ',');
-            qjson_value(&c->out, duckdb_data_chunk_get_vector(c->chunk, i), c->col_lt[i], r);
-        }
-        sb_putc(&c->out, ']');
-        c->emitted++;
-    }
-    return 0;
-}
-
-static void render_trailer(lh_query_cursor *c) {
-    sb_printf(&c->out, "],\"row_count\":%lld,\"truncated\":%s,\"elapsed_ms\":%.3f",
-              (long long)c->emitted, c->truncated ? "true" : "false",
-              (lh_mono_s() - c->t0) * 1000.0);
-    if (c->mid_error) {
-        sb_puts(&c->out, ",\"error\":{\"code\":\"query_failed\",\"message\":");
-        sb_json_str(&c->out, c->mid_error, strlen(c->mid_error));
-        sb_putc(&c->out, '}');
-    }
-    sb_putc(&c->out, '}');
-    c->phase = CUR_DONE;
-}
-
-/* 1 (err set) once the rendered result passes [query] max_result_bytes. */
-static int result_over_cap(lh_query_cursor *c, int64_t emitted_before, lh_err *err) {
-    c->rendered += (int64_t)c->out.len;
-    int64_t cap = c->e->cfg.max_result_bytes;
-    if (cap <= 0 || c->rendered <= cap) return 0;
-    sb_reset(&c->out); /* the rows that passed the cap are not sent */
-    c->emitted = emitted_before;
-    c->truncated = 1;
-    lh_err_set(err, LH_E_TOO_LARGE, "the result exceeds the per-request limit of %lld bytes ([query] max_result_mb)",
-               (long long)cap);
-    lh_err_hint(err, "ask for fewer rows (limit) or fewer columns");
-    return 1;
-}
-
-long query_cursor_read(lh_query_cursor *c, char *buf, size_t cap, lh_err *err) {
-    int64_t before;
-    while (c->out_pos == c->out.len) {
-        sb_reset(&c->out);
-        c->out_pos = 0;
-        switch (c->phase) {
-        case CUR_HEADER:
-            render_header(c);
-            c->phase = CUR_ROWS;
-            break;
-        case CUR_ROWS:
-            before = c->emitted;
-            if (render_rows(c, err) != 0 || result_over_cap(c, before, err)) {
-                c->mid_error = lh_strdup(err && err->msg[0] ? err->msg : "query failed");
-                c->phase = CUR_TRAILER;
-                return -1;
-            }
-            break;
-        case CUR_TRAILER: render_trailer(c); break;
-        case CUR_DONE: return 0;
-        }
-    }
-    size_t n = c->out.len - c->out_pos;
-    if (n > cap) n = cap;
-    memcpy(buf, c->out.buf + c->out_pos, n);
-    c->out_pos += n;
-    return (long)n;
-}
 
 void query_cursor_free(lh_query_cursor *c) {
     if (!c) return;

@@ -3,14 +3,49 @@
  * confines a principal's statement to its role's schema (query_guard.c),
  * and borrowing one pooled connection (sandboxed like every user query:
  * only the data folders are readable and writable) for the statements that
- * write Delta tables (dml.c).
+ * write Delta tables (dml.c), and the cursor that query.c runs and
+ * query_cursor_json.c renders.
  */
 #ifndef LH_QUERY_INTERNAL_H
 #define LH_QUERY_INTERNAL_H
 
 #include <duckdb.h>
+#include <stdint.h>
 
+#include "common/strbuf.h"
 #include "query/query.h"
+
+/* A pooled connection (query.c). */
+typedef struct pool_slot pool_slot;
+
+typedef enum { CUR_HEADER, CUR_ROWS, CUR_TRAILER, CUR_DONE } cursor_phase;
+
+struct lh_query_cursor {
+    lh_query_engine *e;
+    pool_slot *slot;
+    uint64_t gen;
+    duckdb_result result;
+    int has_result;
+    duckdb_data_chunk chunk;   /* current chunk, NULL when exhausted */
+    idx_t chunk_row;
+    size_t ncols;
+    char **col_names;
+    char **col_types;
+    duckdb_logical_type *col_lt;
+    int64_t limit, emitted;
+    int64_t rendered;          /* bytes of JSON rendered so far (max_result_bytes) */
+    int truncated;
+    cursor_phase phase;
+    lh_strbuf out;             /* rendered, not yet handed out */
+    size_t out_pos;
+    double t0;
+    char *mid_error;           /* owned; set on a mid-stream failure */
+};
+
+/* Fetches the cursor's next chunk (NULL at the end); 0, or -1 with err. */
+int query_cursor_fetch_chunk(lh_query_cursor *c, lh_err *err);
+/* [query] max_result_bytes of the engine (<= 0: no cap). */
+int64_t query_max_result_bytes(const lh_query_engine *e);
 
 /* 0 when sql (one statement) may run under scope on conn; else -1 with err
  * (LH_E_FORBIDDEN naming what was refused, LH_E_BAD_REQUEST for a parse
