@@ -47,6 +47,11 @@ static void publish_views(void *ctx, uint64_t version, const char *const *names,
         LOG_ERROR("publishing views failed: %s", err.msg);
 }
 
+/* File pruning: the catalog knows each dataset's files (ADR 0255). */
+static int prune_files(void *ctx, const char *dataset, const lh_prune_term *terms, size_t n, lh_prune_plan *out) {
+    return catalog_prune_sql(ctx, dataset, terms, n, out);
+}
+
 /* The AI provider from [ai]; the API key only ever comes from the
  * environment (LAKEHOUSE_AI_API_KEY, else OPENAI_API_KEY). */
 static lh_ai *ai_open(const lh_config *cfg, lh_err *err) {
@@ -162,6 +167,7 @@ static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
     app->cache = query_cache_new(app->query, cfg->query.cache_max_mb << 20, err);
     if (!app->cache) goto fail;
     catalog_set_views_listener(app->catalog, publish_views, app->cache);
+    query_engine_set_pruner(app->query, prune_files, app->catalog);
     app->tools = tools_new(app->query, app->catalog, app->storage, err);
     if (!app->tools) goto fail;
     app->ai = ai_open(cfg, err);

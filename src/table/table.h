@@ -308,6 +308,29 @@ typedef struct {
  * caller frees out->files. */
 int table_vacuum(lh_table *t, int64_t retain_ms, int dry_run, lh_vacuum_result *out, lh_err *err);
 
+/* ---- file pruning (table_prune.c, ADR 0255) --------------------------------
+ * A WHERE conjunct `column op constant(s)` a file's partition values or
+ * Delta stats (minValues / maxValues / nullCount) can rule out. */
+typedef enum { LH_PRUNE_EQ, LH_PRUNE_LT, LH_PRUNE_LE, LH_PRUNE_GT, LH_PRUNE_GE, LH_PRUNE_IN,
+               LH_PRUNE_IS_NULL, LH_PRUNE_NOT_NULL } lh_prune_op;
+typedef struct {
+    const char *column;       /* logical name (matched case-insensitively); borrowed */
+    lh_prune_op op;
+    json_t *values;           /* borrowed array of constants: integer, real or string (IN: several) */
+} lh_prune_term;
+/* keep[i] = 0 for each file of s no row of which can satisfy every term
+ * (1 otherwise: unknown columns, types, stats or values keep the file).
+ * Returns how many are kept. */
+size_t table_prune_files(const lh_snapshot *s, const lh_prune_term *terms, size_t nterms, unsigned char *keep);
+/* The SQL that makes a reader of table_snapshot_select_sql(t, s) on one
+ * connection read only the kept files (SET VARIABLE statements, each group
+ * keeping at least one file so every read_parquet has one), and the SQL
+ * undoing it (RESET VARIABLE). A SELECT of another snapshot ignores them.
+ * Both caller-freed; *scanned gets how many files the read then opens.
+ * -1 when s has no file read through them (*scanned = every file). */
+int table_prune_vars_sql(lh_table *t, const lh_snapshot *s, const unsigned char *keep, char **set_sql,
+                         char **reset_sql, size_t *scanned);
+
 /* Writes <version>.checkpoint.parquet and _last_checkpoint. */
 int table_checkpoint(lh_table *t, duckdb_connection conn, int64_t version, lh_err *err);
 /* Checkpoint every `interval` commits (default 10; 0 = never). */

@@ -48,6 +48,18 @@ void table_file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const l
 /* 1 when `name` (logical) is one of s's partition columns (table_read.c). */
 int table_is_partition_col(const lh_snapshot *s, const char *name);
 
+/* How a file joins the snapshot's SELECT (table_read.c): in the one
+ * read_parquet of plain files, in the one of files with a deletion vector,
+ * or by a SELECT of its own (partition values as constants). */
+enum { TABLE_FILE_PLAIN, TABLE_FILE_DV, TABLE_FILE_OWN, TABLE_FILE_GROUPS };
+int table_file_group(const lh_snapshot *s, const lh_table_file *f);
+/* How many files of s are in `group`; a group of two or more reads
+ * through its pruning variable. */
+size_t table_group_size(const lh_snapshot *s, int group);
+/* The session variable that narrows group `group` of s's SELECT to the
+ * files a pruned statement reads (table_prune.c). */
+void table_prune_var(lh_table *t, const lh_snapshot *s, int group, char out[64]);
+
 /* ---- the steps of the write path (table_write.c), reused by table_compact.c ---- */
 
 typedef struct {
