@@ -176,6 +176,16 @@ typedef struct {
  * (LH_E_UNPROCESSABLE). conn is borrowed. */
 int table_compact(lh_table *t, duckdb_connection conn, const char *row_filter, int purge,
                   lh_compact_result *out, lh_err *err);
+/* OPTIMIZE ZORDER BY (table_zorder.c, ADR 0256): every active file's rows
+ * reordered along the Z-order curve of cols (rank buckets of each column,
+ * bits interleaved) and written as files of about target_bytes (estimated
+ * from the table's bytes per row), one OPTIMIZE commit (dataChange false,
+ * operationParameters.zOrderBy) removing exactly the files read.
+ * LH_E_BAD_REQUEST for an unknown or nested column, LH_E_UNPROCESSABLE for
+ * a partitioned table. conn is borrowed. */
+#define LH_TABLE_TARGET_FILE_BYTES (128LL * 1024 * 1024) /* Delta's default delta.targetFileSize */
+int table_zorder(lh_table *t, duckdb_connection conn, const char *const *cols, size_t ncols, int64_t target_bytes,
+                 lh_compact_result *out, lh_err *err);
 /* ---- optimistic commits (table_commit.c) ----------------------------------
  * Every writer commits the same way: build the commit's actions on top of a
  * base snapshot, put-if-absent version base+1; when another writer took it,

@@ -106,6 +106,12 @@ json_t *table_metadata_action(const lh_snapshot *snap, const char *schema_string
 json_t *table_file_add_action(const lh_table_file *f, int64_t now);
 json_t *table_file_remove_action(const lh_table_file *f, int64_t now);
 char *table_path_encode(const char *path);
+/* Commits the files nf[0..nnf) in place of every active file of `read`
+ * (table_compact.c): commitInfo OPTIMIZE (DELETE when data_change), with
+ * zorder (a JSON array of column names, or NULL) as zOrderBy; a REWRITE
+ * depending on the files read, retried over blind appends. */
+int table_compact_commit(lh_table *t, duckdb_connection conn, const lh_snapshot *read, const new_file *nf,
+                         size_t nnf, int data_change, const json_t *zorder, int64_t *version_out, lh_err *err);
 /* The Delta commit text of lines (a JSON array of actions, stolen): one
  * compact JSON object a line, each ending in '\n'. Owned by the caller. */
 char *table_commit_lines(json_t *lines);

@@ -72,6 +72,9 @@ qr "SELECT id FROM ev WHERE email = '$H'"
 check_eq "a predicate on the masked column finds the row (raw stats not used)" "$(jget '[.rows[][0]] | join(",")')" 4242
 check "…and was not pruned" test "$(jget '.files_scanned')" = "$(jget '.files_total')" -o "$(jget .files_total)" = null
 
+qr "SELECT getvariable('lh_recruiter_id')"
+check_eq "session variables (pruning's file lists among them) are not readable by a role" "$HTTP_STATUS" 403
+
 # --- after a DELETE (copy-on-write) and after a restart
 qa "DELETE FROM ev WHERE id = 42000"
 check_eq "DELETE committed" "$(jget .rows_affected)" 1
