@@ -307,7 +307,7 @@ static int entry_write(lh_catalog *c, cat_entry *e, const char *select_sql, cons
                        lh_err *err) {
     int64_t version = -1, rows = 0;
     lh_table_write_opts to = {.overwrite = o->mode == LH_WRITE_OVERWRITE, .cluster_by = o->cluster_by,
-                              .principal = o->principal};
+                              .principal = o->principal, .properties = o->properties};
     if (table_write_opts(e->table, c->conn, select_sql, &to, &version, &rows, err) != 0) return -1;
     return entry_after_commit(c, e, o->lineage, err);
 }

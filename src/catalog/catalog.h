@@ -85,6 +85,7 @@ typedef struct {
                                   * every write, manifest "clustering_key"); NULL keeps the
                                   * table's, "" clears it */
     const char *principal;       /* who writes (the commit's userName); NULL = "system" */
+    const json_t *properties;    /* a new table's properties (TBLPROPERTIES), borrowed; NULL = none */
 } lh_write_opts;
 json_t *catalog_write_opts(lh_catalog *c, const char *name, const char *select_sql, const lh_write_opts *o,
                            lh_err *err);

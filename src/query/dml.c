@@ -364,16 +364,47 @@ static json_t *exec_insert(dml_ctx *d, parser *p, lh_err *err) {
 
 /* CREATE TABLE name AS <query>: the rows staged as Parquet by the sandboxed
  * connection, then written as a new dataset with a full manifest. */
+/* [TBLPROPERTIES ('k' = 'v', ...)] of CREATE TABLE: the properties (new
+ * reference; an empty object without the clause) or NULL + err. */
+static json_t *parse_properties(parser *p, lh_err *err) {
+    json_t *props = json_object();
+    if (!sql_tok_is(p->sql, peek(p), "TBLPROPERTIES")) return props;
+    next(p);
+    sql_tok t = next(p);
+    int ok = sql_tok_is(p->sql, t, "(");
+    while (ok) {
+        sql_tok k = next(p), eq = next(p), v = next(p);
+        ok = k.kind == SQL_TOK_STRING && sql_tok_is(p->sql, eq, "=") && v.kind == SQL_TOK_STRING;
+        if (!ok) break;
+        char *key = sql_tok_text(p->sql, k), *val = sql_tok_text(p->sql, v);
+        json_object_set_new(props, key, json_string(val));
+        free(key);
+        free(val);
+        t = next(p);
+        if (sql_tok_is(p->sql, t, ")")) break;
+        ok = sql_tok_is(p->sql, t, ",");
+    }
+    if (!ok || table_properties_check(props, err) != 0) {
+        if (!ok) lh_err_set(err, LH_E_BAD_REQUEST, "TBLPROPERTIES takes ('key' = 'value', ...)");
+        json_decref(props);
+        return NULL;
+    }
+    return props;
+}
+
 static json_t *exec_ctas(dml_ctx *d, parser *p, const char *sql, lh_err *err) {
     next(p); /* TABLE */
     char *name = dataset_name(p, err);
-    if (!name || expect_word(p, "AS", err) != 0) {
+    json_t *props = name ? parse_properties(p, err) : NULL;
+    if (!props || expect_word(p, "AS", err) != 0) {
         free(name);
+        json_decref(props);
         return NULL;
     }
     char *src = fragment(p, NULL, err);
     if (!src) {
         free(name);
+        json_decref(props);
         return NULL;
     }
     const char *root = query_allowed_root(d->e);
@@ -407,7 +438,8 @@ static json_t *exec_ctas(dml_ctx *d, parser *p, const char *sql, lh_err *err) {
             sb_sql_str(&sel, file);
             sb_putc(&sel, ')');
             lh_lineage lin = {.source_system = "sql", .source = sql};
-            lh_write_opts o = {.mode = LH_WRITE_CREATE, .lineage = &lin, .principal = d->principal};
+            lh_write_opts o = {.mode = LH_WRITE_CREATE, .lineage = &lin, .principal = d->principal,
+                               .properties = props};
             json_t *m = catalog_write_opts(d->c, name, sel.buf, &o, err);
             sb_free(&sel);
             if (m) out = result("CREATE TABLE", name, json_integer_value(json_object_get(m, "row_count")), m, -1);
@@ -419,6 +451,7 @@ static json_t *exec_ctas(dml_ctx *d, parser *p, const char *sql, lh_err *err) {
     free(dir);
     free(src);
     free(name);
+    json_decref(props);
     return out;
 }
 

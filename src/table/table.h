@@ -123,6 +123,9 @@ typedef struct {
     int overwrite;            /* every active file removed (and the schema replaced) */
     const char *cluster_by;   /* NULL: keep the table's key; "" clears it; "a,b" sets it */
     const char *principal;    /* who asked (commitInfo.userName); NULL = "system" */
+    const json_t *properties; /* a new table's properties (configuration), borrowed; NULL = none.
+                               * delta.enableDeletionVectors = "true" makes it protocol 3/7 with
+                               * the deletionVectors feature (table_props.c) */
 } lh_table_write_opts;
 
 /* Writes the rows of select_sql as one new Parquet file and commits it:
@@ -278,6 +281,15 @@ typedef struct {
  * retried (a restore does not depend on what it replaces). */
 int table_restore(lh_table *t, duckdb_connection conn, int64_t version, const char *principal,
                   lh_restore_result *out, lh_err *err);
+
+/* Table properties (table_props.c): 1 when s may take deletion vectors
+ * from our writers (delta.enableDeletionVectors is "true" and the protocol
+ * is at least 3/7, the one with feature lists). */
+#define LH_TABLE_DV_PROPERTY "delta.enableDeletionVectors"
+int table_dv_enabled(const lh_snapshot *s);
+/* LH_E_BAD_REQUEST unless every value of properties (an object) is a
+ * string and a delta.* key is one we honour. */
+int table_properties_check(const json_t *properties, lh_err *err);
 
 /* ---- DELETE / UPDATE, copy-on-write (table_dml.c) -------------------------- */
 typedef struct {

@@ -112,6 +112,12 @@ char *table_path_encode(const char *path);
  * depending on the files read, retried over blind appends. */
 int table_compact_commit(lh_table *t, duckdb_connection conn, const lh_snapshot *read, const new_file *nf,
                          size_t nnf, int data_change, const json_t *zorder, int64_t *version_out, lh_err *err);
+/* The protocol action of a new table with these properties (NULL: none):
+ * 1/2, or 3/7 with deletionVectors when they enable deletion vectors
+ * (table_props.c). New reference. */
+json_t *table_protocol_action(const json_t *properties);
+/* Copies properties (may be NULL) into conf. */
+void table_config_merge(json_t *conf, const json_t *properties);
 /* The Delta commit text of lines (a JSON array of actions, stolen): one
  * compact JSON object a line, each ending in '\n'. Owned by the caller. */
 char *table_commit_lines(json_t *lines);

@@ -432,13 +432,13 @@ static char *commit_text(const lh_snapshot *snap, const new_file *nf, const lh_t
     json_t *ci = table_commit_info(op, params, snap ? snap->version : -1, metrics, o->principal, now);
     json_object_set_new(json_object_get(ci, "commitInfo"), "isBlindAppend", json_boolean(!o->overwrite));
     json_array_append_new(lines, ci);
-    if (!snap)
-        json_array_append_new(lines, json_pack("{s:{s:i, s:i}}", "protocol", "minReaderVersion", 1,
-                                               "minWriterVersion", 2));
+    if (!snap) json_array_append_new(lines, table_protocol_action(o->properties));
     char *schema = schema_string(&nf->schema);
-    if (write_needs_metadata(snap, o->overwrite, schema, o->cluster_by))
-        json_array_append_new(lines, table_metadata_action(snap, snap && !o->overwrite ? NULL : schema,
-                                                           write_configuration(snap, o->cluster_by), now));
+    if (write_needs_metadata(snap, o->overwrite, schema, o->cluster_by)) {
+        json_t *conf = write_configuration(snap, o->cluster_by);
+        if (!snap) table_config_merge(conf, o->properties);
+        json_array_append_new(lines, table_metadata_action(snap, snap && !o->overwrite ? NULL : schema, conf, now));
+    }
     free(schema);
     for (size_t i = 0; o->overwrite && snap && i < snap->nfiles; i++)
         json_array_append_new(lines, json_pack("{s:{s:s, s:I, s:b}}", "remove", "path", snap->files[i].path,
