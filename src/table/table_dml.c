@@ -199,8 +199,8 @@ int table_rewrite(lh_table *t, duckdb_connection conn, const lh_table_rewrite *r
         lh_snapshot *s = table_snapshot(t, -1, err);
         if (!s) break;
         out->attempts = attempt + 1;
-        int dvs = 0;
-        for (size_t i = 0; i < s->nfiles; i++) dvs |= s->files[i].deletion_vector != NULL;
+        int dvs = 0, dv_writes = table_dv_enabled(s); /* deletion vectors instead of rewrites (table_dv_write.c) */
+        for (size_t i = 0; i < s->nfiles && !dv_writes; i++) dvs |= s->files[i].deletion_vector != NULL;
         if (s->npartition_columns > 0 || dvs || (s->column_mapping && strcmp(s->column_mapping, "none"))) {
             lh_err_set(err, LH_E_UNPROCESSABLE, "%s on tables with %s is not supported yet", rw->operation,
                        s->npartition_columns ? "partition columns" : dvs ? "deletion vectors" : "column mapping");
@@ -209,7 +209,7 @@ int table_rewrite(lh_table *t, duckdb_connection conn, const lh_table_rewrite *r
         }
         out->read_version = s->version;
         lh_err_clear(err);
-        rc = rewrite_once(t, conn, s, rw, out, err);
+        rc = dv_writes ? table_dv_rewrite_once(t, conn, s, rw, out, err) : rewrite_once(t, conn, s, rw, out, err);
         table_snapshot_free(s);
         if (rc != 2) break;
         LOG_DEBUG("%s on %s: %s; planning again", rw->operation, t->prefix, err ? err->msg : "conflict");

@@ -118,6 +118,11 @@ int table_compact_commit(lh_table *t, duckdb_connection conn, const lh_snapshot 
 json_t *table_protocol_action(const json_t *properties);
 /* Copies properties (may be NULL) into conf. */
 void table_config_merge(json_t *conf, const json_t *properties);
+/* One DELETE / UPDATE attempt with deletion vectors on snapshot s
+ * (table_dv_write.c): 0 committed, 1 nothing matched, 2 lost a conflict
+ * (err set: plan again), -1 other error. */
+int table_dv_rewrite_once(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const lh_table_rewrite *rw,
+                          lh_rewrite_result *out, lh_err *err);
 /* The Delta commit text of lines (a JSON array of actions, stolen): one
  * compact JSON object a line, each ending in '\n'. Owned by the caller. */
 char *table_commit_lines(json_t *lines);
