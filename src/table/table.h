@@ -48,7 +48,7 @@ typedef struct {
      * so the SELECT stays short; absolute path or NULL. */
     char *deleted_rows_file;
 } lh_table_file;
-#define LH_TABLE_DV_INLINE_RANGES 512
+#define LH_TABLE_DV_INLINE_RANGES 32
 
 typedef struct {
     char *name;
