@@ -120,8 +120,13 @@ statements both Delta tables hold \`count, sum(v)\` = $RC; DuckDB's table $RK ro
 | statement | rows | copy-on-write ms | deletion vectors ms | DuckDB native ms | CoW / DuckDB | DV / DuckDB | DV ≤ 3× |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |
 $TABLE_ROWS
-Copy-on-write rewrites every file holding a matched row (the scattered 1% touches all $FILES: the
-whole table is rewritten); deletion vectors rewrite nothing for a DELETE (one bitmap file per touched
-data file) and write only the updated rows for an UPDATE. DuckDB's native table updates in place in memory,
-with no file, commit or log to write.
+Copy-on-write rewrites every file holding a matched row into one new file: the scattered 1% touches
+all $FILES, so the first statement rewrites the whole table (and leaves it one file, which the later
+statements rewrite again). Deletion vectors rewrite nothing for a DELETE (one bitmap file per touched
+data file) and write only the updated rows for an UPDATE; what they still pay per statement is the
+plan (one scan of the predicate's columns with file and row numbers), the commit, the manifest refresh
+(a sample of rows read through the new DVs) and, for each DV of more than 32 ranges, the cached
+Parquet file of its row numbers the reader anti-joins (ADR 0220) — the largest part of the scattered
+case, one such file per data file. DuckDB's native table updates in place in memory, with no file,
+commit or log to write.
 EOF2
