@@ -86,6 +86,7 @@ typedef struct {
                                   * table's, "" clears it */
     const char *principal;       /* who writes (the commit's userName); NULL = "system" */
     const json_t *properties;    /* a new table's properties (TBLPROPERTIES), borrowed; NULL = none */
+    int merge_schema;            /* an append may add, leave out and widen columns (ADR 0258) */
 } lh_write_opts;
 json_t *catalog_write_opts(lh_catalog *c, const char *name, const char *select_sql, const lh_write_opts *o,
                            lh_err *err);

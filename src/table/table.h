@@ -123,6 +123,8 @@ typedef struct {
     int overwrite;            /* every active file removed (and the schema replaced) */
     const char *cluster_by;   /* NULL: keep the table's key; "" clears it; "a,b" sets it */
     const char *principal;    /* who asked (commitInfo.userName); NULL = "system" */
+    int merge_schema;         /* an append may add columns, leave some out and widen types
+                               * (typeWidening): table_evolve.c, ADR 0258 */
     const json_t *properties; /* a new table's properties (configuration), borrowed; NULL = none.
                                * delta.enableDeletionVectors = "true" makes it protocol 3/7 with
                                * the deletionVectors feature (table_props.c) */

@@ -82,6 +82,22 @@ void table_new_file_free(new_file *f);
  * partial file the caller unlinks. */
 int table_parquet_write(lh_table *t, duckdb_connection conn, const char *select_sql,
                         const char *const *cluster_by, new_file *nf, lh_err *err);
+/* The Delta type of a DuckDB type ("BIGINT" → "long"; nested as JSON). New reference. */
+json_t *table_delta_type(const char *duck);
+/* Schema evolution of an append (table_evolve.c, ADR 0258): the schema
+ * string to commit (NULL = unchanged) and the protocol action it needs
+ * (NULL = unchanged). */
+typedef struct {
+    char *schema;
+    json_t *protocol;
+} lh_schema_merge;
+/* fs merged into snap's schema: new columns added (nullable, at the end),
+ * columns fs lacks kept, a column fs holds wider (integer/short/byte →
+ * long, short/byte → integer, float → double) widened with
+ * delta.typeChanges and the typeWidening feature. Other differences are
+ * LH_E_CONFLICT naming the columns. */
+int table_schema_merge(const lh_snapshot *snap, const file_schema *fs, lh_schema_merge *out, lh_err *err);
+void table_schema_merge_clear(lh_schema_merge *m);
 /* LH_E_CONFLICT naming the columns when fs differs from the table's schema. */
 int table_schema_check(const lh_snapshot *snap, const file_schema *fs, lh_err *err);
 /* 1 when path (decoded, relative) is an active file of s. */

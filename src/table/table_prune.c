@@ -227,13 +227,48 @@ void table_prune_var(lh_table *t, const lh_snapshot *s, int group, char out[64])
     snprintf(out, 64, "lh_keep_%.16s_%d", hash, group);
 }
 
-int table_prune_vars_sql(lh_table *t, const lh_snapshot *s, const unsigned char *keep, char **set_sql,
+/* 1 when file f's stats show it holds column c (every writer's nullCount
+ * lists each column of its file; a file without stats is unknown: 0). */
+static int file_has_column(const lh_table_file *f, const lh_table_column *c) {
+    json_t *stats = f->stats ? json_loads(f->stats, 0, NULL) : NULL;
+    int has = json_object_get(json_object_get(stats, "nullCount"), c->physical_name) != NULL;
+    json_decref(stats);
+    return has;
+}
+
+/* The files of group g kept so that every column of s is in one of them:
+ * a column added after some files were written (schema evolution) is in
+ * the newer files only, and read_parquet(union_by_name) over a list none
+ * of which has it fails to bind. Adds, per column no kept file holds, the
+ * first file of the group that does; 0 when some column is in no file we
+ * can vouch for (the group is then not narrowed). keep2 is g's copy. */
+static int keep_every_column(const lh_snapshot *s, int g, unsigned char *keep2) {
+    for (size_t c = 0; c < s->ncolumns; c++) {
+        const lh_table_column *col = &s->columns[c];
+        if (table_is_partition_col(s, col->name)) continue;
+        size_t have = s->nfiles, first = s->nfiles;
+        for (size_t i = 0; i < s->nfiles && have == s->nfiles; i++) {
+            if (table_file_group(s, &s->files[i]) != g || !file_has_column(&s->files[i], col)) continue;
+            if (first == s->nfiles) first = i;
+            if (keep2[i]) have = i;
+        }
+        if (have != s->nfiles) continue;
+        if (first == s->nfiles) return 0;
+        keep2[first] = 1;
+    }
+    return 1;
+}
+
+int table_prune_vars_sql(lh_table *t, const lh_snapshot *s, const unsigned char *keep_in, char **set_sql,
                          char **reset_sql, size_t *scanned) {
+    unsigned char *keep = lh_calloc(s->nfiles + 1, 1);
     lh_strbuf set = LH_STRBUF_INIT, reset = LH_STRBUF_INIT;
     *scanned = s->nfiles;
     for (int g = 0; g < TABLE_FILE_GROUPS; g++) {
         /* a file of its own is read by its own SELECT; a group of one has no variable */
         if (g == TABLE_FILE_OWN || table_group_size(s, g) < 2) continue;
+        memcpy(keep, keep_in, s->nfiles);
+        if (!keep_every_column(s, g, keep)) continue;
         size_t n = 0, first = s->nfiles;
         lh_strbuf list = LH_STRBUF_INIT;
         for (size_t i = 0; i < s->nfiles; i++) {
@@ -255,6 +290,7 @@ int table_prune_vars_sql(lh_table *t, const lh_snapshot *s, const unsigned char 
         sb_printf(&reset, "RESET VARIABLE %s;", var);
         sb_free(&list);
     }
+    free(keep);
     if (!set.buf) return -1;
     *set_sql = sb_steal(&set);
     *reset_sql = sb_steal(&reset);
