@@ -168,19 +168,25 @@ static int write_compacted(lh_table *t, duckdb_connection conn, const lh_snapsho
     return rc;
 }
 
-int table_compact(lh_table *t, duckdb_connection conn, const char *row_filter, int purge,
-                  lh_compact_result *out, lh_err *err) {
+lh_snapshot *table_compact_read(lh_table *t, lh_compact_result *out, const char *done, lh_err *err) {
     memset(out, 0, sizeof *out);
     lh_snapshot *read = table_snapshot(t, -1, err);
-    if (!read) return -1;
+    if (!read) return NULL;
     out->read_version = out->version = read->version;
     out->files_before = out->files_after = read->nfiles;
     out->bytes_before = out->bytes_after = read->size_bytes;
     if (read->npartition_columns > 0) {
         table_snapshot_free(read);
-        lh_err_set(err, LH_E_UNPROCESSABLE, "'%s' is partitioned; partitioned tables are not compacted", t->prefix);
-        return -1;
+        lh_err_set(err, LH_E_UNPROCESSABLE, "'%s' is partitioned; partitioned tables are not %s", t->prefix, done);
+        return NULL;
     }
+    return read;
+}
+
+int table_compact(lh_table *t, duckdb_connection conn, const char *row_filter, int purge,
+                  lh_compact_result *out, lh_err *err) {
+    lh_snapshot *read = table_compact_read(t, out, "compacted", err);
+    if (!read) return -1;
     new_file nf = {0};
     int rc = write_compacted(t, conn, read, row_filter, &nf, out, err);
     if (rc == 1) { /* nothing to do */

@@ -241,21 +241,7 @@ static char *updated_rows_sql(lh_table *t, const lh_snapshot *s, const file_rows
     char *src = table_snapshot_select_sql(t, &sub);
     free(sub.files);
     lh_strbuf sb = LH_STRBUF_INIT;
-    sb_puts(&sb, "SELECT ");
-    for (size_t c = 0; c < s->ncolumns; c++) {
-        const char *name = s->columns[c].name;
-        if (c) sb_puts(&sb, ", ");
-        size_t k = 0;
-        while (k < rw->nset && strcmp(rw->set_cols[k], name)) k++;
-        if (k == rw->nset) {
-            sb_sql_ident(&sb, name);
-            continue;
-        }
-        char *ty = table_duckdb_type(s->columns[c].type);
-        sb_printf(&sb, "CAST((%s) AS %s) AS ", rw->set_exprs[k], ty);
-        sb_sql_ident(&sb, name);
-        free(ty);
-    }
+    table_update_projection(&sb, s, rw);
     sb_printf(&sb, " FROM (%s) AS lh_rows WHERE coalesce((%s), false)", src, rw->predicate ? rw->predicate : "true");
     free(src);
     return sb_steal(&sb);

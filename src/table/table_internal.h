@@ -122,6 +122,10 @@ json_t *table_metadata_action(const lh_snapshot *snap, const char *schema_string
 json_t *table_file_add_action(const lh_table_file *f, int64_t now);
 json_t *table_file_remove_action(const lh_table_file *f, int64_t now);
 char *table_path_encode(const char *path);
+/* The latest snapshot of t for a rewrite of all its files, out set up from
+ * it (table_compact.c); NULL + err, LH_E_UNPROCESSABLE for a partitioned
+ * table ("... are not <done>"). */
+lh_snapshot *table_compact_read(lh_table *t, lh_compact_result *out, const char *done, lh_err *err);
 /* Commits the files nf[0..nnf) in place of every active file of `read`
  * (table_compact.c): commitInfo OPTIMIZE (DELETE when data_change), with
  * zorder (a JSON array of column names, or NULL) as zOrderBy; a REWRITE
@@ -134,6 +138,9 @@ int table_compact_commit(lh_table *t, duckdb_connection conn, const lh_snapshot 
 json_t *table_protocol_action(const json_t *properties);
 /* Copies properties (may be NULL) into conf. */
 void table_config_merge(json_t *conf, const json_t *properties);
+/* "SELECT <every column, those rw sets as CAST(CASE WHEN <predicate> THEN
+ * <expr> ELSE col END AS <type>)>" of an UPDATE (table_dml.c). */
+void table_update_projection(lh_strbuf *sb, const lh_snapshot *s, const lh_table_rewrite *rw);
 /* One DELETE / UPDATE attempt with deletion vectors on snapshot s
  * (table_dv_write.c): 0 committed, 1 nothing matched, 2 lost a conflict
  * (err set: plan again), -1 other error. */

@@ -114,16 +114,9 @@ static void free_bins(new_file *nfs, size_t n, int unlink_files) {
 
 int table_zorder(lh_table *t, duckdb_connection conn, const char *const *cols, size_t ncols, int64_t target_bytes,
                  lh_compact_result *out, lh_err *err) {
-    memset(out, 0, sizeof *out);
-    lh_snapshot *read = table_snapshot(t, -1, err);
+    lh_snapshot *read = table_compact_read(t, out, "Z-ordered", err);
     if (!read) return -1;
-    out->read_version = out->version = read->version;
-    out->files_before = out->files_after = read->nfiles;
-    out->bytes_before = out->bytes_after = read->size_bytes;
     int rc = check_columns(read, cols, ncols, err);
-    if (rc == 0 && read->npartition_columns > 0)
-        rc = lh_err_set(err, LH_E_UNPROCESSABLE, "'%s' is partitioned; ZORDER BY on partitioned tables is not "
-                                                 "supported", t->prefix);
     if (rc != 0 || read->nfiles == 0) {
         table_snapshot_free(read);
         return rc;
