@@ -54,7 +54,9 @@ void catalog_set_views_listener(lh_catalog *c, lh_catalog_views_fn fn, void *ctx
  * connection's next read of dataset `name` open only the files the terms
  * leave (set_sql before the statement, reset_sql after it). Returns 0 with
  * a plan, 1 when there is nothing to prune (not a dataset, one file, every
- * file kept; counts still set when known). */
+ * file kept; counts still set when known). name NULL asks whether any
+ * dataset has several files (0) or none does (1): statements need not be
+ * parsed then. */
 typedef struct {
     char *set_sql, *reset_sql; /* owned */
     size_t files_kept;         /* files the pruned read opens */

@@ -282,6 +282,7 @@ int query_prune_begin(lh_query_engine *e, duckdb_connection conn, const char *sq
     void *ctx;
     lh_query_prune_fn fn = query_engine_pruner(e, &ctx);
     if (!fn || !strcasestr(sql, "where")) return 1;
+    if (fn(ctx, NULL, NULL, 0, plan) != 0) return 1; /* no dataset of several files: nothing to gain */
     json_t *root = NULL, *node = select_tree(conn, sql, &root);
     json_t *rel = node ? single_relation(node) : NULL;
     term_list l = {NULL, 0, 0, json_array()};
