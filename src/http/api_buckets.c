@@ -53,8 +53,7 @@ void api_buckets_add(lh_app *app, lh_req *req, lh_resp *resp) {
 
 void api_buckets_remove(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
-    if (buckets_remove(app->buckets, req_param(req, "bucket"), &err) != 0) resp_error(resp, &err);
-    else resp_empty(resp, 204);
+    resp_done(resp, 204, buckets_remove(app->buckets, req_param(req, "bucket"), &err), &err);
 }
 
 /* ---- objects ------------------------------------------------------------ */

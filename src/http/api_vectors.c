@@ -2,6 +2,7 @@
  * api_vectors.c — the /vectors routes: index builds (202 + job), the index
  * registry, search, RAG, refresh and the stale list. Each handler checks
  * the request's shape and makes one call into vector/index.h or rag.h.
+ * The routes need SVC_VECTORS (routes.c), so app->vectors is set.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -9,15 +10,9 @@
 #include "http/internal.h"
 #include "vector/index.h"
 
-/* The service, or NULL after a 503 in resp. */
-static lh_vindex *vectors_of(lh_app *app, lh_resp *resp) {
-    if (!app->vectors) resp_errorf(resp, LH_E_UNAVAILABLE, NULL, "the vector service is not running");
-    return app->vectors;
-}
-
 void api_vectors_index(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_vindex *vx = vectors_of(app, resp);
-    json_t *body = vx ? req_json_object(req, resp) : NULL;
+    lh_vindex *vx = app->vectors;
+    json_t *body = req_json_object(req, resp);
     if (!body) return;
     lh_err err = {0};
     lh_vbuild_req br;
@@ -31,22 +26,17 @@ void api_vectors_index(lh_app *app, lh_req *req, lh_resp *resp) {
 }
 
 void api_vectors_list(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_vindex *vx = vectors_of(app, resp);
-    if (vx) resp_json(resp, 200, vindex_list(vx, req_query(req, "source"), req_query(req, "model")));
+    resp_json(resp, 200, vindex_list(app->vectors, req_query(req, "source"), req_query(req, "model")));
 }
 
 void api_vectors_get(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_vindex *vx = vectors_of(app, resp);
     lh_err err = {0};
-    if (vx) resp_result(resp, 200, vindex_get(vx, req_param(req, "name"), &err), &err);
+    resp_result(resp, 200, vindex_get(app->vectors, req_param(req, "name"), &err), &err);
 }
 
 void api_vectors_delete(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_vindex *vx = vectors_of(app, resp);
     lh_err err = {0};
-    if (!vx) return;
-    if (vindex_delete(vx, req_param(req, "name"), &err) != 0) resp_error(resp, &err);
-    else resp_empty(resp, 204);
+    resp_done(resp, 204, vindex_delete(app->vectors, req_param(req, "name"), &err), &err);
 }
 
 /* 0 when the caller's role may see the column index is built over (the
@@ -90,8 +80,8 @@ int api_vectors_visible(lh_app *app, lh_req *req, const char *index, const json_
 }
 
 void api_vectors_search(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_vindex *vx = vectors_of(app, resp);
-    json_t *body = vx ? req_json_object(req, resp) : NULL;
+    lh_vindex *vx = app->vectors;
+    json_t *body = req_json_object(req, resp);
     if (!body) return;
     const char *index, *query;
     lh_vsearch_opts o;
@@ -114,8 +104,8 @@ void api_vectors_search(lh_app *app, lh_req *req, lh_resp *resp) {
 }
 
 void api_vectors_rag(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_vindex *vx = vectors_of(app, resp);
-    json_t *body = vx ? req_json_object(req, resp) : NULL;
+    lh_vindex *vx = app->vectors;
+    json_t *body = req_json_object(req, resp);
     if (!body) return;
     const char *index, *question;
     lh_vsearch_opts o;
@@ -135,8 +125,7 @@ void api_vectors_rag(lh_app *app, lh_req *req, lh_resp *resp) {
 }
 
 void api_vectors_refresh(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_vindex *vx = vectors_of(app, resp);
-    if (!vx) return;
+    lh_vindex *vx = app->vectors;
     const char *dataset = req_param(req, "dataset");
     const char *async = req_query(req, "async");
     lh_err err = {0};
@@ -150,6 +139,5 @@ void api_vectors_refresh(lh_app *app, lh_req *req, lh_resp *resp) {
 }
 
 void api_vectors_stale(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_vindex *vx = vectors_of(app, resp);
-    if (vx) resp_json(resp, 200, vindex_stale(vx));
+    resp_json(resp, 200, vindex_stale(app->vectors));
 }

@@ -419,7 +419,7 @@ static enum MHD_Result handle_call(lh_http_server *srv, struct MHD_Connection *c
     } else if (rc->upload_failed) {
         resp_error(&rc->resp, &rc->upload_err);
         rc->req.route->upload->abort(&rc->req); /* the handler never runs: release the upload */
-    } else {
+    } else if (http_service_check(srv->app, rc->req.route->needs, &rc->resp) == 0) {
         rc->req.route->fn(srv->app, &rc->req, &rc->resp);
     }
     rc->upload_active = 0;
