@@ -79,47 +79,57 @@ int api_vectors_visible(lh_app *app, lh_req *req, const char *index, const json_
     return rc;
 }
 
+/* What every search route reads: "index" and its text field (both
+ * required), options with k up to max_k, scoped to the caller. */
+typedef struct {
+    const char *index, *text;
+    lh_vsearch_opts o;
+    lh_access_scope sc; /* o.scope points here */
+} search_req;
+
+/* Reads sr from body after checking the caller may see the index
+ * (api_vectors_visible). 0, or -1 with the reply in resp. */
+static int search_req_parse(lh_app *app, lh_req *req, json_t *body, const char *text_field, int max_k, search_req *sr,
+                            lh_resp *resp) {
+    lh_err err = {0};
+    if (req_body_str(body, "index", 1, &sr->index, resp) != 0 ||
+        req_body_str(body, text_field, 1, &sr->text, resp) != 0 ||
+        api_vectors_visible(app, req, sr->index, body, resp) != 0)
+        return -1;
+    if (vindex_search_opts_parse(body, max_k, &sr->o, &err) != 0 ||
+        access_scope(app->access, &req->who, &sr->sc, &err) != 0) {
+        resp_error(resp, &err);
+        return -1;
+    }
+    sr->o.scope = &sr->sc.scope; /* a filter runs as the caller */
+    return 0;
+}
+
 void api_vectors_search(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_vindex *vx = app->vectors;
     json_t *body = req_json_object(req, resp);
     if (!body) return;
-    const char *index, *query;
-    lh_vsearch_opts o;
+    search_req sr;
+    lh_vresults r;
     lh_err err = {0};
-    if (req_body_str(body, "index", 1, &index, resp) == 0 && req_body_str(body, "query", 1, &query, resp) == 0) {
-        lh_vresults r;
-        lh_access_scope sc;
-        if (api_vectors_visible(app, req, index, body, resp) != 0) {
-            /* 403/404 already in resp */
-        } else if (vindex_search_opts_parse(body, 1000, &o, &err) != 0 ||
-                   access_scope(app->access, &req->who, &sc, &err) != 0 ||
-                   (o.scope = &sc.scope, vindex_search_ex(vx, index, query, &o, &r, &err)) != 0) {
-            resp_error(resp, &err);
-        } else {
-            resp_json(resp, 200, vindex_results_json(&r));
-            vindex_results_free(&r);
-        }
+    if (search_req_parse(app, req, body, "query", 1000, &sr, resp) != 0) {
+        /* 400/403/404 already in resp */
+    } else if (vindex_search_ex(app->vectors, sr.index, sr.text, &sr.o, &r, &err) != 0) {
+        resp_error(resp, &err);
+    } else {
+        resp_json(resp, 200, vindex_results_json(&r));
+        vindex_results_free(&r);
     }
     json_decref(body);
 }
 
 void api_vectors_rag(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_vindex *vx = app->vectors;
     json_t *body = req_json_object(req, resp);
     if (!body) return;
-    const char *index, *question;
-    lh_vsearch_opts o;
+    search_req sr;
     lh_err err = {0};
-    if (req_body_str(body, "index", 1, &index, resp) == 0 && req_body_str(body, "question", 1, &question, resp) == 0 &&
-        api_vectors_visible(app, req, index, body, resp) == 0) {
-        lh_access_scope sc;
-        if (vindex_search_opts_parse(body, 50, &o, &err) != 0 || access_scope(app->access, &req->who, &sc, &err) != 0)
-            resp_error(resp, &err);
-        else {
-            if (!json_object_get(body, "k")) o.k = 5;
-            o.scope = &sc.scope; /* the filter runs as the caller */
-            resp_result(resp, 200, rag_answer(vx, index, question, &o, &err), &err);
-        }
+    if (search_req_parse(app, req, body, "question", 50, &sr, resp) == 0) {
+        if (!json_object_get(body, "k")) sr.o.k = 5;
+        resp_result(resp, 200, rag_answer(app->vectors, sr.index, sr.text, &sr.o, &err), &err);
     }
     json_decref(body);
 }

@@ -122,6 +122,9 @@ void resp_error(lh_resp *resp, const lh_err *err);
 void resp_errorf(lh_resp *resp, lh_errcode code, const char *hint, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void resp_empty(lh_resp *resp, int status);
+/* 200 with the file fd (taken over: closed after sending) of size bytes as
+ * application/octet-stream. */
+void resp_file(lh_resp *resp, int fd, int64_t size);
 /* Adds a response header (name and value copied; no CR/LF allowed). */
 void resp_header(lh_resp *resp, const char *name, const char *value);
 
@@ -155,7 +158,11 @@ json_t *api_objects_json(const lh_object_info *objs, size_t n, int show_reserved
 /* Reserved system storage through the object routes: 0 to go on; -1 with
  * 403 in resp for any write or delete, and for a non-admin read. */
 int api_reserved_guard(lh_req *req, const char *key, int write, lh_resp *resp);
-/* Upload ops shared by every route whose upload_state is an lh_storage_writer. */
+/* Upload ops shared by every route whose upload_state is an lh_storage_writer:
+ * begin keeps w (from a *_writer_new, NULL with err: a reply in resp, -1);
+ * take hands the writer over to the done handler (upload_state cleared). */
+int api_writer_begin(lh_req *req, lh_storage_writer *w, const lh_err *err, lh_resp *resp);
+lh_storage_writer *api_writer_take(lh_req *req);
 int api_writer_data(lh_req *req, const char *data, size_t len, lh_err *err);
 void api_writer_abort(lh_req *req);
 /* bucket registry and bucket-aware object I/O (api_buckets.c) */

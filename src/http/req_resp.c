@@ -58,6 +58,13 @@ void resp_result_of(lh_resp *resp, int status, json_t *body, json_t *req_body, c
     json_decref(req_body);
 }
 
+void resp_file(lh_resp *resp, int fd, int64_t size) {
+    resp->status = 200;
+    resp->content_type = "application/octet-stream";
+    resp->fd = fd;
+    resp->fd_size = size;
+}
+
 void resp_done(lh_resp *resp, int status, int rc, const lh_err *err) {
     if (rc == 0) resp_empty(resp, status);
     else resp_error(resp, err);
