@@ -69,16 +69,20 @@ static int roles_persist(lh_access *a, access_role *const *roles, size_t n, lh_e
     return rc;
 }
 
+int access_file_read(lh_access *a, const char *key, char **text, size_t *len, lh_err *err) {
+    lh_err gerr = {0};
+    if (storage_get(a->st, key, text, len, &gerr) == 0) return 1;
+    if (gerr.code == LH_E_NOT_FOUND) return 0;
+    if (err) *err = gerr;
+    return -1;
+}
+
 static int roles_load(lh_access *a, lh_err *err) {
     for (size_t i = 0; i < ACCESS_NBUILTIN; i++) roles_set(&a->roles, &a->nroles, access_role_builtin(access_builtin_names[i]));
     char *text = NULL;
     size_t len = 0;
-    lh_err gerr = {0};
-    if (storage_get(a->st, ROLES_KEY, &text, &len, &gerr) != 0) {
-        if (gerr.code == LH_E_NOT_FOUND) return 0;
-        if (err) *err = gerr;
-        return -1;
-    }
+    int found = access_file_read(a, ROLES_KEY, &text, &len, err);
+    if (found <= 0) return found;
     json_error_t je;
     json_t *doc = json_loads(text, 0, &je);
     free(text);

@@ -133,12 +133,8 @@ static void keys_add(lh_access *a, const access_key *k) {
 static int keys_load_file(lh_access *a, lh_err *err) {
     char *text = NULL;
     size_t len = 0;
-    lh_err gerr = {0};
-    if (storage_get(a->st, KEYS_KEY, &text, &len, &gerr) != 0) {
-        if (gerr.code == LH_E_NOT_FOUND) return 0;
-        if (err) *err = gerr;
-        return -1;
-    }
+    int found = access_file_read(a, KEYS_KEY, &text, &len, err);
+    if (found <= 0) return found;
     json_t *doc = json_loadb(text, len, 0, NULL);
     OPENSSL_cleanse(text, len);
     free(text);

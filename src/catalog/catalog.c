@@ -432,6 +432,19 @@ done:
     return out;
 }
 
+/* Writes the objects req names into dataset name (mode create or append),
+ * with lineage "upload" from their keys. */
+static json_t *objects_write(lh_catalog *c, const char *name, const json_t *req, lh_write_mode mode, lh_err *err) {
+    char *source = NULL;
+    char *select = objects_select(c, req, &source, err);
+    if (!select) return NULL;
+    lh_lineage lin = {.source_system = "upload", .source = source};
+    json_t *m = catalog_write(c, name, select, mode, &lin, err);
+    free(select);
+    free(source);
+    return m;
+}
+
 json_t *catalog_register(lh_catalog *c, const json_t *req, lh_err *err) {
     const char *name = json_string_value(json_object_get(req, "name"));
     if (!name) {
@@ -452,13 +465,7 @@ json_t *catalog_register(lh_catalog *c, const json_t *req, lh_err *err) {
         return NULL;
     }
     json_decref(probe);
-    char *source = NULL;
-    char *select = objects_select(c, req, &source, err);
-    if (!select) return NULL;
-    lh_lineage lin = {.source_system = "upload", .source = source};
-    json_t *m = catalog_write(c, name, select, LH_WRITE_CREATE, &lin, err);
-    free(select);
-    free(source);
+    json_t *m = objects_write(c, name, req, LH_WRITE_CREATE, err);
     if (!m) return NULL;
     /* metadata given at register time: one more manifest write */
     json_t *patch = register_patch_of(req);
@@ -475,14 +482,7 @@ json_t *catalog_append_objects(lh_catalog *c, const char *name, const json_t *re
         lh_err_set(err, LH_E_NOT_FOUND, "no dataset named '%s'", name);
         return NULL;
     }
-    char *source = NULL;
-    char *select = objects_select(c, req, &source, err);
-    if (!select) return NULL;
-    lh_lineage lin = {.source_system = "upload", .source = source};
-    json_t *m = catalog_write(c, name, select, LH_WRITE_APPEND, &lin, err);
-    free(select);
-    free(source);
-    return m;
+    return objects_write(c, name, req, LH_WRITE_APPEND, err);
 }
 
 /* ---- PATCH metadata ------------------------------------------------------ */

@@ -76,6 +76,16 @@ json_t *vlab_read_json(lh_vlab *lab, const char *key, lh_err *err) {
     return doc;
 }
 
+json_t *vlab_read_named(lh_vlab *lab, const char *dir, const char *name, const char *what, lh_err *err) {
+    char *key = vlab_key(dir, name, ".json");
+    pthread_mutex_lock(&lab->mu);
+    json_t *doc = vlab_read_json(lab, key, err);
+    pthread_mutex_unlock(&lab->mu);
+    free(key);
+    if (!doc && err && err->code == LH_E_NOT_FOUND) lh_err_set(err, LH_E_NOT_FOUND, "no %s named '%s'", what, name);
+    return doc;
+}
+
 int vlab_write_json(lh_vlab *lab, const char *key, const json_t *doc, lh_err *err) {
     char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
     int rc = storage_put(lab->cfg.storage, key, text, strlen(text), NULL, err);

@@ -294,15 +294,9 @@ json_t *vlab_eval_autogen(lh_vlab *lab, const char *name, const json_t *req, lh_
 
 static json_t *eval_read(lh_vlab *lab, const char *name, lh_err *err) {
     if (name_check(name, err) != 0) return NULL;
-    char *key = vlab_key(EVAL_DIR, name, ".json");
-    pthread_mutex_lock(&lab->mu);
-    json_t *doc = vlab_read_json(lab, key, err);
-    pthread_mutex_unlock(&lab->mu);
-    free(key);
-    if (!doc && err && err->code == LH_E_NOT_FOUND) {
-        lh_err_set(err, LH_E_NOT_FOUND, "no eval set named '%s'", name);
+    json_t *doc = vlab_read_named(lab, EVAL_DIR, name, "eval set", err);
+    if (!doc && err && err->code == LH_E_NOT_FOUND)
         lh_err_hint(err, "POST /vectors/hnsw/evals or /vectors/hnsw/evals/%s/autogen makes one", name);
-    }
     return doc;
 }
 

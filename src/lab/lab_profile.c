@@ -92,15 +92,8 @@ static int backend_fields(const json_t *req, const char **backend, const char **
 
 static json_t *profile_read(lh_vlab *lab, const char *id, lh_err *err) {
     if (id_check(id, err) != 0) return NULL;
-    char *key = vlab_key(PROFILE_DIR, id, ".json");
-    pthread_mutex_lock(&lab->mu);
-    json_t *p = vlab_read_json(lab, key, err);
-    pthread_mutex_unlock(&lab->mu);
-    free(key);
-    if (!p && err && err->code == LH_E_NOT_FOUND) {
-        lh_err_set(err, LH_E_NOT_FOUND, "no profile named '%s'", id);
-        lh_err_hint(err, "GET /catalog/profiles lists them");
-    }
+    json_t *p = vlab_read_named(lab, PROFILE_DIR, id, "profile", err);
+    if (!p && err && err->code == LH_E_NOT_FOUND) lh_err_hint(err, "GET /catalog/profiles lists them");
     return p;
 }
 
