@@ -20,6 +20,7 @@
 
 #include "catalog/catalog_internal.h"
 #include "common/duck.h"
+#include "common/json_util.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
@@ -587,10 +588,7 @@ static int apply_register_metadata(lh_catalog *c, json_t *m, const json_t *req, 
 }
 
 json_t *catalog_patch(lh_catalog *c, const char *name, const json_t *patch, lh_err *err) {
-    if (!json_is_object(patch)) {
-        lh_err_set(err, LH_E_BAD_REQUEST, "the body must be a JSON object");
-        return NULL;
-    }
+    if (lh_json_want_object(patch, err) != 0) return NULL;
     pthread_mutex_lock(&c->write_mu);
     json_t *out = NULL;
     json_t *m = manifest_copy(c, name);

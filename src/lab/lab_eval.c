@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json_util.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
@@ -144,10 +145,7 @@ static int k_field(const json_t *req, int *k, lh_err *err) {
 json_t *vlab_eval_create(lh_vlab *lab, const json_t *req, lh_err *err) {
     const char *name, *index;
     int k;
-    if (!json_is_object(req)) {
-        lh_err_set(err, LH_E_BAD_REQUEST, "the body must be a JSON object");
-        return NULL;
-    }
+    if (lh_json_want_object(req, err) != 0) return NULL;
     if (vlab_str_field(req, "name", 1, &name, err) || name_check(name, err) ||
         vlab_str_field(req, "index", 1, &index, err) || k_field(req, &k, err))
         return NULL;
@@ -224,7 +222,7 @@ typedef struct {
 static int autogen_parse(const json_t *req, autogen_opts *o, const char **index, lh_err *err) {
     double n, noise, seed;
     const char *from;
-    if (!json_is_object(req)) return lh_err_set(err, LH_E_BAD_REQUEST, "the body must be a JSON object");
+    if (lh_json_want_object(req, err) != 0) return -1;
     if (vlab_str_field(req, "index", 1, index, err) || vlab_num_field(req, "n", 20, 1, EVAL_MAX_QUERIES, &n, err) ||
         vlab_num_field(req, "noise", 0.05, 0, 1, &noise, err) ||
         vlab_num_field(req, "seed", 42, 0, 9007199254740991.0, &seed, err) || k_field(req, &o->k, err) ||

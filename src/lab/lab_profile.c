@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json_util.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
@@ -119,10 +120,7 @@ static json_t *profile_build(lh_vlab *lab, const json_t *req, const char *by, lh
 }
 
 json_t *vlab_profile_put(lh_vlab *lab, const json_t *req, const char *by, int *created, lh_err *err) {
-    if (!json_is_object(req)) {
-        lh_err_set(err, LH_E_BAD_REQUEST, "the body must be a JSON object");
-        return NULL;
-    }
+    if (lh_json_want_object(req, err) != 0) return NULL;
     json_t *doc = profile_build(lab, req, by, err);
     if (!doc) return NULL;
     const char *id = json_string_value(json_object_get(doc, "id"));
@@ -274,10 +272,7 @@ static lh_vsearch_mode warm_mode(const json_t *meta) {
 json_t *vlab_profile_search(lh_vlab *lab, const char *id, const json_t *req, lh_err *err) {
     const char *index, *query, *mode_s;
     double k;
-    if (!json_is_object(req)) {
-        lh_err_set(err, LH_E_BAD_REQUEST, "the body must be a JSON object");
-        return NULL;
-    }
+    if (lh_json_want_object(req, err) != 0) return NULL;
     if (vlab_str_field(req, "index", 1, &index, err) || vlab_str_field(req, "query", 1, &query, err) ||
         vlab_str_field(req, "mode", 0, &mode_s, err) || vlab_num_field(req, "k", 10, 1, 1000, &k, err))
         return NULL;
