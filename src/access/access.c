@@ -61,9 +61,13 @@ static int roles_persist(lh_access *a, access_role *const *roles, size_t n, lh_e
         json_decref(rj);
         access_role_free(dflt);
     }
-    json_t *doc = json_pack("{s:i, s:o}", "version", 1, "roles", arr);
+    return access_file_write(a, ROLES_KEY, "roles", arr, err);
+}
+
+int access_file_write(lh_access *a, const char *key, const char *field, json_t *arr, lh_err *err) {
+    json_t *doc = json_pack("{s:i, s:o}", "version", 1, field, arr);
     char *text = json_dumps(doc, JSON_INDENT(2));
-    int rc = storage_put(a->st, ROLES_KEY, text, strlen(text), NULL, err);
+    int rc = storage_put(a->st, key, text, strlen(text), NULL, err);
     free(text);
     json_decref(doc);
     return rc;

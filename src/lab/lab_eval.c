@@ -305,23 +305,10 @@ json_t *vlab_eval_get(lh_vlab *lab, const char *name, lh_err *err) {
     return s;
 }
 
+static json_t *eval_listed(lh_vlab *lab, const char *name) { return vlab_eval_get(lab, name, NULL); }
+
 json_t *vlab_eval_list(lh_vlab *lab) {
-    json_t *arr = json_array();
-    lh_object_info *objs = NULL;
-    size_t n = 0;
-    if (storage_list(lab->cfg.storage, EVAL_DIR "/", &objs, &n, NULL) == 0) {
-        for (size_t i = 0; i < n; i++) {
-            const char *base = objs[i].key + strlen(EVAL_DIR "/");
-            size_t bl = strlen(base);
-            if (bl <= 5 || strcmp(base + bl - 5, ".json")) continue;
-            char *name = lh_strndup(base, bl - 5);
-            json_t *s = vlab_eval_get(lab, name, NULL);
-            if (s) json_array_append_new(arr, s);
-            free(name);
-        }
-        storage_list_free(objs, n);
-    }
-    return json_pack("{s:o}", "evals", arr);
+    return json_pack("{s:o}", "evals", vlab_list_named(lab, EVAL_DIR, eval_listed));
 }
 
 /* ---- loading for a trial --------------------------------------------------------------------------------- */

@@ -146,23 +146,16 @@ json_t *vlab_profile_put(lh_vlab *lab, const json_t *req, const char *by, int *c
 
 json_t *vlab_profile_get(lh_vlab *lab, const char *id, lh_err *err) { return profile_read(lab, id, err); }
 
+/* A stored profile for the listing; NULL for a file that is not one. */
+static json_t *profile_listed(lh_vlab *lab, const char *id) {
+    json_t *p = profile_read(lab, id, NULL);
+    if (json_is_object(p)) return p;
+    json_decref(p);
+    return NULL;
+}
+
 json_t *vlab_profile_list(lh_vlab *lab) {
-    json_t *arr = json_array();
-    lh_object_info *objs = NULL;
-    size_t n = 0;
-    if (storage_list(lab->cfg.storage, PROFILE_DIR "/", &objs, &n, NULL) == 0) {
-        for (size_t i = 0; i < n; i++) {
-            const char *base = objs[i].key + strlen(PROFILE_DIR "/");
-            size_t bl = strlen(base);
-            if (bl <= 5 || strcmp(base + bl - 5, ".json") || strchr(base, '/')) continue;
-            char *id = lh_strndup(base, bl - 5);
-            json_t *p = profile_read(lab, id, NULL);
-            if (json_is_object(p)) json_array_append(arr, p);
-            json_decref(p);
-            free(id);
-        }
-        storage_list_free(objs, n);
-    }
+    json_t *arr = vlab_list_named(lab, PROFILE_DIR, profile_listed);
     pthread_mutex_lock(&lab->mu);
     json_t *out = json_pack("{s:o, s:s?}", "profiles", arr, "active", lab->active_profile);
     pthread_mutex_unlock(&lab->mu);
