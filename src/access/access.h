@@ -101,6 +101,7 @@ typedef struct {
     char role[65];
     char recruiter_id[65];
     lh_query_param vars[1];
+    lh_access *access;      /* for scope.view (borrowed) */
 } lh_access_scope;
 int access_scope(lh_access *a, const lh_principal *who, lh_access_scope *out, lh_err *err);
 /* The decision document for who over dataset (access_check with who's role);

@@ -197,9 +197,8 @@ char *access_decision_select(const json_t *decision, const char *dataset) {
     return sql;
 }
 
-char *access_decision_select_from(const json_t *decision, const char *from) {
+char *access_decision_columns_sql(const json_t *decision) {
     lh_strbuf sb = LH_STRBUF_INIT;
-    sb_puts(&sb, "SELECT ");
     size_t i, n = 0;
     json_t *c;
     json_array_foreach(json_object_get(decision, "columns"), i, c) {
@@ -217,7 +216,12 @@ char *access_decision_select_from(const json_t *decision, const char *from) {
         sb_free(&sb);
         return NULL;
     }
-    sb_puts(&sb, " FROM ");
-    sb_puts(&sb, from);
     return sb_steal(&sb);
+}
+
+char *access_decision_select_from(const json_t *decision, const char *from) {
+    char *cols = access_decision_columns_sql(decision);
+    char *sql = cols ? lh_asprintf("SELECT %s FROM %s", cols, from) : NULL;
+    free(cols);
+    return sql;
 }

@@ -123,6 +123,8 @@ json_t *access_decide(const access_role *role, const json_t *manifest, const jso
 char *access_decision_select(const json_t *decision, const char *dataset);
 /* The same over `from`, SQL text pasted as is (e.g. main."candidates"). */
 char *access_decision_select_from(const json_t *decision, const char *from);
+/* Its select list alone, over the stored column names (NULL when all are denied). */
+char *access_decision_columns_sql(const json_t *decision);
 
 /* ---- access.c -------------------------------------------------------------- */
 

@@ -174,6 +174,15 @@ static void sb_row_filter(lh_strbuf *sb, const char *pred) {
     }
 }
 
+/* The role's row filter over dataset as SQL (owned), or NULL for none. */
+static char *role_filter_sql(const access_role *role, const char *dataset) {
+    const char *pred = json_string_value(json_object_get(role->row_filters, dataset));
+    if (!pred) return NULL;
+    lh_strbuf sb = LH_STRBUF_INIT;
+    sb_row_filter(&sb, pred);
+    return sb_steal(&sb);
+}
+
 /* The view SQL of role over one manifest, or NULL when it sees no column. */
 static char *role_view_sql(const access_role *role, const json_t *manifest) {
     const char *name = json_string_value(json_object_get(manifest, "name"));
@@ -182,12 +191,9 @@ static char *role_view_sql(const access_role *role, const json_t *manifest) {
     lh_strbuf from = LH_STRBUF_INIT;
     sb_puts(&from, "main.");
     sb_sql_ident(&from, name);
-    const char *pred = json_string_value(json_object_get(role->row_filters, name));
-    if (pred) {
-        sb_puts(&from, " WHERE (");
-        sb_row_filter(&from, pred);
-        sb_puts(&from, ")");
-    }
+    char *filter = role_filter_sql(role, name);
+    if (filter) sb_printf(&from, " WHERE (%s)", filter);
+    free(filter);
     char *sql = access_decision_select_from(d, from.buf);
     sb_free(&from);
     json_decref(d);
@@ -317,6 +323,31 @@ static int schema_build(lh_access *a, const access_role *role, access_schema *s,
     return 0;
 }
 
+/* lh_dataset_view_fn of a scope (ctx: the lh_access_scope): the same
+ * decision and row filter as the role's view of the dataset, over its
+ * stored columns, for SQL that reads the table's files (ADR 0240). */
+static int scope_dataset_view(void *ctx, const char *dataset, lh_dataset_view *out, lh_err *err) {
+    lh_access_scope *sc = ctx;
+    memset(out, 0, sizeof *out);
+    access_role *role = access_role_copy(sc->access, sc->role, err);
+    json_t *m = role ? catalog_get(sc->access->catalog, dataset, err) : NULL;
+    json_t *d = m ? access_decide(role, m, NULL, err) : NULL;
+    int rc = -1;
+    if (d && !(out->select = access_decision_columns_sql(d))) {
+        lh_err_set(err, LH_E_FORBIDDEN, "dataset '%s' is not visible to role '%s'", dataset, role->name);
+    } else if (d) {
+        out->filter = role_filter_sql(role, dataset);
+        out->hidden = json_array();
+        json_array_extend(out->hidden, json_object_get(d, "masked"));
+        json_array_extend(out->hidden, json_object_get(d, "denied"));
+        rc = 0;
+    }
+    json_decref(d);
+    json_decref(m);
+    access_role_free(role);
+    return rc;
+}
+
 int access_scope(lh_access *a, const lh_principal *who, lh_access_scope *out, lh_err *err) {
     memset(out, 0, sizeof *out);
     if (access_principal_unconfined(who)) return 0;
@@ -346,6 +377,9 @@ int access_scope(lh_access *a, const lh_principal *who, lh_access_scope *out, lh
         snprintf(out->recruiter_id, sizeof out->recruiter_id, "%s", who->recruiter_id);
         out->scope.schema = out->schema;
         out->scope.who = out->role;
+        out->access = a;
+        out->scope.view = scope_dataset_view;
+        out->scope.view_ctx = out;
         if (role->row_filters) {
             out->vars[0] = (lh_query_param){.name = "lh_recruiter_id", .type = LH_QP_TEXT,
                                             .text = out->recruiter_id[0] ? out->recruiter_id : NULL};
