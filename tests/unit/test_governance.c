@@ -3,8 +3,9 @@
  * access_authorize (hashed keys, API keys made/rotated/revoked, levels, the
  * failed-attempt limiter), SQL confined to a role's schema through
  * query_open_as (masks, denied columns, bypass attempts refused, concurrent
- * principals of different roles on one pool), the keyed mask matching an
- * HMAC-SHA256 computed here, reserved storage keys, and the audit chain.
+ * principals of different roles on one pool), the keyed mask matching a
+ * SipHash-2-4 computed here (and SipHash matching the reference vectors),
+ * reserved storage keys, and the audit chain.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -184,10 +185,12 @@ static void test_confined_sql(void **state) {
     free(hex);
     unsigned char md[32];
     unsigned int mdlen = 0;
-    HMAC(EVP_sha256(), key, 32, (const unsigned char *)"jane.doe@example.com", 20, md, &mdlen);
+    static const char label[] = "lakehouse mask: siphash-2-4"; /* the mask's key, derived (ADR 0241) */
+    HMAC(EVP_sha256(), key, 32, (const unsigned char *)label, sizeof label - 1, md, &mdlen);
+    uint64_t h = lh_siphash24(md, "jane.doe@example.com", 20);
     char want[17];
-    for (int i = 0; i < 8; i++) snprintf(want + 2 * i, 3, "%02x", md[i]);
-    assert_string_equal(hashed, want); /* keyed HMAC-SHA256, first 16 hex */
+    for (int i = 0; i < 8; i++) snprintf(want + 2 * i, 3, "%02x", (unsigned)(h >> (8 * i)) & 0xff);
+    assert_string_equal(hashed, want); /* keyed SipHash-2-4, its 8 bytes as hex */
     assert_int_equal(json_integer_value(json_array_get(row, 1)), 80000); /* pay rounded */
     json_decref(r);
 
@@ -244,6 +247,20 @@ static void *worker_main(void *arg) {
 }
 
 /* Admin and read principals share the pool; each always sees its own view. */
+/* SipHash-2-4 against the reference vectors (key 00..0f, message 00..n-1). */
+static void test_siphash_vectors(void **state) {
+    (void)state;
+    unsigned char key[16], msg[16];
+    for (int i = 0; i < 16; i++) key[i] = msg[i] = (unsigned char)i;
+    assert_true(lh_siphash24(key, msg, 0) == 0x726fdb47dd0e0e31ULL);
+    assert_true(lh_siphash24(key, msg, 1) == 0x74f839c593dc67fdULL);
+    assert_true(lh_siphash24(key, msg, 2) == 0x0d6c8009d9a94f5aULL);
+    assert_true(lh_siphash24(key, msg, 8) == 0x93f5f5799a932462ULL);
+    assert_true(lh_siphash24(key, msg, 15) == 0xa129ca6149be45e5ULL); /* the paper's example */
+    key[0] ^= 1;
+    assert_true(lh_siphash24(key, msg, 15) != 0xa129ca6149be45e5ULL);
+}
+
 static void test_concurrent_scopes(void **state) {
     fixture *f = *state;
     worker w[4] = {{f, "admin", 0}, {f, "read", 0}, {f, "admin", 0}, {f, "analyst", 0}};
@@ -302,6 +319,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_confined_sql, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_scopes, setup, teardown),
         cmocka_unit_test(test_reserved_keys),
+        cmocka_unit_test(test_siphash_vectors),
         cmocka_unit_test_setup_teardown(test_audit_chain, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
