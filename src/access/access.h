@@ -18,9 +18,9 @@
  * hash > partial; null when none was named). Sensitivity and PII flags come
  * from the catalog manifest (columns[].sensitivity, columns[].pii).
  *
- * Masks as SQL (DuckDB): hash = the first 16 hex digits of sha256 of the
- * text (stable, so joins and distinct counts still work; not a secret for
- * low-entropy values — the defaults never hash SSNs); partial = e-mails
+ * Masks as SQL (DuckDB): hash = 16 hex digits of SipHash-2-4 of the text
+ * under the deployment's mask key (stable, so joins and distinct counts
+ * still work; a user cannot hash a guess, ADR 0241); partial = e-mails
  * keep their first letter and domain, numeric salaries are rounded down to
  * 10,000, other values keep their last 4 characters; null = a typed NULL.
  *

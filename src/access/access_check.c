@@ -162,7 +162,7 @@ static void sb_mask_expr(lh_strbuf *sb, const json_t *col) {
     const char *name = json_string_value(json_object_get(col, "name"));
     const char *type = json_string_value(json_object_get(col, "type"));
     const char *mask = json_string_value(json_object_get(col, "mask"));
-    if (!strcmp(mask, "hash")) { /* keyed: HMAC-SHA256 with the deployment's mask key (access_scope.c) */
+    if (!strcmp(mask, "hash")) { /* keyed SipHash-2-4 under the deployment's mask key (access_scope.c) */
         sb_puts(sb, "lh_mask_hash(");
         sb_text_of(sb, name);
         sb_puts(sb, ")");

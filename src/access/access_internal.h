@@ -136,7 +136,7 @@ access_role *access_role_copy(lh_access *a, const char *name, lh_err *err);
 void access_keys_init(lh_access *a);
 void access_keys_free(lh_access *a);
 /* Loads or makes the deployment's mask key (_access/mask.key) and registers
- * lh_mask_hash(VARCHAR) (first 16 hex of HMAC-SHA256) on the engine. */
+ * lh_mask_hash(VARCHAR) (16 hex of keyed SipHash-2-4, ADR 0241) on the engine. */
 int access_mask_init(lh_access *a, lh_err *err);
 void access_scope_free(lh_access *a);
 
