@@ -70,7 +70,8 @@ int access_permit(const lh_principal *who, lh_level need, const char *what, lh_e
 /* 1 when who's SQL runs unconfined (the admin role). */
 int access_principal_unconfined(const lh_principal *who);
 
-/* Loads [[auth.keys]] (an unknown role fails start-up) and _access/keys.json;
+/* Installs [[access.roles]] (validated as POST /access/roles would; ADR 0243),
+ * loads [[auth.keys]] (an unknown role fails start-up) and _access/keys.json;
  * with auth on and no key at all, makes an admin key, prints it once on
  * stdout and stores only its hash. cfg is borrowed for the module's life. */
 int access_auth_configure(lh_access *a, const lh_config *cfg, lh_err *err);

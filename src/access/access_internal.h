@@ -37,6 +37,7 @@ typedef struct {
     access_rule pii_default;
     lh_level level;            /* permission level: read, write (custom roles), admin (only "admin") */
     json_t *row_filters;       /* owned, may be NULL: {dataset: SQL predicate, $recruiter_id allowed} */
+    int from_config;           /* [[access.roles]]: not persisted, not changeable through the API */
 } access_role;
 
 typedef struct access_log access_log;
@@ -128,6 +129,9 @@ char *access_decision_columns_sql(const json_t *decision);
 
 /* ---- access.c -------------------------------------------------------------- */
 
+/* Installs cfg's [[access.roles]] (validated by access_role_from_json,
+ * errors prefixed with "file:line"), over built-ins and roles.json. */
+int access_roles_configure(lh_access *a, const lh_config *cfg, lh_err *err);
 /* A copy of the named role (caller frees), or NULL with LH_E_NOT_FOUND. */
 access_role *access_role_copy(lh_access *a, const char *name, lh_err *err);
 

@@ -182,6 +182,7 @@ static int first_admin_key(lh_access *a, lh_err *err) {
 
 int access_auth_configure(lh_access *a, const lh_config *cfg, lh_err *err) {
     a->auth_enabled = cfg->auth.enabled;
+    if (access_roles_configure(a, cfg, err) != 0) return -1; /* before the keys that name them */
     for (size_t i = 0; i < cfg->auth.nkeys; i++) {
         const lh_api_key *c = &cfg->auth.keys[i];
         access_key k = {.from_config = 1};

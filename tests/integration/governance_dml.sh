@@ -129,4 +129,51 @@ check "read key: no literal of the predicates anywhere" none "$HASHED" "$H"
 H=$(curl -s -H "X-API-Key: k-admin" "$LH_URL/catalog/datasets/by-name/candidates/history")
 check_eq "admin sees the predicate" "$(jq -r '[.history[] | select(.operation == "DELETE")][0].parameters.predicate' <<<"$H")" \
   "email = '$HASHED'"
+lh_stop
+
+# ---- a custom role from the config file ([[access.roles]], ADR 0243) --------------------------
+mkdir -p "$LH_TMP/cfg"
+cat >"$LH_TMP/cfg/lakehouse.toml" <<'TOML'
+[[access.roles]]
+name = "desk"
+level = "write"
+max_sensitivity = "confidential"
+pii = { email = "mask:hash", phone = "deny" }
+pii_default = "deny"
+row_filters = { candidates = "recruiter_id = CAST($recruiter_id AS BIGINT)" }
+
+[[auth.keys]]
+key = "k-desk"
+role = "desk"
+recruiter_id = "2"
+
+[[auth.keys]]
+key = "k-admin"
+role = "admin"
+TOML
+cd "$LH_TMP/cfg" && lh_start "$DATA" LAKEHOUSE_AUTH_ENABLED=true; rc=$?; cd - >/dev/null
+check_eq "a server starts with a role from the config file" "$rc" 0
+sql k-desk "SELECT DISTINCT recruiter_id FROM candidates"
+check_eq "its row filter holds" "$CODE $(jq -c '[.rows[][0]]' <<<"$OUT")" "200 [2]"
+sql k-desk "SELECT email FROM candidates LIMIT 5"
+check_eq "its mask holds" "$CODE $(val '[.rows[][0] | test("^[0-9a-f]{16}$")] | all')" "200 true"
+sql k-desk "SELECT phone FROM candidates"
+check_eq "its denied column is absent (400)" "$CODE" 400
+sql k-desk "DELETE FROM candidates WHERE recruiter_id <> 2"
+check_eq "its write level works, within its rows" "$CODE $(val .rows_affected)" "200 0"
+R=$(curl -s -H "X-API-Key: k-admin" "$LH_URL/access/roles/desk")
+check_eq "GET /access/roles/desk says where it comes from" "$(jq -r .source <<<"$R")" config
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "X-API-Key: k-admin" "$LH_URL/access/roles" \
+  -d '{"name":"desk","level":"read"}')
+check_eq "the API cannot replace it (409)" "$code" 409
+lh_stop
+cat >"$LH_TMP/cfg/lakehouse.toml" <<'TOML'
+[[access.roles]]
+name = "desk"
+pii = { email = "scramble" }
+TOML
+out=$(cd "$LH_TMP/cfg" && LAKEHOUSE_DATA=$DATA LAKEHOUSE_AUTH_ENABLED=false LAKEHOUSE_PORT=$(free_port) LAKEHOUSE_GRPC_PORT=0 \
+  timeout 20 "$LH_BIN" serve 2>&1); rc=$?
+check "a bad role in the config file stops start-up" test "$rc" -ne 0
+check "…naming file, line and field" grep -q "lakehouse.toml:1: \[\[access.roles\]\]: pii.email must be a rule string" <<<"$out"
 t_done

@@ -154,6 +154,59 @@ static void test_authorize(void **state) {
     config_free(cfg);
 }
 
+/* Custom roles from [[access.roles]]: the API's parser (a bad field names the file and line),
+ * keys may use them, their masks and row filters hold, the API cannot change them and they are
+ * not copied into roles.json (ADR 0243). */
+static void test_config_roles(void **state) {
+    fixture *f = *state;
+    lh_err err = {0};
+    lh_config *bad = config_load_string("[[access.roles]]\nname = \"desk\"\ncolour = \"red\"\n", "t.toml", &err);
+    assert_non_null(bad);
+    assert_int_equal(access_auth_configure(f->a, bad, &err), -1);
+    assert_non_null(strstr(err.msg, "t.toml:1: [[access.roles]]: unknown role field 'colour'"));
+    config_free(bad);
+    lh_err_clear(&err);
+    lh_config *cfg = config_load_string("[[access.roles]]\nname = \"desk\"\nlevel = \"write\"\n"
+                                        "max_sensitivity = \"confidential\"\npii_default = \"deny\"\n"
+                                        "pii = { email = \"mask:hash\", salary = \"mask:partial\" }\n"
+                                        "row_filters = { people = \"id = 2\" }\n"
+                                        "[[auth.keys]]\nkey = \"desk-key\"\nrole = \"desk\"\n",
+                                        "t.toml", &err);
+    assert_non_null(cfg);
+    if (access_auth_configure(f->a, cfg, &err) != 0) fail_msg("%s", err.msg);
+    lh_principal who;
+    assert_int_equal(access_authorize(f->a, "desk-key", "10.0.0.3", LH_LEVEL_WRITE, "write", &who, &err), 0);
+    assert_string_equal(who.role, "desk");
+    json_t *r = run_as(f, &who, "SELECT id, email, salary FROM people", &err);
+    if (!r) fail_msg("%s", err.msg);
+    json_t *rows = json_object_get(r, "rows");
+    assert_int_equal(json_array_size(rows), 1); /* the row filter */
+    assert_int_equal(json_integer_value(json_array_get(json_array_get(rows, 0), 0)), 2);
+    assert_int_equal(strlen(json_string_value(json_array_get(json_array_get(rows, 0), 1))), 16); /* hashed */
+    assert_int_equal(json_integer_value(json_array_get(json_array_get(rows, 0), 2)), 120000);   /* rounded */
+    json_decref(r);
+    assert_null(run_as(f, &who, "SELECT ssn FROM people", &err)); /* pii_default deny */
+    json_t *role = access_role_get(f->a, "desk", &err);
+    assert_string_equal(json_string_value(json_object_get(role, "source")), "config");
+    assert_null(access_role_put(f->a, role, NULL, &err)); /* GET's shape goes back in, but not over the config */
+    assert_int_equal(err.code, LH_E_CONFLICT);
+    json_decref(role);
+    assert_int_equal(access_role_delete(f->a, "desk", &err), -1);
+    assert_int_equal(err.code, LH_E_CONFLICT);
+    json_t *other = json_loads("{\"name\":\"other\",\"level\":\"read\"}", 0, NULL);
+    json_t *put = access_role_put(f->a, other, NULL, &err); /* roles.json gets API roles only */
+    assert_non_null(put);
+    json_decref(put);
+    json_decref(other);
+    char *stored = NULL;
+    size_t len = 0;
+    assert_int_equal(storage_get(f->st, "_access/roles.json", &stored, &len, &err), 0);
+    assert_non_null(strstr(stored, "\"other\""));
+    assert_null(strstr(stored, "\"desk\""));
+    free(stored);
+    config_free(cfg);
+}
+
 /* ---- confinement ---------------------------------------------------------------------------- */
 
 static void test_confined_sql(void **state) {
@@ -316,6 +369,7 @@ static void test_audit_chain(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_authorize, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_roles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_confined_sql, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_scopes, setup, teardown),
         cmocka_unit_test(test_reserved_keys),
