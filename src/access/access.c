@@ -352,7 +352,8 @@ lh_access *access_open(lh_storage *st, lh_catalog *catalog, lh_query_engine *que
     pthread_mutex_init(&a->write_mu, NULL);
     pthread_mutex_init(&a->scope_mu, NULL);
     access_keys_init(a);
-    if (!(a->log = access_log_open(st, err)) || roles_load(a, err) != 0 || access_mask_init(a, err) != 0) {
+    if (access_secret_load(st, 1, a->mask_key, err) != 0 || !(a->log = access_log_open(st, a->mask_key, err)) ||
+        roles_load(a, err) != 0 || access_mask_init(a, err) != 0) {
         access_free(a);
         return NULL;
     }

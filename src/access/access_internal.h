@@ -139,14 +139,20 @@ access_role *access_role_copy(lh_access *a, const char *name, lh_err *err);
 
 void access_keys_init(lh_access *a);
 void access_keys_free(lh_access *a);
-/* Loads or makes the deployment's mask key (_access/mask.key) and registers
- * lh_mask_hash(VARCHAR) (16 hex of keyed SipHash-2-4, ADR 0241) on the engine. */
+/* The deployment's secret, 32 random bytes in _access/mask.key (reserved
+ * storage), made when missing and create is set; else LH_E_NOT_FOUND. */
+int access_secret_load(lh_storage *st, int create, unsigned char out[32], lh_err *err);
+/* A key for one use of the secret: HMAC-SHA256(secret, label). */
+void access_key_derive(const unsigned char secret[32], const char *label, unsigned char out[32]);
+/* Registers lh_mask_hash(VARCHAR) (16 hex of keyed SipHash-2-4, ADR 0241)
+ * on the engine, keyed from a->mask_key (the secret). */
 int access_mask_init(lh_access *a, lh_err *err);
 void access_scope_free(lh_access *a);
 
 /* ---- access_audit.c ------------------------------------------------------ */
 
-access_log *access_log_open(lh_storage *st, lh_err *err);
+/* secret: the deployment's (access_secret_load); the chain is keyed from it (ADR 0244). */
+access_log *access_log_open(lh_storage *st, const unsigned char secret[32], lh_err *err);
 void access_log_free(access_log *l);
 void access_log_append(access_log *l, const lh_access_audit_rec *rec);
 json_t *access_log_list(access_log *l, int limit, const char *caller, const char *outcome);

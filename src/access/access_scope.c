@@ -50,10 +50,8 @@ static void mask_key_free(void *p) {
 }
 
 static mask_key *mask_key_new(const unsigned char key[32]) {
-    static const char label[] = "lakehouse mask: siphash-2-4";
     unsigned char md[32];
-    unsigned int n = 0;
-    if (!HMAC(EVP_sha256(), key, 32, (const unsigned char *)label, sizeof label - 1, md, &n)) abort();
+    access_key_derive(key, "lakehouse mask: siphash-2-4", md);
     mask_key *m = lh_malloc(sizeof *m);
     memcpy(m->k, md, sizeof m->k);
     OPENSSL_cleanse(md, sizeof md);
@@ -106,26 +104,34 @@ static int hex_decode(const char *s, size_t len, unsigned char *out, size_t n) {
     return 0;
 }
 
-int access_mask_init(lh_access *a, lh_err *err) {
+int access_secret_load(lh_storage *st, int create, unsigned char out[32], lh_err *err) {
     char *text = NULL;
     size_t len = 0;
     lh_err gerr = {0};
-    if (storage_get(a->st, MASK_KEY, &text, &len, &gerr) == 0) {
-        int bad = hex_decode(text, len, a->mask_key, sizeof a->mask_key);
+    if (storage_get(st, MASK_KEY, &text, &len, &gerr) == 0) {
+        int bad = hex_decode(text, len, out, 32);
         OPENSSL_cleanse(text, len);
         free(text);
-        if (bad) return lh_err_set(err, LH_E_INTERNAL, "%s is not 64 hex digits", MASK_KEY);
-    } else if (gerr.code == LH_E_NOT_FOUND) {
-        char hex[65];
-        lh_random_hex(hex, 32);
-        hex_decode(hex, 64, a->mask_key, sizeof a->mask_key);
-        int rc = storage_put(a->st, MASK_KEY, hex, 64, NULL, err);
-        OPENSSL_cleanse(hex, sizeof hex);
-        if (rc != 0) return -1;
-    } else {
+        return bad ? lh_err_set(err, LH_E_INTERNAL, "%s is not 64 hex digits", MASK_KEY) : 0;
+    }
+    if (gerr.code != LH_E_NOT_FOUND || !create) {
         if (err) *err = gerr;
         return -1;
     }
+    char hex[65];
+    lh_random_hex(hex, 32);
+    hex_decode(hex, 64, out, 32);
+    int rc = storage_put(st, MASK_KEY, hex, 64, NULL, err);
+    OPENSSL_cleanse(hex, sizeof hex);
+    return rc;
+}
+
+void access_key_derive(const unsigned char secret[32], const char *label, unsigned char out[32]) {
+    unsigned int n = 0;
+    if (!HMAC(EVP_sha256(), secret, 32, (const unsigned char *)label, strlen(label), out, &n)) abort();
+}
+
+int access_mask_init(lh_access *a, lh_err *err) {
     if (!a->query) return 0;
     return query_engine_with_admin(a->query, register_mask, a->mask_key, err);
 }

@@ -226,6 +226,18 @@ cp "$LH_TMP/audit.bak" "$DATA/_access/audit.jsonl"
 awk 'NR==3{l3=$0; next} NR==4{print; print l3; next} {print}' "$LH_TMP/audit.bak" >"$DATA/_access/audit.jsonl"
 V=$(LAKEHOUSE_DATA=$DATA "$LH_BIN" audit verify)
 check "reordered records are reported" grep -q "seq 4 follows 2" <<<"$V"
+# a full rewrite: every record re-chained (sha256, no key: what a forger can compute) and the head too
+prev=0000000000000000000000000000000000000000000000000000000000000000; seq=0; : >"$DATA/_access/audit.jsonl"
+head -20 "$LH_TMP/audit.bak" | while IFS= read -r line; do
+  seq=$((seq + 1))
+  body=$(jq -cS --arg p "$prev" --argjson s "$seq" 'del(.hash) | .outcome = "ok" | .prev = $p | .seq = $s' <<<"$line")
+  prev=$(printf '%s%s' "$prev" "$body" | sha256sum | cut -c1-64)
+  printf '%s,"hash":"%s"}\n' "${body%\}}" "$prev" >>"$DATA/_access/audit.jsonl"
+  printf '%s %s\n' "$seq" "$prev" >"$DATA/_access/audit.head"
+done
+V=$(LAKEHOUSE_DATA=$DATA "$LH_BIN" audit verify); rc=$?
+check_eq "a full rewrite of log and head is reported (the chain is keyed)" "$rc:$(echo "$V" | jq .ok)" "1:false"
+check "…from its first record" grep -q "seq 1 was changed" <<<"$V"
 
 # ---- safe defaults ------------------------------------------------------------------------------
 D2=$LH_TMP/fresh

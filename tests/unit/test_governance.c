@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include "access/access.h"
 #include "catalog/catalog.h"
 #include "common/config.h"
+#include "common/strbuf.h"
 #include "common/util.h"
 #include "query/query.h"
 #include "storage/storage.h"
@@ -366,6 +368,85 @@ static void test_audit_chain(void **state) {
     f->a = access_open(f->st, f->cat, f->q, &err); /* for teardown */
 }
 
+/* Rewrites the whole log and its head as chain(prev, body) -> hash says, each record's rows
+ * set to 0: what a forger would do. keyed: with the deployment's chain key, else unkeyed
+ * sha256 (as the chain was before ADR 0244). */
+static void forge_log(fixture *f, const unsigned char *key) {
+    lh_err err = {0};
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(storage_get(f->st, "_access/audit.jsonl", &text, &len, &err), 0);
+    lh_strbuf out = LH_STRBUF_INIT;
+    char prev[65] = "0000000000000000000000000000000000000000000000000000000000000000";
+    long long seq = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        json_t *rec = json_loads(line, 0, NULL);
+        assert_non_null(rec);
+        json_object_del(rec, "hash");
+        json_object_set_new(rec, "rows", json_integer(0));
+        json_object_set_new(rec, "prev", json_string(prev));
+        json_object_set_new(rec, "seq", json_integer(++seq));
+        char *body = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
+        size_t n = strlen(body);
+        unsigned char *msg = lh_malloc(64 + n), md[32];
+        memcpy(msg, prev, 64);
+        memcpy(msg + 64, body, n);
+        unsigned int mdlen = 0;
+        if (key) HMAC(EVP_sha256(), key, 32, msg, 64 + n, md, &mdlen);
+        else EVP_Digest(msg, 64 + n, md, &mdlen, EVP_sha256(), NULL);
+        free(msg);
+        for (int i = 0; i < 32; i++) snprintf(prev + 2 * i, 3, "%02x", md[i]);
+        body[n - 1] = 0;
+        sb_printf(&out, "%s,\"hash\":\"%s\"}\n", body, prev);
+        free(body);
+        json_decref(rec);
+    }
+    free(text);
+    assert_int_equal(storage_put(f->st, "_access/audit.jsonl", out.buf, out.len, NULL, &err), 0);
+    char head[96];
+    int hn = snprintf(head, sizeof head, "%lld %s\n", seq, prev);
+    assert_int_equal(storage_put(f->st, "_access/audit.head", head, (size_t)hn, NULL, &err), 0);
+    sb_free(&out);
+}
+
+/* A full rewrite of log and head (ADR 0244): without the chain key it is found; the same
+ * rewrite with the key verifies, so it is the key that makes the difference. */
+static void test_audit_full_rewrite(void **state) {
+    fixture *f = *state;
+    for (int i = 0; i < 4; i++) {
+        lh_access_audit_rec rec = {.caller = "c", .role = "read", .kind = "sql", .sql = "SELECT 1", .rows = i + 1,
+                                   .elapsed_ms = 1, .outcome = "denied"};
+        access_audit(f->a, &rec);
+    }
+    access_free(f->a);
+    f->a = NULL;
+    lh_err err = {0};
+    forge_log(f, NULL);
+    json_t *v = access_audit_verify(f->st, &err);
+    assert_false(json_is_true(json_object_get(v, "ok")));
+    char *dump = json_dumps(v, 0);
+    assert_non_null(strstr(dump, "seq 1 was changed"));
+    free(dump);
+    json_decref(v);
+    char *hex = NULL;
+    size_t len = 0;
+    unsigned char secret[32], key[32];
+    assert_int_equal(storage_get(f->st, "_access/mask.key", &hex, &len, &err), 0);
+    for (int i = 0; i < 32; i++) {
+        unsigned b;
+        sscanf(hex + 2 * i, "%2x", &b);
+        secret[i] = (unsigned char)b;
+    }
+    free(hex);
+    unsigned int klen = 0;
+    HMAC(EVP_sha256(), secret, 32, (const unsigned char *)"lakehouse audit chain", 21, key, &klen);
+    forge_log(f, key);
+    v = access_audit_verify(f->st, &err);
+    assert_true(json_is_true(json_object_get(v, "ok")));
+    json_decref(v);
+    f->a = access_open(f->st, f->cat, f->q, &err); /* for teardown */
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_authorize, setup, teardown),
@@ -375,6 +456,7 @@ int main(void) {
         cmocka_unit_test(test_reserved_keys),
         cmocka_unit_test(test_siphash_vectors),
         cmocka_unit_test_setup_teardown(test_audit_chain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_full_rewrite, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
