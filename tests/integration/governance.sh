@@ -96,6 +96,10 @@ sql k-read "SELECT * FROM read_parquet('x.parquet')"
 check "file functions are refused by name" grep -q "read_parquet" <<<"$OUT"
 sql k-read "SET threads = 1"
 check_eq "SET is admin-only (403)" "$CODE" 403
+sql k-read "EXPLAIN SELECT email FROM candidates WHERE state = 'CA'"
+check_eq "EXPLAIN of a statement the role may run (ADR 0244)" "$CODE $(echo "$OUT" | jq -r '.rows[0][0]')" "200 physical_plan"
+sql k-read "EXPLAIN ANALYZE SELECT count(*) FROM candidates"
+check_eq "EXPLAIN ANALYZE stays admin-only (403)" "$CODE" 403
 
 # AI-safe views join each role's schema with the role's policy on top
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-API-Key: k-write" "$LH_URL/catalog/views" \

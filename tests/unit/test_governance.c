@@ -256,7 +256,9 @@ static void test_confined_sql(void **state) {
         "SELECT * FROM 'tables/people/x.parquet'", "SELECT lh_mask_hash('jane.doe@example.com')",
         "WITH duckdb_views AS (SELECT * FROM duckdb_views) SELECT * FROM duckdb_views",
         "SELECT * FROM (SELECT 1) t WHERE EXISTS (SELECT * FROM main.people)", "SET threads = 1", "PRAGMA version",
-        "EXPLAIN SELECT 1", "SELECT * FROM lh_role_admin.people", "SELECT * FROM lh_role_analyst.people",
+        "EXPLAIN ANALYZE SELECT 1", "EXPLAIN (FORMAT json) SELECT 1", "EXPLAIN SELECT * FROM main.people",
+        "EXPLAIN SELECT ssn FROM people", "EXPLAIN PRAGMA version", "EXPLAIN SELECT * FROM read_parquet('x')",
+        "SELECT * FROM lh_role_admin.people", "SELECT * FROM lh_role_analyst.people",
         "SELECT * FROM query('SELECT 1')", "SELECT getenv('HOME')", "ATTACH ':memory:' AS x",
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
@@ -271,6 +273,7 @@ static void test_confined_sql(void **state) {
         "SELECT * FROM (SELECT upper(email) AS e FROM people) t", "SELECT email FROM people UNION SELECT 'x'",
         "SELECT CAST(salary AS VARCHAR) FROM people", "DESCRIBE people", "SELECT * FROM range(3)",
         "SELECT count(*) FROM people a JOIN people b ON a.email = b.email",
+        "EXPLAIN SELECT email FROM people WHERE id = 1", /* the plan of a statement the role may run (ADR 0244) */
     };
     for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++) {
         lh_err e = {0};
@@ -278,6 +281,13 @@ static void test_confined_sql(void **state) {
         if (!x) fail_msg("refused as analyst: %s (%s)", fine[i], e.msg);
         json_decref(x);
     }
+    json_t *plan = run_as(f, &ana, "EXPLAIN SELECT email FROM people", &err); /* binds to the masked view */
+    if (!plan) fail_msg("%s", err.msg);
+    char *text = json_dumps(plan, 0);
+    assert_non_null(strstr(text, "physical_plan"));
+    assert_null(strstr(text, "jane.doe"));
+    free(text);
+    json_decref(plan);
 }
 
 typedef struct {
