@@ -91,6 +91,20 @@ static json_t *run_as(fixture *f, const lh_principal *who, const char *sql, lh_e
     return query_run_json_as(f->q, &sc.scope, sql, NULL, 0, 0, 0, err);
 }
 
+/* The deployment secret as the server keeps it: 64 hex digits in _access/mask.key. */
+static void read_secret(fixture *f, unsigned char out[32]) {
+    lh_err err = {0};
+    char *hex = NULL;
+    size_t len = 0;
+    assert_int_equal(storage_get(f->st, "_access/mask.key", &hex, &len, &err), 0);
+    for (int i = 0; i < 32; i++) {
+        unsigned v;
+        sscanf(hex + 2 * i, "%2x", &v);
+        out[i] = (unsigned char)v;
+    }
+    free(hex);
+}
+
 /* ---- principals and authorization ---------------------------------------------------- */
 
 static void test_authorize(void **state) {
@@ -229,15 +243,7 @@ static void test_confined_sql(void **state) {
     json_t *row = json_array_get(json_object_get(r, "rows"), 0);
     const char *hashed = json_string_value(json_array_get(row, 0));
     unsigned char key[32];
-    char *hex = NULL;
-    size_t len = 0;
-    assert_int_equal(storage_get(f->st, "_access/mask.key", &hex, &len, &err), 0);
-    for (int i = 0; i < 32; i++) {
-        unsigned v;
-        sscanf(hex + 2 * i, "%2x", &v);
-        key[i] = (unsigned char)v;
-    }
-    free(hex);
+    read_secret(f, key);
     unsigned char md[32];
     unsigned int mdlen = 0;
     static const char label[] = "lakehouse mask: siphash-2-4"; /* the mask's key, derived (ADR 0241) */
@@ -438,16 +444,8 @@ static void test_audit_full_rewrite(void **state) {
     assert_non_null(strstr(dump, "seq 1 was changed"));
     free(dump);
     json_decref(v);
-    char *hex = NULL;
-    size_t len = 0;
     unsigned char secret[32], key[32];
-    assert_int_equal(storage_get(f->st, "_access/mask.key", &hex, &len, &err), 0);
-    for (int i = 0; i < 32; i++) {
-        unsigned b;
-        sscanf(hex + 2 * i, "%2x", &b);
-        secret[i] = (unsigned char)b;
-    }
-    free(hex);
+    read_secret(f, secret);
     unsigned int klen = 0;
     HMAC(EVP_sha256(), secret, 32, (const unsigned char *)"lakehouse audit chain", 21, key, &klen);
     forge_log(f, key);
