@@ -321,7 +321,8 @@ static int schema_build(lh_access *a, const access_role *role, access_schema *s,
 
 /* lh_dataset_view_fn of a scope (ctx: the lh_access_scope): the same
  * decision and row filter as the role's view of the dataset, over its
- * stored columns, for SQL that reads the table's files (ADR 0240). */
+ * stored columns, for SQL that reads the table's files (ADR 0240); like
+ * main."<dataset>" under that view, tombstoned rows are not among them. */
 static int scope_dataset_view(void *ctx, const char *dataset, lh_dataset_view *out, lh_err *err) {
     lh_access_scope *sc = ctx;
     memset(out, 0, sizeof *out);
@@ -332,7 +333,14 @@ static int scope_dataset_view(void *ctx, const char *dataset, lh_dataset_view *o
     if (d && !(out->select = access_decision_columns_sql(d))) {
         lh_err_set(err, LH_E_FORBIDDEN, "dataset '%s' is not visible to role '%s'", dataset, role->name);
     } else if (d) {
-        out->filter = role_filter_sql(role, dataset);
+        char *rows = role_filter_sql(role, dataset), *live = catalog_tombstone_predicate(sc->access->catalog, dataset);
+        if (rows && live) { /* main."<dataset>" hides tombstoned rows */
+            out->filter = lh_asprintf("(%s) AND %s", rows, live);
+            free(rows);
+            free(live);
+        } else {
+            out->filter = rows ? rows : live;
+        }
         out->hidden = json_array();
         json_array_extend(out->hidden, json_object_get(d, "masked"));
         json_array_extend(out->hidden, json_object_get(d, "denied"));

@@ -159,6 +159,9 @@ json_t *catalog_tombstone_add(lh_catalog *c, const char *name, const json_t *req
                               lh_err *err);
 /* {"dataset","row_key_column" (null when none),"keys","count","tombstones":[records]} */
 json_t *catalog_tombstone_list(lh_catalog *c, const char *name, lh_err *err);
+/* The rows the dataset's view shows as a predicate over its stored columns
+ * (not tombstoned), or NULL when it has no tombstones. Caller frees. */
+char *catalog_tombstone_predicate(lh_catalog *c, const char *name);
 
 /* ---- compaction (catalog_compact.c) --------------------------------------- */
 /* Rewrites the dataset's active files as one Parquet file without its

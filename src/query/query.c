@@ -428,26 +428,6 @@ static void pool_release(lh_query_engine *e, pool_slot *s) {
     pthread_mutex_unlock(&e->mu);
 }
 
-static int slot_scope(pool_slot *s, const lh_query_scope *scope, lh_err *err);
-
-duckdb_connection query_pool_borrow_as(lh_query_engine *e, const lh_query_scope *scope, int64_t timeout_ms,
-                                       void **slot, lh_err *err) {
-    uint64_t gen;
-    if (scope && !scope->schema) scope = NULL;
-    if (timeout_ms <= 0) timeout_ms = e->cfg.default_timeout_ms;
-    pool_slot *s = pool_checkout(e, lh_mono_s() + (double)timeout_ms / 1000.0, timeout_ms, &gen, err);
-    if (s && slot_scope(s, scope, err) != 0) {
-        pool_release(e, s);
-        s = NULL;
-    }
-    *slot = s;
-    return s ? s->conn : NULL;
-}
-
-duckdb_connection query_pool_borrow(lh_query_engine *e, int64_t timeout_ms, void **slot, lh_err *err) {
-    return query_pool_borrow_as(e, NULL, timeout_ms, slot, err);
-}
-
 void query_pool_return(lh_query_engine *e, void *slot) { pool_release(e, slot); }
 const char *query_allowed_root(const lh_query_engine *e) { return e->cfg.allowed_root; }
 int64_t query_max_result_bytes(const lh_query_engine *e) { return e->cfg.max_result_bytes; }
@@ -675,6 +655,24 @@ static int slot_scope(pool_slot *s, const lh_query_scope *scope, lh_err *err) {
         if (rc != 0) return -1;
     }
     return 0;
+}
+
+duckdb_connection query_pool_borrow_as(lh_query_engine *e, const lh_query_scope *scope, int64_t timeout_ms,
+                                       void **slot, lh_err *err) {
+    uint64_t gen;
+    if (scope && !scope->schema) scope = NULL;
+    if (timeout_ms <= 0) timeout_ms = e->cfg.default_timeout_ms;
+    pool_slot *s = pool_checkout(e, lh_mono_s() + (double)timeout_ms / 1000.0, timeout_ms, &gen, err);
+    if (s && slot_scope(s, scope, err) != 0) {
+        pool_release(e, s);
+        s = NULL;
+    }
+    *slot = s;
+    return s ? s->conn : NULL;
+}
+
+duckdb_connection query_pool_borrow(lh_query_engine *e, int64_t timeout_ms, void **slot, lh_err *err) {
+    return query_pool_borrow_as(e, NULL, timeout_ms, slot, err);
 }
 
 /* The statement cache key: the scope's schema, then the SQL (caller frees). */

@@ -129,6 +129,17 @@ check "read key: no literal of the predicates anywhere" none "$HASHED" "$H"
 H=$(curl -s -H "X-API-Key: k-admin" "$LH_URL/catalog/datasets/by-name/candidates/history")
 check_eq "admin sees the predicate" "$(jq -r '[.history[] | select(.operation == "DELETE")][0].parameters.predicate' <<<"$H")" \
   "email = '$HASHED'"
+
+# ---- tombstoned rows are not in a role's view: DML neither sees nor counts them -------------
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-API-Key: k-admin" "$LH_URL/catalog/datasets/by-name/candidates/tombstone" \
+  -d '{"row_key_column":"candidate_id","row_key_values":["5"],"reason":"erasure request"}')
+check_eq "candidate 5 tombstoned" "$code" 201
+sql k-write "UPDATE candidates SET city = city WHERE candidate_id = 5"
+check_eq "a writer's UPDATE does not reach a tombstoned row" "$CODE $(val .rows_affected)" "200 0"
+sql k-write "DELETE FROM candidates WHERE candidate_id IN (5, 6)"
+check_eq "…nor does its DELETE count it" "$CODE $(val .rows_affected)" "200 1"
+sql k-admin "SELECT count(*) FROM __raw__candidates WHERE candidate_id = 5"
+check_eq "the tombstoned row is still stored" "$(val '.rows[0][0]')" 1
 lh_stop
 
 # ---- a custom role from the config file ([[access.roles]], ADR 0243) --------------------------
