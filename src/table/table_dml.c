@@ -73,11 +73,14 @@ static void append_viewed(lh_strbuf *sb, const lh_snapshot *s, const lh_table_re
     sb_sql_ident(sb, rw->relation ? rw->relation : "lh_rows");
 }
 
-/* A row the statement changes: in the caller's view and matching. */
+/* A row the statement changes: in the caller's view and matching. CASE,
+ * not AND: the predicate is evaluated only on the caller's rows, so its
+ * errors (a failed cast quotes the value) never come from another row. */
 static void append_match(lh_strbuf *sb, const lh_table_rewrite *rw, const viewed_names *vn) {
-    sb_printf(sb, "(lh_%s_v AND ", vn->tok);
-    if (rw->predicate) sb_printf(sb, "coalesce((%s), false))", rw->predicate);
-    else sb_puts(sb, "true)");
+    sb_printf(sb, "(CASE WHEN lh_%s_v THEN ", vn->tok);
+    if (rw->predicate) sb_printf(sb, "coalesce((%s), false)", rw->predicate);
+    else sb_puts(sb, "true");
+    sb_puts(sb, " ELSE false END)");
 }
 
 /* Flags the files holding a matching row in touched[]; returns the rows matched or -1. */

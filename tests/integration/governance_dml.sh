@@ -94,6 +94,8 @@ sql "$DK" "DELETE FROM placements"
 check_eq "DELETE without WHERE removes only the filtered rows" "$CODE $(val .rows_affected)" "200 $MINE"
 sql k-admin "SELECT count(*) FILTER (WHERE recruiter_id = 3), count(*) FILTER (WHERE recruiter_id <> 3) FROM placements"
 check_eq "…the others' placements are all still there" "$(val '.rows[0][0]') $(val '.rows[0][1]')" "0 $OTHERS"
+sql "$DK" "DELETE FROM placements WHERE CAST('r' || recruiter_id AS INTEGER) = 0"
+check_eq "a predicate that would fail (quoting a value) is never run on others' rows" "$CODE $(val .rows_affected)" "200 0"
 
 # ---- time travel through the role's view ---------------------------------------------------
 for q in "SELECT * FROM candidates VERSION AS OF $V0" "SELECT * FROM candidates AT (VERSION => $V0)"; do
