@@ -107,17 +107,15 @@ static int hex_decode(const char *s, size_t len, unsigned char *out, size_t n) {
 int access_secret_load(lh_storage *st, int create, unsigned char out[32], lh_err *err) {
     char *text = NULL;
     size_t len = 0;
-    lh_err gerr = {0};
-    if (storage_get(st, MASK_KEY, &text, &len, &gerr) == 0) {
+    int found = access_file_read(st, MASK_KEY, &text, &len, err);
+    if (found < 0) return -1;
+    if (found) {
         int bad = hex_decode(text, len, out, 32);
         OPENSSL_cleanse(text, len);
         free(text);
         return bad ? lh_err_set(err, LH_E_INTERNAL, "%s is not 64 hex digits", MASK_KEY) : 0;
     }
-    if (gerr.code != LH_E_NOT_FOUND || !create) {
-        if (err) *err = gerr;
-        return -1;
-    }
+    if (!create) return lh_err_set(err, LH_E_NOT_FOUND, "no %s", MASK_KEY);
     char hex[65];
     lh_random_hex(hex, 32);
     hex_decode(hex, 64, out, 32);
