@@ -65,6 +65,10 @@ void query_prune_end(duckdb_connection conn, lh_prune_plan *plan);
 /* Waits (at most timeout_ms, <= 0 = the default) for a pooled connection;
  * *slot is the token to return. NULL with err (503) when none came free. */
 duckdb_connection query_pool_borrow(lh_query_engine *e, int64_t timeout_ms, void **slot, lh_err *err);
+/* The same with the connection's search path and session variables set
+ * for scope (NULL or no schema: the default path). */
+duckdb_connection query_pool_borrow_as(lh_query_engine *e, const lh_query_scope *scope, int64_t timeout_ms,
+                                       void **slot, lh_err *err);
 void query_pool_return(lh_query_engine *e, void *slot);
 /* The folder user SQL may write under (NULL = anywhere). */
 const char *query_allowed_root(const lh_query_engine *e);
