@@ -316,8 +316,10 @@ int s3_perform(s3_bucket *b, s3_call *c, lh_err *err) {
         }
         backoff_sleep(b, c->attempts);
     }
-    if (ret != 0 && transient && c->attempts > 1)
-        lh_err_hint(err, "after %d attempts", c->attempts);
+    if (ret != 0 && transient && c->attempts > 1 && err) {
+        size_t used = strlen(err->msg);
+        snprintf(err->msg + used, sizeof err->msg - used, " (after %d attempts)", c->attempts);
+    }
     if (c->out == &local) {
         sb_free(&local);
         c->out = NULL;

@@ -12,7 +12,8 @@
 // Test controls (paths under /_shim/, which no S3 bucket name can take):
 //   POST /_shim/fail?method=PUT&count=N&status=503   the next N requests of
 //        that method (or "*") are answered with status (503, 500, 429, ...)
-//        or, with status=drop, their connection is closed unanswered
+//        or, with status=drop, their connection is closed unanswered, or,
+//        with status=lost, forwarded and then closed before the answer
 //   GET  /_shim/stats   {"requests":{"PUT":n,...},"injected":n,"refused":n}
 //   POST /_shim/reset   zeroes the counters and pending failures
 //
@@ -131,6 +132,13 @@ const server = http.createServer((req, res) => {
   const fail = takeFailure(req.method);
   if (fail === 'drop') {
     req.socket.destroy();
+    return;
+  }
+  if (fail === 'lost') { // the request reaches s3rver, its answer never comes back
+    const up = upstream(req, req.method, req.headers);
+    up.on('response', (ur) => { ur.resume(); ur.on('end', () => req.socket.destroy()); });
+    up.on('error', () => req.socket.destroy());
+    req.pipe(up);
     return;
   }
   if (fail) {
