@@ -99,10 +99,11 @@ lh_data_location() {
 # on first use) under a prefix named after DATA_DIR (lh_data_location).
 lh_start() {
   local data=$1; shift
-  local -a s3env=()
+  local -a s3env=() cd_args=()
   if [ "${LH_TEST_PRIMARY:-}" = s3 ]; then
     lh_s3_start || { echo "# LH_TEST_PRIMARY=s3: s3rver or the shim did not start"; return 1; }
     mapfile -t s3env < <(lh_s3_env)
+    cd_args=(--chdir="$LH_TMP")  # a file a module still writes by local path lands in the temp folder
     data=$(lh_data_location "$data")
   fi
   set -- "${s3env[@]}" "$@"
@@ -110,7 +111,7 @@ lh_start() {
   for attempt in 1 2 3; do
     LH_PORT=$(free_port)
     LH_URL="http://127.0.0.1:$LH_PORT"
-    env LAKEHOUSE_AUTH_ENABLED=false LAKEHOUSE_PORT=$LH_PORT LAKEHOUSE_DATA="$data" LAKEHOUSE_GRPC_PORT=0 "$@" "$LH_BIN" serve \
+    env "${cd_args[@]}" LAKEHOUSE_AUTH_ENABLED=false LAKEHOUSE_PORT=$LH_PORT LAKEHOUSE_DATA="$data" LAKEHOUSE_GRPC_PORT=0 "$@" "$LH_BIN" serve \
       >>"$LH_TMP/server.out" 2>>"$LH_TMP/server.log" &
     LH_PID=$!
     LH_PIDS+=("$LH_PID")

@@ -11,6 +11,8 @@
 # re-runs the core, ingest and crash suites with LH_TEST_PRIMARY=s3.
 # lh-timeout: 900
 source "$(dirname "$0")/../lib.sh"
+LH_BIN=$(readlink -f "$LH_BIN")
+cd "$LH_TMP" || exit 1  # servers that fail to start must not leave anything in the checkout
 
 if ! lh_s3_start; then
   t_fail "s3rver and the shim start" "run ./scripts/deps.sh (npm ci installs s3rver)"; t_done; exit
