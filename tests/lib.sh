@@ -91,6 +91,24 @@ lh_data_location() {
   fi
 }
 
+# lh_data_view DATA_DIR — a local folder holding DATA_DIR's objects as files,
+# for tests that inspect what the server wrote: DATA_DIR itself, or with
+# LH_TEST_PRIMARY=s3 a fresh view of its S3 prefix built from s3rver's store
+# (each "<key>._S3rver_object" hard-linked as "<key>"); rebuilt on each call
+lh_data_view() {
+  local loc; loc=$(lh_data_location "$1")
+  if [ "$loc" = "$1" ]; then echo "$1"; return 0; fi
+  local src=$LH_TMP/s3/lake/${loc#s3://lake/} view=$LH_TMP/s3view/${loc#s3://lake/} f k
+  rm -rf "$view"; mkdir -p "$view"
+  if [ -d "$src" ]; then
+    while IFS= read -r -d '' f; do
+      k=${f#"$src"/}; k=${k%._S3rver_object}
+      mkdir -p "$view/$(dirname "$k")" && ln "$f" "$view/$k"
+    done < <(find "$src" -type f -name '*._S3rver_object' -print0)
+  fi
+  echo "$view"
+}
+
 # lh_start DATA_DIR [ENV=VAL...] — starts a server, sets LH_URL and LH_PID.
 # Auth is on by default in the server; tests run it off (loopback only)
 # unless they pass LAKEHOUSE_AUTH_ENABLED=true themselves.

@@ -124,6 +124,7 @@ static int op_put_fd(void *impl, const char *key, int fd, int64_t size, const ch
     s3_bucket *b = impl;
     if (size > b->multipart_threshold) return s3_put_multipart(b, key, fd, size, err);
     s3_call c = s3_call_new("PUT", key);
+    if (!sha) return s3_put_range(b, &c, fd, 0, size, err);
     c.src_fd = fd;
     c.src_size = size;
     c.payload_sha = sha;

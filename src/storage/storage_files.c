@@ -179,26 +179,6 @@ static int local_put_file(lh_storage *st, const char *key, const char *path, int
     return rc;
 }
 
-/* SHA-256 of an open file's bytes from offset 0 (S3 signs the payload). */
-static int sha256_of_fd(int fd, char out[65]) {
-    lh_sha256 *h = lh_sha256_new();
-    char buf[1 << 16];
-    off_t off = 0;
-    for (;;) {
-        ssize_t n = pread(fd, buf, sizeof buf, off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            lh_sha256_final(h, out);
-            return -1;
-        }
-        if (n == 0) break;
-        lh_sha256_update(h, buf, (size_t)n);
-        off += n;
-    }
-    lh_sha256_final(h, out);
-    return 0;
-}
-
 /* Remote publish: upload, then keep the file as the key's cached copy. */
 static int remote_put_file(lh_storage *st, const char *key, const char *path, int exclusive,
                            lh_err *err) {
@@ -209,18 +189,20 @@ static int remote_put_file(lh_storage *st, const char *key, const char *path, in
         return -1;
     }
     struct stat sb;
-    char sha[65];
-    int rc = fstat(fd, &sb) == 0 && sha256_of_fd(fd, sha) == 0
-                 ? 0 : lh_err_set(err, LH_E_INTERNAL, "read staged file for '%s': %s", key, strerror(errno));
+    int rc = fstat(fd, &sb) == 0 ? 0 : lh_err_set(err, LH_E_INTERNAL, "stat staged file for '%s': %s", key,
+                                                  strerror(errno));
     if (rc == 0 && exclusive) {
         /* put-if-absent is a whole-object PUT with If-None-Match: * */
-        char *buf = NULL;
+        char *buf = NULL, sha[65];
         size_t len = 0;
         rc = lh_read_file(path, &buf, &len, err);
-        if (rc == 0) rc = st->ops->put(st->impl, key, buf, len, 1, sha, err);
+        if (rc == 0) {
+            lh_sha256_hex(buf, len, sha);
+            rc = st->ops->put(st->impl, key, buf, len, 1, sha, err);
+        }
         free(buf);
     } else if (rc == 0) {
-        rc = st->ops->put_fd(st->impl, key, fd, (int64_t)sb.st_size, sha, err);
+        rc = st->ops->put_fd(st->impl, key, fd, (int64_t)sb.st_size, NULL, err); /* the backend hashes it */
     }
     close(fd);
     lh_storage_cache *c = rc == 0 ? cache_get(st, NULL) : NULL;

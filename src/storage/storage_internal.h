@@ -22,7 +22,7 @@ typedef struct {
     /* Whole-object PUT from memory; exclusive: fail with LH_E_CONFLICT when present. */
     int (*put)(void *impl, const char *key, const void *data, size_t len, int exclusive,
                const char sha256_hex[65], lh_err *err);
-    /* PUT of size bytes read from fd (at offset 0). */
+    /* PUT of size bytes read from fd (at offset 0); sha256_hex NULL: the backend hashes them. */
     int (*put_fd)(void *impl, const char *key, int fd, int64_t size, const char sha256_hex[65],
                   lh_err *err);
     /* GET into memory (*out NUL-terminated, caller frees). */
