@@ -53,6 +53,19 @@ lh_storage *buckets_get(lh_buckets *r, const char *name) {
     return st;
 }
 
+lh_storage *buckets_get_for_datasets(lh_buckets *r, const char *name, lh_err *err) {
+    lh_storage *st = buckets_get(r, name);
+    if (!st) {
+        lh_err_set(err, LH_E_NOT_FOUND, "bucket '%s' is not registered", name ? name : "");
+        return NULL;
+    }
+    if (storage_check_conditional(st, err) != 0) {
+        lh_err_prefix(err, "bucket '%s': ", name);
+        return NULL;
+    }
+    return st;
+}
+
 const char *buckets_rescue(const lh_buckets *r) { return r->rescue; }
 
 size_t buckets_local_roots(lh_buckets *r, const char **roots, size_t cap) {

@@ -195,7 +195,7 @@ UNIT=$ROOT/build/san/tests/test_buckets
 [ -x "$UNIT" ] || UNIT=$ROOT/build/tests/test_buckets
 mock_start "$ROOT/tests/helpers/s3shim.js" --upstream "127.0.0.1:$S3_PORT"
 if [ -x "$UNIT" ]; then
-  if LH_TEST_S3_ENDPOINT=$MOCK_URL LH_TEST_S3_BUCKET=lake "$UNIT" >"$LH_TMP/unit.out" 2>&1; then
+  if LH_TEST_S3_ENDPOINT=$MOCK_URL LH_TEST_S3_RAW_ENDPOINT=$S3_URL LH_TEST_S3_BUCKET=lake "$UNIT" >"$LH_TMP/unit.out" 2>&1; then
     t_ok "test_buckets S3 cases (put-if-absent, list, delete) against s3rver"
   else
     t_fail "test_buckets S3 cases against s3rver" "$(tail -20 "$LH_TMP/unit.out")"
