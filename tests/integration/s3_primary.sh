@@ -97,7 +97,7 @@ lh_stop
 check "a clean stop deletes the lease" test -z "$(find "$LH_TMP/s3/lake/${LOC#s3://lake/}" -maxdepth 1 -name '_lakehouse.lock*' | head -1)"
 
 # --- the S3 backend's unit cases against the server
-UNIT=$ROOT/build/san/tests/test_storage_s3
+UNIT=$(dirname "$LH_BIN")/tests/test_storage_s3  # the build the server under test comes from
 [ -x "$UNIT" ] || UNIT=$ROOT/build/tests/test_storage_s3
 if [ -x "$UNIT" ]; then
   if LH_TEST_S3_ENDPOINT=$S3_URL LH_TEST_S3_RAW_ENDPOINT=$S3_RAW_URL "$UNIT" >"$LH_TMP/unit.out" 2>&1; then
