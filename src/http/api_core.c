@@ -16,8 +16,9 @@ void api_health(lh_app *app, lh_req *req, lh_resp *resp) {
 }
 
 static json_t *status_storage(lh_app *app) {
-    int writable = access(storage_root(app->storage), W_OK) == 0;
-    return json_pack("{s:b, s:s, s:s, s:s, s:b}", "ok", writable, "backend", "local", "bucket",
+    lh_err err = {0}; /* local: the folder is writable; S3: the bucket answers */
+    int writable = storage_probe(app->storage, &err) == 0;
+    return json_pack("{s:b, s:s, s:s, s:s, s:b}", "ok", writable, "backend", storage_backend(app->storage), "bucket",
                      storage_name(app->storage), "root", storage_root(app->storage), "writable",
                      writable);
 }

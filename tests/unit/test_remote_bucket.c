@@ -18,6 +18,10 @@
  * it. Journal: an acknowledged event is in the write-ahead log in the
  * bucket; flushed and shut-down events survive a reopen with an empty cache. Audit: records chain across reopenings and
  * access_audit_verify accepts the log, and finds a changed record.
+ * Vector indexes: a build leaves its Parquet generation, HNSW graph and
+ * keyword index as objects; an IVF-PQ file is published too; a service
+ * reopened over an empty cache loads them from the bucket and answers the
+ * same searches (HNSW, keyword, IVF-PQ).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -38,6 +42,7 @@
 #include "seglog/seglog.h"
 #include "storage/storage.h"
 #include "table/table.h"
+#include "vector_fixture.h"
 
 static duckdb_database db;
 static duckdb_connection conn;
@@ -467,14 +472,122 @@ static void test_audit_chain(void **state) {
         assert_int_equal(storage_get(st, objs[0].key, &text, &len, &err), 0);
         char *at = strstr(text, "\"rows\":0");
         assert_non_null(at);
-        at[8] = '7';
+        at[7] = '7'; /* "rows":0 -> "rows":7 */
         assert_int_equal(storage_put(st, objs[0].key, text, len, NULL, &err), 0);
-        free(text);
-        storage_list_free(objs, n);
         v = access_audit_verify(st, &err);
         assert_false(json_is_true(json_object_get(v, "ok")));
         json_decref(v);
+        at[7] = '0'; /* put it back: later runs on this bucket chain on */
+        assert_int_equal(storage_put(st, objs[0].key, text, len, NULL, &err), 0);
+        free(text);
+        storage_list_free(objs, n);
     }
+    bucket_close(st);
+}
+
+/* ---- vector indexes ------------------------------------------------------------ */
+
+static void vector_open(vfix *f, lh_storage *st) {
+    lh_err err = {0};
+    f->st = st;
+    f->cat = catalog_open(st, NULL, &err);
+    f->jobs = jobs_new(2, st, &err);
+    if (!f->cat || !f->jobs) fail_msg("catalog/jobs: %s", err.msg);
+    f->ai.dims = 64;
+    f->ai.fail_times = -1;
+    f->cfg = (lh_vindex_config){
+        .storage = st, .catalog = f->cat, .jobs = f->jobs, .provider = fake_provider(&f->ai, 0),
+        .batch_size = 8, .checkpoint_every = 2, .max_retries = 1, .retry_backoff_ms = 5,
+        .chunk_size = 200, .overlap = 20, .hnsw_min_vectors = 1, .threads = 2,
+    };
+    f->no_start = 1;
+    if (!vfix_open(f)) fail_msg("vindex_open failed");
+}
+
+static void vector_close(vfix *f) {
+    vindex_free(f->vx);
+    jobs_free(f->jobs);
+    catalog_free(f->cat);
+    memset(f, 0, sizeof *f);
+}
+
+/* The top doc_id of a search for uniq<i>, as mode finds it. */
+static char *vector_top(vfix *f, const char *index, int i, lh_vsearch_mode mode) {
+    char q[64];
+    snprintf(q, sizeof q, "Candidate %d code word uniq%d", i, i);
+    lh_vresults r;
+    lh_err err = {0};
+    if (vindex_search(f->vx, index, q, 3, mode, &r, &err) != 0) fail_msg("search: %s", err.msg);
+    assert_true(r.n > 0);
+    char *top = lh_strdup(r.hits[0].doc_id);
+    vindex_results_free(&r);
+    return top;
+}
+
+static char *disk_top(vfix *f, const char *index, int i) {
+    char q[64];
+    snprintf(q, sizeof q, "Candidate %d code word uniq%d", i, i);
+    lh_vdisk_query dq = {.k = 3, .rerank = -1};
+    lh_err err = {0};
+    json_t *r = vdisk_search(f->vx, index, q, NULL, 0, &dq, &err);
+    if (!r) fail_msg("disk search: %s", err.msg);
+    char *top = lh_strdup(json_string_value(json_object_get(json_array_get(json_object_get(r, "results"), 0), "doc_id")));
+    json_decref(r);
+    return top;
+}
+
+static void test_vector_index_files(void **state) {
+    (void)state;
+    lh_storage *st = bucket_open();
+    vfix f = {0};
+    vector_open(&f, st);
+    char rnd[9];
+    lh_random_hex(rnd, 4);
+    char *ds = lh_asprintf("docs_%s", rnd), *index = lh_asprintf("ix_%s", rnd);
+    assert_int_equal(vfix_write(&f, ds, "VARCHAR", 0, 40, doc_text, LH_WRITE_CREATE), 0);
+    lh_err err = {0};
+    lh_vbuild_req req = {.dataset = ds, .id_column = "id", .text_column = "body", .index_name = index};
+    json_t *m = vindex_build_sync(f.vx, &req, &err);
+    if (!m) fail_msg("build: %s", err.msg);
+    json_decref(m);
+    /* what exact search finds, HNSW (graph file), keyword (BM25 file) and
+     * IVF-PQ (its file) must find again from the bucket alone */
+    char *want = vector_top(&f, index, 7, LH_VSEARCH_BRUTE), *top = vector_top(&f, index, 7, LH_VSEARCH_HNSW);
+    assert_string_equal(top, want);
+    free(top);
+    top = vector_top(&f, index, 9, LH_VSEARCH_KEYWORD);
+    assert_string_equal(top, "9"); /* its unique word */
+    free(top);
+    lh_ivfpq_params p = {0};
+    m = vdisk_migrate(f.vx, index, &p, &err);
+    if (!m) fail_msg("IVF-PQ migrate: %s", err.msg);
+    json_decref(m);
+    char *disk = disk_top(&f, index, 11);
+    char *prefix = lh_asprintf("_vectors/%s/", index);
+    assert_int_equal(objects_ending(st, prefix, ".parquet") >= 1, 1);
+    size_t bins = objects_ending(st, prefix, ".bin"); /* hnsw-*, bm25-*, ivfpq-* */
+    assert_true(bins >= 3);
+    vector_close(&f);
+
+    cache_wipe(); /* a new process: everything from the bucket */
+    vector_open(&f, st);
+    assert_int_equal(vindex_wait_loaded(f.vx, index, &err), 0);
+    top = vector_top(&f, index, 7, LH_VSEARCH_HNSW);
+    assert_string_equal(top, want);
+    free(top);
+    top = vector_top(&f, index, 9, LH_VSEARCH_KEYWORD);
+    assert_string_equal(top, "9");
+    free(top);
+    top = disk_top(&f, index, 11);
+    assert_string_equal(top, disk);
+    free(top);
+    free(disk);
+    free(want);
+    assert_int_equal(objects_ending(st, prefix, ".bin"), bins); /* loaded, not rebuilt */
+    vector_close(&f);
+    free(prefix);
+    free(ds);
+    free(index);
     bucket_close(st);
 }
 
@@ -488,6 +601,7 @@ int main(void) {
         cmocka_unit_test(test_catalog_survives_reopen),
         cmocka_unit_test(test_journal_survives_reopen),
         cmocka_unit_test(test_audit_chain),
+        cmocka_unit_test(test_vector_index_files),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     duckdb_disconnect(&conn);
