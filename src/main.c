@@ -120,11 +120,34 @@ static void app_close(lh_app *app) {
     memset(app, 0, sizeof *app);
 }
 
+/* The primary bucket: [storage] root, a folder or s3://bucket/prefix (ADR 0230). */
+static lh_storage *primary_open(const lh_config *cfg, lh_err *err) {
+    lh_storage_root_config rc = {.root = cfg->storage.root, .secrets_file = cfg->storage.secrets_file,
+                                 .secret_ref = cfg->storage.secret_ref, .addressing = cfg->storage.s3_addressing,
+                                 .cache_dir = cfg->storage.cache_dir,
+                                 .cache_max_bytes = cfg->storage.cache_max_gb << 30,
+                                 .max_attempts = cfg->storage.s3_max_attempts};
+    lh_storage *st = storage_open_root("primary", &rc, err);
+    /* Until every module reads and writes through the storage API (issue 11,
+     * the callers' conversion), a remote primary would leave journal, audit
+     * and tool files in a local folder named after the URL: refuse it unless
+     * the operator opts into the preview. */
+    const char *preview = getenv("LAKEHOUSE_S3_PRIMARY_PREVIEW");
+    if (st && storage_is_remote(st) && !(preview && !strcmp(preview, "1"))) {
+        lh_err_set(err, LH_E_BAD_REQUEST, "storage root %s: an S3 primary is not complete yet (journal, audit, "
+                   "tools and vector files still need local paths); set LAKEHOUSE_S3_PRIMARY_PREVIEW=1 to try it",
+                   storage_root(st));
+        storage_free(st);
+        return NULL;
+    }
+    return st;
+}
+
 static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
     memset(app, 0, sizeof *app);
     app->cfg = cfg;
     app->started_ms = lh_now_ms();
-    app->storage = storage_open_local("primary", cfg->storage.root, err);
+    app->storage = primary_open(cfg, err);
     if (!app->storage) return -1;
     if (storage_lock(app->storage, err) != 0) { /* one process per data folder (ADR 0187) */
         storage_free(app->storage);
@@ -133,7 +156,8 @@ static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
     }
     storage_cleanup_temp(app->storage); /* safe: no other process is writing here */
     lh_buckets_config bc = {app->storage, cfg->storage.buckets, cfg->storage.nbuckets,
-                            cfg->storage.rescue_bucket, cfg->storage.secrets_file};
+                            cfg->storage.rescue_bucket, cfg->storage.secrets_file,
+                            cfg->storage.cache_dir, cfg->storage.cache_max_gb << 30};
     app->buckets = buckets_open(&bc, err); /* primary + [[storage.buckets]], probed */
     if (!app->buckets) goto fail;
     const char *roots[64]; /* local buckets user SQL may read besides primary */
@@ -345,7 +369,7 @@ static int cmd_audit(const cli_args *a) {
     lh_config *cfg = load_config(a);
     if (!cfg) return 2;
     lh_err err = {0};
-    lh_storage *st = storage_open_local("primary", cfg->storage.root, &err);
+    lh_storage *st = primary_open(cfg, &err);
     json_t *r = st ? access_audit_verify(st, &err) : NULL;
     int rc = 1;
     if (r) {

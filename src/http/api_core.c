@@ -7,6 +7,7 @@
 #include "common/util.h"
 #include "common/version.h"
 #include "http/internal.h"
+#include "storage/storage.h"
 #include "telemetry/metrics.h"
 
 void api_health(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -137,6 +138,20 @@ void api_system_status(lh_app *app, lh_req *req, lh_resp *resp) {
     resp_json(resp, 200, json_pack("{s:o, s:I}", "components", c, "uptime_s", (json_int_t)up));
 }
 
+/* The primary bucket's read cache (remote primaries; zeros for a folder). */
+static void metrics_storage_cache(lh_storage *st) {
+    lh_storage_cache_stats cs;
+    storage_cache_stats(st, &cs);
+    metrics_gauge_set("lakehouse_storage_cache_hits_total", "Reads by path served from the local cache", (double)cs.hits);
+    metrics_gauge_set("lakehouse_storage_cache_misses_total", "Reads by path that downloaded the object",
+                      (double)cs.misses);
+    metrics_gauge_set("lakehouse_storage_cache_evictions_total", "Cached copies evicted to stay under cache_max_gb",
+                      (double)cs.evictions);
+    metrics_gauge_set("lakehouse_storage_cache_fetched_bytes_total", "Bytes downloaded into the cache",
+                      (double)cs.fetched_bytes);
+    metrics_gauge_set("lakehouse_storage_cache_bytes", "Bytes the cache holds now", (double)cs.bytes);
+}
+
 void api_metrics(lh_app *app, lh_req *req, lh_resp *resp) {
     size_t datasets = 0;
     uint64_t version = 0;
@@ -153,6 +168,7 @@ void api_metrics(lh_app *app, lh_req *req, lh_resp *resp) {
     metrics_gauge_set("lakehouse_query_pool_wait_timeouts", "Waits for a pooled connection that reached the deadline",
                       (double)ps.wait_timeouts);
     metrics_gauge_set("lakehouse_query_total", "SQL queries run", (double)queries);
+    metrics_storage_cache(app->storage);
     lh_strbuf sb = LH_STRBUF_INIT;
     metrics_render(&sb);
     metrics_admission(app, &sb);

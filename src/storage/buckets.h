@@ -38,6 +38,8 @@ typedef struct {
     size_t nbuckets;
     const char *rescue;               /* NULL: no rescue fallback */
     const char *secrets_file;         /* NULL: none (then S3 buckets are refused) */
+    const char *cache_dir;            /* S3 buckets' read caches go below (NULL: the default) */
+    int64_t cache_max_bytes;          /* each S3 bucket's cache budget; <= 0: unbounded */
 } lh_buckets_config;
 
 /* Opens every configured bucket and probes it (an unreachable bucket is
