@@ -49,6 +49,10 @@ typedef enum {
 lh_catalog *catalog_open(lh_storage *st, const lh_catalog_options *opt, lh_err *err);
 void catalog_free(lh_catalog *c);
 void catalog_set_views_listener(lh_catalog *c, lh_catalog_views_fn fn, void *ctx);
+/* A query-engine prepare hook (lh_query_prepare_fn; catalog: the
+ * lh_catalog): puts back in the remote bucket's cache the files of every
+ * dataset sql names (catalog_files.c, ADR 0235). */
+int catalog_fetch_for_sql(void *catalog, const char *sql, lh_err *err);
 
 /* POST /catalog/datasets: objects (csv/json/parquet, converted to Delta) or
  * {"format":"delta","location"}. 400/404/409/422 as documented; a failed

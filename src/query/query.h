@@ -44,6 +44,13 @@ void query_engine_free(lh_query_engine *e);
 int query_engine_set_views(lh_query_engine *e, uint64_t version, const char *const *names,
                            const char *const *selects, size_t n, lh_err *err);
 
+/* Called with each statement's SQL before query_open* runs it; a non-zero
+ * return fails the statement with err. The catalog uses it to put the files
+ * of the datasets a statement names back in a remote bucket's cache (ADR
+ * 0235). Set once, before the engine serves queries; NULL clears. */
+typedef int (*lh_query_prepare_fn)(void *ctx, const char *sql, lh_err *err);
+void query_engine_set_prepare(lh_query_engine *e, lh_query_prepare_fn fn, void *ctx);
+
 /* Opens a cursor over user SQL: exactly one SELECT/EXPLAIN statement,
  * executed until its first rows are ready, so every error is known here:
  * syntax / binder errors → LH_E_BAD_REQUEST with DuckDB's message, not a
