@@ -170,7 +170,7 @@ static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
         .max_limit = cfg->query.max_limit,
         .default_timeout_ms = cfg->query.timeout_ms,
         .max_result_bytes = cfg->query.max_result_mb << 20,
-        .allowed_root = storage_root(app->storage),
+        .allowed_root = storage_local_dir(app->storage), /* remote primary: its cache folder */
         .extra_roots = roots,
         .nextra_roots = nroots < 64 ? nroots : 64,
     };

@@ -17,11 +17,12 @@ void api_health(lh_app *app, lh_req *req, lh_resp *resp) {
 }
 
 static json_t *status_storage(lh_app *app) {
-    lh_err err = {0}; /* local: the folder is writable; S3: the bucket answers */
-    int writable = storage_probe(app->storage, &err) == 0;
-    return json_pack("{s:b, s:s, s:s, s:s, s:b}", "ok", writable, "backend", storage_backend(app->storage), "bucket",
-                     storage_name(app->storage), "root", storage_root(app->storage), "writable",
-                     writable);
+    lh_err err = {0};
+    int ok = storage_probe(app->storage, &err) == 0; /* local: folder writable; S3: the bucket answers */
+    json_t *j = json_pack("{s:b, s:s, s:s, s:s, s:b}", "ok", ok, "backend", storage_backend(app->storage), "bucket",
+                          storage_name(app->storage), "root", storage_root(app->storage), "writable", ok);
+    if (!ok) json_object_set_new(j, "error", json_string(err.msg));
+    return j;
 }
 
 static json_t *status_catalog(lh_app *app) {

@@ -165,6 +165,12 @@ char *storage_stage_path(lh_storage *st, const char *key, lh_err *err);
  * exists. The file at `path` is consumed whether this succeeds or not. */
 int storage_put_file(lh_storage *st, const char *key, const char *path, int exclusive,
                      lh_err *err);
+/* The local folder holding this bucket's files by path (borrowed, valid
+ * until storage_free): a local bucket's root; a remote bucket's cache
+ * folder (made on first use), below which every fetched and staged path
+ * lies. NULL only when a remote cache cannot be made. For engines that
+ * confine file access to folders (DuckDB's allowed_directories). */
+const char *storage_local_dir(lh_storage *st);
 /* Like storage_fetch_path, and the cached copy is pinned: never evicted
  * until storage_unpin (once per successful fetch_pinned). For paths an
  * engine keeps (a DuckDB view over Parquet files). Local: no pin needed. */

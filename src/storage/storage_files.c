@@ -57,6 +57,12 @@ static lh_storage_cache *cache_get(lh_storage *st, lh_err *err) {
     return c;
 }
 
+const char *storage_local_dir(lh_storage *st) {
+    if (!st->ops) return st->root;
+    lh_storage_cache *c = cache_get(st, NULL);
+    return c ? storage_cache_dir(c) : NULL;
+}
+
 void storage_files_forget(lh_storage *st, const char *key) {
     pthread_mutex_lock(&st->cache_mu);
     if (st->cache) storage_cache_forget(st->cache, key);
