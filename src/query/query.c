@@ -620,6 +620,10 @@ void query_engine_set_prepare(lh_query_engine *e, lh_query_prepare_fn fn, void *
     e->prepare_ctx = ctx;
 }
 
+int query_prepare_sql(lh_query_engine *e, const char *sql, lh_err *err) {
+    return e->prepare ? e->prepare(e->prepare_ctx, sql, err) : 0;
+}
+
 lh_query_cursor *query_open(lh_query_engine *e, const char *sql, int64_t limit,
                             int64_t timeout_ms, lh_err *err) {
     return query_open_params(e, sql, NULL, 0, limit, timeout_ms, err);
@@ -684,7 +688,7 @@ lh_query_cursor *query_open_as(lh_query_engine *e, const lh_query_scope *scope, 
     if (limit <= 0) limit = e->cfg.default_limit;
     if (limit > e->cfg.max_limit) limit = e->cfg.max_limit;
     if (timeout_ms <= 0) timeout_ms = e->cfg.default_timeout_ms;
-    if (e->prepare && e->prepare(e->prepare_ctx, sql, err) != 0) return NULL; /* files the views read (ADR 0235) */
+    if (query_prepare_sql(e, sql, err) != 0) return NULL; /* files the views read (ADR 0235) */
     lh_query_cursor *c = lh_calloc(1, sizeof *c);
     c->e = e;
     c->limit = limit;

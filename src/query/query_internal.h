@@ -58,5 +58,7 @@ duckdb_connection query_pool_borrow(lh_query_engine *e, int64_t timeout_ms, void
 void query_pool_return(lh_query_engine *e, void *slot);
 /* The folder user SQL may write under (NULL = anywhere). */
 const char *query_allowed_root(const lh_query_engine *e);
+/* Runs the engine's prepare hook (query_engine_set_prepare) on sql; 0 without one. */
+int query_prepare_sql(lh_query_engine *e, const char *sql, lh_err *err);
 
 #endif
