@@ -175,7 +175,7 @@ static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
     if (!app->cache) goto fail;
     catalog_set_views_listener(app->catalog, publish_views, app->cache);
     if (storage_is_remote(app->storage)) /* views read cached copies: refetch what was evicted (ADR 0235) */
-        query_engine_set_prepare(app->query, catalog_fetch_for_sql, app->catalog);
+        query_engine_set_prepare(app->query, catalog_fetch_for_sql, catalog_release_files, app->catalog);
     app->tools = tools_new(app->query, app->catalog, app->storage, err);
     if (!app->tools) goto fail;
     app->ai = ai_open(cfg, err);

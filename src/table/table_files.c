@@ -8,7 +8,8 @@
  * lives on; the cache may evict a copy meanwhile. So the table remembers
  * the objects its latest published SELECT names (remote buckets only), and
  * table_fetch_read_files puts any evicted one back before a statement runs
- * (the query engine's prepare hook, wired by the catalog). Local buckets
+ * and can pin them while it does (the query engine's prepare hook, wired by
+ * the catalog). Local buckets
  * record nothing and fetch nothing.
  */
 #include <stdlib.h>
@@ -44,7 +45,7 @@ void table_note_read_keys(lh_table *t, const lh_snapshot *s) {
     pthread_mutex_unlock(&t->mu);
 }
 
-int table_fetch_read_files(lh_table *t, lh_err *err) {
+int table_fetch_read_files(lh_table *t, json_t *pinned, lh_err *err) {
     if (!storage_is_remote(t->st)) return 0;
     pthread_mutex_lock(&t->mu);
     json_t *keys = json_incref(t->read_keys);
@@ -53,12 +54,14 @@ int table_fetch_read_files(lh_table *t, lh_err *err) {
     size_t i;
     json_t *k;
     json_array_foreach(keys, i, k) {
-        char *path = storage_fetch_path(t->st, json_string_value(k), err);
+        const char *key = json_string_value(k);
+        char *path = pinned ? storage_fetch_pinned(t->st, key, err) : storage_fetch_path(t->st, key, err);
         if (!path) {
             lh_err_prefix(err, "dataset files under %s", t->prefix);
             rc = -1;
             break;
         }
+        if (pinned) json_array_append_new(pinned, json_string(key));
         free(path);
     }
     json_decref(keys);

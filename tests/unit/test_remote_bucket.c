@@ -194,7 +194,18 @@ static void test_table_refetch_after_eviction(void **state) {
         duckdb_destroy_result(&r);
         free(q);
     }
-    assert_int_equal(table_fetch_read_files(t, &err), 0); /* ... and back */
+    json_t *pinned = json_array();
+    assert_int_equal(table_fetch_read_files(t, pinned, &err), 0); /* ... and back, pinned */
+    assert_int_equal(json_array_size(pinned), getenv("LH_TEST_S3_ENDPOINT") ? 2 : 0);
+    if (getenv("LH_TEST_S3_ENDPOINT")) {
+        lh_storage_cache_stats cs;
+        storage_cache_stats(st, &cs);
+        assert_int_equal(cs.pinned, 2);
+    }
+    size_t i;
+    json_t *k;
+    json_array_foreach(pinned, i, k) storage_unpin(st, json_string_value(k));
+    json_decref(pinned);
     assert_int_equal(count_rows(sql), 15);
     free(sql);
     table_free(t);
@@ -368,14 +379,22 @@ static void test_catalog_survives_reopen(void **state) {
     seen_view v = {name, NULL};
     catalog_set_views_listener(c, keep_view, &v);
     char *sql = lh_asprintf("SELECT * FROM %s", name);
-    assert_int_equal(catalog_fetch_for_sql(c, sql, &err), 0);
+    void *hold = NULL;
+    assert_int_equal(catalog_fetch_for_sql(c, sql, &hold, &err), 0);
+    assert_int_equal(hold != NULL, storage_is_remote(st)); /* remote: its files pinned */
+    catalog_release_files(c, hold);
+    char *other = lh_asprintf("SELECT 1 AS %sx", name); /* names no dataset: nothing held */
+    assert_int_equal(catalog_fetch_for_sql(c, other, &hold, &err), 0);
+    assert_null(hold);
+    free(other);
     assert_int_equal(dataset_rows(c, name), 3);
     m = catalog_write(c, name, "SELECT 5::BIGINT AS id, 'eve' AS name", LH_WRITE_APPEND, NULL, &err);
     assert_non_null(m);
     json_decref(m);
     assert_non_null(v.select);
     cache_wipe(); /* the view's files evicted: the hook brings them back */
-    assert_int_equal(catalog_fetch_for_sql(c, sql, &err), 0);
+    assert_int_equal(catalog_fetch_for_sql(c, sql, &hold, &err), 0);
+    catalog_release_files(c, hold);
     assert_int_equal(dataset_rows(c, name), 4);
     free(sql);
     free(v.select);
