@@ -127,20 +127,8 @@ static lh_storage *primary_open(const lh_config *cfg, lh_err *err) {
                                  .cache_dir = cfg->storage.cache_dir,
                                  .cache_max_bytes = cfg->storage.cache_max_gb << 30,
                                  .max_attempts = cfg->storage.s3_max_attempts};
-    lh_storage *st = storage_open_root("primary", &rc, err);
-    /* Until every module reads and writes through the storage API (issue 11,
-     * the callers' conversion), a remote primary would leave journal, audit
-     * and tool files in a local folder named after the URL: refuse it unless
-     * the operator opts into the preview. */
-    const char *preview = getenv("LAKEHOUSE_S3_PRIMARY_PREVIEW");
-    if (st && storage_is_remote(st) && !(preview && !strcmp(preview, "1"))) {
-        lh_err_set(err, LH_E_BAD_REQUEST, "storage root %s: an S3 primary is not complete yet (journal, audit, "
-                   "tools and vector files still need local paths); set LAKEHOUSE_S3_PRIMARY_PREVIEW=1 to try it",
-                   storage_root(st));
-        storage_free(st);
-        return NULL;
-    }
-    return st;
+    /* every module reads and writes through the storage API (ADR 0235, 0236) */
+    return storage_open_root("primary", &rc, err);
 }
 
 static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
@@ -186,6 +174,8 @@ static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
     app->cache = query_cache_new(app->query, cfg->query.cache_max_mb << 20, err);
     if (!app->cache) goto fail;
     catalog_set_views_listener(app->catalog, publish_views, app->cache);
+    if (storage_is_remote(app->storage)) /* views read cached copies: refetch what was evicted (ADR 0235) */
+        query_engine_set_prepare(app->query, catalog_fetch_for_sql, catalog_release_files, app->catalog);
     app->tools = tools_new(app->query, app->catalog, app->storage, err);
     if (!app->tools) goto fail;
     app->ai = ai_open(cfg, err);
