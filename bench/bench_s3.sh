@@ -28,7 +28,7 @@ BENCH_PIDS+=("$!")
 for _ in $(seq 1 100); do grep -q '^PORT ' "$BENCH_TMP/shim.out" && break; sleep 0.05; done
 SHIM_URL="http://127.0.0.1:$(sed -n 's/^PORT //p' "$BENCH_TMP/shim.out")"
 S3ENV=(AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1 "AWS_ENDPOINT_URL=$SHIM_URL"
-       "LAKEHOUSE_STORAGE_CACHE_DIR=$BENCH_TMP/cache" LAKEHOUSE_S3_PRIMARY_PREVIEW=1)
+       "LAKEHOUSE_STORAGE_CACHE_DIR=$BENCH_TMP/cache")
 
 bench_log "generating $ROWS rows"
 awk -v n="$ROWS" 'BEGIN { print "id,city,amount,note"; for (i = 1; i <= n; i++) printf "%d,City%d,%d,row %d\n", i, i % 50, (i * 37) % 10000, i }' \

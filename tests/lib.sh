@@ -77,7 +77,7 @@ lh_s3_start() {
 # data is on the shim's s3rver, one per line, for `env`
 lh_s3_env() {
   printf '%s\n' AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1 \
-    "AWS_ENDPOINT_URL=$S3_URL" "LAKEHOUSE_STORAGE_CACHE_DIR=$LH_TMP/s3cache" LAKEHOUSE_S3_PRIMARY_PREVIEW=1
+    "AWS_ENDPOINT_URL=$S3_URL" "LAKEHOUSE_STORAGE_CACHE_DIR=$LH_TMP/s3cache"
 }
 
 # lh_data_location DATA_DIR — where lh_start puts DATA_DIR's data: the folder

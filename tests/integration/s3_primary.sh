@@ -9,7 +9,7 @@
 # /metrics; runs test_storage_s3's server cases (probe, prefixes, multipart,
 # retries, racing Delta commits, lease, reads through the cache); then
 # re-runs the core, ingest and crash suites with LH_TEST_PRIMARY=s3.
-# lh-timeout: 900
+# lh-timeout: 1500
 source "$(dirname "$0")/../lib.sh"
 LH_BIN=$(readlink -f "$LH_BIN")
 cd "$LH_TMP" || exit 1  # servers that fail to start must not leave anything in the checkout
@@ -58,15 +58,6 @@ check_eq "missing bucket: start-up error naming it and NoSuchBucket" \
   "${r%%$'\t'*} $(grep -c "bucket 'nosuch' answered 404 NoSuchBucket" <<<"$r")" "1 1"
 r=$(serve_once LAKEHOUSE_DATA=s3://lake/wh "AWS_ENDPOINT_URL=http://127.0.0.1:$(free_port)" LAKEHOUSE_STORAGE_S3_MAX_ATTEMPTS=2)
 check_eq "unreachable endpoint: start-up error" "${r%%$'\t'*} $(grep -c "s3://lake/wh.*unreachable" <<<"$r")" "1 1"
-# Until the modules' conversion to the storage API lands, serve refuses an
-# S3 primary without LAKEHOUSE_S3_PRIMARY_PREVIEW=1 (ADR 0230); then the
-# suite re-runs below are not run (they cannot pass yet), and say so.
-r=$(serve_once LAKEHOUSE_DATA=s3://lake/wh LAKEHOUSE_S3_PRIMARY_PREVIEW=)
-GATED=0
-if grep -q 'an S3 primary is not complete yet' <<<"$r"; then
-  GATED=1
-  check_eq "without the preview switch an S3 primary is refused with a clear message" "${r%%$'\t'*}" 1
-fi
 check "no folder named s3: was created" test ! -e "s3:"
 
 LH_TEST_PRIMARY=s3 lh_start "$LH_TMP/data" || { t_fail "server starts on s3://lake/<prefix>"; t_done; exit 1; }
@@ -110,20 +101,14 @@ else
 fi
 
 # --- the core, ingest and crash suites again, primary on S3
-if [ "$GATED" = 1 ] && [ "${LH_S3_RERUNS:-0}" != 1 ]; then
-  echo "# NOT RUN: e2e_core, ingest_files, crash_appends with the primary on S3: the S3 primary is still a"
-  echo "# preview (serve refuses it without LAKEHOUSE_S3_PRIMARY_PREVIEW=1) until the modules read and write"
-  echo "# through the storage API; LH_S3_RERUNS=1 runs them anyway"
-else
-  for suite in ${S3_RERUN_SUITES-e2e_core ingest_files crash_appends}; do
-    out=$(LH_TEST_PRIMARY=s3 CRASH_ROUNDS=${S3_CRASH_ROUNDS:-10} timeout 600 bash "$ROOT/tests/integration/$suite.sh" 2>&1); rc=$?
-    summary="$(grep -c '^ok ' <<<"$out") passed, $(grep -c '^not ok ' <<<"$out") failed"
-    if [ "$rc" = 0 ] && ! grep -q '^not ok ' <<<"$out"; then
-      t_ok "$suite.sh with the primary on S3 ($summary)"
-    else
-      t_fail "$suite.sh with the primary on S3 ($summary)" "$(grep -A3 '^not ok ' <<<"$out" | head -40)"
-    fi
-  done
-fi
+for suite in ${S3_RERUN_SUITES-e2e_core ingest_files crash_appends}; do
+  out=$(LH_TEST_PRIMARY=s3 CRASH_ROUNDS=${S3_CRASH_ROUNDS:-10} timeout 600 bash "$ROOT/tests/integration/$suite.sh" 2>&1); rc=$?
+  summary="$(grep -c '^ok ' <<<"$out") passed, $(grep -c '^not ok ' <<<"$out") failed"
+  if [ "$rc" = 0 ] && ! grep -q '^not ok ' <<<"$out"; then
+    t_ok "$suite.sh with the primary on S3 ($summary)"
+  else
+    t_fail "$suite.sh with the primary on S3 ($summary)" "$(grep -A3 '^not ok ' <<<"$out" | head -40)"
+  fi
+done
 
 t_done
