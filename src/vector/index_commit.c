@@ -63,9 +63,9 @@ static int snap_graph(lh_vindex *vx, json_t *meta, vsnap *s, lh_err *err) {
     int64_t gen = json_integer_value(json_object_get(meta, "generation"));
     char *gfile = lh_asprintf("hnsw-%lld.bin", (long long)gen);
     free(path);
-    path = vx_path(vx, name, gfile);
     lh_err serr = {0};
-    if (hnsw_save(s->hnsw, path, &serr) != 0) {
+    path = vx_write_path(vx, name, gfile, &serr);
+    if (!path || hnsw_save(s->hnsw, path, &serr) != 0 || vx_publish(vx, name, gfile, path, &serr) != 0) {
         LOG_WARN("vector index %s: saving the HNSW graph failed: %s", name, serr.msg);
     } else {
         lh_hnsw_params p = hnsw_params(s->hnsw);
@@ -188,7 +188,12 @@ static json_t *commit_generation(vbuild *b, double t0, lh_err *err) {
     duckdb_connection conn;
     if (vstore_connect(b->vx, &conn, err) != 0) return NULL;
     char *file = lh_asprintf("vectors-%lld.parquet", (long long)b->target_gen);
-    char *path = vx_path(b->vx, b->index, file);
+    char *path = vx_write_path(b->vx, b->index, file, err);
+    if (!path) {
+        duckdb_disconnect(&conn);
+        free(file);
+        return NULL;
+    }
     char **parts = lh_calloc(b->nparts + 1, sizeof *parts);
     for (size_t i = 0; i < b->nparts; i++) parts[i] = vx_path(b->vx, b->index, b->parts[i]);
     char *keep = b->refresh ? keep_sql_for(b) : NULL;
@@ -210,6 +215,7 @@ static json_t *commit_generation(vbuild *b, double t0, lh_err *err) {
         }
     }
     duckdb_disconnect(&conn);
+    if (rc == 0) rc = vx_publish(b->vx, b->index, file, path, err); /* before meta.json names it */
     if (rc != 0) goto done;
     meta = meta_new(b, file, vectors, docs);
     s = vsnap_load(b->vx, meta, err);

@@ -75,7 +75,16 @@ struct lh_vindex {
 
 /* index_registry.c */
 char *vx_key(const char *index, const char *file);        /* "_vectors/<index>/<file>" */
+/* A local path to read file of index by: its own path (local bucket) or its
+ * cached copy, fetched on a miss (remote; ADR 0235). Caller frees. */
 char *vx_path(lh_vindex *vx, const char *index, const char *file);
+/* A local path to write the future file of index by (caller frees), then
+ * vx_publish it: local buckets its own path (files are written in place
+ * atomically, as always), remote ones a staged file. NULL + err on failure. */
+char *vx_write_path(lh_vindex *vx, const char *index, const char *file, lh_err *err);
+/* Publishes what was written at path as file of index: a no-op on a local
+ * bucket; an upload on a remote one (path is consumed). */
+int vx_publish(lh_vindex *vx, const char *index, const char *file, const char *path, lh_err *err);
 int vx_name_valid(const char *name);
 /* Marks name busy (creating a hidden entry for a new index). LH_E_CONFLICT
  * when it already is. */

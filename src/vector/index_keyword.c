@@ -133,9 +133,9 @@ int vsnap_keyword(lh_vindex *vx, json_t *meta, vsnap *s, lh_err *err) {
              bm25_terms(s->bm25), (lh_mono_s() - t0) * 1000);
     int64_t gen = json_integer_value(json_object_get(meta, "generation"));
     char *kfile = lh_asprintf("bm25-%lld.bin", (long long)gen);
-    char *path = vx_path(vx, name, kfile);
     lh_err serr = {0};
-    if (bm25_save(s->bm25, path, &serr) != 0) {
+    char *path = vx_write_path(vx, name, kfile, &serr);
+    if (!path || bm25_save(s->bm25, path, &serr) != 0 || vx_publish(vx, name, kfile, path, &serr) != 0) {
         LOG_WARN("vector index %s: saving the keyword index failed: %s", name, serr.msg);
     } else {
         json_object_set_new(kw, "file", json_string(kfile));
