@@ -4,10 +4,13 @@
  * fingerprint matches, else built from the chunk texts already in memory
  * and saved — so a build or refresh that writes generation g+1 writes its
  * keyword index with it, and a refresh never re-reads the source for it),
- * and the doc-id → rows lookup that filtered searches use.
+ * and the doc-id → rows lookup that filtered searches use. A refresh's
+ * generation patches the previous generation's keyword index when it is in
+ * memory (bm25_patch: the kept chunks' postings renumbered, removed chunks'
+ * dropped, only the new chunks tokenized) instead of tokenizing every chunk.
  *
  * meta.json "keyword": {"file", "language", "stopwords" (only when custom),
- * "terms", "rows_sha256"}. The language ("en" default, or "de", "fr", "es",
+ * "terms", "rows_sha256", "made": "built" | "patched", "tokenized_chunks"}. The language ("en" default, or "de", "fr", "es",
  * "none") picks the built-in stop-word list; a custom "stopwords" array
  * replaces it. Both survive refreshes (copied from the base generation).
  */
@@ -102,7 +105,55 @@ size_t vsnap_allow_id(const vsnap *s, const char *id, uint64_t *allowed) {
     return set;
 }
 
-int vsnap_keyword(lh_vindex *vx, json_t *meta, vsnap *s, lh_err *err) {
+/* Row of base holding s's row i (same doc id, chunk number and text), or BM25_ROW_GONE. */
+static uint32_t base_row_of(const vsnap *base, const vsnap *s, size_t i) {
+    const char *id = s->ids + s->id_off[i], *text = s->texts + s->text_off[i];
+    size_t lo = 0, hi = base->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (strcmp(base->ids + base->id_off[base->by_id[mid]], id) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    for (; lo < base->n && !strcmp(base->ids + base->id_off[base->by_id[lo]], id); lo++) {
+        uint32_t r = base->by_id[lo];
+        if (base->chunk_no[r] == s->chunk_no[i] && !strcmp(base->texts + base->text_off[r], text)) return r;
+    }
+    return BM25_ROW_GONE;
+}
+
+/* The map of base's rows onto s's when s is "base's rows still current, in
+ * their order, then new rows" (what a refresh writes): map[r] = s's row or
+ * BM25_ROW_GONE, *first_new the first new row. NULL when s is not of that shape. */
+static uint32_t *refresh_row_map(const vsnap *base, const vsnap *s, size_t *first_new) {
+    uint32_t *map = lh_malloc((base->n ? base->n : 1) * sizeof *map);
+    for (size_t r = 0; r < base->n; r++) map[r] = BM25_ROW_GONE;
+    size_t i = 0;
+    long last = -1;
+    for (; i < s->n; i++) {
+        uint32_t r = base_row_of(base, s, i);
+        if (r == BM25_ROW_GONE) break; /* the new rows start */
+        if ((long)r <= last) {         /* base's rows out of their order */
+            free(map);
+            return NULL;
+        }
+        map[r] = (uint32_t)i;
+        last = r;
+    }
+    *first_new = i;
+    return map;
+}
+
+/* s's keyword index made from base's (refresh: only new rows tokenized), or NULL. */
+static lh_bm25 *keyword_patch(const vsnap *base, const vsnap *s, const char *const *stop) {
+    if (!base || !base->bm25 || !base->by_id || base->n == 0) return NULL;
+    size_t first_new = 0;
+    uint32_t *map = refresh_row_map(base, s, &first_new);
+    lh_bm25 *b = map ? bm25_patch(base->bm25, map, s->n, first_new, s->texts, s->text_off, stop) : NULL;
+    free(map);
+    return b;
+}
+
+int vsnap_keyword(lh_vindex *vx, json_t *meta, vsnap *s, const vsnap *base, lh_err *err) {
     snap_doc_index(s);
     const char *name = json_string_value(json_object_get(meta, "name"));
     json_t *kw = json_object_get(meta, "keyword");
@@ -127,10 +178,13 @@ int vsnap_keyword(lh_vindex *vx, json_t *meta, vsnap *s, lh_err *err) {
         }
         LOG_WARN("vector index %s: keyword index unusable (%s), rebuilding", name, lerr.msg);
     }
-    s->bm25 = bm25_build(s->texts, s->text_off, s->n, stop);
+    s->bm25 = keyword_patch(base, s, stop);
+    int patched = s->bm25 != NULL;
+    if (!patched) s->bm25 = bm25_build(s->texts, s->text_off, s->n, stop);
     free(stop);
-    LOG_INFO("vector index %s: keyword index built (%zu chunks, %zu terms) in %.0f ms", name, s->n,
-             bm25_terms(s->bm25), (lh_mono_s() - t0) * 1000);
+    LOG_INFO("vector index %s: keyword index %s (%zu chunks, %zu tokenized, %zu terms) in %.0f ms", name,
+             patched ? "patched" : "built", s->n, bm25_tokenized_rows(s->bm25), bm25_terms(s->bm25),
+             (lh_mono_s() - t0) * 1000);
     int64_t gen = json_integer_value(json_object_get(meta, "generation"));
     char *kfile = lh_asprintf("bm25-%lld.bin", (long long)gen);
     char *path = vx_path(vx, name, kfile);
@@ -142,6 +196,10 @@ int vsnap_keyword(lh_vindex *vx, json_t *meta, vsnap *s, lh_err *err) {
         json_object_set_new(kw, "rows_sha256", json_string(fp));
         json_object_set_new(kw, "terms", json_integer((json_int_t)bm25_terms(s->bm25)));
     }
+    /* how this generation's keyword index was made: patched from the
+     * previous one (only the new chunks tokenized) or built over every chunk */
+    json_object_set_new(kw, "made", json_string(patched ? "patched" : "built"));
+    json_object_set_new(kw, "tokenized_chunks", json_integer((json_int_t)bm25_tokenized_rows(s->bm25)));
     free(kfile);
     free(path);
     (void)err;
