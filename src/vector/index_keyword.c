@@ -73,7 +73,7 @@ int vkeyword_check_config(const char *language, const json_t *stopwords, lh_err 
     return 0;
 }
 
-/* Doc ids sorted (row numbers, by id then row) for vsnap_allow_ids. */
+/* Doc ids sorted (row numbers, by id then row) for vsnap_allow_id and refresh_row_map. */
 static const vsnap *by_id_snap;
 static int by_id_cmp(const void *a, const void *b) {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -91,13 +91,19 @@ static void snap_doc_index(vsnap *s) {
     pthread_mutex_unlock(&sort_mu);
 }
 
-size_t vsnap_allow_id(const vsnap *s, const char *id, uint64_t *allowed) {
-    size_t lo = 0, hi = s->n, set = 0;
-    while (lo < hi) { /* first row whose id >= id */
+/* The first position in s->by_id whose doc id is >= id. */
+static size_t by_id_lower_bound(const vsnap *s, const char *id) {
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         if (strcmp(s->ids + s->id_off[s->by_id[mid]], id) < 0) lo = mid + 1;
         else hi = mid;
     }
+    return lo;
+}
+
+size_t vsnap_allow_id(const vsnap *s, const char *id, uint64_t *allowed) {
+    size_t lo = by_id_lower_bound(s, id), set = 0;
     for (; lo < s->n && !strcmp(s->ids + s->id_off[s->by_id[lo]], id); lo++, set++) {
         uint32_t r = s->by_id[lo];
         allowed[r >> 6] |= (uint64_t)1 << (r & 63);
@@ -108,13 +114,7 @@ size_t vsnap_allow_id(const vsnap *s, const char *id, uint64_t *allowed) {
 /* Row of base holding s's row i (same doc id, chunk number and text), or BM25_ROW_GONE. */
 static uint32_t base_row_of(const vsnap *base, const vsnap *s, size_t i) {
     const char *id = s->ids + s->id_off[i], *text = s->texts + s->text_off[i];
-    size_t lo = 0, hi = base->n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (strcmp(base->ids + base->id_off[base->by_id[mid]], id) < 0) lo = mid + 1;
-        else hi = mid;
-    }
-    for (; lo < base->n && !strcmp(base->ids + base->id_off[base->by_id[lo]], id); lo++) {
+    for (size_t lo = by_id_lower_bound(base, id); lo < base->n && !strcmp(base->ids + base->id_off[base->by_id[lo]], id); lo++) {
         uint32_t r = base->by_id[lo];
         if (base->chunk_no[r] == s->chunk_no[i] && !strcmp(base->texts + base->text_off[r], text)) return r;
     }
