@@ -37,9 +37,11 @@ if [ -z "$EMBED_URL" ] && [ "${BENCH_RETRIEVAL_MOCK_EMBED:-0}" = 1 ]; then
   curl -fs -H 'Content-Type: application/json' --data-binary '{"dims": 64}' "$EMBED_URL/__control" >/dev/null ||
     bench_die "the mock embedding server did not start: $(head -3 "$BENCH_TMP/mock.log")"
   EMBED_NAME="the mock Ollama-style server (tests/mock/ai_server.js: letter counts in 64 buckets — the path, not a model)"
+  BENCH_COMMAND="BENCH_RETRIEVAL_MOCK_EMBED=1 $BENCH_COMMAND"
 elif [ -n "$EMBED_URL" ]; then
   : "${EMBED_MODEL:?set BENCH_RETRIEVAL_EMBED_MODEL too}"
   EMBED_NAME="the Ollama-style embedding server's model $EMBED_MODEL"
+  BENCH_COMMAND="BENCH_RETRIEVAL_EMBED_URL=$EMBED_URL BENCH_RETRIEVAL_EMBED_MODEL=$EMBED_MODEL $BENCH_COMMAND"
 fi
 
 # demo_serve DATA [ENV=VAL...] — the demo at $SCALE into DATA, then a server on it (LH_URL)
