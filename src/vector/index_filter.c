@@ -6,6 +6,7 @@
  * parentheses balanced outside quotes, so it cannot close the WHERE it is
  * put in), then DuckDB evaluates
  *     SELECT list(CAST(<id_column> AS VARCHAR)) FROM <dataset> WHERE (<filter>)
+ * (string_agg(…, ',') instead of list for integer ids)
  * — through the query engine as the caller when the service has one
  * (query_run_json_as with the caller's scope: the role's views, masked and
  * row-filtered, and the user-SQL guard), else on the service's own engine
@@ -139,17 +140,29 @@ static size_t bits_count(const uint64_t *bits, size_t words) {
     return n;
 }
 
-/* Through the query engine, as the caller: one row holding the list of ids. */
+/* Allows each id of a comma-separated list (integer ids: no id holds a comma). */
+static void allow_joined(const vsnap *s, const char *joined, uint64_t *bits) {
+    char *buf = lh_strdup(joined), *save = NULL;
+    for (char *id = strtok_r(buf, ",", &save); id; id = strtok_r(NULL, ",", &save)) allow(s, id, bits);
+    free(buf);
+}
+
+/* Through the query engine, as the caller: one row holding the ids — one
+ * comma-joined string for integer ids (rendering one string is ~2x cheaper
+ * than a JSON list of 4,500), else a list. */
 static int ids_via_query(lh_vindex *vx, const vsnap *s, const char *from, const char *idc, const char *filter,
-                         const lh_query_scope *scope, uint64_t *bits, lh_err *err) {
-    char *sql = lh_asprintf("SELECT list(CAST(%s AS VARCHAR)) AS ids FROM %s WHERE (%s)", idc, from, filter);
+                         int int_ids, const lh_query_scope *scope, uint64_t *bits, lh_err *err) {
+    char *sql = int_ids ? lh_asprintf("SELECT string_agg(CAST(%s AS VARCHAR), ',') AS ids FROM %s WHERE (%s)", idc,
+                                      from, filter)
+                        : lh_asprintf("SELECT list(CAST(%s AS VARCHAR)) AS ids FROM %s WHERE (%s)", idc, from, filter);
     json_t *res = query_run_json_as(vx->cfg.query, scope, sql, NULL, 0, 1, 0, err);
     free(sql);
     if (!res) return -1;
     json_t *ids = json_array_get(json_array_get(json_object_get(res, "rows"), 0), 0);
     size_t i;
     json_t *v;
-    json_array_foreach(ids, i, v) allow(s, json_string_value(v), bits);
+    if (json_is_string(ids)) allow_joined(s, json_string_value(ids), bits);
+    else json_array_foreach(ids, i, v) allow(s, json_string_value(v), bits);
     json_decref(res);
     return 0;
 }
@@ -226,7 +239,9 @@ uint64_t *vfilter_allowed(lh_vindex *vx, const vsnap *s, const char *filter, con
     lh_strbuf idc = LH_STRBUF_INIT, from = LH_STRBUF_INIT;
     sb_sql_ident(&idc, idcol);
     sb_sql_ident(&from, dataset);
-    int rc = vx->cfg.query ? ids_via_query(vx, rows, from.buf, idc.buf, filter, scope, bits, err)
+    const char *id_type = json_string_value(json_object_get(s->meta, "id_type"));
+    int int_ids = id_type && (!strcmp(id_type, "int32") || !strcmp(id_type, "int64"));
+    int rc = vx->cfg.query ? ids_via_query(vx, rows, from.buf, idc.buf, filter, int_ids, scope, bits, err)
                            : ids_via_store(vx, rows, dataset, idc.buf, filter, bits, err);
     sb_free(&idc);
     sb_free(&from);
