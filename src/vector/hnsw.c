@@ -223,12 +223,14 @@ static inline hnsw_cand hnsw_cand_pop(hnsw_scratch *s) {
     return top;
 }
 
-/* Adds x to the bounded max-heap of results, dropping the worst past ef. */
+/* Adds x to the bounded max-heap of results, dropping the worst past ef:
+ * once full, x replaces the worst when it ranks before it (one sift). */
 static inline void hnsw_res_offer(hnsw_scratch *s, hnsw_cand x, size_t ef) {
-    s->res[s->nres] = x;
-    hnsw_heap_up(s->res, s->nres++, 1);
-    if (s->nres > ef) {
-        s->res[0] = s->res[--s->nres];
+    if (s->nres < ef) {
+        s->res[s->nres] = x;
+        hnsw_heap_up(s->res, s->nres++, 1);
+    } else if (hnsw_cand_less(x, s->res[0])) {
+        s->res[0] = x;
         hnsw_heap_down(s->res, s->nres, 0, 1);
     }
 }
@@ -447,14 +449,17 @@ int hnsw_search_ex(const lh_hnsw *h, const float *q, int k, int ef, const uint32
      * closer than the best allowed row of the random sample, the walk had no
      * gradient to follow — widen the beam (4x, then 16x) instead of
      * answering from one region. */
+    int sorted = 0;
     for (int widen = 0; widen < 2 && nr > 0; widen++) {
         hnsw_cand_sort(s->res, nr);
+        sorted = 1;
         float at = s->res[(nr < rank ? nr : rank) - 1].d;
         if (at < sample_best && nr >= (size_t)k) break;
         efs *= 4;
         nr = hnsw_search_layer0_ex(h, s, q, eps, epd, neps, efs, allowed);
+        sorted = 0;
     }
-    hnsw_cand_sort(s->res, nr);
+    if (!sorted) hnsw_cand_sort(s->res, nr);
     int got = nr < (size_t)k ? (int)nr : k;
     for (int i = 0; i < got; i++) out[i] = (lh_hit){s->res[i].id, -s->res[i].d};
     hnsw_pool_release(h, s);
