@@ -46,7 +46,8 @@ free_port() {
   return 1
 }
 
-# lh_s3_start — starts s3rver (npm; bucket "lake", in $LH_TMP/s3) and the
+# lh_s3_start — starts s3rver (npm; bucket "lake" and those named in
+# LH_S3_MORE_BUCKETS, in $LH_TMP/s3) and the
 # conditional-write shim in front of it (tests/helpers/s3shim.js, which adds
 # If-None-Match: * that s3rver ignores), each on a free loopback port. Sets
 # S3_RAW_URL (s3rver itself), S3_URL (the shim), S3_PID, S3_SHIM_PID; both
@@ -58,7 +59,9 @@ lh_s3_start() {
   S3_RAW_PORT=$(free_port)
   S3_RAW_URL="http://127.0.0.1:$S3_RAW_PORT"
   mkdir -p "$LH_TMP/s3"
-  "$s3rver" -d "$LH_TMP/s3" -a 127.0.0.1 -p "$S3_RAW_PORT" -s --configure-bucket lake >"$LH_TMP/s3.log" 2>&1 &
+  local -a more=() b
+  for b in ${LH_S3_MORE_BUCKETS:-}; do more+=(--configure-bucket "$b"); done
+  "$s3rver" -d "$LH_TMP/s3" -a 127.0.0.1 -p "$S3_RAW_PORT" -s --configure-bucket lake "${more[@]}" >"$LH_TMP/s3.log" 2>&1 &
   S3_PID=$!
   LH_PIDS+=("$S3_PID")
   local up=0

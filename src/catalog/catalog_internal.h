@@ -73,6 +73,16 @@ int entry_after_commit(lh_catalog *c, cat_entry *e, const lh_lineage *lin, lh_er
 /* Hands the current view set to the listener. Caller holds write_mu. */
 void views_publish(lh_catalog *c);
 
+/* ---- buckets (catalog_buckets.c, ADR 0237) ------------------------------ */
+/* The bucket named `bucket` (borrowed): NULL, "" or the catalog's own name
+ * is the catalog's bucket; another must be in the registry and able to hold
+ * datasets (buckets_get_for_datasets). NULL with err otherwise. */
+lh_storage *catalog_bucket(lh_catalog *c, const char *bucket, lh_err *err);
+/* A fresh handle on the table of manifest m, in its bucket (caller frees). */
+lh_table *catalog_table_of(lh_catalog *c, const json_t *m, lh_err *err);
+/* A fresh handle on dataset name's table (LH_E_NOT_FOUND when none). */
+lh_table *catalog_table_open(lh_catalog *c, const char *name, lh_err *err);
+
 /* ---- catalog_embed.c ---------------------------------------------------- */
 /* Validates a PATCH {"embedding":{"refresh_policy"?,"refresh_interval_s"?}}
  * and applies it to m's embedding object. */

@@ -45,7 +45,7 @@ static int has_view(const env *e, const char *name) {
 
 static void cat_open(env *e) {
     lh_err err = {0};
-    lh_catalog_options opt = {10, 1, 0};
+    lh_catalog_options opt = {.checkpoint_interval = 10, .duckdb_threads = 1};
     e->cat = catalog_open(e->st, &opt, &err);
     if (!e->cat) fail_msg("catalog_open: %s", err.msg);
     catalog_set_views_listener(e->cat, on_views, e);

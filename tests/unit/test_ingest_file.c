@@ -36,7 +36,7 @@ static int setup(void **state) {
     lh_err err = {0};
     e->st = storage_open_local("primary", e->dir, &err);
     assert_non_null(e->st);
-    lh_catalog_options opt = {10, 1, 0};
+    lh_catalog_options opt = {.checkpoint_interval = 10, .duckdb_threads = 1};
     e->cat = catalog_open(e->st, &opt, &err);
     assert_non_null(e->cat);
     *state = e;
