@@ -61,24 +61,32 @@ static int roles_persist(lh_access *a, access_role *const *roles, size_t n, lh_e
         json_decref(rj);
         access_role_free(dflt);
     }
-    json_t *doc = json_pack("{s:i, s:o}", "version", 1, "roles", arr);
+    return access_file_write(a, ROLES_KEY, "roles", arr, err);
+}
+
+int access_file_write(lh_access *a, const char *key, const char *field, json_t *arr, lh_err *err) {
+    json_t *doc = json_pack("{s:i, s:o}", "version", 1, field, arr);
     char *text = json_dumps(doc, JSON_INDENT(2));
-    int rc = storage_put(a->st, ROLES_KEY, text, strlen(text), NULL, err);
+    int rc = storage_put(a->st, key, text, strlen(text), NULL, err);
     free(text);
     json_decref(doc);
     return rc;
+}
+
+int access_file_read(lh_access *a, const char *key, char **text, size_t *len, lh_err *err) {
+    lh_err gerr = {0};
+    if (storage_get(a->st, key, text, len, &gerr) == 0) return 1;
+    if (gerr.code == LH_E_NOT_FOUND) return 0;
+    if (err) *err = gerr;
+    return -1;
 }
 
 static int roles_load(lh_access *a, lh_err *err) {
     for (size_t i = 0; i < ACCESS_NBUILTIN; i++) roles_set(&a->roles, &a->nroles, access_role_builtin(access_builtin_names[i]));
     char *text = NULL;
     size_t len = 0;
-    lh_err gerr = {0};
-    if (storage_get(a->st, ROLES_KEY, &text, &len, &gerr) != 0) {
-        if (gerr.code == LH_E_NOT_FOUND) return 0;
-        if (err) *err = gerr;
-        return -1;
-    }
+    int found = access_file_read(a, ROLES_KEY, &text, &len, err);
+    if (found <= 0) return found;
     json_error_t je;
     json_t *doc = json_loads(text, 0, &je);
     free(text);

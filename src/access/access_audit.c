@@ -158,11 +158,7 @@ access_log *access_log_open(lh_storage *st, lh_err *err) {
 
 void access_log_free(access_log *l) {
     if (!l) return;
-    pthread_mutex_lock(&l->mu);
-    l->stopping = 1;
-    pthread_cond_signal(&l->cv);
-    pthread_mutex_unlock(&l->mu);
-    pthread_join(l->flusher, NULL);
+    lh_thread_stop(l->flusher, &l->mu, &l->cv, &l->stopping);
     pthread_cond_destroy(&l->cv);
     for (size_t i = 0; i < AUDIT_KEEP; i++) json_decref(l->ring[i]);
     if (l->fd >= 0) close(l->fd);

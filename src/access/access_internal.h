@@ -128,6 +128,12 @@ char *access_decision_select_from(const json_t *decision, const char *from);
 
 /* A copy of the named role (caller frees), or NULL with LH_E_NOT_FOUND. */
 access_role *access_role_copy(lh_access *a, const char *name, lh_err *err);
+/* One of the module's own objects (roles, keys, mask key): 1 with *text
+ * (owned; cleanse secrets before freeing it), 0 when there is none yet,
+ * -1 with err. */
+int access_file_read(lh_access *a, const char *key, char **text, size_t *len, lh_err *err);
+/* Writes {"version": 1, <field>: arr} (arr taken over) as the object key. */
+int access_file_write(lh_access *a, const char *key, const char *field, json_t *arr, lh_err *err);
 
 /* ---- access_keys.c / access_scope.c -------------------------------------- */
 

@@ -119,22 +119,20 @@ static int hex_decode(const char *s, size_t len, unsigned char *out, size_t n) {
 int access_mask_init(lh_access *a, lh_err *err) {
     char *text = NULL;
     size_t len = 0;
-    lh_err gerr = {0};
-    if (storage_get(a->st, MASK_KEY, &text, &len, &gerr) == 0) {
+    int found = access_file_read(a, MASK_KEY, &text, &len, err);
+    if (found < 0) return -1;
+    if (found) {
         int bad = hex_decode(text, len, a->mask_key, sizeof a->mask_key);
         OPENSSL_cleanse(text, len);
         free(text);
         if (bad) return lh_err_set(err, LH_E_INTERNAL, "%s is not 64 hex digits", MASK_KEY);
-    } else if (gerr.code == LH_E_NOT_FOUND) {
+    } else {
         char hex[65];
         lh_random_hex(hex, 32);
         hex_decode(hex, 64, a->mask_key, sizeof a->mask_key);
         int rc = storage_put(a->st, MASK_KEY, hex, 64, NULL, err);
         OPENSSL_cleanse(hex, sizeof hex);
         if (rc != 0) return -1;
-    } else {
-        if (err) *err = gerr;
-        return -1;
     }
     if (!a->query) return 0;
     return query_engine_with_admin(a->query, register_mask, a->mask_key, err);

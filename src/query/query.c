@@ -230,12 +230,7 @@ lh_query_engine *query_engine_new(const lh_query_config *cfg, lh_err *err) {
 
 void query_engine_free(lh_query_engine *e) {
     if (!e) return;
-    if (e->has_watchdog) {
-        pthread_mutex_lock(&e->mu);
-        e->stopping = 1;
-        pthread_mutex_unlock(&e->mu);
-        pthread_join(e->watchdog, NULL);
-    }
+    if (e->has_watchdog) lh_thread_stop(e->watchdog, &e->mu, NULL, &e->stopping);
     for (int i = 0; e->slots && i < e->nslots; i++) {
         stmt_cache_clear(&e->slots[i]);
         if (e->slots[i].conn) duckdb_disconnect(&e->slots[i].conn);

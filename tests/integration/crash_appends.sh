@@ -11,13 +11,6 @@ CSV=$LH_TMP/batch.csv
 { echo "id,label"; for i in $(seq 1 10); do echo "$i,row $i"; done; } >"$CSV"
 
 lh_start "$DATA" || { t_fail "server starts"; t_done; exit 1; }
-# Where the checks read the data's files: the folder, or with LH_TEST_PRIMARY=s3
-# s3rver's own copy of the prefix (each object a file "<key>._S3rver_object").
-if [ "${LH_TEST_PRIMARY:-}" = s3 ]; then
-  loc=$(lh_data_location "$DATA"); FILES=$LH_TMP/s3/lake/${loc#s3://lake/}; SUFFIX=._S3rver_object
-else
-  FILES=$DATA; SUFFIX=
-fi
 http PUT /storage/objects/in/batch.csv --data-binary @"$CSV"
 http_json POST /catalog/datasets '{"name":"events","objects":["in/batch.csv"]}'
 check_eq "dataset registered" "$HTTP_STATUS" 201
@@ -26,8 +19,7 @@ acked=0; bad_count=0; lost=0; bad_manifest=0; temps_left=0; log_gaps=0; not_up=0
 for round in $(seq 1 "$ROUNDS"); do
   : >"$LH_TMP/acks"
   ( while true; do
-      code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
-        --data-binary '{"objects":["in/batch.csv"]}' "$LH_URL/catalog/datasets/by-name/events/append")
+      code=$(post_status /catalog/datasets/by-name/events/append '{"objects":["in/batch.csv"]}')
       [ "$code" = 200 ] && echo 1 >>"$LH_TMP/acks"
       [ "$code" = 000 ] && break
     done ) &
@@ -40,14 +32,12 @@ for round in $(seq 1 "$ROUNDS"); do
   n=$(curl -s -H 'Content-Type: application/json' -d '{"sql":"SELECT count(*) FROM events"}' "$LH_URL/query/sql" | jq -r '.rows[0][0]')
   [[ "$n" =~ ^[0-9]+$ ]] && [ $((n % 10)) -eq 0 ] || { bad_count=$((bad_count + 1)); echo "# round $round: count '$n'"; continue; }
   [ $((n / 10 - 1)) -ge "$acked" ] || { lost=$((lost + 1)); echo "# round $round: $n rows but $acked appends acknowledged"; }
-  for m in "$FILES"/_catalog/datasets/*.json$SUFFIX; do jq -e .name "$m" >/dev/null 2>&1 || bad_manifest=$((bad_manifest + 1)); done
-  [ "$(find "$FILES" -name '.*.tmp-*' | wc -l)" -eq 0 ] || temps_left=$((temps_left + 1))
-  commits=$(ls "$FILES/tables/events/_delta_log/" | sed "s/$SUFFIX\$//" | grep -E '^[0-9]{20}\.json$')
-  last=$(sort <<<"$commits" | tail -1 | sed 's/^0*//; s/\.json$//')
-  cnt=$(grep -c . <<<"$commits")
-  [ "$cnt" -eq $(( ${last:-0} + 1 )) ] || log_gaps=$((log_gaps + 1))
+  VIEW=$(lh_data_view "$DATA")  # the data folder, or (primary on S3) its objects as files
+  for m in "$VIEW"/_catalog/datasets/*.json; do jq -e .name "$m" >/dev/null 2>&1 || bad_manifest=$((bad_manifest + 1)); done
+  [ "$(find "$VIEW" -name '.*.tmp-*' | wc -l)" -eq 0 ] || temps_left=$((temps_left + 1))
+  delta_log_whole "$VIEW/tables/events" || log_gaps=$((log_gaps + 1))
   # the manifest follows the table after a crash between commit and manifest write
-  rc=$(jq -r .row_count "$FILES/_catalog/datasets/events.json$SUFFIX")
+  rc=$(jq -r .row_count "$VIEW/_catalog/datasets/events.json")
   [ "$rc" = "$n" ] || { bad_count=$((bad_count + 1)); echo "# round $round: manifest row_count $rc, table $n"; }
 done
 check_eq "server came back after every kill -9 ($ROUNDS rounds)" "$not_up" 0

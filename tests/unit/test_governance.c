@@ -24,6 +24,7 @@
 #include "common/util.h"
 #include "query/query.h"
 #include "storage/storage.h"
+#include "support/fixture.h"
 
 typedef struct {
     char dir[64];
@@ -67,9 +68,7 @@ static int teardown(void **state) {
     access_free(f->a);
     catalog_free(f->cat);
     query_engine_free(f->q);
-    char *cmd = lh_asprintf("rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(cmd);
+    fixture_rm_rf(f->dir);
     storage_free(f->st);
     free(f);
     return 0;
