@@ -16,7 +16,8 @@
  * the catalog reopens from the bucket (manifest, rows, tombstone filter),
  * and catalog_fetch_for_sql puts evicted files back for a statement naming
  * it. Journal: an acknowledged event is in the write-ahead log in the
- * bucket; flushed and shut-down events survive a reopen with an empty cache. Audit: records chain across reopenings and
+ * bucket; flushed and shut-down events survive a reopen with an empty cache,
+ * and the journal_events view reads them (its copies pinned until close). Audit: records chain across reopenings and
  * access_audit_verify accepts the log, and finds a changed record. Tools
  * audit: a refused call's record is in the bucket and reloads.
  * Vector indexes: a build leaves its Parquet generation, HNSW graph and
@@ -459,7 +460,26 @@ static void test_journal_survives_reopen(void **state) {
     j = journal_open(st, &o, &err);
     assert_non_null(j);
     assert_int_equal(journal_count(j), before + 5);
-    journal_free(j);
+    /* the journal_events view over the files' copies, pinned while it names them */
+    lh_query_config qc = {.threads = 1, .pool_size = 1, .allowed_root = storage_local_dir(st)};
+    lh_query_engine *q = query_engine_new(&qc, &err);
+    assert_non_null(q);
+    assert_int_equal(journal_sql_register(j, q, &err), 0);
+    json_t *r = query_run_json(q, "SELECT count(*) FROM journal_events", NULL, 0, 10, 5000, &err);
+    if (!r) fail_msg("journal_events: %s", err.msg);
+    assert_int_equal(json_integer_value(json_array_get(json_array_get(json_object_get(r, "rows"), 0), 0)), before + 5);
+    json_decref(r);
+    if (getenv("LH_TEST_S3_ENDPOINT")) {
+        lh_storage_cache_stats cs;
+        storage_cache_stats(st, &cs);
+        assert_true(cs.pinned >= 1);
+        journal_free(j);
+        storage_cache_stats(st, &cs);
+        assert_int_equal(cs.pinned, 0); /* unpinned with the journal */
+    } else {
+        journal_free(j);
+    }
+    query_engine_free(q);
     bucket_close(st);
 }
 
