@@ -118,9 +118,11 @@ lh_data_view() {
 # A port taken between the probe and the bind is retried with another one.
 # With LH_TEST_PRIMARY=s3 the data lives on s3rver behind the shim (started
 # on first use) under a prefix named after DATA_DIR (lh_data_location).
+# LH_CONFIG names a config file to start it with (--config).
 lh_start() {
   local data=$1; shift
-  local -a s3env=() cd_args=()
+  local -a s3env=() cd_args=() cfg_args=()
+  [ -n "${LH_CONFIG:-}" ] && cfg_args=(--config "$LH_CONFIG")
   if [ "${LH_TEST_PRIMARY:-}" = s3 ]; then
     lh_s3_start || { echo "# LH_TEST_PRIMARY=s3: s3rver or the shim did not start"; return 1; }
     mapfile -t s3env < <(lh_s3_env)
@@ -132,7 +134,7 @@ lh_start() {
   for attempt in 1 2 3; do
     LH_PORT=$(free_port)
     LH_URL="http://127.0.0.1:$LH_PORT"
-    env "${cd_args[@]}" LAKEHOUSE_AUTH_ENABLED=false LAKEHOUSE_PORT=$LH_PORT LAKEHOUSE_DATA="$data" LAKEHOUSE_GRPC_PORT=0 "$@" "$LH_BIN" serve \
+    env "${cd_args[@]}" LAKEHOUSE_AUTH_ENABLED=false LAKEHOUSE_PORT=$LH_PORT LAKEHOUSE_DATA="$data" LAKEHOUSE_GRPC_PORT=0 "$@" "$LH_BIN" "${cfg_args[@]}" serve \
       >>"$LH_TMP/server.out" 2>>"$LH_TMP/server.log" &
     LH_PID=$!
     LH_PIDS+=("$LH_PID")

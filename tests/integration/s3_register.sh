@@ -81,21 +81,8 @@ secret_ref = "s3rver"
 EOF
 S3ENV=()
 mapfile -t S3ENV < <(lh_s3_env)
-start_lh() {
-  LH_PORT=$(free_port)
-  LH_URL="http://127.0.0.1:$LH_PORT"
-  env "${S3ENV[@]}" LAKEHOUSE_AUTH_ENABLED=false LAKEHOUSE_PORT=$LH_PORT LAKEHOUSE_GRPC_PORT=0 \
-    LAKEHOUSE_DATA=s3://lake/wh "$LH_BIN" --config "$LH_TMP/lakehouse.toml" serve \
-    >>"$LH_TMP/server.out" 2>>"$LH_TMP/server.log" &
-  LH_PID=$!
-  LH_PIDS+=("$LH_PID")
-  for _ in $(seq 1 600); do
-    curl -fs "$LH_URL/health" >/dev/null 2>&1 && return 0
-    kill -0 "$LH_PID" 2>/dev/null || return 1
-    sleep 0.05
-  done
-  return 1
-}
+LH_CONFIG=$LH_TMP/lakehouse.toml
+start_lh() { lh_start "${PRIMARY:-s3://lake/wh}" "${S3ENV[@]}"; }
 check "server starts: primary s3://lake/wh, buckets spark (S3), near (local), plain (raw s3rver)" start_lh
 
 register() { # NAME LOCATION BUCKET
@@ -196,5 +183,19 @@ http DELETE /catalog/datasets/by-name/labels
 check_eq "deleting the registered dv keeps its objects in bucket spark" \
   "$(listing spark dv | grep -c '00000000000000000000.json')" 1
 check_eq "deleting labels removes its table from bucket spark" "$(listing spark tables/labels | wc -l)" 0
+
+# --- a local primary with datasets in an S3 bucket (DuckDB reads the S3 caches' root)
+lh_stop
+PRIMARY=$LH_TMP/localdata
+check "a server with a local primary and the same buckets starts" start_lh
+register cm2 cm spark
+check_eq "local primary: the column-mapped table registers in place in S3 bucket spark" \
+  "$HTTP_STATUS $(jget .row_count) $(jget .bucket)" "201 5 spark"
+register basic2 basic near
+sql 'SELECT count(*) FROM cm2 c JOIN basic2 b ON b.id < 3 WHERE c."Company Very Short" = '"'BMS'"
+check_eq "local primary: a join of an S3 bucket's dataset and a local bucket's" "$HTTP_STATUS $(jget '.rows[0][0]')" "200 12"
+rm -rf "$LH_TMP/s3cache"
+sql 'SELECT count(*) FROM cm2'
+check_eq "local primary: evicted copies of the S3 dataset come back before the statement" "$HTTP_STATUS $(jget '.rows[0][0]')" "200 5"
 
 t_done
