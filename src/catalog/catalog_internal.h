@@ -68,13 +68,17 @@ void entry_put(lh_catalog *c, cat_entry *e);
 void entry_clear(cat_entry *e);
 /* 1 when a dataset named name exists (takes lock shared). */
 int entry_exists(lh_catalog *c, const char *name);
-/* A new private entry for dataset name stored at location (lin may be NULL). */
-int entry_new(lh_catalog *c, const char *name, const char *location, const lh_lineage *lin, cat_entry *e,
-              lh_err *err);
+/* A new private entry for dataset name stored at location of bucket (NULL:
+ * the catalog's; lin may be NULL). */
+int entry_new(lh_catalog *c, const char *name, const char *location, const char *bucket, const lh_lineage *lin,
+              cat_entry *e, lh_err *err);
+/* 0 when bucket (NULL: any) is the one dataset name lives in, else
+ * LH_E_CONFLICT naming both. */
+int entry_bucket_check(lh_catalog *c, const char *name, const char *bucket, lh_err *err);
 /* 0 for a valid dataset name, else -1 with a 400 and a hint in err. */
 int catalog_name_check(const char *name, lh_err *err);
-/* Removes every object under a table prefix the catalog created. */
-void catalog_files_remove(lh_catalog *c, const char *prefix);
+/* Removes every object under a table prefix the catalog created in bucket st. */
+void catalog_files_remove(lh_storage *st, const char *prefix);
 /* After a commit to e's table: refreshes e's manifest and select SQL from the
  * latest snapshot and stamps updated_at with now (lh_time_iso). e is a
  * private copy (entry_dup); nothing is persisted. */
