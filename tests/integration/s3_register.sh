@@ -166,6 +166,14 @@ check "it committed version 2 in s3://spark/dv/_delta_log" \
   test -n "$(listing spark dv/_delta_log | grep '00000000000000000002.json')"
 sql "SELECT count(*), sum(value) FROM dv"
 check_eq "the table reads 9 rows, the DV still applied" "$(jget '.rows[0] | map(tostring) | join(",")')" "9,78"
+printf '%s\n' '{"commitInfo":{"timestamp":1733300000000,"operation":"WRITE","engineInfo":"another-writer"}}' \
+  >"$LH_TMP/v3.json"
+check_eq "another writer commits version 3 of dv straight to S3 (If-None-Match: *)" \
+  "$(s3c -X PUT -H 'If-None-Match: *' -T "$LH_TMP/v3.json" "$S3_URL/spark/dv/_delta_log/00000000000000000003.json")" 200
+sql "INSERT INTO dv VALUES (43)"
+check_eq "our next INSERT lands as version 4; the other writer's version 3 is intact" \
+  "$HTTP_STATUS $(listing spark dv/_delta_log | grep -c '00000000000000000004.json') $(s3c "$S3_URL/spark/dv/_delta_log/00000000000000000003.json") $(grep -c another-writer "$LH_TMP/s3body")" \
+  "200 1 200 1"
 sql "INSERT INTO snap VALUES (100, 'ours-100')"
 check "INSERT into the table on the S3 primary commits version 4 there" \
   test -n "$(listing lake wh/spark/snapshot-data3/_delta_log | grep '00000000000000000004.json')"
@@ -175,7 +183,7 @@ lh_stop
 rm -rf "$LH_TMP/s3cache"
 check "server restarts with an empty cache" start_lh
 sql "SELECT (SELECT count(*) FROM snap), (SELECT count(*) FROM dv), (SELECT count(*) FROM cm), (SELECT count(*) FROM basic), (SELECT count(*) FROM labels)"
-check_eq "after the restart: snap 31, dv 9, cm 5, basic 41, labels 3" "$(jget '.rows[0] | map(tostring) | join(",")')" "31,9,5,41,3"
+check_eq "after the restart: snap 31, dv 10, cm 5, basic 41, labels 3" "$(jget '.rows[0] | map(tostring) | join(",")')" "31,10,5,41,3"
 
 # --- delete keeps a registered table, removes one we made
 http DELETE /catalog/datasets/by-name/dv
