@@ -279,7 +279,7 @@ json_t *catalog_get(lh_catalog *c, const char *name, lh_err *err) {
 
 /* ---- entries for a writer (catalog_commit.c, register below) ----------- */
 
-/* Removes every object under a table prefix we created. */
+/* Removes every object under a table prefix we created in bucket st. */
 void catalog_files_remove(lh_storage *st, const char *prefix) {
     char *p = lh_asprintf("%s/", prefix);
     lh_object_info *objs = NULL;
@@ -670,8 +670,10 @@ int catalog_delete(lh_catalog *c, const char *name, lh_err *err) {
     /* data we wrote goes too; a registered external Delta table stays */
     const char *loc = json_string_value(json_object_get(m, "location"));
     char *ours = lh_asprintf("tables/%s", name);
-    lh_storage *st = loc && !strcmp(loc, ours) ? catalog_bucket(c, json_string_value(json_object_get(m, "bucket")), NULL) : NULL;
-    if (st) catalog_files_remove(st, loc);
+    if (loc && !strcmp(loc, ours)) {
+        lh_storage *st = catalog_bucket(c, json_string_value(json_object_get(m, "bucket")), NULL);
+        if (st) catalog_files_remove(st, loc);
+    }
     free(ours);
 done:
     json_decref(m);

@@ -22,7 +22,8 @@
 #include "common/strbuf.h"
 
 lh_storage *catalog_bucket(lh_catalog *c, const char *bucket, lh_err *err) {
-    if (!bucket || !*bucket || !strcmp(bucket, storage_name(c->st))) return c->st;
+    /* "primary" is the registry's name of the catalog's bucket (buckets.h) */
+    if (!bucket || !*bucket || !strcmp(bucket, storage_name(c->st)) || !strcmp(bucket, "primary")) return c->st;
     if (!c->opt.buckets) {
         lh_err_set(err, LH_E_NOT_FOUND, "bucket '%s' is not registered", bucket);
         return NULL;

@@ -91,8 +91,8 @@ int entry_after_commit(lh_catalog *c, cat_entry *e, const lh_lineage *lin, lh_er
 void views_publish(lh_catalog *c);
 
 /* ---- buckets (catalog_buckets.c, ADR 0237) ------------------------------ */
-/* The bucket named `bucket` (borrowed): NULL, "" or the catalog's own name
- * is the catalog's bucket; another must be in the registry and able to hold
+/* The bucket named `bucket` (borrowed): NULL, "", "primary" or the catalog's
+ * own name is the catalog's bucket; another must be in the registry and able to hold
  * datasets (buckets_get_for_datasets). NULL with err otherwise. */
 lh_storage *catalog_bucket(lh_catalog *c, const char *bucket, lh_err *err);
 /* A fresh handle on the table of manifest m, in its bucket (caller frees). */

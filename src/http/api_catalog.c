@@ -14,8 +14,8 @@ static json_t *body_with_bucket(lh_req *req, lh_resp *resp) {
     const char *hb = http_req_bucket(req), *bb = json_string_value(json_object_get(body, "bucket"));
     if (!body || !hb) return body;
     if (bb && strcmp(bb, hb)) {
-        resp_errorf(resp, LH_E_BAD_REQUEST, "name the bucket once", "X-Lakehouse-Bucket '%s' and \"bucket\" '%s' differ",
-                    hb, bb);
+        resp_errorf(resp, LH_E_BAD_REQUEST, "name the bucket once",
+                    "X-Lakehouse-Bucket '%s' and \"bucket\" '%s' differ", hb, bb);
         json_decref(body);
         return NULL;
     }

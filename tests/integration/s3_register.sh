@@ -130,6 +130,8 @@ check_eq "a store that ignores If-None-Match is refused for datasets" \
 check "the refusal names the bucket" grep -q "bucket 'plain'" <<<"$HTTP_BODY"
 register q dv nosuch
 check_eq "an unknown bucket is 404" "$HTTP_STATUS" 404
+http_json POST /catalog/datasets '{"name":"q","format":"delta","location":"dv","bucket":"spark"}' -H "X-Lakehouse-Bucket: near"
+check_eq "a header and a body naming different buckets is 400" "$HTTP_STATUS" 400
 register r nothere spark
 check_eq "no Delta table at the location: 404 naming the bucket" \
   "$HTTP_STATUS $(grep -c "bucket 'spark'" <<<"$HTTP_BODY")" "404 1"
