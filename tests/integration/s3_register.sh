@@ -204,6 +204,12 @@ check_eq "local primary: the column-mapped table registers in place in S3 bucket
 register basic2 basic near
 sql 'SELECT count(*) FROM cm2 c JOIN basic2 b ON b.id < 3 WHERE c."Company Very Short" = '"'BMS'"
 check_eq "local primary: a join of an S3 bucket's dataset and a local bucket's" "$HTTP_STATUS $(jget '.rows[0][0]')" "200 12"
+http_json POST /storage/buckets "$(jq -cn --arg e "$S3_URL" '{name:"late", backend:"s3", endpoint:$e, bucket:"spark", secret_ref:"s3rver"}')"
+check_eq "an S3 bucket added at run time" "$HTTP_STATUS" 201
+register cm3 cm late
+sql 'SELECT count(*) FROM cm3'
+check_eq "a dataset registered in place in it reads (its cache lies below the allowed cache root)" \
+  "$HTTP_STATUS $(jget '.rows[0][0]')" "200 5"
 rm -rf "$LH_TMP/s3cache"
 sql 'SELECT count(*) FROM cm2'
 check_eq "local primary: evicted copies of the S3 dataset come back before the statement" "$HTTP_STATUS $(jget '.rows[0][0]')" "200 5"
