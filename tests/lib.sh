@@ -76,6 +76,14 @@ lh_s3_start() {
   S3_URL=$MOCK_URL
 }
 
+# lh_s3_secrets FILE — a 0600 secrets file whose [s3rver] table holds s3rver's keys
+lh_s3_secrets() { printf '[s3rver]\naccess_key = "S3RVER"\nsecret_key = "S3RVER"\n' >"$1"; chmod 600 "$1"; }
+# lh_s3_bucket_toml NAME ENDPOINT BUCKET — a [[storage.buckets]] table for an
+# s3rver bucket (keys from lh_s3_secrets' [s3rver])
+lh_s3_bucket_toml() {
+  printf '[[storage.buckets]]\nname = "%s"\nbackend = "s3"\nendpoint = "%s"\nbucket = "%s"\nsecret_ref = "s3rver"\n\n' "$1" "$2" "$3"
+}
+
 # lh_s3_env — the AWS_* variables (and cache folder) for a lakehouse whose
 # data is on the shim's s3rver, one per line, for `env`
 lh_s3_env() {

@@ -50,35 +50,11 @@ BEFORE_SPARK=$(listing spark dv; listing spark cm)
 check_eq "s3rver holds every uploaded object (12 of snapshot-data3; 4 + 4 of dv, cm)" \
   "$(grep -c . <<<"$BEFORE_LAKE") $(grep -c . <<<"$BEFORE_SPARK")" "12 8"
 
-cat >"$LH_TMP/secrets.toml" <<EOF
-[s3rver]
-access_key = "S3RVER"
-secret_key = "S3RVER"
-EOF
-chmod 600 "$LH_TMP/secrets.toml"
-cat >"$LH_TMP/lakehouse.toml" <<EOF
-[storage]
-secrets_file = "$LH_TMP/secrets.toml"
-
-[[storage.buckets]]
-name = "spark"
-backend = "s3"
-endpoint = "$S3_URL"
-bucket = "spark"
-secret_ref = "s3rver"
-
-[[storage.buckets]]
-name = "near"
-backend = "local"
-root = "$LH_TMP/near"
-
-[[storage.buckets]]
-name = "plain"
-backend = "s3"
-endpoint = "$S3_RAW_URL"
-bucket = "spark"
-secret_ref = "s3rver"
-EOF
+lh_s3_secrets "$LH_TMP/secrets.toml"
+{ printf '[storage]\nsecrets_file = "%s"\n\n' "$LH_TMP/secrets.toml"
+  lh_s3_bucket_toml spark "$S3_URL" spark
+  printf '[[storage.buckets]]\nname = "near"\nbackend = "local"\nroot = "%s"\n\n' "$LH_TMP/near"
+  lh_s3_bucket_toml plain "$S3_RAW_URL" spark; } >"$LH_TMP/lakehouse.toml"
 S3ENV=()
 mapfile -t S3ENV < <(lh_s3_env)
 LH_CONFIG=$LH_TMP/lakehouse.toml
