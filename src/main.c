@@ -153,7 +153,7 @@ static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
                             cfg->storage.cache_dir, cfg->storage.cache_max_gb << 30};
     app->buckets = buckets_open(&bc, err); /* primary + [[storage.buckets]], probed */
     if (!app->buckets) goto fail;
-    const char *roots[64]; /* local buckets user SQL may read besides primary */
+    const char *roots[64]; /* local buckets and S3 caches user SQL may read besides primary */
     size_t nroots = buckets_local_roots(app->buckets, roots, 64);
     lh_query_config qc = {
         .threads = cfg->query.threads,
@@ -173,6 +173,7 @@ static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
         .checkpoint_interval = cfg->storage.checkpoint_interval,
         .duckdb_threads = cfg->query.threads,
         .duckdb_memory_mb = cfg->query.memory_limit_mb, /* the catalog's own engine (ingest conversions) gets the same cap */
+        .buckets = app->buckets, /* datasets of other buckets (ADR 0237) */
     };
     app->catalog = catalog_open(app->storage, &co, err);
     if (!app->catalog) goto fail;
@@ -180,7 +181,7 @@ static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
     if (!app->cache) goto fail;
     catalog_set_views_listener(app->catalog, publish_views, app->cache);
     query_engine_set_pruner(app->query, prune_files, app->catalog);
-    if (storage_is_remote(app->storage)) /* views read cached copies: refetch what was evicted (ADR 0235) */
+    if (buckets_may_be_remote(app->buckets)) /* views read cached copies: refetch what was evicted (ADR 0235, 0237) */
         query_engine_set_prepare(app->query, catalog_fetch_for_sql, catalog_release_files, app->catalog);
     app->tools = tools_new(app->query, app->catalog, app->storage, err);
     if (!app->tools) goto fail;

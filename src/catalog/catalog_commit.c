@@ -120,6 +120,7 @@ json_t *catalog_write_opts(lh_catalog *c, const char *name, const char *select_s
     const lh_lineage *lin = o->lineage;
     /* the usual append (no key change, no principal): convert in parallel */
     if (mode != LH_WRITE_CREATE && !o->cluster_by && !o->principal && !o->merge_schema && entry_exists(c, name)) {
+        if (entry_bucket_check(c, name, o->bucket, err) != 0) return NULL;
         lh_table_staged *f = stage_unlocked(c, name, select_sql, err);
         if (!f) return NULL;
         pthread_mutex_lock(&c->write_mu);
@@ -141,10 +142,10 @@ json_t *catalog_write_opts(lh_catalog *c, const char *name, const char *select_s
         goto done;
     }
     if (found) {
-        if (entry_dup(c, name, &e, err) != 0) goto done;
+        if (entry_bucket_check(c, name, o->bucket, err) != 0 || entry_dup(c, name, &e, err) != 0) goto done;
     } else {
         char *loc = lh_asprintf("tables/%s", name);
-        int rc = entry_new(c, name, loc, lin, &e, err);
+        int rc = entry_new(c, name, loc, o->bucket, lin, &e, err);
         free(loc);
         if (rc != 0) goto done;
         if (table_exists(e.table)) {
@@ -157,7 +158,7 @@ json_t *catalog_write_opts(lh_catalog *c, const char *name, const char *select_s
         created = 1;
     }
     if (entry_write(c, &e, select_sql, o, err) != 0) {
-        if (created) catalog_files_remove(c, table_prefix(e.table));
+        if (created) catalog_files_remove(table_storage(e.table), table_prefix(e.table));
         goto done;
     }
     out = manifest_public(json_deep_copy(e.manifest));

@@ -70,13 +70,17 @@ void entry_put(lh_catalog *c, cat_entry *e);
 void entry_clear(cat_entry *e);
 /* 1 when a dataset named name exists (takes lock shared). */
 int entry_exists(lh_catalog *c, const char *name);
-/* A new private entry for dataset name stored at location (lin may be NULL). */
-int entry_new(lh_catalog *c, const char *name, const char *location, const lh_lineage *lin, cat_entry *e,
-              lh_err *err);
+/* A new private entry for dataset name stored at location of bucket (NULL:
+ * the catalog's; lin may be NULL). */
+int entry_new(lh_catalog *c, const char *name, const char *location, const char *bucket, const lh_lineage *lin,
+              cat_entry *e, lh_err *err);
+/* 0 when bucket (NULL: any) is the one dataset name lives in, else
+ * LH_E_CONFLICT naming both. */
+int entry_bucket_check(lh_catalog *c, const char *name, const char *bucket, lh_err *err);
 /* 0 for a valid dataset name, else -1 with a 400 and a hint in err. */
 int catalog_name_check(const char *name, lh_err *err);
-/* Removes every object under a table prefix the catalog created. */
-void catalog_files_remove(lh_catalog *c, const char *prefix);
+/* Removes every object under a table prefix the catalog created in bucket st. */
+void catalog_files_remove(lh_storage *st, const char *prefix);
 /* After a commit to e's table: refreshes e's manifest and select SQL from the
  * latest snapshot and stamps updated_at with now (lh_time_iso). e is a
  * private copy (entry_dup); nothing is persisted. */
@@ -87,6 +91,16 @@ int entry_refresh_manifest(lh_catalog *c, cat_entry *e, char now[32], lh_err *er
 int entry_after_commit(lh_catalog *c, cat_entry *e, const lh_lineage *lin, lh_err *err);
 /* Hands the current view set to the listener. Caller holds write_mu. */
 void views_publish(lh_catalog *c);
+
+/* ---- buckets (catalog_buckets.c, ADR 0237) ------------------------------ */
+/* The bucket named `bucket` (borrowed): NULL, "", "primary" or the catalog's
+ * own name is the catalog's bucket; another must be in the registry and able to hold
+ * datasets (buckets_get_for_datasets). NULL with err otherwise. */
+lh_storage *catalog_bucket(lh_catalog *c, const char *bucket, lh_err *err);
+/* A fresh handle on the table of manifest m, in its bucket (caller frees). */
+lh_table *catalog_table_of(lh_catalog *c, const json_t *m, lh_err *err);
+/* A fresh handle on dataset name's table (LH_E_NOT_FOUND when none). */
+lh_table *catalog_table_open(lh_catalog *c, const char *name, lh_err *err);
 
 /* ---- catalog_embed.c ---------------------------------------------------- */
 /* Validates a PATCH {"embedding":{"refresh_policy"?,"refresh_interval_s"?}}

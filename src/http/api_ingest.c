@@ -208,7 +208,8 @@ void api_ingest_file(lh_app *app, lh_req *req, lh_resp *resp) {
     u->fd = -1;
     lh_sha256_final(u->sha, sha);
     u->sha = NULL;
-    lh_ingest_file_req r = {.path = u->staged, .source_name = u->filename, .sha256 = sha, .prescan = u->prescan};
+    lh_ingest_file_req r = {.path = u->staged, .source_name = u->filename, .sha256 = sha, .prescan = u->prescan,
+                            .bucket = http_req_bucket(req)};
     int async = 0;
     if (options_parse(u, &r, &async, &err) != 0) goto fail;
     lh_ingest_task *task = ingest_task_new(app->catalog, app->storage, &r, u->staged);

@@ -40,6 +40,8 @@ typedef struct {
     const char *path;         /* the file to read (borrowed; never changed) */
     const char *source_name;  /* its own name: lineage, source_file column, default dataset */
     const char *dataset;      /* NULL or "": derived from source_name */
+    const char *bucket;       /* NULL: a new dataset goes in primary; else that bucket of the
+                               * registry (an existing dataset must live there, ADR 0237) */
     const char *format;       /* NULL, "" or "auto": from extension and content */
     const char *sha256;       /* hex digest if already known (NULL: computed) */
     lh_ingest_bad_rows bad_rows;
