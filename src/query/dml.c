@@ -24,10 +24,12 @@
 #include "common/sql_lex.h"
 #include "common/strbuf.h"
 #include "common/util.h"
+#include "query/dml_internal.h"
 #include "query/query_internal.h"
 
 typedef enum {
-    DML_NONE, DML_INSERT, DML_UPDATE, DML_DELETE, DML_CTAS, DML_DROP, DML_RESTORE, DML_VACUUM, DML_OPTIMIZE, DML_UNSUPPORTED
+    DML_NONE, DML_INSERT, DML_UPDATE, DML_DELETE, DML_CTAS, DML_DROP, DML_RESTORE, DML_VACUUM, DML_OPTIMIZE,
+    DML_MERGE, DML_ALTER, DML_UNSUPPORTED
 } dml_kind;
 
 static dml_kind statement_kind(const char *sql) {
@@ -39,9 +41,11 @@ static dml_kind statement_kind(const char *sql) {
     if (sql_tok_is(sql, a, "RESTORE")) return DML_RESTORE;
     if (sql_tok_is(sql, a, "VACUUM")) return DML_VACUUM;
     if (sql_tok_is(sql, a, "OPTIMIZE")) return DML_OPTIMIZE;
+    if (sql_tok_is(sql, a, "MERGE")) return DML_MERGE;
+    if (sql_tok_is(sql, a, "ALTER") && sql_tok_is(sql, b, "TABLE")) return DML_ALTER;
     if (sql_tok_is(sql, a, "CREATE") && sql_tok_is(sql, b, "TABLE")) return DML_CTAS;
     if (sql_tok_is(sql, a, "DROP") && sql_tok_is(sql, b, "TABLE")) return DML_DROP;
-    static const char *const later[] = {"MERGE", "ALTER", "TRUNCATE"};
+    static const char *const later[] = {"ALTER", "TRUNCATE"};
     for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
         if (sql_tok_is(sql, a, later[i])) return DML_UNSUPPORTED;
     return DML_NONE;
@@ -51,10 +55,6 @@ int query_sql_is_write(const char *sql) { return statement_kind(sql) != DML_NONE
 
 /* ---- parsing helpers ------------------------------------------------------ */
 
-typedef struct {
-    const char *sql;
-    size_t pos;
-} parser;
 
 static sql_tok next(parser *p) { return sql_lex_next(p->sql, &p->pos); }
 static sql_tok peek(parser *p) { return sql_lex_peek(p->sql, p->pos); }
@@ -123,21 +123,6 @@ done:
 
 /* ---- statements ------------------------------------------------------------ */
 
-typedef struct {
-    lh_query_engine *e;
-    lh_catalog *c;
-    const lh_query_scope *scope; /* the caller's role (NULL or no schema: unconfined) */
-    const char *principal;
-    duckdb_connection conn;   /* borrowed pool connection */
-    lh_table_rewrite rw;
-    lh_rewrite_result res;
-    char *insert_cols;        /* INSERT: "(a, b)" text or NULL */
-    char *source;             /* INSERT / CTAS: the rows */
-    int64_t rows, version;
-    int64_t retain_ms;        /* VACUUM */
-    int dry_run;
-    lh_vacuum_result vac;
-} dml_ctx;
 
 /* The statement's SQL, as a SELECT over the target dataset, checked against
  * the caller's role schema like a read (query_guard.c): a writer reads
@@ -570,14 +555,25 @@ json_t *query_sql_write(lh_query_engine *e, lh_catalog *c, const lh_query_scope 
     case DML_RESTORE: out = exec_restore(&d, &p, err); break;
     case DML_VACUUM: out = exec_vacuum(&d, &p, err); break;
     case DML_OPTIMIZE: out = exec_optimize(&d, &p, err); break;
+    case DML_MERGE: out = dml_exec_merge(&d, &p, err); break;
+    case DML_ALTER: out = dml_exec_alter(&d, &p, err); break;
     default: {
         char *w = sql_tok_text(sql, first);
         lh_err_set(err, LH_E_UNPROCESSABLE, "%s is not supported yet on lakehouse tables", w);
-        lh_err_hint(err, "supported: INSERT, UPDATE, DELETE, CREATE TABLE ... AS SELECT, DROP TABLE, RESTORE TABLE, VACUUM, OPTIMIZE");
+        lh_err_hint(err, "supported: INSERT, UPDATE, DELETE, MERGE INTO, CREATE TABLE ... AS SELECT, ALTER TABLE ... ADD/RENAME COLUMN, DROP TABLE, RESTORE TABLE, VACUUM, OPTIMIZE");
         free(w);
     }
     }
     free(d.insert_cols);
     free(d.source);
     return out;
+}
+
+/* ---- for the other statements' files (dml_internal.h) ---------------------- */
+
+char *dml_fragment(parser *p, const char *const *stops, lh_err *err) { return fragment(p, stops, err); }
+char *dml_dataset_name(parser *p, lh_err *err) { return dataset_name(p, err); }
+int dml_guard_sql(dml_ctx *d, const char *sql, lh_err *err) { return guard_sql(d, sql, err); }
+json_t *dml_result(const char *stmt, const char *name, int64_t rows, const json_t *manifest, int64_t version) {
+    return result(stmt, name, rows, manifest, version);
 }

@@ -294,6 +294,31 @@ typedef struct {
 int table_rewrite(lh_table *t, duckdb_connection conn, const lh_table_rewrite *rw, lh_rewrite_result *out,
                   lh_err *err);
 
+/* ---- MERGE INTO, copy-on-write (table_merge.c) ------------------------------ */
+typedef struct {
+    const char *target_alias;     /* the name ON and the clauses give the target */
+    const char *source;           /* the USING text: "name [AS] s" or "(query) [AS] s(cols)" */
+    const char *on;               /* the join condition */
+    const char *clauses;          /* the WHEN ... clauses, in DuckDB's MERGE syntax (no BY SOURCE) */
+    const json_t *matched;        /* borrowed: [{"actionType","predicate"?}] of WHEN MATCHED, for the log */
+    const json_t *not_matched;    /* borrowed: the same for WHEN NOT MATCHED */
+    const char *principal;        /* commitInfo.userName */
+} lh_table_merge;
+typedef struct {
+    int64_t read_version, version;
+    int64_t inserted, updated, deleted;
+    size_t files_removed, files_added;
+    int attempts;
+} lh_merge_result;
+/* One "MERGE" commit: the files holding a target row that joins a source
+ * row are rewritten (their rows loaded into a temporary table on conn,
+ * DuckDB's MERGE run there), the result written as one new file; the
+ * commit removes exactly those files and adds it. Returns 0 committed, 1
+ * when no row was inserted, updated or deleted (nothing committed), -1
+ * with err (a bad clause LH_E_BAD_REQUEST, a lost conflict LH_E_CONFLICT).
+ * conn is borrowed; the source and clauses run there. */
+int table_merge(lh_table *t, duckdb_connection conn, const lh_table_merge *m, lh_merge_result *out, lh_err *err);
+
 /* ---- VACUUM (table_vacuum.c) ------------------------------------------------ */
 #define LH_TABLE_VACUUM_RETAIN_HOURS 168 /* Delta's default: 7 days */
 typedef struct {

@@ -27,8 +27,7 @@
 
 #define REWRITE_ATTEMPTS 25
 
-/* "[path, ...]" of the snapshot files flagged in pick (all when pick is NULL). */
-static char *file_list(lh_table *t, const lh_snapshot *s, const int *pick) {
+char *table_file_list(lh_table *t, const lh_snapshot *s, const int *pick) {
     lh_strbuf sb = LH_STRBUF_INIT;
     sb_putc(&sb, '[');
     size_t n = 0;
@@ -46,24 +45,17 @@ static void append_match(lh_strbuf *sb, const char *predicate) {
     else sb_puts(sb, "true");
 }
 
-/* Flags the files holding a matching row in touched[]; returns the rows matched or -1. */
-static int64_t plan_touched(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const char *predicate,
-                            int *touched, lh_err *err) {
-    char *files = file_list(t, s, NULL);
-    lh_strbuf sql = LH_STRBUF_INIT;
-    sb_printf(&sql, "SELECT filename, count(*) FROM read_parquet(%s, filename = true, union_by_name = true) WHERE ", files);
-    append_match(&sql, predicate);
-    sb_puts(&sql, " GROUP BY filename");
-    free(files);
+int64_t table_plan_files(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const char *sql, int *touched,
+                         lh_err *err) {
     duckdb_result r;
     int64_t rows = -1;
-    if (duckdb_query(conn, sql.buf, &r) != DuckDBSuccess) {
+    if (duckdb_query(conn, sql, &r) != DuckDBSuccess) {
         lh_err_set(err, LH_E_BAD_REQUEST, "%s", duckdb_result_error(&r));
     } else {
         rows = 0;
         for (idx_t k = 0; k < duckdb_row_count(&r); k++) {
             char *fname = duckdb_value_varchar(&r, 0, k);
-            for (size_t i = 0; i < s->nfiles; i++) {
+            for (size_t i = 0; fname && i < s->nfiles; i++) {
                 char *key = lh_asprintf("%s/%s", t->prefix, s->files[i].path);
                 char *path = storage_path(t->st, key);
                 if (!strcmp(path, fname)) touched[i] = 1;
@@ -75,6 +67,19 @@ static int64_t plan_touched(lh_table *t, duckdb_connection conn, const lh_snapsh
         }
     }
     duckdb_destroy_result(&r);
+    return rows;
+}
+
+/* Flags the files holding a matching row in touched[]; returns the rows matched or -1. */
+static int64_t plan_touched(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const char *predicate,
+                            int *touched, lh_err *err) {
+    char *files = table_file_list(t, s, NULL);
+    lh_strbuf sql = LH_STRBUF_INIT;
+    sb_printf(&sql, "SELECT filename, count(*) FROM read_parquet(%s, filename = true, union_by_name = true) WHERE ", files);
+    append_match(&sql, predicate);
+    sb_puts(&sql, " GROUP BY filename");
+    free(files);
+    int64_t rows = table_plan_files(t, conn, s, sql.buf, touched, err);
     sb_free(&sql);
     return rows;
 }
@@ -101,7 +106,7 @@ static char *rewrite_select(lh_table *t, const lh_snapshot *s, const int *touche
         sb_sql_ident(&sb, name);
         free(ty);
     }
-    char *files = file_list(t, s, touched);
+    char *files = table_file_list(t, s, touched);
     sb_printf(&sb, " FROM read_parquet(%s, union_by_name = true)", files);
     free(files);
     if (rw->nset == 0) { /* DELETE */
@@ -191,32 +196,50 @@ static int rewrite_once(lh_table *t, duckdb_connection conn, const lh_snapshot *
     return rc;
 }
 
-int table_rewrite(lh_table *t, duckdb_connection conn, const lh_table_rewrite *rw, lh_rewrite_result *out,
-                  lh_err *err) {
-    memset(out, 0, sizeof *out);
+int table_rewrite_loop(lh_table *t, const char *operation, table_rewrite_attempt_fn once, void *ctx, int *attempts,
+                       lh_err *err) {
     int rc = -1;
+    *attempts = 0;
     for (int attempt = 0; attempt < REWRITE_ATTEMPTS; attempt++) {
         lh_snapshot *s = table_snapshot(t, -1, err);
         if (!s) break;
-        out->attempts = attempt + 1;
+        *attempts = attempt + 1;
         int dvs = 0;
         for (size_t i = 0; i < s->nfiles; i++) dvs |= s->files[i].deletion_vector != NULL;
         if (s->npartition_columns > 0 || dvs || (s->column_mapping && strcmp(s->column_mapping, "none"))) {
-            lh_err_set(err, LH_E_UNPROCESSABLE, "%s on tables with %s is not supported yet", rw->operation,
+            lh_err_set(err, LH_E_UNPROCESSABLE, "%s on tables with %s is not supported yet", operation,
                        s->npartition_columns ? "partition columns" : dvs ? "deletion vectors" : "column mapping");
             table_snapshot_free(s);
             break;
         }
-        out->read_version = s->version;
         lh_err_clear(err);
-        rc = rewrite_once(t, conn, s, rw, out, err);
+        rc = once(ctx, t, s, err);
         table_snapshot_free(s);
         if (rc != 2) break;
-        LOG_DEBUG("%s on %s: %s; planning again", rw->operation, t->prefix, err ? err->msg : "conflict");
+        LOG_DEBUG("%s on %s: %s; planning again", operation, t->prefix, err ? err->msg : "conflict");
     }
     if (rc == 2) {
-        lh_err_prefix(err, "%s on '%s' lost to concurrent commits %d times", rw->operation, t->prefix, out->attempts);
+        lh_err_prefix(err, "%s on '%s' lost to concurrent commits %d times", operation, t->prefix, *attempts);
         rc = -1;
     }
     return rc;
+}
+
+typedef struct {
+    duckdb_connection conn;
+    const lh_table_rewrite *rw;
+    lh_rewrite_result *out;
+} rewrite_attempt;
+
+static int rewrite_attempt_once(void *ctx, lh_table *t, const lh_snapshot *s, lh_err *err) {
+    rewrite_attempt *a = ctx;
+    a->out->read_version = s->version;
+    return rewrite_once(t, a->conn, s, a->rw, a->out, err);
+}
+
+int table_rewrite(lh_table *t, duckdb_connection conn, const lh_table_rewrite *rw, lh_rewrite_result *out,
+                  lh_err *err) {
+    memset(out, 0, sizeof *out);
+    rewrite_attempt a = {conn, rw, out};
+    return table_rewrite_loop(t, rw->operation, rewrite_attempt_once, &a, &out->attempts, err);
 }

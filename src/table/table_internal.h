@@ -98,4 +98,21 @@ char *table_path_encode(const char *path);
  * compact JSON object a line, each ending in '\n'. Owned by the caller. */
 char *table_commit_lines(json_t *lines);
 
+/* ---- copy-on-write rewrites (table_dml.c), shared with table_merge.c ---- */
+
+/* "[path, ...]" of the snapshot files flagged in pick (all when pick is NULL). Caller frees. */
+char *table_file_list(lh_table *t, const lh_snapshot *s, const int *pick);
+/* Runs sql, whose rows are (absolute file name, row count), and flags
+ * those files of s in touched[]; the rows summed, or -1 with err. */
+int64_t table_plan_files(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const char *sql, int *touched,
+                         lh_err *err);
+/* One attempt of a rewrite on snapshot s: 0 committed, 1 nothing to do,
+ * 2 lost a conflict (err set: plan again), -1 other error. */
+typedef int (*table_rewrite_attempt_fn)(void *ctx, lh_table *t, const lh_snapshot *s, lh_err *err);
+/* Runs once() on the latest snapshot until it does not return 2 (bounded;
+ * then LH_E_CONFLICT); refuses tables whose layout rewrites don't handle
+ * yet (partitions, deletion vectors, column mapping). *attempts counts them. */
+int table_rewrite_loop(lh_table *t, const char *operation, table_rewrite_attempt_fn once, void *ctx, int *attempts,
+                       lh_err *err);
+
 #endif
