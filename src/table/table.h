@@ -319,6 +319,20 @@ typedef struct {
  * conn is borrowed; the source and clauses run there. */
 int table_merge(lh_table *t, duckdb_connection conn, const lh_table_merge *m, lh_merge_result *out, lh_err *err);
 
+/* ---- ALTER TABLE (table_alter.c): metadata-only commits ---------------------
+ * ADD COLUMN: a nullable column of DuckDB type duck_type ("VARCHAR",
+ * "DECIMAL(10,2)") appended to the schema; files written before it read NULL.
+ * RENAME COLUMN: under column mapping mode 'name' (the first rename upgrades
+ * the table to reader 2 / writer 5 and maps every column to the name its
+ * files hold), so no data file is rewritten. LH_E_NOT_FOUND for an unknown
+ * column, LH_E_CONFLICT for a name taken, LH_E_UNPROCESSABLE for what is not
+ * supported (renaming a partition column; enabling mapping on a writer-7
+ * table). Lost races are retried unless the winner changed the metadata. */
+int table_add_column(lh_table *t, duckdb_connection conn, const char *name, const char *duck_type,
+                     const char *principal, int64_t *version, lh_err *err);
+int table_rename_column(lh_table *t, duckdb_connection conn, const char *from, const char *to,
+                        const char *principal, int64_t *version, lh_err *err);
+
 /* ---- VACUUM (table_vacuum.c) ------------------------------------------------ */
 #define LH_TABLE_VACUUM_RETAIN_HOURS 168 /* Delta's default: 7 days */
 typedef struct {

@@ -73,12 +73,12 @@ int64_t table_plan_files(lh_table *t, duckdb_connection conn, const lh_snapshot 
 /* Flags the files holding a matching row in touched[]; returns the rows matched or -1. */
 static int64_t plan_touched(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const char *predicate,
                             int *touched, lh_err *err) {
-    char *files = table_file_list(t, s, NULL);
     lh_strbuf sql = LH_STRBUF_INIT;
-    sb_printf(&sql, "SELECT filename, count(*) FROM read_parquet(%s, filename = true, union_by_name = true) WHERE ", files);
+    sb_puts(&sql, "SELECT filename, count(*) FROM ");
+    table_files_scan(t, &sql, s, NULL, 1);
+    sb_puts(&sql, " AS lh_f WHERE ");
     append_match(&sql, predicate);
     sb_puts(&sql, " GROUP BY filename");
-    free(files);
     int64_t rows = table_plan_files(t, conn, s, sql.buf, touched, err);
     sb_free(&sql);
     return rows;
@@ -106,9 +106,9 @@ static char *rewrite_select(lh_table *t, const lh_snapshot *s, const int *touche
         sb_sql_ident(&sb, name);
         free(ty);
     }
-    char *files = table_file_list(t, s, touched);
-    sb_printf(&sb, " FROM read_parquet(%s, union_by_name = true)", files);
-    free(files);
+    sb_puts(&sb, " FROM ");
+    table_files_scan(t, &sb, s, touched, 0);
+    sb_puts(&sb, " AS lh_f");
     if (rw->nset == 0) { /* DELETE */
         sb_puts(&sb, " WHERE NOT ");
         append_match(&sb, rw->predicate);
@@ -169,7 +169,7 @@ static int rewrite_once(lh_table *t, duckdb_connection conn, const lh_snapshot *
     }
     new_file nf = {0};
     char *sel = rewrite_select(t, s, touched, rw);
-    int rc = table_parquet_write(t, conn, sel, (const char *const *)s->cluster_by, &nf, err);
+    int rc = table_parquet_write(t, conn, sel, (const char *const *)s->cluster_by, s, &nf, err);
     free(sel);
     if (rc == 0) rc = table_schema_check(s, &nf.schema, err);
     if (rc == 0) {

@@ -45,6 +45,11 @@ void table_select_projection(lh_strbuf *sb, const lh_snapshot *s);
  * select items, ", x AS y"; may be NULL), without the rows its deletion
  * vector deletes (table_read.c). */
 void table_file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const lh_table_file *f, const char *extra);
+/* "(SELECT * FROM read_parquet([files flagged in pick, all when NULL],
+ * union_by_name[, filename]) ...)": the raw rows of unpartitioned files
+ * without deletion vectors, every column of s present (NULL in files
+ * written before it was added) (table_read.c). */
+void table_files_scan(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const int *pick, int filename);
 /* 1 when `name` (logical) is one of s's partition columns (table_read.c). */
 int table_is_partition_col(const lh_snapshot *s, const char *name);
 
@@ -66,10 +71,20 @@ typedef struct {
 void table_file_schema_free(file_schema *fs);
 void table_new_file_free(new_file *f);
 /* COPY (select_sql) to one new snappy Parquet file under the table, then
- * its schema, stats, row count and size. On failure nf->abs may name a
+ * its schema, stats, row count and size. mapping (may be NULL): the
+ * snapshot whose column mapping renames the columns (and cluster_by) to
+ * physical names in the file. On failure nf->abs may name a
  * partial file the caller unlinks. */
 int table_parquet_write(lh_table *t, duckdb_connection conn, const char *select_sql,
-                        const char *const *cluster_by, new_file *nf, lh_err *err);
+                        const char *const *cluster_by, const lh_snapshot *mapping, new_file *nf, lh_err *err);
+/* Delta type (JSON value, new reference) for a DuckDB type name (table_write.c). */
+json_t *table_delta_type(const char *duck);
+/* Column mapping for writers (table_alter.c): select_sql (logical column
+ * names, s's columns) with its columns renamed to their physical names
+ * when s is column-mapped (a copy otherwise; s may be NULL); owned. */
+char *table_physical_select(const lh_snapshot *s, const char *select_sql);
+/* The physical name of logical column `logical` of s (itself when unknown). */
+const char *table_physical_of(const lh_snapshot *s, const char *logical);
 /* LH_E_CONFLICT naming the columns when fs differs from the table's schema. */
 int table_schema_check(const lh_snapshot *snap, const file_schema *fs, lh_err *err);
 /* 1 when path (decoded, relative) is an active file of s. */

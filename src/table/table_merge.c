@@ -42,14 +42,14 @@ static int run(duckdb_connection conn, const char *sql, lh_err *err) {
 /* Flags the files holding a target row that joins the source; -1 on error. */
 static int64_t plan_merge(merge_ctx *c, lh_table *t, const lh_snapshot *s, int *touched, lh_err *err) {
     if (s->nfiles == 0) return 0;
-    char *files = table_file_list(t, s, NULL);
     lh_strbuf sql = LH_STRBUF_INIT;
     sb_puts(&sql, "SELECT ");
     sb_sql_ident(&sql, c->m->target_alias);
-    sb_printf(&sql, ".filename, count(*) FROM read_parquet(%s, filename = true, union_by_name = true) AS ", files);
+    sb_puts(&sql, ".filename, count(*) FROM ");
+    table_files_scan(t, &sql, s, NULL, 1);
+    sb_puts(&sql, " AS ");
     sb_sql_ident(&sql, c->m->target_alias);
     sb_printf(&sql, " SEMI JOIN %s ON (%s) GROUP BY 1", c->m->source, c->m->on);
-    free(files);
     int64_t rows = table_plan_files(t, c->conn, s, sql.buf, touched, err);
     sb_free(&sql);
     return rows;
@@ -151,7 +151,7 @@ static char *merge_build(void *ctx, const lh_snapshot *base, lh_err *err) {
 static int merge_commit_rows(merge_ctx *c, lh_table *t, const lh_snapshot *s, const int *touched, lh_err *err) {
     new_file nf = {0};
     char *sel = lh_asprintf("SELECT * FROM %s", c->tmp);
-    int rc = table_parquet_write(t, c->conn, sel, (const char *const *)s->cluster_by, &nf, err);
+    int rc = table_parquet_write(t, c->conn, sel, (const char *const *)s->cluster_by, s, &nf, err);
     free(sel);
     if (rc == 0) rc = table_schema_check(s, &nf.schema, err);
     if (rc == 0) {

@@ -298,6 +298,45 @@ static void append_dv_group(lh_table *t, lh_strbuf *sb, const lh_snapshot *s) {
     if (inline_n) sb_putc(sb, ')');
 }
 
+/* 1 when some file's stats count the nulls of column c: the file holds it,
+ * so the union of the files' columns has it. */
+static int column_in_some_file(const lh_snapshot *s, const lh_table_column *c) {
+    for (size_t i = 0; i < s->nfiles; i++) {
+        if (!s->files[i].stats) continue;
+        json_t *st = json_loads(s->files[i].stats, 0, NULL);
+        int has = json_object_get(json_object_get(st, "nullCount"), c->physical_name) != NULL;
+        json_decref(st);
+        if (has) return 1;
+    }
+    return 0;
+}
+
+/* " UNION ALL BY NAME SELECT NULL::T AS phys, ... WHERE false" for the
+ * columns no file is known to hold (added by ALTER TABLE ADD COLUMN after
+ * every file was written, or files without stats), so the projection finds
+ * them (NULL); 0 when every column is known to be in a file. */
+static int append_absent_columns(lh_strbuf *sb, const lh_snapshot *s) {
+    int n = 0;
+    for (size_t i = 0; i < s->ncolumns; i++) {
+        const lh_table_column *c = &s->columns[i];
+        if (table_is_partition_col(s, c->name) || column_in_some_file(s, c)) continue;
+        char *ty = table_duckdb_type(c->type);
+        sb_printf(sb, "%sCAST(NULL AS %s) AS ", n++ ? ", " : " UNION ALL BY NAME SELECT ", ty);
+        sb_sql_ident(sb, c->physical_name);
+        free(ty);
+    }
+    if (n) sb_puts(sb, " WHERE false");
+    return n;
+}
+
+void table_files_scan(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const int *pick, int filename) {
+    char *files = table_file_list(t, s, pick);
+    sb_printf(sb, "(SELECT * FROM read_parquet(%s, union_by_name = true%s)", files, filename ? ", filename = true" : "");
+    free(files);
+    append_absent_columns(sb, s);
+    sb_putc(sb, ')');
+}
+
 char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s) {
     lh_strbuf sb = LH_STRBUF_INIT;
     if (s->nfiles == 0) {
@@ -306,9 +345,11 @@ char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s) {
     }
     size_t count[3] = {0, 0, 0};
     for (size_t i = 0; i < s->nfiles; i++) count[file_group(s, &s->files[i])]++;
+    lh_strbuf absent = LH_STRBUF_INIT;
+    int nabsent = append_absent_columns(&absent, s);
     sb_puts(&sb, "SELECT ");
     table_select_projection(&sb, s);
-    if (count[FILE_PLAIN] == s->nfiles) { /* the common case: one scan */
+    if (count[FILE_PLAIN] == s->nfiles && !nabsent) { /* the common case: one scan */
         sb_puts(&sb, " FROM read_parquet(");
         append_group_paths(t, &sb, s, FILE_PLAIN);
         sb_puts(&sb, ", union_by_name = true, hive_partitioning = false)");
@@ -331,6 +372,8 @@ char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s) {
         if (n++) sb_puts(&sb, " UNION ALL BY NAME ");
         table_file_select(t, &sb, s, &s->files[i], NULL);
     }
+    if (nabsent) sb_puts(&sb, absent.buf);
+    sb_free(&absent);
     sb_putc(&sb, ')');
     return sb_steal(&sb);
 }

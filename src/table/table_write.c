@@ -105,6 +105,8 @@ static json_t *delta_from_duck(const char *duck) {
     return json_string("string"); /* STRUCT/MAP/other: stored as text in the schema */
 }
 
+json_t *table_delta_type(const char *duck) { return delta_from_duck(duck); }
+
 int table_snapshot_has_file(const lh_snapshot *s, const char *path) {
     for (size_t i = 0; i < s->nfiles; i++)
         if (!strcmp(s->files[i].path, path)) return 1;
@@ -168,12 +170,12 @@ static char *schema_string(const file_schema *fs) {
     return s;
 }
 
-/* Compares the new file's columns with the table's; conflict names them. */
+/* Compares the new file's columns (physical names) with the table's; conflict names them. */
 int table_schema_check(const lh_snapshot *snap, const file_schema *fs, lh_err *err) {
     lh_strbuf diff = LH_STRBUF_INIT;
     for (size_t i = 0; i < fs->n; i++) {
         size_t j = 0;
-        while (j < snap->ncolumns && strcmp(snap->columns[j].name, fs->names[i])) j++;
+        while (j < snap->ncolumns && strcmp(snap->columns[j].physical_name, fs->names[i])) j++;
         if (j == snap->ncolumns) {
             sb_printf(&diff, "%scolumn '%s' is new", diff.len ? "; " : "", fs->names[i]);
             continue;
@@ -183,13 +185,13 @@ int table_schema_check(const lh_snapshot *snap, const file_schema *fs, lh_err *e
         json_decref(dt);
         if (strcmp(have, snap->columns[j].type) != 0)
             sb_printf(&diff, "%scolumn '%s' is %s, the table has %s", diff.len ? "; " : "",
-                      fs->names[i], have, snap->columns[j].type);
+                      snap->columns[j].name, have, snap->columns[j].type);
         free(have);
     }
     for (size_t j = 0; j < snap->ncolumns; j++) {
         if (table_is_partition_col(snap, snap->columns[j].name)) continue;
         size_t i = 0;
-        while (i < fs->n && strcmp(snap->columns[j].name, fs->names[i])) i++;
+        while (i < fs->n && strcmp(snap->columns[j].physical_name, fs->names[i])) i++;
         if (i == fs->n) sb_printf(&diff, "%scolumn '%s' is missing", diff.len ? "; " : "", snap->columns[j].name);
     }
     int rc = 0;
@@ -305,8 +307,8 @@ static int64_t row_group_rows(duckdb_connection conn, const char *select_sql) {
     return rows;
 }
 
-int table_parquet_write(lh_table *t, duckdb_connection conn, const char *select_sql,
-                        const char *const *cluster_by, new_file *nf, lh_err *err) {
+int table_parquet_write(lh_table *t, duckdb_connection conn, const char *logical_sql,
+                        const char *const *cluster_by, const lh_snapshot *mapping, new_file *nf, lh_err *err) {
     char uuid[37];
     lh_uuid4(uuid);
     nf->rel = lh_asprintf("part-00000-%s-c000.snappy.parquet", uuid);
@@ -317,12 +319,13 @@ int table_parquet_write(lh_table *t, duckdb_connection conn, const char *select_
     int rc = lh_mkdirs(dir, err);
     free(dir);
     if (rc != 0) return -1;
+    char *select_sql = table_physical_select(mapping, logical_sql);
     lh_strbuf sql = LH_STRBUF_INIT;
     if (cluster_by && cluster_by[0]) {
         sb_printf(&sql, "COPY (SELECT * FROM (%s) AS lh_src ORDER BY ", select_sql);
         for (size_t i = 0; cluster_by[i]; i++) {
             if (i) sb_puts(&sql, ", ");
-            sb_sql_ident(&sql, cluster_by[i]);
+            sb_sql_ident(&sql, table_physical_of(mapping, cluster_by[i]));
         }
         sb_puts(&sql, ") TO ");
     } else {
@@ -332,6 +335,7 @@ int table_parquet_write(lh_table *t, duckdb_connection conn, const char *select_
     sb_printf(&sql, " (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE %" PRId64 ")", row_group_rows(conn, select_sql));
     rc = run(conn, sql.buf, NULL, err);
     sb_free(&sql);
+    free(select_sql);
     if (rc == 0) rc = describe_file(conn, nf->abs, &nf->schema, err);
     if (rc == 0) {
         nf->stats = file_stats(conn, nf->abs, &nf->schema, &nf->rows, err);
@@ -436,9 +440,14 @@ static char *commit_text(const lh_snapshot *snap, const new_file *nf, const lh_t
         json_array_append_new(lines, json_pack("{s:{s:i, s:i}}", "protocol", "minReaderVersion", 1,
                                                "minWriterVersion", 2));
     char *schema = schema_string(&nf->schema);
-    if (write_needs_metadata(snap, o->overwrite, schema, o->cluster_by))
-        json_array_append_new(lines, table_metadata_action(snap, snap && !o->overwrite ? NULL : schema,
-                                                           write_configuration(snap, o->cluster_by), now));
+    if (write_needs_metadata(snap, o->overwrite, schema, o->cluster_by)) {
+        json_t *conf = write_configuration(snap, o->cluster_by);
+        if (o->overwrite) { /* the new files hold logical names: the schema is unmapped */
+            json_object_del(conf, "delta.columnMapping.mode");
+            json_object_del(conf, "delta.columnMapping.maxColumnId");
+        }
+        json_array_append_new(lines, table_metadata_action(snap, snap && !o->overwrite ? NULL : schema, conf, now));
+    }
     free(schema);
     for (size_t i = 0; o->overwrite && snap && i < snap->nfiles; i++)
         json_array_append_new(lines, json_pack("{s:{s:s, s:I, s:b}}", "remove", "path", snap->files[i].path,
@@ -456,29 +465,35 @@ struct lh_table_staged {
 };
 
 /* The clustering key a write sorts by: the one asked for (o may be NULL),
- * else the table's. NULL-terminated, caller frees; NULL + err on a bad list. */
-static char **write_cluster_key(lh_table *t, const lh_table_write_opts *o, lh_err *err) {
+ * else the table's (s, NULL when there is no table). NULL-terminated,
+ * caller frees; NULL + err on a bad list. */
+static char **write_cluster_key(const lh_snapshot *s, const lh_table_write_opts *o, lh_err *err) {
     size_t n;
     if (o && o->cluster_by) return *o->cluster_by ? table_names_split(o->cluster_by, &n, err) : lh_calloc(1, sizeof(char *));
-    lh_snapshot *s = table_exists(t) ? table_snapshot(t, -1, NULL) : NULL;
     char **key = lh_calloc(s ? s->ncluster_by + 1 : 1, sizeof *key);
     for (size_t i = 0; s && i < s->ncluster_by; i++) key[i] = lh_strdup(s->cluster_by[i]);
-    table_snapshot_free(s);
     return key;
 }
 
+/* An append to a column-mapped table writes the physical names (the
+ * snapshot's); an overwrite writes logical names and drops the mapping. */
 static lh_table_staged *stage_opts(lh_table *t, duckdb_connection conn, const char *select_sql,
                                    const lh_table_write_opts *o, lh_err *err) {
-    char **key = write_cluster_key(t, o, err);
-    if (!key) return NULL;
-    lh_table_staged *f = lh_calloc(1, sizeof *f);
-    f->prefix = lh_strdup(t->prefix);
-    int rc = table_parquet_write(t, conn, select_sql, (const char *const *)key, &f->nf, err);
-    table_names_free(key);
-    if (rc != 0) {
-        table_staged_free(f);
-        return NULL;
+    lh_snapshot *s = table_exists(t) ? table_snapshot(t, -1, NULL) : NULL;
+    char **key = write_cluster_key(s, o, err);
+    lh_table_staged *f = NULL;
+    if (key) {
+        f = lh_calloc(1, sizeof *f);
+        f->prefix = lh_strdup(t->prefix);
+        const lh_snapshot *mapping = o && o->overwrite ? NULL : s;
+        int rc = table_parquet_write(t, conn, select_sql, (const char *const *)key, mapping, &f->nf, err);
+        table_names_free(key);
+        if (rc != 0) {
+            table_staged_free(f);
+            f = NULL;
+        }
     }
+    table_snapshot_free(s);
     return f;
 }
 
