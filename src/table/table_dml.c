@@ -27,19 +27,6 @@
 
 #define REWRITE_ATTEMPTS 25
 
-char *table_file_list(lh_table *t, const lh_snapshot *s, const int *pick) {
-    lh_strbuf sb = LH_STRBUF_INIT;
-    sb_putc(&sb, '[');
-    size_t n = 0;
-    for (size_t i = 0; i < s->nfiles; i++) {
-        if (pick && !pick[i]) continue;
-        if (n++) sb_putc(&sb, ',');
-        table_append_file_path(t, &sb, s->files[i].path);
-    }
-    sb_putc(&sb, ']');
-    return sb_steal(&sb);
-}
-
 static void append_match(lh_strbuf *sb, const char *predicate) {
     if (predicate) sb_printf(sb, "coalesce((%s), false)", predicate);
     else sb_puts(sb, "true");
@@ -206,9 +193,9 @@ int table_rewrite_loop(lh_table *t, const char *operation, table_rewrite_attempt
         *attempts = attempt + 1;
         int dvs = 0;
         for (size_t i = 0; i < s->nfiles; i++) dvs |= s->files[i].deletion_vector != NULL;
-        if (s->npartition_columns > 0 || dvs || (s->column_mapping && strcmp(s->column_mapping, "none"))) {
+        if (s->npartition_columns > 0 || dvs) {
             lh_err_set(err, LH_E_UNPROCESSABLE, "%s on tables with %s is not supported yet", operation,
-                       s->npartition_columns ? "partition columns" : dvs ? "deletion vectors" : "column mapping");
+                       s->npartition_columns ? "partition columns" : "deletion vectors");
             table_snapshot_free(s);
             break;
         }

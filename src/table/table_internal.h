@@ -45,11 +45,13 @@ void table_select_projection(lh_strbuf *sb, const lh_snapshot *s);
  * select items, ", x AS y"; may be NULL), without the rows its deletion
  * vector deletes (table_read.c). */
 void table_file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const lh_table_file *f, const char *extra);
-/* "(SELECT * FROM read_parquet([files flagged in pick, all when NULL],
- * union_by_name[, filename]) ...)": the raw rows of unpartitioned files
- * without deletion vectors, every column of s present (NULL in files
- * written before it was added) (table_read.c). */
+/* "(SELECT <s's columns by logical name>[, filename] FROM read_parquet([files
+ * flagged in pick, all when NULL], ...))": the rows of unpartitioned files
+ * without deletion vectors, column mapping applied, every column of s
+ * present (NULL in files written before it was added) (table_read.c). */
 void table_files_scan(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const int *pick, int filename);
+/* "[path, ...]" of the snapshot files flagged in pick (all when pick is NULL). Caller frees (table_read.c). */
+char *table_file_list(lh_table *t, const lh_snapshot *s, const int *pick);
 /* 1 when `name` (logical) is one of s's partition columns (table_read.c). */
 int table_is_partition_col(const lh_snapshot *s, const char *name);
 
@@ -115,8 +117,6 @@ char *table_commit_lines(json_t *lines);
 
 /* ---- copy-on-write rewrites (table_dml.c), shared with table_merge.c ---- */
 
-/* "[path, ...]" of the snapshot files flagged in pick (all when pick is NULL). Caller frees. */
-char *table_file_list(lh_table *t, const lh_snapshot *s, const int *pick);
 /* Runs sql, whose rows are (absolute file name, row count), and flags
  * those files of s in touched[]; the rows summed, or -1 with err. */
 int64_t table_plan_files(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const char *sql, int *touched,
@@ -126,7 +126,7 @@ int64_t table_plan_files(lh_table *t, duckdb_connection conn, const lh_snapshot 
 typedef int (*table_rewrite_attempt_fn)(void *ctx, lh_table *t, const lh_snapshot *s, lh_err *err);
 /* Runs once() on the latest snapshot until it does not return 2 (bounded;
  * then LH_E_CONFLICT); refuses tables whose layout rewrites don't handle
- * yet (partitions, deletion vectors, column mapping). *attempts counts them. */
+ * yet (partitions, deletion vectors). *attempts counts them. */
 int table_rewrite_loop(lh_table *t, const char *operation, table_rewrite_attempt_fn once, void *ctx, int *attempts,
                        lh_err *err);
 

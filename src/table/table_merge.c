@@ -70,11 +70,9 @@ static int load_target(merge_ctx *c, lh_table *t, const lh_snapshot *s, const in
     sb_puts(&sql, ")");
     int rc = run(c->conn, sql.buf, err);
     if (rc == 0 && nrows > 0) {
-        char *files = table_file_list(t, s, touched);
         sb_reset(&sql);
-        /* BY NAME: a column added after a file was written reads NULL */
-        sb_printf(&sql, "INSERT INTO %s BY NAME SELECT * FROM read_parquet(%s, union_by_name = true)", c->tmp, files);
-        free(files);
+        sb_printf(&sql, "INSERT INTO %s BY NAME SELECT * FROM ", c->tmp);
+        table_files_scan(t, &sql, s, touched, 0);
         rc = run(c->conn, sql.buf, err);
     }
     sb_free(&sql);

@@ -298,11 +298,12 @@ static void append_dv_group(lh_table *t, lh_strbuf *sb, const lh_snapshot *s) {
     if (inline_n) sb_putc(sb, ')');
 }
 
-/* 1 when some file's stats count the nulls of column c: the file holds it,
+/* 1 when some file of s (flagged in pick; all when NULL) has stats that
+ * count the nulls of column c: the file holds it,
  * so the union of the files' columns has it. */
-static int column_in_some_file(const lh_snapshot *s, const lh_table_column *c) {
+static int column_in_some_file(const lh_snapshot *s, const int *pick, const lh_table_column *c) {
     for (size_t i = 0; i < s->nfiles; i++) {
-        if (!s->files[i].stats) continue;
+        if (!s->files[i].stats || (pick && !pick[i])) continue;
         json_t *st = json_loads(s->files[i].stats, 0, NULL);
         int has = json_object_get(json_object_get(st, "nullCount"), c->physical_name) != NULL;
         json_decref(st);
@@ -315,11 +316,11 @@ static int column_in_some_file(const lh_snapshot *s, const lh_table_column *c) {
  * columns no file is known to hold (added by ALTER TABLE ADD COLUMN after
  * every file was written, or files without stats), so the projection finds
  * them (NULL); 0 when every column is known to be in a file. */
-static int append_absent_columns(lh_strbuf *sb, const lh_snapshot *s) {
+static int append_absent_columns(lh_strbuf *sb, const lh_snapshot *s, const int *pick) {
     int n = 0;
     for (size_t i = 0; i < s->ncolumns; i++) {
         const lh_table_column *c = &s->columns[i];
-        if (table_is_partition_col(s, c->name) || column_in_some_file(s, c)) continue;
+        if (table_is_partition_col(s, c->name) || column_in_some_file(s, pick, c)) continue;
         char *ty = table_duckdb_type(c->type);
         sb_printf(sb, "%sCAST(NULL AS %s) AS ", n++ ? ", " : " UNION ALL BY NAME SELECT ", ty);
         sb_sql_ident(sb, c->physical_name);
@@ -329,12 +330,28 @@ static int append_absent_columns(lh_strbuf *sb, const lh_snapshot *s) {
     return n;
 }
 
+char *table_file_list(lh_table *t, const lh_snapshot *s, const int *pick) {
+    lh_strbuf sb = LH_STRBUF_INIT;
+    sb_putc(&sb, '[');
+    size_t n = 0;
+    for (size_t i = 0; i < s->nfiles; i++) {
+        if (pick && !pick[i]) continue;
+        if (n++) sb_putc(&sb, ',');
+        table_append_file_path(t, &sb, s->files[i].path);
+    }
+    sb_putc(&sb, ']');
+    return sb_steal(&sb);
+}
+
 void table_files_scan(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const int *pick, int filename) {
     char *files = table_file_list(t, s, pick);
-    sb_printf(sb, "(SELECT * FROM read_parquet(%s, union_by_name = true%s)", files, filename ? ", filename = true" : "");
+    sb_puts(sb, "(SELECT ");
+    table_select_projection(sb, s);
+    sb_printf(sb, "%s FROM (SELECT * FROM read_parquet(%s, union_by_name = true%s)", filename ? ", filename" : "", files,
+              filename ? ", filename = true" : "");
     free(files);
-    append_absent_columns(sb, s);
-    sb_putc(sb, ')');
+    append_absent_columns(sb, s, pick);
+    sb_puts(sb, "))");
 }
 
 char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s) {
@@ -346,7 +363,7 @@ char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s) {
     size_t count[3] = {0, 0, 0};
     for (size_t i = 0; i < s->nfiles; i++) count[file_group(s, &s->files[i])]++;
     lh_strbuf absent = LH_STRBUF_INIT;
-    int nabsent = append_absent_columns(&absent, s);
+    int nabsent = append_absent_columns(&absent, s, NULL);
     sb_puts(&sb, "SELECT ");
     table_select_projection(&sb, s);
     if (count[FILE_PLAIN] == s->nfiles && !nabsent) { /* the common case: one scan */

@@ -644,7 +644,8 @@ static int path_needs_encoding(const char *p) { return strchr(p, '%') != NULL; }
 int table_checkpoint(lh_table *t, duckdb_connection conn, int64_t version, lh_err *err) {
     lh_snapshot *s = table_snapshot(t, version, err);
     if (!s) return -1;
-    if (s->min_reader_version > 1 || s->min_writer_version > 2) { /* we write protocol 1/2 rows only */
+    /* protocol rows without feature lists: up to reader 2 / writer 5 (column mapping) */
+    if (s->min_reader_version > 2 || s->min_writer_version > 5) {
         lh_err_set(err, LH_E_UNPROCESSABLE, "checkpoints of tables with protocol %d/%d are not written",
                    s->min_reader_version, s->min_writer_version);
         table_snapshot_free(s);
@@ -656,7 +657,10 @@ int table_checkpoint(lh_table *t, duckdb_connection conn, int64_t version, lh_er
             return lh_err_set(err, LH_E_UNPROCESSABLE, "checkpoints of paths with '%%' are not written");
         }
     lh_strbuf rows = LH_STRBUF_INIT;
-    cp_row(&rows, NULL, NULL, "{'minReaderVersion': 1, 'minWriterVersion': 2}");
+    char proto[80];
+    snprintf(proto, sizeof proto, "{'minReaderVersion': %d, 'minWriterVersion': %d}", s->min_reader_version,
+             s->min_writer_version);
+    cp_row(&rows, NULL, NULL, proto);
     char *meta = cp_meta_literal(s);
     cp_row(&rows, NULL, meta, NULL);
     free(meta);
