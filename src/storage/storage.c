@@ -34,13 +34,6 @@
 #define KEY_MAX 1024
 #define LOCK_NAME ".lakehouse.lock" /* at the root of a local bucket */
 
-struct lh_storage {
-    char *name; /* bucket name, e.g. "primary" */
-    char *root; /* absolute folder, no trailing '/'; remote: its location */
-    const lh_storage_ops *ops; /* NULL: local folder; else the remote backend */
-    void *impl;                /* the backend's state, owned */
-    int lock_fd;               /* storage_lock's flock, or -1 */
-};
 
 struct lh_storage_writer {
     lh_storage *st;  /* borrowed */
@@ -89,6 +82,7 @@ void storage_free(lh_storage *st) {
     if (!st) return;
     if (st->ops) st->ops->free(st->impl);
     if (st->lock_fd >= 0) close(st->lock_fd); /* releases the flock */
+    free(st->cache_dir);
     free(st->name);
     free(st->root);
     free(st);

@@ -89,6 +89,34 @@ int storage_delete(lh_storage *st, const char *key, lh_err *err);
 int storage_list(lh_storage *st, const char *prefix, lh_object_info **out, size_t *n,
                  lh_err *err);
 void storage_list_free(lh_object_info *objs, size_t n);
+/* ---- Files for engines that read and write by path (DuckDB, index files) --
+ * DuckDB and the vector index code open files by path. A local bucket hands
+ * out its objects' own paths. A remote bucket (S3) keeps a local cache
+ * folder (storage_set_cache): reads by path go through a verified copy there,
+ * writes by path are staged there and uploaded by storage_put_file. Objects
+ * read this way are immutable once written (data files, index generations),
+ * so a cached copy never goes stale (ADR 0230). */
+int storage_is_remote(const lh_storage *st);
+/* Remote buckets: the cache folder and its byte budget (LRU beyond it;
+ * max_bytes <= 0: unbounded). Local buckets: a no-op. */
+int storage_set_cache(lh_storage *st, const char *dir, int64_t max_bytes, lh_err *err);
+/* A local path holding key's bytes, for reading by path (caller frees).
+ * Local: the object file itself. Remote: its copy in the cache, fetched on
+ * a miss. LH_E_NOT_FOUND when the object is absent. */
+char *storage_fetch_path(lh_storage *st, const char *key, lh_err *err);
+/* A fresh local path where the caller may write the future object `key` by
+ * path (parent folders exist, the file does not). Hand it to storage_put_file
+ * or unlink it. Local: a hidden temp beside the target (the publish is a
+ * rename; storage_cleanup_temp removes leftovers). Remote: a file in the
+ * cache's staging folder. Caller frees the string. */
+char *storage_stage_path(lh_storage *st, const char *key, lh_err *err);
+/* Publishes the local file at `path` as key, atomically: the file is fsynced
+ * and renamed into place (local) or uploaded (remote; the file then becomes
+ * key's cached copy). exclusive: put-if-absent, LH_E_CONFLICT when key
+ * exists. The file at `path` is consumed whether this succeeds or not. */
+int storage_put_file(lh_storage *st, const char *key, const char *path, int exclusive,
+                     lh_err *err);
+
 /* Takes the bucket's exclusive process lock: flock() on "<root>/.lakehouse.lock"
  * (non-blocking), held until storage_free or the process dies (so a kill -9
  * leaves no stale lock), the holder's pid written into the file. Called by

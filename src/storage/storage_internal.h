@@ -36,6 +36,18 @@ typedef struct {
     void (*free)(void *impl);
 } lh_storage_ops;
 
+/* The bucket handle (shared by storage.c, storage_files.c and the backends'
+ * glue; opaque to everything outside src/storage). */
+struct lh_storage {
+    char *name; /* bucket name, e.g. "primary" */
+    char *root; /* absolute folder, no trailing '/'; remote: its location */
+    const lh_storage_ops *ops; /* NULL: local folder; else the remote backend */
+    void *impl;                /* the backend's state, owned */
+    int lock_fd;               /* storage_lock's flock, or -1 */
+    char *cache_dir;           /* remote: the local cache folder (owned), or NULL */
+    int64_t cache_max_bytes;   /* remote: the cache's budget; <= 0 unbounded */
+};
+
 /* Wraps a remote backend as a bucket handle; `location` (e.g. "s3://b") is
  * what storage_root() reports and storage_path() prefixes. Takes impl. */
 lh_storage *storage_new_remote(const char *name, const char *location, const lh_storage_ops *ops,

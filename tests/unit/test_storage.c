@@ -140,6 +140,47 @@ static void test_put_if_absent(void **state) {
     free(data);
 }
 
+/* Writes by path: staged, published (exclusive too), fetched back by path. */
+static void test_files_by_path(void **state) {
+    lh_storage *st = *state;
+    lh_err err = {0};
+    assert_false(storage_is_remote(st));
+    char *stage = storage_stage_path(st, "t/part-0.parquet", &err);
+    assert_non_null(stage);
+    FILE *f = fopen(stage, "w");
+    assert_non_null(f);
+    fputs("bytes", f);
+    fclose(f);
+    assert_false(storage_exists(st, "t/part-0.parquet")); /* staged is not published */
+    assert_int_equal(storage_put_file(st, "t/part-0.parquet", stage, 1, &err), 0);
+    assert_int_equal(access(stage, F_OK), -1); /* consumed */
+    free(stage);
+    char *path = storage_fetch_path(st, "t/part-0.parquet", &err);
+    assert_non_null(path);
+    char *data;
+    size_t len;
+    assert_int_equal(lh_read_file(path, &data, &len, &err), 0);
+    assert_string_equal(data, "bytes");
+    free(data);
+    free(path);
+    /* exclusive publish of an existing key: conflict, the staged file is still consumed */
+    stage = storage_stage_path(st, "t/part-0.parquet", &err);
+    f = fopen(stage, "w");
+    fputs("other", f);
+    fclose(f);
+    assert_int_equal(storage_put_file(st, "t/part-0.parquet", stage, 1, &err), -1);
+    assert_int_equal(err.code, LH_E_CONFLICT);
+    assert_int_equal(access(stage, F_OK), -1);
+    free(stage);
+    assert_int_equal(storage_get(st, "t/part-0.parquet", &data, &len, &err), 0);
+    assert_string_equal(data, "bytes");
+    free(data);
+    assert_null(storage_fetch_path(st, "t/missing.parquet", &err));
+    assert_int_equal(err.code, LH_E_NOT_FOUND);
+    assert_null(storage_stage_path(st, "../escape", &err));
+    assert_int_equal(err.code, LH_E_BAD_REQUEST);
+}
+
 static void test_streaming_writer(void **state) {
     lh_storage *st = *state;
     lh_err err = {0};
@@ -270,6 +311,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_put_get_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_put_if_absent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_streaming_writer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_files_by_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_and_cleanup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_folder_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_released_on_kill, setup, teardown),
