@@ -209,6 +209,7 @@ static int run_insert(void *ctx, lh_table *t, lh_err *err) {
     lh_table_write_opts o = {.principal = d->principal};
     int rc = table_write_opts(t, d->conn, sel, &o, &d->version, &d->rows, err);
     free(sel);
+    if (rc == 0 && query_row_events_on(d->e)) d->res.events = table_append_events(t, d->conn, d->version, NULL);
     return rc;
 }
 
@@ -228,6 +229,8 @@ static json_t *exec_commit(dml_ctx *d, const char *stmt, const char *name, lh_ca
     json_t *m = catalog_commit(d->c, name, fn, d, err);
     query_pool_return(d->e, slot);
     if (!m) return NULL;
+    if (d->version >= 0) query_row_events_emit(d->e, name, stmt, d->version, d->principal, d->res.events);
+    json_decref(d->res.events);
     json_t *r = result(stmt, name, d->rows, m, d->version);
     if (d->res.attempts) json_object_set_new(r, "attempts", json_integer(d->res.attempts));
     json_object_set_new(r, "committed", json_boolean(d->version >= 0));
@@ -250,7 +253,8 @@ static json_t *exec_delete(dml_ctx *d, parser *p, lh_err *err) {
     if (ok) ok = guard_statement(d, name, tail, err) == 0;
     free(tail);
     if (ok) {
-        d->rw = (lh_table_rewrite){.operation = "DELETE", .predicate = pred, .principal = d->principal};
+        d->rw = (lh_table_rewrite){.operation = "DELETE", .predicate = pred, .principal = d->principal,
+                                   .row_events = query_row_events_on(d->e)};
         out = exec_commit(d, "DELETE", name, run_rewrite, err);
     }
     free(pred);
@@ -300,7 +304,8 @@ static json_t *exec_update(dml_ctx *d, parser *p, lh_err *err) {
     }
     if (rc == 0) {
         d->rw = (lh_table_rewrite){.operation = "UPDATE", .predicate = pred, .set_cols = (const char *const *)cols,
-                                   .set_exprs = (const char *const *)exprs, .nset = n, .principal = d->principal};
+                                   .set_exprs = (const char *const *)exprs, .nset = n, .principal = d->principal,
+                                   .row_events = query_row_events_on(d->e)};
         out = exec_commit(d, "UPDATE", name, run_rewrite, err);
     }
     for (size_t i = 0; i < n; i++) {

@@ -177,11 +177,14 @@ json_t *dml_exec_merge(dml_ctx *d, parser *p, lh_err *err) {
     json_t *out = NULL;
     if (parse_merge(&m, p, name, err) == 0 && guard_merge(d, &m, name, err) == 0) {
         merge_run r = {.d = d, .spec = {.target_alias = m.alias, .source = m.source, .on = m.on, .clauses = m.clauses,
-                                        .matched = m.matched, .not_matched = m.not_matched, .principal = d->principal}};
+                                        .matched = m.matched, .not_matched = m.not_matched, .principal = d->principal,
+                                        .row_events = query_row_events_on(d->e)}};
         void *slot;
         d->conn = query_pool_borrow(d->e, 0, &slot, err);
         json_t *man = d->conn ? catalog_commit(d->c, name, run_merge, &r, err) : NULL;
         if (d->conn) query_pool_return(d->e, slot);
+        if (man && r.rc == 0) query_row_events_emit(d->e, name, "MERGE", r.res.version, d->principal, r.res.events);
+        json_decref(r.res.events);
         if (man) {
             int committed = r.rc == 0;
             out = dml_result("MERGE", name, r.res.inserted + r.res.updated + r.res.deleted, man,

@@ -59,4 +59,9 @@ void query_pool_return(lh_query_engine *e, void *slot);
 /* The folder user SQL may write under (NULL = anywhere). */
 const char *query_allowed_root(const lh_query_engine *e);
 
+/* The row events sink (query.c): whether one is set; hands events (borrowed, may be NULL) to it. */
+int query_row_events_on(const lh_query_engine *e);
+void query_row_events_emit(lh_query_engine *e, const char *dataset, const char *statement, int64_t version,
+                           const char *principal, const json_t *events);
+
 #endif

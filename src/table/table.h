@@ -269,6 +269,19 @@ typedef struct {
 int table_restore(lh_table *t, duckdb_connection conn, int64_t version, const char *principal,
                   lh_restore_result *out, lh_err *err);
 
+/* ---- row events of DML (table_mutations.c) ---------------------------------
+ * UPDATE, DELETE and MERGE can return, per statement, the journal's events
+ * for the rows they changed: {"key": row key column, "truncated": bool,
+ * "events": [{event_type ("update" | "create" | "delete"), entity_id (the
+ * key's value), field, old_value, new_value}]}, at most this many. */
+#define LH_TABLE_ROW_EVENTS_MAX 10000
+/* The column row events are keyed by: the clustering key's first column,
+ * else "id", else the first column named "*_id", else the first column. */
+const char *table_row_key(const lh_snapshot *s);
+/* The row events ("create" per row) of an append commit `version`: the
+ * rows of the files it added. NULL + err when they cannot be read. */
+json_t *table_append_events(lh_table *t, duckdb_connection conn, int64_t version, lh_err *err);
+
 /* ---- DELETE / UPDATE, copy-on-write (table_dml.c) -------------------------- */
 typedef struct {
     const char *operation;        /* "DELETE" or "UPDATE" (commitInfo.operation) */
@@ -277,6 +290,7 @@ typedef struct {
     const char *const *set_exprs; /* ... and their SQL expressions; nset 0 = DELETE */
     size_t nset;
     const char *principal;        /* commitInfo.userName */
+    int row_events;               /* fill lh_rewrite_result.events */
 } lh_table_rewrite;
 typedef struct {
     int64_t read_version;         /* snapshot the committed attempt read */
@@ -284,6 +298,7 @@ typedef struct {
     int64_t rows_affected;        /* rows deleted or updated */
     size_t files_removed, files_added;
     int attempts;                 /* 1 + times it was planned again after a conflict */
+    json_t *events;               /* owned by the caller: row events (when asked) or NULL */
 } lh_rewrite_result;
 /* One commit removing the files that hold a matching row and adding one
  * file with what remains of them (DELETE) or their rows updated (UPDATE;
@@ -303,12 +318,14 @@ typedef struct {
     const json_t *matched;        /* borrowed: [{"actionType","predicate"?}] of WHEN MATCHED, for the log */
     const json_t *not_matched;    /* borrowed: the same for WHEN NOT MATCHED */
     const char *principal;        /* commitInfo.userName */
+    int row_events;               /* fill lh_merge_result.events */
 } lh_table_merge;
 typedef struct {
     int64_t read_version, version;
     int64_t inserted, updated, deleted;
     size_t files_removed, files_added;
     int attempts;
+    json_t *events;               /* owned by the caller: row events (when asked) or NULL */
 } lh_merge_result;
 /* One "MERGE" commit: the files holding a target row that joins a source
  * row are rewritten (their rows loaded into a temporary table on conn,

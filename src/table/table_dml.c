@@ -62,7 +62,7 @@ static int64_t plan_touched(lh_table *t, duckdb_connection conn, const lh_snapsh
                             int *touched, lh_err *err) {
     lh_strbuf sql = LH_STRBUF_INIT;
     sb_puts(&sql, "SELECT filename, count(*) FROM ");
-    table_files_scan(t, &sql, s, NULL, 1);
+    table_files_scan(t, &sql, s, NULL, LH_SCAN_FILENAME);
     sb_puts(&sql, " AS lh_f WHERE ");
     append_match(&sql, predicate);
     sb_puts(&sql, " GROUP BY filename");
@@ -71,16 +71,25 @@ static int64_t plan_touched(lh_table *t, duckdb_connection conn, const lh_snapsh
     return rows;
 }
 
-/* The rows that replace the touched files. */
-static char *rewrite_select(lh_table *t, const lh_snapshot *s, const int *touched, const lh_table_rewrite *rw) {
+/* What rewrite_select reads: the rows that replace the touched files, or
+ * a part of the statement's change set (table_mutations.c). */
+typedef enum { SEL_REWRITE, SEL_PREIMAGE, SEL_POSTIMAGE, SEL_DELETED } sel_kind;
+
+static char *rewrite_select(lh_table *t, const lh_snapshot *s, const int *touched, const lh_table_rewrite *rw,
+                            sel_kind kind) {
     lh_strbuf sb = LH_STRBUF_INIT;
     sb_puts(&sb, "SELECT ");
+    static const char *const change[] = {
+        "", "'update_preimage' AS _change_type, lh_f.filename || '#' || lh_f.file_row_number AS lh_pair, ",
+        "'update_postimage' AS _change_type, lh_f.filename || '#' || lh_f.file_row_number AS lh_pair, ",
+        "'delete' AS _change_type, NULL::VARCHAR AS lh_pair, "};
+    sb_puts(&sb, change[kind]);
     for (size_t c = 0; c < s->ncolumns; c++) {
         const char *name = s->columns[c].name;
         if (c) sb_puts(&sb, ", ");
         size_t k = 0;
         while (k < rw->nset && strcmp(rw->set_cols[k], name)) k++;
-        if (k == rw->nset) {
+        if (k == rw->nset || kind == SEL_PREIMAGE || kind == SEL_DELETED) {
             sb_sql_ident(&sb, name);
             continue;
         }
@@ -94,17 +103,30 @@ static char *rewrite_select(lh_table *t, const lh_snapshot *s, const int *touche
         free(ty);
     }
     sb_puts(&sb, " FROM ");
-    table_files_scan(t, &sb, s, touched, 0);
+    table_files_scan(t, &sb, s, touched, kind == SEL_PREIMAGE || kind == SEL_POSTIMAGE ? LH_SCAN_FILENAME | LH_SCAN_ROW_NUMBER : 0);
     sb_puts(&sb, " AS lh_f");
-    if (rw->nset == 0) { /* DELETE */
+    if (kind != SEL_REWRITE) {
+        sb_puts(&sb, " WHERE ");
+        append_match(&sb, rw->predicate);
+    } else if (rw->nset == 0) { /* DELETE */
         sb_puts(&sb, " WHERE NOT ");
         append_match(&sb, rw->predicate);
     }
     return sb_steal(&sb);
 }
 
+/* The statement's change set: DELETE's deleted rows, UPDATE's two images. */
+static char *rewrite_changes(lh_table *t, const lh_snapshot *s, const int *touched, const lh_table_rewrite *rw) {
+    if (rw->nset == 0) return rewrite_select(t, s, touched, rw, SEL_DELETED);
+    char *pre = rewrite_select(t, s, touched, rw, SEL_PREIMAGE), *post = rewrite_select(t, s, touched, rw, SEL_POSTIMAGE);
+    char *both = lh_asprintf("%s UNION ALL %s", pre, post);
+    free(pre);
+    free(post);
+    return both;
+}
+
 static char *rewrite_text(const lh_snapshot *s, const int *touched, const new_file *nf, const lh_table_rewrite *rw,
-                          int64_t rows, int64_t now) {
+                          const json_t *cdc, int64_t rows, int64_t now) {
     json_t *lines = json_array();
     size_t removed = 0;
     for (size_t i = 0; i < s->nfiles; i++)
@@ -125,6 +147,7 @@ static char *rewrite_text(const lh_snapshot *s, const int *touched, const new_fi
     json_object_set_new(json_object_get(ci, "commitInfo"), "isBlindAppend", json_false());
     json_array_insert_new(lines, 0, ci);
     if (nf && nf->rows > 0) json_array_append_new(lines, table_add_action(nf, now, 1));
+    if (cdc) json_array_append_new(lines, json_deep_copy(cdc));
     return table_commit_lines(lines);
 }
 
@@ -133,6 +156,7 @@ typedef struct {
     const int *touched;
     const new_file *nf;
     const lh_table_rewrite *rw;
+    const json_t *cdc;
     int64_t rows;
 } rewrite_ctx;
 
@@ -141,7 +165,7 @@ typedef struct {
 static char *rewrite_build(void *ctx, const lh_snapshot *base, lh_err *err) {
     rewrite_ctx *r = ctx;
     (void)base, (void)err;
-    return rewrite_text(r->read, r->touched, r->nf, r->rw, r->rows, lh_now_ms());
+    return rewrite_text(r->read, r->touched, r->nf, r->rw, r->cdc, r->rows, lh_now_ms());
 }
 
 /* One attempt on snapshot s: 0 committed, 1 nothing matched, 2 conflict
@@ -155,16 +179,22 @@ static int rewrite_once(lh_table *t, duckdb_connection conn, const lh_snapshot *
         return rows < 0 ? -1 : 1;
     }
     new_file nf = {0};
-    char *sel = rewrite_select(t, s, touched, rw);
+    lh_change_capture cap = {0};
+    char *sel = rewrite_select(t, s, touched, rw, SEL_REWRITE);
     int rc = table_parquet_write(t, conn, sel, (const char *const *)s->cluster_by, s, &nf, err);
     free(sel);
     if (rc == 0) rc = table_schema_check(s, &nf.schema, err);
+    if (rc == 0 && (s->change_data_feed || rw->row_events)) {
+        char *cs = rewrite_changes(t, s, touched, rw);
+        rc = table_change_capture(t, conn, s, cs, rw->row_events, &cap, err);
+        free(cs);
+    }
     if (rc == 0) {
         const char **deps = lh_calloc(s->nfiles + 1, sizeof *deps);
         size_t ndeps = 0;
         for (size_t i = 0; i < s->nfiles; i++)
             if (touched[i]) deps[ndeps++] = s->files[i].path;
-        rewrite_ctx ctx = {s, touched, &nf, rw, rows};
+        rewrite_ctx ctx = {s, touched, &nf, rw, cap.cdc, rows};
         lh_commit_spec spec = {.kind = LH_COMMIT_REWRITE, .build = rewrite_build, .ctx = &ctx,
                                .depends_on = deps, .ndepends = ndeps, .reads_rows = 1, .read = s, .conn = conn};
         rc = table_commit_retry(t, &spec, &out->version, err);
@@ -173,12 +203,16 @@ static int rewrite_once(lh_table *t, duckdb_connection conn, const lh_snapshot *
             out->rows_affected = rows;
             out->files_removed = ndeps;
             out->files_added = nf.rows > 0 ? 1 : 0;
+            cap.committed = 1;
+            out->events = cap.events;
+            cap.events = NULL;
         } else if (err && err->code == LH_E_CONFLICT) {
             rc = 2;
         }
     }
     if ((rc != 0 || nf.rows == 0) && nf.abs) unlink(nf.abs);
     table_new_file_free(&nf);
+    table_change_capture_clear(&cap);
     free(touched);
     return rc;
 }

@@ -46,10 +46,12 @@ void table_select_projection(lh_strbuf *sb, const lh_snapshot *s);
  * vector deletes (table_read.c). */
 void table_file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const lh_table_file *f, const char *extra);
 /* "(SELECT <s's columns by logical name>[, filename] FROM read_parquet([files
- * flagged in pick, all when NULL], ...))": the rows of unpartitioned files
+ * flagged in pick, all when NULL], ...))" (flags: LH_SCAN_*): the rows of unpartitioned files
  * without deletion vectors, column mapping applied, every column of s
  * present (NULL in files written before it was added) (table_read.c). */
-void table_files_scan(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const int *pick, int filename);
+#define LH_SCAN_FILENAME 1   /* flags: add read_parquet's filename column ... */
+#define LH_SCAN_ROW_NUMBER 2 /* ... and file_row_number */
+void table_files_scan(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const int *pick, int flags);
 /* "[path, ...]" of the snapshot files flagged in pick (all when pick is NULL). Caller frees (table_read.c). */
 char *table_file_list(lh_table *t, const lh_snapshot *s, const int *pick);
 /* 1 when `name` (logical) is one of s's partition columns (table_read.c). */
@@ -114,6 +116,22 @@ char *table_path_encode(const char *path);
 /* The Delta commit text of lines (a JSON array of actions, stolen): one
  * compact JSON object a line, each ending in '\n'. Owned by the caller. */
 char *table_commit_lines(json_t *lines);
+
+/* ---- what a row-changing commit says about its rows (table_mutations.c) ----
+ * A change set is a SELECT of the changed rows: _change_type, lh_pair
+ * (pairs an update's pre- and postimage; NULL otherwise), then the table's
+ * columns by logical name. */
+typedef struct {
+    json_t *cdc;        /* the commit's cdc action (owned) when the table enables the feed */
+    char *cdc_abs;      /* its file, removed by _clear unless committed */
+    int committed;
+    json_t *events;     /* owned, when asked: {"key","events":[...],"truncated"} */
+} lh_change_capture;
+/* Writes the cdc file when s enables the change data feed and computes the
+ * row events when want_events; out is cleared on failure. */
+int table_change_capture(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const char *changeset_sql,
+                         int want_events, lh_change_capture *out, lh_err *err);
+void table_change_capture_clear(lh_change_capture *c);
 
 /* ---- copy-on-write rewrites (table_dml.c), shared with table_merge.c ---- */
 

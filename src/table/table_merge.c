@@ -30,6 +30,7 @@ typedef struct {
     const lh_table_merge *m;
     lh_merge_result *out;
     char tmp[64];             /* the temporary table's name */
+    char pre[64];             /* its rows before the MERGE (lh_rid = rowid), for the change set */
 } merge_ctx;
 
 static int run(duckdb_connection conn, const char *sql, lh_err *err) {
@@ -46,7 +47,7 @@ static int64_t plan_merge(merge_ctx *c, lh_table *t, const lh_snapshot *s, int *
     sb_puts(&sql, "SELECT ");
     sb_sql_ident(&sql, c->m->target_alias);
     sb_puts(&sql, ".filename, count(*) FROM ");
-    table_files_scan(t, &sql, s, NULL, 1);
+    table_files_scan(t, &sql, s, NULL, LH_SCAN_FILENAME);
     sb_puts(&sql, " AS ");
     sb_sql_ident(&sql, c->m->target_alias);
     sb_printf(&sql, " SEMI JOIN %s ON (%s) GROUP BY 1", c->m->source, c->m->on);
@@ -103,6 +104,37 @@ static int merge_rows(merge_ctx *c, lh_err *err) {
     return rc;
 }
 
+/* "<alias>.c1, <alias>.c2, ..." of s's columns. */
+static void append_cols(lh_strbuf *sb, const lh_snapshot *s, const char *alias) {
+    for (size_t i = 0; i < s->ncolumns; i++) {
+        sb_printf(sb, "%s%s.", i ? ", " : "", alias);
+        sb_sql_ident(sb, s->columns[i].name);
+    }
+}
+
+/* The change set (table_mutations.c) from the rows before (pre, by rowid)
+ * and after the MERGE: rowids of kept rows do not change, inserted rows get
+ * new ones above the old maximum. An update that changed no value is not a change. */
+static char *merge_changes(const merge_ctx *c, const lh_snapshot *s) {
+    lh_strbuf sb = LH_STRBUF_INIT, join = LH_STRBUF_INIT;
+    sb_printf(&join, " FROM %s p JOIN %s n ON p.lh_rid = n.rowid WHERE row(", c->pre, c->tmp);
+    append_cols(&join, s, "p");
+    sb_puts(&join, ") IS DISTINCT FROM row(");
+    append_cols(&join, s, "n");
+    sb_putc(&join, ')');
+    sb_puts(&sb, "SELECT 'update_preimage' AS _change_type, p.lh_rid::VARCHAR AS lh_pair, ");
+    append_cols(&sb, s, "p");
+    sb_printf(&sb, "%s UNION ALL SELECT 'update_postimage', n.rowid::VARCHAR, ", join.buf);
+    append_cols(&sb, s, "n");
+    sb_printf(&sb, "%s UNION ALL SELECT 'delete', NULL, ", join.buf);
+    append_cols(&sb, s, "p");
+    sb_printf(&sb, " FROM %s p WHERE p.lh_rid NOT IN (SELECT rowid FROM %s) UNION ALL SELECT 'insert', NULL, ", c->pre, c->tmp);
+    append_cols(&sb, s, "n");
+    sb_printf(&sb, " FROM %s n WHERE n.rowid > (SELECT coalesce(max(lh_rid), -1) FROM %s)", c->tmp, c->pre);
+    sb_free(&join);
+    return sb_steal(&sb);
+}
+
 static char *json_text(const json_t *v) {
     return v ? json_dumps(v, JSON_COMPACT) : lh_strdup("[]");
 }
@@ -114,6 +146,7 @@ typedef struct {
     const lh_snapshot *read;
     const int *touched;
     const new_file *nf;
+    const json_t *cdc;
     size_t removed;
 } merge_commit;
 
@@ -142,11 +175,13 @@ static char *merge_build(void *ctx, const lh_snapshot *base, lh_err *err) {
     json_object_set_new(json_object_get(ci, "commitInfo"), "isBlindAppend", json_false());
     json_array_insert_new(lines, 0, ci);
     if (out_rows > 0) json_array_append_new(lines, table_add_action(mc->nf, now, 1));
+    if (mc->cdc) json_array_append_new(lines, json_deep_copy(mc->cdc));
     return table_commit_lines(lines);
 }
 
 /* Writes the temporary table as the new file and commits. */
-static int merge_commit_rows(merge_ctx *c, lh_table *t, const lh_snapshot *s, const int *touched, lh_err *err) {
+static int merge_commit_rows(merge_ctx *c, lh_table *t, const lh_snapshot *s, const int *touched,
+                             lh_change_capture *cap, lh_err *err) {
     new_file nf = {0};
     char *sel = lh_asprintf("SELECT * FROM %s", c->tmp);
     int rc = table_parquet_write(t, c->conn, sel, (const char *const *)s->cluster_by, s, &nf, err);
@@ -157,7 +192,7 @@ static int merge_commit_rows(merge_ctx *c, lh_table *t, const lh_snapshot *s, co
         size_t ndeps = 0;
         for (size_t i = 0; i < s->nfiles; i++)
             if (touched[i]) deps[ndeps++] = s->files[i].path;
-        merge_commit mc = {c, s, touched, &nf, ndeps};
+        merge_commit mc = {c, s, touched, &nf, cap->cdc, ndeps};
         lh_commit_spec spec = {.kind = LH_COMMIT_REWRITE, .build = merge_build, .ctx = &mc, .depends_on = deps,
                                .ndepends = ndeps, .reads_rows = 1, .read = s, .conn = c->conn};
         rc = table_commit_retry(t, &spec, &c->out->version, err);
@@ -165,6 +200,9 @@ static int merge_commit_rows(merge_ctx *c, lh_table *t, const lh_snapshot *s, co
         if (rc == 0) {
             c->out->files_removed = ndeps;
             c->out->files_added = nf.rows > 0;
+            cap->committed = 1;
+            c->out->events = cap->events;
+            cap->events = NULL;
         } else if (err && err->code == LH_E_CONFLICT) {
             rc = 2;
         }
@@ -178,18 +216,28 @@ static int merge_once(void *ctx, lh_table *t, const lh_snapshot *s, lh_err *err)
     merge_ctx *c = ctx;
     c->out->read_version = s->version;
     c->out->inserted = c->out->updated = c->out->deleted = 0;
+    int changes = s->change_data_feed || c->m->row_events;
     int *touched = lh_calloc(s->nfiles + 1, sizeof *touched);
+    lh_change_capture cap = {0};
     int64_t nrows = plan_merge(c, t, s, touched, err);
     int rc = nrows < 0 ? -1 : load_target(c, t, s, touched, nrows, err);
-    int loaded = rc == 0;
+    if (rc == 0 && changes) {
+        char *sql = lh_asprintf("CREATE TEMP TABLE %s AS SELECT rowid AS lh_rid, * FROM %s", c->pre, c->tmp);
+        rc = run(c->conn, sql, err);
+        free(sql);
+    }
     if (rc == 0) rc = merge_rows(c, err);
     if (rc == 0 && c->out->inserted + c->out->updated + c->out->deleted == 0) rc = 1;
-    if (rc == 0) rc = merge_commit_rows(c, t, s, touched, err);
-    if (loaded || nrows >= 0) {
-        char *drop = lh_asprintf("DROP TABLE IF EXISTS %s", c->tmp);
-        run(c->conn, drop, NULL);
-        free(drop);
+    if (rc == 0 && changes) {
+        char *cs = merge_changes(c, s);
+        rc = table_change_capture(t, c->conn, s, cs, c->m->row_events, &cap, err);
+        free(cs);
     }
+    if (rc == 0) rc = merge_commit_rows(c, t, s, touched, &cap, err);
+    char *drop = lh_asprintf("DROP TABLE IF EXISTS %s; DROP TABLE IF EXISTS %s", c->tmp, c->pre);
+    run(c->conn, drop, NULL);
+    free(drop);
+    table_change_capture_clear(&cap);
     free(touched);
     return rc;
 }
@@ -200,5 +248,6 @@ int table_merge(lh_table *t, duckdb_connection conn, const lh_table_merge *m, lh
     char hex[17];
     lh_random_hex(hex, 8);
     snprintf(c.tmp, sizeof c.tmp, "temp.main.lh_merge_%s", hex);
+    snprintf(c.pre, sizeof c.pre, "temp.main.lh_merge_pre_%s", hex);
     return table_rewrite_loop(t, "MERGE", merge_once, &c, &out->attempts, err);
 }

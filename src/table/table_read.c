@@ -343,12 +343,14 @@ char *table_file_list(lh_table *t, const lh_snapshot *s, const int *pick) {
     return sb_steal(&sb);
 }
 
-void table_files_scan(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const int *pick, int filename) {
+void table_files_scan(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const int *pick, int flags) {
     char *files = table_file_list(t, s, pick);
+    int fname = flags & LH_SCAN_FILENAME, rownum = flags & LH_SCAN_ROW_NUMBER;
     sb_puts(sb, "(SELECT ");
     table_select_projection(sb, s);
-    sb_printf(sb, "%s FROM (SELECT * FROM read_parquet(%s, union_by_name = true%s)", filename ? ", filename" : "", files,
-              filename ? ", filename = true" : "");
+    sb_printf(sb, "%s%s FROM (SELECT * FROM read_parquet(%s, union_by_name = true%s%s)", fname ? ", filename" : "",
+              rownum ? ", file_row_number" : "", files, fname ? ", filename = true" : "",
+              rownum ? ", file_row_number = true" : "");
     free(files);
     append_absent_columns(sb, s, pick);
     sb_puts(sb, "))");
