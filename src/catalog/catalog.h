@@ -106,9 +106,12 @@ json_t *catalog_columns_at(lh_catalog *c, const char *name, int64_t version, int
 /* sql with every "<dataset> AT (VERSION => n)", "AT (TIMESTAMP => '...')",
  * "VERSION AS OF n" and "TIMESTAMP AS OF '...'" replaced by a subquery
  * reading that snapshot (aliased as the dataset unless the SQL gives an
- * alias); a copy when there is none. NULL + err: malformed clause or
- * timestamp 400, unknown dataset or version (or a timestamp before the
- * first version) 404, a vacuumed version 422. Caller frees. */
+ * alias); likewise every table_changes('<dataset>', from[, to]) by the
+ * change feed's SELECT (_change_type, _commit_version, _commit_timestamp;
+ * 422 when the dataset does not enable it). A copy when there is none.
+ * NULL + err: malformed clause or timestamp 400, unknown dataset or version
+ * (or a timestamp before the first version) 404, a vacuumed version 422.
+ * Caller frees. */
 char *catalog_time_travel_sql(lh_catalog *c, const char *sql, lh_err *err);
 /* {"dataset","history":[...]}: table_history of the dataset (newest first). */
 json_t *catalog_history(lh_catalog *c, const char *name, int64_t limit, lh_err *err);

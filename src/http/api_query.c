@@ -69,7 +69,7 @@ void api_query_sql(lh_app *app, lh_req *req, lh_resp *resp) {
         if (access_scope(app->access, &req->who, &sc, &err) == 0 && !write) { /* the caller's view of the catalog */
             run = catalog_time_travel_sql(app->catalog, sql, &err); /* time_travel.c */
             if (run && strcmp(run, sql) != 0 && sc.scope.schema) {
-                lh_err_set(&err, LH_E_FORBIDDEN, "time travel (AT / AS OF) needs an admin key");
+                lh_err_set(&err, LH_E_FORBIDDEN, "time travel (AT / AS OF) and table_changes() need an admin key");
                 lh_err_hint(&err, "role policies (masks, row filters) apply to the current views only");
             } else if (run) {
                 c = query_open_as(app->query, &sc.scope, run, NULL, 0, limit, timeout, &err);

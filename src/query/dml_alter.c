@@ -3,6 +3,7 @@
  *
  *   ALTER TABLE name ADD [COLUMN] col TYPE
  *   ALTER TABLE name RENAME COLUMN old TO new
+ *   ALTER TABLE name SET TBLPROPERTIES ('delta.enableChangeDataFeed' = 'true')
  *
  * Each is one metadata-only Delta commit (table_alter.c) through the
  * catalog's writer lock, which refreshes the manifest (schema, PII
@@ -20,6 +21,7 @@
 typedef struct {
     dml_ctx *d;
     char *col, *to, *type; /* type: DuckDB's canonical name (ADD) */
+    char *key, *value;     /* SET TBLPROPERTIES */
     int64_t version;
 } alter_run;
 
@@ -70,8 +72,20 @@ static char *column_type(dml_ctx *d, parser *p, lh_err *err) {
     return out;
 }
 
+/* ('key' = 'value') of SET TBLPROPERTIES: one property. */
+static int parse_property(alter_run *a, parser *p, lh_err *err) {
+    sql_tok open = tok(p), k = tok(p), eq = tok(p), v = tok(p), close = tok(p), end = tok(p);
+    if (!is(p, open, "(") || k.kind != SQL_TOK_STRING || !is(p, eq, "=") || v.kind != SQL_TOK_STRING ||
+        !is(p, close, ")") || (end.kind != SQL_TOK_END && !is(p, end, ";")))
+        return lh_err_set(err, LH_E_BAD_REQUEST, "SET TBLPROPERTIES ('key' = 'value'), one property");
+    a->key = sql_tok_text(p->sql, k);
+    a->value = sql_tok_text(p->sql, v);
+    return 0;
+}
+
 static int run_alter(void *ctx, lh_table *t, lh_err *err) {
     alter_run *a = ctx;
+    if (a->key) return table_set_property(t, a->d->conn, a->key, a->value, a->d->principal, &a->version, err);
     if (a->to) return table_rename_column(t, a->d->conn, a->col, a->to, a->d->principal, &a->version, err);
     return table_add_column(t, a->d->conn, a->col, a->type, a->d->principal, &a->version, err);
 }
@@ -96,8 +110,10 @@ json_t *dml_exec_alter(dml_ctx *d, parser *p, lh_err *err) {
             sql_tok t = tok(p);
             if (t.kind != SQL_TOK_END && !is(p, t, ";")) rc = lh_err_set(err, LH_E_BAD_REQUEST, "unexpected text after RENAME COLUMN");
         }
+    } else if (is(p, verb, "SET") && is(p, tok(p), "TBLPROPERTIES")) {
+        rc = parse_property(&a, p, err);
     } else {
-        rc = lh_err_set(err, LH_E_UNPROCESSABLE, "ALTER TABLE supports ADD COLUMN and RENAME COLUMN");
+        rc = lh_err_set(err, LH_E_UNPROCESSABLE, "ALTER TABLE supports ADD COLUMN, RENAME COLUMN and SET TBLPROPERTIES");
     }
     lh_strbuf check = LH_STRBUF_INIT;
     if (rc == 0) { /* the role must be able to read the table (and the renamed column) */
@@ -117,13 +133,15 @@ json_t *dml_exec_alter(dml_ctx *d, parser *p, lh_err *err) {
         if (d->conn) query_pool_return(d->e, slot);
         if (m) {
             out = dml_result("ALTER TABLE", name, 0, m, a.version);
-            json_object_set_new(out, "operation", json_string(a.to ? "RENAME COLUMN" : "ADD COLUMNS"));
+            json_object_set_new(out, "operation", json_string(a.key ? "SET TBLPROPERTIES" : a.to ? "RENAME COLUMN" : "ADD COLUMNS"));
         }
         json_decref(m);
     }
     free(a.col);
     free(a.to);
     free(a.type);
+    free(a.key);
+    free(a.value);
     free(name);
     return out;
 }

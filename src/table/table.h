@@ -349,6 +349,10 @@ int table_add_column(lh_table *t, duckdb_connection conn, const char *name, cons
                      const char *principal, int64_t *version, lh_err *err);
 int table_rename_column(lh_table *t, duckdb_connection conn, const char *from, const char *to,
                         const char *principal, int64_t *version, lh_err *err);
+/* SET TBLPROPERTIES: only 'delta.enableChangeDataFeed' ('true' | 'false';
+ * the protocol raised to writer 4 when lower); others LH_E_UNPROCESSABLE. */
+int table_set_property(lh_table *t, duckdb_connection conn, const char *key, const char *value,
+                       const char *principal, int64_t *version, lh_err *err);
 
 /* ---- VACUUM (table_vacuum.c) ------------------------------------------------ */
 #define LH_TABLE_VACUUM_RETAIN_HOURS 168 /* Delta's default: 7 days */

@@ -8,6 +8,8 @@
  * existing files keep being read by the names they hold; the rename then
  * changes only the logical name. Each is one metadata-only commit.
  *
+ * SET TBLPROPERTIES turns the change data feed on or off (writer 4).
+ *
  * Also what writers need under column mapping: the SELECT that renames a
  * write's logical columns to the physical names the files must hold.
  */
@@ -51,12 +53,14 @@ const char *table_physical_of(const lh_snapshot *s, const char *logical) {
 /* ---- the metadata-only commit -------------------------------------------- */
 
 typedef struct {
-    const char *op;           /* "ADD COLUMNS" or "RENAME COLUMN" */
-    const char *name;         /* ADD: the column; RENAME: the old name */
-    const char *to;           /* RENAME: the new name */
+    const char *op;           /* "ADD COLUMNS", "RENAME COLUMN" or "SET TBLPROPERTIES" */
+    const char *name;         /* ADD: the column; RENAME: the old name; SET: the property */
+    const char *to;           /* RENAME: the new name; SET: the value */
     json_t *type;             /* ADD: the Delta type (borrowed) */
     const char *principal;
 } alter_spec;
+
+static int is_set(const alter_spec *a) { return !strcmp(a->op, "SET TBLPROPERTIES"); }
 
 static json_t *field_of(json_t *fields, const char *name) {
     size_t i;
@@ -113,11 +117,6 @@ static json_t *alter_schema(const alter_spec *a, const lh_snapshot *base, json_t
     }
     int64_t next = json_integer_value(json_object_get(conf, MAX_ID_KEY)) + 1;
     if (a->to && !mapped(base)) { /* the first rename: map every column to the name its files hold */
-        if (base->min_writer_version >= 7) {
-            json_decref(schema);
-            lh_err_set(err, LH_E_UNPROCESSABLE, "enabling column mapping on a table with table features (writer 7) is not supported yet");
-            return NULL;
-        }
         next = 1;
         size_t i;
         json_t *f;
@@ -158,30 +157,46 @@ static char *alter_build(void *ctx, const lh_snapshot *base, lh_err *err) {
         json_decref(conf);
         conf = json_object();
     }
-    /* maxColumnId is a string in the log */
+    /* maxColumnId is a string in the log; worked on as a number */
     const char *max = json_string_value(json_object_get(conf, MAX_ID_KEY));
     if (max) json_object_set_new(conf, MAX_ID_KEY, json_integer(strtoll(max, NULL, 10)));
-    int upgrade = 0;
-    json_t *params = NULL;
-    json_t *schema = alter_schema(a, base, conf, &upgrade, &params, err);
-    if (!schema) {
+    int upgrade = 0, writer = 5; /* the writer version column mapping needs */
+    json_t *params = NULL, *schema = NULL;
+    if (is_set(a)) { /* the change data feed: writer 4 */
+        json_object_set_new(conf, a->name, json_string(a->to));
+        upgrade = base->min_writer_version < 4 || base->min_writer_version >= 7; /* 7: refused below */
+        writer = 4;
+        json_t *props = json_pack("{s:s}", a->name, a->to);
+        char *text = json_dumps(props, JSON_COMPACT);
+        params = json_pack("{s:s}", "properties", text);
+        free(text);
+        json_decref(props);
+    } else if (!(schema = alter_schema(a, base, conf, &upgrade, &params, err))) {
         json_decref(conf);
         return NULL;
     }
+    if (upgrade && base->min_writer_version >= 7) {
+        json_decref(schema);
+        json_decref(conf);
+        json_decref(params);
+        lh_err_set(err, LH_E_UNPROCESSABLE, "%s on a table with table features (writer 7) is not supported yet", a->op);
+        return NULL;
+    }
     int64_t now = lh_now_ms();
-    char *text = json_dumps(schema, JSON_COMPACT);
+    char *text = schema ? json_dumps(schema, JSON_COMPACT) : NULL;
     json_decref(schema);
     json_t *lines = json_array();
     json_t *ci = table_commit_info(a->op, params, base->version, NULL, a->principal, now);
     json_object_set_new(json_object_get(ci, "commitInfo"), "isBlindAppend", json_false());
     json_array_append_new(lines, ci);
-    if (upgrade)
-        json_array_append_new(lines, json_pack("{s:{s:i, s:i}}", "protocol", "minReaderVersion",
-                                               base->min_reader_version > 2 ? base->min_reader_version : 2,
-                                               "minWriterVersion", 5));
+    if (upgrade) { /* column mapping also needs reader 2 */
+        int reader = writer == 5 && base->min_reader_version < 2 ? 2 : base->min_reader_version;
+        json_array_append_new(lines, json_pack("{s:{s:i, s:i}}", "protocol", "minReaderVersion", reader,
+                                               "minWriterVersion", base->min_writer_version > writer ? base->min_writer_version : writer));
+    }
     json_t *meta = table_metadata_action(base, text, conf, now);
     json_t *parts = json_object_get(json_object_get(meta, "metaData"), "partitionColumns");
-    for (size_t i = 0; i < base->npartition_columns; i++) /* the schema is replaced, its partitions kept */
+    for (size_t i = 0; text && i < base->npartition_columns; i++) /* the schema is replaced, its partitions kept */
         json_array_append_new(parts, json_string(base->partition_columns[i]));
     json_array_append_new(lines, meta);
     free(text);
@@ -205,5 +220,16 @@ int table_add_column(lh_table *t, duckdb_connection conn, const char *name, cons
 int table_rename_column(lh_table *t, duckdb_connection conn, const char *from, const char *to,
                         const char *principal, int64_t *version, lh_err *err) {
     alter_spec a = {.op = "RENAME COLUMN", .name = from, .to = to, .principal = principal};
+    return alter_commit(t, conn, &a, version, err);
+}
+
+int table_set_property(lh_table *t, duckdb_connection conn, const char *key, const char *value,
+                       const char *principal, int64_t *version, lh_err *err) {
+    if (strcmp(key, "delta.enableChangeDataFeed") != 0 || (strcmp(value, "true") && strcmp(value, "false"))) {
+        lh_err_set(err, LH_E_UNPROCESSABLE, "table property '%s' = '%s' cannot be set", key, value);
+        lh_err_hint(err, "settable: 'delta.enableChangeDataFeed' = 'true' | 'false'");
+        return -1;
+    }
+    alter_spec a = {.op = "SET TBLPROPERTIES", .name = key, .to = value, .principal = principal};
     return alter_commit(t, conn, &a, version, err);
 }
