@@ -186,7 +186,8 @@ static int rewrite_once(lh_table *t, duckdb_connection conn, const lh_snapshot *
     if (rc == 0) rc = table_schema_check(s, &nf.schema, err);
     if (rc == 0 && (s->change_data_feed || rw->row_events)) {
         char *cs = rewrite_changes(t, s, touched, rw);
-        rc = table_change_capture(t, conn, s, cs, rw->row_events, &cap, err);
+        int kinds = !rw->row_events ? 0 : rw->nset ? LH_ROW_EVENTS_UPDATES : LH_ROW_EVENTS_ROWS;
+        rc = table_change_capture(t, conn, s, cs, kinds, &cap, err);
         free(cs);
     }
     if (rc == 0) {

@@ -127,10 +127,12 @@ typedef struct {
     int committed;
     json_t *events;     /* owned, when asked: {"key","events":[...],"truncated"} */
 } lh_change_capture;
+#define LH_ROW_EVENTS_UPDATES 1 /* event kinds a change set can hold: update images ... */
+#define LH_ROW_EVENTS_ROWS 2    /* ... inserted / deleted rows */
 /* Writes the cdc file when s enables the change data feed and computes the
- * row events when want_events; out is cleared on failure. */
+ * row events of event_kinds (0: none); out is cleared on failure. */
 int table_change_capture(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const char *changeset_sql,
-                         int want_events, lh_change_capture *out, lh_err *err);
+                         int event_kinds, lh_change_capture *out, lh_err *err);
 void table_change_capture_clear(lh_change_capture *c);
 
 /* ---- copy-on-write rewrites (table_dml.c), shared with table_merge.c ---- */

@@ -230,7 +230,8 @@ static int merge_once(void *ctx, lh_table *t, const lh_snapshot *s, lh_err *err)
     if (rc == 0 && c->out->inserted + c->out->updated + c->out->deleted == 0) rc = 1;
     if (rc == 0 && changes) {
         char *cs = merge_changes(c, s);
-        rc = table_change_capture(t, c->conn, s, cs, c->m->row_events, &cap, err);
+        int kinds = c->m->row_events ? LH_ROW_EVENTS_UPDATES | LH_ROW_EVENTS_ROWS : 0;
+        rc = table_change_capture(t, c->conn, s, cs, kinds, &cap, err);
         free(cs);
     }
     if (rc == 0) rc = merge_commit_rows(c, t, s, touched, &cap, err);

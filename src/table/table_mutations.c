@@ -111,35 +111,47 @@ static void append_row_struct(lh_strbuf *sb, const lh_snapshot *s, const char *a
     sb_putc(sb, '}');
 }
 
-/* The journal's row events of change set cs, at most LH_TABLE_ROW_EVENTS_MAX. */
-static int row_events(duckdb_connection conn, const lh_snapshot *s, const char *cs, lh_change_capture *c,
+/* The update branch of the events query: one row per changed field. */
+static void append_update_events(lh_strbuf *sql, const lh_snapshot *s, const char *k) {
+    sb_printf(sql, "SELECT * FROM (SELECT 'update' AS t, post.%s::VARCHAR AS id, unnest([", k);
+    for (size_t i = 0; i < s->ncolumns; i++) {
+        if (i) sb_puts(sql, ", ");
+        sb_puts(sql, "{'f': ");
+        sb_sql_str(sql, s->columns[i].name);
+        sb_puts(sql, ", 'o': pre.");
+        sb_sql_ident(sql, s->columns[i].name);
+        sb_puts(sql, "::VARCHAR, 'n': post.");
+        sb_sql_ident(sql, s->columns[i].name);
+        sb_puts(sql, "::VARCHAR}");
+    }
+    sb_puts(sql, "]) AS ch FROM (SELECT * FROM cs WHERE _change_type = 'update_preimage') AS pre JOIN "
+                 "(SELECT * FROM cs WHERE _change_type = 'update_postimage') AS post ON pre.lh_pair = post.lh_pair) "
+                 "WHERE ch.o IS DISTINCT FROM ch.n");
+}
+
+/* The insert / delete branch: one row per row, the row as JSON. */
+static void append_row_events(lh_strbuf *sql, const lh_snapshot *s, const char *k) {
+    sb_printf(sql, "SELECT CASE _change_type WHEN 'insert' THEN 'create' ELSE 'delete' END, cs.%s::VARCHAR, "
+                   "{'f': NULL::VARCHAR, 'o': CASE WHEN _change_type = 'delete' THEN to_json(", k);
+    append_row_struct(sql, s, "cs");
+    sb_puts(sql, ")::VARCHAR END, 'n': CASE WHEN _change_type = 'insert' THEN to_json(");
+    append_row_struct(sql, s, "cs");
+    sb_puts(sql, ")::VARCHAR END} FROM cs WHERE _change_type IN ('insert', 'delete')");
+}
+
+/* The journal's row events of change set cs (the kinds in `kinds`), at
+ * most LH_TABLE_ROW_EVENTS_MAX. */
+static int row_events(duckdb_connection conn, const lh_snapshot *s, const char *cs, int kinds, lh_change_capture *c,
                       lh_err *err) {
     const char *key = table_row_key(s);
-    if (!key) return 0;
+    if (!key || !kinds) return 0;
     lh_strbuf sql = LH_STRBUF_INIT, k = LH_STRBUF_INIT;
     sb_sql_ident(&k, key);
-    sb_printf(&sql, "WITH cs AS MATERIALIZED (%s), pre AS (SELECT * FROM cs WHERE _change_type = 'update_preimage'), "
-                    "post AS (SELECT * FROM cs WHERE _change_type = 'update_postimage') "
-                    "SELECT t, coalesce(id, 'null'), ch.f, ch.o, ch.n FROM (SELECT * FROM (SELECT 'update' AS t, post.%s::VARCHAR AS id, unnest([",
-              cs, k.buf);
-    for (size_t i = 0; i < s->ncolumns; i++) {
-        if (i) sb_puts(&sql, ", ");
-        sb_puts(&sql, "{'f': ");
-        sb_sql_str(&sql, s->columns[i].name);
-        sb_puts(&sql, ", 'o': pre.");
-        sb_sql_ident(&sql, s->columns[i].name);
-        sb_puts(&sql, "::VARCHAR, 'n': post.");
-        sb_sql_ident(&sql, s->columns[i].name);
-        sb_puts(&sql, "::VARCHAR}");
-    }
-    sb_puts(&sql, "]) AS ch FROM pre JOIN post ON pre.lh_pair = post.lh_pair) WHERE ch.o IS DISTINCT FROM ch.n "
-                  "UNION ALL SELECT CASE _change_type WHEN 'insert' THEN 'create' ELSE 'delete' END, ");
-    sb_printf(&sql, "cs.%s::VARCHAR, {'f': NULL::VARCHAR, 'o': CASE WHEN _change_type = 'delete' THEN to_json(", k.buf);
-    append_row_struct(&sql, s, "cs");
-    sb_puts(&sql, ")::VARCHAR END, 'n': CASE WHEN _change_type = 'insert' THEN to_json(");
-    append_row_struct(&sql, s, "cs");
-    sb_printf(&sql, ")::VARCHAR END} FROM cs WHERE _change_type IN ('insert', 'delete')) AS lh_ev(t, id, ch) LIMIT %d",
-              LH_TABLE_ROW_EVENTS_MAX + 1);
+    sb_printf(&sql, "WITH cs AS (%s) SELECT t, coalesce(id, 'null'), ch.f, ch.o, ch.n FROM (", cs);
+    if (kinds & LH_ROW_EVENTS_UPDATES) append_update_events(&sql, s, k.buf);
+    if (kinds == (LH_ROW_EVENTS_UPDATES | LH_ROW_EVENTS_ROWS)) sb_puts(&sql, " UNION ALL ");
+    if (kinds & LH_ROW_EVENTS_ROWS) append_row_events(&sql, s, k.buf);
+    sb_printf(&sql, ") AS lh_ev(t, id, ch) LIMIT %d", LH_TABLE_ROW_EVENTS_MAX + 1);
     duckdb_result r;
     int rc = run(conn, sql.buf, &r, err);
     if (rc == 0) {
@@ -164,11 +176,11 @@ static int row_events(duckdb_connection conn, const lh_snapshot *s, const char *
 }
 
 int table_change_capture(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const char *changeset_sql,
-                         int want_events, lh_change_capture *out, lh_err *err) {
+                         int event_kinds, lh_change_capture *out, lh_err *err) {
     memset(out, 0, sizeof *out);
     int rc = 0;
     if (s->change_data_feed) rc = write_cdc(t, conn, s, changeset_sql, out, err);
-    if (rc == 0 && want_events) rc = row_events(conn, s, changeset_sql, out, err);
+    if (rc == 0 && event_kinds) rc = row_events(conn, s, changeset_sql, event_kinds, out, err);
     if (rc != 0) table_change_capture_clear(out);
     return rc;
 }
@@ -187,7 +199,7 @@ json_t *table_append_events(lh_table *t, duckdb_connection conn, int64_t version
         if (any) {
             sb_puts(&cs, "SELECT 'insert' AS _change_type, NULL::VARCHAR AS lh_pair, * FROM ");
             table_files_scan(t, &cs, s, pick, 0);
-            if (row_events(conn, s, cs.buf, &c, err) == 0) {
+            if (row_events(conn, s, cs.buf, LH_ROW_EVENTS_ROWS, &c, err) == 0) {
                 out = c.events;
                 c.events = NULL;
             }
