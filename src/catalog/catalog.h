@@ -128,6 +128,12 @@ json_t *catalog_restore(lh_catalog *c, const char *name, int64_t version, const 
 typedef int (*lh_catalog_commit_fn)(void *ctx, lh_table *t, lh_err *err);
 json_t *catalog_commit(lh_catalog *c, const char *name, lh_catalog_commit_fn fn, void *ctx, lh_err *err);
 
+/* Row events of a SQL write on dataset name ({"events":[...]}, query.h)
+ * made fit for the journal, in place: values of sensitive columns (PII,
+ * or sensitivity above internal; unknown columns too) become "[redacted]"
+ * (catalog_events.c). LH_E_NOT_FOUND for an unknown dataset. */
+int catalog_redact_row_events(lh_catalog *c, const char *name, json_t *events, lh_err *err);
+
 /* ---- soft deletes (tombstones.c) ----------------------------------------- */
 /* {row_key_column, row_key_values[], actor?, reason?}: written durably as
  * one _catalog/tombstones/<name>/<ts>.jsonl before returning; from then on

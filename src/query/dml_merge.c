@@ -11,6 +11,12 @@
  * schema as one SELECT (like the other DML), and the table module runs the
  * clauses with DuckDB's MERGE over the touched files (table_merge). WHEN NOT
  * MATCHED BY SOURCE is refused: it would touch every file.
+ *
+ * The clauses run over the stored rows. For a caller whose role sees the
+ * target through masks or a row filter that would let the statement's
+ * outcome (its counts) reveal values the role cannot read, so MERGE is
+ * refused (403) unless the role's view of the target is a plain
+ * projection of it (ADR 0250).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +163,62 @@ static int guard_merge(dml_ctx *d, const merge_stmt *m, const char *name, lh_err
     return rc;
 }
 
+/* 1 when [p, end) is "a, b, \"c d\"": identifiers separated by ", ", each a
+ * bare word or one quoted name — no expression (a mask) can look like that. */
+static int column_list_only(const char *p, const char *end) {
+    while (p < end) {
+        const char *start = p;
+        if (*p == '"') {
+            for (p++; p < end && !(*p == '"' && (p + 1 >= end || p[1] != '"')); p += *p == '"' ? 2 : 1) {}
+            if (p >= end) return 0;
+            p++;
+        } else {
+            while (p < end && (*p == '_' || (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))) p++;
+        }
+        if (p == start) return 0;
+        if (p == end) return 1;
+        if (end - p < 3 || p[0] != ',' || p[1] != ' ') return 0;
+        p += 2;
+    }
+    return 0;
+}
+
+/* 1 when the role's view of dataset `name` (in its policy schema) is a
+ * plain column list over main.<name>: no expression, no filter. Anything
+ * else, or a view that cannot be read, is 0 (fail closed). */
+static int role_view_plain(dml_ctx *d, const char *name) {
+    if (!d->scope || !d->scope->schema) return 1;
+    lh_strbuf q = LH_STRBUF_INIT;
+    sb_puts(&q, "SELECT sql FROM duckdb_views() WHERE schema_name = ");
+    sb_sql_str(&q, d->scope->schema);
+    sb_puts(&q, " AND view_name = ");
+    sb_sql_str(&q, name);
+    void *slot;
+    lh_err err = {0};
+    duckdb_connection conn = query_pool_borrow(d->e, 0, &slot, &err);
+    int plain = 0;
+    if (conn) {
+        duckdb_result r;
+        if (duckdb_query(conn, q.buf, &r) == DuckDBSuccess && duckdb_row_count(&r) == 1) {
+            char *v = duckdb_value_varchar(&r, 0, 0);
+            const char *sel = v ? strstr(v, " AS SELECT ") : NULL, *from = sel ? strstr(sel, " FROM main.") : NULL;
+            if (from) {
+                lh_strbuf tail = LH_STRBUF_INIT;
+                sb_puts(&tail, " FROM main.");
+                sb_puts(&tail, name); /* DuckDB prints a plain name bare; a quoted one fails the match: refused */
+                sb_putc(&tail, ';');
+                plain = !strcmp(from, tail.buf) && column_list_only(sel + 11, from);
+                sb_free(&tail);
+            }
+            duckdb_free(v);
+        }
+        duckdb_destroy_result(&r);
+        query_pool_return(d->e, slot);
+    }
+    sb_free(&q);
+    return plain;
+}
+
 typedef struct {
     dml_ctx *d;
     lh_table_merge spec;
@@ -175,7 +237,12 @@ json_t *dml_exec_merge(dml_ctx *d, parser *p, lh_err *err) {
     if (!name) return NULL;
     merge_stmt m = {0};
     json_t *out = NULL;
-    if (parse_merge(&m, p, name, err) == 0 && guard_merge(d, &m, name, err) == 0) {
+    int plain = role_view_plain(d, name);
+    if (!plain) {
+        lh_err_set(err, LH_E_FORBIDDEN, "MERGE INTO '%s' is refused for this role: it sees the table through masks or a row filter", name);
+        lh_err_hint(err, "MERGE evaluates its clauses over the stored rows; use UPDATE / DELETE / INSERT, or an admin key");
+    }
+    if (plain && parse_merge(&m, p, name, err) == 0 && guard_merge(d, &m, name, err) == 0) {
         merge_run r = {.d = d, .spec = {.target_alias = m.alias, .source = m.source, .on = m.on, .clauses = m.clauses,
                                         .matched = m.matched, .not_matched = m.not_matched, .principal = d->principal,
                                         .row_events = query_row_events_on(d->e)}};

@@ -85,6 +85,17 @@ check_eq "no commit after the refused MERGEs" "$(ncommits)" "$N"
 qr "SELECT count(*) FROM acc"
 check_eq "rows unchanged by the refused MERGEs" "$(jget '.rows[0][0]')" 8
 
+# --- a write role that sees the table through a row filter may not MERGE (its counts would leak rows)
+A=(-H 'X-API-Key: admin-key')
+http_json POST /access/roles '{"name":"deskw","level":"write","max_sensitivity":"confidential","pii_default":"allow","row_filters":{"acc":"id < 5"}}' "${A[@]}"
+check_eq "custom write role with a row filter" "$HTTP_STATUS" 201
+http_json POST /access/keys '{"name":"deskw-1","role":"deskw"}' "${A[@]}"
+DK=(-H "X-API-Key: $(jget .key)")
+N=$(ncommits)
+http_json POST /query/sql "$(jq -n '{sql:"MERGE INTO acc USING (SELECT 11 AS id) s ON acc.id = s.id WHEN MATCHED THEN DELETE"}')" "${DK[@]}"
+check_eq "MERGE by a row-filtered write role is 403" "$HTTP_STATUS/$(jget '.error.message | contains("row filter")')" "403/true"
+check_eq "nothing committed by it" "$(ncommits)" "$N"
+
 # --- concurrent MERGE increments mixed with UPDATEs of the same row: none lost
 qw "CREATE TABLE counter AS SELECT 1 AS id, 0 AS n"
 PIDS=()
