@@ -2,7 +2,8 @@
  * dml.c — SQL statements that change Delta tables, run for POST /query/sql
  * when the caller may write: INSERT INTO … VALUES / SELECT, UPDATE, DELETE,
  * CREATE TABLE … AS SELECT, DROP TABLE, RESTORE TABLE … TO VERSION AS OF n,
- * VACUUM t [RETAIN n HOURS [FORCE]] [DRY RUN], OPTIMIZE t.
+ * VACUUM t [RETAIN n HOURS [FORCE]] [DRY RUN], OPTIMIZE t; MERGE INTO and
+ * ALTER TABLE are dispatched to dml_merge.c and dml_alter.c (ADR 0250, 0251).
  * One statement is one Delta commit (ADR 0201).
  *
  * The statement is split with the tokenizer (common/sql_lex.h) into the
