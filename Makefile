@@ -3,7 +3,8 @@
 #   make test   installs, builds, runs every test (also under ASan+UBSan+LSan);
 #               strict: a skip of something deps.sh installs is a failure
 # Sources are found by wildcard: every src/**/*.c but main.c goes into a static
-# library; each tests/unit/test_*.c is a cmocka binary; bench/src/*.c are
+# library; each tests/unit/test_*.c is a cmocka binary (with the shared
+# set-up of tests/unit/support/*.c); bench/src/*.c are
 # measuring programs and tests/helpers/*.c test programs (both build/NAME).
 
 CC      ?= gcc
@@ -31,6 +32,8 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/web_assets.o $(BUI
 WEB_SRC   := $(sort $(wildcard web/*.html web/*.js web/*.css web/*.svg))
 TEST_SRC  := $(wildcard tests/unit/test_*.c)
 TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# shared test set-up (tests/unit/support/*.c), linked into every test binary
+TEST_SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/unit/support/*.c))
 BENCH_SRC := $(wildcard bench/src/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/src/%.c=$(BUILD)/%)
 HELPER_SRC := $(wildcard tests/helpers/*.c)
@@ -88,7 +91,7 @@ $(BENCH_BIN): $(BUILD)/%: $(BUILD)/obj/bench/src/%.o $(BUILD)/liblakehouse.a
 $(HELPER_BIN): $(BUILD)/%: $(BUILD)/obj/tests/helpers/%.o $(BUILD)/liblakehouse.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/liblakehouse.a
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_SUPPORT_OBJ) $(BUILD)/liblakehouse.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 

@@ -140,6 +140,16 @@ http() {
 # http_json METHOD PATH JSON [curl args...]
 http_json() { local m=$1 p=$2 j=$3; shift 3; http "$m" "$p" -H 'Content-Type: application/json' --data-binary "$j" "$@"; }
 jget() { echo "$HTTP_BODY" | jq -r "$1" 2>/dev/null; }
+# post_status PATH JSON — POSTs JSON, prints only the HTTP status (000: no
+# server); for concurrent background loops (no shared body file)
+post_status() { curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary "$2" "$LH_URL$1"; }
+# delta_log_whole TABLE_DIR — true when its _delta_log holds every commit 0..latest
+delta_log_whole() {
+  local last cnt
+  last=$(ls "$1/_delta_log/" | grep -E '^[0-9]{20}\.json$' | sort | tail -1 | sed 's/^0*//; s/\.json$//')
+  cnt=$(ls "$1/_delta_log/" | grep -cE '^[0-9]{20}\.json$')
+  [ "$cnt" -eq $((${last:-0} + 1)) ]
+}
 
 t_done() {
   for p in "${LH_PIDS[@]}"; do

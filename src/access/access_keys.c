@@ -97,12 +97,7 @@ static int keys_persist(lh_access *a, const access_key *keys, size_t n, lh_err *
         json_object_set_new(j, "sha256", json_string(keys[i].sha256));
         json_array_append_new(arr, j);
     }
-    json_t *doc = json_pack("{s:i, s:o}", "version", 1, "keys", arr);
-    char *text = json_dumps(doc, JSON_INDENT(2));
-    int rc = storage_put(a->st, KEYS_KEY, text, strlen(text), NULL, err);
-    free(text);
-    json_decref(doc);
-    return rc;
+    return access_file_write(a, KEYS_KEY, "keys", arr, err);
 }
 
 static int key_from_json(lh_access *a, const json_t *j, access_key *k, lh_err *err) {
@@ -133,12 +128,8 @@ static void keys_add(lh_access *a, const access_key *k) {
 static int keys_load_file(lh_access *a, lh_err *err) {
     char *text = NULL;
     size_t len = 0;
-    lh_err gerr = {0};
-    if (storage_get(a->st, KEYS_KEY, &text, &len, &gerr) != 0) {
-        if (gerr.code == LH_E_NOT_FOUND) return 0;
-        if (err) *err = gerr;
-        return -1;
-    }
+    int found = access_file_read(a->st, KEYS_KEY, &text, &len, err);
+    if (found <= 0) return found;
     json_t *doc = json_loadb(text, len, 0, NULL);
     OPENSSL_cleanse(text, len);
     free(text);
@@ -182,6 +173,7 @@ static int first_admin_key(lh_access *a, lh_err *err) {
 
 int access_auth_configure(lh_access *a, const lh_config *cfg, lh_err *err) {
     a->auth_enabled = cfg->auth.enabled;
+    if (access_roles_configure(a, cfg, err) != 0) return -1; /* before the keys that name them */
     for (size_t i = 0; i < cfg->auth.nkeys; i++) {
         const lh_api_key *c = &cfg->auth.keys[i];
         access_key k = {.from_config = 1};

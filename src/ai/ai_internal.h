@@ -64,8 +64,12 @@ int ai_remote_call(const lh_ai *ai, ai_op op, const char *model, const char *pat
  * All rows must be non-empty, equally long and finite, else BAD_GATEWAY. */
 int ai_vectors_from_json(const lh_ai *ai, const char *what, json_t *const *rows, size_t n,
                          float **out, int *dims, lh_err *err);
-/* A string field of obj, or a BAD_GATEWAY naming what was expected. */
-const char *ai_json_string(const lh_ai *ai, json_t *obj, const char *key, const char *what,
-                           lh_err *err);
+/* The string obj[key] (obj is inside res, the provider's answer) copied to
+ * *out (owned by the caller), then res released: 0, or -1 with a
+ * BAD_GATEWAY naming what was expected. */
+int ai_take_string(const lh_ai *ai, json_t *res, json_t *obj, const char *key, const char *what, char **out,
+                   lh_err *err);
+/* A health probe: GET path, the answer only has to be JSON. */
+int ai_remote_ping(const lh_ai *ai, const char *path, lh_err *err);
 
 #endif

@@ -51,19 +51,11 @@ static int ollama_generate(const lh_ai *ai, const char *model, const char *syste
     }
     if (ai_remote_call(ai, AI_OP_GENERATE, model, path, body, &res, err) != 0) return -1;
     json_t *holder = system ? json_object_get(res, "message") : res;
-    const char *s = ai_json_string(ai, holder, system ? "content" : "response",
-                                   system ? "/api/chat message" : "/api/generate", err);
-    if (s) *text = lh_strdup(s);
-    json_decref(res);
-    return s ? 0 : -1;
+    return ai_take_string(ai, res, holder, system ? "content" : "response",
+                          system ? "/api/chat message" : "/api/generate", text, err);
 }
 
-static int ollama_health(const lh_ai *ai, lh_err *err) {
-    json_t *res;
-    if (ai_remote_call(ai, AI_OP_HEALTH, NULL, "/api/tags", NULL, &res, err) != 0) return -1;
-    json_decref(res);
-    return 0;
-}
+static int ollama_health(const lh_ai *ai, lh_err *err) { return ai_remote_ping(ai, "/api/tags", err); }
 
 const ai_provider ai_provider_ollama = {
     .name = "ollama",

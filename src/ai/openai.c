@@ -82,17 +82,14 @@ static int openai_generate(const lh_ai *ai, const char *model, const char *syste
     json_t *res;
     if (call(ai, AI_OP_GENERATE, model, "/chat/completions", body, &res, err) != 0) return -1;
     json_t *msg = json_object_get(json_array_get(json_object_get(res, "choices"), 0), "message");
-    const char *s = ai_json_string(ai, msg, "content", "/v1/chat/completions choices[0].message", err);
-    if (s) *text = lh_strdup(s);
-    json_decref(res);
-    return s ? 0 : -1;
+    return ai_take_string(ai, res, msg, "content", "/v1/chat/completions choices[0].message", text, err);
 }
 
 static int openai_health(const lh_ai *ai, lh_err *err) {
-    json_t *res;
-    if (call(ai, AI_OP_HEALTH, NULL, "/models", NULL, &res, err) != 0) return -1;
-    json_decref(res);
-    return 0;
+    char *path = api_path(ai, "/models");
+    int rc = ai_remote_ping(ai, path, err);
+    free(path);
+    return rc;
 }
 
 const ai_provider ai_provider_openai = {

@@ -179,11 +179,20 @@ int ai_vectors_from_json(const lh_ai *ai, const char *what, json_t *const *rows,
     return 0;
 }
 
-const char *ai_json_string(const lh_ai *ai, json_t *obj, const char *key, const char *what,
-                           lh_err *err) {
+int ai_take_string(const lh_ai *ai, json_t *res, json_t *obj, const char *key, const char *what, char **out,
+                   lh_err *err) {
     const char *s = json_string_value(json_object_get(obj, key));
-    if (!s)
+    if (s) *out = lh_strdup(s);
+    else
         lh_err_set(err, LH_E_BAD_GATEWAY, "%s at %s: the answer has no string '%s' (%s)",
                    ai->remote->name, ai->url, key, what);
-    return s;
+    json_decref(res);
+    return s ? 0 : -1;
+}
+
+int ai_remote_ping(const lh_ai *ai, const char *path, lh_err *err) {
+    json_t *res;
+    if (ai_remote_call(ai, AI_OP_HEALTH, NULL, path, NULL, &res, err) != 0) return -1;
+    json_decref(res);
+    return 0;
 }

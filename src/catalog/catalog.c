@@ -2,7 +2,8 @@
  * catalog.c — the dataset registry: an in-memory index of manifests (sorted
  * by name) over Delta tables, persisted as _catalog/datasets/<name>.json and
  * rebuilt on open, and the operations of the catalog API (register, append,
- * write, patch, delete, resync).
+ * patch, delete, resync). Writes and commits (catalog_write, the manifest
+ * refresh after a commit) are in catalog_commit.c.
  *
  * Invariants:
  *  - entries[] is sorted by name and every entry owns its manifest, its
@@ -19,6 +20,7 @@
 
 #include "catalog/catalog_internal.h"
 #include "common/duck.h"
+#include "common/json_util.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
@@ -250,12 +252,6 @@ void catalog_stats(lh_catalog *c, size_t *datasets, uint64_t *version) {
 
 /* ---- reading ------------------------------------------------------------ */
 
-/* Manifests shown to users: internal bookkeeping fields removed. */
-static json_t *manifest_public(json_t *m) {
-    json_object_del(m, "sensitivity_set");
-    return m;
-}
-
 json_t *catalog_list(lh_catalog *c) {
     json_t *arr = json_array();
     pthread_rwlock_rdlock(&c->lock);
@@ -271,47 +267,10 @@ json_t *catalog_get(lh_catalog *c, const char *name, lh_err *err) {
     return m ? manifest_public(m) : NULL;
 }
 
-/* ---- writing ------------------------------------------------------------ */
-
-/* Refreshes entry e's manifest after a commit to its table (see
- * catalog_internal.h). Caller holds write_mu; e is a private copy until entry_put. */
-int entry_after_commit(lh_catalog *c, cat_entry *e, const lh_lineage *lin, lh_err *err) {
-    char now[32];
-    if (entry_refresh_manifest(c, e, now, err) != 0) return -1;
-    json_object_set_new(json_object_get(e->manifest, "freshness"), "last_ingest_at", json_string(now));
-    if (lin) manifest_touch_lineage(e->manifest, lin);
-    json_t *emb = json_object_get(e->manifest, "embedding");
-    if (emb && strcmp(json_string_value(json_object_get(emb, "status")) ?: "none", "none") != 0) {
-        json_object_set_new(emb, "status", json_string("stale"));
-        if (json_is_null(json_object_get(emb, "stale_since")))
-            json_object_set_new(emb, "stale_since", json_string(now));
-    }
-    return manifest_persist(c, e->manifest, err);
-}
-
-/* Commits the staged file f to entry e's table and refreshes its manifest
- * from the committed snapshot. Caller holds write_mu; e is a private copy
- * until entry_put. */
-static int entry_commit(lh_catalog *c, cat_entry *e, lh_table_staged *f, int overwrite, const lh_lineage *lin,
-                        lh_err *err) {
-    int64_t version = -1, rows = 0;
-    if (table_commit_staged(e->table, f, c->conn, overwrite, &version, &rows, err) != 0) return -1;
-    return entry_after_commit(c, e, lin, err);
-}
-
-/* Writes and commits the rows of select_sql (sorted by the clustering key)
- * on the catalog's connection. Caller holds write_mu. */
-static int entry_write(lh_catalog *c, cat_entry *e, const char *select_sql, const lh_write_opts *o,
-                       lh_err *err) {
-    int64_t version = -1, rows = 0;
-    lh_table_write_opts to = {.overwrite = o->mode == LH_WRITE_OVERWRITE, .cluster_by = o->cluster_by,
-                              .principal = o->principal};
-    if (table_write_opts(e->table, c->conn, select_sql, &to, &version, &rows, err) != 0) return -1;
-    return entry_after_commit(c, e, o->lineage, err);
-}
+/* ---- entries for a writer (catalog_commit.c, register below) ----------- */
 
 /* Removes every object under a table prefix we created. */
-static void table_files_remove(lh_catalog *c, const char *prefix) {
+void catalog_files_remove(lh_catalog *c, const char *prefix) {
     char *p = lh_asprintf("%s/", prefix);
     lh_object_info *objs = NULL;
     size_t n = 0;
@@ -337,22 +296,12 @@ static int entry_attach(lh_catalog *c, const char *name, json_t *m, cat_entry *e
 }
 
 /* A new private entry for dataset name stored at location. */
-static int entry_new(lh_catalog *c, const char *name, const char *location, const lh_lineage *lin,
-                     cat_entry *e, lh_err *err) {
+int entry_new(lh_catalog *c, const char *name, const char *location, const lh_lineage *lin, cat_entry *e,
+              lh_err *err) {
     return entry_attach(c, name, manifest_new(name, location, storage_name(c->st), lin), e, err);
 }
 
 /* Private copy of an existing entry, for a writer to change and swap in. */
-int entry_refresh_manifest(lh_catalog *c, cat_entry *e, char now[32], lh_err *err) {
-    char *sel = NULL;
-    if (manifest_refresh(c, e->manifest, e->table, &sel, err) != 0) return -1;
-    free(e->select_sql);
-    e->select_sql = sel;
-    lh_time_iso(lh_now_ms(), now);
-    json_object_set_new(e->manifest, "updated_at", json_string(now));
-    return 0;
-}
-
 int entry_dup(lh_catalog *c, const char *name, cat_entry *e, lh_err *err) {
     json_t *m = manifest_copy(c, name);
     if (!m) {
@@ -362,118 +311,18 @@ int entry_dup(lh_catalog *c, const char *name, cat_entry *e, lh_err *err) {
     return entry_attach(c, name, m, e, err);
 }
 
-static int name_check(const char *name, lh_err *err) {
+int catalog_name_check(const char *name, lh_err *err) {
     if (catalog_name_valid(name)) return 0;
     lh_err_set(err, LH_E_BAD_REQUEST, "invalid dataset name '%s'", name ? name : "");
     lh_err_hint(err, "names are letters, digits and '_', not starting with a digit, at most 64 chars");
     return -1;
 }
 
-static int exists(lh_catalog *c, const char *name) {
+int entry_exists(lh_catalog *c, const char *name) {
     pthread_rwlock_rdlock(&c->lock);
     int found = entry_find(c, name) >= 0;
     pthread_rwlock_unlock(&c->lock);
     return found;
-}
-
-/* The Parquet file of a write to existing dataset name, written on a
- * connection of its own without write_mu, so concurrent writers convert in
- * parallel and only their commits take turns. NULL with err on failure. */
-static lh_table_staged *stage_unlocked(lh_catalog *c, const char *name, const char *select_sql, lh_err *err) {
-    cat_entry e;
-    if (entry_dup(c, name, &e, err) != 0) return NULL;
-    duckdb_connection conn;
-    lh_table_staged *f = NULL;
-    if (duckdb_connect(c->db, &conn) != DuckDBSuccess) {
-        lh_err_set(err, LH_E_INTERNAL, "catalog: cannot connect to DuckDB");
-    } else {
-        f = table_stage(e.table, conn, select_sql, err);
-        duckdb_disconnect(&conn);
-    }
-    entry_clear(&e);
-    return f;
-}
-
-/* Commits staged file f to dataset name, which existed when f was written.
- * Caller holds write_mu. The dataset may have been deleted (404) or deleted
- * and made again meanwhile, taking f along (409). */
-static json_t *commit_existing(lh_catalog *c, const char *name, lh_table_staged *f, int overwrite,
-                               const lh_lineage *lin, lh_err *err) {
-    cat_entry e;
-    if (entry_dup(c, name, &e, err) != 0) return NULL;
-    json_t *out = NULL;
-    if (!table_staged_valid(e.table, f)) {
-        lh_err_set(err, LH_E_CONFLICT, "dataset '%s' was deleted or replaced during the write", name);
-        lh_err_hint(err, "write again");
-    } else if (entry_commit(c, &e, f, overwrite, lin, err) == 0) {
-        out = manifest_public(json_deep_copy(e.manifest));
-        entry_put(c, &e);
-        views_publish(c);
-    }
-    entry_clear(&e);
-    return out;
-}
-
-json_t *catalog_write(lh_catalog *c, const char *name, const char *select_sql, lh_write_mode mode,
-                      const lh_lineage *lin, lh_err *err) {
-    lh_write_opts o = {.mode = mode, .lineage = lin};
-    return catalog_write_opts(c, name, select_sql, &o, err);
-}
-
-json_t *catalog_write_opts(lh_catalog *c, const char *name, const char *select_sql, const lh_write_opts *o,
-                           lh_err *err) {
-    if (name_check(name, err) != 0) return NULL;
-    lh_write_mode mode = o->mode;
-    const lh_lineage *lin = o->lineage;
-    /* the usual append (no key change, no principal): convert in parallel */
-    if (mode != LH_WRITE_CREATE && !o->cluster_by && !o->principal && exists(c, name)) {
-        lh_table_staged *f = stage_unlocked(c, name, select_sql, err);
-        if (!f) return NULL;
-        pthread_mutex_lock(&c->write_mu);
-        json_t *out = commit_existing(c, name, f, mode == LH_WRITE_OVERWRITE, lin, err);
-        pthread_mutex_unlock(&c->write_mu);
-        table_staged_free(f);
-        return out;
-    }
-    pthread_mutex_lock(&c->write_mu);
-    json_t *out = NULL;
-    int found = exists(c, name), created = 0;
-    cat_entry e = {0};
-    if (found && mode == LH_WRITE_CREATE) {
-        lh_err_set(err, LH_E_CONFLICT, "dataset '%s' already exists", name);
-        goto done;
-    }
-    if (!found && mode == LH_WRITE_APPEND) {
-        lh_err_set(err, LH_E_NOT_FOUND, "no dataset named '%s'", name);
-        goto done;
-    }
-    if (found) {
-        if (entry_dup(c, name, &e, err) != 0) goto done;
-    } else {
-        char *loc = lh_asprintf("tables/%s", name);
-        int rc = entry_new(c, name, loc, lin, &e, err);
-        free(loc);
-        if (rc != 0) goto done;
-        if (table_exists(e.table)) {
-            lh_err_set(err, LH_E_CONFLICT, "a table already sits at '%s' without a dataset",
-                       table_prefix(e.table));
-            lh_err_hint(err, "register it with {\"format\":\"delta\",\"location\":\"%s\"} or delete its objects",
-                        table_prefix(e.table));
-            goto done;
-        }
-        created = 1;
-    }
-    if (entry_write(c, &e, select_sql, o, err) != 0) {
-        if (created) table_files_remove(c, table_prefix(e.table));
-        goto done;
-    }
-    out = manifest_public(json_deep_copy(e.manifest));
-    entry_put(c, &e);
-    views_publish(c);
-done:
-    entry_clear(&e);
-    pthread_mutex_unlock(&c->write_mu);
-    return out;
 }
 
 /* ---- register / append from objects -------------------------------------- */
@@ -562,7 +411,7 @@ static json_t *register_delta(lh_catalog *c, const char *name, const json_t *req
     pthread_mutex_lock(&c->write_mu);
     json_t *out = NULL;
     cat_entry e = {0};
-    if (exists(c, name)) {
+    if (entry_exists(c, name)) {
         lh_err_set(err, LH_E_CONFLICT, "dataset '%s' already exists", name);
         goto done;
     }
@@ -584,16 +433,29 @@ done:
     return out;
 }
 
+/* Writes the objects req names into dataset name (mode create or append),
+ * with lineage "upload" from their keys. */
+static json_t *objects_write(lh_catalog *c, const char *name, const json_t *req, lh_write_mode mode, lh_err *err) {
+    char *source = NULL;
+    char *select = objects_select(c, req, &source, err);
+    if (!select) return NULL;
+    lh_lineage lin = {.source_system = "upload", .source = source};
+    json_t *m = catalog_write(c, name, select, mode, &lin, err);
+    free(select);
+    free(source);
+    return m;
+}
+
 json_t *catalog_register(lh_catalog *c, const json_t *req, lh_err *err) {
     const char *name = json_string_value(json_object_get(req, "name"));
     if (!name) {
         lh_err_set(err, LH_E_BAD_REQUEST, "\"name\" is required");
         return NULL;
     }
-    if (name_check(name, err) != 0) return NULL;
+    if (catalog_name_check(name, err) != 0) return NULL;
     const char *fmt = json_string_value(json_object_get(req, "format"));
     if (fmt && !strcmp(fmt, "delta")) return register_delta(c, name, req, err);
-    if (exists(c, name)) {
+    if (entry_exists(c, name)) {
         lh_err_set(err, LH_E_CONFLICT, "dataset '%s' already exists", name);
         lh_err_hint(err, "POST /catalog/datasets/by-name/%s/append adds objects to it", name);
         return NULL;
@@ -604,13 +466,7 @@ json_t *catalog_register(lh_catalog *c, const json_t *req, lh_err *err) {
         return NULL;
     }
     json_decref(probe);
-    char *source = NULL;
-    char *select = objects_select(c, req, &source, err);
-    if (!select) return NULL;
-    lh_lineage lin = {.source_system = "upload", .source = source};
-    json_t *m = catalog_write(c, name, select, LH_WRITE_CREATE, &lin, err);
-    free(select);
-    free(source);
+    json_t *m = objects_write(c, name, req, LH_WRITE_CREATE, err);
     if (!m) return NULL;
     /* metadata given at register time: one more manifest write */
     json_t *patch = register_patch_of(req);
@@ -623,18 +479,11 @@ json_t *catalog_register(lh_catalog *c, const json_t *req, lh_err *err) {
 }
 
 json_t *catalog_append_objects(lh_catalog *c, const char *name, const json_t *req, lh_err *err) {
-    if (!exists(c, name)) {
+    if (!entry_exists(c, name)) {
         lh_err_set(err, LH_E_NOT_FOUND, "no dataset named '%s'", name);
         return NULL;
     }
-    char *source = NULL;
-    char *select = objects_select(c, req, &source, err);
-    if (!select) return NULL;
-    lh_lineage lin = {.source_system = "upload", .source = source};
-    json_t *m = catalog_write(c, name, select, LH_WRITE_APPEND, &lin, err);
-    free(select);
-    free(source);
-    return m;
+    return objects_write(c, name, req, LH_WRITE_APPEND, err);
 }
 
 /* ---- PATCH metadata ------------------------------------------------------ */
@@ -739,10 +588,7 @@ static int apply_register_metadata(lh_catalog *c, json_t *m, const json_t *req, 
 }
 
 json_t *catalog_patch(lh_catalog *c, const char *name, const json_t *patch, lh_err *err) {
-    if (!json_is_object(patch)) {
-        lh_err_set(err, LH_E_BAD_REQUEST, "the body must be a JSON object");
-        return NULL;
-    }
+    if (lh_json_want_object(patch, err) != 0) return NULL;
     pthread_mutex_lock(&c->write_mu);
     json_t *out = NULL;
     json_t *m = manifest_copy(c, name);
@@ -789,7 +635,7 @@ int catalog_delete(lh_catalog *c, const char *name, lh_err *err) {
     /* data we wrote goes too; a registered external Delta table stays */
     const char *loc = json_string_value(json_object_get(m, "location"));
     char *ours = lh_asprintf("tables/%s", name);
-    if (loc && !strcmp(loc, ours)) table_files_remove(c, loc);
+    if (loc && !strcmp(loc, ours)) catalog_files_remove(c, loc);
     free(ours);
 done:
     json_decref(m);

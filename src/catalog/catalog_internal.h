@@ -1,5 +1,6 @@
 /*
  * catalog_internal.h — shared by catalog.c (registry and API),
+ * catalog_commit.c (writes, commits, the manifest refresh after them),
  * manifest.c (building manifests from Delta snapshots), and the later
  * features on top: tombstones.c, views.c (AI-safe views, the published
  * view set) and catalog_compact.c.
@@ -53,6 +54,9 @@ json_t *manifest_find_column(json_t *cols, const char *name);
 /* Recomputes the dataset sensitivity from explicit + column levels. */
 void manifest_update_sensitivity(json_t *m);
 int sensitivity_rank(const char *s);
+/* Manifests shown to users: internal bookkeeping fields removed from m,
+ * which is returned (owned by the caller, as before). */
+json_t *manifest_public(json_t *m);
 
 /* ---- registry operations of catalog.c used by the later features -------- */
 /* Index of name in entries[], or -(insertion point + 1). Caller holds lock. */
@@ -62,6 +66,15 @@ int entry_dup(lh_catalog *c, const char *name, cat_entry *e, lh_err *err);
 /* Inserts or replaces, taking e's fields; bumps the version. Caller holds write_mu. */
 void entry_put(lh_catalog *c, cat_entry *e);
 void entry_clear(cat_entry *e);
+/* 1 when a dataset named name exists (takes lock shared). */
+int entry_exists(lh_catalog *c, const char *name);
+/* A new private entry for dataset name stored at location (lin may be NULL). */
+int entry_new(lh_catalog *c, const char *name, const char *location, const lh_lineage *lin, cat_entry *e,
+              lh_err *err);
+/* 0 for a valid dataset name, else -1 with a 400 and a hint in err. */
+int catalog_name_check(const char *name, lh_err *err);
+/* Removes every object under a table prefix the catalog created. */
+void catalog_files_remove(lh_catalog *c, const char *prefix);
 /* After a commit to e's table: refreshes e's manifest and select SQL from the
  * latest snapshot and stamps updated_at with now (lh_time_iso). e is a
  * private copy (entry_dup); nothing is persisted. */

@@ -17,6 +17,12 @@
 
 static const char *const sensitivity_levels[] = {"public", "internal", "confidential", "restricted"};
 
+/* Manifests shown to users: internal bookkeeping fields removed. */
+json_t *manifest_public(json_t *m) {
+    json_object_del(m, "sensitivity_set");
+    return m;
+}
+
 int sensitivity_rank(const char *s) {
     for (int i = 0; i < 4; i++)
         if (s && !strcmp(s, sensitivity_levels[i])) return i;

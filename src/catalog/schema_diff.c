@@ -465,6 +465,12 @@ static json_t *rule_new(const char *kind, const char *column, char *sql_expr, do
     return r;
 }
 
+/* The column types a rule converts between. */
+static void rule_set_types(json_t *rule, const char *from, const char *to) {
+    json_object_set_new(rule, "from_type", json_string(from));
+    json_object_set_new(rule, "to_type", json_string(to));
+}
+
 static void rules_renames(const json_t *diff, json_t *rules) {
     size_t i;
     json_t *r;
@@ -483,10 +489,7 @@ static void rules_renames(const json_t *diff, json_t *rules) {
         json_t *rule = rule_new("rename", from, cast_expr(from, to, retype ? b : NULL, &p), conf * p.confidence, reason);
         free(reason);
         json_object_set_new(rule, "to", json_string(to));
-        if (retype) {
-            json_object_set_new(rule, "from_type", json_string(a));
-            json_object_set_new(rule, "to_type", json_string(b));
-        }
+        if (retype) rule_set_types(rule, a, b);
         json_array_append_new(rules, rule);
     }
 }
@@ -500,8 +503,7 @@ static void rules_casts(const json_t *diff, json_t *rules) {
         const char *b = json_string_value(json_object_get(c, "to"));
         cast_plan p = cast_plan_for(a, b);
         json_t *rule = rule_new("cast", name, cast_expr(name, name, b, &p), p.confidence, p.reason);
-        json_object_set_new(rule, "from_type", json_string(a));
-        json_object_set_new(rule, "to_type", json_string(b));
+        rule_set_types(rule, a, b);
         json_array_append_new(rules, rule);
     }
 }

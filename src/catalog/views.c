@@ -428,10 +428,7 @@ static json_t *def_for(lh_catalog *c, const json_t *req, char **base_sql, lh_err
 }
 
 json_t *catalog_view_put(lh_catalog *c, const json_t *req, int *created, lh_err *err) {
-    if (!json_is_object(req)) {
-        lh_err_set(err, LH_E_BAD_REQUEST, "the body must be a JSON object");
-        return NULL;
-    }
+    if (lh_json_want_object(req, err) != 0) return NULL;
     pthread_mutex_lock(&c->write_mu);
     char *base_sql = NULL, *sql = NULL, *text = NULL, *key = NULL;
     json_t *def = def_for(c, req, &base_sql, err), *out = NULL;

@@ -15,3 +15,8 @@ const char *lh_json_unknown_key(const json_t *obj, const char *const *known, siz
     }
     return NULL;
 }
+
+int lh_json_want_object(const json_t *body, lh_err *err) {
+    if (json_is_object(body)) return 0;
+    return lh_err_set(err, LH_E_BAD_REQUEST, "the body must be a JSON object");
+}

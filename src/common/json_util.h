@@ -8,8 +8,13 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "common/err.h"
+
 /* The first key of obj that is none of the n names in known (borrowed from
  * obj), or NULL when every key is known or obj is not an object. */
 const char *lh_json_unknown_key(const json_t *obj, const char *const *known, size_t n);
+/* 0 when body (a request document) is a JSON object, else -1 with
+ * LH_E_BAD_REQUEST "the body must be a JSON object" in err. */
+int lh_json_want_object(const json_t *body, lh_err *err);
 
 #endif

@@ -5,6 +5,7 @@
  */
 #include "common/util.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -125,6 +126,48 @@ void lh_random_hex(char *out, size_t nbytes) {
         nbytes -= n;
     }
     *out = '\0';
+}
+
+static uint64_t le64(const unsigned char *p) {
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
+#define ROTL64(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
+#define SIP_ROUND(v0, v1, v2, v3)                                                                                \
+    do {                                                                                                          \
+        v0 += v1, v1 = ROTL64(v1, 13), v1 ^= v0, v0 = ROTL64(v0, 32);                                             \
+        v2 += v3, v3 = ROTL64(v3, 16), v3 ^= v2;                                                                  \
+        v0 += v3, v3 = ROTL64(v3, 21), v3 ^= v0;                                                                  \
+        v2 += v1, v1 = ROTL64(v1, 17), v1 ^= v2, v2 = ROTL64(v2, 32);                                             \
+    } while (0)
+
+uint64_t lh_siphash24(const unsigned char key[16], const void *data, size_t len) {
+    const unsigned char *p = data;
+    uint64_t k0 = le64(key), k1 = le64(key + 8);
+    uint64_t v0 = k0 ^ 0x736f6d6570736575ULL, v1 = k1 ^ 0x646f72616e646f6dULL;
+    uint64_t v2 = k0 ^ 0x6c7967656e657261ULL, v3 = k1 ^ 0x7465646279746573ULL;
+    size_t full = len & ~(size_t)7;
+    for (size_t i = 0; i < full; i += 8) {
+        uint64_t m = le64(p + i);
+        v3 ^= m;
+        SIP_ROUND(v0, v1, v2, v3);
+        SIP_ROUND(v0, v1, v2, v3);
+        v0 ^= m;
+    }
+    uint64_t b = (uint64_t)len << 56;
+    for (size_t i = 0; i < (len & 7); i++) b |= (uint64_t)p[full + i] << (8 * i);
+    v3 ^= b;
+    SIP_ROUND(v0, v1, v2, v3);
+    SIP_ROUND(v0, v1, v2, v3);
+    v0 ^= b;
+    v2 ^= 0xff;
+    for (int r = 0; r < 4; r++) SIP_ROUND(v0, v1, v2, v3);
+    return v0 ^ v1 ^ v2 ^ v3;
 }
 
 void lh_uuid4(char out[37]) {
@@ -289,4 +332,70 @@ int lh_thread_start(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *
     int rc = left > 0 ? EAGAIN : pthread_create(t, attr, fn, arg);
     if (rc == 0) return 0;
     return lh_err_set(err, LH_E_INTERNAL, "cannot start the %s thread: %s", what, strerror(rc));
+}
+
+void lh_thread_stop(pthread_t t, pthread_mutex_t *mu, pthread_cond_t *cv, int *stop) {
+    pthread_mutex_lock(mu);
+    *stop = 1;
+    if (cv) pthread_cond_broadcast(cv);
+    pthread_mutex_unlock(mu);
+    pthread_join(t, NULL);
+}
+
+int lh_hex_digit(int c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+char *lh_pct_decode(const char *s, size_t n) {
+    char *out = lh_malloc(n + 1), *w = out;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '%') {
+            *w++ = s[i];
+            continue;
+        }
+        if (i + 2 >= n || lh_hex_digit(s[i + 1]) < 0 || lh_hex_digit(s[i + 2]) < 0) goto bad;
+        int v = lh_hex_digit(s[i + 1]) * 16 + lh_hex_digit(s[i + 2]);
+        if (v == 0) goto bad;
+        *w++ = (char)v;
+        i += 2;
+    }
+    *w = '\0';
+    return out;
+bad:
+    free(out);
+    return NULL;
+}
+
+int lh_utf8_lead(lh_utf8 *u, unsigned char c) {
+    u->lo = 0x80;
+    u->hi = 0xBF;
+    u->need = 0;
+    if (c >= 0xC2 && c <= 0xDF) u->need = 1;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        u->need = 2;
+        if (c == 0xE0) u->lo = 0xA0;
+        if (c == 0xED) u->hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        u->need = 3;
+        if (c == 0xF0) u->lo = 0x90;
+        if (c == 0xF4) u->hi = 0x8F;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+int lh_utf8_next(lh_utf8 *u, unsigned char c) {
+    assert(u->need > 0);
+    if (c < u->lo || c > u->hi) {
+        u->need = 0;
+        return -1;
+    }
+    u->need--;
+    u->lo = 0x80;
+    u->hi = 0xBF;
+    return 0;
 }

@@ -24,10 +24,30 @@ int lh_time_parse_iso(const char *s, int64_t *us);
  * optional "Z" or "+HH:MM"/"-HH:MM" (none = UTC) into ms since epoch;
  * -1 when the text is not such a time. */
 int lh_time_parse(const char *text, int64_t *ms);
+/* The value of hex digit c (0-9, a-f, A-F), or -1. */
+int lh_hex_digit(int c);
+/* Percent-decodes s[0..n) (each %XX, nothing else) into a new string
+ * owned by the caller; NULL on a bad or cut escape or an encoded NUL. */
+char *lh_pct_decode(const char *s, size_t n);
+/* Incremental UTF-8 validation, one byte at a time (zero-initialised):
+ * a byte >= 0x80 with need 0 goes to lh_utf8_lead, a byte while need > 0
+ * to lh_utf8_next. Overlong forms, surrogates and code points past
+ * U+10FFFF are refused. */
+typedef struct {
+    int need;              /* continuation bytes still due */
+    unsigned char lo, hi;  /* the range the next one must be in */
+} lh_utf8;
+/* 0 when c starts a sequence (need set), -1 when none starts with c. */
+int lh_utf8_lead(lh_utf8 *u, unsigned char c);
+/* 0 when c continues the sequence, -1 (need cleared) when it does not. */
+int lh_utf8_next(lh_utf8 *u, unsigned char c);
 /* Random UUID v4 in canonical form (36 chars + NUL), from OpenSSL's RNG. */
 void lh_uuid4(char out[37]);
 /* Random lowercase hex of n bytes (2n chars + NUL). */
 void lh_random_hex(char *out, size_t nbytes);
+/* SipHash-2-4 (Aumasson & Bernstein): a keyed 64-bit PRF, fast on short
+ * inputs; key is 16 bytes, taken little-endian as the reference does. */
+uint64_t lh_siphash24(const unsigned char key[16], const void *data, size_t len);
 /* SHA-256 of a buffer as lowercase hex. */
 void lh_sha256_hex(const void *data, size_t len, char out[65]);
 
@@ -61,6 +81,9 @@ void lh_fsync_dir_of(const char *path);
  * caller sees, and tests can make creation fail (lh_thread_fail_next). */
 int lh_thread_start(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg,
                     const char *what, lh_err *err);
+/* Stops thread t, which runs until *stop is set under mu (waiting on cv,
+ * which may be NULL, in between): sets *stop, wakes it, joins it. */
+void lh_thread_stop(pthread_t t, pthread_mutex_t *mu, pthread_cond_t *cv, int *stop);
 /* Tests only: the next n lh_thread_start calls fail with EAGAIN. */
 void lh_thread_fail_next(int n);
 

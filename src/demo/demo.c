@@ -72,7 +72,8 @@ static const demo_table_meta META[DEMO_TABLES] = {
       {"client_id", "clients.client_id when a client took part"}, {"activity_at", "When it happened"}}},
 };
 
-int64_t demo_table_rows(const char *table, double scale) {
+/* Row count of a demo table at a scale (at least 1). */
+static int64_t demo_table_rows(const char *table, double scale) {
     if (scale <= 0) scale = 1;
     for (size_t i = 0; i < DEMO_TABLES; i++)
         if (!strcmp(META[i].name, table)) {

@@ -34,8 +34,6 @@ typedef struct {
 /* step: what is being done ("candidates"); done/total: steps so far. */
 typedef void (*lh_demo_progress_fn)(void *ctx, const char *step, int done, int total);
 
-/* Row count of a demo table at a scale (at least 1). */
-int64_t demo_table_rows(const char *table, double scale);
 
 /* Writes (overwrites) every demo table into the catalog. progress may be NULL. */
 int demo_generate(lh_catalog *c, const lh_demo_options *opt, lh_demo_progress_fn progress,

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/strbuf.h"
+#include "common/util.h"
 #include "grpc/grpc.h"
 
 #define PREFIX 5
@@ -41,19 +42,12 @@ char *grpc_message_encode(const char *msg) {
     return sb_steal(&sb);
 }
 
-static int hexval(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 char *grpc_message_decode(const char *enc, size_t len) {
     lh_strbuf sb = LH_STRBUF_INIT;
     sb_puts(&sb, "");
     for (size_t i = 0; i < len; i++) {
-        if (enc[i] == '%' && i + 2 < len && hexval(enc[i + 1]) >= 0 && hexval(enc[i + 2]) >= 0) {
-            sb_putc(&sb, (char)(hexval(enc[i + 1]) * 16 + hexval(enc[i + 2])));
+        if (enc[i] == '%' && i + 2 < len && lh_hex_digit(enc[i + 1]) >= 0 && lh_hex_digit(enc[i + 2]) >= 0) {
+            sb_putc(&sb, (char)(lh_hex_digit(enc[i + 1]) * 16 + lh_hex_digit(enc[i + 2])));
             i += 2;
         } else {
             sb_putc(&sb, enc[i]);

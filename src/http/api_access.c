@@ -8,7 +8,8 @@
  * /query/sql streams its result, so its audit record is written when the
  * stream ends: the hook wraps the response stream, keeps the last bytes of
  * the document and reads row_count, elapsed_ms and any "error" from the
- * trailer the query engine writes there.
+ * trailer the query engine writes there. The /access routes but
+ * audit/verify need SVC_ACCESS (routes.c), so app->access is set.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,54 +19,40 @@
 #include "common/util.h"
 #include "http/internal.h"
 
-static int access_ready(lh_app *app, lh_resp *resp) {
-    if (app->access) return 1;
-    resp_errorf(resp, LH_E_UNAVAILABLE, NULL, "access control is not running");
-    return 0;
-}
-
 void api_access_roles_list(lh_app *app, lh_req *req, lh_resp *resp) {
-    if (access_ready(app, resp)) resp_json(resp, 200, access_roles(app->access));
+    resp_json(resp, 200, access_roles(app->access));
 }
 
 void api_access_role_get(lh_app *app, lh_req *req, lh_resp *resp) {
-    if (!access_ready(app, resp)) return;
     lh_err err = {0};
     resp_result(resp, 200, access_role_get(app->access, req_param(req, "name"), &err), &err);
 }
 
 void api_access_role_put(lh_app *app, lh_req *req, lh_resp *resp) {
-    if (!access_ready(app, resp)) return;
     json_t *body = req_json_object(req, resp);
     if (!body) return;
     lh_err err = {0};
     int created = 0;
     json_t *r = access_role_put(app->access, body, &created, &err);
-    json_decref(body);
-    resp_result(resp, created ? 201 : 200, r, &err);
+    resp_result_of(resp, created ? 201 : 200, r, body, &err);
 }
 
 void api_access_role_delete(lh_app *app, lh_req *req, lh_resp *resp) {
-    if (!access_ready(app, resp)) return;
     lh_err err = {0};
-    if (access_role_delete(app->access, req_param(req, "name"), &err) != 0) resp_error(resp, &err);
-    else resp_empty(resp, 204);
+    resp_done(resp, 204, access_role_delete(app->access, req_param(req, "name"), &err), &err);
 }
 
 void api_access_check(lh_app *app, lh_req *req, lh_resp *resp) {
-    if (!access_ready(app, resp)) return;
     json_t *body = req_json_object(req, resp);
     if (!body) return;
     lh_err err = {0};
     json_t *d = access_check(app->access, json_string_value(json_object_get(body, "role")),
                              json_string_value(json_object_get(body, "dataset")), json_object_get(body, "columns"),
                              &err);
-    json_decref(body);
-    resp_result(resp, 200, d, &err);
+    resp_result_of(resp, 200, d, body, &err);
 }
 
 void api_access_query(lh_app *app, lh_req *req, lh_resp *resp) {
-    if (!access_ready(app, resp)) return;
     json_t *body = req_json_object(req, resp);
     if (!body) return;
     json_t *limit = json_object_get(body, "limit");
@@ -90,7 +77,6 @@ void api_access_query(lh_app *app, lh_req *req, lh_resp *resp) {
 }
 
 void api_access_audit(lh_app *app, lh_req *req, lh_resp *resp) {
-    if (!access_ready(app, resp)) return;
     const char *limit = req_query(req, "limit");
     resp_json(resp, 200, access_audit_list(app->access, limit ? atoi(limit) : 100, req_query(req, "caller"),
                                            req_query(req, "outcome")));
@@ -104,30 +90,24 @@ void api_access_audit_verify(lh_app *app, lh_req *req, lh_resp *resp) {
 /* ---- API keys (admin) ----------------------------------------------------- */
 
 void api_access_keys_list(lh_app *app, lh_req *req, lh_resp *resp) {
-    if (access_ready(app, resp)) resp_json(resp, 200, access_keys_list(app->access));
+    resp_json(resp, 200, access_keys_list(app->access));
 }
 
 void api_access_key_create(lh_app *app, lh_req *req, lh_resp *resp) {
-    if (!access_ready(app, resp)) return;
     json_t *body = req_json_object(req, resp);
     if (!body) return;
     lh_err err = {0};
-    json_t *k = access_key_create(app->access, body, &err);
-    json_decref(body);
-    resp_result(resp, 201, k, &err);
+    resp_result_of(resp, 201, access_key_create(app->access, body, &err), body, &err);
 }
 
 void api_access_key_rotate(lh_app *app, lh_req *req, lh_resp *resp) {
-    if (!access_ready(app, resp)) return;
     lh_err err = {0};
     resp_result(resp, 200, access_key_rotate(app->access, req_param(req, "id"), &err), &err);
 }
 
 void api_access_key_revoke(lh_app *app, lh_req *req, lh_resp *resp) {
-    if (!access_ready(app, resp)) return;
     lh_err err = {0};
-    if (access_key_revoke(app->access, req_param(req, "id"), &err) != 0) resp_error(resp, &err);
-    else resp_empty(resp, 204);
+    resp_done(resp, 204, access_key_revoke(app->access, req_param(req, "id"), &err), &err);
 }
 
 /* ---- auditing POST /query/sql -------------------------------------------- */

@@ -53,8 +53,7 @@ void api_buckets_add(lh_app *app, lh_req *req, lh_resp *resp) {
 
 void api_buckets_remove(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
-    if (buckets_remove(app->buckets, req_param(req, "bucket"), &err) != 0) resp_error(resp, &err);
-    else resp_empty(resp, 204);
+    resp_done(resp, 204, buckets_remove(app->buckets, req_param(req, "bucket"), &err), &err);
 }
 
 /* ---- objects ------------------------------------------------------------ */
@@ -62,14 +61,8 @@ void api_buckets_remove(lh_app *app, lh_req *req, lh_resp *resp) {
 static int put_begin(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
     if (api_reserved_guard(req, req_param(req, "key"), 1, resp) != 0) return -1;
-    lh_storage_writer *w =
-        buckets_writer_new(app->buckets, req_param(req, "bucket"), req_param(req, "key"), &err);
-    if (!w) {
-        resp_error(resp, &err);
-        return -1;
-    }
-    req->upload_state = w;
-    return 0;
+    lh_storage_writer *w = buckets_writer_new(app->buckets, req_param(req, "bucket"), req_param(req, "key"), &err);
+    return api_writer_begin(req, w, &err, resp);
 }
 
 const lh_upload_ops api_bucket_object_put_upload = {put_begin, api_writer_data, api_writer_abort};
@@ -78,10 +71,8 @@ void api_bucket_object_put_done(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
     int64_t size = 0;
     char sha[65];
-    lh_storage_writer *w = req->upload_state;
-    req->upload_state = NULL;
     const char *bucket = req_param(req, "bucket"), *key = req_param(req, "key");
-    if (buckets_writer_commit(app->buckets, bucket, key, w, &size, sha, &err) != 0) {
+    if (buckets_writer_commit(app->buckets, bucket, key, api_writer_take(req), &size, sha, &err) != 0) {
         resp_error(resp, &err);
         return;
     }
@@ -99,10 +90,7 @@ void api_bucket_object_get(lh_app *app, lh_req *req, lh_resp *resp) {
         resp_error(resp, &err);
         return;
     }
-    resp->status = 200;
-    resp->content_type = "application/octet-stream";
-    resp->fd = fd;
-    resp->fd_size = size;
+    resp_file(resp, fd, size);
     resp_header(resp, "X-Lakehouse-Bucket", served);
     resp_header(resp, "X-Lakehouse-Rescue-Used", strcmp(served, bucket) ? "true" : "false");
 }
@@ -110,10 +98,7 @@ void api_bucket_object_get(lh_app *app, lh_req *req, lh_resp *resp) {
 void api_bucket_object_delete(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
     if (api_reserved_guard(req, req_param(req, "key"), 1, resp) != 0) return;
-    if (buckets_delete(app->buckets, req_param(req, "bucket"), req_param(req, "key"), &err) != 0)
-        resp_error(resp, &err);
-    else
-        resp_empty(resp, 204);
+    resp_done(resp, 204, buckets_delete(app->buckets, req_param(req, "bucket"), req_param(req, "key"), &err), &err);
 }
 
 void api_bucket_objects_list(lh_app *app, lh_req *req, lh_resp *resp) {

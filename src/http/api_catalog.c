@@ -9,9 +9,7 @@ void api_catalog_register(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = req_json_object(req, resp);
     if (!body) return;
     lh_err err = {0};
-    json_t *m = catalog_register(app->catalog, body, &err);
-    json_decref(body);
-    resp_result(resp, 201, m, &err);
+    resp_result_of(resp, 201, catalog_register(app->catalog, body, &err), body, &err);
 }
 
 void api_catalog_list(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -27,24 +25,19 @@ void api_catalog_patch(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = req_json_object(req, resp);
     if (!body) return;
     lh_err err = {0};
-    json_t *m = catalog_patch(app->catalog, req_param(req, "name"), body, &err);
-    json_decref(body);
-    resp_result(resp, 200, m, &err);
+    resp_result_of(resp, 200, catalog_patch(app->catalog, req_param(req, "name"), body, &err), body, &err);
 }
 
 void api_catalog_delete(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
-    if (catalog_delete(app->catalog, req_param(req, "name"), &err) != 0) resp_error(resp, &err);
-    else resp_empty(resp, 204);
+    resp_done(resp, 204, catalog_delete(app->catalog, req_param(req, "name"), &err), &err);
 }
 
 void api_catalog_append(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = req_json_object(req, resp);
     if (!body) return;
     lh_err err = {0};
-    json_t *m = catalog_append_objects(app->catalog, req_param(req, "name"), body, &err);
-    json_decref(body);
-    resp_result(resp, 200, m, &err);
+    resp_result_of(resp, 200, catalog_append_objects(app->catalog, req_param(req, "name"), body, &err), body, &err);
 }
 
 void api_catalog_resync(lh_app *app, lh_req *req, lh_resp *resp) {

@@ -85,12 +85,15 @@ static int body_dsn(const json_t *body, lh_dsn_kind want, lh_dsn *d, lh_err *err
     return 0;
 }
 
-static void dsn_endpoint(lh_app *app, lh_req *req, lh_resp *resp, lh_dsn_kind kind) {
+/* Ingests from the DSN of the body: its "dsn" (of kind), or with
+ * from_fields its host, port, user, ... fields. */
+static void dsn_endpoint(lh_app *app, lh_req *req, lh_resp *resp, lh_dsn_kind kind, int from_fields) {
     json_t *body = req_json_object(req, resp);
     if (!body) return;
     lh_err err = {0};
     lh_dsn d;
-    if (body_dsn(body, kind, &d, &err) != 0) resp_error(resp, &err);
+    int rc = from_fields ? db_dsn_from_fields(body, kind, &d, &err) : body_dsn(body, kind, &d, &err);
+    if (rc != 0) resp_error(resp, &err);
     else {
         ingest_and_reply(app, &d, body, resp);
         dsn_free(&d);
@@ -99,22 +102,13 @@ static void dsn_endpoint(lh_app *app, lh_req *req, lh_resp *resp, lh_dsn_kind ki
 }
 
 void api_ingest_db(lh_app *app, lh_req *req, lh_resp *resp) {
-    dsn_endpoint(app, req, resp, LH_DSN_POSTGRES);
+    dsn_endpoint(app, req, resp, LH_DSN_POSTGRES, 0);
 }
 
 void api_ingest_mysql(lh_app *app, lh_req *req, lh_resp *resp) {
-    dsn_endpoint(app, req, resp, LH_DSN_MYSQL);
+    dsn_endpoint(app, req, resp, LH_DSN_MYSQL, 0);
 }
 
 void api_ingest_postgres_import(lh_app *app, lh_req *req, lh_resp *resp) {
-    json_t *body = req_json_object(req, resp);
-    if (!body) return;
-    lh_err err = {0};
-    lh_dsn d;
-    if (db_dsn_from_fields(body, LH_DSN_POSTGRES, &d, &err) != 0) resp_error(resp, &err);
-    else {
-        ingest_and_reply(app, &d, body, resp);
-        dsn_free(&d);
-    }
-    json_decref(body);
+    dsn_endpoint(app, req, resp, LH_DSN_POSTGRES, 1);
 }

@@ -11,20 +11,10 @@ void api_jobs_list(lh_app *app, lh_req *req, lh_resp *resp) {
 
 void api_jobs_get(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
-    json_t *j = jobs_get(app->jobs, req_param(req, "id"), &err);
-    if (!j) {
-        resp_error(resp, &err);
-        return;
-    }
-    resp_json(resp, 200, j);
+    resp_result(resp, 200, jobs_get(app->jobs, req_param(req, "id"), &err), &err);
 }
 
 void api_jobs_cancel(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
-    json_t *j = jobs_cancel(app->jobs, req_param(req, "id"), &err);
-    if (!j) {
-        resp_error(resp, &err);
-        return;
-    }
-    resp_json(resp, 200, j);
+    resp_result(resp, 200, jobs_cancel(app->jobs, req_param(req, "id"), &err), &err);
 }

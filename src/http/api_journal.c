@@ -2,7 +2,8 @@
  * api_journal.c — /journal: record events and field updates, flush, and
  * read an entity's history, the recent events and the stats. Each handler
  * turns the request into one journal_* call; query parameters become a
- * journal filter (limit, since as RFC 3339 or ms since the epoch).
+ * journal filter (limit, since as RFC 3339 or ms since the epoch). The
+ * routes need SVC_JOURNAL (routes.c), so app->journal is set.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,12 +12,6 @@
 #include "common/util.h"
 #include "http/internal.h"
 #include "journal/journal.h"
-
-static int journal_ready(lh_app *app, lh_resp *resp) {
-    if (app->journal) return 1;
-    resp_errorf(resp, LH_E_UNAVAILABLE, NULL, "the event journal is not running");
-    return 0;
-}
 
 /* "2026-11-24T10:00:00Z", with optional fraction, or integer ms. */
 static int parse_since(const char *s, int64_t *us) {
@@ -58,33 +53,25 @@ static int filter_from_query(lh_req *req, lh_journal_filter *f, lh_resp *resp) {
 }
 
 void api_journal_event(lh_app *app, lh_req *req, lh_resp *resp) {
-    if (!journal_ready(app, resp)) return;
     json_t *body = req_json_object(req, resp);
     if (!body) return;
     lh_err err = {0};
-    json_t *ev = journal_append(app->journal, body, req->caller, &err);
-    json_decref(body);
-    resp_result(resp, 201, ev, &err);
+    resp_result_of(resp, 201, journal_append(app->journal, body, req->caller, &err), body, &err);
 }
 
 void api_journal_update(lh_app *app, lh_req *req, lh_resp *resp) {
-    if (!journal_ready(app, resp)) return;
     json_t *body = req_json_object(req, resp);
     if (!body) return;
     lh_err err = {0};
-    json_t *r = journal_record_update(app->journal, body, req->caller, &err);
-    json_decref(body);
-    resp_result(resp, 201, r, &err);
+    resp_result_of(resp, 201, journal_record_update(app->journal, body, req->caller, &err), body, &err);
 }
 
 void api_journal_flush(lh_app *app, lh_req *req, lh_resp *resp) {
-    if (!journal_ready(app, resp)) return;
     lh_err err = {0};
     resp_result(resp, 200, journal_flush(app->journal, &err), &err);
 }
 
 void api_journal_history(lh_app *app, lh_req *req, lh_resp *resp) {
-    if (!journal_ready(app, resp)) return;
     lh_journal_filter f = {.entity_id = req_param(req, "entity_id"), .oldest_first = 1};
     if (filter_from_query(req, &f, resp) != 0) return;
     lh_err err = {0};
@@ -94,7 +81,6 @@ void api_journal_history(lh_app *app, lh_req *req, lh_resp *resp) {
 }
 
 void api_journal_recent(lh_app *app, lh_req *req, lh_resp *resp) {
-    if (!journal_ready(app, resp)) return;
     lh_journal_filter f = {0};
     if (filter_from_query(req, &f, resp) != 0) return;
     lh_err err = {0};
@@ -102,7 +88,6 @@ void api_journal_recent(lh_app *app, lh_req *req, lh_resp *resp) {
 }
 
 void api_journal_stats(lh_app *app, lh_req *req, lh_resp *resp) {
-    if (!journal_ready(app, resp)) return;
     lh_err err = {0};
     resp_result(resp, 200, journal_stats(app->journal, &err), &err);
 }

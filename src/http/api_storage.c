@@ -26,13 +26,22 @@ int api_reserved_guard(lh_req *req, const char *key, int write, lh_resp *resp) {
 static int put_begin(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
     if (api_reserved_guard(req, req_param(req, "key"), 1, resp) != 0) return -1;
-    lh_storage_writer *w = storage_writer_new(app->storage, req_param(req, "key"), &err);
+    return api_writer_begin(req, storage_writer_new(app->storage, req_param(req, "key"), &err), &err, resp);
+}
+
+int api_writer_begin(lh_req *req, lh_storage_writer *w, const lh_err *err, lh_resp *resp) {
     if (!w) {
-        resp_error(resp, &err);
+        resp_error(resp, err);
         return -1;
     }
     req->upload_state = w;
     return 0;
+}
+
+lh_storage_writer *api_writer_take(lh_req *req) {
+    lh_storage_writer *w = req->upload_state;
+    req->upload_state = NULL;
+    return w;
 }
 
 int api_writer_data(lh_req *req, const char *data, size_t len, lh_err *err) {
@@ -50,9 +59,7 @@ void api_storage_put_done(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
     int64_t size = 0;
     char sha[65];
-    lh_storage_writer *w = req->upload_state;
-    req->upload_state = NULL;
-    if (storage_writer_commit(w, &size, sha, &err) != 0) {
+    if (storage_writer_commit(api_writer_take(req), &size, sha, &err) != 0) {
         resp_error(resp, &err);
         return;
     }
@@ -69,20 +76,13 @@ void api_storage_get(lh_app *app, lh_req *req, lh_resp *resp) {
         resp_error(resp, &err);
         return;
     }
-    resp->status = 200;
-    resp->content_type = "application/octet-stream";
-    resp->fd = fd;
-    resp->fd_size = size;
+    resp_file(resp, fd, size);
 }
 
 void api_storage_delete(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
     if (api_reserved_guard(req, req_param(req, "key"), 1, resp) != 0) return;
-    if (storage_delete(app->storage, req_param(req, "key"), &err) != 0) {
-        resp_error(resp, &err);
-        return;
-    }
-    resp_empty(resp, 204);
+    resp_done(resp, 204, storage_delete(app->storage, req_param(req, "key"), &err), &err);
 }
 
 json_t *api_objects_json(const lh_object_info *objs, size_t n, int show_reserved) {

@@ -2,6 +2,7 @@
  * api_vectors.c — the /vectors routes: index builds (202 + job), the index
  * registry, search, RAG, refresh and the stale list. Each handler checks
  * the request's shape and makes one call into vector/index.h or rag.h.
+ * The routes need SVC_VECTORS (routes.c), so app->vectors is set.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -9,15 +10,9 @@
 #include "http/internal.h"
 #include "vector/index.h"
 
-/* The service, or NULL after a 503 in resp. */
-static lh_vindex *vectors_of(lh_app *app, lh_resp *resp) {
-    if (!app->vectors) resp_errorf(resp, LH_E_UNAVAILABLE, NULL, "the vector service is not running");
-    return app->vectors;
-}
-
 void api_vectors_index(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_vindex *vx = vectors_of(app, resp);
-    json_t *body = vx ? req_json_object(req, resp) : NULL;
+    lh_vindex *vx = app->vectors;
+    json_t *body = req_json_object(req, resp);
     if (!body) return;
     lh_err err = {0};
     lh_vbuild_req br;
@@ -31,22 +26,17 @@ void api_vectors_index(lh_app *app, lh_req *req, lh_resp *resp) {
 }
 
 void api_vectors_list(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_vindex *vx = vectors_of(app, resp);
-    if (vx) resp_json(resp, 200, vindex_list(vx, req_query(req, "source"), req_query(req, "model")));
+    resp_json(resp, 200, vindex_list(app->vectors, req_query(req, "source"), req_query(req, "model")));
 }
 
 void api_vectors_get(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_vindex *vx = vectors_of(app, resp);
     lh_err err = {0};
-    if (vx) resp_result(resp, 200, vindex_get(vx, req_param(req, "name"), &err), &err);
+    resp_result(resp, 200, vindex_get(app->vectors, req_param(req, "name"), &err), &err);
 }
 
 void api_vectors_delete(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_vindex *vx = vectors_of(app, resp);
     lh_err err = {0};
-    if (!vx) return;
-    if (vindex_delete(vx, req_param(req, "name"), &err) != 0) resp_error(resp, &err);
-    else resp_empty(resp, 204);
+    resp_done(resp, 204, vindex_delete(app->vectors, req_param(req, "name"), &err), &err);
 }
 
 /* 0 when the caller's role may see the column index is built over (the
@@ -89,54 +79,63 @@ int api_vectors_visible(lh_app *app, lh_req *req, const char *index, const json_
     return rc;
 }
 
-void api_vectors_search(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_vindex *vx = vectors_of(app, resp);
-    json_t *body = vx ? req_json_object(req, resp) : NULL;
-    if (!body) return;
-    const char *index, *query;
+/* What every search route reads: "index" and its text field (both
+ * required), options with k up to max_k, scoped to the caller. */
+typedef struct {
+    const char *index, *text;
     lh_vsearch_opts o;
+    lh_access_scope sc; /* o.scope points here */
+} search_req;
+
+/* Reads sr from body after checking the caller may see the index
+ * (api_vectors_visible). 0, or -1 with the reply in resp. */
+static int search_req_parse(lh_app *app, lh_req *req, json_t *body, const char *text_field, int max_k, search_req *sr,
+                            lh_resp *resp) {
     lh_err err = {0};
-    if (req_body_str(body, "index", 1, &index, resp) == 0 && req_body_str(body, "query", 1, &query, resp) == 0) {
-        lh_vresults r;
-        lh_access_scope sc;
-        if (api_vectors_visible(app, req, index, body, resp) != 0) {
-            /* 403/404 already in resp */
-        } else if (vindex_search_opts_parse(body, 1000, &o, &err) != 0 ||
-                   access_scope(app->access, &req->who, &sc, &err) != 0 ||
-                   (o.scope = &sc.scope, vindex_search_ex(vx, index, query, &o, &r, &err)) != 0) {
-            resp_error(resp, &err);
-        } else {
-            resp_json(resp, 200, vindex_results_json(&r));
-            vindex_results_free(&r);
-        }
+    if (req_body_str(body, "index", 1, &sr->index, resp) != 0 ||
+        req_body_str(body, text_field, 1, &sr->text, resp) != 0 ||
+        api_vectors_visible(app, req, sr->index, body, resp) != 0)
+        return -1;
+    if (vindex_search_opts_parse(body, max_k, &sr->o, &err) != 0 ||
+        access_scope(app->access, &req->who, &sr->sc, &err) != 0) {
+        resp_error(resp, &err);
+        return -1;
+    }
+    sr->o.scope = &sr->sc.scope; /* a filter runs as the caller */
+    return 0;
+}
+
+void api_vectors_search(lh_app *app, lh_req *req, lh_resp *resp) {
+    json_t *body = req_json_object(req, resp);
+    if (!body) return;
+    search_req sr;
+    lh_vresults r;
+    lh_err err = {0};
+    if (search_req_parse(app, req, body, "query", 1000, &sr, resp) != 0) {
+        /* 400/403/404 already in resp */
+    } else if (vindex_search_ex(app->vectors, sr.index, sr.text, &sr.o, &r, &err) != 0) {
+        resp_error(resp, &err);
+    } else {
+        resp_json(resp, 200, vindex_results_json(&r));
+        vindex_results_free(&r);
     }
     json_decref(body);
 }
 
 void api_vectors_rag(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_vindex *vx = vectors_of(app, resp);
-    json_t *body = vx ? req_json_object(req, resp) : NULL;
+    json_t *body = req_json_object(req, resp);
     if (!body) return;
-    const char *index, *question;
-    lh_vsearch_opts o;
+    search_req sr;
     lh_err err = {0};
-    if (req_body_str(body, "index", 1, &index, resp) == 0 && req_body_str(body, "question", 1, &question, resp) == 0 &&
-        api_vectors_visible(app, req, index, body, resp) == 0) {
-        lh_access_scope sc;
-        if (vindex_search_opts_parse(body, 50, &o, &err) != 0 || access_scope(app->access, &req->who, &sc, &err) != 0)
-            resp_error(resp, &err);
-        else {
-            if (!json_object_get(body, "k")) o.k = 5;
-            o.scope = &sc.scope; /* the filter runs as the caller */
-            resp_result(resp, 200, rag_answer(vx, index, question, &o, &err), &err);
-        }
+    if (search_req_parse(app, req, body, "question", 50, &sr, resp) == 0) {
+        if (!json_object_get(body, "k")) sr.o.k = 5;
+        resp_result(resp, 200, rag_answer(app->vectors, sr.index, sr.text, &sr.o, &err), &err);
     }
     json_decref(body);
 }
 
 void api_vectors_refresh(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_vindex *vx = vectors_of(app, resp);
-    if (!vx) return;
+    lh_vindex *vx = app->vectors;
     const char *dataset = req_param(req, "dataset");
     const char *async = req_query(req, "async");
     lh_err err = {0};
@@ -150,6 +149,5 @@ void api_vectors_refresh(lh_app *app, lh_req *req, lh_resp *resp) {
 }
 
 void api_vectors_stale(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_vindex *vx = vectors_of(app, resp);
-    if (vx) resp_json(resp, 200, vindex_stale(vx));
+    resp_json(resp, 200, vindex_stale(app->vectors));
 }

@@ -3,24 +3,14 @@
  * the second, disk-backed vector backend; ours is IVF-PQ, index_disk.h):
  * migrate, index (rebuild with params), search, doc, append, stats,
  * scalar-index, recall. Each handler checks the request's shape and makes
- * one call into vector/index_disk.h.
+ * one call into vector/index_disk.h. The routes need SVC_VECTORS
+ * (routes.c), so app->vectors is set.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "http/internal.h"
 #include "vector/index.h"
-
-static lh_vindex *disk_vectors(lh_app *app, lh_resp *resp) {
-    if (!app->vectors) resp_errorf(resp, LH_E_UNAVAILABLE, NULL, "the vector service is not running");
-    return app->vectors;
-}
-
-/* The body as an object; an empty body is {}. NULL with a 400 in resp. */
-static json_t *optional_body(lh_req *req, lh_resp *resp) {
-    if (req->body.len == 0) return json_object();
-    return req_json_object(req, resp);
-}
 
 static int params_parse(json_t *body, lh_ivfpq_params *p, lh_resp *resp) {
     memset(p, 0, sizeof *p);
@@ -37,8 +27,8 @@ static int params_parse(json_t *body, lh_ivfpq_params *p, lh_resp *resp) {
 }
 
 static void build_common(lh_app *app, lh_req *req, lh_resp *resp, int rebuild) {
-    lh_vindex *vx = disk_vectors(app, resp);
-    json_t *body = vx ? optional_body(req, resp) : NULL;
+    lh_vindex *vx = app->vectors;
+    json_t *body = req_json_object_or_empty(req, resp);
     if (!body) return;
     lh_ivfpq_params p;
     lh_err err = {0};
@@ -86,8 +76,8 @@ static int vector_parse(json_t *body, float **out, int *dims, lh_resp *resp) {
 }
 
 void api_ivfpq_search(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_vindex *vx = disk_vectors(app, resp);
-    json_t *body = vx ? req_json_object(req, resp) : NULL;
+    lh_vindex *vx = app->vectors;
+    json_t *body = req_json_object(req, resp);
     if (!body) return;
     lh_vdisk_query q;
     float *vec = NULL;
@@ -105,15 +95,14 @@ void api_ivfpq_search(lh_app *app, lh_req *req, lh_resp *resp) {
 }
 
 void api_ivfpq_doc(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_vindex *vx = disk_vectors(app, resp);
     lh_err err = {0};
-    if (vx && api_vectors_visible(app, req, req_param(req, "index"), NULL, resp) == 0)
-        resp_result(resp, 200, vdisk_doc(vx, req_param(req, "index"), req_param(req, "doc_id"), &err), &err);
+    if (api_vectors_visible(app, req, req_param(req, "index"), NULL, resp) == 0)
+        resp_result(resp, 200, vdisk_doc(app->vectors, req_param(req, "index"), req_param(req, "doc_id"), &err), &err);
 }
 
 void api_ivfpq_append(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_vindex *vx = disk_vectors(app, resp);
-    json_t *body = vx ? req_json_object(req, resp) : NULL;
+    lh_vindex *vx = app->vectors;
+    json_t *body = req_json_object(req, resp);
     if (!body) return;
     lh_err err = {0};
     json_t *rows = json_object_get(body, "rows");
@@ -125,25 +114,21 @@ void api_ivfpq_append(lh_app *app, lh_req *req, lh_resp *resp) {
 }
 
 void api_ivfpq_stats(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_vindex *vx = disk_vectors(app, resp);
     lh_err err = {0};
-    if (vx) resp_result(resp, 200, vdisk_stats(vx, req_param(req, "index"), &err), &err);
+    resp_result(resp, 200, vdisk_stats(app->vectors, req_param(req, "index"), &err), &err);
 }
 
 void api_ivfpq_scalar_index(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_vindex *vx = disk_vectors(app, resp);
     lh_err err = {0};
-    if (vx) resp_result(resp, 200, vdisk_scalar_index(vx, req_param(req, "index"), &err), &err);
+    resp_result(resp, 200, vdisk_scalar_index(app->vectors, req_param(req, "index"), &err), &err);
 }
 
 void api_ivfpq_recall(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_vindex *vx = disk_vectors(app, resp);
-    if (!vx) return;
     int queries;
     lh_vdisk_query q = {10, 0, -1};
     lh_err err = {0};
     if (req_query_int(req, "queries", 50, 1, 1000, &queries, resp) || req_query_int(req, "nprobe", 0, 0, 65536, &q.nprobe, resp) ||
         req_query_int(req, "rerank", -1, -1, 100000, &q.rerank, resp))
         return;
-    resp_result(resp, 200, vdisk_recall(vx, req_param(req, "index"), queries, &q, &err), &err);
+    resp_result(resp, 200, vdisk_recall(app->vectors, req_param(req, "index"), queries, &q, &err), &err);
 }

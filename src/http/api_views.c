@@ -12,8 +12,7 @@ void api_views_put(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
     int created = 0;
     json_t *v = catalog_view_put(app->catalog, body, &created, &err);
-    json_decref(body);
-    resp_result(resp, created ? 201 : 200, v, &err);
+    resp_result_of(resp, created ? 201 : 200, v, body, &err);
 }
 
 void api_views_list(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -27,8 +26,7 @@ void api_views_get(lh_app *app, lh_req *req, lh_resp *resp) {
 
 void api_views_delete(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_err err = {0};
-    if (catalog_view_delete(app->catalog, req_param(req, "name"), &err) != 0) resp_error(resp, &err);
-    else resp_empty(resp, 204);
+    resp_done(resp, 204, catalog_view_delete(app->catalog, req_param(req, "name"), &err), &err);
 }
 
 void api_tombstone_add(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -36,8 +34,7 @@ void api_tombstone_add(lh_app *app, lh_req *req, lh_resp *resp) {
     if (!body) return;
     lh_err err = {0};
     json_t *out = catalog_tombstone_add(app->catalog, req_param(req, "name"), body, req->caller, &err);
-    json_decref(body);
-    resp_result(resp, 201, out, &err);
+    resp_result_of(resp, 201, out, body, &err);
 }
 
 void api_tombstone_list(lh_app *app, lh_req *req, lh_resp *resp) {

@@ -3,56 +3,42 @@
  * and the changes inside one workspace (saved searches, shortlists and
  * their items, activity entries, handoff to another agent, pin). Each
  * handler is one workspace call; the caller (API key name) is the actor.
+ * The routes need SVC_WORKSPACES (routes.c), so app->workspaces is set.
  */
 #include "http/internal.h"
 #include "workspace/workspace.h"
-
-static int have_workspaces(lh_app *app, lh_resp *resp) {
-    if (app->workspaces) return 1;
-    resp_errorf(resp, LH_E_UNAVAILABLE, NULL, "workspaces are not available");
-    return 0;
-}
 
 typedef json_t *(*ws_body_fn)(lh_workspaces *, const char *, const json_t *, const char *, lh_err *);
 
 /* The common shape: a JSON body applied to workspace {id}. */
 static void with_body(lh_app *app, lh_req *req, lh_resp *resp, ws_body_fn fn, int status) {
-    if (!have_workspaces(app, resp)) return;
     json_t *body = req_json_object(req, resp);
     if (!body) return;
     lh_err err = {0};
     json_t *o = fn(app->workspaces, req_param(req, "id"), body, req->caller, &err);
-    json_decref(body);
-    resp_result(resp, status, o, &err);
+    resp_result_of(resp, status, o, body, &err);
 }
 
 void api_workspaces_list(lh_app *app, lh_req *req, lh_resp *resp) {
-    if (!have_workspaces(app, resp)) return;
     lh_err err = {0};
     resp_result(resp, 200, workspaces_list(app->workspaces, req_query(req, "owner"), req_query(req, "tier"), &err), &err);
 }
 
 void api_workspaces_create(lh_app *app, lh_req *req, lh_resp *resp) {
-    if (!have_workspaces(app, resp)) return;
     json_t *body = req_json_object(req, resp);
     if (!body) return;
     lh_err err = {0};
-    json_t *o = workspace_create(app->workspaces, body, req->caller, &err);
-    json_decref(body);
-    resp_result(resp, 201, o, &err);
+    resp_result_of(resp, 201, workspace_create(app->workspaces, body, req->caller, &err), body, &err);
 }
 
 void api_workspaces_get(lh_app *app, lh_req *req, lh_resp *resp) {
-    if (!have_workspaces(app, resp)) return;
     lh_err err = {0};
     resp_result(resp, 200, workspace_get(app->workspaces, req_param(req, "id"), &err), &err);
 }
 
 void api_workspaces_delete(lh_app *app, lh_req *req, lh_resp *resp) {
-    if (!have_workspaces(app, resp)) return;
     lh_err err = {0};
-    if (workspace_delete(app->workspaces, req_param(req, "id"), &err) != 0) resp_error(resp, &err);
-    else resp_empty(resp, 204);
+    resp_done(resp, 204, workspace_delete(app->workspaces, req_param(req, "id"), &err), &err);
 }
 
 void api_workspaces_search(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -64,14 +50,11 @@ void api_workspaces_shortlist(lh_app *app, lh_req *req, lh_resp *resp) {
 }
 
 void api_workspaces_items(lh_app *app, lh_req *req, lh_resp *resp) {
-    if (!have_workspaces(app, resp)) return;
     json_t *body = req_json_object(req, resp);
     if (!body) return;
     lh_err err = {0};
-    json_t *o = workspace_add_items(app->workspaces, req_param(req, "id"), req_param(req, "name"), body,
-                                    req->caller, &err);
-    json_decref(body);
-    resp_result(resp, 201, o, &err);
+    resp_result_of(resp, 201, workspace_add_items(app->workspaces, req_param(req, "id"), req_param(req, "name"), body,
+                                    req->caller, &err), body, &err);
 }
 
 void api_workspaces_activity(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -83,7 +66,6 @@ void api_workspaces_handoff(lh_app *app, lh_req *req, lh_resp *resp) {
 }
 
 void api_workspaces_pin(lh_app *app, lh_req *req, lh_resp *resp) {
-    if (!have_workspaces(app, resp)) return;
     lh_err err = {0};
     resp_result(resp, 200, workspace_pin(app->workspaces, req_param(req, "id"), req->caller, &err), &err);
 }

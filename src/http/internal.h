@@ -31,6 +31,18 @@ typedef struct {
     void (*abort)(lh_req *req);                              /* client went away */
 } lh_upload_ops;
 
+/* A module a route cannot answer without: when the app has none (not
+ * started), the route is a 503 naming it and its handler never runs. */
+typedef enum {
+    SVC_NONE = 0,
+    SVC_SCHEDULER,   /* app->scheduler */
+    SVC_VECTORS,     /* app->vectors */
+    SVC_LAB,         /* app->lab */
+    SVC_WORKSPACES,  /* app->workspaces */
+    SVC_JOURNAL,     /* app->journal */
+    SVC_ACCESS,      /* app->access */
+} lh_service;
+
 typedef struct lh_route {
     const char *method;
     const char *pattern;
@@ -38,6 +50,7 @@ typedef struct lh_route {
     lh_role role;               /* least role allowed when auth is on */
     const lh_upload_ops *upload; /* non-NULL: body streamed, not buffered */
     lh_work_kind kind;          /* admission budget it counts against (admission.h) */
+    lh_service needs;           /* module it needs (SVC_NONE: none); checked before fn */
 } lh_route;
 
 struct lh_req {
@@ -80,6 +93,8 @@ const char *req_param(lh_req *req, const char *name);   /* path parameter */
 /* Parses the buffered body as a JSON object. On failure fills resp with a
  * 400 naming line/column and returns NULL. New reference. */
 json_t *req_json_object(lh_req *req, lh_resp *resp);
+/* req_json_object, but an empty body is {}. */
+json_t *req_json_object_or_empty(lh_req *req, lh_resp *resp);
 /* Request fields (req_resp.c): 0 with *out, or -1 with a 400 in resp naming
  * the field. body[key] as a string (borrowed from body; NULL when absent or
  * null and not required); body[key] and ?name= as an int in [lo, hi], def
@@ -95,10 +110,21 @@ void resp_json(lh_resp *resp, int status, json_t *body);
 /* body (stolen) with status, or err when body is NULL: the "result or
  * error" reply of a module call that returns a new JSON reference. */
 void resp_result(lh_resp *resp, int status, json_t *body, const lh_err *err);
+/* resp_result, then releases req_body (the request's JSON, from
+ * req_json_object) that the module call read to make body. */
+void resp_result_of(lh_resp *resp, int status, json_t *body, json_t *req_body, const lh_err *err);
+/* rc of a module call returning 0 or -1: an empty reply with status, or err. */
+void resp_done(lh_resp *resp, int status, int rc, const lh_err *err);
+/* 0 when the app has the module the route needs; else -1 with the 503
+ * naming it in resp (req_resp.c). */
+int http_service_check(const lh_app *app, lh_service needs, lh_resp *resp);
 void resp_error(lh_resp *resp, const lh_err *err);
 void resp_errorf(lh_resp *resp, lh_errcode code, const char *hint, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void resp_empty(lh_resp *resp, int status);
+/* 200 with the file fd (taken over: closed after sending) of size bytes as
+ * application/octet-stream. */
+void resp_file(lh_resp *resp, int fd, int64_t size);
 /* Adds a response header (name and value copied; no CR/LF allowed). */
 void resp_header(lh_resp *resp, const char *name, const char *value);
 
@@ -132,7 +158,11 @@ json_t *api_objects_json(const lh_object_info *objs, size_t n, int show_reserved
 /* Reserved system storage through the object routes: 0 to go on; -1 with
  * 403 in resp for any write or delete, and for a non-admin read. */
 int api_reserved_guard(lh_req *req, const char *key, int write, lh_resp *resp);
-/* Upload ops shared by every route whose upload_state is an lh_storage_writer. */
+/* Upload ops shared by every route whose upload_state is an lh_storage_writer:
+ * begin keeps w (from a *_writer_new, NULL with err: a reply in resp, -1);
+ * take hands the writer over to the done handler (upload_state cleared). */
+int api_writer_begin(lh_req *req, lh_storage_writer *w, const lh_err *err, lh_resp *resp);
+lh_storage_writer *api_writer_take(lh_req *req);
 int api_writer_data(lh_req *req, const char *data, size_t len, lh_err *err);
 void api_writer_abort(lh_req *req);
 /* bucket registry and bucket-aware object I/O (api_buckets.c) */

@@ -5,6 +5,7 @@
  * method. Matching walks segments, trying literal before parameter before
  * catch-all, backtracking when a branch dead-ends.
  */
+#include "common/util.h"
 #include "http/router.h"
 
 #include <stdio.h>
@@ -142,33 +143,6 @@ int router_add(lh_router *r, const char *method, const char *pattern, void *hand
     return 0;
 }
 
-static int hexval(int c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-char *router_decode(const char *s, size_t n) {
-    char *out = lh_malloc(n + 1), *w = out;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] != '%') {
-            *w++ = s[i];
-            continue;
-        }
-        if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0) goto bad;
-        int v = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
-        if (v == 0) goto bad;
-        *w++ = (char)v;
-        i += 2;
-    }
-    *w = '\0';
-    return out;
-bad:
-    free(out);
-    return NULL;
-}
-
 typedef struct {
     const node *leaf;
     size_t n;
@@ -234,7 +208,7 @@ lh_route_result router_match(const lh_router *r, const char *method, const char 
         return ROUTE_METHOD_NOT_ALLOWED;
     }
     for (size_t i = 0; i < m.n; i++) {
-        char *v = router_decode(m.starts[i], m.lens[i]);
+        char *v = lh_pct_decode(m.starts[i], m.lens[i]);
         if (!v) {
             router_params_free(params);
             return ROUTE_BAD_PATH;

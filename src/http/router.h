@@ -43,8 +43,5 @@ lh_route_result router_match(const lh_router *r, const char *method, const char 
                              char *allow, size_t allow_len);
 const char *router_param(const lh_route_params *p, const char *name);
 void router_params_free(lh_route_params *p);
-/* Percent-decodes s[0..n) into a new string ('+' kept); NULL on a bad
- * escape or a decoded NUL. Caller frees. */
-char *router_decode(const char *s, size_t n);
 
 #endif

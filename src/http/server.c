@@ -71,21 +71,14 @@ const char *req_header(lh_req *req, const char *name) {
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
-static int hexval(int c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 /* In-place decoding of a query value ('+' is a space); MHD hands them raw
  * because we turned its own unescaping off (see unescape_none). */
 static size_t query_decode(char *s) {
     char *w = s;
     for (const char *r = s; *r; r++) {
         if (*r == '+') *w++ = ' ';
-        else if (*r == '%' && hexval(r[1]) >= 0 && hexval(r[2]) >= 0) {
-            int v = hexval(r[1]) * 16 + hexval(r[2]);
+        else if (*r == '%' && lh_hex_digit(r[1]) >= 0 && lh_hex_digit(r[2]) >= 0) {
+            int v = lh_hex_digit(r[1]) * 16 + lh_hex_digit(r[2]);
             *w++ = (char)(v ? v : '?');
             r += 2;
         } else *w++ = *r;
@@ -419,7 +412,7 @@ static enum MHD_Result handle_call(lh_http_server *srv, struct MHD_Connection *c
     } else if (rc->upload_failed) {
         resp_error(&rc->resp, &rc->upload_err);
         rc->req.route->upload->abort(&rc->req); /* the handler never runs: release the upload */
-    } else {
+    } else if (http_service_check(srv->app, rc->req.route->needs, &rc->resp) == 0) {
         rc->req.route->fn(srv->app, &rc->req, &rc->resp);
     }
     rc->upload_active = 0;

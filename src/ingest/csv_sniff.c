@@ -25,6 +25,7 @@
 #include <strings.h>
 
 #include "common/strbuf.h"
+#include "common/util.h"
 #include "ingest/ingest_internal.h"
 
 #define SNIFF_BYTES (64 * 1024)
@@ -244,9 +245,7 @@ struct csv_scan {
     int rec_bad;
     char problem[200];
     int first_done;
-    /* UTF-8 sequence in progress */
-    int u_need;
-    unsigned char u_lo, u_hi;
+    lh_utf8 u8; /* UTF-8 sequence in progress */
     size_t bad_cap;
     csv_scan_result res;
 };
@@ -256,8 +255,6 @@ csv_scan *csv_scan_new(const csv_dialect *over) {
     if (over) s->over = *over;
     else s->over.header = -1;
     s->line = 1;
-    s->u_lo = 0x80;
-    s->u_hi = 0xBF;
     return s;
 }
 
@@ -337,33 +334,14 @@ static void record_end(csv_scan *s, int64_t end) {
 
 /* UTF-8 lead byte c at pos: sets the continuation expectations. */
 static void utf8_lead(csv_scan *s, unsigned char c, int64_t pos) {
-    s->u_lo = 0x80;
-    s->u_hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) s->u_need = 1;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        s->u_need = 2;
-        if (c == 0xE0) s->u_lo = 0xA0;
-        if (c == 0xED) s->u_hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        s->u_need = 3;
-        if (c == 0xF0) s->u_lo = 0x90;
-        if (c == 0xF4) s->u_hi = 0x8F;
-    } else {
-        flag(s, "invalid UTF-8 byte 0x%02X at byte %lld", c, (long long)pos);
-    }
+    if (lh_utf8_lead(&s->u8, c) != 0) flag(s, "invalid UTF-8 byte 0x%02X at byte %lld", c, (long long)pos);
 }
 
 /* One special (or any, on the slow path) byte at absolute offset pos. */
 static void scan_byte(csv_scan *s, unsigned char c, int64_t pos) {
     const csv_dialect *d = &s->res.dialect;
-    if (s->u_need > 0) {
-        if (c >= s->u_lo && c <= s->u_hi) {
-            s->u_need--;
-            s->u_lo = 0x80;
-            s->u_hi = 0xBF;
-            return; /* a continuation byte is plain content */
-        }
-        s->u_need = 0;
+    if (s->u8.need > 0) {
+        if (lh_utf8_next(&s->u8, c) == 0) return; /* a continuation byte is plain content */
         if (!s->active) record_begin(s, pos);
         flag(s, "invalid UTF-8 sequence ending at byte %lld", (long long)pos);
     }
@@ -434,7 +412,7 @@ static void scan_byte(csv_scan *s, unsigned char c, int64_t pos) {
 static void scan_bytes(csv_scan *s, const unsigned char *p, size_t n) {
     size_t i = 0;
     while (i < n) {
-        if (s->u_need == 0 && !s->prev_cr) {
+        if (s->u8.need == 0 && !s->prev_cr) {
             /* fast path: skip plain bytes of the current field; take the
              * common "delimiter, then a plain byte" steps inline */
             if (s->state == S_UNQUOTED) {
@@ -485,10 +463,10 @@ void csv_scan_feed(csv_scan *s, const char *data, size_t len) {
 
 void csv_scan_finish(csv_scan *s) {
     if (!s->sniffed) sniff_now(s, 1);
-    if (s->u_need > 0) {
+    if (s->u8.need > 0) {
         if (!s->active) record_begin(s, s->off);
         flag(s, "invalid UTF-8: the file ends inside a multi-byte character");
-        s->u_need = 0;
+        s->u8.need = 0;
     }
     if (s->state == S_QUOTED || s->state == S_ESCAPED) {
         if (!s->active) record_begin(s, s->off);

@@ -2,6 +2,7 @@
  * dsn.c — URL-style DSN parsing and password redaction. Hand-written, no
  * regex: the grammar is small and every malformed form gets its own message.
  */
+#include "common/util.h"
 #include "ingest/dsn.h"
 
 #include <stdlib.h>
@@ -20,34 +21,6 @@ static const struct {
     {"mariadb://", LH_DSN_MYSQL, 3306},
 };
 
-static int hexv(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decodes s[0..n) into a new string; NULL on a bad escape or NUL. */
-static char *pct_decode(const char *s, size_t n) {
-    char *out = lh_malloc(n + 1), *w = out;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] != '%') {
-            *w++ = s[i];
-            continue;
-        }
-        if (i + 2 >= n || hexv(s[i + 1]) < 0 || hexv(s[i + 2]) < 0) goto bad;
-        char c = (char)(hexv(s[i + 1]) * 16 + hexv(s[i + 2]));
-        if (c == '\0') goto bad;
-        *w++ = c;
-        i += 2;
-    }
-    *w = '\0';
-    return out;
-bad:
-    free(out);
-    return NULL;
-}
-
 static int parse_port(const char *s, size_t n, int *port) {
     if (n == 0 || n > 5) return -1;
     int v = 0;
@@ -64,8 +37,8 @@ static int parse_port(const char *s, size_t n, int *port) {
 static int parse_userinfo(const char *s, size_t n, lh_dsn *d, lh_err *err) {
     const char *colon = memchr(s, ':', n);
     size_t ulen = colon ? (size_t)(colon - s) : n;
-    d->user = pct_decode(s, ulen);
-    d->password = colon ? pct_decode(colon + 1, n - ulen - 1) : lh_strdup("");
+    d->user = lh_pct_decode(s, ulen);
+    d->password = colon ? lh_pct_decode(colon + 1, n - ulen - 1) : lh_strdup("");
     if (!d->user || !d->password)
         return lh_err_set(err, LH_E_BAD_REQUEST, "DSN has a bad percent-escape in the user or password");
     if (!*d->user) return lh_err_set(err, LH_E_BAD_REQUEST, "DSN has an empty user name before '@'");
@@ -137,7 +110,7 @@ int dsn_parse(const char *text, lh_dsn *d, lh_err *err) {
         rc = parse_hostport(h, (size_t)(auth_end - h), d, err);
     }
     if (rc == 0) {
-        d->database = slash ? pct_decode(slash + 1, (size_t)(end - slash - 1)) : lh_strdup("");
+        d->database = slash ? lh_pct_decode(slash + 1, (size_t)(end - slash - 1)) : lh_strdup("");
         if (!d->database) rc = lh_err_set(err, LH_E_BAD_REQUEST, "DSN has a bad percent-escape in the database name");
         else if (strchr(d->database, '/'))
             rc = lh_err_set(err, LH_E_BAD_REQUEST, "DSN database name contains '/'");

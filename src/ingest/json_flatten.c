@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "common/strbuf.h"
+#include "common/util.h"
 #include "ingest/ingest_internal.h"
 
 #define JSON_DEPTH_MAX 512
@@ -52,8 +53,7 @@ typedef struct {
     int ndjson;            /* -1 undecided */
     int string_is_key;
     int esc;               /* 0 none, 1 after '\\', 2..5 hex digits of \\u */
-    int u_need;            /* UTF-8 continuation bytes due */
-    unsigned char u_lo, u_hi;
+    lh_utf8 u8;            /* UTF-8 sequence in progress */
     nstate num;
     const char *lit;       /* "true" / "false" / "null" */
     int lit_i;
@@ -142,13 +142,7 @@ static int jc_value_start(jcheck *j, unsigned char c) {
 static int is_ws(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 static int jc_string_byte(jcheck *j, unsigned char c) {
-    if (j->u_need > 0) {
-        if (c < j->u_lo || c > j->u_hi) return jc_fail(j, "invalid UTF-8 in a string");
-        j->u_need--;
-        j->u_lo = 0x80;
-        j->u_hi = 0xBF;
-        return 0;
-    }
+    if (j->u8.need > 0) return lh_utf8_next(&j->u8, c) == 0 ? 0 : jc_fail(j, "invalid UTF-8 in a string");
     if (j->esc == 1) {
         if (c == 'u') {
             j->esc = 2;
@@ -175,22 +169,7 @@ static int jc_string_byte(jcheck *j, unsigned char c) {
     }
     if (c < 0x20) return jc_fail(j, c == '\n' ? "a string runs past the end of its line (missing '\"'?)"
                                               : "control character in a string");
-    if (c >= 0x80) {
-        j->u_lo = 0x80;
-        j->u_hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF) j->u_need = 1;
-        else if (c >= 0xE0 && c <= 0xEF) {
-            j->u_need = 2;
-            if (c == 0xE0) j->u_lo = 0xA0;
-            if (c == 0xED) j->u_hi = 0x9F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            j->u_need = 3;
-            if (c == 0xF0) j->u_lo = 0x90;
-            if (c == 0xF4) j->u_hi = 0x8F;
-        } else {
-            return jc_fail(j, "invalid UTF-8 in a string");
-        }
-    }
+    if (c >= 0x80 && lh_utf8_lead(&j->u8, c) != 0) return jc_fail(j, "invalid UTF-8 in a string");
     return 0;
 }
 

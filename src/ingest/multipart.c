@@ -15,6 +15,7 @@
  * the start of a delimiter are held back (`hold`, always a proper prefix of
  * the delimiter) and searched again together with the next feed's head.
  */
+#include "common/util.h"
 #include "ingest/multipart.h"
 
 #include <assert.h>
@@ -83,12 +84,6 @@ static char *header_param(const char *v, const char *want) {
     return NULL;
 }
 
-static int hexdig(int c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    c = tolower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* RFC 5987 ext-value: charset'lang'pct-encoded; only UTF-8 is decoded. */
 static char *ext_value_decode(const char *v) {
     const char *q1 = strchr(v, '\'');
@@ -96,8 +91,8 @@ static char *ext_value_decode(const char *v) {
     if (!q2 || (size_t)(q1 - v) != 5 || strncasecmp(v, "utf-8", 5)) return NULL;
     lh_strbuf sb = LH_STRBUF_INIT;
     for (const char *p = q2 + 1; *p; p++) {
-        if (*p == '%' && hexdig(p[1]) >= 0 && hexdig(p[2]) >= 0) {
-            int c = hexdig(p[1]) * 16 + hexdig(p[2]);
+        if (*p == '%' && lh_hex_digit(p[1]) >= 0 && lh_hex_digit(p[2]) >= 0) {
+            int c = lh_hex_digit(p[1]) * 16 + lh_hex_digit(p[2]);
             if (c == 0) c = '_';
             sb_putc(&sb, (char)c);
             p += 2;

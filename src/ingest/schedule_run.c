@@ -219,13 +219,7 @@ int scheduler_start(lh_scheduler *s, lh_err *err) {
 
 void scheduler_free(lh_scheduler *s) {
     if (!s) return;
-    if (s->thread_started) {
-        pthread_mutex_lock(&s->mu);
-        s->stopping = 1;
-        pthread_cond_broadcast(&s->cv);
-        pthread_mutex_unlock(&s->mu);
-        pthread_join(s->thread, NULL);
-    }
+    if (s->thread_started) lh_thread_stop(s->thread, &s->mu, &s->cv, &s->stopping);
     scheduler_wait_idle(s, -1);
     sched_registry_free(s);
 }

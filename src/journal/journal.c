@@ -779,13 +779,7 @@ lh_journal *journal_open(lh_storage *st, const lh_journal_options *opt, lh_err *
 void journal_free(lh_journal *j) {
     if (!j) return;
     j->q = NULL; /* the engine may already be gone: no view from the last flush */
-    if (j->has_thread) {
-        pthread_mutex_lock(&j->mu);
-        j->stop = 1;
-        pthread_cond_broadcast(&j->cv);
-        pthread_mutex_unlock(&j->mu);
-        pthread_join(j->thread, NULL);
-    }
+    if (j->has_thread) lh_thread_stop(j->thread, &j->mu, &j->cv, &j->stop);
     if (j->store && j->nbuf) {
         lh_err err = {0};
         size_t n = 0;

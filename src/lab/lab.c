@@ -76,6 +76,37 @@ json_t *vlab_read_json(lh_vlab *lab, const char *key, lh_err *err) {
     return doc;
 }
 
+json_t *vlab_read_named(lh_vlab *lab, const char *dir, const char *name, const char *what, lh_err *err) {
+    char *key = vlab_key(dir, name, ".json");
+    pthread_mutex_lock(&lab->mu);
+    json_t *doc = vlab_read_json(lab, key, err);
+    pthread_mutex_unlock(&lab->mu);
+    free(key);
+    if (!doc && err && err->code == LH_E_NOT_FOUND) lh_err_set(err, LH_E_NOT_FOUND, "no %s named '%s'", what, name);
+    return doc;
+}
+
+json_t *vlab_list_named(lh_vlab *lab, const char *dir, json_t *(*read)(lh_vlab *lab, const char *name)) {
+    json_t *arr = json_array();
+    char *prefix = lh_asprintf("%s/", dir);
+    size_t plen = strlen(prefix), n = 0;
+    lh_object_info *objs = NULL;
+    if (storage_list(lab->cfg.storage, prefix, &objs, &n, NULL) == 0) {
+        for (size_t i = 0; i < n; i++) {
+            const char *base = objs[i].key + plen;
+            size_t bl = strlen(base);
+            if (bl <= 5 || strcmp(base + bl - 5, ".json") || strchr(base, '/')) continue;
+            char *name = lh_strndup(base, bl - 5);
+            json_t *d = read(lab, name);
+            if (d) json_array_append_new(arr, d);
+            free(name);
+        }
+        storage_list_free(objs, n);
+    }
+    free(prefix);
+    return arr;
+}
+
 int vlab_write_json(lh_vlab *lab, const char *key, const json_t *doc, lh_err *err) {
     char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
     int rc = storage_put(lab->cfg.storage, key, text, strlen(text), NULL, err);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json_util.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
@@ -57,7 +58,7 @@ static int grid_parse(const json_t *configs, autotune_req *r, lh_err *err) {
 static int autotune_parse(const json_t *req, autotune_req *r, lh_err *err) {
     memset(r, 0, sizeof *r);
     double n;
-    if (!json_is_object(req)) return lh_err_set(err, LH_E_BAD_REQUEST, "the body must be a JSON object");
+    if (lh_json_want_object(req, err) != 0) return -1;
     json_t *promote = json_object_get(req, "promote");
     if (promote && !json_is_boolean(promote))
         return lh_err_set(err, LH_E_BAD_REQUEST, "\"promote\" must be true or false");

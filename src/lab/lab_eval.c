@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json_util.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
@@ -144,10 +145,7 @@ static int k_field(const json_t *req, int *k, lh_err *err) {
 json_t *vlab_eval_create(lh_vlab *lab, const json_t *req, lh_err *err) {
     const char *name, *index;
     int k;
-    if (!json_is_object(req)) {
-        lh_err_set(err, LH_E_BAD_REQUEST, "the body must be a JSON object");
-        return NULL;
-    }
+    if (lh_json_want_object(req, err) != 0) return NULL;
     if (vlab_str_field(req, "name", 1, &name, err) || name_check(name, err) ||
         vlab_str_field(req, "index", 1, &index, err) || k_field(req, &k, err))
         return NULL;
@@ -224,7 +222,7 @@ typedef struct {
 static int autogen_parse(const json_t *req, autogen_opts *o, const char **index, lh_err *err) {
     double n, noise, seed;
     const char *from;
-    if (!json_is_object(req)) return lh_err_set(err, LH_E_BAD_REQUEST, "the body must be a JSON object");
+    if (lh_json_want_object(req, err) != 0) return -1;
     if (vlab_str_field(req, "index", 1, index, err) || vlab_num_field(req, "n", 20, 1, EVAL_MAX_QUERIES, &n, err) ||
         vlab_num_field(req, "noise", 0.05, 0, 1, &noise, err) ||
         vlab_num_field(req, "seed", 42, 0, 9007199254740991.0, &seed, err) || k_field(req, &o->k, err) ||
@@ -294,15 +292,9 @@ json_t *vlab_eval_autogen(lh_vlab *lab, const char *name, const json_t *req, lh_
 
 static json_t *eval_read(lh_vlab *lab, const char *name, lh_err *err) {
     if (name_check(name, err) != 0) return NULL;
-    char *key = vlab_key(EVAL_DIR, name, ".json");
-    pthread_mutex_lock(&lab->mu);
-    json_t *doc = vlab_read_json(lab, key, err);
-    pthread_mutex_unlock(&lab->mu);
-    free(key);
-    if (!doc && err && err->code == LH_E_NOT_FOUND) {
-        lh_err_set(err, LH_E_NOT_FOUND, "no eval set named '%s'", name);
+    json_t *doc = vlab_read_named(lab, EVAL_DIR, name, "eval set", err);
+    if (!doc && err && err->code == LH_E_NOT_FOUND)
         lh_err_hint(err, "POST /vectors/hnsw/evals or /vectors/hnsw/evals/%s/autogen makes one", name);
-    }
     return doc;
 }
 
@@ -313,23 +305,10 @@ json_t *vlab_eval_get(lh_vlab *lab, const char *name, lh_err *err) {
     return s;
 }
 
+static json_t *eval_listed(lh_vlab *lab, const char *name) { return vlab_eval_get(lab, name, NULL); }
+
 json_t *vlab_eval_list(lh_vlab *lab) {
-    json_t *arr = json_array();
-    lh_object_info *objs = NULL;
-    size_t n = 0;
-    if (storage_list(lab->cfg.storage, EVAL_DIR "/", &objs, &n, NULL) == 0) {
-        for (size_t i = 0; i < n; i++) {
-            const char *base = objs[i].key + strlen(EVAL_DIR "/");
-            size_t bl = strlen(base);
-            if (bl <= 5 || strcmp(base + bl - 5, ".json")) continue;
-            char *name = lh_strndup(base, bl - 5);
-            json_t *s = vlab_eval_get(lab, name, NULL);
-            if (s) json_array_append_new(arr, s);
-            free(name);
-        }
-        storage_list_free(objs, n);
-    }
-    return json_pack("{s:o}", "evals", arr);
+    return json_pack("{s:o}", "evals", vlab_list_named(lab, EVAL_DIR, eval_listed));
 }
 
 /* ---- loading for a trial --------------------------------------------------------------------------------- */

@@ -54,6 +54,13 @@ char *vlab_key(const char *dir, const char *name, const char *ext);
 /* A JSON document of the bucket: new reference, or NULL (LH_E_NOT_FOUND when absent). */
 json_t *vlab_read_json(lh_vlab *lab, const char *key, lh_err *err);
 int vlab_write_json(lh_vlab *lab, const char *key, const json_t *doc, lh_err *err);
+/* The document "<dir>/<name>.json" read under mu (which the caller does not
+ * hold): as vlab_read_json, but absent is LH_E_NOT_FOUND "no <what> named
+ * '<name>'". */
+json_t *vlab_read_named(lh_vlab *lab, const char *dir, const char *name, const char *what, lh_err *err);
+/* A new array of what read(lab, name) makes (new references; NULL is left
+ * out) of every document "<dir>/<name>.json" in the bucket. */
+json_t *vlab_list_named(lh_vlab *lab, const char *dir, json_t *(*read)(lh_vlab *lab, const char *name));
 /* The params of a {"M",...} object (missing fields zero). */
 lh_hnsw_params vlab_params_of(const json_t *cfg);
 uint64_t vlab_rng_next(uint64_t *state);   /* splitmix64 */

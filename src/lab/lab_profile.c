@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json_util.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
@@ -92,15 +93,8 @@ static int backend_fields(const json_t *req, const char **backend, const char **
 
 static json_t *profile_read(lh_vlab *lab, const char *id, lh_err *err) {
     if (id_check(id, err) != 0) return NULL;
-    char *key = vlab_key(PROFILE_DIR, id, ".json");
-    pthread_mutex_lock(&lab->mu);
-    json_t *p = vlab_read_json(lab, key, err);
-    pthread_mutex_unlock(&lab->mu);
-    free(key);
-    if (!p && err && err->code == LH_E_NOT_FOUND) {
-        lh_err_set(err, LH_E_NOT_FOUND, "no profile named '%s'", id);
-        lh_err_hint(err, "GET /catalog/profiles lists them");
-    }
+    json_t *p = vlab_read_named(lab, PROFILE_DIR, id, "profile", err);
+    if (!p && err && err->code == LH_E_NOT_FOUND) lh_err_hint(err, "GET /catalog/profiles lists them");
     return p;
 }
 
@@ -126,10 +120,7 @@ static json_t *profile_build(lh_vlab *lab, const json_t *req, const char *by, lh
 }
 
 json_t *vlab_profile_put(lh_vlab *lab, const json_t *req, const char *by, int *created, lh_err *err) {
-    if (!json_is_object(req)) {
-        lh_err_set(err, LH_E_BAD_REQUEST, "the body must be a JSON object");
-        return NULL;
-    }
+    if (lh_json_want_object(req, err) != 0) return NULL;
     json_t *doc = profile_build(lab, req, by, err);
     if (!doc) return NULL;
     const char *id = json_string_value(json_object_get(doc, "id"));
@@ -155,23 +146,16 @@ json_t *vlab_profile_put(lh_vlab *lab, const json_t *req, const char *by, int *c
 
 json_t *vlab_profile_get(lh_vlab *lab, const char *id, lh_err *err) { return profile_read(lab, id, err); }
 
+/* A stored profile for the listing; NULL for a file that is not one. */
+static json_t *profile_listed(lh_vlab *lab, const char *id) {
+    json_t *p = profile_read(lab, id, NULL);
+    if (json_is_object(p)) return p;
+    json_decref(p);
+    return NULL;
+}
+
 json_t *vlab_profile_list(lh_vlab *lab) {
-    json_t *arr = json_array();
-    lh_object_info *objs = NULL;
-    size_t n = 0;
-    if (storage_list(lab->cfg.storage, PROFILE_DIR "/", &objs, &n, NULL) == 0) {
-        for (size_t i = 0; i < n; i++) {
-            const char *base = objs[i].key + strlen(PROFILE_DIR "/");
-            size_t bl = strlen(base);
-            if (bl <= 5 || strcmp(base + bl - 5, ".json") || strchr(base, '/')) continue;
-            char *id = lh_strndup(base, bl - 5);
-            json_t *p = profile_read(lab, id, NULL);
-            if (json_is_object(p)) json_array_append(arr, p);
-            json_decref(p);
-            free(id);
-        }
-        storage_list_free(objs, n);
-    }
+    json_t *arr = vlab_list_named(lab, PROFILE_DIR, profile_listed);
     pthread_mutex_lock(&lab->mu);
     json_t *out = json_pack("{s:o, s:s?}", "profiles", arr, "active", lab->active_profile);
     pthread_mutex_unlock(&lab->mu);
@@ -281,10 +265,7 @@ static lh_vsearch_mode warm_mode(const json_t *meta) {
 json_t *vlab_profile_search(lh_vlab *lab, const char *id, const json_t *req, lh_err *err) {
     const char *index, *query, *mode_s;
     double k;
-    if (!json_is_object(req)) {
-        lh_err_set(err, LH_E_BAD_REQUEST, "the body must be a JSON object");
-        return NULL;
-    }
+    if (lh_json_want_object(req, err) != 0) return NULL;
     if (vlab_str_field(req, "index", 1, &index, err) || vlab_str_field(req, "query", 1, &query, err) ||
         vlab_str_field(req, "mode", 0, &mode_s, err) || vlab_num_field(req, "k", 10, 1, 1000, &k, err))
         return NULL;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json_util.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
@@ -239,10 +240,7 @@ json_t *vtrial_run(lh_vlab *lab, const char *index, const char *eval, const lh_h
 json_t *vlab_trial_run(lh_vlab *lab, const json_t *req, lh_err *err) {
     const char *index, *eval, *note;
     lh_hnsw_params p;
-    if (!json_is_object(req)) {
-        lh_err_set(err, LH_E_BAD_REQUEST, "the body must be a JSON object");
-        return NULL;
-    }
+    if (lh_json_want_object(req, err) != 0) return NULL;
     if (vlab_str_field(req, "index", 1, &index, err) || vlab_str_field(req, "eval", 1, &eval, err) ||
         vlab_str_field(req, "note", 0, &note, err) || vlab_config_parse(req, NULL, &p, err))
         return NULL;

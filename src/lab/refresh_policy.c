@@ -164,11 +164,7 @@ vrefresher *vrefresher_start(lh_vlab *lab, lh_err *err) {
 
 void vrefresher_free(vrefresher *r) {
     if (!r) return;
-    pthread_mutex_lock(&r->mu);
-    r->stop = 1;
-    pthread_cond_broadcast(&r->cv);
-    pthread_mutex_unlock(&r->mu);
-    if (r->joinable) pthread_join(r->th, NULL);
+    if (r->joinable) lh_thread_stop(r->th, &r->mu, &r->cv, &r->stop);
     json_decref(r->state);
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);

@@ -241,12 +241,7 @@ lh_query_engine *query_engine_new(const lh_query_config *cfg, lh_err *err) {
 
 void query_engine_free(lh_query_engine *e) {
     if (!e) return;
-    if (e->has_watchdog) {
-        pthread_mutex_lock(&e->mu);
-        e->stopping = 1;
-        pthread_mutex_unlock(&e->mu);
-        pthread_join(e->watchdog, NULL);
-    }
+    if (e->has_watchdog) lh_thread_stop(e->watchdog, &e->mu, NULL, &e->stopping);
     for (int i = 0; e->slots && i < e->nslots; i++) {
         stmt_cache_clear(&e->slots[i]);
         if (e->slots[i].conn) duckdb_disconnect(&e->slots[i].conn);
@@ -440,14 +435,6 @@ static void pool_release(lh_query_engine *e, pool_slot *s) {
     s->deadline = 0;
     pthread_cond_signal(&e->cv);
     pthread_mutex_unlock(&e->mu);
-}
-
-duckdb_connection query_pool_borrow(lh_query_engine *e, int64_t timeout_ms, void **slot, lh_err *err) {
-    uint64_t gen;
-    if (timeout_ms <= 0) timeout_ms = e->cfg.default_timeout_ms;
-    pool_slot *s = pool_checkout(e, lh_mono_s() + (double)timeout_ms / 1000.0, timeout_ms, &gen, err);
-    *slot = s;
-    return s ? s->conn : NULL;
 }
 
 void query_pool_return(lh_query_engine *e, void *slot) { pool_release(e, slot); }
@@ -679,14 +666,34 @@ static int slot_scope(pool_slot *s, const lh_query_scope *scope, lh_err *err) {
     return 0;
 }
 
+duckdb_connection query_pool_borrow_as(lh_query_engine *e, const lh_query_scope *scope, int64_t timeout_ms,
+                                       void **slot, lh_err *err) {
+    uint64_t gen;
+    if (scope && !scope->schema) scope = NULL;
+    if (timeout_ms <= 0) timeout_ms = e->cfg.default_timeout_ms;
+    pool_slot *s = pool_checkout(e, lh_mono_s() + (double)timeout_ms / 1000.0, timeout_ms, &gen, err);
+    if (s && slot_scope(s, scope, err) != 0) {
+        pool_release(e, s);
+        s = NULL;
+    }
+    *slot = s;
+    return s ? s->conn : NULL;
+}
+
+duckdb_connection query_pool_borrow(lh_query_engine *e, int64_t timeout_ms, void **slot, lh_err *err) {
+    return query_pool_borrow_as(e, NULL, timeout_ms, slot, err);
+}
+
 /* The statement cache key: the scope's schema, then the SQL (caller frees). */
 static char *cache_key(const lh_query_scope *scope, const char *bounded) {
     return lh_asprintf("%s\x1f%d\x1f%s", scope ? scope->schema : "", scope ? scope->system_sql : 0, bounded);
 }
 
-lh_query_cursor *query_open_as(lh_query_engine *e, const lh_query_scope *scope, const char *sql,
-                               const lh_query_param *params, size_t nparams, int64_t limit, int64_t timeout_ms,
-                               lh_err *err) {
+/* query_open_as, the guard checking `checked` (the statement sql was
+ * derived from, see query_open_rewritten_as) before sql is prepared. */
+static lh_query_cursor *open_checked(lh_query_engine *e, const lh_query_scope *scope, const char *checked,
+                                     const char *sql, const lh_query_param *params, size_t nparams, int64_t limit,
+                                     int64_t timeout_ms, lh_err *err) {
     if (scope && !scope->schema) scope = NULL;
     if (limit <= 0) limit = e->cfg.default_limit;
     if (limit > e->cfg.max_limit) limit = e->cfg.max_limit;
@@ -713,7 +720,7 @@ lh_query_cursor *query_open_as(lh_query_engine *e, const lh_query_scope *scope, 
     duckdb_prepared_statement stmt = key ? stmt_cache_get(c->slot, gen, key) : NULL;
     int cached = stmt != NULL;
     /* a statement not yet cached for this scope is checked before it is prepared */
-    int rc = !cached && scope && !scope->system_sql ? query_guard_check(c->slot->conn, sql, scope, err) : 0;
+    int rc = !cached && scope && !scope->system_sql ? query_guard_check(c->slot->conn, checked, scope, err) : 0;
     if (rc == 0 && !stmt && bounded) {
         lh_err ignored = {0};
         stmt = prepare_read(c->slot, bounded, &ignored);
@@ -738,6 +745,17 @@ lh_query_cursor *query_open_as(lh_query_engine *e, const lh_query_scope *scope, 
         return NULL;
     }
     return c;
+}
+
+lh_query_cursor *query_open_as(lh_query_engine *e, const lh_query_scope *scope, const char *sql,
+                               const lh_query_param *params, size_t nparams, int64_t limit, int64_t timeout_ms,
+                               lh_err *err) {
+    return open_checked(e, scope, sql, sql, params, nparams, limit, timeout_ms, err);
+}
+
+lh_query_cursor *query_open_rewritten_as(lh_query_engine *e, const lh_query_scope *scope, const char *checked,
+                                         const char *sql, int64_t limit, int64_t timeout_ms, lh_err *err) {
+    return open_checked(e, scope, checked, sql, NULL, 0, limit, timeout_ms, err);
 }
 
 json_t *query_run_json(lh_query_engine *e, const char *sql, const lh_query_param *params, size_t nparams,

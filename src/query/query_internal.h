@@ -55,6 +55,10 @@ int query_guard_check(duckdb_connection conn, const char *sql, const lh_query_sc
 /* Waits (at most timeout_ms, <= 0 = the default) for a pooled connection;
  * *slot is the token to return. NULL with err (503) when none came free. */
 duckdb_connection query_pool_borrow(lh_query_engine *e, int64_t timeout_ms, void **slot, lh_err *err);
+/* The same with the connection's search path and session variables set
+ * for scope (NULL or no schema: the default path). */
+duckdb_connection query_pool_borrow_as(lh_query_engine *e, const lh_query_scope *scope, int64_t timeout_ms,
+                                       void **slot, lh_err *err);
 void query_pool_return(lh_query_engine *e, void *slot);
 /* The folder user SQL may write under (NULL = anywhere). */
 const char *query_allowed_root(const lh_query_engine *e);

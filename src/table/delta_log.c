@@ -7,6 +7,7 @@
  * A file is keyed by its path; its deletion vector travels with it, and a
  * remove that names a deletion vector only removes the file carrying it.
  */
+#include "common/util.h"
 #include "table/delta_log.h"
 
 #include <stdlib.h>
@@ -64,35 +65,8 @@ static void index_grow(delta_replay *r) {
     for (size_t i = 0; i < r->nfiles; i++) *index_slot(r, r->files[i].path) = i + 1;
 }
 
-static int hexv(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 char *delta_path_decode(const char *s) {
-    size_t n = strlen(s);
-    char *out = lh_malloc(n + 1), *w = out;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] != '%') {
-            *w++ = s[i];
-            continue;
-        }
-        if (i + 2 >= n || hexv(s[i + 1]) < 0 || hexv(s[i + 2]) < 0) {
-            free(out);
-            return NULL;
-        }
-        int v = hexv(s[i + 1]) * 16 + hexv(s[i + 2]);
-        if (v == 0) {
-            free(out);
-            return NULL;
-        }
-        *w++ = (char)v;
-        i += 2;
-    }
-    *w = '\0';
-    return out;
+    return lh_pct_decode(s, strlen(s));
 }
 
 static int64_t stats_rows(const char *stats) {

@@ -27,9 +27,50 @@
 
 #define REWRITE_ATTEMPTS 25
 
-static void append_match(lh_strbuf *sb, const char *predicate) {
-    if (predicate) sb_printf(sb, "coalesce((%s), false)", predicate);
+/* The rows of the files flagged in pick (all when NULL) as the caller sees
+ * them (ADR 0240), one relation named rw->relation: its columns are
+ * rw->view_select over the stored ones (all as stored without one), plus
+ * the file name (and row number with LH_SCAN_ROW_NUMBER in flags), whether
+ * the row is in the caller's view (rw->view_filter) and each stored value,
+ * under names carrying a random token so that no predicate can name them —
+ * the statement's SQL is bound against the caller's view before it gets
+ * here (query/dml.c). The stored rows come through table_files_scan
+ * (column mapping applied, columns added later read NULL). */
+typedef struct {
+    char tok[17];
+} viewed_names;
+
+static void append_viewed(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const lh_table_rewrite *rw,
+                          const viewed_names *vn, const int *pick, int flags) {
+    sb_printf(sb, "(SELECT filename AS lh_%s_f", vn->tok);
+    if (flags & LH_SCAN_ROW_NUMBER) sb_printf(sb, ", file_row_number AS lh_%s_r", vn->tok);
+    for (size_t c = 0; c < s->ncolumns; c++) {
+        sb_puts(sb, ", ");
+        sb_sql_ident(sb, s->columns[c].name);
+        sb_printf(sb, " AS lh_%s_%zu", vn->tok, c);
+    }
+    if (rw->view_select) {
+        sb_printf(sb, ", %s", rw->view_select);
+    } else {
+        for (size_t c = 0; c < s->ncolumns; c++) {
+            sb_puts(sb, ", ");
+            sb_sql_ident(sb, s->columns[c].name);
+        }
+    }
+    sb_printf(sb, ", coalesce((%s), false) AS lh_%s_v FROM ", rw->view_filter ? rw->view_filter : "true", vn->tok);
+    table_files_scan(t, sb, s, pick, LH_SCAN_FILENAME | flags);
+    sb_puts(sb, " AS lh_stored) AS ");
+    sb_sql_ident(sb, rw->relation ? rw->relation : "lh_rows");
+}
+
+/* A row the statement changes: in the caller's view and matching. CASE,
+ * not AND: the predicate is evaluated only on the caller's rows, so its
+ * errors (a failed cast quotes the value) never come from another row. */
+static void append_match(lh_strbuf *sb, const lh_table_rewrite *rw, const viewed_names *vn) {
+    sb_printf(sb, "(CASE WHEN lh_%s_v THEN ", vn->tok);
+    if (rw->predicate) sb_printf(sb, "coalesce((%s), false)", rw->predicate);
     else sb_puts(sb, "true");
+    sb_puts(sb, " ELSE false END)");
 }
 
 int64_t table_plan_files(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const char *sql, int *touched,
@@ -58,14 +99,14 @@ int64_t table_plan_files(lh_table *t, duckdb_connection conn, const lh_snapshot 
 }
 
 /* Flags the files holding a matching row in touched[]; returns the rows matched or -1. */
-static int64_t plan_touched(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const char *predicate,
-                            int *touched, lh_err *err) {
+static int64_t plan_touched(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const lh_table_rewrite *rw,
+                            const viewed_names *vn, int *touched, lh_err *err) {
     lh_strbuf sql = LH_STRBUF_INIT;
-    sb_puts(&sql, "SELECT filename, count(*) FROM ");
-    table_files_scan(t, &sql, s, NULL, LH_SCAN_FILENAME);
-    sb_puts(&sql, " AS lh_f WHERE ");
-    append_match(&sql, predicate);
-    sb_puts(&sql, " GROUP BY filename");
+    sb_printf(&sql, "SELECT lh_%s_f, count(*) FROM ", vn->tok);
+    append_viewed(t, &sql, s, rw, vn, NULL, 0);
+    sb_puts(&sql, " WHERE ");
+    append_match(&sql, rw, vn);
+    sb_puts(&sql, " GROUP BY ALL");
     int64_t rows = table_plan_files(t, conn, s, sql.buf, touched, err);
     sb_free(&sql);
     return rows;
@@ -75,50 +116,52 @@ static int64_t plan_touched(lh_table *t, duckdb_connection conn, const lh_snapsh
  * a part of the statement's change set (table_mutations.c). */
 typedef enum { SEL_REWRITE, SEL_PREIMAGE, SEL_POSTIMAGE, SEL_DELETED } sel_kind;
 
+/* Stored values, but for the matching rows' assigned columns (SEL_REWRITE,
+ * SEL_POSTIMAGE); change-set rows carry _change_type and lh_pair first. */
 static char *rewrite_select(lh_table *t, const lh_snapshot *s, const int *touched, const lh_table_rewrite *rw,
-                            sel_kind kind) {
+                            const viewed_names *vn, sel_kind kind) {
     lh_strbuf sb = LH_STRBUF_INIT;
     sb_puts(&sb, "SELECT ");
-    static const char *const change[] = {
-        "", "'update_preimage' AS _change_type, lh_f.filename || '#' || lh_f.file_row_number AS lh_pair, ",
-        "'update_postimage' AS _change_type, lh_f.filename || '#' || lh_f.file_row_number AS lh_pair, ",
-        "'delete' AS _change_type, NULL::VARCHAR AS lh_pair, "};
-    sb_puts(&sb, change[kind]);
+    if (kind == SEL_PREIMAGE || kind == SEL_POSTIMAGE)
+        sb_printf(&sb, "'update_%s' AS _change_type, lh_%s_f || '#' || lh_%s_r AS lh_pair, ",
+                  kind == SEL_PREIMAGE ? "preimage" : "postimage", vn->tok, vn->tok);
+    else if (kind == SEL_DELETED)
+        sb_puts(&sb, "'delete' AS _change_type, NULL::VARCHAR AS lh_pair, ");
     for (size_t c = 0; c < s->ncolumns; c++) {
         const char *name = s->columns[c].name;
         if (c) sb_puts(&sb, ", ");
         size_t k = 0;
         while (k < rw->nset && strcmp(rw->set_cols[k], name)) k++;
         if (k == rw->nset || kind == SEL_PREIMAGE || kind == SEL_DELETED) {
+            sb_printf(&sb, "lh_%s_%zu AS ", vn->tok, c);
             sb_sql_ident(&sb, name);
             continue;
         }
         char *ty = table_duckdb_type(s->columns[c].type);
         sb_puts(&sb, "CAST(CASE WHEN ");
-        append_match(&sb, rw->predicate);
-        sb_printf(&sb, " THEN (%s) ELSE ", rw->set_exprs[k]);
-        sb_sql_ident(&sb, name);
-        sb_printf(&sb, " END AS %s) AS ", ty);
+        append_match(&sb, rw, vn);
+        sb_printf(&sb, " THEN (%s) ELSE lh_%s_%zu END AS %s) AS ", rw->set_exprs[k], vn->tok, c, ty);
         sb_sql_ident(&sb, name);
         free(ty);
     }
     sb_puts(&sb, " FROM ");
-    table_files_scan(t, &sb, s, touched, kind == SEL_PREIMAGE || kind == SEL_POSTIMAGE ? LH_SCAN_FILENAME | LH_SCAN_ROW_NUMBER : 0);
-    sb_puts(&sb, " AS lh_f");
+    append_viewed(t, &sb, s, rw, vn, touched, kind == SEL_PREIMAGE || kind == SEL_POSTIMAGE ? LH_SCAN_ROW_NUMBER : 0);
     if (kind != SEL_REWRITE) {
         sb_puts(&sb, " WHERE ");
-        append_match(&sb, rw->predicate);
+        append_match(&sb, rw, vn);
     } else if (rw->nset == 0) { /* DELETE */
         sb_puts(&sb, " WHERE NOT ");
-        append_match(&sb, rw->predicate);
+        append_match(&sb, rw, vn);
     }
     return sb_steal(&sb);
 }
 
 /* The statement's change set: DELETE's deleted rows, UPDATE's two images. */
-static char *rewrite_changes(lh_table *t, const lh_snapshot *s, const int *touched, const lh_table_rewrite *rw) {
-    if (rw->nset == 0) return rewrite_select(t, s, touched, rw, SEL_DELETED);
-    char *pre = rewrite_select(t, s, touched, rw, SEL_PREIMAGE), *post = rewrite_select(t, s, touched, rw, SEL_POSTIMAGE);
+static char *rewrite_changes(lh_table *t, const lh_snapshot *s, const int *touched, const lh_table_rewrite *rw,
+                             const viewed_names *vn) {
+    if (rw->nset == 0) return rewrite_select(t, s, touched, rw, vn, SEL_DELETED);
+    char *pre = rewrite_select(t, s, touched, rw, vn, SEL_PREIMAGE);
+    char *post = rewrite_select(t, s, touched, rw, vn, SEL_POSTIMAGE);
     char *both = lh_asprintf("%s UNION ALL %s", pre, post);
     free(pre);
     free(post);
@@ -173,19 +216,21 @@ static char *rewrite_build(void *ctx, const lh_snapshot *base, lh_err *err) {
 static int rewrite_once(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const lh_table_rewrite *rw,
                         lh_rewrite_result *out, lh_err *err) {
     int *touched = lh_calloc(s->nfiles + 1, sizeof *touched);
-    int64_t rows = s->nfiles ? plan_touched(t, conn, s, rw->predicate, touched, err) : 0;
+    viewed_names vn;
+    lh_random_hex(vn.tok, 8);
+    int64_t rows = s->nfiles ? plan_touched(t, conn, s, rw, &vn, touched, err) : 0;
     if (rows <= 0) {
         free(touched);
         return rows < 0 ? -1 : 1;
     }
     new_file nf = {0};
     lh_change_capture cap = {0};
-    char *sel = rewrite_select(t, s, touched, rw, SEL_REWRITE);
+    char *sel = rewrite_select(t, s, touched, rw, &vn, SEL_REWRITE);
     int rc = table_parquet_write(t, conn, sel, (const char *const *)s->cluster_by, s, &nf, err);
     free(sel);
     if (rc == 0) rc = table_schema_check(s, &nf.schema, err);
     if (rc == 0 && (s->change_data_feed || rw->row_events)) {
-        char *cs = rewrite_changes(t, s, touched, rw);
+        char *cs = rewrite_changes(t, s, touched, rw, &vn);
         int kinds = !rw->row_events ? 0 : rw->nset ? LH_ROW_EVENTS_UPDATES : LH_ROW_EVENTS_ROWS;
         rc = table_change_capture(t, conn, s, cs, kinds, &cap, err);
         free(cs);

@@ -34,7 +34,7 @@ struct lh_tools {
 lh_catalog *tools_catalog(lh_tools *t) { return t->c; }
 lh_storage *tools_storage(lh_tools *t) { return t->st; }
 
-const char *tools_perm_name(lh_perm p) {
+static const char *tools_perm_name(lh_perm p) {
     return p >= LH_PERM_ADMIN ? "admin" : p == LH_PERM_WRITE ? "write" : "read";
 }
 

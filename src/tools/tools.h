@@ -46,6 +46,4 @@ json_t *tools_call(lh_tools *t, const char *name, const json_t *params, const lh
 /* {"records":[...]} newest first, at most limit (<= 0: 100). */
 json_t *tools_audit(lh_tools *t, int limit);
 
-const char *tools_perm_name(lh_perm p);
-
 #endif

@@ -2,7 +2,7 @@
  * fuzz_router.c — libFuzzer target: arbitrary bytes as a request path
  * matched against a route table shaped like the gateway's (literals,
  * {param} segments, a trailing {rest...}), and as a percent-escaped string
- * for router_decode. Checks memory safety and the router's invariants:
+ * for lh_pct_decode (the decoder of path parameters). Checks memory safety and the router's invariants:
  * a found route's parameters are NUL-free strings, a decoded value never
  * grows longer than its input.
  */
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/util.h"
 #include "http/router.h"
 
 static lh_router *R;
@@ -45,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         for (size_t i = 0; i < p.n; i++) assert(p.values[i] && strlen(p.values[i]) <= size);
     }
     router_params_free(&p);
-    char *d = router_decode((const char *)data, size);
+    char *d = lh_pct_decode((const char *)data, size);
     if (d) assert(strlen(d) <= size);
     free(d);
     free(s);

@@ -19,8 +19,7 @@ acked=0; bad_count=0; lost=0; bad_manifest=0; temps_left=0; log_gaps=0; not_up=0
 for round in $(seq 1 "$ROUNDS"); do
   : >"$LH_TMP/acks"
   ( while true; do
-      code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
-        --data-binary '{"objects":["in/batch.csv"]}' "$LH_URL/catalog/datasets/by-name/events/append")
+      code=$(post_status /catalog/datasets/by-name/events/append '{"objects":["in/batch.csv"]}')
       [ "$code" = 200 ] && echo 1 >>"$LH_TMP/acks"
       [ "$code" = 000 ] && break
     done ) &
@@ -35,9 +34,7 @@ for round in $(seq 1 "$ROUNDS"); do
   [ $((n / 10 - 1)) -ge "$acked" ] || { lost=$((lost + 1)); echo "# round $round: $n rows but $acked appends acknowledged"; }
   for m in "$DATA"/_catalog/datasets/*.json; do jq -e .name "$m" >/dev/null 2>&1 || bad_manifest=$((bad_manifest + 1)); done
   [ "$(find "$DATA" -name '.*.tmp-*' | wc -l)" -eq 0 ] || temps_left=$((temps_left + 1))
-  last=$(ls "$DATA/tables/events/_delta_log/" | grep -E '^[0-9]{20}\.json$' | sort | tail -1 | sed 's/^0*//; s/\.json$//')
-  cnt=$(ls "$DATA/tables/events/_delta_log/" | grep -cE '^[0-9]{20}\.json$')
-  [ "$cnt" -eq $(( ${last:-0} + 1 )) ] || log_gaps=$((log_gaps + 1))
+  delta_log_whole "$DATA/tables/events" || log_gaps=$((log_gaps + 1))
   # the manifest follows the table after a crash between commit and manifest write
   rc=$(jq -r .row_count "$DATA/_catalog/datasets/events.json")
   [ "$rc" = "$n" ] || { bad_count=$((bad_count + 1)); echo "# round $round: manifest row_count $rc, table $n"; }

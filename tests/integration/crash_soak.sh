@@ -37,8 +37,7 @@ appender() {
     code=$(curl -s -o /dev/null -w '%{http_code}' -T "$f" "$LH_URL/storage/objects/in/w$w-r$r-s$s.csv")
     [ "$code" = 000 ] && break
     [ "$code" = 200 ] || [ "$code" = 201 ] || continue
-    code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
-      --data-binary "{\"objects\":[\"in/w$w-r$r-s$s.csv\"]}" "$LH_URL/catalog/datasets/by-name/soak/append")
+    code=$(post_status /catalog/datasets/by-name/soak/append "{\"objects\":[\"in/w$w-r$r-s$s.csv\"]}")
     [ "$code" = 200 ] && echo "$w,$r,$s" >>"$LH_TMP/acks/append.$w.$r"
     [ "$code" = 000 ] && break
   done
@@ -48,9 +47,7 @@ journaler() {
   local w=$1 r=$2 s=0 code
   while true; do
     s=$((s + 1))
-    code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
-      --data-binary "{\"entity\":\"soak\",\"entity_id\":\"j$w-r$r-$s\",\"field\":\"n\",\"new_value\":$s}" \
-      "$LH_URL/journal/event")
+    code=$(post_status /journal/event "{\"entity\":\"soak\",\"entity_id\":\"j$w-r$r-$s\",\"field\":\"n\",\"new_value\":$s}")
     [ "$code" = 200 ] || [ "$code" = 201 ] && echo "j$w-r$r-$s" >>"$LH_TMP/acks/journal.$w.$r"
     [ "$code" = 000 ] && break
   done
@@ -60,9 +57,8 @@ tombstoner() {
   local r=$1 s=0 code
   while [ $s -lt 999 ]; do
     s=$((s + 1))
-    code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
-      --data-binary "{\"row_key_column\":\"id\",\"row_key_values\":[$((r * 1000 + s))]}" \
-      "$LH_URL/catalog/datasets/by-name/victims/tombstone")
+    code=$(post_status /catalog/datasets/by-name/victims/tombstone \
+      "{\"row_key_column\":\"id\",\"row_key_values\":[$((r * 1000 + s))]}")
     [ "$code" = 200 ] || [ "$code" = 201 ] && echo "$((r * 1000 + s))" >>"$LH_TMP/acks/tomb.$r"
     [ "$code" = 000 ] && break
   done
@@ -83,9 +79,7 @@ for round in $(seq 1 "$ROUNDS"); do
   n=$(q "SELECT count(*) FROM soak" | jq -r '.rows[0][0]')
   part=$(q "SELECT count(*) FROM (SELECT writer, round, seq FROM soak GROUP BY ALL HAVING count(*) <> $ROWS)" | jq -r '.rows[0][0]')
   [[ "$n" =~ ^[0-9]+$ ]] && [ "$part" = 0 ] || { torn=$((torn + 1)); echo "# round $round: count '$n', partial batches '$part'"; }
-  last=$(ls "$DATA/tables/soak/_delta_log/" | grep -E '^[0-9]{20}\.json$' | sort | tail -1 | sed 's/^0*//; s/\.json$//')
-  cnt=$(ls "$DATA/tables/soak/_delta_log/" | grep -cE '^[0-9]{20}\.json$')
-  [ "$cnt" -eq $(( ${last:-0} + 1 )) ] || { gaps=$((gaps + 1)); echo "# round $round: log gap"; }
+  delta_log_whole "$DATA/tables/soak" || { gaps=$((gaps + 1)); echo "# round $round: log gap"; }
   rc=$(jq -r .row_count "$DATA/_catalog/datasets/soak.json" 2>/dev/null)
   [ "$rc" = "$n" ] || { behind=$((behind + 1)); echo "# round $round: manifest row_count $rc, table $n"; }
 done

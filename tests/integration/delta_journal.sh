@@ -35,7 +35,7 @@ http GET "/journal/history/5?entity=candidates" "${R[@]}"
 check_eq "an unchanged value is no event" "$(jget '.events | map(select(.source == "sql")) | length')" 1
 
 # values of sensitive columns never reach the journal (read keys read it)
-qw "UPDATE candidates SET email = 'someone.new@example.com' WHERE candidate_id = 5"
+qa "UPDATE candidates SET email = 'someone.new@example.com' WHERE candidate_id = 5"  # the write role may not SET a column it sees masked
 recent "entity=candidates&field=email"
 check_eq "an e-mail change is recorded, its values redacted" "$(jget '.events[0] | [.entity_id, .old_value, .new_value] | join("|")')" "5|[redacted]|[redacted]"
 check "no e-mail address in the journal" bash -c "! curl -s -H 'X-API-Key: reader-key' '$LH_URL/journal/recent?source=sql&limit=10000' | grep -q 'someone.new@'"

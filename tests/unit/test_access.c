@@ -21,24 +21,16 @@
 #include "common/util.h"
 #include "query/query.h"
 #include "storage/storage.h"
+#include "support/fixture.h"
 
 typedef struct {
     lh_storage *st;
     lh_access *a;
 } fixture;
 
-static void rm_rf(const char *dir) {
-    char *cmd = lh_asprintf("rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-    free(cmd);
-}
-
 static int setup(void **state) {
-    char tmpl[] = "/tmp/lh-access-XXXXXX";
-    assert_non_null(mkdtemp(tmpl));
     fixture *f = lh_calloc(1, sizeof *f);
-    f->st = storage_open_local("primary", tmpl, NULL);
-    assert_non_null(f->st);
+    f->st = fixture_bucket_open("access", NULL);
     lh_err err = {0};
     f->a = access_open(f->st, NULL, NULL, &err);
     if (!f->a) fail_msg("access_open: %s", err.msg);
@@ -49,8 +41,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
     fixture *f = *state;
     access_free(f->a);
-    rm_rf(storage_root(f->st));
-    storage_free(f->st);
+    fixture_bucket_close(f->st);
     free(f);
     return 0;
 }

@@ -18,21 +18,10 @@
 #include "common/strbuf.h"
 #include "common/util.h"
 #include "storage/appender.h"
+#include "support/fixture.h"
 
 #define THREADS 16
 #define PER_THREAD 50
-
-static char *tmpdir_new(void) {
-    char tmpl[] = "/tmp/lh-appender-XXXXXX";
-    assert_non_null(mkdtemp(tmpl));
-    return lh_strdup(tmpl);
-}
-
-static void rm_rf(const char *dir) {
-    char *cmd = lh_asprintf("rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-    free(cmd);
-}
 
 typedef struct {
     lh_appender *a;
@@ -53,7 +42,7 @@ static void *append_worker(void *arg) {
 
 static void test_concurrent_appends(void **state) {
     (void)state;
-    char *dir = tmpdir_new();
+    char *dir = fixture_tmpdir_new("appender");
     char *path = lh_asprintf("%s/sub/folder/log.jsonl", dir); /* folders are made */
     lh_err err = {0};
     lh_appender *a = appender_open(path, &err);
@@ -95,13 +84,13 @@ static void test_concurrent_appends(void **state) {
         for (int i = 0; i < PER_THREAD; i++) assert_int_equal(seen[t][i], 1);
     free(text);
     free(path);
-    rm_rf(dir);
+    fixture_rm_rf(dir);
     free(dir);
 }
 
 static void test_two_phase_and_reopen(void **state) {
     (void)state;
-    char *dir = tmpdir_new();
+    char *dir = fixture_tmpdir_new("appender");
     char *path = lh_asprintf("%s/wal.log", dir);
     lh_err err = {0};
     lh_appender *a = appender_open(path, &err);
@@ -134,7 +123,7 @@ static void test_two_phase_and_reopen(void **state) {
     assert_int_not_equal(err.code, LH_OK);
     free(bad);
     free(path);
-    rm_rf(dir);
+    fixture_rm_rf(dir);
     free(dir);
 }
 
@@ -154,7 +143,7 @@ static void *sync_later(void *arg) {
 /* close waits for a caller between its write and its sync */
 static void test_close_waits_for_syncers(void **state) {
     (void)state;
-    char *dir = tmpdir_new();
+    char *dir = fixture_tmpdir_new("appender");
     char *path = lh_asprintf("%s/x.log", dir);
     lh_err err = {0};
     lh_appender *a = appender_open(path, &err);
@@ -167,7 +156,7 @@ static void test_close_waits_for_syncers(void **state) {
     pthread_join(th, NULL);
     assert_int_equal(l.rc, 0);
     free(path);
-    rm_rf(dir);
+    fixture_rm_rf(dir);
     free(dir);
 }
 

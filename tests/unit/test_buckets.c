@@ -24,18 +24,13 @@
 #include "common/util.h"
 #include "storage/buckets.h"
 #include "storage/storage.h"
+#include "support/fixture.h"
 
 typedef struct {
     char *dir;
     lh_storage *primary;
     lh_buckets *reg;
 } fixture;
-
-static void rm_rf(const char *dir) {
-    char *cmd = lh_asprintf("rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-    free(cmd);
-}
 
 static void write_file(const char *path, const char *text, mode_t mode) {
     FILE *f = fopen(path, "w");
@@ -47,9 +42,7 @@ static void write_file(const char *path, const char *text, mode_t mode) {
 
 static int setup(void **state) {
     fixture *fx = lh_calloc(1, sizeof *fx);
-    char tmpl[] = "/tmp/lh-buckets-XXXXXX";
-    assert_non_null(mkdtemp(tmpl));
-    fx->dir = lh_strdup(tmpl);
+    fx->dir = fixture_tmpdir_new("buckets");
     char *proot = lh_asprintf("%s/primary", fx->dir), *rroot = lh_asprintf("%s/rescue", fx->dir);
     lh_err err = {0};
     fx->primary = storage_open_local("primary", proot, &err);
@@ -68,7 +61,7 @@ static int teardown(void **state) {
     fixture *fx = *state;
     buckets_free(fx->reg);
     storage_free(fx->primary);
-    rm_rf(fx->dir);
+    fixture_rm_rf(fx->dir);
     free(fx->dir);
     free(fx);
     return 0;

@@ -19,6 +19,7 @@
 #include "catalog/catalog.h"
 #include "common/strbuf.h"
 #include "storage/storage.h"
+#include "support/fixture.h"
 
 typedef struct {
     char *dir;
@@ -69,12 +70,8 @@ static json_t *write(env *e, const char *name, const char *sql, lh_write_mode mo
 }
 
 static int setup(void **state) {
-    char tmpl[] = "/tmp/lh-catalog-XXXXXX";
-    assert_non_null(mkdtemp(tmpl));
     env *e = lh_calloc(1, sizeof *e);
-    e->dir = lh_strdup(tmpl);
-    e->st = storage_open_local("primary", e->dir, NULL);
-    assert_non_null(e->st);
+    e->st = fixture_bucket_open("catalog", &e->dir);
     cat_open(e);
     json_decref(write(e, "people", PEOPLE_SQL(0, 100), LH_WRITE_CREATE));
     *state = e;
@@ -84,10 +81,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
     env *e = *state;
     catalog_free(e->cat);
-    storage_free(e->st);
-    char *cmd = lh_asprintf("rm -rf '%s'", e->dir);
-    assert_int_equal(system(cmd), 0);
-    free(cmd);
+    fixture_bucket_close(e->st);
     on_views(e, 0, NULL, NULL, 0);
     free(e->views);
     free(e->dir);

@@ -150,6 +150,54 @@ static void test_json_unknown_key(void **state) {
     json_decref(arr);
 }
 
+/* lh_pct_decode: one level of %XX (either case), nothing else ('+' stays);
+ * a cut or non-hex escape and an encoded NUL are refused. */
+static void test_pct_decode(void **state) {
+    (void)state;
+    assert_int_equal(lh_hex_digit('7'), 7);
+    assert_int_equal(lh_hex_digit('b'), 11);
+    assert_int_equal(lh_hex_digit('F'), 15);
+    assert_int_equal(lh_hex_digit('g'), -1);
+    assert_int_equal(lh_hex_digit(-61), -1);
+    const char *ok[][2] = {{"a%20b+c", "a b+c"}, {"%2Fx%2f", "/x/"}, {"%2541", "%41"}, {"", ""}};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        char *d = lh_pct_decode(ok[i][0], strlen(ok[i][0]));
+        assert_non_null(d);
+        assert_string_equal(d, ok[i][1]);
+        free(d);
+    }
+    const char *bad[] = {"%", "ab%2", "%zz", "x%00y"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) assert_null(lh_pct_decode(bad[i], strlen(bad[i])));
+    char *part = lh_pct_decode("a%41%", 4); /* only the first n bytes count */
+    assert_string_equal(part, "aA");
+    free(part);
+}
+
+/* Feeds s to an lh_utf8 as a scanner would: 0 when every sequence is whole and valid. */
+static int utf8_check(const char *s) {
+    lh_utf8 u = {0};
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (u.need > 0) {
+            if (lh_utf8_next(&u, *p) != 0) return -1;
+        } else if (*p >= 0x80 && lh_utf8_lead(&u, *p) != 0) {
+            return -1;
+        }
+    }
+    return u.need == 0 ? 0 : -1;
+}
+
+/* lh_utf8: well-formed sequences of 1 to 4 bytes pass; stray continuation
+ * bytes, overlong forms, surrogates, code points past U+10FFFF and a cut
+ * sequence do not. */
+static void test_utf8(void **state) {
+    (void)state;
+    assert_int_equal(utf8_check("plain ascii"), 0);
+    assert_int_equal(utf8_check("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \xF4\x8F\xBF\xBF"), 0);
+    const char *bad[] = {"\x80", "\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xF5",
+                         "\xE2\x82", "\xC3("};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) assert_int_equal(utf8_check(bad[i]), -1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_duck_open_settings),
@@ -158,6 +206,8 @@ int main(void) {
         cmocka_unit_test(test_time_format_roundtrip),
         cmocka_unit_test(test_temp_path_beside),
         cmocka_unit_test(test_json_unknown_key),
+        cmocka_unit_test(test_pct_decode),
+        cmocka_unit_test(test_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -448,6 +448,20 @@ static void test_keyword_refresh_after_append(void **state) {
     vfix_free(f);
 }
 
+/* A fixture whose dataset "people" holds rows 0..n-1 of doc_text, indexed
+ * on body. */
+static vfix *people_indexed(int n) {
+    vfix *f = vfix_new();
+    assert_int_equal(vfix_write(f, "people", "BIGINT", 0, n, doc_text, LH_WRITE_CREATE), 0);
+    assert_non_null(vfix_open(f));
+    lh_err err = {0};
+    lh_vbuild_req req = {.dataset = "people", .id_column = "id", .text_column = "body"};
+    json_t *m = vindex_build_sync(f->vx, &req, &err);
+    if (!m) fail_msg("index build: %s", err.msg);
+    json_decref(m);
+    return f;
+}
+
 static const char *zebra_text(int i, char *buf, size_t cap) {
     snprintf(buf, cap, "Candidate %d keeps a zebra.", i);
     return buf;
@@ -456,12 +470,8 @@ static const char *zebra_text(int i, char *buf, size_t cap) {
 /* A repeated filter is served from the cache until the data changes. */
 static void test_filter_cache_follows_the_data(void **state) {
     (void)state;
-    vfix *f = vfix_new();
-    assert_int_equal(vfix_write(f, "people", "BIGINT", 0, 20, doc_text, LH_WRITE_CREATE), 0);
-    assert_non_null(vfix_open(f));
+    vfix *f = people_indexed(20);
     lh_err err = {0};
-    lh_vbuild_req req = {.dataset = "people", .id_column = "id", .text_column = "body"};
-    json_decref(vindex_build_sync(f->vx, &req, &err));
     lh_vsearch_opts o;
     vindex_search_opts_init(&o);
     o.filter = "body LIKE '%zebra%'";
@@ -516,12 +526,8 @@ static void *race_searcher(void *arg) {
 
 static void test_concurrent_filtered_searches(void **state) {
     (void)state;
-    vfix *f = vfix_new();
-    assert_int_equal(vfix_write(f, "people", "BIGINT", 0, 60, doc_text, LH_WRITE_CREATE), 0);
-    assert_non_null(vfix_open(f));
+    vfix *f = people_indexed(60);
     lh_err err = {0};
-    lh_vbuild_req req = {.dataset = "people", .id_column = "id", .text_column = "body"};
-    json_decref(vindex_build_sync(f->vx, &req, &err));
     race_ctx c[4];
     pthread_t th[4];
     for (int i = 0; i < 4; i++) {
@@ -559,12 +565,8 @@ static int fork_rerank(void *ctx, const char *query, const char *const *docs, si
 
 static void test_rerank_stage(void **state) {
     (void)state;
-    vfix *f = vfix_new();
-    assert_int_equal(vfix_write(f, "people", "BIGINT", 0, 24, doc_text, LH_WRITE_CREATE), 0);
-    assert_non_null(vfix_open(f));
+    vfix *f = people_indexed(24);
     lh_err err = {0};
-    lh_vbuild_req req = {.dataset = "people", .id_column = "id", .text_column = "body"};
-    json_decref(vindex_build_sync(f->vx, &req, &err));
     lh_vsearch_opts o;
     vindex_search_opts_init(&o);
     o.k = 3;

@@ -21,6 +21,7 @@
 #include "common/util.h"
 #include "ingest/ingest.h"
 #include "pdf_fixture.h"
+#include "support/fixture.h"
 
 typedef struct {
     char *dir;
@@ -29,13 +30,9 @@ typedef struct {
 } env;
 
 static int setup(void **state) {
-    char tmpl[] = "/tmp/lh-ingest-XXXXXX";
-    assert_non_null(mkdtemp(tmpl));
     env *e = lh_calloc(1, sizeof *e);
-    e->dir = lh_strdup(tmpl);
     lh_err err = {0};
-    e->st = storage_open_local("primary", e->dir, &err);
-    assert_non_null(e->st);
+    e->st = fixture_bucket_open("ingest", &e->dir);
     lh_catalog_options opt = {10, 1, 0};
     e->cat = catalog_open(e->st, &opt, &err);
     assert_non_null(e->cat);
@@ -46,10 +43,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
     env *e = *state;
     catalog_free(e->cat);
-    storage_free(e->st);
-    char *cmd = lh_asprintf("rm -rf '%s'", e->dir);
-    assert_int_equal(system(cmd), 0);
-    free(cmd);
+    fixture_bucket_close(e->st);
     free(e->dir);
     free(e);
     return 0;

@@ -17,18 +17,7 @@
 #include "common/strbuf.h"
 #include "common/util.h"
 #include "jobs/jobs.h"
-
-static char *tmpdir_new(void) {
-    char tmpl[] = "/tmp/lh-jobs-XXXXXX";
-    assert_non_null(mkdtemp(tmpl));
-    return lh_strdup(tmpl);
-}
-
-static void rm_rf(const char *dir) {
-    char *cmd = lh_asprintf("rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-    free(cmd);
-}
+#include "support/fixture.h"
 
 static const char *state_of(lh_jobs *js, const char *id) {
     static char buf[32];
@@ -189,7 +178,7 @@ static void test_free_cancels_queue(void **state) {
 }
 
 static void test_persist_and_restart(void **state) {
-    char *dir = tmpdir_new();
+    char *dir = fixture_tmpdir_new("jobs");
     lh_err err = {0};
     lh_storage *st = storage_open_local("p", dir, &err);
     assert_non_null(st);
@@ -230,7 +219,7 @@ static void test_persist_and_restart(void **state) {
     free(text);
     free(key);
     free(id);
-    rm_rf(dir);
+    fixture_rm_rf(dir);
     storage_free(st);
     free(dir);
 }

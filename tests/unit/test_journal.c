@@ -25,17 +25,12 @@
 #include "journal/journal.h"
 #include "query/query.h"
 #include "storage/storage.h"
+#include "support/fixture.h"
 
 typedef struct {
     lh_storage *st;
     lh_journal *j;
 } fixture;
-
-static void rm_rf(const char *dir) {
-    char *cmd = lh_asprintf("rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-    free(cmd);
-}
 
 static lh_journal *open_journal(lh_storage *st, size_t threshold, int interval_ms, size_t compact_at) {
     lh_journal_options o = {.flush_threshold = threshold, .flush_interval_ms = interval_ms,
@@ -47,11 +42,8 @@ static lh_journal *open_journal(lh_storage *st, size_t threshold, int interval_m
 }
 
 static int setup(void **state) {
-    char tmpl[] = "/tmp/lh-journal-XXXXXX";
-    assert_non_null(mkdtemp(tmpl));
     fixture *f = lh_calloc(1, sizeof *f);
-    f->st = storage_open_local("primary", tmpl, NULL);
-    assert_non_null(f->st);
+    f->st = fixture_bucket_open("journal", NULL);
     f->j = open_journal(f->st, 1000, -1, 0);
     *state = f;
     return 0;
@@ -60,8 +52,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
     fixture *f = *state;
     journal_free(f->j);
-    rm_rf(storage_root(f->st));
-    storage_free(f->st);
+    fixture_bucket_close(f->st);
     free(f);
     return 0;
 }

@@ -20,6 +20,7 @@
 #include "common/util.h"
 #include "ingest/pdf.h"
 #include "pdf_fixture.h"
+#include "support/fixture.h"
 
 #define MAX_ROWS 16
 
@@ -64,9 +65,7 @@ typedef struct {
 
 static int setup(void **state) {
     fixtures *f = lh_calloc(1, sizeof *f);
-    char tmpl[] = "/tmp/lh-pdf-XXXXXX";
-    assert_non_null(mkdtemp(tmpl));
-    f->dir = lh_strdup(tmpl);
+    f->dir = fixture_tmpdir_new("pdf");
     f->text3 = lh_asprintf("%s/text3.pdf", f->dir);
     f->scanned = lh_asprintf("%s/scanned.pdf", f->dir);
     f->mixed = lh_asprintf("%s/mixed.pdf", f->dir);
@@ -80,9 +79,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     fixtures *f = *state;
-    char *cmd = lh_asprintf("rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(cmd);
+    fixture_rm_rf(f->dir);
     free(f->text3);
     free(f->scanned);
     free(f->mixed);

@@ -18,21 +18,10 @@
 #include "common/strbuf.h"
 #include "common/util.h"
 #include "storage/storage.h"
-
-static char *tmpdir_new(void) {
-    char tmpl[] = "/tmp/lh-storage-XXXXXX";
-    assert_non_null(mkdtemp(tmpl));
-    return lh_strdup(tmpl);
-}
-
-static void rm_rf(const char *dir) {
-    char *cmd = lh_asprintf("rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-    free(cmd);
-}
+#include "support/fixture.h"
 
 static int setup(void **state) {
-    char *dir = tmpdir_new();
+    char *dir = fixture_tmpdir_new("storage");
     lh_err err = {0};
     lh_storage *st = storage_open_local("primary", dir, &err);
     free(dir);
@@ -43,7 +32,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     lh_storage *st = *state;
-    rm_rf(storage_root(st));
+    fixture_rm_rf(storage_root(st));
     storage_free(st);
     return 0;
 }
@@ -53,7 +42,7 @@ static void test_url_root_refused(void **state) {
     (void)state;
     char cwd[4096];
     assert_non_null(getcwd(cwd, sizeof cwd));
-    char *dir = tmpdir_new();
+    char *dir = fixture_tmpdir_new("storage");
     assert_int_equal(chdir(dir), 0);
     lh_err err = {0};
     assert_null(storage_open_local("primary", "s3://lake/warehouse", &err));
@@ -62,7 +51,7 @@ static void test_url_root_refused(void **state) {
     struct stat sb;
     assert_int_not_equal(stat("s3:", &sb), 0);
     assert_int_equal(chdir(cwd), 0);
-    rm_rf(dir);
+    fixture_rm_rf(dir);
     free(dir);
 }
 

@@ -27,6 +27,7 @@
 #include "common/strbuf.h"
 #include "query/query.h"
 #include "storage/storage.h"
+#include "support/fixture.h"
 
 typedef struct {
     char *dir;
@@ -75,12 +76,8 @@ static void write_people(env *e, const char *name, int from, int to, lh_write_mo
 }
 
 static int setup(void **state) {
-    char tmpl[] = "/tmp/lh-tombv-XXXXXX";
-    assert_non_null(mkdtemp(tmpl));
     env *e = lh_calloc(1, sizeof *e);
-    e->dir = lh_strdup(tmpl);
-    e->st = storage_open_local("primary", e->dir, NULL);
-    assert_non_null(e->st);
+    e->st = fixture_bucket_open("tombv", &e->dir);
     env_open(e, 256 << 20);
     write_people(e, "people", 0, 11, LH_WRITE_CREATE); /* ids 0..9 and one NULL id */
     *state = e;
@@ -90,10 +87,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
     env *e = *state;
     if (e->cat) env_close(e);
-    storage_free(e->st);
-    char *cmd = lh_asprintf("rm -rf '%s'", e->dir);
-    assert_int_equal(system(cmd), 0);
-    free(cmd);
+    fixture_bucket_close(e->st);
     free(e->dir);
     free(e);
     return 0;

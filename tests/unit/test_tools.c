@@ -25,6 +25,7 @@
 #include "query/query.h"
 #include "storage/storage.h"
 #include "tools/tools_internal.h"
+#include "support/fixture.h"
 
 /* A principal of the given level (its SQL unconfined, as the admin role's
  * would be: these tests are about the registry, not masking). */
@@ -52,11 +53,8 @@ static void on_views(void *ctx, uint64_t version, const char *const *names, cons
 
 static int group_setup(void **state) {
     (void)state;
-    char tmpl[] = "/tmp/lh-tools-XXXXXX";
-    assert_non_null(mkdtemp(tmpl));
-    E.dir = lh_strdup(tmpl);
     lh_err err = {0};
-    E.st = storage_open_local("primary", E.dir, &err);
+    E.st = fixture_bucket_open("tools", &E.dir);
     lh_query_config qc = {.threads = 2, .pool_size = 2, .allowed_root = storage_root(E.st)};
     E.q = query_engine_new(&qc, &err);
     lh_catalog_options opt = {10, 2, 0};
@@ -75,10 +73,7 @@ static int group_teardown(void **state) {
     tools_free(E.t);
     catalog_free(E.cat);
     query_engine_free(E.q);
-    storage_free(E.st);
-    char *cmd = lh_asprintf("rm -rf '%s'", E.dir);
-    assert_int_equal(system(cmd), 0);
-    free(cmd);
+    fixture_bucket_close(E.st);
     free(E.dir);
     return 0;
 }

@@ -20,6 +20,7 @@
 #include "storage/storage.h"
 #include "workspace/workspace.h"
 #include "workspace/workspace_internal.h"
+#include "support/fixture.h"
 
 #define DAY (24LL * 3600 * 1000)
 
@@ -34,12 +35,9 @@ static int64_t fake_clock(void *ctx) {
 }
 
 static int setup(void **state) {
-    char tmpl[] = "/tmp/lh-ws-XXXXXX";
-    assert_non_null(mkdtemp(tmpl));
     fixture *f = lh_calloc(1, sizeof *f);
     lh_err err = {0};
-    f->st = storage_open_local("primary", tmpl, &err);
-    assert_non_null(f->st);
+    f->st = fixture_bucket_open("ws", NULL);
     f->ws = workspaces_open(f->st, &err);
     assert_non_null(f->ws);
     f->now = lh_now_ms();
@@ -51,10 +49,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
     fixture *f = *state;
     workspaces_free(f->ws);
-    char *cmd = lh_asprintf("rm -rf '%s'", storage_root(f->st));
-    assert_int_equal(system(cmd), 0);
-    free(cmd);
-    storage_free(f->st);
+    fixture_bucket_close(f->st);
     free(f);
     return 0;
 }
