@@ -138,11 +138,22 @@ static void app_close(lh_app *app) {
     memset(app, 0, sizeof *app);
 }
 
+/* The primary bucket: [storage] root, a folder or s3://bucket/prefix (ADR 0230). */
+static lh_storage *primary_open(const lh_config *cfg, lh_err *err) {
+    lh_storage_root_config rc = {.root = cfg->storage.root, .secrets_file = cfg->storage.secrets_file,
+                                 .secret_ref = cfg->storage.secret_ref, .addressing = cfg->storage.s3_addressing,
+                                 .cache_dir = cfg->storage.cache_dir,
+                                 .cache_max_bytes = cfg->storage.cache_max_gb << 30,
+                                 .max_attempts = cfg->storage.s3_max_attempts};
+    /* every module reads and writes through the storage API (ADR 0235, 0236) */
+    return storage_open_root("primary", &rc, err);
+}
+
 static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
     memset(app, 0, sizeof *app);
     app->cfg = cfg;
     app->started_ms = lh_now_ms();
-    app->storage = storage_open_local("primary", cfg->storage.root, err);
+    app->storage = primary_open(cfg, err);
     if (!app->storage) return -1;
     if (storage_lock(app->storage, err) != 0) { /* one process per data folder (ADR 0187) */
         storage_free(app->storage);
@@ -151,7 +162,8 @@ static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
     }
     storage_cleanup_temp(app->storage); /* safe: no other process is writing here */
     lh_buckets_config bc = {app->storage, cfg->storage.buckets, cfg->storage.nbuckets,
-                            cfg->storage.rescue_bucket, cfg->storage.secrets_file};
+                            cfg->storage.rescue_bucket, cfg->storage.secrets_file,
+                            cfg->storage.cache_dir, cfg->storage.cache_max_gb << 30};
     app->buckets = buckets_open(&bc, err); /* primary + [[storage.buckets]], probed */
     if (!app->buckets) goto fail;
     const char *roots[64]; /* local buckets user SQL may read besides primary */
@@ -164,7 +176,7 @@ static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
         .max_limit = cfg->query.max_limit,
         .default_timeout_ms = cfg->query.timeout_ms,
         .max_result_bytes = cfg->query.max_result_mb << 20,
-        .allowed_root = storage_root(app->storage),
+        .allowed_root = storage_local_dir(app->storage), /* remote primary: its cache folder */
         .extra_roots = roots,
         .nextra_roots = nroots < 64 ? nroots : 64,
     };
@@ -180,6 +192,8 @@ static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
     app->cache = query_cache_new(app->query, cfg->query.cache_max_mb << 20, err);
     if (!app->cache) goto fail;
     catalog_set_views_listener(app->catalog, publish_views, app->cache);
+    if (storage_is_remote(app->storage)) /* views read cached copies: refetch what was evicted (ADR 0235) */
+        query_engine_set_prepare(app->query, catalog_fetch_for_sql, catalog_release_files, app->catalog);
     app->tools = tools_new(app->query, app->catalog, app->storage, err);
     if (!app->tools) goto fail;
     app->ai = ai_open(cfg, err);
@@ -362,7 +376,7 @@ static int cmd_audit(const cli_args *a) {
     lh_config *cfg = load_config(a);
     if (!cfg) return 2;
     lh_err err = {0};
-    lh_storage *st = storage_open_local("primary", cfg->storage.root, &err);
+    lh_storage *st = primary_open(cfg, &err);
     json_t *r = st ? access_audit_verify(st, &err) : NULL;
     int rc = 1;
     if (r) {

@@ -46,17 +46,90 @@ free_port() {
   return 1
 }
 
+# lh_s3_start — starts s3rver (npm; bucket "lake", in $LH_TMP/s3) and the
+# conditional-write shim in front of it (tests/helpers/s3shim.js, which adds
+# If-None-Match: * that s3rver ignores), each on a free loopback port. Sets
+# S3_RAW_URL (s3rver itself), S3_URL (the shim), S3_PID, S3_SHIM_PID; both
+# are stopped at the end like the servers. Returns 1 without s3rver.
+lh_s3_start() {
+  local s3rver=$ROOT/node_modules/.bin/s3rver
+  [ -x "$s3rver" ] || return 1
+  [ -n "${S3_URL:-}" ] && return 0
+  S3_RAW_PORT=$(free_port)
+  S3_RAW_URL="http://127.0.0.1:$S3_RAW_PORT"
+  mkdir -p "$LH_TMP/s3"
+  "$s3rver" -d "$LH_TMP/s3" -a 127.0.0.1 -p "$S3_RAW_PORT" -s --configure-bucket lake >"$LH_TMP/s3.log" 2>&1 &
+  S3_PID=$!
+  LH_PIDS+=("$S3_PID")
+  local up=0
+  for _ in $(seq 1 100); do
+    (echo >/dev/tcp/127.0.0.1/$S3_RAW_PORT) >/dev/null 2>&1 && { up=1; break; }
+    sleep 0.1
+  done
+  [ "$up" = 1 ] || return 1
+  mock_start "$ROOT/tests/helpers/s3shim.js" --upstream "127.0.0.1:$S3_RAW_PORT"
+  S3_SHIM_PID=$MOCK_PID
+  [ "$MOCK_URL" != "http://127.0.0.1:" ] || return 1
+  S3_URL=$MOCK_URL
+}
+
+# lh_s3_env — the AWS_* variables (and cache folder) for a lakehouse whose
+# data is on the shim's s3rver, one per line, for `env`
+lh_s3_env() {
+  printf '%s\n' AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1 \
+    "AWS_ENDPOINT_URL=$S3_URL" "LAKEHOUSE_STORAGE_CACHE_DIR=$LH_TMP/s3cache"
+}
+
+# lh_data_location DATA_DIR — where lh_start puts DATA_DIR's data: the folder
+# itself, or with LH_TEST_PRIMARY=s3 the prefix of s3://lake named after it
+# (one prefix per folder, so a restart on the same folder finds its data)
+lh_data_location() {
+  if [ "${LH_TEST_PRIMARY:-}" = s3 ] && [ "${1#s3://}" = "$1" ]; then
+    echo "s3://lake/t-$(printf '%s' "$1" | sha256sum | cut -c1-12)"
+  else
+    echo "$1"
+  fi
+}
+
+# lh_data_view DATA_DIR — a local folder holding DATA_DIR's objects as files,
+# for tests that inspect what the server wrote: DATA_DIR itself, or with
+# LH_TEST_PRIMARY=s3 a fresh view of its S3 prefix built from s3rver's store
+# (each "<key>._S3rver_object" hard-linked as "<key>"); rebuilt on each call
+lh_data_view() {
+  local loc; loc=$(lh_data_location "$1")
+  if [ "$loc" = "$1" ]; then echo "$1"; return 0; fi
+  local src=$LH_TMP/s3/lake/${loc#s3://lake/} view=$LH_TMP/s3view/${loc#s3://lake/} f k
+  rm -rf "$view"; mkdir -p "$view"
+  if [ -d "$src" ]; then
+    while IFS= read -r -d '' f; do
+      k=${f#"$src"/}; k=${k%._S3rver_object}
+      mkdir -p "$view/$(dirname "$k")" && ln "$f" "$view/$k"
+    done < <(find "$src" -type f -name '*._S3rver_object' -print0)
+  fi
+  echo "$view"
+}
+
 # lh_start DATA_DIR [ENV=VAL...] — starts a server, sets LH_URL and LH_PID.
 # Auth is on by default in the server; tests run it off (loopback only)
 # unless they pass LAKEHOUSE_AUTH_ENABLED=true themselves.
 # A port taken between the probe and the bind is retried with another one.
+# With LH_TEST_PRIMARY=s3 the data lives on s3rver behind the shim (started
+# on first use) under a prefix named after DATA_DIR (lh_data_location).
 lh_start() {
   local data=$1; shift
+  local -a s3env=() cd_args=()
+  if [ "${LH_TEST_PRIMARY:-}" = s3 ]; then
+    lh_s3_start || { echo "# LH_TEST_PRIMARY=s3: s3rver or the shim did not start"; return 1; }
+    mapfile -t s3env < <(lh_s3_env)
+    cd_args=(--chdir="$LH_TMP")  # a file a module still writes by local path lands in the temp folder
+    data=$(lh_data_location "$data")
+  fi
+  set -- "${s3env[@]}" "$@"
   local attempt
   for attempt in 1 2 3; do
     LH_PORT=$(free_port)
     LH_URL="http://127.0.0.1:$LH_PORT"
-    env LAKEHOUSE_AUTH_ENABLED=false LAKEHOUSE_PORT=$LH_PORT LAKEHOUSE_DATA="$data" LAKEHOUSE_GRPC_PORT=0 "$@" "$LH_BIN" serve \
+    env "${cd_args[@]}" LAKEHOUSE_AUTH_ENABLED=false LAKEHOUSE_PORT=$LH_PORT LAKEHOUSE_DATA="$data" LAKEHOUSE_GRPC_PORT=0 "$@" "$LH_BIN" serve \
       >>"$LH_TMP/server.out" 2>>"$LH_TMP/server.log" &
     LH_PID=$!
     LH_PIDS+=("$LH_PID")

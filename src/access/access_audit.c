@@ -14,6 +14,11 @@
  * newest "seq hash" is kept in _access/audit.head after each sync, so
  * access_audit_verify finds a changed, removed, reordered or truncated
  * record.
+ *
+ * On a remote bucket (S3 cannot append, ADR 0236) each group commit of the
+ * flusher is one new object _access/audit/<n>.jsonl (seglog.h) holding the
+ * lines appended since the last; the chain runs on across segments, and
+ * verification reads them in order after any local-layout files.
  */
 #include <fcntl.h>
 #include <math.h>
@@ -29,7 +34,9 @@
 
 #include "access/access_internal.h"
 #include "common/log.h"
+#include "common/strbuf.h"
 #include "common/util.h"
+#include "seglog/seglog.h"
 
 #define AUDIT_KEEP 1000
 #define AUDIT_KEY "_access/audit.jsonl"
@@ -45,8 +52,10 @@ struct access_log {
     pthread_mutex_t mu;
     json_t *ring[AUDIT_KEEP];   /* owned */
     size_t next, count;
-    char *path;                 /* owned */
+    char *path;                 /* owned; NULL on a remote bucket */
     int fd;                     /* the open log, -1 when it cannot be opened */
+    lh_seglog *seg;             /* remote bucket: the segments (owned) ... */
+    lh_strbuf pending;          /* ... and the lines of the next one */
     char last_hash[65];         /* the chain's head */
     unsigned char key[32];      /* the chain key (from the deployment's secret) */
     int64_t seq;                /* the last record's number */
@@ -68,8 +77,9 @@ static void ring_put(access_log *l, json_t *rec) {
 static void log_load(access_log *l) {
     char *text = NULL;
     size_t len = 0;
-    if (lh_read_file(l->path, &text, &len, NULL) != 0) return;
-    if (len > 0 && text[len - 1] != '\n') {
+    if (l->seg ? seglog_read(l->st, AUDIT_KEY, &text, &len, NULL) != 0 : lh_read_file(l->path, &text, &len, NULL) != 0)
+        return;
+    if (!l->seg && len > 0 && text[len - 1] != '\n') {
         int fd = open(l->path, O_WRONLY | O_APPEND | O_CLOEXEC);
         if (fd < 0 || write(fd, "\n", 1) != 1) LOG_WARN("access: cannot end the torn audit line");
         if (fd >= 0) close(fd);
@@ -93,6 +103,7 @@ static void log_load(access_log *l) {
 }
 
 static int log_reopen(access_log *l) {
+    if (l->seg) return -1; /* no file on a remote bucket */
     if (l->fd >= 0) close(l->fd);
     l->fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     return l->fd;
@@ -100,8 +111,12 @@ static int log_reopen(access_log *l) {
 
 /* fsyncs what was appended and records the chain's head; holds mu. */
 static void log_sync(access_log *l) {
-    if (!l->dirty || l->fd < 0) return;
-    if (fsync(l->fd) != 0) LOG_WARN("access: audit fsync failed");
+    if (!l->dirty || (l->fd < 0 && !l->seg)) return;
+    lh_err err = {0};
+    if (l->seg && seglog_append(l->seg, l->pending.buf, l->pending.len, &err) != 0)
+        LOG_WARN("access: audit segment not written: %s", err.msg);
+    else if (!l->seg && fsync(l->fd) != 0) LOG_WARN("access: audit fsync failed");
+    sb_reset(&l->pending);
     char head[96];
     int n = snprintf(head, sizeof head, "%lld %s\n", (long long)l->seq, l->last_hash);
     if (storage_put(l->st, AUDIT_HEAD_KEY, head, (size_t)n, NULL, NULL) != 0) LOG_WARN("access: cannot write the audit head");
@@ -128,8 +143,10 @@ static void *flusher_main(void *arg) {
 }
 
 access_log *access_log_open(lh_storage *st, const unsigned char secret[32], lh_err *err) {
-    char *dir = storage_path(st, "_access");
-    int rc = lh_mkdirs(dir, err);
+    lh_seglog *seg = storage_is_remote(st) ? seglog_open(st, AUDIT_KEY, err) : NULL;
+    if (storage_is_remote(st) && !seg) return NULL;
+    char *dir = seg ? NULL : storage_path(st, "_access");
+    int rc = dir ? lh_mkdirs(dir, err) : 0;
     free(dir);
     if (rc != 0) return NULL;
     access_log *l = lh_calloc(1, sizeof *l);
@@ -137,11 +154,12 @@ access_log *access_log_open(lh_storage *st, const unsigned char secret[32], lh_e
     access_key_derive(secret, CHAIN_LABEL, l->key);
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->cv, NULL);
-    l->path = storage_path(st, AUDIT_KEY);
+    l->seg = seg;
+    l->path = seg ? NULL : storage_path(st, AUDIT_KEY);
     l->fd = -1;
     memcpy(l->last_hash, GENESIS, 65);
     log_load(l);
-    if (log_reopen(l) < 0) LOG_WARN("access: cannot open the audit log %s", AUDIT_KEY);
+    if (!l->seg && log_reopen(l) < 0) LOG_WARN("access: cannot open the audit log %s", AUDIT_KEY);
     pthread_create(&l->flusher, NULL, flusher_main, l);
     return l;
 }
@@ -152,6 +170,8 @@ void access_log_free(access_log *l) {
     pthread_cond_destroy(&l->cv);
     for (size_t i = 0; i < AUDIT_KEEP; i++) json_decref(l->ring[i]);
     if (l->fd >= 0) close(l->fd);
+    seglog_close(l->seg);
+    sb_free(&l->pending);
     pthread_mutex_destroy(&l->mu);
     OPENSSL_cleanse(l->key, sizeof l->key);
     free(l->path);
@@ -202,10 +222,14 @@ static void file_append(access_log *l, json_t *rec) {
     char *line = lh_asprintf("%s,\"hash\":\"%s\"}\n", body, hash);
     free(body);
     json_object_set_new(rec, "hash", json_string(hash));
-    rotate_if_big(l);
-    if (l->fd < 0) log_reopen(l);
     size_t len = strlen(line);
-    if (l->fd < 0 || write(l->fd, line, len) != (ssize_t)len) LOG_WARN("access: audit write failed");
+    if (l->seg) {
+        sb_append(&l->pending, line, len);
+    } else {
+        rotate_if_big(l);
+        if (l->fd < 0) log_reopen(l);
+        if (l->fd < 0 || write(l->fd, line, len) != (ssize_t)len) LOG_WARN("access: audit write failed");
+    }
     memcpy(l->last_hash, hash, 65);
     l->seq++;
     l->dirty = 1;

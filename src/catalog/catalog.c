@@ -153,6 +153,7 @@ static int entry_load(lh_catalog *c, json_t *m, cat_entry *e, lh_err *err) {
             return -1;
         }
         e->select_sql = table_snapshot_select_sql(t, s);
+        table_note_read_keys(t, s);
         table_snapshot_free(s);
     }
     e->name = lh_strdup(json_string_value(json_object_get(m, "name")));
@@ -374,7 +375,8 @@ static char *objects_select(lh_catalog *c, const json_t *req, char **source_out,
             lh_err_hint(err, "add \"format\": csv, json or parquet");
             goto fail;
         }
-        char *path = storage_path(c->st, key);
+        char *path = storage_fetch_path(c->st, key, err); /* remote: a cached copy */
+        if (!path) goto fail;
         sb_puts(&paths, i ? ", " : "[");
         sb_sql_str(&paths, path);
         free(path);

@@ -49,6 +49,13 @@ typedef enum {
 lh_catalog *catalog_open(lh_storage *st, const lh_catalog_options *opt, lh_err *err);
 void catalog_free(lh_catalog *c);
 void catalog_set_views_listener(lh_catalog *c, lh_catalog_views_fn fn, void *ctx);
+/* A query-engine prepare hook (lh_query_prepare_fn; catalog: the
+ * lh_catalog): puts back in the remote bucket's cache the files of every
+ * dataset sql names and pins them; *hold says what to unpin with
+ * catalog_release_files when the statement is done (catalog_files.c,
+ * ADR 0235). */
+int catalog_fetch_for_sql(void *catalog, const char *sql, void **hold, lh_err *err);
+void catalog_release_files(void *catalog, void *hold);
 
 /* POST /catalog/datasets: objects (csv/json/parquet, converted to Delta) or
  * {"format":"delta","location"}. 400/404/409/422 as documented; a failed

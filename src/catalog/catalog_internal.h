@@ -114,6 +114,10 @@ typedef struct {
     size_t n, cap;
 } cat_viewset;
 void viewset_build(lh_catalog *c, cat_viewset *vs);
+/* 1 when an AI-safe view over dataset `base` is named in sql, as
+ * mentions(sql, view name) tells. Caller holds lock. */
+int views_read_base(const lh_catalog *c, const char *sql, const char *base,
+                    int (*mentions)(const char *sql, const char *name));
 void viewset_free(cat_viewset *vs);
 
 #endif

@@ -226,6 +226,7 @@ int manifest_refresh(lh_catalog *c, json_t *m, lh_table *t, char **select_out, l
     lh_snapshot *snap = table_snapshot(t, -1, err);
     if (!snap) return -1;
     char *select = table_snapshot_select_sql(t, snap);
+    table_note_read_keys(t, snap);
     sample_set s;
     if (sample_rows(c, select, &s, err) != 0) {
         free(select);

@@ -3,7 +3,8 @@
  *
  * A request {row_key_column, row_key_values[], actor, reason} appends a
  * record per key to _catalog/tombstones/<dataset>/log.jsonl through the
- * group-commit appender (storage/appender.h): the records go in one write
+ * group-commit appender (seglog/seglog.h; on a remote bucket each group
+ * commit is its own object log/<n>.jsonl, ADR 0236): the records go in one write
  * under write_mu, the fsync happens after write_mu is released and is
  * shared with concurrent requests, and the answer waits for it, so every
  * acknowledged tombstone is on disk (ADR 0188). Older datasets may still
@@ -28,7 +29,7 @@
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
-#include "storage/appender.h"
+#include "seglog/seglog.h"
 
 #define TOMB_PREFIX "_catalog/tombstones/"
 #define TOMB_MAX_KEYS 100000 /* per request */
@@ -44,7 +45,7 @@ typedef struct {
 
 typedef struct {
     char *dataset;
-    lh_appender *log;   /* _catalog/tombstones/<dataset>/log.jsonl */
+    lh_seglog *log;   /* _catalog/tombstones/<dataset>/log.jsonl */
 } tomb_log;
 
 struct cat_tombs {
@@ -194,13 +195,11 @@ static long log_find(lh_catalog *c, const char *dataset) {
 }
 
 /* dataset's log appender, opened on first use. Caller holds write_mu. */
-static lh_appender *log_for(lh_catalog *c, const char *dataset, lh_err *err) {
+static lh_seglog *log_for(lh_catalog *c, const char *dataset, lh_err *err) {
     long i = log_find(c, dataset);
     if (i >= 0) return c->tombs->logs[i].log;
     char *key = lh_asprintf(TOMB_PREFIX "%s/" TOMB_LOG, dataset);
-    char *path = storage_path(c->st, key);
-    lh_appender *a = appender_open(path, err);
-    free(path);
+    lh_seglog *a = seglog_open(c->st, key, err); /* remote: one object per group commit */
     free(key);
     if (!a) return NULL;
     if (!c->tombs) c->tombs = lh_calloc(1, sizeof *c->tombs);
@@ -215,7 +214,7 @@ static void log_close(lh_catalog *c, const char *dataset) {
     long i = log_find(c, dataset);
     if (i < 0) return;
     cat_tombs *t = c->tombs;
-    appender_close(t->logs[i].log);
+    seglog_close(t->logs[i].log);
     free(t->logs[i].dataset);
     memmove(&t->logs[i], &t->logs[i + 1], (t->nlogs - (size_t)i - 1) * sizeof *t->logs);
     t->nlogs--;
@@ -372,12 +371,12 @@ static char *records_text(const json_t *records) {
 /* Writes the records to dataset name's log (phase one of the appender:
  * *a and *ticket say what to wait for). Returns the log's key. Caller
  * holds write_mu. */
-static char *records_write(lh_catalog *c, const char *name, const json_t *records, lh_appender **a,
+static char *records_write(lh_catalog *c, const char *name, const json_t *records, lh_seglog **a,
                            uint64_t *ticket, lh_err *err) {
     *a = log_for(c, name, err);
     if (!*a) return NULL;
     char *text = records_text(records);
-    int rc = appender_write(*a, text, strlen(text), ticket, err);
+    int rc = seglog_write(*a, text, strlen(text), ticket, err);
     free(text);
     if (rc != 0) return NULL;
     return lh_asprintf(TOMB_PREFIX "%s/" TOMB_LOG, name);
@@ -400,7 +399,7 @@ static json_t *records_build(const char *name, const char *column, const json_t 
 /* Under write_mu: checks, writes the records to the log and applies them
  * in memory; *log and *ticket say what the caller must wait for. */
 static json_t *tombstone_apply(lh_catalog *c, const char *name, const char *column, const json_t *recs,
-                               lh_appender **log, uint64_t *ticket, lh_err *err) {
+                               lh_seglog **log, uint64_t *ticket, lh_err *err) {
     if (check_target(c, name, column, err) != 0) return NULL;
     char *key = records_write(c, name, recs, log, ticket, err);
     if (!key) return NULL;
@@ -434,14 +433,14 @@ json_t *catalog_tombstone_add(lh_catalog *c, const char *name, const json_t *req
     const char *actor = actor_v ? json_string_value(actor_v) : default_actor ? default_actor : "anonymous";
     json_t *recs = records_build(name, column, keys, actor, reason_v ? json_string_value(reason_v) : "");
     json_decref(keys);
-    lh_appender *log = NULL;
+    lh_seglog *log = NULL;
     uint64_t ticket = 0;
     pthread_mutex_lock(&c->write_mu);
     json_t *out = tombstone_apply(c, name, column, recs, &log, &ticket, err);
     pthread_mutex_unlock(&c->write_mu);
     json_decref(recs);
     /* outside write_mu: concurrent tombstones share the fsync; log_close waits for it */
-    if (out && appender_sync(log, ticket, err) != 0) {
+    if (out && seglog_sync(log, ticket, err) != 0) {
         lh_err_prefix(err, "tombstone applied but not confirmed on disk");
         json_decref(out);
         out = NULL;

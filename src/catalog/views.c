@@ -197,6 +197,16 @@ void viewset_build(lh_catalog *c, cat_viewset *vs) {
     }
 }
 
+int views_read_base(const lh_catalog *c, const char *sql, const char *base,
+                    int (*mentions)(const char *sql, const char *name)) {
+    for (size_t i = 0; c->aiviews && i < c->aiviews->n; i++) {
+        const aiview *v = &c->aiviews->v[i];
+        const char *b = json_string_value(json_object_get(v->def, "base_dataset"));
+        if (b && !strcmp(b, base) && mentions(sql, v->name)) return 1;
+    }
+    return 0;
+}
+
 void viewset_free(cat_viewset *vs) {
     for (size_t i = 0; i < vs->n; i++) {
         free(vs->names[i]);

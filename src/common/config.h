@@ -59,6 +59,11 @@ typedef struct {
         int checkpoint_interval;   /* Delta checkpoint every N commits: 10 */
         char *rescue_bucket;       /* NULL: no rescue fallback on reads */
         char *secrets_file;        /* NULL: no secrets (S3 buckets need one); must be 0600 */
+        char *secret_ref;          /* NULL: an s3:// root takes its keys from AWS_*; else this secrets-file table */
+        char *s3_addressing;       /* "auto": virtual-hosted on amazonaws.com, path-style elsewhere | "path" | "virtual" */
+        char *cache_dir;           /* NULL: $XDG_CACHE_HOME/lakehouse (~/.cache/lakehouse); remote buckets cache here */
+        int64_t cache_max_gb;      /* each remote bucket's read cache: 10 (GiB); 0 = unbounded */
+        int s3_max_attempts;       /* tries per S3 request on 5xx, 429, timeouts: 4 */
         lh_bucket_config *buckets; /* [[storage.buckets]], owned; "primary" is always root */
         size_t nbuckets;
     } storage;

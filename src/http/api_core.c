@@ -7,6 +7,7 @@
 #include "common/util.h"
 #include "common/version.h"
 #include "http/internal.h"
+#include "storage/storage.h"
 #include "telemetry/metrics.h"
 
 void api_health(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -16,10 +17,12 @@ void api_health(lh_app *app, lh_req *req, lh_resp *resp) {
 }
 
 static json_t *status_storage(lh_app *app) {
-    int writable = access(storage_root(app->storage), W_OK) == 0;
-    return json_pack("{s:b, s:s, s:s, s:s, s:b}", "ok", writable, "backend", "local", "bucket",
-                     storage_name(app->storage), "root", storage_root(app->storage), "writable",
-                     writable);
+    lh_err err = {0};
+    int ok = storage_probe(app->storage, &err) == 0; /* local: folder writable; S3: the bucket answers */
+    json_t *j = json_pack("{s:b, s:s, s:s, s:s, s:b}", "ok", ok, "backend", storage_backend(app->storage), "bucket",
+                          storage_name(app->storage), "root", storage_root(app->storage), "writable", ok);
+    if (!ok) json_object_set_new(j, "error", json_string(err.msg));
+    return j;
 }
 
 static json_t *status_catalog(lh_app *app) {
@@ -136,6 +139,20 @@ void api_system_status(lh_app *app, lh_req *req, lh_resp *resp) {
     resp_json(resp, 200, json_pack("{s:o, s:I}", "components", c, "uptime_s", (json_int_t)up));
 }
 
+/* The primary bucket's read cache (remote primaries; zeros for a folder). */
+static void metrics_storage_cache(lh_storage *st) {
+    lh_storage_cache_stats cs;
+    storage_cache_stats(st, &cs);
+    metrics_gauge_set("lakehouse_storage_cache_hits_total", "Reads by path served from the local cache", (double)cs.hits);
+    metrics_gauge_set("lakehouse_storage_cache_misses_total", "Reads by path that downloaded the object",
+                      (double)cs.misses);
+    metrics_gauge_set("lakehouse_storage_cache_evictions_total", "Cached copies evicted to stay under cache_max_gb",
+                      (double)cs.evictions);
+    metrics_gauge_set("lakehouse_storage_cache_fetched_bytes_total", "Bytes downloaded into the cache",
+                      (double)cs.fetched_bytes);
+    metrics_gauge_set("lakehouse_storage_cache_bytes", "Bytes the cache holds now", (double)cs.bytes);
+}
+
 void api_metrics(lh_app *app, lh_req *req, lh_resp *resp) {
     size_t datasets = 0;
     uint64_t version = 0;
@@ -152,6 +169,7 @@ void api_metrics(lh_app *app, lh_req *req, lh_resp *resp) {
     metrics_gauge_set("lakehouse_query_pool_wait_timeouts", "Waits for a pooled connection that reached the deadline",
                       (double)ps.wait_timeouts);
     metrics_gauge_set("lakehouse_query_total", "SQL queries run", (double)queries);
+    metrics_storage_cache(app->storage);
     lh_strbuf sb = LH_STRBUF_INIT;
     metrics_render(&sb);
     metrics_admission(app, &sb);

@@ -66,7 +66,8 @@ char *ingest_dataset_from_filename(const char *filename);
 
 /* A fresh staging path inside the bucket for an upload (caller frees). Its
  * name is a storage temp name, so listings never show it and the start-up
- * temp cleanup removes it after a crash. */
+ * temp cleanup removes it after a crash. A remote bucket's is a local file
+ * in its cache's staging folder (storage_stage_path). */
 char *ingest_staging_path(lh_storage *st, lh_err *err);
 
 /* filename (may be NULL) tells a .tsv; free with ingest_prescan_free

@@ -74,6 +74,9 @@ static const char *extension(const char *name) {
 }
 
 char *ingest_staging_path(lh_storage *st, lh_err *err) {
+    /* remote bucket: a local file in its cache's staging folder (an upload
+     * is read by path and never becomes an object itself) */
+    if (storage_is_remote(st)) return storage_stage_path(st, "_staging/upload", err);
     char *dir = storage_path(st, "_staging");
     if (lh_mkdirs(dir, err) != 0) {
         free(dir);

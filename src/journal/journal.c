@@ -13,7 +13,8 @@
  *
  * Durability (ADR 0188): an append writes its events to the write-ahead log
  * _journal/wal-<n>.jsonl in the same critical section that buffers them,
- * and returns only once the group-commit appender has fsynced them. A
+ * and returns only once the group-commit appender has fsynced them (on a
+ * remote bucket: uploaded them as a segment object, seglog.h). A
  * flush rotates to segment n+1 in the critical section that takes the
  * buffer, so every event of segments <= n is in the flushed file; once that
  * file is durable those segments are deleted. On open, the events of the
@@ -34,7 +35,7 @@
 #include "common/strbuf.h"
 #include "common/util.h"
 #include "journal/journal_internal.h"
-#include "storage/appender.h"
+#include "seglog/seglog.h"
 
 #define DIR_KEY "_journal"
 #define FILE_PREFIX "_journal/events-"
@@ -66,7 +67,7 @@ struct lh_journal {
     char last_error[512];
     lh_query_engine *q;         /* borrowed; NULL until journal_sql_register */
     int view_ready;
-    lh_appender *wal;           /* current write-ahead segment; under mu */
+    lh_seglog *wal;           /* current write-ahead segment; under mu */
     uint64_t wal_seq;           /* its number */
 };
 
@@ -86,12 +87,8 @@ static void events_free(jevent **v, size_t n) {
     free(v);
 }
 
-/* Absolute paths of keys[0..n) (caller frees with strv_free). */
-static char **paths_of(lh_journal *j, char *const *keys, size_t n) {
-    char **p = lh_calloc(n ? n : 1, sizeof *p);
-    for (size_t i = 0; i < n; i++) p[i] = storage_path(j->st, keys[i]);
-    return p;
-}
+/* Local paths of keys[0..n) to read (caller frees with strv_free). */
+static char **paths_of(lh_journal *j, char *const *keys, size_t n) { return jfiles_read_paths(j->st, keys, n); }
 
 /* ---- the file list ------------------------------------------------------- */
 
@@ -120,20 +117,21 @@ static char *file_key_new(lh_journal *j) {
 
 /* ---- the SQL view -------------------------------------------------------- */
 
+/* A glob keeps the view current on a local bucket; on a remote one it
+ * lists the files' cached copies, so every new file list republishes it. */
 static void view_publish(lh_journal *j) {
-    if (!j->q || j->view_ready || j->nfiles == 0) return;
-    char *dir = storage_path(j->st, DIR_KEY);
-    char *glob = lh_asprintf("%s/events-*.parquet", dir);
+    if (!j->q || (j->view_ready && !storage_is_remote(j->st)) || j->nfiles == 0) return;
+    pthread_mutex_lock(&j->mu);
+    char *source = jfiles_view_source(j->st, DIR_KEY, j->files, j->nfiles);
+    pthread_mutex_unlock(&j->mu);
     lh_strbuf sql = LH_STRBUF_INIT;
-    sb_puts(&sql, "CREATE OR REPLACE VIEW journal_events AS SELECT * FROM read_parquet(");
-    sb_sql_str(&sql, glob);
-    sb_puts(&sql, ", union_by_name = true)");
+    sb_printf(&sql, "CREATE OR REPLACE VIEW journal_events AS SELECT * FROM read_parquet(%s, union_by_name = true)",
+              source);
+    free(source);
     lh_err err = {0};
     if (query_exec(j->q, sql.buf, &err) == 0) j->view_ready = 1;
     else LOG_WARN("journal: view journal_events not created: %s", err.msg);
     sb_free(&sql);
-    free(glob);
-    free(dir);
 }
 
 int journal_sql_register(lh_journal *j, lh_query_engine *q, lh_err *err) {
@@ -193,9 +191,7 @@ static void merge_if_due(lh_journal *j) {
     char *out = file_key_new(j);
     pthread_mutex_unlock(&j->mu);
     lh_err err = {0};
-    char **paths = paths_of(j, keys, n);
-    char *out_path = storage_path(j->st, out);
-    if (intent_write(j, out, keys, n, &err) != 0 || jstore_merge(j->store, paths, n, out_path, &err) != 0) {
+    if (intent_write(j, out, keys, n, &err) != 0 || jfiles_merge(j->st, j->store, keys, n, out, &err) != 0) {
         LOG_WARN("journal: merge of %zu files failed: %s", n, err.msg);
         storage_delete(j->st, INTENT_KEY, NULL);
     } else {
@@ -213,9 +209,7 @@ static void merge_if_due(lh_journal *j) {
         storage_delete(j->st, INTENT_KEY, NULL);
         LOG_INFO("journal: merged %zu files into %s", n, out);
     }
-    free(out_path);
     free(out);
-    strv_free(paths, n);
     strv_free(keys, n);
 }
 
@@ -232,13 +226,24 @@ static uint64_t wal_seq_of(const char *key) {
     return strtoull(key + pl, NULL, 10);
 }
 
-static lh_appender *wal_open_seq(lh_journal *j, uint64_t seq, lh_err *err) {
+static lh_seglog *wal_open_seq(lh_journal *j, uint64_t seq, lh_err *err) {
     char *key = wal_key(seq);
-    char *path = storage_path(j->st, key);
-    lh_appender *a = appender_open(path, err);
-    free(path);
+    lh_seglog *a = seglog_open(j->st, key, err); /* remote: one object per group commit */
     free(key);
     return a;
+}
+
+/* The WAL segments of a listing, each once, oldest first (a remote one is
+ * many objects): caller frees each and the array. */
+static char **wal_logs(lh_journal *j, lh_object_info *objs, size_t n, size_t *nlogs) {
+    char **logs = lh_calloc(n ? n : 1, sizeof *logs);
+    *nlogs = 0;
+    for (size_t i = 0; i < n; i++) {
+        char *log = seglog_log_key(j->st, objs[i].key);
+        if (log && wal_seq_of(log) && (!*nlogs || strcmp(logs[*nlogs - 1], log))) logs[(*nlogs)++] = log;
+        else free(log);
+    }
+    return logs;
 }
 
 /* Deletes the segments numbered below `below` (their events are in files). */
@@ -246,11 +251,12 @@ static void wal_drop_below(lh_journal *j, uint64_t below) {
     lh_object_info *objs = NULL;
     size_t n = 0;
     if (storage_list(j->st, WAL_PREFIX, &objs, &n, NULL) != 0) return;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t seq = wal_seq_of(objs[i].key);
-        if (seq > 0 && seq < below) storage_delete(j->st, objs[i].key, NULL);
-    }
+    size_t nlogs;
+    char **logs = wal_logs(j, objs, n, &nlogs);
     storage_list_free(objs, n);
+    for (size_t i = 0; i < nlogs; i++)
+        if (wal_seq_of(logs[i]) < below) seglog_remove(j->st, logs[i], NULL);
+    strv_free(logs, nlogs);
 }
 
 /* The events of one segment's text (a torn last line is dropped). */
@@ -302,7 +308,12 @@ static int keep_unflushed(lh_journal *j, jevent **evs, size_t *n, lh_err *err) {
 static int wal_replay_segment(lh_journal *j, const char *key, lh_err *err) {
     char *text = NULL;
     size_t len = 0;
-    if (storage_get(j->st, key, &text, &len, err) != 0) return -1;
+    lh_err e = {0};
+    if (seglog_read(j->st, key, &text, &len, &e) != 0) {
+        if (e.code == LH_E_NOT_FOUND) return 0; /* a remote segment with no record yet */
+        if (err) *err = e;
+        return -1;
+    }
     size_t n = 0;
     jevent **evs = wal_parse(text, len, &n);
     free(text);
@@ -328,17 +339,19 @@ static int wal_recover(lh_journal *j, lh_err *err) {
     lh_object_info *objs = NULL;
     size_t n = 0;
     if (storage_list(j->st, WAL_PREFIX, &objs, &n, err) != 0) return -1;
+    size_t nlogs;
+    char **logs = wal_logs(j, objs, n, &nlogs);
+    storage_list_free(objs, n);
     uint64_t max = 0;
     int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) { /* sorted: oldest segment first */
-        uint64_t seq = wal_seq_of(objs[i].key);
-        if (!seq) continue;
+    for (size_t i = 0; i < nlogs && rc == 0; i++) { /* sorted: oldest segment first */
+        uint64_t seq = wal_seq_of(logs[i]);
         if (seq > max) max = seq;
-        int r = wal_replay_segment(j, objs[i].key, err);
+        int r = wal_replay_segment(j, logs[i], err);
         if (r < 0) rc = -1;
-        else if (r == 0) storage_delete(j->st, objs[i].key, NULL);
+        else if (r == 0) seglog_remove(j->st, logs[i], NULL);
     }
-    storage_list_free(objs, n);
+    strv_free(logs, nlogs);
     if (rc != 0) return -1;
     j->wal_seq = max + 1;
     j->wal = wal_open_seq(j, j->wal_seq, err);
@@ -348,14 +361,14 @@ static int wal_recover(lh_journal *j, lh_err *err) {
 /* Starts segment wal_seq + 1 for the appends after a flush took the
  * buffer; caller holds mu. Returns the old segment (to close outside mu),
  * or NULL when the new one cannot be opened (appends stay in the old). */
-static lh_appender *wal_rotate(lh_journal *j) {
+static lh_seglog *wal_rotate(lh_journal *j) {
     lh_err err = {0};
-    lh_appender *next = wal_open_seq(j, j->wal_seq + 1, &err);
+    lh_seglog *next = wal_open_seq(j, j->wal_seq + 1, &err);
     if (!next) {
         LOG_WARN("journal: cannot start a new write-ahead segment: %s", err.msg);
         return NULL;
     }
-    lh_appender *old = j->wal;
+    lh_seglog *old = j->wal;
     j->wal = next;
     j->wal_seq++;
     return old;
@@ -395,14 +408,12 @@ static int flush_now(lh_journal *j, size_t *flushed, char **key_out, lh_err *err
     j->buf = NULL;
     j->nbuf = j->capbuf = 0;
     char *key = file_key_new(j);
-    lh_appender *old_wal = wal_rotate(j);
+    lh_seglog *old_wal = wal_rotate(j);
     uint64_t covered_below = old_wal ? j->wal_seq : 0; /* segments < this are in `flushing` */
     pthread_mutex_unlock(&j->mu);
-    appender_close(old_wal); /* waits for appends still syncing into it */
+    seglog_close(old_wal); /* waits for appends still syncing into it */
 
-    char *path = storage_path(j->st, key);
-    int rc = jstore_write(j->store, path, j->flushing, j->nflushing, err);
-    free(path);
+    int rc = jfiles_write(j->st, j->store, key, j->flushing, j->nflushing, err);
     if (rc == 0 && covered_below) wal_drop_below(j, covered_below);
 
     pthread_mutex_lock(&j->mu);
@@ -507,9 +518,9 @@ static json_t *buffer_push(lh_journal *j, jevent **evs, size_t n, lh_err *err) {
         free(line);
     }
     /* one write for all: the request's events are durable together or not at all */
-    lh_appender *a = j->wal;
+    lh_seglog *a = j->wal;
     uint64_t ticket = 0;
-    if (appender_write(a, wal.buf, wal.len, &ticket, err) != 0) {
+    if (seglog_write(a, wal.buf, wal.len, &ticket, err) != 0) {
         pthread_mutex_unlock(&j->mu);
         sb_free(&wal);
         events_free(evs, n);
@@ -526,7 +537,7 @@ static json_t *buffer_push(lh_journal *j, jevent **evs, size_t n, lh_err *err) {
     pthread_mutex_unlock(&j->mu);
     free(evs);
     /* outside mu: concurrent appends share the fsync (a rotation closes a only after this) */
-    if (appender_sync(a, ticket, err) != 0) {
+    if (seglog_sync(a, ticket, err) != 0) {
         lh_err_prefix(err, "event buffered but not confirmed on disk");
         json_decref(out);
         return NULL;
@@ -754,8 +765,8 @@ lh_journal *journal_open(lh_storage *st, const lh_journal_options *opt, lh_err *
     pthread_rwlock_init(&j->files_rw, NULL);
     pthread_mutex_init(&j->mu, NULL);
     pthread_cond_init(&j->cv, NULL);
-    char *dir = storage_path(st, DIR_KEY);
-    int rc = lh_mkdirs(dir, err);
+    char *dir = storage_is_remote(st) ? NULL : storage_path(st, DIR_KEY);
+    int rc = dir ? lh_mkdirs(dir, err) : 0;
     free(dir);
     if (rc != 0 || !(j->store = jstore_open(err))) {
         journal_free(j);
@@ -787,10 +798,10 @@ void journal_free(lh_journal *j) {
             LOG_ERROR("journal: %zu events lost at shutdown: %s", j->nbuf, err.msg);
     }
     if (j->wal) {
-        char *wal_path = lh_strdup(appender_path(j->wal));
-        appender_close(j->wal);
-        if (j->nbuf == 0 && j->nflushing == 0) unlink(wal_path); /* all in files: nothing to replay */
-        free(wal_path);
+        char *key = lh_strdup(seglog_key(j->wal));
+        seglog_close(j->wal);
+        if (j->nbuf == 0 && j->nflushing == 0) seglog_remove(j->st, key, NULL); /* all in files: nothing to replay */
+        free(key);
     }
     events_free(j->buf, j->nbuf);
     events_free(j->flushing, j->nflushing);

@@ -82,4 +82,17 @@ int jstore_present_ids(jstore *s, char *const *paths, size_t n, char *const *ids
 int jstore_stats(jstore *s, char *const *paths, size_t n, json_t *st, int64_t *total, int64_t *oldest,
                  int64_t *newest, lh_err *err);
 
+/* ---- journal_files.c: the files as objects of a local or remote bucket ---- */
+
+/* Local paths DuckDB reads keys[0..n) by (remote: cached copies, fetched on
+ * a miss); caller frees each and the array. */
+char **jfiles_read_paths(lh_storage *st, char *const *keys, size_t n);
+/* jstore_write / jstore_merge producing object key / out (remote: staged,
+ * then uploaded). */
+int jfiles_write(lh_storage *st, jstore *store, const char *key, jevent *const *evs, size_t n, lh_err *err);
+int jfiles_merge(lh_storage *st, jstore *store, char *const *keys, size_t n, const char *out, lh_err *err);
+/* read_parquet's first argument for the journal_events view over keys[0..n)
+ * under dir_key: a glob (local) or the list of cached copies (remote). */
+char *jfiles_view_source(lh_storage *st, const char *dir_key, char *const *keys, size_t n);
+
 #endif

@@ -598,6 +598,9 @@ json_t *query_sql_write(lh_query_engine *e, lh_catalog *c, const lh_query_scope 
     dml_kind k = statement_kind(sql);
     sql_tok first = next(&p);
     json_t *out = NULL;
+    /* INSERT ... SELECT and CTAS read views on the engine's pool: their files first (ADR 0235) */
+    void *hold = NULL;
+    if ((k == DML_INSERT || k == DML_CTAS) && query_prepare_sql(e, sql, &hold, err) != 0) return NULL;
     switch (k) {
     case DML_DELETE: out = exec_delete(&d, &p, err); break;
     case DML_UPDATE: out = exec_update(&d, &p, err); break;
@@ -616,6 +619,7 @@ json_t *query_sql_write(lh_query_engine *e, lh_catalog *c, const lh_query_scope 
         free(w);
     }
     }
+    query_release_hold(e, hold);
     free(d.insert_cols);
     free(d.source);
     return out;

@@ -130,6 +130,9 @@ struct lh_query_engine {
     int has_watchdog;          /* without it timeouts would never fire: no engine */
     lh_query_row_events_fn row_events;  /* sink of DML row events (set before serving) */
     void *row_events_ctx;
+    lh_query_prepare_fn prepare; /* NULL: none (query_engine_set_prepare) */
+    lh_query_release_fn release;
+    void *prepare_ctx;
 };
 
 void query_set_row_events_sink(lh_query_engine *e, lh_query_row_events_fn fn, void *ctx) {
@@ -614,6 +617,21 @@ static int bind_params(duckdb_prepared_statement stmt, const lh_query_param *par
     return 0;
 }
 
+void query_engine_set_prepare(lh_query_engine *e, lh_query_prepare_fn fn, lh_query_release_fn release, void *ctx) {
+    e->prepare = fn;
+    e->release = release;
+    e->prepare_ctx = ctx;
+}
+
+int query_prepare_sql(lh_query_engine *e, const char *sql, void **hold, lh_err *err) {
+    *hold = NULL;
+    return e->prepare ? e->prepare(e->prepare_ctx, sql, hold, err) : 0;
+}
+
+void query_release_hold(lh_query_engine *e, void *hold) {
+    if (hold && e->release) e->release(e->prepare_ctx, hold);
+}
+
 lh_query_cursor *query_open(lh_query_engine *e, const char *sql, int64_t limit,
                             int64_t timeout_ms, lh_err *err) {
     return query_open_params(e, sql, NULL, 0, limit, timeout_ms, err);
@@ -698,7 +716,10 @@ static lh_query_cursor *open_checked(lh_query_engine *e, const lh_query_scope *s
     if (limit <= 0) limit = e->cfg.default_limit;
     if (limit > e->cfg.max_limit) limit = e->cfg.max_limit;
     if (timeout_ms <= 0) timeout_ms = e->cfg.default_timeout_ms;
+    void *hold;
+    if (query_prepare_sql(e, sql, &hold, err) != 0) return NULL; /* files the views read (ADR 0235) */
     lh_query_cursor *c = lh_calloc(1, sizeof *c);
+    c->hold = hold;
     c->e = e;
     c->limit = limit;
     c->t0 = lh_mono_s();
@@ -805,5 +826,6 @@ void query_cursor_free(lh_query_cursor *c) {
     sb_free(&c->out);
     free(c->mid_error);
     if (c->slot) pool_release(c->e, c->slot);
+    query_release_hold(c->e, c->hold);
     free(c);
 }

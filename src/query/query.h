@@ -44,6 +44,16 @@ void query_engine_free(lh_query_engine *e);
 int query_engine_set_views(lh_query_engine *e, uint64_t version, const char *const *names,
                            const char *const *selects, size_t n, lh_err *err);
 
+/* Called with each statement's SQL before query_open* (and INSERT/CTAS) runs
+ * it; a non-zero return fails the statement with err. *hold (NULL unless
+ * set) goes to release once the statement is done (its cursor closed). The
+ * catalog uses them to fetch and pin the files of the datasets a statement
+ * names in a remote bucket's cache, and unpin them (ADR 0235). Set once,
+ * before the engine serves queries; NULL clears. */
+typedef int (*lh_query_prepare_fn)(void *ctx, const char *sql, void **hold, lh_err *err);
+typedef void (*lh_query_release_fn)(void *ctx, void *hold);
+void query_engine_set_prepare(lh_query_engine *e, lh_query_prepare_fn fn, lh_query_release_fn release, void *ctx);
+
 /* Opens a cursor over user SQL: exactly one SELECT/EXPLAIN statement,
  * executed until its first rows are ready, so every error is known here:
  * syntax / binder errors → LH_E_BAD_REQUEST with DuckDB's message, not a

@@ -40,6 +40,7 @@ struct lh_query_cursor {
     size_t out_pos;
     double t0;
     char *mid_error;           /* owned; set on a mid-stream failure */
+    void *hold;                /* the prepare hook's, released at free */
 };
 
 /* Fetches the cursor's next chunk (NULL at the end); 0, or -1 with err. */
@@ -62,6 +63,10 @@ duckdb_connection query_pool_borrow_as(lh_query_engine *e, const lh_query_scope 
 void query_pool_return(lh_query_engine *e, void *slot);
 /* The folder user SQL may write under (NULL = anywhere). */
 const char *query_allowed_root(const lh_query_engine *e);
+/* Runs the engine's prepare hook (query_engine_set_prepare) on sql; 0
+ * without one. *hold goes to query_release_hold when the statement is done. */
+int query_prepare_sql(lh_query_engine *e, const char *sql, void **hold, lh_err *err);
+void query_release_hold(lh_query_engine *e, void *hold);
 
 /* The row events sink (query.c): whether one is set; hands events (borrowed, may be NULL) to it. */
 int query_row_events_on(const lh_query_engine *e);

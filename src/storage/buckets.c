@@ -53,6 +53,19 @@ lh_storage *buckets_get(lh_buckets *r, const char *name) {
     return st;
 }
 
+lh_storage *buckets_get_for_datasets(lh_buckets *r, const char *name, lh_err *err) {
+    lh_storage *st = buckets_get(r, name);
+    if (!st) {
+        lh_err_set(err, LH_E_NOT_FOUND, "bucket '%s' is not registered", name ? name : "");
+        return NULL;
+    }
+    if (storage_check_conditional(st, err) != 0) {
+        lh_err_prefix(err, "bucket '%s': ", name);
+        return NULL;
+    }
+    return st;
+}
+
 const char *buckets_rescue(const lh_buckets *r) { return r->rescue; }
 
 size_t buckets_local_roots(lh_buckets *r, const char **roots, size_t cap) {
@@ -153,6 +166,12 @@ static lh_storage *open_s3(lh_buckets *r, const lh_bucket_config *c, lh_err *err
     if (s && secrets_get(s, c->secret_ref, &ak, &sk, err) == 0)
         st = storage_open_s3(c->name, c->endpoint, c->bucket, c->region, ak, sk, err);
     secrets_free(s);
+    char *cache = st ? storage_default_cache_dir(r->cache_dir, c->endpoint, c->bucket, NULL) : NULL;
+    if (st && storage_set_cache(st, cache, r->cache_max_bytes, err) != 0) {
+        storage_free(st);
+        st = NULL;
+    }
+    free(cache);
     if (!st) lh_err_prefix(err, "bucket '%s': ", c->name);
     return st;
 }
@@ -205,6 +224,8 @@ lh_buckets *buckets_open(const lh_buckets_config *c, lh_err *err) {
     pthread_mutex_init(&r->persist_mu, NULL);
     r->primary = c->primary;
     r->secrets_file = c->secrets_file ? lh_strdup(c->secrets_file) : NULL;
+    r->cache_dir = c->cache_dir ? lh_strdup(c->cache_dir) : NULL;
+    r->cache_max_bytes = c->cache_max_bytes;
     buckets_append_locked(r, "primary", c->primary, 1, 0);
     for (size_t i = 0; i < c->nbuckets; i++) {
         lh_storage *st = buckets_open_one(r, &c->buckets[i], err);
@@ -238,6 +259,7 @@ void buckets_free(lh_buckets *r) {
     free(r->items);
     free(r->rescue);
     free(r->secrets_file);
+    free(r->cache_dir);
     pthread_mutex_destroy(&r->mu);
     pthread_mutex_destroy(&r->persist_mu);
     free(r);

@@ -38,6 +38,8 @@ typedef struct {
     size_t nbuckets;
     const char *rescue;               /* NULL: no rescue fallback */
     const char *secrets_file;         /* NULL: none (then S3 buckets are refused) */
+    const char *cache_dir;            /* S3 buckets' read caches go below (NULL: the default) */
+    int64_t cache_max_bytes;          /* each S3 bucket's cache budget; <= 0: unbounded */
 } lh_buckets_config;
 
 /* Opens every configured bucket and probes it (an unreachable bucket is
@@ -48,6 +50,11 @@ void buckets_free(lh_buckets *r);
 
 /* The handle of a registered bucket (borrowed), or NULL. */
 lh_storage *buckets_get(lh_buckets *r, const char *name);
+/* The handle of a registered bucket that may hold datasets (borrowed): its
+ * store must honour conditional writes (storage_check_conditional: probed
+ * once per bucket). NULL with LH_E_NOT_FOUND for an unknown bucket, or
+ * LH_E_UNAVAILABLE saying the store cannot hold datasets. */
+lh_storage *buckets_get_for_datasets(lh_buckets *r, const char *name, lh_err *err);
 const char *buckets_rescue(const lh_buckets *r); /* NULL when none */
 /* Folders of the local buckets other than primary (borrowed, valid until
  * buckets_free); returns how many, writing at most cap. For DuckDB's

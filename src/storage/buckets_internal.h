@@ -29,6 +29,8 @@ struct lh_buckets {
     size_t n;
     char *rescue;        /* NULL: none */
     char *secrets_file;  /* NULL: none */
+    char *cache_dir;     /* NULL: the default cache root */
+    int64_t cache_max_bytes;
     lh_storage *primary; /* borrowed */
 };
 

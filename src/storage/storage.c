@@ -29,10 +29,13 @@
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
+#include "storage/storage_cache.h"
 #include "storage/storage_internal.h"
 
 #define KEY_MAX 1024
 #define LOCK_NAME ".lakehouse.lock" /* at the root of a local bucket */
+#define LEASE_NAME "_lakehouse.lock" /* at the prefix of a remote bucket (storage_lease.c) */
+#define SYSTEM_PREFIX "_lakehouse/" /* remote: probe keys (storage_root.c) */
 
 
 struct lh_storage_writer {
@@ -75,14 +78,19 @@ lh_storage *storage_new_remote(const char *name, const char *location, const lh_
     st->ops = ops;
     st->impl = impl;
     st->lock_fd = -1;
+    pthread_mutex_init(&st->cache_mu, NULL);
     return st;
 }
 
 void storage_free(lh_storage *st) {
     if (!st) return;
-    if (st->ops) st->ops->free(st->impl);
+    if (st->lease) storage_lease_release(st, st->lease); /* before the backend: it deletes the lease */
+    if (st->ops) {
+        storage_cache_free(st->cache);
+        pthread_mutex_destroy(&st->cache_mu);
+        st->ops->free(st->impl);
+    }
     if (st->lock_fd >= 0) close(st->lock_fd); /* releases the flock */
-    free(st->cache_dir);
     free(st->name);
     free(st->root);
     free(st);
@@ -121,7 +129,7 @@ int storage_key_validate(const char *key, lh_err *err) {
             return lh_err_set(err, LH_E_BAD_REQUEST, "object key must not contain '.' or '..' segments");
         if (n > 5 && seg[0] == '.' && memmem(seg, n, ".tmp-", 5))
             return lh_err_set(err, LH_E_BAD_REQUEST, "object key names a reserved temp file");
-        if (seg == key && !end && !strcmp(seg, LOCK_NAME))
+        if (seg == key && !end && (!strcmp(seg, LOCK_NAME) || !strcmp(seg, LEASE_NAME)))
             return lh_err_set(err, LH_E_BAD_REQUEST, "object key names the data folder's lock file");
         if (!end) break;
         seg = end + 1;
@@ -318,6 +326,7 @@ static int remote_put(lh_storage *st, const char *key, const void *data, size_t 
     char sha[65];
     lh_sha256_hex(data, len, sha);
     if (sha256_hex) memcpy(sha256_hex, sha, 65);
+    if (!exclusive) storage_files_forget(st, key); /* an overwrite: the cached copy is stale */
     return st->ops->put(st->impl, key, data, len, exclusive, sha, err);
 }
 
@@ -347,7 +356,7 @@ static int remote_open_read(lh_storage *st, const char *key, int *fd, int64_t *s
     free(tmpl);
     if (*fd < 0) return lh_err_set(err, LH_E_INTERNAL, "create spool file: %s", strerror(errno));
     int64_t got = 0;
-    if (st->ops->get_fd(st->impl, key, *fd, &got, err) != 0 || lseek(*fd, 0, SEEK_SET) != 0) {
+    if (st->ops->get_fd(st->impl, key, *fd, &got, NULL, err) != 0 || lseek(*fd, 0, SEEK_SET) != 0) {
         if (err && err->code == LH_OK) lh_err_set(err, LH_E_INTERNAL, "seek: %s", strerror(errno));
         close(*fd);
         *fd = -1;
@@ -430,6 +439,7 @@ int storage_delete(lh_storage *st, const char *key, lh_err *err) {
     if (storage_key_validate(key, err) != 0) return -1;
     if (st->ops) {
         if (st->ops->head(st->impl, key, NULL, err) != 0) return -1;
+        storage_files_forget(st, key);
         return st->ops->del(st->impl, key, err);
     }
     if (!storage_exists(st, key))
@@ -507,12 +517,26 @@ static int cmp_info(const void *a, const void *b) {
     return strcmp(((const lh_object_info *)a)->key, ((const lh_object_info *)b)->key);
 }
 
+/* A remote listing without the system's own objects (the lease, probes). */
+static int remote_list(lh_storage *st, const char *prefix, lh_object_info **out, size_t *n, lh_err *err) {
+    if (st->ops->list(st->impl, prefix, out, n, err) != 0) return -1;
+    size_t kept = 0;
+    for (size_t i = 0; i < *n; i++) {
+        if (!strcmp((*out)[i].key, LEASE_NAME) || !strncmp((*out)[i].key, SYSTEM_PREFIX, strlen(SYSTEM_PREFIX)))
+            free((*out)[i].key);
+        else
+            (*out)[kept++] = (*out)[i];
+    }
+    *n = kept;
+    return 0;
+}
+
 int storage_list(lh_storage *st, const char *prefix, lh_object_info **out, size_t *n,
                  lh_err *err) {
     if (!prefix) prefix = "";
     if (strstr(prefix, "..") || prefix[0] == '/')
         return lh_err_set(err, LH_E_BAD_REQUEST, "prefix must be relative and must not contain '..'");
-    if (st->ops) return st->ops->list(st->impl, prefix, out, n, err);
+    if (st->ops) return remote_list(st, prefix, out, n, err);
     object_list list = {0};
     /* start at the deepest folder the prefix names, not at the root */
     char *start = lh_strdup(prefix);
@@ -545,7 +569,11 @@ static void lock_holder(int fd, char *out, size_t cap) {
 }
 
 int storage_lock(lh_storage *st, lh_err *err) {
-    if (st->ops || st->lock_fd >= 0) return 0;
+    if (st->ops) {
+        if (!st->lease) st->lease = storage_lease_acquire(st, err);
+        return st->lease ? 0 : -1;
+    }
+    if (st->lock_fd >= 0) return 0;
     char *path = lh_asprintf("%s/" LOCK_NAME, st->root);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {

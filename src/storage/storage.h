@@ -9,10 +9,14 @@
  * temp files a crash left behind, and listings never show them.
  *
  * An S3 bucket (storage_open_s3, src/storage/s3.c) serves the same calls:
- * put is one PUT, put-if-absent sends If-None-Match: *, streaming writers
- * spool to a temp file and PUT on commit, storage_open_read fetches into a
- * temp file. storage_path()/storage_root() then read "s3://<bucket>/...",
- * which DuckDB cannot open offline: datasets stay in local buckets (ADR 0120).
+ * put is one PUT (multipart above 16 MiB), put-if-absent sends
+ * If-None-Match: * and trusts the store (storage_check_conditional probes
+ * that it honours it), streaming writers spool to a temp file and PUT on
+ * commit, storage_open_read fetches into a temp file. storage_path() and
+ * storage_root() then read "s3://<bucket>[/<prefix>]/...", which DuckDB
+ * cannot open offline: engines that work by path use the file-path API
+ * below, which reads through a local cache. The primary bucket may be
+ * remote: storage_open_root opens "s3://bucket/prefix" (ADR 0230).
  *
  * Keys: non-empty, relative, '/'-separated; no "..", "." or empty segment,
  * no leading '/', no NUL or backslash, at most 1024 bytes.
@@ -42,6 +46,51 @@ lh_storage *storage_open_local(const char *name, const char *root, lh_err *err);
 lh_storage *storage_open_s3(const char *name, const char *endpoint, const char *bucket,
                             const char *region, const char *access_key, const char *secret_key,
                             lh_err *err);
+/* An S3 bucket with every knob. Strings are borrowed for the call. */
+typedef struct {
+    const char *endpoint;          /* "https://s3.eu-west-1.amazonaws.com", "http://127.0.0.1:9000" */
+    const char *bucket;
+    const char *prefix;            /* NULL or "": the whole bucket; else keys live under "<prefix>/" */
+    const char *region;            /* NULL: us-east-1 */
+    const char *access_key, *secret_key;
+    const char *session_token;     /* NULL: none; else sent (signed) as x-amz-security-token */
+    int virtual_hosted;            /* 1: https://<bucket>.<host>/<key>; 0: <endpoint>/<bucket>/<key> */
+    int max_attempts;              /* <= 0: 4 tries for transient failures (5xx, 429, timeouts) */
+    int backoff_ms;                /* <= 0: 100 ms before the first retry, doubling */
+    int64_t multipart_threshold;   /* <= 0: 16 MiB; streamed objects above it go up in parts */
+    int64_t part_size;             /* < 5 MiB: 8 MiB */
+} lh_s3_options;
+lh_storage *storage_open_s3_with(const char *name, const lh_s3_options *o, lh_err *err);
+
+/* How the primary bucket (or any bucket given as one string) is opened. */
+typedef struct {
+    const char *root;          /* a folder, or "s3://bucket[/prefix]" */
+    const char *secrets_file;  /* NULL: none */
+    const char *secret_ref;    /* S3: the secrets file's table with the keys; NULL: AWS_* variables */
+    const char *addressing;    /* "auto" (NULL) | "path" | "virtual" */
+    const char *cache_dir;     /* NULL: $XDG_CACHE_HOME/lakehouse, else ~/.cache/lakehouse */
+    int64_t cache_max_bytes;   /* per remote bucket; <= 0: unbounded */
+    int max_attempts;          /* S3 tries per request; <= 0: 4 */
+} lh_storage_root_config;
+/* Opens c->root. A folder: storage_open_local. "s3://bucket/prefix": an S3
+ * bucket configured the way AWS tools are (AWS_ACCESS_KEY_ID,
+ * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION / AWS_DEFAULT_REGION,
+ * AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, AWS_S3_ADDRESSING_STYLE; keys from
+ * the secrets file when secret_ref is set), probed (unreachable bucket or
+ * refused credentials: LH_E_UNAVAILABLE naming the bucket and S3's error
+ * code), checked for conditional writes (storage_check_conditional) and
+ * given its cache folder <cache_dir>/<bucket>-<8 hex of endpoint, bucket,
+ * prefix>. Any other scheme: LH_E_BAD_REQUEST naming it. */
+lh_storage *storage_open_root(const char *name, const lh_storage_root_config *c, lh_err *err);
+/* The cache folder storage_open_root gives a remote bucket (caller frees). */
+char *storage_default_cache_dir(const char *cache_root, const char *endpoint, const char *bucket,
+                                const char *prefix);
+/* Datasets need a store that refuses a second If-None-Match: * PUT of one
+ * key (else two writers can both commit one Delta version). Remote buckets:
+ * probed once (two conditional PUTs of a probe key under _lakehouse/, then
+ * deleted), the answer remembered; 0 when honoured, else -1 with
+ * LH_E_UNAVAILABLE saying the store cannot hold datasets. Local: 0. */
+int storage_check_conditional(lh_storage *st, lh_err *err);
 void storage_free(lh_storage *st);
 const char *storage_name(const lh_storage *st);
 const char *storage_root(const lh_storage *st);  /* absolute path; S3: "s3://<bucket>" */
@@ -116,14 +165,41 @@ char *storage_stage_path(lh_storage *st, const char *key, lh_err *err);
  * exists. The file at `path` is consumed whether this succeeds or not. */
 int storage_put_file(lh_storage *st, const char *key, const char *path, int exclusive,
                      lh_err *err);
+/* The local folder holding this bucket's files by path (borrowed, valid
+ * until storage_free): a local bucket's root; a remote bucket's cache
+ * folder (made on first use), below which every fetched and staged path
+ * lies. NULL only when a remote cache cannot be made. For engines that
+ * confine file access to folders (DuckDB's allowed_directories). */
+const char *storage_local_dir(lh_storage *st);
+/* Like storage_fetch_path, and the cached copy is pinned: never evicted
+ * until storage_unpin (once per successful fetch_pinned). For paths an
+ * engine keeps (a DuckDB view over Parquet files). Local: no pin needed. */
+char *storage_fetch_pinned(lh_storage *st, const char *key, lh_err *err);
+void storage_unpin(lh_storage *st, const char *key);
+
+/* The read cache of a remote bucket (ADR 0233). All zero for local buckets. */
+typedef struct {
+    int64_t hits, misses;      /* fetches served from the cache / downloaded */
+    int64_t evictions;         /* copies removed to stay under the budget */
+    int64_t fetched_bytes;     /* bytes downloaded into the cache */
+    int64_t bytes, files;      /* what the cache holds now */
+    int64_t max_bytes;         /* the budget (<= 0: unbounded) */
+    int64_t pinned;            /* copies pinned now */
+} lh_storage_cache_stats;
+void storage_cache_stats(lh_storage *st, lh_storage_cache_stats *out);
 
 /* Takes the bucket's exclusive process lock: flock() on "<root>/.lakehouse.lock"
  * (non-blocking), held until storage_free or the process dies (so a kill -9
  * leaves no stale lock), the holder's pid written into the file. Called by
  * every process that opens a data folder (serve, demo, ingest/sql --local)
  * before anything else touches it. LH_E_UNAVAILABLE naming the holder's pid
- * when another process holds it. Remote buckets: a no-op. The lock file is
- * hidden from listings and cannot be written as an object. */
+ * when another process holds it. The lock file is hidden from listings and
+ * cannot be written as an object.
+ * Remote buckets: a lease object "_lakehouse.lock" under the prefix
+ * (put-if-absent; holder host, pid and expiry; renewed by a thread, deleted
+ * by storage_free). A live lease of another holder: LH_E_UNAVAILABLE naming
+ * it. An expired lease, or one of this host whose pid is gone (a restart
+ * after kill -9), is taken over at once (ADR 0234). */
 int storage_lock(lh_storage *st, lh_err *err);
 
 /* Removes temp files left by interrupted writes; returns how many. */

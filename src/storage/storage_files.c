@@ -3,15 +3,15 @@
  *
  * DuckDB reads Parquet and writes COPY output by path; the vector index
  * code maps its files. For a local bucket the object's own file is that
- * path. For a remote bucket (S3) this file keeps a cache folder:
+ * path. For a remote bucket (S3) the read cache (storage_cache.c) holds
  *
  *   <cache_dir>/objects/<key>     a verified copy of an immutable object
  *   <cache_dir>/staging/<rand>    a file being written, before its upload
  *
- * storage_fetch_path downloads on a miss into a temp name and renames it in,
- * so a reader never sees a partial copy; storage_put_file uploads a staged
- * file and then keeps it as the key's cached copy (a file just written is
- * warm). See ADR 0230.
+ * storage_fetch_path downloads on a miss into a temp name, verifies it
+ * (size, MD5 ETag) and renames it in, so a reader never sees a partial
+ * copy; storage_put_file uploads a staged file and then keeps it as the
+ * key's cached copy (a file just written is warm). See ADR 0233.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,33 +23,58 @@
 
 #include "common/util.h"
 #include "storage/storage.h"
+#include "storage/storage_cache.h"
 #include "storage/storage_internal.h"
 
 int storage_is_remote(const lh_storage *st) { return st->ops != NULL; }
 
 int storage_set_cache(lh_storage *st, const char *dir, int64_t max_bytes, lh_err *err) {
     if (!st->ops) return 0;
-    char *objects = lh_asprintf("%s/objects", dir), *staging = lh_asprintf("%s/staging", dir);
-    int rc = lh_mkdirs(objects, err) == 0 && lh_mkdirs(staging, err) == 0 ? 0 : -1;
-    free(objects);
-    free(staging);
-    if (rc != 0) return -1;
-    free(st->cache_dir);
-    st->cache_dir = lh_strdup(dir);
-    st->cache_max_bytes = max_bytes;
+    lh_storage_cache *c = storage_cache_open(dir, max_bytes, err);
+    if (!c) return -1;
+    pthread_mutex_lock(&st->cache_mu);
+    lh_storage_cache *old = st->cache;
+    st->cache = c;
+    pthread_mutex_unlock(&st->cache_mu);
+    storage_cache_free(old);
     return 0;
 }
 
-/* The cache folder of a remote bucket, made on first use when none was set. */
-static const char *cache_dir(lh_storage *st, lh_err *err) {
-    if (st->cache_dir) return st->cache_dir;
-    const char *tmp = getenv("TMPDIR");
-    char rnd[17];
-    lh_random_hex(rnd, 8);
-    char *dir = lh_asprintf("%s/lakehouse-cache-%s-%s", tmp && *tmp ? tmp : "/tmp", st->name, rnd);
-    int rc = storage_set_cache(st, dir, 0, err);
-    free(dir);
-    return rc == 0 ? st->cache_dir : NULL;
+/* The cache of a remote bucket, made on first use (a private temp folder,
+ * unbounded) when none was set. */
+static lh_storage_cache *cache_get(lh_storage *st, lh_err *err) {
+    pthread_mutex_lock(&st->cache_mu);
+    if (!st->cache) {
+        const char *tmp = getenv("TMPDIR");
+        char rnd[17];
+        lh_random_hex(rnd, 8);
+        char *dir = lh_asprintf("%s/lakehouse-cache-%s-%s", tmp && *tmp ? tmp : "/tmp", st->name, rnd);
+        st->cache = storage_cache_open(dir, 0, err);
+        free(dir);
+    }
+    lh_storage_cache *c = st->cache;
+    pthread_mutex_unlock(&st->cache_mu);
+    return c;
+}
+
+const char *storage_local_dir(lh_storage *st) {
+    if (!st->ops) return st->root;
+    lh_storage_cache *c = cache_get(st, NULL);
+    return c ? storage_cache_dir(c) : NULL;
+}
+
+void storage_files_forget(lh_storage *st, const char *key) {
+    pthread_mutex_lock(&st->cache_mu);
+    if (st->cache) storage_cache_forget(st->cache, key);
+    pthread_mutex_unlock(&st->cache_mu);
+}
+
+void storage_cache_stats(lh_storage *st, lh_storage_cache_stats *out) {
+    *out = (lh_storage_cache_stats){0};
+    if (!st->ops) return;
+    pthread_mutex_lock(&st->cache_mu);
+    if (st->cache) storage_cache_get_stats(st->cache, out);
+    pthread_mutex_unlock(&st->cache_mu);
 }
 
 static int ensure_parent_dir(const char *path, lh_err *err) {
@@ -64,27 +89,27 @@ static int ensure_parent_dir(const char *path, lh_err *err) {
     return rc;
 }
 
-/* Downloads key into the cache at path (through a temp name). */
-static int cache_fill(lh_storage *st, const char *key, const char *path, lh_err *err) {
-    if (ensure_parent_dir(path, err) != 0) return -1;
-    char *tmp = lh_temp_path_beside(path);
+/* Downloads key into the cache (through a temp name) and returns its copy. */
+static char *cache_fill(lh_storage *st, lh_storage_cache *c, const char *key, int pin, lh_err *err) {
+    char *tmp = storage_cache_temp_path(c, key, err);
+    if (!tmp) return NULL;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
         lh_err_set(err, LH_E_INTERNAL, "create cache file for '%s': %s", key, strerror(errno));
         free(tmp);
-        return -1;
+        return NULL;
     }
     int64_t got = 0;
-    int rc = st->ops->get_fd(st->impl, key, fd, &got, err);
+    char etag[80] = "";
+    int rc = st->ops->get_fd(st->impl, key, fd, &got, etag, err);
     close(fd);
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = lh_err_set(err, LH_E_INTERNAL, "cache '%s': %s", key, strerror(errno));
+    char *path = rc == 0 ? storage_cache_insert(c, key, tmp, got, etag, pin, 1, err) : NULL;
     if (rc != 0) unlink(tmp);
     free(tmp);
-    return rc;
+    return path;
 }
 
-char *storage_fetch_path(lh_storage *st, const char *key, lh_err *err) {
+static char *fetch(lh_storage *st, const char *key, int pin, lh_err *err) {
     if (storage_key_validate(key, err) != 0) return NULL;
     if (!st->ops) {
         char *path = storage_path(st, key);
@@ -96,16 +121,21 @@ char *storage_fetch_path(lh_storage *st, const char *key, lh_err *err) {
         }
         return path;
     }
-    const char *dir = cache_dir(st, err);
-    if (!dir) return NULL;
-    char *path = lh_asprintf("%s/objects/%s", dir, key);
-    struct stat sb;
-    if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode)) return path;
-    if (cache_fill(st, key, path, err) != 0) {
-        free(path);
-        return NULL;
-    }
-    return path;
+    lh_storage_cache *c = cache_get(st, err);
+    if (!c) return NULL;
+    char *path = storage_cache_lookup(c, key, pin);
+    return path ? path : cache_fill(st, c, key, pin, err);
+}
+
+char *storage_fetch_path(lh_storage *st, const char *key, lh_err *err) { return fetch(st, key, 0, err); }
+
+char *storage_fetch_pinned(lh_storage *st, const char *key, lh_err *err) { return fetch(st, key, 1, err); }
+
+void storage_unpin(lh_storage *st, const char *key) {
+    if (!st->ops) return;
+    pthread_mutex_lock(&st->cache_mu);
+    if (st->cache) storage_cache_unpin(st->cache, key);
+    pthread_mutex_unlock(&st->cache_mu);
 }
 
 char *storage_stage_path(lh_storage *st, const char *key, lh_err *err) {
@@ -120,11 +150,11 @@ char *storage_stage_path(lh_storage *st, const char *key, lh_err *err) {
         free(target);
         return tmp;
     }
-    const char *dir = cache_dir(st, err);
-    if (!dir) return NULL;
+    lh_storage_cache *c = cache_get(st, err);
+    if (!c) return NULL;
     char rnd[33];
     lh_random_hex(rnd, 16);
-    return lh_asprintf("%s/staging/%s", dir, rnd);
+    return lh_asprintf("%s/staging/%s", storage_cache_dir(c), rnd);
 }
 
 /* Local publish: fsync, then rename (or link, for put-if-absent). */
@@ -149,26 +179,6 @@ static int local_put_file(lh_storage *st, const char *key, const char *path, int
     return rc;
 }
 
-/* SHA-256 of an open file's bytes from offset 0 (S3 signs the payload). */
-static int sha256_of_fd(int fd, char out[65]) {
-    lh_sha256 *h = lh_sha256_new();
-    char buf[1 << 16];
-    off_t off = 0;
-    for (;;) {
-        ssize_t n = pread(fd, buf, sizeof buf, off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            lh_sha256_final(h, out);
-            return -1;
-        }
-        if (n == 0) break;
-        lh_sha256_update(h, buf, (size_t)n);
-        off += n;
-    }
-    lh_sha256_final(h, out);
-    return 0;
-}
-
 /* Remote publish: upload, then keep the file as the key's cached copy. */
 static int remote_put_file(lh_storage *st, const char *key, const char *path, int exclusive,
                            lh_err *err) {
@@ -179,23 +189,25 @@ static int remote_put_file(lh_storage *st, const char *key, const char *path, in
         return -1;
     }
     struct stat sb;
-    char sha[65];
-    int rc = fstat(fd, &sb) == 0 && sha256_of_fd(fd, sha) == 0
-                 ? 0 : lh_err_set(err, LH_E_INTERNAL, "read staged file for '%s': %s", key, strerror(errno));
+    int rc = fstat(fd, &sb) == 0 ? 0 : lh_err_set(err, LH_E_INTERNAL, "stat staged file for '%s': %s", key,
+                                                  strerror(errno));
     if (rc == 0 && exclusive) {
         /* put-if-absent is a whole-object PUT with If-None-Match: * */
-        char *buf = NULL;
+        char *buf = NULL, sha[65];
         size_t len = 0;
         rc = lh_read_file(path, &buf, &len, err);
-        if (rc == 0) rc = st->ops->put(st->impl, key, buf, len, 1, sha, err);
+        if (rc == 0) {
+            lh_sha256_hex(buf, len, sha);
+            rc = st->ops->put(st->impl, key, buf, len, 1, sha, err);
+        }
         free(buf);
     } else if (rc == 0) {
-        rc = st->ops->put_fd(st->impl, key, fd, (int64_t)sb.st_size, sha, err);
+        rc = st->ops->put_fd(st->impl, key, fd, (int64_t)sb.st_size, NULL, err); /* the backend hashes it */
     }
     close(fd);
-    const char *dir = rc == 0 ? cache_dir(st, NULL) : NULL;
-    char *cached = dir ? lh_asprintf("%s/objects/%s", dir, key) : NULL;
-    if (!cached || ensure_parent_dir(cached, NULL) != 0 || rename(path, cached) != 0) unlink(path);
+    lh_storage_cache *c = rc == 0 ? cache_get(st, NULL) : NULL;
+    char *cached = c ? storage_cache_insert(c, key, path, (int64_t)sb.st_size, "", 0, 0, NULL) : NULL;
+    if (!cached) unlink(path); /* insert removes it itself when it fails */
     free(cached);
     return rc;
 }

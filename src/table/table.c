@@ -38,6 +38,7 @@ void table_free(lh_table *t) {
     if (t->conn) duckdb_disconnect(&t->conn);
     if (t->db) duckdb_close(&t->db);
     pthread_mutex_destroy(&t->mu);
+    json_decref(t->read_keys);
     free(t->prefix);
     free(t);
 }
@@ -251,7 +252,7 @@ static char *checkpoint_files_sql(lh_table *t, int64_t v, int parts, const char 
         if (parts == 1) snprintf(name, sizeof name, "%s", single);
         else snprintf(name, sizeof name, "%020" PRId64 ".checkpoint.%010d.%010d.parquet", v, p, parts);
         char *key = table_log_key(t, name);
-        char *path = storage_path(t->st, key);
+        char *path = table_file_read_path(t, key);
         if (p > 1) sb_putc(&sb, ',');
         sb_sql_str(&sb, path);
         free(path);
@@ -297,7 +298,7 @@ static int replay_sidecars(lh_table *t, delta_replay *r, lh_err *err) {
             return lh_err_set(err, LH_E_UNPROCESSABLE, "sidecar '%s' is not a file of _delta_log/_sidecars", name);
         }
         lh_strbuf files = LH_STRBUF_INIT;
-        char *path = storage_path(t->st, key);
+        char *path = table_file_read_path(t, key);
         sb_sql_str(&files, path);
         int rc = replay_parquet_actions(t, r, files.buf, "'add'", err);
         if (rc != 0) lh_err_prefix(err, "sidecar %s", name);

@@ -94,6 +94,13 @@ void table_snapshot_free(lh_snapshot *s);
 /* A DuckDB SELECT reading exactly the snapshot's rows (absolute paths,
  * partition values as typed constants, columns in schema order). Caller frees. */
 char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s);
+/* Remote buckets: remembers s's files (and DV row files) as those the
+ * published SELECT of the table names; table_fetch_read_files then puts any
+ * the cache evicted back (ADR 0235), pinned when pinned is not NULL: each
+ * key pinned is appended to that JSON array, for storage_unpin. Local
+ * buckets: no-ops, 0. */
+void table_note_read_keys(lh_table *t, const lh_snapshot *s);
+int table_fetch_read_files(lh_table *t, json_t *pinned, lh_err *err);
 /* The change data feed (table_changes.c): a DuckDB SELECT of the rows that
  * changed in versions from..to (inclusive; to = -1: the latest), with the
  * table's columns (as of `to`) plus _change_type ('insert', 'delete',

@@ -188,7 +188,7 @@ int table_compact(lh_table *t, duckdb_connection conn, const char *row_filter, i
             if (purge) purge_files(t, out->version);
         }
     }
-    if ((rc != 0 || !out->committed) && nf.abs) unlink(nf.abs);
+    if (rc != 0 || !out->committed) table_new_file_discard(t->st, &nf);
     table_new_file_free(&nf);
     table_snapshot_free(read);
     return rc;

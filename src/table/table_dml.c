@@ -85,7 +85,7 @@ int64_t table_plan_files(lh_table *t, duckdb_connection conn, const lh_snapshot 
             char *fname = duckdb_value_varchar(&r, 0, k);
             for (size_t i = 0; fname && i < s->nfiles; i++) {
                 char *key = lh_asprintf("%s/%s", t->prefix, s->files[i].path);
-                char *path = storage_path(t->st, key);
+                char *path = table_file_read_path(t, key); /* the name file_list gave DuckDB */
                 if (!strcmp(path, fname)) touched[i] = 1;
                 free(path);
                 free(key);
@@ -256,7 +256,7 @@ static int rewrite_once(lh_table *t, duckdb_connection conn, const lh_snapshot *
             rc = 2;
         }
     }
-    if ((rc != 0 || nf.rows == 0) && nf.abs) unlink(nf.abs);
+    if (rc != 0 || nf.rows == 0) table_new_file_discard(t->st, &nf);
     table_new_file_free(&nf);
     table_change_capture_clear(&cap);
     free(touched);

@@ -17,7 +17,8 @@ struct lh_table {
     int checkpoint_interval;
     duckdb_database db;   /* private, lazily opened to read checkpoints */
     duckdb_connection conn;
-    pthread_mutex_t mu;   /* guards db/conn */
+    pthread_mutex_t mu;   /* guards db/conn and read_keys */
+    json_t *read_keys;    /* remote buckets: keys the published SELECT names (table_files.c) */
 };
 
 /* Key of a log entry: "<prefix>/_delta_log/<name>". Caller frees. */
@@ -66,7 +67,8 @@ typedef struct {
 
 typedef struct {
     char *rel;          /* file name relative to the table root */
-    char *abs;          /* absolute path */
+    char *key;          /* the object's key (published by table_parquet_write) */
+    char *abs;          /* a local path of its bytes (remote buckets: the cached copy) */
     int64_t size, rows;
     char *stats;
     file_schema schema;
@@ -74,11 +76,19 @@ typedef struct {
 
 void table_file_schema_free(file_schema *fs);
 void table_new_file_free(new_file *f);
-/* COPY (select_sql) to one new snappy Parquet file under the table, then
- * its schema, stats, row count and size. mapping (may be NULL): the
- * snapshot whose column mapping renames the columns (and cluster_by) to
- * physical names in the file. On failure nf->abs may name a
- * partial file the caller unlinks. */
+/* Deletes nf's object when it was published (an uncommitted orphan). */
+void table_new_file_discard(lh_storage *st, new_file *nf);
+/* The local path DuckDB reads object `key` by (caller frees): the object's
+ * file (local bucket) or its cached copy, fetched on a miss (table_files.c). */
+char *table_file_read_path(lh_table *t, const char *key);
+/* Key of the cached rows file of f's deletion vector (caller frees). */
+char *table_dv_rows_key(lh_table *t, const lh_table_file *f);
+/* COPY (select_sql) to one new snappy Parquet file under the table (staged
+ * locally, then published with storage_put_file), then its schema, stats,
+ * row count and size. Once nf->key is set the object exists: a caller that
+ * does not commit it calls table_new_file_discard. mapping (may be NULL):
+ * the snapshot whose column mapping renames the columns (and cluster_by)
+ * to physical names in the file. */
 int table_parquet_write(lh_table *t, duckdb_connection conn, const char *select_sql,
                         const char *const *cluster_by, const lh_snapshot *mapping, new_file *nf, lh_err *err);
 /* Delta type (JSON value, new reference) for a DuckDB type name (table_write.c). */
@@ -123,7 +133,8 @@ char *table_commit_lines(json_t *lines);
  * columns by logical name. */
 typedef struct {
     json_t *cdc;        /* the commit's cdc action (owned) when the table enables the feed */
-    char *cdc_abs;      /* its file, removed by _clear unless committed */
+    char *cdc_key;      /* its object, deleted by _clear unless committed */
+    lh_storage *st;     /* where it is (borrowed) */
     int committed;
     json_t *events;     /* owned, when asked: {"key","events":[...],"truncated"} */
 } lh_change_capture;

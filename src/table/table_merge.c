@@ -207,7 +207,7 @@ static int merge_commit_rows(merge_ctx *c, lh_table *t, const lh_snapshot *s, co
             rc = 2;
         }
     }
-    if ((rc != 0 || nf.rows == 0) && nf.abs) unlink(nf.abs);
+    if (rc != 0 || nf.rows == 0) table_new_file_discard(t->st, &nf);
     table_new_file_free(&nf);
     return rc;
 }

@@ -23,6 +23,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/strbuf.h"
@@ -43,8 +44,8 @@ const char *table_row_key(const lh_snapshot *s) {
 }
 
 void table_change_capture_clear(lh_change_capture *c) {
-    if (c->cdc_abs && !c->committed) unlink(c->cdc_abs);
-    free(c->cdc_abs);
+    if (c->cdc_key && !c->committed) storage_delete(c->st, c->cdc_key, NULL);
+    free(c->cdc_key);
     json_decref(c->cdc);
     json_decref(c->events);
     memset(c, 0, sizeof *c);
@@ -62,15 +63,16 @@ static int run(duckdb_connection conn, const char *sql, duckdb_result *res, lh_e
     return 0;
 }
 
-/* The change set as one cdc file of physical columns + _change_type. */
+/* The change set as one cdc file of physical columns + _change_type,
+ * staged locally and published like a data file. */
 static int write_cdc(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const char *cs,
                      lh_change_capture *c, lh_err *err) {
     char uuid[37];
     lh_uuid4(uuid);
     char *rel = lh_asprintf("_change_data/cdc-%s.snappy.parquet", uuid);
-    char *dir = lh_asprintf("%s/%s/_change_data", storage_root(t->st), t->prefix);
     char *key = lh_asprintf("%s/%s", t->prefix, rel);
-    c->cdc_abs = storage_path(t->st, key);
+    char *stage = storage_stage_path(t->st, key, err);
+    int rc = stage ? 0 : -1;
     lh_strbuf sql = LH_STRBUF_INIT;
     sb_puts(&sql, "COPY (SELECT ");
     for (size_t i = 0; i < s->ncolumns; i++) {
@@ -80,21 +82,22 @@ static int write_cdc(lh_table *t, duckdb_connection conn, const lh_snapshot *s, 
         sb_puts(&sql, ", ");
     }
     sb_printf(&sql, "_change_type FROM (%s) AS lh_cs) TO ", cs);
-    sb_sql_str(&sql, c->cdc_abs);
+    if (stage) sb_sql_str(&sql, stage);
     sb_puts(&sql, " (FORMAT parquet, COMPRESSION snappy)");
-    int rc = lh_mkdirs(dir, err) == 0 ? run(conn, sql.buf, NULL, err) : -1;
-    int64_t size = 0;
-    if (rc == 0) {
-        int fd;
-        rc = storage_open_read(t->st, key, &fd, &size, err);
-        if (rc == 0) close(fd);
+    if (rc == 0) rc = run(conn, sql.buf, NULL, err);
+    struct stat sb;
+    if (rc == 0 && stat(stage, &sb) != 0) rc = lh_err_set(err, LH_E_INTERNAL, "staged cdc file vanished");
+    if (rc != 0 && stage) unlink(stage);
+    else if (rc == 0 && (rc = storage_put_file(t->st, key, stage, 0, err)) == 0) { /* consumes stage */
+        c->st = t->st;
+        c->cdc_key = key;
+        key = NULL;
+        c->cdc = json_pack("{s:{s:s, s:{}, s:I, s:b}}", "cdc", "path", rel, "partitionValues", "size",
+                           (json_int_t)sb.st_size, "dataChange", 0);
     }
-    if (rc == 0)
-        c->cdc = json_pack("{s:{s:s, s:{}, s:I, s:b}}", "cdc", "path", rel, "partitionValues", "size", (json_int_t)size,
-                           "dataChange", 0);
     sb_free(&sql);
+    free(stage);
     free(key);
-    free(dir);
     free(rel);
     return rc;
 }

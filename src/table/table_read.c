@@ -18,7 +18,7 @@
 
 void table_append_file_path(lh_table *t, lh_strbuf *sb, const char *rel) {
     char *key = lh_asprintf("%s/%s", t->prefix, rel);
-    char *path = storage_path(t->st, key);
+    char *path = table_file_read_path(t, key);
     sb_sql_str(sb, path);
     free(path);
     free(key);
@@ -172,47 +172,55 @@ static void append_dv_predicate(lh_strbuf *sb, const lh_table_file *f, const cha
     sb_putc(sb, ')');
 }
 
-int table_dv_rows_file(lh_table *t, lh_table_file *f, lh_err *err) {
+char *table_dv_rows_key(lh_table *t, const lh_table_file *f) {
     char *id = lh_asprintf("%s\n%s\n%s\n%s", storage_root(t->st), t->prefix, f->path, f->deletion_vector), hash[65];
     lh_sha256_hex(id, strlen(id), hash);
     free(id);
-    char *key = lh_asprintf("_cache/dv/%s.parquet", hash), *csv_key = NULL;
+    return lh_asprintf("_cache/dv/%s.parquet", hash);
+}
+
+/* Writes the rows f's deletion vector deletes, as (f: the data file's read
+ * path, r: row number) Parquet, to the local file at path. */
+static int dv_rows_write(lh_table *t, const lh_table_file *f, const char *path, lh_err *err) {
+    lh_strbuf csv = LH_STRBUF_INIT;
+    for (size_t i = 0; i < f->ndeleted; i++) sb_printf(&csv, "%" PRId64 ",%" PRId64 "\n", f->deleted_lo[i], f->deleted_hi[i]);
+    char *csv_path = lh_asprintf("%s.csv", path);
+    int rc = lh_write_file_atomic(csv_path, csv.buf ? csv.buf : "", csv.len, err);
+    sb_free(&csv);
+    lh_strbuf sql = LH_STRBUF_INIT;
+    char *data_key = lh_asprintf("%s/%s", t->prefix, f->path), *data_path = table_file_read_path(t, data_key);
+    sb_puts(&sql, "COPY (SELECT ");
+    sb_sql_str(&sql, data_path); /* the name read_parquet(filename = true) gives the file */
+    sb_puts(&sql, " AS f, unnest(generate_series(lo, hi)) AS r FROM read_csv(");
+    free(data_key);
+    free(data_path);
+    sb_sql_str(&sql, csv_path);
+    sb_puts(&sql, ", header = false, columns = {'lo': 'BIGINT', 'hi': 'BIGINT'})) TO ");
+    sb_sql_str(&sql, path);
+    sb_puts(&sql, " (FORMAT parquet)");
+    duckdb_result res;
+    if (rc == 0 && (rc = table_private_query(t, sql.buf, &res, err)) == 0) duckdb_destroy_result(&res);
+    unlink(csv_path);
+    free(csv_path);
+    sb_free(&sql);
+    return rc;
+}
+
+int table_dv_rows_file(lh_table *t, lh_table_file *f, lh_err *err) {
+    char *key = table_dv_rows_key(t, f);
     int rc = 0;
     if (!storage_exists(t->st, key)) {
-        lh_strbuf csv = LH_STRBUF_INIT;
-        for (size_t i = 0; i < f->ndeleted; i++) sb_printf(&csv, "%" PRId64 ",%" PRId64 "\n", f->deleted_lo[i], f->deleted_hi[i]);
-        char rnd[17];
-        lh_random_hex(rnd, 8);
-        csv_key = lh_asprintf("_cache/dv/%s-%s.csv", hash, rnd);
-        rc = storage_put(t->st, csv_key, csv.buf, csv.len, NULL, err);
-        sb_free(&csv);
-        char *csv_path = storage_path(t->st, csv_key), *tmp_key = lh_asprintf("_cache/dv/%s-%s.parquet.tmp", hash, rnd);
-        char *tmp = storage_path(t->st, tmp_key), *path = storage_path(t->st, key);
-        lh_strbuf sql = LH_STRBUF_INIT;
-        char *data_key = lh_asprintf("%s/%s", t->prefix, f->path), *data_path = storage_path(t->st, data_key);
-        sb_puts(&sql, "COPY (SELECT ");
-        sb_sql_str(&sql, data_path); /* the name read_parquet(filename = true) gives the file */
-        sb_puts(&sql, " AS f, unnest(generate_series(lo, hi)) AS r FROM read_csv(");
-        free(data_key);
-        free(data_path);
-        sb_sql_str(&sql, csv_path);
-        sb_puts(&sql, ", header = false, columns = {'lo': 'BIGINT', 'hi': 'BIGINT'})) TO ");
-        sb_sql_str(&sql, tmp);
-        sb_puts(&sql, " (FORMAT parquet)");
-        duckdb_result res;
-        if (rc == 0 && (rc = table_private_query(t, sql.buf, &res, err)) == 0) duckdb_destroy_result(&res);
-        if (rc == 0 && rename(tmp, path) != 0) rc = lh_err_set(err, LH_E_INTERNAL, "cannot place the deletion vector rows file");
-        if (rc != 0) unlink(tmp);
-        storage_delete(t->st, csv_key, NULL);
-        sb_free(&sql);
-        free(csv_path);
-        free(tmp_key);
-        free(tmp);
-        free(path);
+        char *stage = storage_stage_path(t->st, key, err);
+        rc = stage ? dv_rows_write(t, f, stage, err) : -1;
+        if (rc == 0) rc = storage_put_file(t->st, key, stage, 0, err); /* consumes stage */
+        else if (stage) unlink(stage);
+        free(stage);
     }
-    if (rc == 0) f->deleted_rows_file = storage_path(t->st, key);
-    else lh_err_prefix(err, "deletion vector of %s", f->path);
-    free(csv_key);
+    if (rc == 0) {
+        f->deleted_rows_file = storage_is_remote(t->st) ? storage_fetch_path(t->st, key, err) : storage_path(t->st, key);
+        if (!f->deleted_rows_file) rc = -1;
+    }
+    if (rc != 0) lh_err_prefix(err, "deletion vector of %s", f->path);
     free(key);
     return rc;
 }

@@ -8,7 +8,9 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -284,6 +286,7 @@ static char *file_stats(duckdb_connection conn, const char *path, const file_sch
 
 void table_new_file_free(new_file *f) {
     free(f->rel);
+    free(f->key);
     free(f->abs);
     free(f->stats);
     table_file_schema_free(&f->schema);
@@ -307,19 +310,9 @@ static int64_t row_group_rows(duckdb_connection conn, const char *select_sql) {
     return rows;
 }
 
-int table_parquet_write(lh_table *t, duckdb_connection conn, const char *logical_sql,
-                        const char *const *cluster_by, const lh_snapshot *mapping, new_file *nf, lh_err *err) {
-    char uuid[37];
-    lh_uuid4(uuid);
-    nf->rel = lh_asprintf("part-00000-%s-c000.snappy.parquet", uuid);
-    char *key = lh_asprintf("%s/%s", t->prefix, nf->rel);
-    nf->abs = storage_path(t->st, key);
-    free(key);
-    char *dir = lh_asprintf("%s/%s", storage_root(t->st), t->prefix);
-    int rc = lh_mkdirs(dir, err);
-    free(dir);
-    if (rc != 0) return -1;
-    char *select_sql = table_physical_select(mapping, logical_sql);
+/* The COPY statement writing select_sql's rows (sorted by cluster_by) to path. */
+static char *copy_sql(duckdb_connection conn, const char *select_sql, const char *const *cluster_by,
+                      const lh_snapshot *mapping, const char *path) {
     lh_strbuf sql = LH_STRBUF_INIT;
     if (cluster_by && cluster_by[0]) {
         sb_printf(&sql, "COPY (SELECT * FROM (%s) AS lh_src ORDER BY ", select_sql);
@@ -331,24 +324,48 @@ int table_parquet_write(lh_table *t, duckdb_connection conn, const char *logical
     } else {
         sb_printf(&sql, "COPY (%s) TO ", select_sql);
     }
-    sb_sql_str(&sql, nf->abs);
+    sb_sql_str(&sql, path);
     sb_printf(&sql, " (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE %" PRId64 ")", row_group_rows(conn, select_sql));
-    rc = run(conn, sql.buf, NULL, err);
-    sb_free(&sql);
+    return sb_steal(&sql);
+}
+
+int table_parquet_write(lh_table *t, duckdb_connection conn, const char *logical_sql,
+                        const char *const *cluster_by, const lh_snapshot *mapping, new_file *nf, lh_err *err) {
+    char uuid[37];
+    lh_uuid4(uuid);
+    nf->rel = lh_asprintf("part-00000-%s-c000.snappy.parquet", uuid);
+    char *key = lh_asprintf("%s/%s", t->prefix, nf->rel);
+    char *stage = storage_stage_path(t->st, key, err);
+    if (!stage) {
+        free(key);
+        return -1;
+    }
+    char *select_sql = table_physical_select(mapping, logical_sql);
+    char *sql = copy_sql(conn, select_sql, cluster_by, mapping, stage);
+    int rc = run(conn, sql, NULL, err);
+    free(sql);
     free(select_sql);
-    if (rc == 0) rc = describe_file(conn, nf->abs, &nf->schema, err);
+    if (rc == 0) rc = describe_file(conn, stage, &nf->schema, err);
     if (rc == 0) {
-        nf->stats = file_stats(conn, nf->abs, &nf->schema, &nf->rows, err);
+        nf->stats = file_stats(conn, stage, &nf->schema, &nf->rows, err);
         rc = nf->stats ? 0 : -1;
     }
-    if (rc == 0) {
-        int fd;
-        char *k = lh_asprintf("%s/%s", t->prefix, nf->rel);
-        rc = storage_open_read(t->st, k, &fd, &nf->size, err);
-        if (rc == 0) close(fd);
-        free(k);
+    struct stat sb;
+    if (rc == 0 && stat(stage, &sb) != 0) rc = lh_err_set(err, LH_E_INTERNAL, "staged file vanished: %s", strerror(errno));
+    if (rc == 0) nf->size = (int64_t)sb.st_size;
+    if (rc != 0) unlink(stage);
+    else if ((rc = storage_put_file(t->st, key, stage, 0, err)) == 0) { /* consumes stage */
+        nf->key = key;
+        key = NULL;
+        nf->abs = table_file_read_path(t, nf->key);
     }
+    free(stage);
+    free(key);
     return rc;
+}
+
+void table_new_file_discard(lh_storage *st, new_file *nf) {
+    if (nf->key) storage_delete(st, nf->key, NULL);
 }
 
 json_t *table_add_action(const new_file *nf, int64_t now, int data_change) {
@@ -459,6 +476,7 @@ static char *commit_text(const lh_snapshot *snap, const new_file *nf, const lh_t
 /* ---- staged writes and their commit --------------------------------------- */
 
 struct lh_table_staged {
+    lh_storage *st; /* borrowed: the table's bucket */
     char *prefix;   /* of the table the file was written under */
     new_file nf;
     int committed;
@@ -484,6 +502,7 @@ static lh_table_staged *stage_opts(lh_table *t, duckdb_connection conn, const ch
     lh_table_staged *f = NULL;
     if (key) {
         f = lh_calloc(1, sizeof *f);
+        f->st = t->st;
         f->prefix = lh_strdup(t->prefix);
         const lh_snapshot *mapping = o && o->overwrite ? NULL : s;
         int rc = table_parquet_write(t, conn, select_sql, (const char *const *)key, mapping, &f->nf, err);
@@ -503,14 +522,14 @@ lh_table_staged *table_stage(lh_table *t, duckdb_connection conn, const char *se
 
 void table_staged_free(lh_table_staged *f) {
     if (!f) return;
-    if (!f->committed && f->nf.abs) unlink(f->nf.abs);
+    if (!f->committed) table_new_file_discard(f->st, &f->nf);
     table_new_file_free(&f->nf);
     free(f->prefix);
     free(f);
 }
 
 int table_staged_valid(const lh_table *t, const lh_table_staged *f) {
-    return !f->committed && !strcmp(f->prefix, t->prefix) && access(f->nf.abs, F_OK) == 0;
+    return !f->committed && !strcmp(f->prefix, t->prefix) && f->nf.key && storage_exists(t->st, f->nf.key);
 }
 
 typedef struct {
@@ -671,17 +690,15 @@ int table_checkpoint(lh_table *t, duckdb_connection conn, int64_t version, lh_er
     }
     char name[64];
     snprintf(name, sizeof name, "%020" PRId64 ".checkpoint.parquet", version);
-    char *key = table_log_key(t, name), *tkey = lh_temp_path_beside(key);
-    char *path = storage_path(t->st, key), *tpath = storage_path(t->st, tkey);
+    char *key = table_log_key(t, name), *tpath = storage_stage_path(t->st, key, err);
     lh_strbuf sql = LH_STRBUF_INIT;
     sb_printf(&sql, "COPY (%s) TO ", rows.buf);
-    sb_sql_str(&sql, tpath);
+    sb_sql_str(&sql, tpath ? tpath : "");
     sb_puts(&sql, " (FORMAT parquet)");
-    int rc = run(conn, sql.buf, NULL, err);
-    if (rc == 0 && rename(tpath, path) != 0) rc = lh_err_set(err, LH_E_INTERNAL, "rename checkpoint failed");
-    if (rc != 0) unlink(tpath);
+    int rc = tpath ? run(conn, sql.buf, NULL, err) : -1;
+    if (rc == 0) rc = storage_put_file(t->st, key, tpath, 0, err); /* consumes tpath */
+    else if (tpath) unlink(tpath);
     if (rc == 0) {
-        lh_fsync_dir_of(path);
         char *last = lh_asprintf("{\"version\":%" PRId64 ",\"size\":%zu}", version, s->nfiles + 2);
         char *lkey = table_log_key(t, "_last_checkpoint");
         rc = storage_put(t->st, lkey, last, strlen(last), NULL, err);
@@ -691,8 +708,6 @@ int table_checkpoint(lh_table *t, duckdb_connection conn, int64_t version, lh_er
     sb_free(&sql);
     sb_free(&rows);
     free(key);
-    free(tkey);
-    free(path);
     free(tpath);
     table_snapshot_free(s);
     return rc;

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
+#include "seglog/seglog.h"
 #include "tools/tools_internal.h"
 
 #define AUDIT_KEEP 1000
@@ -28,7 +29,8 @@ struct lh_tools {
     pthread_mutex_t audit_mu;
     json_t *audit[AUDIT_KEEP]; /* ring, owned */
     size_t audit_next, audit_count;
-    char *audit_path;      /* owned */
+    char *audit_path;      /* owned; NULL on a remote bucket ... */
+    lh_seglog *audit_seg;  /* ... which keeps one object per record (owned) */
 };
 
 lh_catalog *tools_catalog(lh_tools *t) { return t->c; }
@@ -51,7 +53,9 @@ static void audit_remember(lh_tools *t, json_t *rec) {
 static void audit_load(lh_tools *t) {
     char *text = NULL;
     size_t len = 0;
-    if (lh_read_file(t->audit_path, &text, &len, NULL) != 0) return;
+    if (t->audit_seg ? seglog_read(t->st, AUDIT_KEY, &text, &len, NULL) != 0
+                     : lh_read_file(t->audit_path, &text, &len, NULL) != 0)
+        return;
     for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
         nl = strchr(line, '\n');
         if (nl) *nl = 0;
@@ -65,8 +69,14 @@ static void audit_load(lh_tools *t) {
 static void audit_append(lh_tools *t, json_t *rec) {
     char *line = json_dumps(rec, JSON_COMPACT);
     pthread_mutex_lock(&t->audit_mu);
-    int fd = open(t->audit_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd >= 0) {
+    int fd = t->audit_seg ? -1 : open(t->audit_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    lh_err err = {0};
+    if (t->audit_seg) { /* S3 cannot append: the record is its own segment (ADR 0236) */
+        size_t n = strlen(line);
+        line[n] = '\n';
+        if (seglog_append(t->audit_seg, line, n + 1, &err) != 0) LOG_WARN("tools: audit write failed: %s", err.msg);
+        line[n] = 0;
+    } else if (fd >= 0) {
         size_t n = strlen(line);
         line[n] = '\n'; /* json_dumps leaves room for the NUL we overwrite */
         /* one write(2) per record with O_APPEND: a crash of the server never
@@ -115,14 +125,14 @@ lh_tools *tools_new(lh_query_engine *q, lh_catalog *c, lh_storage *st, lh_err *e
     t->st = st;
     pthread_mutex_init(&t->write_mu, NULL);
     pthread_mutex_init(&t->audit_mu, NULL);
-    char *dir = storage_path(st, "_tools");
-    if (lh_mkdirs(dir, err) != 0) {
+    char *dir = storage_is_remote(st) ? NULL : storage_path(st, "_tools");
+    if (dir ? lh_mkdirs(dir, err) != 0 : !(t->audit_seg = seglog_open(st, AUDIT_KEY, err))) {
         free(dir);
         tools_free(t);
         return NULL;
     }
     free(dir);
-    t->audit_path = storage_path(st, AUDIT_KEY);
+    t->audit_path = t->audit_seg ? NULL : storage_path(st, AUDIT_KEY);
     audit_load(t);
     return t;
 }
@@ -131,6 +141,7 @@ void tools_free(lh_tools *t) {
     if (!t) return;
     for (size_t i = 0; i < AUDIT_KEEP; i++) json_decref(t->audit[i]);
     free(t->audit_path);
+    seglog_close(t->audit_seg);
     pthread_mutex_destroy(&t->write_mu);
     pthread_mutex_destroy(&t->audit_mu);
     free(t);

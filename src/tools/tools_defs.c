@@ -9,6 +9,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/strbuf.h"
 #include "common/util.h"
@@ -190,8 +191,8 @@ static json_t *exec_log_activity(lh_tools *t, const tool_def *d, const lh_query_
     lh_uuid4(uuid);
     char *key = lh_asprintf("_tools/staging/%s.json", uuid);
     json_t *out = NULL;
-    if (storage_put(tools_storage(t), key, text, strlen(text), NULL, err) == 0) {
-        char *path = storage_path(tools_storage(t), key);
+    char *path = storage_stage_path(tools_storage(t), key, err); /* a local file, never an object */
+    if (path && lh_write_file_atomic(path, text, strlen(text), err) == 0) {
         lh_strbuf sql = LH_STRBUF_INIT;
         sb_puts(&sql, "SELECT activity_id, candidate_id, client_id, recruiter_id, activity_type, activity_at, "
                       "subject, outcome FROM read_json(");
@@ -207,10 +208,10 @@ static json_t *exec_log_activity(lh_tools *t, const tool_def *d, const lh_query_
                             json_integer_value(json_object_get(m, "version")), "row_count", 1);
             json_decref(m);
         }
-        storage_delete(tools_storage(t), key, NULL);
         sb_free(&sql);
-        free(path);
     }
+    if (path) unlink(path);
+    free(path);
     free(key);
     free(text);
     return out;

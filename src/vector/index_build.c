@@ -485,8 +485,9 @@ static void pipe_push(vpipe *p, vunit *u) {
 static int stage_flush(vbuild *b, duckdb_connection conn, vrows *staged, lh_err *err) {
     if (staged->n > 0) {
         char *file = lh_asprintf("_build/part-%06zu.parquet", b->nparts + 1);
-        char *path = vx_path(b->vx, b->index, file);
-        int rc = vstore_write_rows(conn, staged, path, err);
+        char *path = vx_write_path(b->vx, b->index, file, err);
+        int rc = path ? vstore_write_rows(conn, staged, path, err) : -1;
+        if (rc == 0) rc = vx_publish(b->vx, b->index, file, path, err);
         free(path);
         if (rc != 0) {
             free(file);

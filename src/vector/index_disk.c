@@ -203,7 +203,7 @@ static dhandle *commit_file(lh_vindex *vx, const char *index, const json_t *meta
                             const json_t *prev, json_t *fields, lh_err *err) {
     json_int_t gen = json_integer_value(json_object_get(prev, "disk_generation")) + 1;
     char *file = lh_asprintf("ivfpq-%lld.bin", (long long)gen);
-    char *path = vx_path(vx, index, file);
+    char *path = vx_write_path(vx, index, file, err);
     json_t *st = prev ? json_deep_copy(prev) : json_object();
     json_object_update(st, fields);
     json_decref(fields);
@@ -219,11 +219,8 @@ static dhandle *commit_file(lh_vindex *vx, const char *index, const json_t *meta
     dhandle *h = NULL;
     char *text = json_dumps(st, JSON_INDENT(2) | JSON_SORT_KEYS);
     char *key = vx_key(index, "ivfpq.json");
-    if (!strncmp(path, "s3://", 5)) {
-        lh_err_set(err, LH_E_UNAVAILABLE, "the IVF-PQ backend needs a local bucket (it maps its file)");
-        json_decref(st);
-    } else if (ivfpq_save(ix, path, err) != 0 ||
-               storage_put(vx->cfg.storage, key, text, strlen(text), NULL, err) != 0) {
+    if (!path || ivfpq_save(ix, path, err) != 0 || vx_publish(vx, index, file, path, err) != 0 ||
+        storage_put(vx->cfg.storage, key, text, strlen(text), NULL, err) != 0) {
         json_decref(st);
     } else {
         h = handle_open(vx, index, st, err);

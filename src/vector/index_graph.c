@@ -92,9 +92,9 @@ static json_t *graph_commit_meta(lh_vindex *vx, const char *index, const vsnap *
     int64_t gen = json_integer_value(json_object_get(s->meta, "generation"));
     char *file = lh_asprintf("hnsw-%lld-%d-%d-%d-%llu.bin", (long long)gen, p.M, p.ef_construction,
                              p.ef_search, (unsigned long long)p.seed);
-    char *path = vx_path(vx, index, file);
+    char *path = vx_write_path(vx, index, file, err);
     json_t *meta = NULL;
-    if (hnsw_save(h, path, err) == 0) {
+    if (path && hnsw_save(h, path, err) == 0 && vx_publish(vx, index, file, path, err) == 0) {
         meta = json_deep_copy(s->meta);
         json_t *rec = vindex_hnsw_params_json(p);
         json_object_set_new(rec, "file", json_string(file));

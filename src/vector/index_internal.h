@@ -75,7 +75,16 @@ struct lh_vindex {
 
 /* index_registry.c */
 char *vx_key(const char *index, const char *file);        /* "_vectors/<index>/<file>" */
+/* A local path to read file of index by: its own path (local bucket) or its
+ * cached copy, fetched on a miss (remote; ADR 0235). Caller frees. */
 char *vx_path(lh_vindex *vx, const char *index, const char *file);
+/* A local path to write the future file of index by (caller frees), then
+ * vx_publish it: local buckets its own path (files are written in place
+ * atomically, as always), remote ones a staged file. NULL + err on failure. */
+char *vx_write_path(lh_vindex *vx, const char *index, const char *file, lh_err *err);
+/* Publishes what was written at path as file of index: a no-op on a local
+ * bucket; an upload on a remote one (path is consumed). */
+int vx_publish(lh_vindex *vx, const char *index, const char *file, const char *path, lh_err *err);
 int vx_name_valid(const char *name);
 /* Marks name busy (creating a hidden entry for a new index). LH_E_CONFLICT
  * when it already is. */
@@ -186,15 +195,19 @@ void vbuild_resume_all(lh_vindex *vx);
 /* Loads meta's generation into a new snapshot; builds (and saves) the HNSW
  * graph when its file is missing or unusable. */
 vsnap *vsnap_load(lh_vindex *vx, const json_t *meta, lh_err *err);
+/* vsnap_load for a refresh: base (borrowed, may be NULL) is the previous
+ * generation's snapshot, whose keyword index the new one patches. */
+vsnap *vsnap_load_after(lh_vindex *vx, const json_t *meta, const vsnap *base, lh_err *err);
 
 /* ---- index_keyword.c ------------------------------------------------------ */
 
 /* SHA-256 over (doc id, chunk no) in row order: ties graph and keyword files to the rows. */
 void vsnap_fingerprint(const vsnap *s, char out[65]);
 /* Gives s its doc-id lookup and its keyword index (loaded from the file
- * meta's "keyword" names when it fits the rows, else built and saved; meta
- * is updated). */
-int vsnap_keyword(lh_vindex *vx, json_t *meta, vsnap *s, lh_err *err);
+ * meta's "keyword" names when it fits the rows, else patched from base's —
+ * the previous generation's rows snapshot, borrowed, may be NULL — or built,
+ * and saved; meta is updated). */
+int vsnap_keyword(lh_vindex *vx, json_t *meta, vsnap *s, const vsnap *base, lh_err *err);
 /* Sets the bits of every row of doc id in allowed; returns how many. */
 size_t vsnap_allow_id(const vsnap *s, const char *id, uint64_t *allowed);
 /* Validates a build request's language / stopwords. */

@@ -29,9 +29,29 @@ char *vx_key(const char *index, const char *file) {
 
 char *vx_path(lh_vindex *vx, const char *index, const char *file) {
     char *key = vx_key(index, file);
-    char *p = storage_path(vx->cfg.storage, key);
+    lh_storage *st = vx->cfg.storage;
+    lh_err err = {0};
+    char *p = storage_is_remote(st) ? storage_fetch_path(st, key, &err) : NULL;
+    if (storage_is_remote(st) && !p) LOG_WARN("vector index %s: fetching %s failed: %s", index, file, err.msg);
+    if (!p) p = storage_path(st, key); /* local; remote: the reader then fails naming it */
     free(key);
     return p;
+}
+
+char *vx_write_path(lh_vindex *vx, const char *index, const char *file, lh_err *err) {
+    char *key = vx_key(index, file);
+    lh_storage *st = vx->cfg.storage;
+    char *p = storage_is_remote(st) ? storage_stage_path(st, key, err) : storage_path(st, key);
+    free(key);
+    return p;
+}
+
+int vx_publish(lh_vindex *vx, const char *index, const char *file, const char *path, lh_err *err) {
+    if (!storage_is_remote(vx->cfg.storage)) return 0;
+    char *key = vx_key(index, file);
+    int rc = storage_put_file(vx->cfg.storage, key, path, 0, err);
+    free(key);
+    return rc;
 }
 
 /* ---- snapshots ------------------------------------------------------------------- */

@@ -32,11 +32,12 @@ for round in $(seq 1 "$ROUNDS"); do
   n=$(curl -s -H 'Content-Type: application/json' -d '{"sql":"SELECT count(*) FROM events"}' "$LH_URL/query/sql" | jq -r '.rows[0][0]')
   [[ "$n" =~ ^[0-9]+$ ]] && [ $((n % 10)) -eq 0 ] || { bad_count=$((bad_count + 1)); echo "# round $round: count '$n'"; continue; }
   [ $((n / 10 - 1)) -ge "$acked" ] || { lost=$((lost + 1)); echo "# round $round: $n rows but $acked appends acknowledged"; }
-  for m in "$DATA"/_catalog/datasets/*.json; do jq -e .name "$m" >/dev/null 2>&1 || bad_manifest=$((bad_manifest + 1)); done
-  [ "$(find "$DATA" -name '.*.tmp-*' | wc -l)" -eq 0 ] || temps_left=$((temps_left + 1))
-  delta_log_whole "$DATA/tables/events" || log_gaps=$((log_gaps + 1))
+  VIEW=$(lh_data_view "$DATA")  # the data folder, or (primary on S3) its objects as files
+  for m in "$VIEW"/_catalog/datasets/*.json; do jq -e .name "$m" >/dev/null 2>&1 || bad_manifest=$((bad_manifest + 1)); done
+  [ "$(find "$VIEW" -name '.*.tmp-*' | wc -l)" -eq 0 ] || temps_left=$((temps_left + 1))
+  delta_log_whole "$VIEW/tables/events" || log_gaps=$((log_gaps + 1))
   # the manifest follows the table after a crash between commit and manifest write
-  rc=$(jq -r .row_count "$DATA/_catalog/datasets/events.json")
+  rc=$(jq -r .row_count "$VIEW/_catalog/datasets/events.json")
   [ "$rc" = "$n" ] || { bad_count=$((bad_count + 1)); echo "# round $round: manifest row_count $rc, table $n"; }
 done
 check_eq "server came back after every kill -9 ($ROUNDS rounds)" "$not_up" 0

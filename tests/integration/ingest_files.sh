@@ -182,7 +182,7 @@ else # the cancel came after the commit point, or after the end (409)
 fi
 http GET /system/status
 check_eq "status reports the job pool" "$(jget '.components.jobs | [.ok, .running, .queued] | join(",")')" "true,0,0"
-check_eq "no staged upload left behind" "$(find "$DATA/_staging" -type f 2>/dev/null | wc -l)" 0
+check_eq "no staged upload left behind" "$(find "$(lh_data_view "$DATA")/_staging" -type f 2>/dev/null | wc -l)" 0
 
 # --- CLI through the server
 printf 'k,v\n1,a\n2,b\n' >"$F/cli.csv"

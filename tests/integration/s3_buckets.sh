@@ -58,7 +58,7 @@ EOF
 start_lh() {
   LH_PORT=$(free_port)
   LH_URL="http://127.0.0.1:$LH_PORT"
-  LAKEHOUSE_AUTH_ENABLED=false LAKEHOUSE_PORT=$LH_PORT LAKEHOUSE_DATA="$LH_TMP/data" "$LH_BIN" --config "$LH_TMP/lakehouse.toml" serve \
+  LAKEHOUSE_AUTH_ENABLED=false LAKEHOUSE_PORT=$LH_PORT LAKEHOUSE_DATA="$LH_TMP/data" LAKEHOUSE_STORAGE_CACHE_DIR="$LH_TMP/cache" "$LH_BIN" --config "$LH_TMP/lakehouse.toml" serve \
     >>"$LH_TMP/server.out" 2>>"$LH_TMP/server.log" &
   LH_PID=$!
   LH_PIDS+=("$LH_PID")
@@ -189,11 +189,13 @@ check_eq "unregistered bucket is gone (404)" "$HTTP_STATUS" "404"
 http DELETE /storage/buckets/testing
 check_eq "DELETE unknown bucket -> 404" "$HTTP_STATUS" "404"
 
-# put-if-absent and the S3 backend API, from the unit test binary
+# put-if-absent and the S3 backend API, from the unit test binary, through
+# the conditional-write shim (s3rver alone ignores If-None-Match: *)
 UNIT=$ROOT/build/san/tests/test_buckets
 [ -x "$UNIT" ] || UNIT=$ROOT/build/tests/test_buckets
+mock_start "$ROOT/tests/helpers/s3shim.js" --upstream "127.0.0.1:$S3_PORT"
 if [ -x "$UNIT" ]; then
-  if LH_TEST_S3_ENDPOINT=$S3_URL LH_TEST_S3_BUCKET=lake "$UNIT" >"$LH_TMP/unit.out" 2>&1; then
+  if LH_TEST_S3_ENDPOINT=$MOCK_URL LH_TEST_S3_RAW_ENDPOINT=$S3_URL LH_TEST_S3_BUCKET=lake "$UNIT" >"$LH_TMP/unit.out" 2>&1; then
     t_ok "test_buckets S3 cases (put-if-absent, list, delete) against s3rver"
   else
     t_fail "test_buckets S3 cases against s3rver" "$(tail -20 "$LH_TMP/unit.out")"

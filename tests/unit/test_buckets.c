@@ -23,6 +23,7 @@
 #include "common/strbuf.h"
 #include "common/util.h"
 #include "storage/buckets.h"
+#include "storage/buckets_internal.h"
 #include "storage/storage.h"
 #include "support/fixture.h"
 
@@ -336,6 +337,39 @@ static void test_s3_bad_credentials(void **state) {
     storage_free(st);
 }
 
+/* Datasets only in a store that refuses a second If-None-Match: * PUT:
+ * the shim (LH_TEST_S3_ENDPOINT) passes, s3rver alone (LH_TEST_S3_RAW_ENDPOINT) not. */
+static void test_s3_datasets_need_conditional(void **state) {
+    (void)state;
+    const char *raw = getenv("LH_TEST_S3_RAW_ENDPOINT");
+    assert_non_null(raw); /* s3_buckets.sh passes both endpoints */
+    lh_err err = {0};
+    char root[] = "/tmp/lh-bk-XXXXXX";
+    assert_non_null(mkdtemp(root));
+    lh_storage *primary = storage_open_local("primary", root, &err);
+    lh_buckets_config c = {.primary = primary};
+    lh_buckets *r = buckets_open(&c, &err);
+    assert_non_null(r);
+    assert_ptr_equal(buckets_get_for_datasets(r, "primary", &err), primary); /* a folder: link() is exclusive */
+    lh_storage *shimmed = s3_open(), *plain = storage_open_s3("plain", raw, "lake", NULL, "S3RVER", "S3RVER", &err);
+    pthread_mutex_lock(&r->mu); /* registered as configured buckets are */
+    buckets_append_locked(r, "shimmed", shimmed, 0, 0);
+    buckets_append_locked(r, "plain", plain, 0, 0);
+    pthread_mutex_unlock(&r->mu);
+    assert_ptr_equal(buckets_get_for_datasets(r, "shimmed", &err), shimmed);
+    assert_null(buckets_get_for_datasets(r, "plain", &err));
+    assert_int_equal(err.code, LH_E_UNAVAILABLE);
+    assert_non_null(strstr(err.msg, "bucket 'plain': "));
+    assert_non_null(strstr(err.msg, "does not honour conditional writes"));
+    assert_null(buckets_get_for_datasets(r, "nosuch", &err));
+    assert_int_equal(err.code, LH_E_NOT_FOUND);
+    buckets_free(r);
+    storage_free(primary);
+    char *cmd = lh_asprintf("rm -rf '%s'", root);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_registry_lists_primary_and_rescue, setup, teardown),
@@ -353,6 +387,7 @@ int main(void) {
     const struct CMUnitTest s3_tests[] = {
         cmocka_unit_test(test_s3_objects),
         cmocka_unit_test(test_s3_bad_credentials),
+        cmocka_unit_test(test_s3_datasets_need_conditional),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     if (getenv("LH_TEST_S3_ENDPOINT")) failed += cmocka_run_group_tests(s3_tests, NULL, NULL);
