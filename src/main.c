@@ -65,6 +65,11 @@ static void journal_row_events(void *ctx, const char *dataset, const char *state
     json_decref(details);
 }
 
+/* File pruning: the catalog knows each dataset's files (ADR 0255). */
+static int prune_files(void *ctx, const char *dataset, const lh_prune_term *terms, size_t n, lh_prune_plan *out) {
+    return catalog_prune_sql(ctx, dataset, terms, n, out);
+}
+
 /* The AI provider from [ai]; the API key only ever comes from the
  * environment (LAKEHOUSE_AI_API_KEY, else OPENAI_API_KEY). */
 static lh_ai *ai_open(const lh_config *cfg, lh_err *err) {
@@ -166,7 +171,7 @@ static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
                             cfg->storage.cache_dir, cfg->storage.cache_max_gb << 30};
     app->buckets = buckets_open(&bc, err); /* primary + [[storage.buckets]], probed */
     if (!app->buckets) goto fail;
-    const char *roots[64]; /* local buckets user SQL may read besides primary */
+    const char *roots[64]; /* local buckets and S3 caches user SQL may read besides primary */
     size_t nroots = buckets_local_roots(app->buckets, roots, 64);
     lh_query_config qc = {
         .threads = cfg->query.threads,
@@ -186,13 +191,15 @@ static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
         .checkpoint_interval = cfg->storage.checkpoint_interval,
         .duckdb_threads = cfg->query.threads,
         .duckdb_memory_mb = cfg->query.memory_limit_mb, /* the catalog's own engine (ingest conversions) gets the same cap */
+        .buckets = app->buckets, /* datasets of other buckets (ADR 0237) */
     };
     app->catalog = catalog_open(app->storage, &co, err);
     if (!app->catalog) goto fail;
     app->cache = query_cache_new(app->query, cfg->query.cache_max_mb << 20, err);
     if (!app->cache) goto fail;
     catalog_set_views_listener(app->catalog, publish_views, app->cache);
-    if (storage_is_remote(app->storage)) /* views read cached copies: refetch what was evicted (ADR 0235) */
+    query_engine_set_pruner(app->query, prune_files, app->catalog);
+    if (buckets_may_be_remote(app->buckets)) /* views read cached copies: refetch what was evicted (ADR 0235, 0237) */
         query_engine_set_prepare(app->query, catalog_fetch_for_sql, catalog_release_files, app->catalog);
     app->tools = tools_new(app->query, app->catalog, app->storage, err);
     if (!app->tools) goto fail;

@@ -46,7 +46,8 @@ free_port() {
   return 1
 }
 
-# lh_s3_start — starts s3rver (npm; bucket "lake", in $LH_TMP/s3) and the
+# lh_s3_start — starts s3rver (npm; bucket "lake" and those named in
+# LH_S3_MORE_BUCKETS, in $LH_TMP/s3) and the
 # conditional-write shim in front of it (tests/helpers/s3shim.js, which adds
 # If-None-Match: * that s3rver ignores), each on a free loopback port. Sets
 # S3_RAW_URL (s3rver itself), S3_URL (the shim), S3_PID, S3_SHIM_PID; both
@@ -58,7 +59,9 @@ lh_s3_start() {
   S3_RAW_PORT=$(free_port)
   S3_RAW_URL="http://127.0.0.1:$S3_RAW_PORT"
   mkdir -p "$LH_TMP/s3"
-  "$s3rver" -d "$LH_TMP/s3" -a 127.0.0.1 -p "$S3_RAW_PORT" -s --configure-bucket lake >"$LH_TMP/s3.log" 2>&1 &
+  local -a more=() b
+  for b in ${LH_S3_MORE_BUCKETS:-}; do more+=(--configure-bucket "$b"); done
+  "$s3rver" -d "$LH_TMP/s3" -a 127.0.0.1 -p "$S3_RAW_PORT" -s --configure-bucket lake "${more[@]}" >"$LH_TMP/s3.log" 2>&1 &
   S3_PID=$!
   LH_PIDS+=("$S3_PID")
   local up=0
@@ -71,6 +74,14 @@ lh_s3_start() {
   S3_SHIM_PID=$MOCK_PID
   [ "$MOCK_URL" != "http://127.0.0.1:" ] || return 1
   S3_URL=$MOCK_URL
+}
+
+# lh_s3_secrets FILE — a 0600 secrets file whose [s3rver] table holds s3rver's keys
+lh_s3_secrets() { printf '[s3rver]\naccess_key = "S3RVER"\nsecret_key = "S3RVER"\n' >"$1"; chmod 600 "$1"; }
+# lh_s3_bucket_toml NAME ENDPOINT BUCKET — a [[storage.buckets]] table for an
+# s3rver bucket (keys from lh_s3_secrets' [s3rver])
+lh_s3_bucket_toml() {
+  printf '[[storage.buckets]]\nname = "%s"\nbackend = "s3"\nendpoint = "%s"\nbucket = "%s"\nsecret_ref = "s3rver"\n\n' "$1" "$2" "$3"
 }
 
 # lh_s3_env — the AWS_* variables (and cache folder) for a lakehouse whose
@@ -115,9 +126,11 @@ lh_data_view() {
 # A port taken between the probe and the bind is retried with another one.
 # With LH_TEST_PRIMARY=s3 the data lives on s3rver behind the shim (started
 # on first use) under a prefix named after DATA_DIR (lh_data_location).
+# LH_CONFIG names a config file to start it with (--config).
 lh_start() {
   local data=$1; shift
-  local -a s3env=() cd_args=()
+  local -a s3env=() cd_args=() cfg_args=()
+  [ -n "${LH_CONFIG:-}" ] && cfg_args=(--config "$LH_CONFIG")
   if [ "${LH_TEST_PRIMARY:-}" = s3 ]; then
     lh_s3_start || { echo "# LH_TEST_PRIMARY=s3: s3rver or the shim did not start"; return 1; }
     mapfile -t s3env < <(lh_s3_env)
@@ -129,7 +142,7 @@ lh_start() {
   for attempt in 1 2 3; do
     LH_PORT=$(free_port)
     LH_URL="http://127.0.0.1:$LH_PORT"
-    env "${cd_args[@]}" LAKEHOUSE_AUTH_ENABLED=false LAKEHOUSE_PORT=$LH_PORT LAKEHOUSE_DATA="$data" LAKEHOUSE_GRPC_PORT=0 "$@" "$LH_BIN" serve \
+    env "${cd_args[@]}" LAKEHOUSE_AUTH_ENABLED=false LAKEHOUSE_PORT=$LH_PORT LAKEHOUSE_DATA="$data" LAKEHOUSE_GRPC_PORT=0 "$@" "$LH_BIN" "${cfg_args[@]}" serve \
       >>"$LH_TMP/server.out" 2>>"$LH_TMP/server.log" &
     LH_PID=$!
     LH_PIDS+=("$LH_PID")

@@ -113,13 +113,18 @@ static int log_reopen(access_log *l) {
 static void log_sync(access_log *l) {
     if (!l->dirty || (l->fd < 0 && !l->seg)) return;
     lh_err err = {0};
-    if (l->seg && seglog_append(l->seg, l->pending.buf, l->pending.len, &err) != 0)
+    int in_bucket = 1; /* the head never names records the bucket lacks */
+    if (l->seg && seglog_append(l->seg, l->pending.buf, l->pending.len, &err) != 0) {
         LOG_WARN("access: audit segment not written: %s", err.msg);
-    else if (!l->seg && fsync(l->fd) != 0) LOG_WARN("access: audit fsync failed");
+        in_bucket = 0;
+    } else if (!l->seg && fsync(l->fd) != 0) {
+        LOG_WARN("access: audit fsync failed");
+    }
     sb_reset(&l->pending);
     char head[96];
     int n = snprintf(head, sizeof head, "%lld %s\n", (long long)l->seq, l->last_hash);
-    if (storage_put(l->st, AUDIT_HEAD_KEY, head, (size_t)n, NULL, NULL) != 0) LOG_WARN("access: cannot write the audit head");
+    if (in_bucket && storage_put(l->st, AUDIT_HEAD_KEY, head, (size_t)n, NULL, NULL) != 0)
+        LOG_WARN("access: cannot write the audit head");
     l->dirty = 0;
 }
 

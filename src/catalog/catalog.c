@@ -114,14 +114,23 @@ void views_publish(lh_catalog *c) {
 
 /* ---- loading ------------------------------------------------------------ */
 
-static lh_table *table_for(lh_catalog *c, const json_t *m, lh_err *err) {
+lh_table *catalog_table_of(lh_catalog *c, const json_t *m, lh_err *err) {
     const char *loc = json_string_value(json_object_get(m, "location"));
     if (!loc) {
         lh_err_set(err, LH_E_UNPROCESSABLE, "manifest has no location");
         return NULL;
     }
-    lh_table *t = table_open(c->st, loc, err);
+    lh_storage *st = catalog_bucket(c, json_string_value(json_object_get(m, "bucket")), err);
+    lh_table *t = st ? table_open(st, loc, err) : NULL;
     if (t) table_set_checkpoint_interval(t, c->opt.checkpoint_interval);
+    return t;
+}
+
+lh_table *catalog_table_open(lh_catalog *c, const char *name, lh_err *err) {
+    json_t *m = manifest_copy(c, name);
+    lh_table *t = m ? catalog_table_of(c, m, err) : NULL;
+    if (!m) lh_err_set(err, LH_E_NOT_FOUND, "no dataset named '%s'", name);
+    json_decref(m);
     return t;
 }
 
@@ -129,7 +138,7 @@ static lh_table *table_for(lh_catalog *c, const json_t *m, lh_err *err) {
  * refreshes it when the table moved ahead of it. */
 static int entry_load(lh_catalog *c, json_t *m, cat_entry *e, lh_err *err) {
     memset(e, 0, sizeof *e);
-    lh_table *t = table_for(c, m, err);
+    lh_table *t = catalog_table_of(c, m, err);
     if (!t) return -1;
     int64_t latest = table_latest_version(t, err);
     if (latest < 0) {
@@ -219,6 +228,7 @@ lh_catalog *catalog_open(lh_storage *st, const lh_catalog_options *opt, lh_err *
     catalog_load_all(c);
     tombs_load(c);
     aiviews_load(c);
+    prune_cache_init(c);
     LOG_INFO("catalog: %zu datasets loaded", c->n);
     return c;
 }
@@ -229,6 +239,7 @@ void catalog_free(lh_catalog *c) {
     free(c->entries);
     tombs_free(c);
     aiviews_free(c);
+    prune_cache_free(c);
     duckdb_disconnect(&c->conn);
     duckdb_close(&c->db);
     pthread_rwlock_destroy(&c->lock);
@@ -270,13 +281,13 @@ json_t *catalog_get(lh_catalog *c, const char *name, lh_err *err) {
 
 /* ---- entries for a writer (catalog_commit.c, register below) ----------- */
 
-/* Removes every object under a table prefix we created. */
-void catalog_files_remove(lh_catalog *c, const char *prefix) {
+/* Removes every object under a table prefix we created in bucket st. */
+void catalog_files_remove(lh_storage *st, const char *prefix) {
     char *p = lh_asprintf("%s/", prefix);
     lh_object_info *objs = NULL;
     size_t n = 0;
-    if (storage_list(c->st, p, &objs, &n, NULL) == 0) {
-        for (size_t i = 0; i < n; i++) storage_delete(c->st, objs[i].key, NULL);
+    if (storage_list(st, p, &objs, &n, NULL) == 0) {
+        for (size_t i = 0; i < n; i++) storage_delete(st, objs[i].key, NULL);
         storage_list_free(objs, n);
     }
     free(p);
@@ -286,7 +297,7 @@ void catalog_files_remove(lh_catalog *c, const char *prefix) {
  * opening its table; on failure m is released and e stays empty. */
 static int entry_attach(lh_catalog *c, const char *name, json_t *m, cat_entry *e, lh_err *err) {
     memset(e, 0, sizeof *e);
-    e->table = table_for(c, m, err);
+    e->table = catalog_table_of(c, m, err);
     if (!e->table) {
         json_decref(m);
         return -1;
@@ -296,10 +307,29 @@ static int entry_attach(lh_catalog *c, const char *name, json_t *m, cat_entry *e
     return 0;
 }
 
-/* A new private entry for dataset name stored at location. */
-int entry_new(lh_catalog *c, const char *name, const char *location, const lh_lineage *lin, cat_entry *e,
-              lh_err *err) {
-    return entry_attach(c, name, manifest_new(name, location, storage_name(c->st), lin), e, err);
+/* A new private entry for dataset name stored at location of bucket (NULL:
+ * the catalog's). */
+int entry_new(lh_catalog *c, const char *name, const char *location, const char *bucket, const lh_lineage *lin,
+              cat_entry *e, lh_err *err) {
+    memset(e, 0, sizeof *e);
+    lh_storage *st = catalog_bucket(c, bucket, err);
+    if (!st) return -1;
+    return entry_attach(c, name, manifest_new(name, location, storage_name(st), lin), e, err);
+}
+
+int entry_bucket_check(lh_catalog *c, const char *name, const char *bucket, lh_err *err) {
+    if (!bucket) return 0;
+    json_t *m = manifest_copy(c, name);
+    const char *have = json_string_value(json_object_get(m, "bucket"));
+    const char *ours = storage_name(c->st), *want = *bucket ? bucket : ours;
+    int rc = 0;
+    if (m && strcmp(have && *have ? have : ours, want)) {
+        rc = lh_err_set(err, LH_E_CONFLICT, "dataset '%s' lives in bucket '%s', not '%s'", name,
+                        have && *have ? have : ours, want);
+        lh_err_hint(err, "write without naming a bucket, or to a new dataset");
+    }
+    json_decref(m);
+    return rc;
 }
 
 /* Private copy of an existing entry, for a writer to change and swap in. */
@@ -344,6 +374,8 @@ static const char *format_of_key(const char *key) {
 /* SELECT reading the objects of req["objects"] in req["format"] (or the
  * format their extension says); *source_out lists the keys for lineage. */
 static char *objects_select(lh_catalog *c, const json_t *req, char **source_out, lh_err *err) {
+    lh_storage *st = catalog_bucket(c, json_string_value(json_object_get(req, "bucket")), err);
+    if (!st) return NULL;
     json_t *objs = json_object_get(req, "objects");
     if (!json_is_array(objs) || json_array_size(objs) == 0) {
         lh_err_set(err, LH_E_BAD_REQUEST, "\"objects\" must be a non-empty array of object keys");
@@ -364,7 +396,7 @@ static char *objects_select(lh_catalog *c, const json_t *req, char **source_out,
             if (!key) lh_err_set(err, LH_E_BAD_REQUEST, "objects[%zu] is not a string", i);
             goto fail;
         }
-        if (!storage_exists(c->st, key)) {
+        if (!storage_exists(st, key)) {
             lh_err_set(err, LH_E_NOT_FOUND, "no object '%s'", key);
             goto fail;
         }
@@ -375,7 +407,7 @@ static char *objects_select(lh_catalog *c, const json_t *req, char **source_out,
             lh_err_hint(err, "add \"format\": csv, json or parquet");
             goto fail;
         }
-        char *path = storage_fetch_path(c->st, key, err); /* remote: a cached copy */
+        char *path = storage_fetch_path(st, key, err); /* remote: a cached copy */
         if (!path) goto fail;
         sb_puts(&paths, i ? ", " : "[");
         sb_sql_str(&paths, path);
@@ -417,9 +449,11 @@ static json_t *register_delta(lh_catalog *c, const char *name, const json_t *req
         lh_err_set(err, LH_E_CONFLICT, "dataset '%s' already exists", name);
         goto done;
     }
-    if (entry_new(c, name, clean, &lin, &e, err) != 0) goto done;
+    /* in place: the table is read where it is; nothing is written to it */
+    if (entry_new(c, name, clean, json_string_value(json_object_get(req, "bucket")), &lin, &e, err) != 0) goto done;
     if (!table_exists(e.table)) {
-        lh_err_set(err, LH_E_NOT_FOUND, "no Delta table at '%s' (no _delta_log commits)", clean);
+        lh_err_set(err, LH_E_NOT_FOUND, "no Delta table at '%s' of bucket '%s' (no _delta_log commits)", clean,
+                   storage_name(table_storage(e.table)));
         goto done;
     }
     if (manifest_refresh(c, e.manifest, e.table, &e.select_sql, err) != 0) goto done;
@@ -442,7 +476,8 @@ static json_t *objects_write(lh_catalog *c, const char *name, const json_t *req,
     char *select = objects_select(c, req, &source, err);
     if (!select) return NULL;
     lh_lineage lin = {.source_system = "upload", .source = source};
-    json_t *m = catalog_write(c, name, select, mode, &lin, err);
+    lh_write_opts o = {.mode = mode, .lineage = &lin, .bucket = json_string_value(json_object_get(req, "bucket"))};
+    json_t *m = catalog_write_opts(c, name, select, &o, err);
     free(select);
     free(source);
     return m;
@@ -637,7 +672,10 @@ int catalog_delete(lh_catalog *c, const char *name, lh_err *err) {
     /* data we wrote goes too; a registered external Delta table stays */
     const char *loc = json_string_value(json_object_get(m, "location"));
     char *ours = lh_asprintf("tables/%s", name);
-    if (loc && !strcmp(loc, ours)) catalog_files_remove(c, loc);
+    if (loc && !strcmp(loc, ours)) {
+        lh_storage *st = catalog_bucket(c, json_string_value(json_object_get(m, "bucket")), NULL);
+        if (st) catalog_files_remove(st, loc);
+    }
     free(ours);
 done:
     json_decref(m);

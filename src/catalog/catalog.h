@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "storage/buckets.h"
 #include "storage/storage.h"
 #include "table/table.h"
 
@@ -27,6 +28,8 @@ typedef struct {
     int checkpoint_interval;   /* Delta checkpoint every N commits (0 = never) */
     int duckdb_threads;        /* for conversions, 0 = default */
     int64_t duckdb_memory_mb;  /* 0 = default */
+    lh_buckets *buckets;       /* borrowed, may be NULL: the registry datasets outside the
+                                * catalog's bucket live in (manifest "bucket", ADR 0237) */
 } lh_catalog_options;
 
 /* Receives the full view set after every change (and once when set). */
@@ -57,9 +60,29 @@ void catalog_set_views_listener(lh_catalog *c, lh_catalog_views_fn fn, void *ctx
 int catalog_fetch_for_sql(void *catalog, const char *sql, void **hold, lh_err *err);
 void catalog_release_files(void *catalog, void *hold);
 
+/* File pruning (catalog_prune.c, ADR 0255): the SQL that makes one
+ * connection's next read of dataset `name` open only the files the terms
+ * leave (set_sql before the statement, reset_sql after it). Returns 0 with
+ * a plan, 1 when there is nothing to prune (not a dataset, one file, every
+ * file kept; counts still set when known). name NULL asks whether any
+ * dataset has several files (0) or none does (1): statements need not be
+ * parsed then. */
+typedef struct {
+    char *set_sql, *reset_sql; /* owned */
+    size_t files_kept;         /* files the pruned read opens */
+    size_t files_total;        /* files of the snapshot */
+} lh_prune_plan;
+int catalog_prune_sql(lh_catalog *c, const char *name, const lh_prune_term *terms, size_t nterms,
+                      lh_prune_plan *out);
+void catalog_prune_plan_clear(lh_prune_plan *p);
+
 /* POST /catalog/datasets: objects (csv/json/parquet, converted to Delta) or
  * {"format":"delta","location"}. 400/404/409/422 as documented; a failed
- * register leaves nothing behind. */
+ * register leaves nothing behind. "bucket" (optional, a name of the
+ * registry) says where: the objects are read from that bucket and the new
+ * dataset lives there; a Delta table is registered in place there (read
+ * where it is, nothing written to it). A bucket whose store ignores
+ * If-None-Match cannot hold datasets and is refused (ADR 0237). */
 json_t *catalog_register(lh_catalog *c, const json_t *req, lh_err *err);
 /* {"objects":[keys],"format"?}: one new commit on an existing dataset. */
 json_t *catalog_append_objects(lh_catalog *c, const char *name, const json_t *req, lh_err *err);
@@ -78,6 +101,11 @@ typedef struct {
                                   * every write, manifest "clustering_key"); NULL keeps the
                                   * table's, "" clears it */
     const char *principal;       /* who writes (the commit's userName); NULL = "system" */
+    const json_t *properties;    /* a new table's properties (TBLPROPERTIES), borrowed; NULL = none */
+    int merge_schema;            /* an append may add, leave out and widen columns (ADR 0258) */
+    const char *bucket;          /* NULL: a new dataset goes in the catalog's bucket; else the
+                                  * registry's bucket of that name, and an existing dataset
+                                  * must live there (LH_E_CONFLICT otherwise) */
 } lh_write_opts;
 json_t *catalog_write_opts(lh_catalog *c, const char *name, const char *select_sql, const lh_write_opts *o,
                            lh_err *err);

@@ -1,6 +1,12 @@
 /*
- * catalog_buckets.c — the bucket stamp on manifests (seed "Catalog
- * migration: POST /catalog/migrate-buckets", ADR 0153). Every manifest
+ * catalog_buckets.c — which bucket a dataset lives in (ADR 0237) and the
+ * bucket stamp on manifests (seed "Catalog
+ * migration: POST /catalog/migrate-buckets", ADR 0153).
+ *
+ * A manifest's "bucket" names the bucket of its table: the catalog's own
+ * (primary), or one of the registry's (lh_catalog_options.buckets) — an S3
+ * or local bucket given on register or ingest. Manifests always stay in the
+ * catalog's bucket. Every manifest
  * made since the bucket registry names its bucket ("bucket": "primary",
  * manifest.c); a legacy manifest without the field (or with an empty one)
  * gets the catalog's bucket stamped and persisted. Idempotent: a second
@@ -14,6 +20,18 @@
 
 #include "catalog/catalog_internal.h"
 #include "common/strbuf.h"
+
+lh_storage *catalog_bucket(lh_catalog *c, const char *bucket, lh_err *err) {
+    /* "primary" is the registry's name of the catalog's bucket (buckets.h) */
+    if (!bucket || !*bucket || !strcmp(bucket, storage_name(c->st)) || !strcmp(bucket, "primary")) return c->st;
+    if (!c->opt.buckets) {
+        lh_err_set(err, LH_E_NOT_FOUND, "bucket '%s' is not registered", bucket);
+        return NULL;
+    }
+    lh_storage *st = buckets_get_for_datasets(c->opt.buckets, bucket, err);
+    if (!st && err && err->code == LH_E_NOT_FOUND) lh_err_hint(err, "GET /storage/buckets lists the buckets");
+    return st;
+}
 
 /* 1 when manifest m names a bucket. */
 static int has_bucket(const json_t *m) {

@@ -63,7 +63,8 @@ static int entry_write(lh_catalog *c, cat_entry *e, const char *select_sql, cons
                        lh_err *err) {
     int64_t version = -1, rows = 0;
     lh_table_write_opts to = {.overwrite = o->mode == LH_WRITE_OVERWRITE, .cluster_by = o->cluster_by,
-                              .principal = o->principal};
+                              .principal = o->principal, .properties = o->properties,
+                              .merge_schema = o->merge_schema};
     if (table_write_opts(e->table, c->conn, select_sql, &to, &version, &rows, err) != 0) return -1;
     return entry_after_commit(c, e, o->lineage, err);
 }
@@ -118,7 +119,8 @@ json_t *catalog_write_opts(lh_catalog *c, const char *name, const char *select_s
     lh_write_mode mode = o->mode;
     const lh_lineage *lin = o->lineage;
     /* the usual append (no key change, no principal): convert in parallel */
-    if (mode != LH_WRITE_CREATE && !o->cluster_by && !o->principal && entry_exists(c, name)) {
+    if (mode != LH_WRITE_CREATE && !o->cluster_by && !o->principal && !o->merge_schema && entry_exists(c, name)) {
+        if (entry_bucket_check(c, name, o->bucket, err) != 0) return NULL;
         lh_table_staged *f = stage_unlocked(c, name, select_sql, err);
         if (!f) return NULL;
         pthread_mutex_lock(&c->write_mu);
@@ -140,10 +142,10 @@ json_t *catalog_write_opts(lh_catalog *c, const char *name, const char *select_s
         goto done;
     }
     if (found) {
-        if (entry_dup(c, name, &e, err) != 0) goto done;
+        if (entry_bucket_check(c, name, o->bucket, err) != 0 || entry_dup(c, name, &e, err) != 0) goto done;
     } else {
         char *loc = lh_asprintf("tables/%s", name);
-        int rc = entry_new(c, name, loc, lin, &e, err);
+        int rc = entry_new(c, name, loc, o->bucket, lin, &e, err);
         free(loc);
         if (rc != 0) goto done;
         if (table_exists(e.table)) {
@@ -156,7 +158,7 @@ json_t *catalog_write_opts(lh_catalog *c, const char *name, const char *select_s
         created = 1;
     }
     if (entry_write(c, &e, select_sql, o, err) != 0) {
-        if (created) catalog_files_remove(c, table_prefix(e.table));
+        if (created) catalog_files_remove(table_storage(e.table), table_prefix(e.table));
         goto done;
     }
     out = manifest_public(json_deep_copy(e.manifest));

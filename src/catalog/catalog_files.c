@@ -4,8 +4,8 @@
  *
  * The views the catalog publishes read data files by their paths in the
  * bucket's cache. Before the query engine runs a statement it calls
- * catalog_fetch_for_sql (main.c wires it only when the primary bucket is
- * remote): every dataset the statement names — directly, as its
+ * catalog_fetch_for_sql (main.c wires it only when a bucket may be
+ * remote): every dataset of a remote bucket the statement names — directly, as its
  * "__raw__" relation, or through an AI-safe view over it — gets its files
  * put back in the cache if they were evicted (a stat per file on a hit),
  * pinned until the statement is done (catalog_release_files).
@@ -40,27 +40,49 @@ static int entry_read_by(lh_catalog *c, const cat_entry *e, const char *sql) {
     return hit || views_read_base(c, sql, e->name, sql_mentions);
 }
 
+/* What a statement pinned: per dataset read, its bucket and the keys. */
+typedef struct {
+    lh_storage *st;   /* borrowed: buckets outlive the catalog's statements */
+    json_t *keys;     /* owned */
+} pin_group;
+typedef struct {
+    pin_group *g;
+    size_t n;
+} pin_hold;
+
 int catalog_fetch_for_sql(void *catalog, const char *sql, void **hold, lh_err *err) {
     lh_catalog *c = catalog;
-    json_t *pinned = json_array();
+    pin_hold *h = lh_calloc(1, sizeof *h);
     int rc = 0;
     pthread_rwlock_rdlock(&c->lock);
-    for (size_t i = 0; i < c->n && rc == 0; i++)
-        if (entry_read_by(c, &c->entries[i], sql)) rc = table_fetch_read_files(c->entries[i].table, pinned, err);
-    pthread_rwlock_unlock(&c->lock);
-    if (rc != 0 || json_array_size(pinned) == 0) {
-        catalog_release_files(c, pinned);
-        pinned = NULL;
+    for (size_t i = 0; i < c->n && rc == 0; i++) {
+        lh_table *t = c->entries[i].table;
+        if (!storage_is_remote(table_storage(t)) || !entry_read_by(c, &c->entries[i], sql)) continue;
+        h->g = lh_realloc(h->g, (h->n + 1) * sizeof *h->g);
+        pin_group *g = &h->g[h->n++];
+        g->st = table_storage(t);
+        g->keys = json_array();
+        rc = table_fetch_read_files(t, g->keys, err);
     }
-    *hold = pinned;
+    pthread_rwlock_unlock(&c->lock);
+    if (rc != 0 || h->n == 0) {
+        catalog_release_files(c, h);
+        h = NULL;
+    }
+    *hold = h;
     return rc;
 }
 
 void catalog_release_files(void *catalog, void *hold) {
-    lh_catalog *c = catalog;
-    json_t *pinned = hold;
-    size_t i;
-    json_t *k;
-    json_array_foreach(pinned, i, k) storage_unpin(c->st, json_string_value(k));
-    json_decref(pinned);
+    (void)catalog;
+    pin_hold *h = hold;
+    if (!h) return;
+    for (size_t i = 0; i < h->n; i++) {
+        size_t j;
+        json_t *k;
+        json_array_foreach(h->g[i].keys, j, k) storage_unpin(h->g[i].st, json_string_value(k));
+        json_decref(h->g[i].keys);
+    }
+    free(h->g);
+    free(h);
 }

@@ -16,6 +16,7 @@
 
 typedef struct cat_tombs cat_tombs;     /* tombstones.c */
 typedef struct cat_aiviews cat_aiviews; /* views.c */
+typedef struct cat_prune cat_prune;     /* catalog_prune.c */
 
 typedef struct {
     char *name;
@@ -38,6 +39,7 @@ struct lh_catalog {
     void *views_ctx;
     cat_tombs *tombs;           /* soft deletes, under lock */
     cat_aiviews *aiviews;       /* AI-safe views, under lock */
+    cat_prune *prune;           /* snapshots for file pruning, own mutex */
 };
 
 /* Refreshes version, row_count, size_bytes, files, columns (PII on new
@@ -68,13 +70,17 @@ void entry_put(lh_catalog *c, cat_entry *e);
 void entry_clear(cat_entry *e);
 /* 1 when a dataset named name exists (takes lock shared). */
 int entry_exists(lh_catalog *c, const char *name);
-/* A new private entry for dataset name stored at location (lin may be NULL). */
-int entry_new(lh_catalog *c, const char *name, const char *location, const lh_lineage *lin, cat_entry *e,
-              lh_err *err);
+/* A new private entry for dataset name stored at location of bucket (NULL:
+ * the catalog's; lin may be NULL). */
+int entry_new(lh_catalog *c, const char *name, const char *location, const char *bucket, const lh_lineage *lin,
+              cat_entry *e, lh_err *err);
+/* 0 when bucket (NULL: any) is the one dataset name lives in, else
+ * LH_E_CONFLICT naming both. */
+int entry_bucket_check(lh_catalog *c, const char *name, const char *bucket, lh_err *err);
 /* 0 for a valid dataset name, else -1 with a 400 and a hint in err. */
 int catalog_name_check(const char *name, lh_err *err);
-/* Removes every object under a table prefix the catalog created. */
-void catalog_files_remove(lh_catalog *c, const char *prefix);
+/* Removes every object under a table prefix the catalog created in bucket st. */
+void catalog_files_remove(lh_storage *st, const char *prefix);
 /* After a commit to e's table: refreshes e's manifest and select SQL from the
  * latest snapshot and stamps updated_at with now (lh_time_iso). e is a
  * private copy (entry_dup); nothing is persisted. */
@@ -86,6 +92,16 @@ int entry_after_commit(lh_catalog *c, cat_entry *e, const lh_lineage *lin, lh_er
 /* Hands the current view set to the listener. Caller holds write_mu. */
 void views_publish(lh_catalog *c);
 
+/* ---- buckets (catalog_buckets.c, ADR 0237) ------------------------------ */
+/* The bucket named `bucket` (borrowed): NULL, "", "primary" or the catalog's
+ * own name is the catalog's bucket; another must be in the registry and able to hold
+ * datasets (buckets_get_for_datasets). NULL with err otherwise. */
+lh_storage *catalog_bucket(lh_catalog *c, const char *bucket, lh_err *err);
+/* A fresh handle on the table of manifest m, in its bucket (caller frees). */
+lh_table *catalog_table_of(lh_catalog *c, const json_t *m, lh_err *err);
+/* A fresh handle on dataset name's table (LH_E_NOT_FOUND when none). */
+lh_table *catalog_table_open(lh_catalog *c, const char *name, lh_err *err);
+
 /* ---- catalog_embed.c ---------------------------------------------------- */
 /* Validates a PATCH {"embedding":{"refresh_policy"?,"refresh_interval_s"?}}
  * and applies it to m's embedding object. */
@@ -94,6 +110,9 @@ int embed_policy_patch(json_t *m, const json_t *v, lh_err *err);
 /* ---- tombstones.c ------------------------------------------------------- */
 void tombs_load(lh_catalog *c);            /* at open, after the datasets */
 void tombs_free(lh_catalog *c);
+/* catalog_prune.c: the snapshot cache of file pruning. */
+void prune_cache_init(lh_catalog *c);
+void prune_cache_free(lh_catalog *c);
 /* " ANTI JOIN (VALUES ...) ... ON CAST(<alias>.<col> AS VARCHAR) = ..." that
  * drops name's tombstoned rows from a FROM item aliased "alias", or NULL
  * when it has none; *nkeys (may be NULL) gets the distinct keys. Caller

@@ -13,20 +13,6 @@
 #include "catalog/catalog_internal.h"
 #include "common/strbuf.h"
 
-/* The table location of dataset name (caller frees), or NULL. */
-static char *location_of(lh_catalog *c, const char *name) {
-    char *loc = NULL;
-    pthread_rwlock_rdlock(&c->lock);
-    for (size_t i = 0; i < c->n; i++)
-        if (!strcmp(c->entries[i].name, name)) {
-            const char *l = json_string_value(json_object_get(c->entries[i].manifest, "location"));
-            if (l) loc = lh_strdup(l);
-            break;
-        }
-    pthread_rwlock_unlock(&c->lock);
-    return loc;
-}
-
 static json_t *snapshot_columns(const lh_snapshot *s) {
     json_t *cols = json_array();
     for (size_t i = 0; i < s->ncolumns; i++) {
@@ -40,13 +26,11 @@ static json_t *snapshot_columns(const lh_snapshot *s) {
 
 json_t *catalog_columns_at(lh_catalog *c, const char *name, int64_t version, int64_t *version_out,
                            lh_err *err) {
-    char *loc = name ? location_of(c, name) : NULL;
-    if (!loc) {
-        lh_err_set(err, LH_E_NOT_FOUND, "no dataset named '%s'", name ? name : "");
+    if (!name) {
+        lh_err_set(err, LH_E_NOT_FOUND, "no dataset named ''");
         return NULL;
     }
-    lh_table *t = table_open(c->st, loc, err);
-    free(loc);
+    lh_table *t = catalog_table_open(c, name, err);
     if (!t) return NULL;
     lh_snapshot *s = table_snapshot(t, version, err);
     json_t *cols = NULL;

@@ -147,7 +147,7 @@ static char *snapshot_subquery(lh_catalog *c, const char *name, const tt_clause 
     char *loc = dataset_location(c, name, &filter, err);
     if (!loc) return NULL;
     char *out = NULL;
-    lh_table *t = table_open(c->st, loc, err);
+    lh_table *t = catalog_table_open(c, name, err);
     int64_t version = cl->version, ms = 0;
     if (t && cl->by_time) {
         if (lh_time_parse(cl->when, &ms) != 0) {
@@ -159,7 +159,7 @@ static char *snapshot_subquery(lh_catalog *c, const char *name, const tt_clause 
         }
     }
     lh_snapshot *s = t && version >= 0 ? table_snapshot(t, version, err) : NULL;
-    if (s && snapshot_files_present(c->st, loc, s, name, err) == 0) {
+    if (s && snapshot_files_present(table_storage(t), loc, s, name, err) == 0) {
         char *sel = table_snapshot_select_sql(t, s);
         out = lh_asprintf("(SELECT lh_tt.* FROM (%s) AS lh_tt%s)", sel, filter ? filter : "");
         free(sel);
@@ -286,7 +286,7 @@ json_t *catalog_history(lh_catalog *c, const char *name, int64_t limit, lh_err *
     char *loc = dataset_location(c, name, &filter, err);
     free(filter);
     if (!loc) return NULL;
-    lh_table *t = table_open(c->st, loc, err);
+    lh_table *t = catalog_table_open(c, name, err);
     json_t *h = t ? table_history(t, limit, err) : NULL;
     table_free(t);
     free(loc);

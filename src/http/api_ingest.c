@@ -25,7 +25,8 @@
 
 #define FIELD_MAX 1024
 
-static const char *const field_names[] = {"dataset", "format", "bad_rows", "delimiter", "header", "async"};
+static const char *const field_names[] = {"dataset", "format", "bad_rows", "delimiter", "header", "async",
+                                          "merge_schema"};
 #define NFIELDS (sizeof field_names / sizeof field_names[0])
 
 typedef struct {
@@ -184,6 +185,7 @@ static int options_parse(upload *u, lh_ingest_file_req *r, int *async, lh_err *e
     const char *h = option(u, "header");
     r->csv_header = h ? truthy(h) : -1;
     *async = truthy(option(u, "async"));
+    r->merge_schema = truthy(option(u, "merge_schema"));
     return 0;
 }
 
@@ -206,7 +208,8 @@ void api_ingest_file(lh_app *app, lh_req *req, lh_resp *resp) {
     u->fd = -1;
     lh_sha256_final(u->sha, sha);
     u->sha = NULL;
-    lh_ingest_file_req r = {.path = u->staged, .source_name = u->filename, .sha256 = sha, .prescan = u->prescan};
+    lh_ingest_file_req r = {.path = u->staged, .source_name = u->filename, .sha256 = sha, .prescan = u->prescan,
+                            .bucket = http_req_bucket(req)};
     int async = 0;
     if (options_parse(u, &r, &async, &err) != 0) goto fail;
     lh_ingest_task *task = ingest_task_new(app->catalog, app->storage, &r, u->staged);

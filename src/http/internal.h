@@ -139,6 +139,8 @@ int http_bind_address(const char *host, int port, struct sockaddr_storage *out, 
 /* X-Lakehouse-Bucket on ingest routes (bucket_header.c): 0 to go on, else
  * -1 with the 404/422 in resp. */
 int http_bucket_header_check(lh_app *app, lh_req *req, lh_resp *resp);
+/* The X-Lakehouse-Bucket header's bucket (borrowed), NULL when absent. */
+const char *http_req_bucket(lh_req *req);
 
 /* The route table (routes.c) and the handlers (api_*.c). */
 extern const lh_route lh_routes[];

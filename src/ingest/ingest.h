@@ -40,6 +40,8 @@ typedef struct {
     const char *path;         /* the file to read (borrowed; never changed) */
     const char *source_name;  /* its own name: lineage, source_file column, default dataset */
     const char *dataset;      /* NULL or "": derived from source_name */
+    const char *bucket;       /* NULL: a new dataset goes in primary; else that bucket of the
+                               * registry (an existing dataset must live there, ADR 0237) */
     const char *format;       /* NULL, "" or "auto": from extension and content */
     const char *sha256;       /* hex digest if already known (NULL: computed) */
     lh_ingest_bad_rows bad_rows;
@@ -47,6 +49,7 @@ typedef struct {
     int csv_header;           /* -1: sniffed, 0 / 1: forced */
     lh_ingest_prescan *prescan; /* NULL, or every byte of path fed in order (used
                                    when it was made with the same CSV choices) */
+    int merge_schema;         /* appending: new columns join the schema, types may widen (ADR 0258) */
 } lh_ingest_file_req;
 
 /* Ingests r->path. Returns {"dataset","rows","format","sha256",

@@ -600,7 +600,9 @@ static json_t *write_rows(ingest_run *g, char *(*select_fn)(ingest_run *), char 
             goto done;
         }
         lh_err werr = {0};
-        json_t *m = catalog_write(g->c, g->dataset, sql, LH_WRITE_CREATE_OR_APPEND, &lin, &werr);
+        lh_write_opts wo = {.mode = LH_WRITE_CREATE_OR_APPEND, .lineage = &lin, .merge_schema = g->r->merge_schema,
+                            .bucket = g->r->bucket};
+        json_t *m = catalog_write_opts(g->c, g->dataset, sql, &wo, &werr);
         free(sql);
         if (m) {
             out = result_new(g, g->rows, 0);
@@ -689,7 +691,7 @@ struct lh_ingest_task {
     lh_catalog *c;
     lh_storage *st;
     lh_ingest_file_req req;      /* strings below are owned copies */
-    char *path, *source, *dataset, *format, *sha;
+    char *path, *source, *dataset, *format, *sha, *bucket;
     char *staged;                /* deleted on free */
     json_t *result;
     pthread_mutex_t mu;
@@ -707,6 +709,7 @@ lh_ingest_task *ingest_task_new(lh_catalog *c, lh_storage *st, const lh_ingest_f
     t->req.source_name = t->source = dup_or_null(r->source_name);
     t->req.dataset = t->dataset = dup_or_null(r->dataset);
     t->req.format = t->format = dup_or_null(r->format);
+    t->req.bucket = t->bucket = dup_or_null(r->bucket);
     t->req.sha256 = t->sha = dup_or_null(r->sha256);
     t->staged = dup_or_null(staged_path);
     t->req.prescan = r->prescan; /* owned from here */
@@ -744,6 +747,7 @@ void ingest_task_free(void *vt) {
     free(t->source);
     free(t->dataset);
     free(t->format);
+    free(t->bucket);
     free(t->sha);
     json_decref(t->result);
     pthread_mutex_destroy(&t->mu);

@@ -67,6 +67,7 @@ struct lh_journal {
     char last_error[512];
     lh_query_engine *q;         /* borrowed; NULL until journal_sql_register */
     int view_ready;
+    json_t *view_pins;          /* remote: keys the view's cached copies are pinned for; under flush_mu */
     lh_seglog *wal;           /* current write-ahead segment; under mu */
     uint64_t wal_seq;           /* its number */
 };
@@ -122,7 +123,7 @@ static char *file_key_new(lh_journal *j) {
 static void view_publish(lh_journal *j) {
     if (!j->q || (j->view_ready && !storage_is_remote(j->st)) || j->nfiles == 0) return;
     pthread_mutex_lock(&j->mu);
-    char *source = jfiles_view_source(j->st, DIR_KEY, j->files, j->nfiles);
+    char *source = jfiles_view_source(j->st, DIR_KEY, j->files, j->nfiles, &j->view_pins);
     pthread_mutex_unlock(&j->mu);
     lh_strbuf sql = LH_STRBUF_INIT;
     sb_printf(&sql, "CREATE OR REPLACE VIEW journal_events AS SELECT * FROM read_parquet(%s, union_by_name = true)",
@@ -806,6 +807,7 @@ void journal_free(lh_journal *j) {
     events_free(j->buf, j->nbuf);
     events_free(j->flushing, j->nflushing);
     strv_free(j->files, j->nfiles);
+    jfiles_unpin_all(j->st, &j->view_pins);
     jstore_free(j->store);
     pthread_cond_destroy(&j->cv);
     pthread_mutex_destroy(&j->mu);

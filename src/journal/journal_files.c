@@ -5,7 +5,7 @@
  * On a remote bucket (S3) a file is written to a staged local path and
  * uploaded with storage_put_file, and read through its cached copy
  * (storage_fetch_path); the journal_events view then lists the copies
- * instead of globbing a folder.
+ * instead of globbing a folder, pinned in the cache while it names them.
  */
 #include <stdlib.h>
 #include <unistd.h>
@@ -59,7 +59,15 @@ int jfiles_merge(lh_storage *st, jstore *store, char *const *keys, size_t n, con
     return publish(st, out, stage, rc, err);
 }
 
-char *jfiles_view_source(lh_storage *st, const char *dir_key, char *const *keys, size_t n) {
+void jfiles_unpin_all(lh_storage *st, json_t **pins) {
+    size_t i;
+    json_t *k;
+    json_array_foreach(*pins, i, k) storage_unpin(st, json_string_value(k));
+    json_decref(*pins);
+    *pins = NULL;
+}
+
+char *jfiles_view_source(lh_storage *st, const char *dir_key, char *const *keys, size_t n, json_t **pins) {
     lh_strbuf sb = LH_STRBUF_INIT;
     if (!storage_is_remote(st)) {
         char *dir = storage_path(st, dir_key), *glob = lh_asprintf("%s/events-*.parquet", dir);
@@ -68,14 +76,22 @@ char *jfiles_view_source(lh_storage *st, const char *dir_key, char *const *keys,
         free(dir);
         return sb_steal(&sb);
     }
-    char **paths = jfiles_read_paths(st, keys, n);
+    json_t *now = json_array(); /* pinned for the new view: the copies cannot be evicted under it */
     sb_putc(&sb, '[');
     for (size_t i = 0; i < n; i++) {
+        lh_err err = {0};
+        char *path = storage_fetch_pinned(st, keys[i], &err);
+        if (path) json_array_append_new(now, json_string(keys[i]));
+        else LOG_WARN("journal: fetching %s failed: %s", keys[i], err.msg);
         if (i) sb_putc(&sb, ',');
-        sb_sql_str(&sb, paths[i]);
-        free(paths[i]);
+        sb_sql_str(&sb, path ? path : keys[i]);
+        free(path);
     }
     sb_putc(&sb, ']');
-    free(paths);
+    size_t i; /* the old view's pins: one unpin per earlier pin */
+    json_t *k;
+    json_array_foreach(*pins, i, k) storage_unpin(st, json_string_value(k));
+    json_decref(*pins);
+    *pins = now;
     return sb_steal(&sb);
 }

@@ -92,7 +92,11 @@ char **jfiles_read_paths(lh_storage *st, char *const *keys, size_t n);
 int jfiles_write(lh_storage *st, jstore *store, const char *key, jevent *const *evs, size_t n, lh_err *err);
 int jfiles_merge(lh_storage *st, jstore *store, char *const *keys, size_t n, const char *out, lh_err *err);
 /* read_parquet's first argument for the journal_events view over keys[0..n)
- * under dir_key: a glob (local) or the list of cached copies (remote). */
-char *jfiles_view_source(lh_storage *st, const char *dir_key, char *const *keys, size_t n);
+ * under dir_key: a glob (local) or the list of cached copies (remote), which
+ * stay pinned while the view names them: *pins (a JSON array, made on first
+ * use) holds the keys pinned; those no longer listed are unpinned. */
+char *jfiles_view_source(lh_storage *st, const char *dir_key, char *const *keys, size_t n, json_t **pins);
+/* Unpins every key of *pins and frees it. */
+void jfiles_unpin_all(lh_storage *st, json_t **pins);
 
 #endif

@@ -30,6 +30,10 @@ typedef struct {
     int64_t retain_ms;        /* VACUUM */
     int dry_run;
     lh_vacuum_result vac;
+    char **zcols;             /* OPTIMIZE ... ZORDER BY: the columns (owned), the target file size */
+    size_t nzcols;
+    int64_t target_bytes;
+    lh_compact_result zres;
 } dml_ctx;
 
 /* The text from the parser's position to the first top-level word in

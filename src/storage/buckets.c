@@ -78,8 +78,14 @@ size_t buckets_local_roots(lh_buckets *r, const char **roots, size_t cap) {
         n++;
     }
     pthread_mutex_unlock(&r->mu);
+    if (buckets_may_be_remote(r)) {
+        if (n < cap) roots[n] = r->cache_root;
+        n++;
+    }
     return n;
 }
+
+int buckets_may_be_remote(const lh_buckets *r) { return r->secrets_file || storage_is_remote(r->primary); }
 
 /* ---- error journal ------------------------------------------------------ */
 
@@ -225,6 +231,7 @@ lh_buckets *buckets_open(const lh_buckets_config *c, lh_err *err) {
     r->primary = c->primary;
     r->secrets_file = c->secrets_file ? lh_strdup(c->secrets_file) : NULL;
     r->cache_dir = c->cache_dir ? lh_strdup(c->cache_dir) : NULL;
+    r->cache_root = storage_cache_root(c->cache_dir);
     r->cache_max_bytes = c->cache_max_bytes;
     buckets_append_locked(r, "primary", c->primary, 1, 0);
     for (size_t i = 0; i < c->nbuckets; i++) {
@@ -260,6 +267,7 @@ void buckets_free(lh_buckets *r) {
     free(r->rescue);
     free(r->secrets_file);
     free(r->cache_dir);
+    free(r->cache_root);
     pthread_mutex_destroy(&r->mu);
     pthread_mutex_destroy(&r->persist_mu);
     free(r);

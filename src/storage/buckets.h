@@ -56,10 +56,16 @@ lh_storage *buckets_get(lh_buckets *r, const char *name);
  * LH_E_UNAVAILABLE saying the store cannot hold datasets. */
 lh_storage *buckets_get_for_datasets(lh_buckets *r, const char *name, lh_err *err);
 const char *buckets_rescue(const lh_buckets *r); /* NULL when none */
-/* Folders of the local buckets other than primary (borrowed, valid until
- * buckets_free); returns how many, writing at most cap. For DuckDB's
- * allowed_directories, so SQL can read files across local buckets. */
+/* The folders besides primary's where buckets keep files by path (borrowed,
+ * valid until buckets_free): each local bucket's root and, when S3 buckets
+ * may be registered (buckets_may_be_remote), the cache root their read
+ * caches live below (buckets added at run time included). Returns how
+ * many, writing at most cap. For DuckDB's allowed_directories, so SQL reads
+ * datasets and files across buckets (ADR 0237). */
 size_t buckets_local_roots(lh_buckets *r, const char **roots, size_t cap);
+/* 1 when some bucket is or may become remote: the primary is, or a secrets
+ * file lets S3 buckets be configured or added. */
+int buckets_may_be_remote(const lh_buckets *r);
 
 /* {"buckets":[{name, backend, location, primary, rescue, runtime}], "rescue":...} */
 json_t *buckets_list_json(lh_buckets *r);

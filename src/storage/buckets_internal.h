@@ -30,6 +30,7 @@ struct lh_buckets {
     char *rescue;        /* NULL: none */
     char *secrets_file;  /* NULL: none */
     char *cache_dir;     /* NULL: the default cache root */
+    char *cache_root;    /* cache_dir resolved (storage_cache_root) */
     int64_t cache_max_bytes;
     lh_storage *primary; /* borrowed */
 };

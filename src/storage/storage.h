@@ -82,6 +82,9 @@ typedef struct {
  * given its cache folder <cache_dir>/<bucket>-<8 hex of endpoint, bucket,
  * prefix>. Any other scheme: LH_E_BAD_REQUEST naming it. */
 lh_storage *storage_open_root(const char *name, const lh_storage_root_config *c, lh_err *err);
+/* The folder every remote bucket's cache lives below: cache_root, else
+ * $XDG_CACHE_HOME/lakehouse, else ~/.cache/lakehouse (caller frees). */
+char *storage_cache_root(const char *cache_root);
 /* The cache folder storage_open_root gives a remote bucket (caller frees). */
 char *storage_default_cache_dir(const char *cache_root, const char *endpoint, const char *bucket,
                                 const char *prefix);

@@ -61,16 +61,22 @@ static int pick_virtual(const char *addressing, const char *endpoint, const char
     return endpoint_is_aws(endpoint) && !strchr(bucket, '.');
 }
 
+char *storage_cache_root(const char *cache_root) {
+    if (cache_root && *cache_root) return lh_strdup(cache_root);
+    const char *xdg = env("XDG_CACHE_HOME"), *home = env("HOME");
+    if (xdg) return lh_asprintf("%s/lakehouse", xdg);
+    return lh_asprintf("%s/.cache/lakehouse", home ? home : ".");
+}
+
 char *storage_default_cache_dir(const char *cache_root, const char *endpoint, const char *bucket,
                                 const char *prefix) {
     char *where = lh_asprintf("%s\n%s\n%s", endpoint, bucket, prefix ? prefix : ""), sha[65];
     lh_sha256_hex(where, strlen(where), sha);
     free(where);
     sha[8] = '\0';
-    if (cache_root && *cache_root) return lh_asprintf("%s/%s-%s", cache_root, bucket, sha);
-    const char *xdg = env("XDG_CACHE_HOME"), *home = env("HOME");
-    if (xdg) return lh_asprintf("%s/lakehouse/%s-%s", xdg, bucket, sha);
-    return lh_asprintf("%s/.cache/lakehouse/%s-%s", home ? home : ".", bucket, sha);
+    char *root = storage_cache_root(cache_root), *dir = lh_asprintf("%s/%s-%s", root, bucket, sha);
+    free(root);
+    return dir;
 }
 
 /* The keys: from the secrets file when secret_ref names them, else AWS_*. */

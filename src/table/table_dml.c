@@ -292,21 +292,35 @@ int table_rewrite_loop(lh_table *t, const char *operation, table_rewrite_attempt
     return rc;
 }
 
-typedef struct {
-    duckdb_connection conn;
-    const lh_table_rewrite *rw;
-    lh_rewrite_result *out;
-} rewrite_attempt;
-
-static int rewrite_attempt_once(void *ctx, lh_table *t, const lh_snapshot *s, lh_err *err) {
-    rewrite_attempt *a = ctx;
-    a->out->read_version = s->version;
-    return rewrite_once(t, a->conn, s, a->rw, a->out, err);
-}
-
 int table_rewrite(lh_table *t, duckdb_connection conn, const lh_table_rewrite *rw, lh_rewrite_result *out,
                   lh_err *err) {
     memset(out, 0, sizeof *out);
-    rewrite_attempt a = {conn, rw, out};
-    return table_rewrite_loop(t, rw->operation, rewrite_attempt_once, &a, &out->attempts, err);
+    int rc = -1;
+    for (int attempt = 0; attempt < REWRITE_ATTEMPTS; attempt++) {
+        lh_snapshot *s = table_snapshot(t, -1, err);
+        if (!s) break;
+        out->attempts = attempt + 1;
+        /* deletion vectors instead of rewrites (table_dv_write.c) when the table
+         * enables them and the statement is not confined to a role's view */
+        int dvs = 0, dv_writes = table_dv_enabled(s) && !rw->view_select && !rw->view_filter;
+        for (size_t i = 0; i < s->nfiles && !dv_writes; i++) dvs |= s->files[i].deletion_vector != NULL;
+        int mapped = dv_writes && s->column_mapping && strcmp(s->column_mapping, "none"); /* DV writes: not yet */
+        if (s->npartition_columns > 0 || dvs || mapped) {
+            lh_err_set(err, LH_E_UNPROCESSABLE, "%s on tables with %s is not supported yet", rw->operation,
+                       s->npartition_columns ? "partition columns" : dvs ? "deletion vectors" : "column mapping");
+            table_snapshot_free(s);
+            break;
+        }
+        out->read_version = s->version;
+        lh_err_clear(err);
+        rc = dv_writes ? table_dv_rewrite_once(t, conn, s, rw, out, err) : rewrite_once(t, conn, s, rw, out, err);
+        table_snapshot_free(s);
+        if (rc != 2) break;
+        LOG_DEBUG("%s on %s: %s; planning again", rw->operation, t->prefix, err ? err->msg : "conflict");
+    }
+    if (rc == 2) {
+        lh_err_prefix(err, "%s on '%s' lost to concurrent commits %d times", rw->operation, t->prefix, out->attempts);
+        rc = -1;
+    }
+    return rc;
 }

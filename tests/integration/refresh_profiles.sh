@@ -12,7 +12,8 @@
 #    unloads it, builtin skips the swap with a note (ADR 0152);
 #  - buckets: POST /catalog/migrate-buckets stamps a legacy manifest that
 #    lacks "bucket" (idempotent); X-Lakehouse-Bucket on ingest routes:
-#    primary accepted and echoed, another bucket 422, unknown 404 (ADR 0153).
+#    primary accepted and echoed, another bucket holds the new dataset (ADR 0237),
+#    unknown 404, routes that cannot pick a bucket 422 (ADR 0153).
 source "$(dirname "$0")/../lib.sh"
 DATA=$LH_TMP/data
 mkdir -p "$DATA"
@@ -71,11 +72,13 @@ http PUT /storage/objects/uploads/hb.csv --data-binary @"$LH_TMP/hb.csv"
 http_json POST /catalog/datasets '{"name":"hb","objects":["uploads/hb.csv"]}' -H "X-Lakehouse-Bucket: nosuch"
 check_eq "unknown X-Lakehouse-Bucket is 404" "$HTTP_STATUS" 404
 http_json POST /storage/buckets '{"name":"testing","backend":"local"}'
-http_json POST /catalog/datasets '{"name":"hb","objects":["uploads/hb.csv"]}' -H "X-Lakehouse-Bucket: testing"
-check_eq "a non-primary bucket is 422" "$HTTP_STATUS" 422
-check "the 422 says datasets live in primary" grep -q "primary" <<<"$HTTP_BODY"
+http PUT /storage/buckets/testing/objects/uploads/hbt.csv --data-binary @"$LH_TMP/hb.csv"
+http_json POST /catalog/datasets '{"name":"hbt","objects":["uploads/hbt.csv"]}' -H "X-Lakehouse-Bucket: testing"
+check_eq "another bucket: objects read from it, the dataset stamped with it (ADR 0237)" \
+  "$HTTP_STATUS $(jget .bucket) $(jget .row_count)" "201 testing 5"
 http_json POST /ingest/db '{}' -H "X-Lakehouse-Bucket: testing"
-check_eq "ingest routes check the header too" "$HTTP_STATUS" 422
+check_eq "ingest routes that cannot pick a bucket refuse it" "$HTTP_STATUS" 422
+check "the 422 says the route writes in primary" grep -q "primary" <<<"$HTTP_BODY"
 curl -s -D "$LH_TMP/hdr" -o /dev/null -X POST -H "X-Lakehouse-Bucket: primary" -H "Content-Type: application/json" \
   --data-binary '{"name":"hb","objects":["uploads/hb.csv"]}' "$LH_URL/catalog/datasets"
 check_eq "primary is accepted and echoed" "$(head -1 "$LH_TMP/hdr" | cut -d' ' -f2) $(grep -i '^x-lakehouse-bucket:' "$LH_TMP/hdr" | tr -d '\r' | cut -d' ' -f2)" "201 primary"

@@ -5,7 +5,9 @@
  * catalog handle over the same folder sees the same datasets (and refreshes
  * a manifest the table moved ahead of); delete removes manifest, table
  * files, listing entry and view; malformed manifest files are skipped
- * without hiding the good datasets or taking over their names.
+ * without hiding the good datasets or taking over their names. Datasets in
+ * another bucket of the registry (ADR 0237): made there, registered in place
+ * there without a commit, reloaded from there, wrong bucket refused.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +20,7 @@
 
 #include "catalog/catalog.h"
 #include "common/strbuf.h"
+#include "storage/buckets.h"
 #include "storage/storage.h"
 #include "support/fixture.h"
 
@@ -46,7 +49,7 @@ static int has_view(const env *e, const char *name) {
 
 static void cat_open(env *e) {
     lh_err err = {0};
-    lh_catalog_options opt = {10, 1, 0};
+    lh_catalog_options opt = {.checkpoint_interval = 10, .duckdb_threads = 1};
     e->cat = catalog_open(e->st, &opt, &err);
     if (!e->cat) fail_msg("catalog_open: %s", err.msg);
     catalog_set_views_listener(e->cat, on_views, e);
@@ -351,6 +354,88 @@ static void test_malformed_manifests_skipped(void **state) {
     json_decref(m);
 }
 
+/* The catalog over e's primary and a registry adding local bucket "other". */
+static lh_catalog *cat_with_other(env *e, lh_buckets **reg) {
+    char *root = lh_asprintf("%s-other", e->dir);
+    lh_bucket_config bc = {.name = "other", .backend = "local", .root = root};
+    lh_buckets_config rc = {.primary = e->st, .buckets = &bc, .nbuckets = 1};
+    lh_err err = {0};
+    *reg = buckets_open(&rc, &err);
+    free(root);
+    if (!*reg) fail_msg("buckets_open: %s", err.msg);
+    lh_catalog_options opt = {.checkpoint_interval = 10, .duckdb_threads = 1, .buckets = *reg};
+    lh_catalog *c = catalog_open(e->st, &opt, &err);
+    if (!c) fail_msg("catalog_open: %s", err.msg);
+    return c;
+}
+
+static void test_register_in_other_bucket(void **state) {
+    env *e = *state;
+    catalog_free(e->cat);
+    lh_buckets *reg = NULL;
+    e->cat = cat_with_other(e, &reg);
+    lh_storage *other = buckets_get(reg, "other");
+    lh_err err = {0};
+    /* a new dataset in bucket other: its table there, its manifest in primary */
+    lh_write_opts o = {.mode = LH_WRITE_CREATE, .bucket = "other"};
+    json_t *m = catalog_write_opts(e->cat, "inb", PEOPLE_SQL(0, 7), &o, &err);
+    assert_non_null(m);
+    assert_string_equal(str(m, "bucket"), "other");
+    json_decref(m);
+    assert_true(storage_exists(other, "tables/inb/_delta_log/00000000000000000000.json"));
+    assert_false(storage_exists(e->st, "tables/inb/_delta_log/00000000000000000000.json"));
+    assert_true(storage_exists(e->st, "_catalog/datasets/inb.json"));
+    /* a write naming another bucket than the dataset's is refused */
+    lh_write_opts wrong = {.mode = LH_WRITE_APPEND, .bucket = "primary"};
+    assert_null(catalog_write_opts(e->cat, "inb", PEOPLE_SQL(7, 8), &wrong, &err));
+    assert_int_equal(err.code, LH_E_CONFLICT);
+    assert_non_null(strstr(err.msg, "lives in bucket 'other'"));
+    /* register in place: read where it is, no commit made */
+    json_t *req = json_pack("{s:s, s:s, s:s, s:s}", "name", "again", "format", "delta", "location", "tables/inb",
+                            "bucket", "other");
+    lh_err_clear(&err);
+    m = catalog_register(e->cat, req, &err);
+    json_decref(req);
+    if (!m) fail_msg("register: %s", err.msg);
+    assert_int_equal(num(m, "row_count"), 7);
+    assert_string_equal(str(m, "bucket"), "other");
+    json_decref(m);
+    assert_false(storage_exists(other, "tables/inb/_delta_log/00000000000000000001.json"));
+    req = json_pack("{s:s, s:s, s:s, s:s}", "name", "nob", "format", "delta", "location", "tables/inb", "bucket",
+                    "nosuch");
+    assert_null(catalog_register(e->cat, req, &err));
+    json_decref(req);
+    assert_int_equal(err.code, LH_E_NOT_FOUND);
+    /* an append through the registered name commits in bucket other */
+    o.mode = LH_WRITE_APPEND;
+    o.bucket = NULL;
+    m = catalog_write_opts(e->cat, "again", PEOPLE_SQL(7, 10), &o, &err);
+    assert_non_null(m);
+    assert_int_equal(num(m, "version"), 1);
+    json_decref(m);
+    assert_true(storage_exists(other, "tables/inb/_delta_log/00000000000000000001.json"));
+    /* a restart loads both from bucket other */
+    catalog_free(e->cat);
+    lh_buckets *reg2 = NULL;
+    e->cat = cat_with_other(e, &reg2);
+    m = catalog_get(e->cat, "inb", &err);
+    assert_non_null(m);
+    assert_int_equal(num(m, "row_count"), 10);
+    json_decref(m);
+    /* delete: the registered location stays, the one we made goes */
+    assert_int_equal(catalog_delete(e->cat, "again", &err), 0);
+    assert_true(storage_exists(other, "tables/inb/_delta_log/00000000000000000000.json"));
+    assert_int_equal(catalog_delete(e->cat, "inb", &err), 0);
+    assert_false(storage_exists(other, "tables/inb/_delta_log/00000000000000000000.json"));
+    catalog_free(e->cat);
+    buckets_free(reg2);
+    buckets_free(reg);
+    char *cmd = lh_asprintf("rm -rf '%s-other'", e->dir);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    cat_open(e);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_manifest_fields_on_create, setup, teardown),
@@ -360,6 +445,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_restart_refreshes_lagging_manifest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_removes_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_manifests_skipped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_register_in_other_bucket, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

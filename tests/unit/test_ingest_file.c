@@ -33,7 +33,7 @@ static int setup(void **state) {
     env *e = lh_calloc(1, sizeof *e);
     lh_err err = {0};
     e->st = fixture_bucket_open("ingest", &e->dir);
-    lh_catalog_options opt = {10, 1, 0};
+    lh_catalog_options opt = {.checkpoint_interval = 10, .duckdb_threads = 1};
     e->cat = catalog_open(e->st, &opt, &err);
     assert_non_null(e->cat);
     *state = e;

@@ -16,8 +16,10 @@
  * the catalog reopens from the bucket (manifest, rows, tombstone filter),
  * and catalog_fetch_for_sql puts evicted files back for a statement naming
  * it. Journal: an acknowledged event is in the write-ahead log in the
- * bucket; flushed and shut-down events survive a reopen with an empty cache. Audit: records chain across reopenings and
- * access_audit_verify accepts the log, and finds a changed record.
+ * bucket; flushed and shut-down events survive a reopen with an empty cache,
+ * and the journal_events view reads them (its copies pinned until close). Audit: records chain across reopenings and
+ * access_audit_verify accepts the log, and finds a changed record. Tools
+ * audit: a refused call's record is in the bucket and reloads.
  * Vector indexes: a build leaves its Parquet generation, HNSW graph and
  * keyword index as objects; an IVF-PQ file is published too; a service
  * reopened over an empty cache loads them from the bucket and answers the
@@ -41,7 +43,9 @@
 #include "journal/journal.h"
 #include "seglog/seglog.h"
 #include "storage/storage.h"
+#include "query/query.h"
 #include "table/table.h"
+#include "tools/tools.h"
 #include "vector_fixture.h"
 
 static duckdb_database db;
@@ -456,7 +460,26 @@ static void test_journal_survives_reopen(void **state) {
     j = journal_open(st, &o, &err);
     assert_non_null(j);
     assert_int_equal(journal_count(j), before + 5);
-    journal_free(j);
+    /* the journal_events view over the files' copies, pinned while it names them */
+    lh_query_config qc = {.threads = 1, .pool_size = 1, .allowed_root = storage_local_dir(st)};
+    lh_query_engine *q = query_engine_new(&qc, &err);
+    assert_non_null(q);
+    assert_int_equal(journal_sql_register(j, q, &err), 0);
+    json_t *r = query_run_json(q, "SELECT count(*) FROM journal_events", NULL, 0, 10, 5000, &err);
+    if (!r) fail_msg("journal_events: %s", err.msg);
+    assert_int_equal(json_integer_value(json_array_get(json_array_get(json_object_get(r, "rows"), 0), 0)), before + 5);
+    json_decref(r);
+    if (getenv("LH_TEST_S3_ENDPOINT")) {
+        lh_storage_cache_stats cs;
+        storage_cache_stats(st, &cs);
+        assert_true(cs.pinned >= 1);
+        journal_free(j);
+        storage_cache_stats(st, &cs);
+        assert_int_equal(cs.pinned, 0); /* unpinned with the journal */
+    } else {
+        journal_free(j);
+    }
+    query_engine_free(q);
     bucket_close(st);
 }
 
@@ -501,6 +524,44 @@ static void test_audit_chain(void **state) {
         free(text);
         storage_list_free(objs, n);
     }
+    bucket_close(st);
+}
+
+static void test_tools_audit(void **state) {
+    (void)state;
+    lh_storage *st = bucket_open();
+    lh_err err = {0};
+    lh_query_config qc = {.threads = 1, .pool_size = 1, .allowed_root = storage_local_dir(st)};
+    lh_query_engine *q = query_engine_new(&qc, &err);
+    lh_catalog *c = catalog_open(st, NULL, &err);
+    assert_non_null(q);
+    assert_non_null(c);
+    lh_tools *t = tools_new(q, c, st, &err);
+    if (!t) fail_msg("tools_new: %s", err.msg);
+    char caller[24];
+    char rnd[9];
+    lh_random_hex(rnd, 4);
+    snprintf(caller, sizeof caller, "unit-%s", rnd);
+    lh_principal who;
+    access_principal_admin(&who, caller);
+    json_t *bad = json_pack("{s:s}", "candidate_id", "not a number");
+    assert_null(tools_call(t, "get_candidate", bad, &who, NULL, &err)); /* refused, and audited */
+    json_decref(bad);
+    tools_free(t);
+    t = tools_new(q, c, st, &err); /* a restart reloads the log from the bucket */
+    assert_non_null(t);
+    json_t *a = tools_audit(t, 1000);
+    char *dump = json_dumps(a, JSON_COMPACT);
+    if (!strstr(dump, caller)) fail_msg("the record of %s did not reload: %s", caller, dump);
+    free(dump);
+    json_decref(a);
+    if (getenv("LH_TEST_S3_ENDPOINT")) {
+        assert_true(objects_ending(st, "_tools/audit/", ".jsonl") >= 1);
+        assert_false(storage_exists(st, "_tools/audit.jsonl"));
+    }
+    tools_free(t);
+    catalog_free(c);
+    query_engine_free(q);
     bucket_close(st);
 }
 
@@ -620,6 +681,7 @@ int main(void) {
         cmocka_unit_test(test_catalog_survives_reopen),
         cmocka_unit_test(test_journal_survives_reopen),
         cmocka_unit_test(test_audit_chain),
+        cmocka_unit_test(test_tools_audit),
         cmocka_unit_test(test_vector_index_files),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);

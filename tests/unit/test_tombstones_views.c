@@ -49,7 +49,7 @@ static void env_open(env *e, int64_t cache_bytes) {
     assert_non_null(e->q);
     e->cache = query_cache_new(e->q, cache_bytes, &err);
     assert_non_null(e->cache);
-    lh_catalog_options opt = {10, 1, 0};
+    lh_catalog_options opt = {.checkpoint_interval = 10, .duckdb_threads = 1};
     e->cat = catalog_open(e->st, &opt, &err);
     assert_non_null(e->cat);
     catalog_set_views_listener(e->cat, publish, e->cache);

@@ -57,7 +57,7 @@ static int group_setup(void **state) {
     E.st = fixture_bucket_open("tools", &E.dir);
     lh_query_config qc = {.threads = 2, .pool_size = 2, .allowed_root = storage_root(E.st)};
     E.q = query_engine_new(&qc, &err);
-    lh_catalog_options opt = {10, 2, 0};
+    lh_catalog_options opt = {.checkpoint_interval = 10, .duckdb_threads = 2};
     E.cat = catalog_open(E.st, &opt, &err);
     assert_non_null(E.cat);
     catalog_set_views_listener(E.cat, on_views, E.q);
