@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -45,6 +46,23 @@ static void publish_views(void *ctx, uint64_t version, const char *const *names,
     lh_err err = {0}; /* through the hot cache, which redirects pinned datasets */
     if (query_cache_set_views(ctx, version, names, selects, n, &err) != 0)
         LOG_ERROR("publishing views failed: %s", err.msg);
+}
+
+/* Row events of committed SQL writes go to the journal (ADR 0252); the
+ * commit has happened, so a failure to record them is logged, not undone. */
+static void journal_row_events(void *ctx, const char *dataset, const char *statement, int64_t version,
+                               const char *principal, const json_t *events) {
+    lh_app *app = ctx;
+    lh_err err = {0};
+    json_t *details = json_pack("{s:s, s:I, s:O}", "statement", statement, "version", (json_int_t)version, "key",
+                                json_object_get(events, "key"));
+    json_t *fit = json_deep_copy(events), *r = NULL; /* sensitive values redacted: read keys read the journal */
+    if (catalog_redact_row_events(app->catalog, dataset, fit, &err) == 0)
+        r = journal_record_rows(app->journal, dataset, fit, details, principal, &err);
+    json_decref(fit);
+    if (!r) LOG_ERROR("journal events of %s on %s (version %" PRId64 ") not recorded: %s", statement, dataset, version, err.msg);
+    json_decref(r);
+    json_decref(details);
 }
 
 /* File pruning: the catalog knows each dataset's files (ADR 0255). */
@@ -197,6 +215,7 @@ static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
     if (!app->workspaces) goto fail;
     app->journal = journal_open(app->storage, NULL, err); /* flush thread; events in _journal/ */
     if (!app->journal || journal_sql_register(app->journal, app->query, err) != 0) goto fail;
+    query_set_row_events_sink(app->query, journal_row_events, app);
     app->access = access_open(app->storage, app->catalog, app->query, err); /* roles, audit log */
     if (!app->access) goto fail;
     return 0;

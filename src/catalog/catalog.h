@@ -141,9 +141,12 @@ json_t *catalog_columns_at(lh_catalog *c, const char *name, int64_t version, int
 /* sql with every "<dataset> AT (VERSION => n)", "AT (TIMESTAMP => '...')",
  * "VERSION AS OF n" and "TIMESTAMP AS OF '...'" replaced by a subquery
  * reading that snapshot (aliased as the dataset unless the SQL gives an
- * alias); a copy when there is none. NULL + err: malformed clause or
- * timestamp 400, unknown dataset or version (or a timestamp before the
- * first version) 404, a vacuumed version 422. Caller frees. */
+ * alias); likewise every table_changes('<dataset>', from[, to]) by the
+ * change feed's SELECT (_change_type, _commit_version, _commit_timestamp;
+ * 422 when the dataset does not enable it). A copy when there is none.
+ * NULL + err: malformed clause or timestamp 400, unknown dataset or version
+ * (or a timestamp before the first version) 404, a vacuumed version 422.
+ * Caller frees. */
 char *catalog_time_travel_sql(lh_catalog *c, const char *sql, lh_err *err);
 /* A principal's view of one dataset, for SQL that reads a table's files
  * itself (time travel, DML; ADR 0240), as the access module defines it. */
@@ -182,6 +185,12 @@ json_t *catalog_restore(lh_catalog *c, const char *name, int64_t version, const 
  * view set republished. Returns the new manifest (public copy) or NULL. */
 typedef int (*lh_catalog_commit_fn)(void *ctx, lh_table *t, lh_err *err);
 json_t *catalog_commit(lh_catalog *c, const char *name, lh_catalog_commit_fn fn, void *ctx, lh_err *err);
+
+/* Row events of a SQL write on dataset name ({"events":[...]}, query.h)
+ * made fit for the journal, in place: values of sensitive columns (PII,
+ * or sensitivity above internal; unknown columns too) become "[redacted]"
+ * (catalog_events.c). LH_E_NOT_FOUND for an unknown dataset. */
+int catalog_redact_row_events(lh_catalog *c, const char *name, json_t *events, lh_err *err);
 
 /* ---- soft deletes (tombstones.c) ----------------------------------------- */
 /* {row_key_column, row_key_values[], actor?, reason?}: written durably as

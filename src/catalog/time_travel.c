@@ -3,8 +3,10 @@
  * "t AT (VERSION => n)", "t AT (TIMESTAMP => '...')" (DuckDB's syntax) and
  * "t VERSION AS OF n", "t TIMESTAMP AS OF '...'" (Spark's), each table
  * reference replaced by a subquery over the files of that Delta snapshot
- * (the dataset's tombstone filter applied, as its view does); the history
- * of a dataset; RESTORE of an old version as one new commit.
+ * (the dataset's tombstone filter applied, as its view does); the change
+ * feed table_changes('t', from[, to]) replaced the same way by the SELECT
+ * the table module generates, through the principal's view too (ADR 0253); the history of a dataset; RESTORE
+ * of an old version as one new commit.
  *
  * The rewrite works on tokens (common/sql_lex.h), so a clause inside a
  * string literal or a comment is never touched; what it produces is still
@@ -120,14 +122,16 @@ void catalog_dataset_view_clear(lh_dataset_view *v) {
 }
 
 /* The snapshot relation as the principal sees it: its view's select list
- * and row filter over the old rows (ADR 0240). Takes sub; caller frees. */
-static char *viewed_subquery(char *sub, const char *name, lh_dataset_view_fn view, void *ctx, lh_err *err) {
+ * (then `extra` select items, may be NULL) and row filter over the old
+ * rows (ADR 0240). Takes sub; caller frees. */
+static char *viewed_subquery(char *sub, const char *name, lh_dataset_view_fn view, void *ctx, const char *extra,
+                             lh_err *err) {
     if (!sub || !view) return sub;
     lh_dataset_view v = {0};
     char *out = NULL;
     if (view(ctx, name, &v, err) == 0) {
         lh_strbuf sb = LH_STRBUF_INIT;
-        sb_printf(&sb, "(SELECT %s FROM %s AS lh_tt", v.select, sub);
+        sb_printf(&sb, "(SELECT %s%s FROM %s AS lh_tt", v.select, extra ? extra : "", sub);
         if (v.filter) sb_printf(&sb, " WHERE (%s)", v.filter);
         sb_putc(&sb, ')');
         out = sb_steal(&sb);
@@ -169,6 +173,37 @@ static char *snapshot_subquery(lh_catalog *c, const char *name, const tt_clause 
     return out;
 }
 
+/* table_changes('name', from[, to]) at pos (just after the word): parses
+ * the arguments and returns the change feed's subquery (caller frees), or
+ * NULL + err; *end gets the offset past ')'. ADR 0253. */
+static char *changes_subquery(lh_catalog *c, const char *sql, size_t pos, size_t *end, char **dataset, lh_err *err) {
+    size_t p = pos;
+    sql_tok open = sql_lex_next(sql, &p), name = sql_lex_next(sql, &p), comma = sql_lex_next(sql, &p);
+    sql_tok from = sql_lex_next(sql, &p), next = sql_lex_next(sql, &p), to = {0};
+    if (sql_tok_is(sql, next, ",")) to = sql_lex_next(sql, &p), next = sql_lex_next(sql, &p);
+    if (!sql_tok_is(sql, open, "(") || name.kind != SQL_TOK_STRING || !sql_tok_is(sql, comma, ",") ||
+        from.kind != SQL_TOK_NUMBER || (to.kind && to.kind != SQL_TOK_NUMBER) || !sql_tok_is(sql, next, ")")) {
+        lh_err_set(err, LH_E_BAD_REQUEST, "table_changes takes ('dataset', from_version[, to_version])");
+        return NULL;
+    }
+    *end = p;
+    char *ds = sql_tok_text(sql, name), *f = sql_tok_text(sql, from), *t = to.kind ? sql_tok_text(sql, to) : NULL;
+    char *filter, *out = NULL;
+    char *loc = dataset_location(c, ds, &filter, err);
+    lh_table *tab = loc ? table_open(c->st, loc, err) : NULL;
+    char *feed = tab ? table_changes_sql(tab, strtoll(f, NULL, 10), t ? strtoll(t, NULL, 10) : -1, err) : NULL;
+    if (feed) out = lh_asprintf("(SELECT lh_tt.* FROM (%s) AS lh_tt%s)", feed, filter ? filter : "");
+    if (!feed && tab) lh_err_prefix(err, "table_changes('%s')", ds);
+    free(feed);
+    table_free(tab);
+    free(loc);
+    free(filter);
+    *dataset = ds;
+    free(f);
+    free(t);
+    return out;
+}
+
 char *catalog_time_travel_sql(lh_catalog *c, const char *sql, lh_err *err) {
     return catalog_time_travel_sql_as(c, sql, NULL, NULL, NULL, err);
 }
@@ -183,6 +218,27 @@ char *catalog_time_travel_sql_as(lh_catalog *c, const char *sql, lh_dataset_view
         sql_tok t = sql_lex_next(sql, &pos);
         if (t.kind == SQL_TOK_END) break;
         if (!sql_tok_is_name(t) || is_clause_word(sql, t)) continue;
+        if (sql_tok_is(sql, t, "table_changes") && sql_tok_is(sql, sql_lex_peek(sql, pos), "(")) {
+            size_t end = pos;
+            char *ds = NULL, *sub = changes_subquery(c, sql, pos, &end, &ds, err);
+            sub = viewed_subquery(sub, ds, view, ctx, ", _change_type, _commit_version, _commit_timestamp", err);
+            if (!sub) {
+                free(ds);
+                rc = -1;
+                break;
+            }
+            sb_append(&out, sql + copied, t.start - copied);
+            sb_puts(&out, sub);
+            sb_append(&bare, sql + copied, t.start - copied); /* checked as a read of the dataset itself */
+            sb_sql_ident(&bare, ds);
+            free(ds);
+            sql_tok next = sql_lex_peek(sql, end);
+            if (!sql_tok_is(sql, next, "AS") && !(sql_tok_is_name(next) && !is_clause_word(sql, next)))
+                sb_puts(&out, " AS table_changes");
+            free(sub);
+            pos = copied = end;
+            continue;
+        }
         tt_clause cl;
         int found = parse_clause(sql, pos, &cl, err);
         if (found < 0) {
@@ -191,7 +247,7 @@ char *catalog_time_travel_sql_as(lh_catalog *c, const char *sql, lh_dataset_view
         }
         if (found == 1) continue;
         char *name = sql_tok_text(sql, t);
-        char *sub = viewed_subquery(snapshot_subquery(c, name, &cl, err), name, view, ctx, err);
+        char *sub = viewed_subquery(snapshot_subquery(c, name, &cl, err), name, view, ctx, NULL, err);
         free(cl.when);
         if (!sub) {
             free(name);

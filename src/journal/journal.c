@@ -600,6 +600,35 @@ json_t *journal_record_update(lh_journal *j, const json_t *req, const char *defa
     return arr ? json_pack("{s:o}", "events", arr) : NULL;
 }
 
+json_t *journal_record_rows(lh_journal *j, const char *entity, const json_t *rows, const json_t *details,
+                            const char *actor, lh_err *err) {
+    json_t *list = json_object_get(rows, "events");
+    size_t n = json_array_size(list), truncated = json_is_true(json_object_get(rows, "truncated"));
+    if (n + truncated == 0) return json_pack("{s:i}", "recorded", 0);
+    json_t *base = json_pack("{s:s, s:s, s:s, s:O}", "entity", entity, "actor", actor ? actor : "system", "source", "sql",
+                             "details", details);
+    jevent **evs = lh_calloc(n + truncated, sizeof *evs);
+    size_t k = 0;
+    for (; k < n; k++)
+        if (!(evs[k] = jevent_from_json(json_array_get(list, k), base, actor, NULL, err))) break;
+    if (k == n && truncated) { /* one summary for the rows left out */
+        json_t *sum = json_pack("{s:s, s:s, s:s, s:I}", "event_type", "rows_truncated", "entity_id", "*", "field",
+                                json_string_value(json_object_get(rows, "key")) ?: "", "new_value", (json_int_t)n);
+        evs[k] = jevent_from_json(sum, base, actor, NULL, err);
+        json_decref(sum);
+        k += evs[k] != NULL;
+    }
+    json_decref(base);
+    if (k < n + truncated) {
+        events_free(evs, k);
+        return NULL;
+    }
+    json_t *arr = buffer_push(j, evs, k, err);
+    if (!arr) return NULL;
+    json_decref(arr);
+    return json_pack("{s:I}", "recorded", (json_int_t)k);
+}
+
 /* ---- reading ------------------------------------------------------------- */
 
 /* Under files_rw (read): copies of the buffered events matching f and the

@@ -64,6 +64,16 @@ json_t *journal_append(lh_journal *j, const json_t *event, const char *default_a
  * Returns {"events":[...]}. */
 json_t *journal_record_update(lh_journal *j, const json_t *req, const char *default_actor, lh_err *err);
 
+/* Records the row events of one committed SQL write (the table module's
+ * {"key","events":[{event_type, entity_id, field?, old_value?, new_value?}],
+ * "truncated"}) as events of `entity` (the dataset), source "sql", with
+ * `details` (e.g. {"statement","version","key"}) on each; when truncated, one
+ * more event "rows_truncated" (entity_id "*", new_value = events kept) says
+ * rows were left out. All or none are stored (one fsync). Returns
+ * {"recorded": n}. */
+json_t *journal_record_rows(lh_journal *j, const char *entity, const json_t *rows, const json_t *details,
+                            const char *actor, lh_err *err);
+
 /* Writes the buffer to a new Parquet file now. Returns {"flushed":n,
  * "file":key|null,"files":count}. */
 json_t *journal_flush(lh_journal *j, lh_err *err);

@@ -2,7 +2,8 @@
  * dml.c — SQL statements that change Delta tables, run for POST /query/sql
  * when the caller may write: INSERT INTO … VALUES / SELECT, UPDATE, DELETE,
  * CREATE TABLE … AS SELECT, DROP TABLE, RESTORE TABLE … TO VERSION AS OF n,
- * VACUUM t [RETAIN n HOURS [FORCE]] [DRY RUN], OPTIMIZE t.
+ * VACUUM t [RETAIN n HOURS [FORCE]] [DRY RUN], OPTIMIZE t; MERGE INTO and
+ * ALTER TABLE are dispatched to dml_merge.c and dml_alter.c (ADR 0250, 0251).
  * One statement is one Delta commit (ADR 0201).
  *
  * The statement is split with the tokenizer (common/sql_lex.h) into the
@@ -30,10 +31,12 @@
 #include "common/sql_lex.h"
 #include "common/strbuf.h"
 #include "common/util.h"
+#include "query/dml_internal.h"
 #include "query/query_internal.h"
 
 typedef enum {
-    DML_NONE, DML_INSERT, DML_UPDATE, DML_DELETE, DML_CTAS, DML_DROP, DML_RESTORE, DML_VACUUM, DML_OPTIMIZE, DML_UNSUPPORTED
+    DML_NONE, DML_INSERT, DML_UPDATE, DML_DELETE, DML_CTAS, DML_DROP, DML_RESTORE, DML_VACUUM, DML_OPTIMIZE,
+    DML_MERGE, DML_ALTER, DML_UNSUPPORTED
 } dml_kind;
 
 static dml_kind statement_kind(const char *sql) {
@@ -45,9 +48,11 @@ static dml_kind statement_kind(const char *sql) {
     if (sql_tok_is(sql, a, "RESTORE")) return DML_RESTORE;
     if (sql_tok_is(sql, a, "VACUUM")) return DML_VACUUM;
     if (sql_tok_is(sql, a, "OPTIMIZE")) return DML_OPTIMIZE;
+    if (sql_tok_is(sql, a, "MERGE")) return DML_MERGE;
+    if (sql_tok_is(sql, a, "ALTER") && sql_tok_is(sql, b, "TABLE")) return DML_ALTER;
     if (sql_tok_is(sql, a, "CREATE") && sql_tok_is(sql, b, "TABLE")) return DML_CTAS;
     if (sql_tok_is(sql, a, "DROP") && sql_tok_is(sql, b, "TABLE")) return DML_DROP;
-    static const char *const later[] = {"MERGE", "ALTER", "TRUNCATE"};
+    static const char *const later[] = {"ALTER", "TRUNCATE"};
     for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
         if (sql_tok_is(sql, a, later[i])) return DML_UNSUPPORTED;
     return DML_NONE;
@@ -57,10 +62,6 @@ int query_sql_is_write(const char *sql) { return statement_kind(sql) != DML_NONE
 
 /* ---- parsing helpers ------------------------------------------------------ */
 
-typedef struct {
-    const char *sql;
-    size_t pos;
-} parser;
 
 static sql_tok next(parser *p) { return sql_lex_next(p->sql, &p->pos); }
 static sql_tok peek(parser *p) { return sql_lex_peek(p->sql, p->pos); }
@@ -129,25 +130,6 @@ done:
 
 /* ---- statements ------------------------------------------------------------ */
 
-typedef struct {
-    lh_query_engine *e;
-    lh_catalog *c;
-    const lh_query_scope *scope; /* the caller's role (NULL or no schema: unconfined) */
-    const char *principal;
-    duckdb_connection conn;   /* borrowed pool connection */
-    lh_table_rewrite rw;
-    lh_rewrite_result res;
-    char *insert_cols;        /* INSERT: "(a, b)" text or NULL */
-    char *source;             /* INSERT / CTAS: the rows */
-    int64_t rows, version;
-    int64_t retain_ms;        /* VACUUM */
-    int dry_run;
-    lh_vacuum_result vac;
-    char **zcols;             /* OPTIMIZE ... ZORDER BY: the columns (owned), the target file size */
-    size_t nzcols;
-    int64_t target_bytes;
-    lh_compact_result zres;
-} dml_ctx;
 
 /* The statement's SQL, as a SELECT over the target dataset, checked against
  * the caller's role schema like a read (query_guard.c): a writer reads
@@ -265,6 +247,7 @@ static int run_insert(void *ctx, lh_table *t, lh_err *err) {
     lh_table_write_opts o = {.principal = d->principal};
     int rc = table_write_opts(t, d->conn, sel, &o, &d->version, &d->rows, err);
     free(sel);
+    if (rc == 0 && query_row_events_on(d->e)) d->res.events = table_append_events(t, d->conn, d->version, NULL);
     return rc;
 }
 
@@ -284,6 +267,8 @@ static json_t *exec_commit(dml_ctx *d, const char *stmt, const char *name, lh_ca
     json_t *m = catalog_commit(d->c, name, fn, d, err);
     query_pool_return(d->e, slot);
     if (!m) return NULL;
+    if (d->version >= 0) query_row_events_emit(d->e, name, stmt, d->version, d->principal, d->res.events);
+    json_decref(d->res.events);
     json_t *r = result(stmt, name, d->rows, m, d->version);
     if (d->res.attempts) json_object_set_new(r, "attempts", json_integer(d->res.attempts));
     json_object_set_new(r, "committed", json_boolean(d->version >= 0));
@@ -309,7 +294,8 @@ static json_t *exec_delete(dml_ctx *d, parser *p, lh_err *err) {
     if (ok) ok = view_for_rewrite(d, name, NULL, 0, &v, err) == 0;
     if (ok) {
         d->rw = (lh_table_rewrite){.operation = "DELETE", .predicate = pred, .principal = d->principal,
-                                   .relation = name, .view_select = v.select, .view_filter = v.filter};
+                                   .relation = name, .view_select = v.select, .view_filter = v.filter,
+                                   .row_events = query_row_events_on(d->e)};
         out = exec_commit(d, "DELETE", name, run_rewrite, err);
     }
     catalog_dataset_view_clear(&v);
@@ -364,7 +350,8 @@ static json_t *exec_update(dml_ctx *d, parser *p, lh_err *err) {
     if (rc == 0) {
         d->rw = (lh_table_rewrite){.operation = "UPDATE", .predicate = pred, .set_cols = (const char *const *)cols,
                                    .set_exprs = (const char *const *)exprs, .nset = n, .principal = d->principal,
-                                   .relation = name, .view_select = v.select, .view_filter = v.filter};
+                                   .relation = name, .view_select = v.select, .view_filter = v.filter,
+                                   .row_events = query_row_events_on(d->e)};
         out = exec_commit(d, "UPDATE", name, run_rewrite, err);
     }
     catalog_dataset_view_clear(&v);
@@ -713,10 +700,12 @@ json_t *query_sql_write(lh_query_engine *e, lh_catalog *c, const lh_query_scope 
     case DML_RESTORE: out = exec_restore(&d, &p, err); break;
     case DML_VACUUM: out = exec_vacuum(&d, &p, err); break;
     case DML_OPTIMIZE: out = exec_optimize(&d, &p, err); break;
+    case DML_MERGE: out = dml_exec_merge(&d, &p, err); break;
+    case DML_ALTER: out = dml_exec_alter(&d, &p, err); break;
     default: {
         char *w = sql_tok_text(sql, first);
         lh_err_set(err, LH_E_UNPROCESSABLE, "%s is not supported yet on lakehouse tables", w);
-        lh_err_hint(err, "supported: INSERT, UPDATE, DELETE, CREATE TABLE ... AS SELECT, DROP TABLE, RESTORE TABLE, VACUUM, OPTIMIZE");
+        lh_err_hint(err, "supported: INSERT, UPDATE, DELETE, MERGE INTO, CREATE TABLE ... AS SELECT, ALTER TABLE ... ADD/RENAME COLUMN, DROP TABLE, RESTORE TABLE, VACUUM, OPTIMIZE");
         free(w);
     }
     }
@@ -724,4 +713,13 @@ json_t *query_sql_write(lh_query_engine *e, lh_catalog *c, const lh_query_scope 
     free(d.insert_cols);
     free(d.source);
     return out;
+}
+
+/* ---- for the other statements' files (dml_internal.h) ---------------------- */
+
+char *dml_fragment(parser *p, const char *const *stops, lh_err *err) { return fragment(p, stops, err); }
+char *dml_dataset_name(parser *p, lh_err *err) { return dataset_name(p, err); }
+int dml_guard_sql(dml_ctx *d, const char *sql, lh_err *err) { return guard_sql(d, sql, err); }
+json_t *dml_result(const char *stmt, const char *name, int64_t rows, const json_t *manifest, int64_t version) {
+    return result(stmt, name, rows, manifest, version);
 }

@@ -128,12 +128,26 @@ struct lh_query_engine {
     int stopping;
     pthread_t watchdog;
     int has_watchdog;          /* without it timeouts would never fire: no engine */
+    lh_query_row_events_fn row_events;  /* sink of DML row events (set before serving) */
+    void *row_events_ctx;
     lh_query_prune_fn pruner;  /* set once at startup, before queries */
     void *pruner_ctx;
     lh_query_prepare_fn prepare; /* NULL: none (query_engine_set_prepare) */
     lh_query_release_fn release;
     void *prepare_ctx;
 };
+
+void query_set_row_events_sink(lh_query_engine *e, lh_query_row_events_fn fn, void *ctx) {
+    e->row_events = fn;
+    e->row_events_ctx = ctx;
+}
+
+int query_row_events_on(const lh_query_engine *e) { return e->row_events != NULL; }
+
+void query_row_events_emit(lh_query_engine *e, const char *dataset, const char *statement, int64_t version,
+                           const char *principal, const json_t *events) {
+    if (e->row_events && events) e->row_events(e->row_events_ctx, dataset, statement, version, principal, events);
+}
 
 /* ---- engine ------------------------------------------------------------- */
 

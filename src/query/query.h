@@ -174,6 +174,14 @@ int query_sql_is_write(const char *sql);
  * statement's SQL must pass the same guard as its reads (403 otherwise). */
 json_t *query_sql_write(lh_query_engine *e, lh_catalog *c, const lh_query_scope *scope, const char *sql,
                         const char *principal, lh_err *err);
+/* Where the row events of committed SQL writes go (ADR 0252): after each
+ * INSERT, UPDATE, DELETE or MERGE commit, fn gets the dataset, the
+ * statement, the version, the principal and the table module's row events
+ * ({"key","events":[...],"truncated"}, borrowed). Without a sink no events
+ * are computed. Set once, before serving. */
+typedef void (*lh_query_row_events_fn)(void *ctx, const char *dataset, const char *statement, int64_t version,
+                                       const char *principal, const json_t *events);
+void query_set_row_events_sink(lh_query_engine *e, lh_query_row_events_fn fn, void *ctx);
 
 /* ---- hot cache (cache.c) --------------------------------------------------
  * Sits between the catalog and the engine: it receives every view set,

@@ -78,4 +78,9 @@ const char *query_allowed_root(const lh_query_engine *e);
 int query_prepare_sql(lh_query_engine *e, const char *sql, void **hold, lh_err *err);
 void query_release_hold(lh_query_engine *e, void *hold);
 
+/* The row events sink (query.c): whether one is set; hands events (borrowed, may be NULL) to it. */
+int query_row_events_on(const lh_query_engine *e);
+void query_row_events_emit(lh_query_engine *e, const char *dataset, const char *statement, int64_t version,
+                           const char *principal, const json_t *events);
+
 #endif

@@ -292,6 +292,18 @@ typedef struct {
 int table_restore(lh_table *t, duckdb_connection conn, int64_t version, const char *principal,
                   lh_restore_result *out, lh_err *err);
 
+/* ---- row events of DML (table_mutations.c) ---------------------------------
+ * UPDATE, DELETE and MERGE can return, per statement, the journal's events
+ * for the rows they changed: {"key": row key column, "truncated": bool,
+ * "events": [{event_type ("update" | "create" | "delete"), entity_id (the
+ * key's value), field, old_value, new_value}]}, at most this many. */
+#define LH_TABLE_ROW_EVENTS_MAX 10000
+/* The column row events are keyed by: the clustering key's first column,
+ * else "id", else the first column named "*_id", else the first column. */
+const char *table_row_key(const lh_snapshot *s);
+/* The row events ("create" per row) of an append commit `version`: the
+ * rows of the files it added. NULL + err when they cannot be read. */
+json_t *table_append_events(lh_table *t, duckdb_connection conn, int64_t version, lh_err *err);
 /* Table properties (table_props.c): 1 when s may take deletion vectors
  * from our writers (delta.enableDeletionVectors is "true" and the protocol
  * is at least 3/7, the one with feature lists). */
@@ -314,6 +326,7 @@ typedef struct {
     const char *relation;         /* the name they may qualify columns by (the dataset); NULL = none */
     const char *view_select;      /* select list over the stored columns, e.g. "a, mask(b) AS b"; NULL = all as stored */
     const char *view_filter;      /* the rows the caller sees (SQL over the stored columns); NULL = every row */
+    int row_events;               /* fill lh_rewrite_result.events */
 } lh_table_rewrite;
 typedef struct {
     int64_t read_version;         /* snapshot the committed attempt read */
@@ -321,6 +334,7 @@ typedef struct {
     int64_t rows_affected;        /* rows deleted or updated */
     size_t files_removed, files_added;
     int attempts;                 /* 1 + times it was planned again after a conflict */
+    json_t *events;               /* owned by the caller: row events (when asked) or NULL */
 } lh_rewrite_result;
 /* One commit removing the files that hold a matching row and adding one
  * file with what remains of them (DELETE) or their rows updated (UPDATE;
@@ -332,6 +346,51 @@ typedef struct {
  * borrowed: the SQL fragments run there. */
 int table_rewrite(lh_table *t, duckdb_connection conn, const lh_table_rewrite *rw, lh_rewrite_result *out,
                   lh_err *err);
+
+/* ---- MERGE INTO, copy-on-write (table_merge.c) ------------------------------ */
+typedef struct {
+    const char *target_alias;     /* the name ON and the clauses give the target */
+    const char *source;           /* the USING text: "name [AS] s" or "(query) [AS] s(cols)" */
+    const char *on;               /* the join condition */
+    const char *clauses;          /* the WHEN ... clauses, in DuckDB's MERGE syntax (no BY SOURCE) */
+    const json_t *matched;        /* borrowed: [{"actionType","predicate"?}] of WHEN MATCHED, for the log */
+    const json_t *not_matched;    /* borrowed: the same for WHEN NOT MATCHED */
+    const char *principal;        /* commitInfo.userName */
+    int row_events;               /* fill lh_merge_result.events */
+} lh_table_merge;
+typedef struct {
+    int64_t read_version, version;
+    int64_t inserted, updated, deleted;
+    size_t files_removed, files_added;
+    int attempts;
+    json_t *events;               /* owned by the caller: row events (when asked) or NULL */
+} lh_merge_result;
+/* One "MERGE" commit: the files holding a target row that joins a source
+ * row are rewritten (their rows loaded into a temporary table on conn,
+ * DuckDB's MERGE run there), the result written as one new file; the
+ * commit removes exactly those files and adds it. Returns 0 committed, 1
+ * when no row was inserted, updated or deleted (nothing committed), -1
+ * with err (a bad clause LH_E_BAD_REQUEST, a lost conflict LH_E_CONFLICT).
+ * conn is borrowed; the source and clauses run there. */
+int table_merge(lh_table *t, duckdb_connection conn, const lh_table_merge *m, lh_merge_result *out, lh_err *err);
+
+/* ---- ALTER TABLE (table_alter.c): metadata-only commits ---------------------
+ * ADD COLUMN: a nullable column of DuckDB type duck_type ("VARCHAR",
+ * "DECIMAL(10,2)") appended to the schema; files written before it read NULL.
+ * RENAME COLUMN: under column mapping mode 'name' (the first rename upgrades
+ * the table to reader 2 / writer 5 and maps every column to the name its
+ * files hold), so no data file is rewritten. LH_E_NOT_FOUND for an unknown
+ * column, LH_E_CONFLICT for a name taken, LH_E_UNPROCESSABLE for what is not
+ * supported (renaming a partition column; enabling mapping on a writer-7
+ * table). Lost races are retried unless the winner changed the metadata. */
+int table_add_column(lh_table *t, duckdb_connection conn, const char *name, const char *duck_type,
+                     const char *principal, int64_t *version, lh_err *err);
+int table_rename_column(lh_table *t, duckdb_connection conn, const char *from, const char *to,
+                        const char *principal, int64_t *version, lh_err *err);
+/* SET TBLPROPERTIES: only 'delta.enableChangeDataFeed' ('true' | 'false';
+ * the protocol raised to writer 4 when lower); others LH_E_UNPROCESSABLE. */
+int table_set_property(lh_table *t, duckdb_connection conn, const char *key, const char *value,
+                       const char *principal, int64_t *version, lh_err *err);
 
 /* ---- VACUUM (table_vacuum.c) ------------------------------------------------ */
 #define LH_TABLE_VACUUM_RETAIN_HOURS 168 /* Delta's default: 7 days */

@@ -159,7 +159,7 @@ static int write_compacted(lh_table *t, duckdb_connection conn, const lh_snapsho
     if (rc == 0 && read->nfiles <= 1 && !row_filter) rc = 1;
     if (rc == 0) {
         char *sql = lh_asprintf("SELECT lh_rows.* FROM (%s) AS lh_rows %s", rows_sql, row_filter ? row_filter : "");
-        rc = table_parquet_write(t, conn, sql, (const char *const *)read->cluster_by, nf, err);
+        rc = table_parquet_write(t, conn, sql, (const char *const *)read->cluster_by, read, nf, err);
         free(sql);
     }
     if (rc == 0) rc = table_schema_check(read, &nf->schema, err);

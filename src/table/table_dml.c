@@ -27,34 +27,23 @@
 
 #define REWRITE_ATTEMPTS 25
 
-/* "[path, ...]" of the snapshot files flagged in pick (all when pick is NULL). */
-static char *file_list(lh_table *t, const lh_snapshot *s, const int *pick) {
-    lh_strbuf sb = LH_STRBUF_INIT;
-    sb_putc(&sb, '[');
-    size_t n = 0;
-    for (size_t i = 0; i < s->nfiles; i++) {
-        if (pick && !pick[i]) continue;
-        if (n++) sb_putc(&sb, ',');
-        table_append_file_path(t, &sb, s->files[i].path);
-    }
-    sb_putc(&sb, ']');
-    return sb_steal(&sb);
-}
-
-/* The rows of `files` as the caller sees them (ADR 0240), one relation
- * named rw->relation: its columns are rw->view_select over the stored ones
- * (all as stored without one), plus the file name, whether the row is in
- * the caller's view (rw->view_filter) and each stored value, under names
- * carrying a random token so that no predicate can name them — the
- * statement's SQL is bound against the caller's view before it gets here
- * (query/dml.c). */
+/* The rows of the files flagged in pick (all when NULL) as the caller sees
+ * them (ADR 0240), one relation named rw->relation: its columns are
+ * rw->view_select over the stored ones (all as stored without one), plus
+ * the file name (and row number with LH_SCAN_ROW_NUMBER in flags), whether
+ * the row is in the caller's view (rw->view_filter) and each stored value,
+ * under names carrying a random token so that no predicate can name them —
+ * the statement's SQL is bound against the caller's view before it gets
+ * here (query/dml.c). The stored rows come through table_files_scan
+ * (column mapping applied, columns added later read NULL). */
 typedef struct {
     char tok[17];
 } viewed_names;
 
-static void append_viewed(lh_strbuf *sb, const lh_snapshot *s, const lh_table_rewrite *rw, const viewed_names *vn,
-                          const char *files) {
+static void append_viewed(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const lh_table_rewrite *rw,
+                          const viewed_names *vn, const int *pick, int flags) {
     sb_printf(sb, "(SELECT filename AS lh_%s_f", vn->tok);
+    if (flags & LH_SCAN_ROW_NUMBER) sb_printf(sb, ", file_row_number AS lh_%s_r", vn->tok);
     for (size_t c = 0; c < s->ncolumns; c++) {
         sb_puts(sb, ", ");
         sb_sql_ident(sb, s->columns[c].name);
@@ -68,8 +57,9 @@ static void append_viewed(lh_strbuf *sb, const lh_snapshot *s, const lh_table_re
             sb_sql_ident(sb, s->columns[c].name);
         }
     }
-    sb_printf(sb, ", coalesce((%s), false) AS lh_%s_v", rw->view_filter ? rw->view_filter : "true", vn->tok);
-    sb_printf(sb, " FROM read_parquet(%s, filename = true, union_by_name = true)) AS ", files);
+    sb_printf(sb, ", coalesce((%s), false) AS lh_%s_v FROM ", rw->view_filter ? rw->view_filter : "true", vn->tok);
+    table_files_scan(t, sb, s, pick, LH_SCAN_FILENAME | flags);
+    sb_puts(sb, " AS lh_stored) AS ");
     sb_sql_ident(sb, rw->relation ? rw->relation : "lh_rows");
 }
 
@@ -83,26 +73,17 @@ static void append_match(lh_strbuf *sb, const lh_table_rewrite *rw, const viewed
     sb_puts(sb, " ELSE false END)");
 }
 
-/* Flags the files holding a matching row in touched[]; returns the rows matched or -1. */
-static int64_t plan_touched(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const lh_table_rewrite *rw,
-                            const viewed_names *vn, int *touched, lh_err *err) {
-    char *files = file_list(t, s, NULL);
-    lh_strbuf sql = LH_STRBUF_INIT;
-    sb_printf(&sql, "SELECT lh_%s_f, count(*) FROM ", vn->tok);
-    append_viewed(&sql, s, rw, vn, files);
-    sb_puts(&sql, " WHERE ");
-    append_match(&sql, rw, vn);
-    sb_puts(&sql, " GROUP BY ALL");
-    free(files);
+int64_t table_plan_files(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const char *sql, int *touched,
+                         lh_err *err) {
     duckdb_result r;
     int64_t rows = -1;
-    if (duckdb_query(conn, sql.buf, &r) != DuckDBSuccess) {
+    if (duckdb_query(conn, sql, &r) != DuckDBSuccess) {
         lh_err_set(err, LH_E_BAD_REQUEST, "%s", duckdb_result_error(&r));
     } else {
         rows = 0;
         for (idx_t k = 0; k < duckdb_row_count(&r); k++) {
             char *fname = duckdb_value_varchar(&r, 0, k);
-            for (size_t i = 0; i < s->nfiles; i++) {
+            for (size_t i = 0; fname && i < s->nfiles; i++) {
                 char *key = lh_asprintf("%s/%s", t->prefix, s->files[i].path);
                 char *path = table_file_read_path(t, key); /* the name file_list gave DuckDB */
                 if (!strcmp(path, fname)) touched[i] = 1;
@@ -114,22 +95,44 @@ static int64_t plan_touched(lh_table *t, duckdb_connection conn, const lh_snapsh
         }
     }
     duckdb_destroy_result(&r);
+    return rows;
+}
+
+/* Flags the files holding a matching row in touched[]; returns the rows matched or -1. */
+static int64_t plan_touched(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const lh_table_rewrite *rw,
+                            const viewed_names *vn, int *touched, lh_err *err) {
+    lh_strbuf sql = LH_STRBUF_INIT;
+    sb_printf(&sql, "SELECT lh_%s_f, count(*) FROM ", vn->tok);
+    append_viewed(t, &sql, s, rw, vn, NULL, 0);
+    sb_puts(&sql, " WHERE ");
+    append_match(&sql, rw, vn);
+    sb_puts(&sql, " GROUP BY ALL");
+    int64_t rows = table_plan_files(t, conn, s, sql.buf, touched, err);
     sb_free(&sql);
     return rows;
 }
 
-/* The rows that replace the touched files: stored values, but for the
- * matching rows' assigned columns. */
+/* What rewrite_select reads: the rows that replace the touched files, or
+ * a part of the statement's change set (table_mutations.c). */
+typedef enum { SEL_REWRITE, SEL_PREIMAGE, SEL_POSTIMAGE, SEL_DELETED } sel_kind;
+
+/* Stored values, but for the matching rows' assigned columns (SEL_REWRITE,
+ * SEL_POSTIMAGE); change-set rows carry _change_type and lh_pair first. */
 static char *rewrite_select(lh_table *t, const lh_snapshot *s, const int *touched, const lh_table_rewrite *rw,
-                            const viewed_names *vn) {
+                            const viewed_names *vn, sel_kind kind) {
     lh_strbuf sb = LH_STRBUF_INIT;
     sb_puts(&sb, "SELECT ");
+    if (kind == SEL_PREIMAGE || kind == SEL_POSTIMAGE)
+        sb_printf(&sb, "'update_%s' AS _change_type, lh_%s_f || '#' || lh_%s_r AS lh_pair, ",
+                  kind == SEL_PREIMAGE ? "preimage" : "postimage", vn->tok, vn->tok);
+    else if (kind == SEL_DELETED)
+        sb_puts(&sb, "'delete' AS _change_type, NULL::VARCHAR AS lh_pair, ");
     for (size_t c = 0; c < s->ncolumns; c++) {
         const char *name = s->columns[c].name;
         if (c) sb_puts(&sb, ", ");
         size_t k = 0;
         while (k < rw->nset && strcmp(rw->set_cols[k], name)) k++;
-        if (k == rw->nset) {
+        if (k == rw->nset || kind == SEL_PREIMAGE || kind == SEL_DELETED) {
             sb_printf(&sb, "lh_%s_%zu AS ", vn->tok, c);
             sb_sql_ident(&sb, name);
             continue;
@@ -141,19 +144,32 @@ static char *rewrite_select(lh_table *t, const lh_snapshot *s, const int *touche
         sb_sql_ident(&sb, name);
         free(ty);
     }
-    char *files = file_list(t, s, touched);
     sb_puts(&sb, " FROM ");
-    append_viewed(&sb, s, rw, vn, files);
-    free(files);
-    if (rw->nset == 0) { /* DELETE */
+    append_viewed(t, &sb, s, rw, vn, touched, kind == SEL_PREIMAGE || kind == SEL_POSTIMAGE ? LH_SCAN_ROW_NUMBER : 0);
+    if (kind != SEL_REWRITE) {
+        sb_puts(&sb, " WHERE ");
+        append_match(&sb, rw, vn);
+    } else if (rw->nset == 0) { /* DELETE */
         sb_puts(&sb, " WHERE NOT ");
         append_match(&sb, rw, vn);
     }
     return sb_steal(&sb);
 }
 
+/* The statement's change set: DELETE's deleted rows, UPDATE's two images. */
+static char *rewrite_changes(lh_table *t, const lh_snapshot *s, const int *touched, const lh_table_rewrite *rw,
+                             const viewed_names *vn) {
+    if (rw->nset == 0) return rewrite_select(t, s, touched, rw, vn, SEL_DELETED);
+    char *pre = rewrite_select(t, s, touched, rw, vn, SEL_PREIMAGE);
+    char *post = rewrite_select(t, s, touched, rw, vn, SEL_POSTIMAGE);
+    char *both = lh_asprintf("%s UNION ALL %s", pre, post);
+    free(pre);
+    free(post);
+    return both;
+}
+
 static char *rewrite_text(const lh_snapshot *s, const int *touched, const new_file *nf, const lh_table_rewrite *rw,
-                          int64_t rows, int64_t now) {
+                          const json_t *cdc, int64_t rows, int64_t now) {
     json_t *lines = json_array();
     size_t removed = 0;
     for (size_t i = 0; i < s->nfiles; i++)
@@ -174,6 +190,7 @@ static char *rewrite_text(const lh_snapshot *s, const int *touched, const new_fi
     json_object_set_new(json_object_get(ci, "commitInfo"), "isBlindAppend", json_false());
     json_array_insert_new(lines, 0, ci);
     if (nf && nf->rows > 0) json_array_append_new(lines, table_add_action(nf, now, 1));
+    if (cdc) json_array_append_new(lines, json_deep_copy(cdc));
     return table_commit_lines(lines);
 }
 
@@ -182,6 +199,7 @@ typedef struct {
     const int *touched;
     const new_file *nf;
     const lh_table_rewrite *rw;
+    const json_t *cdc;
     int64_t rows;
 } rewrite_ctx;
 
@@ -190,7 +208,7 @@ typedef struct {
 static char *rewrite_build(void *ctx, const lh_snapshot *base, lh_err *err) {
     rewrite_ctx *r = ctx;
     (void)base, (void)err;
-    return rewrite_text(r->read, r->touched, r->nf, r->rw, r->rows, lh_now_ms());
+    return rewrite_text(r->read, r->touched, r->nf, r->rw, r->cdc, r->rows, lh_now_ms());
 }
 
 /* One attempt on snapshot s: 0 committed, 1 nothing matched, 2 conflict
@@ -206,16 +224,23 @@ static int rewrite_once(lh_table *t, duckdb_connection conn, const lh_snapshot *
         return rows < 0 ? -1 : 1;
     }
     new_file nf = {0};
-    char *sel = rewrite_select(t, s, touched, rw, &vn);
-    int rc = table_parquet_write(t, conn, sel, (const char *const *)s->cluster_by, &nf, err);
+    lh_change_capture cap = {0};
+    char *sel = rewrite_select(t, s, touched, rw, &vn, SEL_REWRITE);
+    int rc = table_parquet_write(t, conn, sel, (const char *const *)s->cluster_by, s, &nf, err);
     free(sel);
     if (rc == 0) rc = table_schema_check(s, &nf.schema, err);
+    if (rc == 0 && (s->change_data_feed || rw->row_events)) {
+        char *cs = rewrite_changes(t, s, touched, rw, &vn);
+        int kinds = !rw->row_events ? 0 : rw->nset ? LH_ROW_EVENTS_UPDATES : LH_ROW_EVENTS_ROWS;
+        rc = table_change_capture(t, conn, s, cs, kinds, &cap, err);
+        free(cs);
+    }
     if (rc == 0) {
         const char **deps = lh_calloc(s->nfiles + 1, sizeof *deps);
         size_t ndeps = 0;
         for (size_t i = 0; i < s->nfiles; i++)
             if (touched[i]) deps[ndeps++] = s->files[i].path;
-        rewrite_ctx ctx = {s, touched, &nf, rw, rows};
+        rewrite_ctx ctx = {s, touched, &nf, rw, cap.cdc, rows};
         lh_commit_spec spec = {.kind = LH_COMMIT_REWRITE, .build = rewrite_build, .ctx = &ctx,
                                .depends_on = deps, .ndepends = ndeps, .reads_rows = 1, .read = s, .conn = conn};
         rc = table_commit_retry(t, &spec, &out->version, err);
@@ -224,13 +249,46 @@ static int rewrite_once(lh_table *t, duckdb_connection conn, const lh_snapshot *
             out->rows_affected = rows;
             out->files_removed = ndeps;
             out->files_added = nf.rows > 0 ? 1 : 0;
+            cap.committed = 1;
+            out->events = cap.events;
+            cap.events = NULL;
         } else if (err && err->code == LH_E_CONFLICT) {
             rc = 2;
         }
     }
     if (rc != 0 || nf.rows == 0) table_new_file_discard(t->st, &nf);
     table_new_file_free(&nf);
+    table_change_capture_clear(&cap);
     free(touched);
+    return rc;
+}
+
+int table_rewrite_loop(lh_table *t, const char *operation, table_rewrite_attempt_fn once, void *ctx, int *attempts,
+                       lh_err *err) {
+    int rc = -1;
+    *attempts = 0;
+    for (int attempt = 0; attempt < REWRITE_ATTEMPTS; attempt++) {
+        lh_snapshot *s = table_snapshot(t, -1, err);
+        if (!s) break;
+        *attempts = attempt + 1;
+        int dvs = 0;
+        for (size_t i = 0; i < s->nfiles; i++) dvs |= s->files[i].deletion_vector != NULL;
+        if (s->npartition_columns > 0 || dvs) {
+            lh_err_set(err, LH_E_UNPROCESSABLE, "%s on tables with %s is not supported yet", operation,
+                       s->npartition_columns ? "partition columns" : "deletion vectors");
+            table_snapshot_free(s);
+            break;
+        }
+        lh_err_clear(err);
+        rc = once(ctx, t, s, err);
+        table_snapshot_free(s);
+        if (rc != 2) break;
+        LOG_DEBUG("%s on %s: %s; planning again", operation, t->prefix, err ? err->msg : "conflict");
+    }
+    if (rc == 2) {
+        lh_err_prefix(err, "%s on '%s' lost to concurrent commits %d times", operation, t->prefix, *attempts);
+        rc = -1;
+    }
     return rc;
 }
 
@@ -246,7 +304,8 @@ int table_rewrite(lh_table *t, duckdb_connection conn, const lh_table_rewrite *r
          * enables them and the statement is not confined to a role's view */
         int dvs = 0, dv_writes = table_dv_enabled(s) && !rw->view_select && !rw->view_filter;
         for (size_t i = 0; i < s->nfiles && !dv_writes; i++) dvs |= s->files[i].deletion_vector != NULL;
-        if (s->npartition_columns > 0 || dvs || (s->column_mapping && strcmp(s->column_mapping, "none"))) {
+        int mapped = dv_writes && s->column_mapping && strcmp(s->column_mapping, "none"); /* DV writes: not yet */
+        if (s->npartition_columns > 0 || dvs || mapped) {
             lh_err_set(err, LH_E_UNPROCESSABLE, "%s on tables with %s is not supported yet", rw->operation,
                        s->npartition_columns ? "partition columns" : dvs ? "deletion vectors" : "column mapping");
             table_snapshot_free(s);

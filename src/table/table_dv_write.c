@@ -324,7 +324,7 @@ int table_dv_rewrite_once(lh_table *t, duckdb_connection conn, const lh_snapshot
     new_file nf = {0};
     if (rc == 0 && rw->nset > 0) {
         char *sel = updated_rows_sql(t, s, rows, rw);
-        rc = table_parquet_write(t, conn, sel, (const char *const *)s->cluster_by, &nf, err);
+        rc = table_parquet_write(t, conn, sel, (const char *const *)s->cluster_by, NULL, &nf, err); /* unmapped: refused above */
         free(sel);
         if (rc == 0) rc = table_schema_check(s, &nf.schema, err);
     }

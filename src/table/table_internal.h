@@ -46,6 +46,15 @@ void table_select_projection(lh_strbuf *sb, const lh_snapshot *s);
  * select items, ", x AS y"; may be NULL), without the rows its deletion
  * vector deletes (table_read.c). */
 void table_file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const lh_table_file *f, const char *extra);
+/* "(SELECT <s's columns by logical name>[, filename] FROM read_parquet([files
+ * flagged in pick, all when NULL], ...))" (flags: LH_SCAN_*): the rows of unpartitioned files
+ * without deletion vectors, column mapping applied, every column of s
+ * present (NULL in files written before it was added) (table_read.c). */
+#define LH_SCAN_FILENAME 1   /* flags: add read_parquet's filename column ... */
+#define LH_SCAN_ROW_NUMBER 2 /* ... and file_row_number */
+void table_files_scan(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const int *pick, int flags);
+/* "[path, ...]" of the snapshot files flagged in pick (all when pick is NULL). Caller frees (table_read.c). */
+char *table_file_list(lh_table *t, const lh_snapshot *s, const int *pick);
 /* 1 when `name` (logical) is one of s's partition columns (table_read.c). */
 int table_is_partition_col(const lh_snapshot *s, const char *name);
 
@@ -89,11 +98,19 @@ char *table_dv_rows_key(lh_table *t, const lh_table_file *f);
 /* COPY (select_sql) to one new snappy Parquet file under the table (staged
  * locally, then published with storage_put_file), then its schema, stats,
  * row count and size. Once nf->key is set the object exists: a caller that
- * does not commit it calls table_new_file_discard. */
+ * does not commit it calls table_new_file_discard. mapping (may be NULL):
+ * the snapshot whose column mapping renames the columns (and cluster_by)
+ * to physical names in the file. */
 int table_parquet_write(lh_table *t, duckdb_connection conn, const char *select_sql,
-                        const char *const *cluster_by, new_file *nf, lh_err *err);
-/* The Delta type of a DuckDB type ("BIGINT" → "long"; nested as JSON). New reference. */
+                        const char *const *cluster_by, const lh_snapshot *mapping, new_file *nf, lh_err *err);
+/* Delta type (JSON value, new reference) for a DuckDB type name (table_write.c). */
 json_t *table_delta_type(const char *duck);
+/* Column mapping for writers (table_alter.c): select_sql (logical column
+ * names, s's columns) with its columns renamed to their physical names
+ * when s is column-mapped (a copy otherwise; s may be NULL); owned. */
+char *table_physical_select(const lh_snapshot *s, const char *select_sql);
+/* The physical name of logical column `logical` of s (itself when unknown). */
+const char *table_physical_of(const lh_snapshot *s, const char *logical);
 /* Schema evolution of an append (table_evolve.c, ADR 0258): the schema
  * string to commit (NULL = unchanged) and the protocol action it needs
  * (NULL = unchanged). */
@@ -156,5 +173,39 @@ int table_dv_rewrite_once(lh_table *t, duckdb_connection conn, const lh_snapshot
 /* The Delta commit text of lines (a JSON array of actions, stolen): one
  * compact JSON object a line, each ending in '\n'. Owned by the caller. */
 char *table_commit_lines(json_t *lines);
+
+/* ---- what a row-changing commit says about its rows (table_mutations.c) ----
+ * A change set is a SELECT of the changed rows: _change_type, lh_pair
+ * (pairs an update's pre- and postimage; NULL otherwise), then the table's
+ * columns by logical name. */
+typedef struct {
+    json_t *cdc;        /* the commit's cdc action (owned) when the table enables the feed */
+    char *cdc_key;      /* its object, deleted by _clear unless committed */
+    lh_storage *st;     /* where it is (borrowed) */
+    int committed;
+    json_t *events;     /* owned, when asked: {"key","events":[...],"truncated"} */
+} lh_change_capture;
+#define LH_ROW_EVENTS_UPDATES 1 /* event kinds a change set can hold: update images ... */
+#define LH_ROW_EVENTS_ROWS 2    /* ... inserted / deleted rows */
+/* Writes the cdc file when s enables the change data feed and computes the
+ * row events of event_kinds (0: none); out is cleared on failure. */
+int table_change_capture(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const char *changeset_sql,
+                         int event_kinds, lh_change_capture *out, lh_err *err);
+void table_change_capture_clear(lh_change_capture *c);
+
+/* ---- copy-on-write rewrites (table_dml.c), shared with table_merge.c ---- */
+
+/* Runs sql, whose rows are (absolute file name, row count), and flags
+ * those files of s in touched[]; the rows summed, or -1 with err. */
+int64_t table_plan_files(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const char *sql, int *touched,
+                         lh_err *err);
+/* One attempt of a rewrite on snapshot s: 0 committed, 1 nothing to do,
+ * 2 lost a conflict (err set: plan again), -1 other error. */
+typedef int (*table_rewrite_attempt_fn)(void *ctx, lh_table *t, const lh_snapshot *s, lh_err *err);
+/* Runs once() on the latest snapshot until it does not return 2 (bounded;
+ * then LH_E_CONFLICT); refuses tables whose layout rewrites don't handle
+ * yet (partitions, deletion vectors). *attempts counts them. */
+int table_rewrite_loop(lh_table *t, const char *operation, table_rewrite_attempt_fn once, void *ctx, int *attempts,
+                       lh_err *err);
 
 #endif

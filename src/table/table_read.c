@@ -312,6 +312,64 @@ static void append_dv_group(lh_table *t, lh_strbuf *sb, const lh_snapshot *s) {
     if (inline_n) sb_putc(sb, ')');
 }
 
+/* 1 when some file of s (flagged in pick; all when NULL) has stats that
+ * count the nulls of column c: the file holds it,
+ * so the union of the files' columns has it. */
+static int column_in_some_file(const lh_snapshot *s, const int *pick, const lh_table_column *c) {
+    for (size_t i = 0; i < s->nfiles; i++) {
+        if (!s->files[i].stats || (pick && !pick[i])) continue;
+        json_t *st = json_loads(s->files[i].stats, 0, NULL);
+        int has = json_object_get(json_object_get(st, "nullCount"), c->physical_name) != NULL;
+        json_decref(st);
+        if (has) return 1;
+    }
+    return 0;
+}
+
+/* " UNION ALL BY NAME SELECT NULL::T AS phys, ... WHERE false" for the
+ * columns no file is known to hold (added by ALTER TABLE ADD COLUMN after
+ * every file was written, or files without stats), so the projection finds
+ * them (NULL); 0 when every column is known to be in a file. */
+static int append_absent_columns(lh_strbuf *sb, const lh_snapshot *s, const int *pick) {
+    int n = 0;
+    for (size_t i = 0; i < s->ncolumns; i++) {
+        const lh_table_column *c = &s->columns[i];
+        if (table_is_partition_col(s, c->name) || column_in_some_file(s, pick, c)) continue;
+        char *ty = table_duckdb_type(c->type);
+        sb_printf(sb, "%sCAST(NULL AS %s) AS ", n++ ? ", " : " UNION ALL BY NAME SELECT ", ty);
+        sb_sql_ident(sb, c->physical_name);
+        free(ty);
+    }
+    if (n) sb_puts(sb, " WHERE false");
+    return n;
+}
+
+char *table_file_list(lh_table *t, const lh_snapshot *s, const int *pick) {
+    lh_strbuf sb = LH_STRBUF_INIT;
+    sb_putc(&sb, '[');
+    size_t n = 0;
+    for (size_t i = 0; i < s->nfiles; i++) {
+        if (pick && !pick[i]) continue;
+        if (n++) sb_putc(&sb, ',');
+        table_append_file_path(t, &sb, s->files[i].path);
+    }
+    sb_putc(&sb, ']');
+    return sb_steal(&sb);
+}
+
+void table_files_scan(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const int *pick, int flags) {
+    char *files = table_file_list(t, s, pick);
+    int fname = flags & LH_SCAN_FILENAME, rownum = flags & LH_SCAN_ROW_NUMBER;
+    sb_puts(sb, "(SELECT ");
+    table_select_projection(sb, s);
+    sb_printf(sb, "%s%s FROM (SELECT * FROM read_parquet(%s, union_by_name = true%s%s)", fname ? ", filename" : "",
+              rownum ? ", file_row_number" : "", files, fname ? ", filename = true" : "",
+              rownum ? ", file_row_number = true" : "");
+    free(files);
+    append_absent_columns(sb, s, pick);
+    sb_puts(sb, "))");
+}
+
 char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s) {
     lh_strbuf sb = LH_STRBUF_INIT;
     if (s->nfiles == 0) {
@@ -320,9 +378,11 @@ char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s) {
     }
     size_t count[TABLE_FILE_GROUPS] = {0, 0, 0};
     for (size_t i = 0; i < s->nfiles; i++) count[table_file_group(s, &s->files[i])]++;
+    lh_strbuf absent = LH_STRBUF_INIT;
+    int nabsent = append_absent_columns(&absent, s, NULL);
     sb_puts(&sb, "SELECT ");
     table_select_projection(&sb, s);
-    if (count[TABLE_FILE_PLAIN] == s->nfiles) { /* the common case: one scan */
+    if (count[TABLE_FILE_PLAIN] == s->nfiles && !nabsent) { /* the common case: one scan */
         sb_puts(&sb, " FROM read_parquet(");
         append_group_paths(t, &sb, s, TABLE_FILE_PLAIN);
         sb_puts(&sb, ", union_by_name = true, hive_partitioning = false)");
@@ -345,6 +405,8 @@ char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s) {
         if (n++) sb_puts(&sb, " UNION ALL BY NAME ");
         table_file_select(t, &sb, s, &s->files[i], NULL);
     }
+    if (nabsent) sb_puts(&sb, absent.buf);
+    sb_free(&absent);
     sb_putc(&sb, ')');
     return sb_steal(&sb);
 }

@@ -107,6 +107,7 @@ json_t *table_delta_type(const char *duck) {
     return json_string("string"); /* STRUCT/MAP/other: stored as text in the schema */
 }
 
+
 int table_snapshot_has_file(const lh_snapshot *s, const char *path) {
     for (size_t i = 0; i < s->nfiles; i++)
         if (!strcmp(s->files[i].path, path)) return 1;
@@ -170,12 +171,12 @@ static char *schema_string(const file_schema *fs) {
     return s;
 }
 
-/* Compares the new file's columns with the table's; conflict names them. */
+/* Compares the new file's columns (physical names) with the table's; conflict names them. */
 int table_schema_check(const lh_snapshot *snap, const file_schema *fs, lh_err *err) {
     lh_strbuf diff = LH_STRBUF_INIT;
     for (size_t i = 0; i < fs->n; i++) {
         size_t j = 0;
-        while (j < snap->ncolumns && strcmp(snap->columns[j].name, fs->names[i])) j++;
+        while (j < snap->ncolumns && strcmp(snap->columns[j].physical_name, fs->names[i])) j++;
         if (j == snap->ncolumns) {
             sb_printf(&diff, "%scolumn '%s' is new", diff.len ? "; " : "", fs->names[i]);
             continue;
@@ -185,13 +186,13 @@ int table_schema_check(const lh_snapshot *snap, const file_schema *fs, lh_err *e
         json_decref(dt);
         if (strcmp(have, snap->columns[j].type) != 0)
             sb_printf(&diff, "%scolumn '%s' is %s, the table has %s", diff.len ? "; " : "",
-                      fs->names[i], have, snap->columns[j].type);
+                      snap->columns[j].name, have, snap->columns[j].type);
         free(have);
     }
     for (size_t j = 0; j < snap->ncolumns; j++) {
         if (table_is_partition_col(snap, snap->columns[j].name)) continue;
         size_t i = 0;
-        while (i < fs->n && strcmp(snap->columns[j].name, fs->names[i])) i++;
+        while (i < fs->n && strcmp(snap->columns[j].physical_name, fs->names[i])) i++;
         if (i == fs->n) sb_printf(&diff, "%scolumn '%s' is missing", diff.len ? "; " : "", snap->columns[j].name);
     }
     int rc = 0;
@@ -310,13 +311,13 @@ static int64_t row_group_rows(duckdb_connection conn, const char *select_sql) {
 
 /* The COPY statement writing select_sql's rows (sorted by cluster_by) to path. */
 static char *copy_sql(duckdb_connection conn, const char *select_sql, const char *const *cluster_by,
-                      const char *path) {
+                      const lh_snapshot *mapping, const char *path) {
     lh_strbuf sql = LH_STRBUF_INIT;
     if (cluster_by && cluster_by[0]) {
         sb_printf(&sql, "COPY (SELECT * FROM (%s) AS lh_src ORDER BY ", select_sql);
         for (size_t i = 0; cluster_by[i]; i++) {
             if (i) sb_puts(&sql, ", ");
-            sb_sql_ident(&sql, cluster_by[i]);
+            sb_sql_ident(&sql, table_physical_of(mapping, cluster_by[i]));
         }
         sb_puts(&sql, ") TO ");
     } else {
@@ -327,8 +328,8 @@ static char *copy_sql(duckdb_connection conn, const char *select_sql, const char
     return sb_steal(&sql);
 }
 
-int table_parquet_write(lh_table *t, duckdb_connection conn, const char *select_sql,
-                        const char *const *cluster_by, new_file *nf, lh_err *err) {
+int table_parquet_write(lh_table *t, duckdb_connection conn, const char *logical_sql,
+                        const char *const *cluster_by, const lh_snapshot *mapping, new_file *nf, lh_err *err) {
     char uuid[37];
     lh_uuid4(uuid);
     nf->rel = lh_asprintf("part-00000-%s-c000.snappy.parquet", uuid);
@@ -338,9 +339,11 @@ int table_parquet_write(lh_table *t, duckdb_connection conn, const char *select_
         free(key);
         return -1;
     }
-    char *sql = copy_sql(conn, select_sql, cluster_by, stage);
+    char *select_sql = table_physical_select(mapping, logical_sql);
+    char *sql = copy_sql(conn, select_sql, cluster_by, mapping, stage);
     int rc = run(conn, sql, NULL, err);
     free(sql);
+    free(select_sql);
     if (rc == 0) rc = describe_file(conn, stage, &nf->schema, err);
     if (rc == 0) {
         nf->stats = file_stats(conn, stage, &nf->schema, &nf->rows, err);
@@ -459,6 +462,10 @@ static char *commit_text(const lh_snapshot *snap, const new_file *nf, const lh_t
     } else if (write_needs_metadata(snap, o->overwrite, schema, o->cluster_by)) {
         json_t *conf = write_configuration(snap, o->cluster_by);
         if (!snap) table_config_merge(conf, o->properties);
+        if (o->overwrite) { /* the new files hold logical names: the schema is unmapped */
+            json_object_del(conf, "delta.columnMapping.mode");
+            json_object_del(conf, "delta.columnMapping.maxColumnId");
+        }
         json_array_append_new(lines, table_metadata_action(snap, snap && !o->overwrite ? NULL : schema, conf, now));
     }
     free(schema);
@@ -479,30 +486,36 @@ struct lh_table_staged {
 };
 
 /* The clustering key a write sorts by: the one asked for (o may be NULL),
- * else the table's. NULL-terminated, caller frees; NULL + err on a bad list. */
-static char **write_cluster_key(lh_table *t, const lh_table_write_opts *o, lh_err *err) {
+ * else the table's (s, NULL when there is no table). NULL-terminated,
+ * caller frees; NULL + err on a bad list. */
+static char **write_cluster_key(const lh_snapshot *s, const lh_table_write_opts *o, lh_err *err) {
     size_t n;
     if (o && o->cluster_by) return *o->cluster_by ? table_names_split(o->cluster_by, &n, err) : lh_calloc(1, sizeof(char *));
-    lh_snapshot *s = table_exists(t) ? table_snapshot(t, -1, NULL) : NULL;
     char **key = lh_calloc(s ? s->ncluster_by + 1 : 1, sizeof *key);
     for (size_t i = 0; s && i < s->ncluster_by; i++) key[i] = lh_strdup(s->cluster_by[i]);
-    table_snapshot_free(s);
     return key;
 }
 
+/* An append to a column-mapped table writes the physical names (the
+ * snapshot's); an overwrite writes logical names and drops the mapping. */
 static lh_table_staged *stage_opts(lh_table *t, duckdb_connection conn, const char *select_sql,
                                    const lh_table_write_opts *o, lh_err *err) {
-    char **key = write_cluster_key(t, o, err);
-    if (!key) return NULL;
-    lh_table_staged *f = lh_calloc(1, sizeof *f);
-    f->st = t->st;
-    f->prefix = lh_strdup(t->prefix);
-    int rc = table_parquet_write(t, conn, select_sql, (const char *const *)key, &f->nf, err);
-    table_names_free(key);
-    if (rc != 0) {
-        table_staged_free(f);
-        return NULL;
+    lh_snapshot *s = table_exists(t) ? table_snapshot(t, -1, NULL) : NULL;
+    char **key = write_cluster_key(s, o, err);
+    lh_table_staged *f = NULL;
+    if (key) {
+        f = lh_calloc(1, sizeof *f);
+        f->st = t->st;
+        f->prefix = lh_strdup(t->prefix);
+        const lh_snapshot *mapping = o && o->overwrite ? NULL : s;
+        int rc = table_parquet_write(t, conn, select_sql, (const char *const *)key, mapping, &f->nf, err);
+        table_names_free(key);
+        if (rc != 0) {
+            table_staged_free(f);
+            f = NULL;
+        }
     }
+    table_snapshot_free(s);
     return f;
 }
 
@@ -659,7 +672,8 @@ static int path_needs_encoding(const char *p) { return strchr(p, '%') != NULL; }
 int table_checkpoint(lh_table *t, duckdb_connection conn, int64_t version, lh_err *err) {
     lh_snapshot *s = table_snapshot(t, version, err);
     if (!s) return -1;
-    if (s->min_reader_version > 1 || s->min_writer_version > 2) { /* we write protocol 1/2 rows only */
+    /* protocol rows without feature lists: up to reader 2 / writer 5 (column mapping) */
+    if (s->min_reader_version > 2 || s->min_writer_version > 5) {
         lh_err_set(err, LH_E_UNPROCESSABLE, "checkpoints of tables with protocol %d/%d are not written",
                    s->min_reader_version, s->min_writer_version);
         table_snapshot_free(s);
@@ -671,7 +685,10 @@ int table_checkpoint(lh_table *t, duckdb_connection conn, int64_t version, lh_er
             return lh_err_set(err, LH_E_UNPROCESSABLE, "checkpoints of paths with '%%' are not written");
         }
     lh_strbuf rows = LH_STRBUF_INIT;
-    cp_row(&rows, NULL, NULL, "{'minReaderVersion': 1, 'minWriterVersion': 2}");
+    char proto[80];
+    snprintf(proto, sizeof proto, "{'minReaderVersion': %d, 'minWriterVersion': %d}", s->min_reader_version,
+             s->min_writer_version);
+    cp_row(&rows, NULL, NULL, proto);
     char *meta = cp_meta_literal(s);
     cp_row(&rows, NULL, meta, NULL);
     free(meta);

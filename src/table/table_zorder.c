@@ -72,11 +72,11 @@ static char *zorder_table_sql(const char *tmp, const char *rows_sql, const char 
 }
 
 /* Writes rows [lo, hi) of tmp, in Z-order, as one new file. */
-static int write_bin(lh_table *t, duckdb_connection conn, const char *tmp, int64_t lo, int64_t hi, new_file *nf,
-                     lh_err *err) {
+static int write_bin(lh_table *t, duckdb_connection conn, const lh_snapshot *read, const char *tmp, int64_t lo,
+                     int64_t hi, new_file *nf, lh_err *err) {
     char *sql = lh_asprintf("SELECT * EXCLUDE (lh_n) FROM %s WHERE lh_n >= %" PRId64 " AND lh_n < %" PRId64
                             " ORDER BY lh_n", tmp, lo, hi);
-    int rc = table_parquet_write(t, conn, sql, NULL, nf, err);
+    int rc = table_parquet_write(t, conn, sql, NULL, read, nf, err); /* physical names under column mapping */
     free(sql);
     return rc;
 }
@@ -97,7 +97,7 @@ static int write_bins(lh_table *t, duckdb_connection conn, const lh_snapshot *re
     *nout = 0;
     for (size_t b = 0; b < nbins; b++) {
         (*nout)++;
-        if (write_bin(t, conn, tmp, (int64_t)b * per_file, (int64_t)(b + 1) * per_file, &nfs[b], err) != 0 ||
+        if (write_bin(t, conn, read, tmp, (int64_t)b * per_file, (int64_t)(b + 1) * per_file, &nfs[b], err) != 0 ||
             table_schema_check(read, &nfs[b].schema, err) != 0)
             return -1;
     }
