@@ -47,6 +47,11 @@ static void publish_views(void *ctx, uint64_t version, const char *const *names,
         LOG_ERROR("publishing views failed: %s", err.msg);
 }
 
+/* File pruning: the catalog knows each dataset's files (ADR 0255). */
+static int prune_files(void *ctx, const char *dataset, const lh_prune_term *terms, size_t n, lh_prune_plan *out) {
+    return catalog_prune_sql(ctx, dataset, terms, n, out);
+}
+
 /* The AI provider from [ai]; the API key only ever comes from the
  * environment (LAKEHOUSE_AI_API_KEY, else OPENAI_API_KEY). */
 static lh_ai *ai_open(const lh_config *cfg, lh_err *err) {
@@ -176,6 +181,7 @@ static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
     catalog_set_views_listener(app->catalog, publish_views, app->cache);
     if (storage_is_remote(app->storage)) /* views read cached copies: refetch what was evicted (ADR 0235) */
         query_engine_set_prepare(app->query, catalog_fetch_for_sql, catalog_release_files, app->catalog);
+    query_engine_set_pruner(app->query, prune_files, app->catalog);
     app->tools = tools_new(app->query, app->catalog, app->storage, err);
     if (!app->tools) goto fail;
     app->ai = ai_open(cfg, err);

@@ -219,6 +219,7 @@ lh_catalog *catalog_open(lh_storage *st, const lh_catalog_options *opt, lh_err *
     catalog_load_all(c);
     tombs_load(c);
     aiviews_load(c);
+    prune_cache_init(c);
     LOG_INFO("catalog: %zu datasets loaded", c->n);
     return c;
 }
@@ -229,6 +230,7 @@ void catalog_free(lh_catalog *c) {
     free(c->entries);
     tombs_free(c);
     aiviews_free(c);
+    prune_cache_free(c);
     duckdb_disconnect(&c->conn);
     duckdb_close(&c->db);
     pthread_rwlock_destroy(&c->lock);

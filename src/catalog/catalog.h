@@ -57,6 +57,20 @@ void catalog_set_views_listener(lh_catalog *c, lh_catalog_views_fn fn, void *ctx
 int catalog_fetch_for_sql(void *catalog, const char *sql, void **hold, lh_err *err);
 void catalog_release_files(void *catalog, void *hold);
 
+/* File pruning (catalog_prune.c, ADR 0255): the SQL that makes one
+ * connection's next read of dataset `name` open only the files the terms
+ * leave (set_sql before the statement, reset_sql after it). Returns 0 with
+ * a plan, 1 when there is nothing to prune (not a dataset, one file, every
+ * file kept; counts still set when known). */
+typedef struct {
+    char *set_sql, *reset_sql; /* owned */
+    size_t files_kept;         /* files the pruned read opens */
+    size_t files_total;        /* files of the snapshot */
+} lh_prune_plan;
+int catalog_prune_sql(lh_catalog *c, const char *name, const lh_prune_term *terms, size_t nterms,
+                      lh_prune_plan *out);
+void catalog_prune_plan_clear(lh_prune_plan *p);
+
 /* POST /catalog/datasets: objects (csv/json/parquet, converted to Delta) or
  * {"format":"delta","location"}. 400/404/409/422 as documented; a failed
  * register leaves nothing behind. */
@@ -78,6 +92,8 @@ typedef struct {
                                   * every write, manifest "clustering_key"); NULL keeps the
                                   * table's, "" clears it */
     const char *principal;       /* who writes (the commit's userName); NULL = "system" */
+    const json_t *properties;    /* a new table's properties (TBLPROPERTIES), borrowed; NULL = none */
+    int merge_schema;            /* an append may add, leave out and widen columns (ADR 0258) */
 } lh_write_opts;
 json_t *catalog_write_opts(lh_catalog *c, const char *name, const char *select_sql, const lh_write_opts *o,
                            lh_err *err);

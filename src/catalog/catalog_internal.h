@@ -16,6 +16,7 @@
 
 typedef struct cat_tombs cat_tombs;     /* tombstones.c */
 typedef struct cat_aiviews cat_aiviews; /* views.c */
+typedef struct cat_prune cat_prune;     /* catalog_prune.c */
 
 typedef struct {
     char *name;
@@ -38,6 +39,7 @@ struct lh_catalog {
     void *views_ctx;
     cat_tombs *tombs;           /* soft deletes, under lock */
     cat_aiviews *aiviews;       /* AI-safe views, under lock */
+    cat_prune *prune;           /* snapshots for file pruning, own mutex */
 };
 
 /* Refreshes version, row_count, size_bytes, files, columns (PII on new
@@ -94,6 +96,9 @@ int embed_policy_patch(json_t *m, const json_t *v, lh_err *err);
 /* ---- tombstones.c ------------------------------------------------------- */
 void tombs_load(lh_catalog *c);            /* at open, after the datasets */
 void tombs_free(lh_catalog *c);
+/* catalog_prune.c: the snapshot cache of file pruning. */
+void prune_cache_init(lh_catalog *c);
+void prune_cache_free(lh_catalog *c);
 /* " ANTI JOIN (VALUES ...) ... ON CAST(<alias>.<col> AS VARCHAR) = ..." that
  * drops name's tombstoned rows from a FROM item aliased "alias", or NULL
  * when it has none; *nkeys (may be NULL) gets the distinct keys. Caller

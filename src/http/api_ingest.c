@@ -25,7 +25,8 @@
 
 #define FIELD_MAX 1024
 
-static const char *const field_names[] = {"dataset", "format", "bad_rows", "delimiter", "header", "async"};
+static const char *const field_names[] = {"dataset", "format", "bad_rows", "delimiter", "header", "async",
+                                          "merge_schema"};
 #define NFIELDS (sizeof field_names / sizeof field_names[0])
 
 typedef struct {
@@ -184,6 +185,7 @@ static int options_parse(upload *u, lh_ingest_file_req *r, int *async, lh_err *e
     const char *h = option(u, "header");
     r->csv_header = h ? truthy(h) : -1;
     *async = truthy(option(u, "async"));
+    r->merge_schema = truthy(option(u, "merge_schema"));
     return 0;
 }
 

@@ -47,6 +47,7 @@ typedef struct {
     int csv_header;           /* -1: sniffed, 0 / 1: forced */
     lh_ingest_prescan *prescan; /* NULL, or every byte of path fed in order (used
                                    when it was made with the same CSV choices) */
+    int merge_schema;         /* appending: new columns join the schema, types may widen (ADR 0258) */
 } lh_ingest_file_req;
 
 /* Ingests r->path. Returns {"dataset","rows","format","sha256",

@@ -600,7 +600,8 @@ static json_t *write_rows(ingest_run *g, char *(*select_fn)(ingest_run *), char 
             goto done;
         }
         lh_err werr = {0};
-        json_t *m = catalog_write(g->c, g->dataset, sql, LH_WRITE_CREATE_OR_APPEND, &lin, &werr);
+        lh_write_opts wo = {.mode = LH_WRITE_CREATE_OR_APPEND, .lineage = &lin, .merge_schema = g->r->merge_schema};
+        json_t *m = catalog_write_opts(g->c, g->dataset, sql, &wo, &werr);
         free(sql);
         if (m) {
             out = result_new(g, g->rows, 0);

@@ -137,6 +137,10 @@ typedef struct {
     int64_t retain_ms;        /* VACUUM */
     int dry_run;
     lh_vacuum_result vac;
+    char **zcols;             /* OPTIMIZE ... ZORDER BY: the columns (owned), the target file size */
+    size_t nzcols;
+    int64_t target_bytes;
+    lh_compact_result zres;
 } dml_ctx;
 
 /* The statement's SQL, as a SELECT over the target dataset, checked against
@@ -360,16 +364,47 @@ static json_t *exec_insert(dml_ctx *d, parser *p, lh_err *err) {
 
 /* CREATE TABLE name AS <query>: the rows staged as Parquet by the sandboxed
  * connection, then written as a new dataset with a full manifest. */
+/* [TBLPROPERTIES ('k' = 'v', ...)] of CREATE TABLE: the properties (new
+ * reference; an empty object without the clause) or NULL + err. */
+static json_t *parse_properties(parser *p, lh_err *err) {
+    json_t *props = json_object();
+    if (!sql_tok_is(p->sql, peek(p), "TBLPROPERTIES")) return props;
+    next(p);
+    sql_tok t = next(p);
+    int ok = sql_tok_is(p->sql, t, "(");
+    while (ok) {
+        sql_tok k = next(p), eq = next(p), v = next(p);
+        ok = k.kind == SQL_TOK_STRING && sql_tok_is(p->sql, eq, "=") && v.kind == SQL_TOK_STRING;
+        if (!ok) break;
+        char *key = sql_tok_text(p->sql, k), *val = sql_tok_text(p->sql, v);
+        json_object_set_new(props, key, json_string(val));
+        free(key);
+        free(val);
+        t = next(p);
+        if (sql_tok_is(p->sql, t, ")")) break;
+        ok = sql_tok_is(p->sql, t, ",");
+    }
+    if (!ok || table_properties_check(props, err) != 0) {
+        if (!ok) lh_err_set(err, LH_E_BAD_REQUEST, "TBLPROPERTIES takes ('key' = 'value', ...)");
+        json_decref(props);
+        return NULL;
+    }
+    return props;
+}
+
 static json_t *exec_ctas(dml_ctx *d, parser *p, const char *sql, lh_err *err) {
     next(p); /* TABLE */
     char *name = dataset_name(p, err);
-    if (!name || expect_word(p, "AS", err) != 0) {
+    json_t *props = name ? parse_properties(p, err) : NULL;
+    if (!props || expect_word(p, "AS", err) != 0) {
         free(name);
+        json_decref(props);
         return NULL;
     }
     char *src = fragment(p, NULL, err);
     if (!src) {
         free(name);
+        json_decref(props);
         return NULL;
     }
     const char *root = query_allowed_root(d->e);
@@ -403,7 +438,8 @@ static json_t *exec_ctas(dml_ctx *d, parser *p, const char *sql, lh_err *err) {
             sb_sql_str(&sel, file);
             sb_putc(&sel, ')');
             lh_lineage lin = {.source_system = "sql", .source = sql};
-            lh_write_opts o = {.mode = LH_WRITE_CREATE, .lineage = &lin, .principal = d->principal};
+            lh_write_opts o = {.mode = LH_WRITE_CREATE, .lineage = &lin, .principal = d->principal,
+                               .properties = props};
             json_t *m = catalog_write_opts(d->c, name, sel.buf, &o, err);
             sb_free(&sel);
             if (m) out = result("CREATE TABLE", name, json_integer_value(json_object_get(m, "row_count")), m, -1);
@@ -415,6 +451,7 @@ static json_t *exec_ctas(dml_ctx *d, parser *p, const char *sql, lh_err *err) {
     free(dir);
     free(src);
     free(name);
+    json_decref(props);
     return out;
 }
 
@@ -533,23 +570,80 @@ static json_t *exec_vacuum(dml_ctx *d, parser *p, lh_err *err) {
     return out;
 }
 
+static int run_zorder(void *ctx, lh_table *t, lh_err *err) {
+    dml_ctx *d = ctx;
+    int rc = table_zorder(t, d->conn, (const char *const *)d->zcols, d->nzcols, d->target_bytes, &d->zres, err);
+    d->rows = d->zres.rows_after;
+    d->version = rc == 0 && d->zres.committed ? d->zres.version : -1;
+    return rc == 0 && !d->zres.committed ? 1 : rc;
+}
+
+/* "ZORDER" read: BY (a, b, ...) [TARGET FILE SIZE n [BYTES|KB|MB|GB]] into d. */
+static int parse_zorder(dml_ctx *d, parser *p, lh_err *err) {
+    if (expect_word(p, "BY", err) != 0) return -1;
+    sql_tok t = next(p);
+    if (!sql_tok_is(p->sql, t, "(")) return lh_err_set(err, LH_E_BAD_REQUEST, "ZORDER BY takes (column, ...)");
+    do {
+        t = next(p);
+        if (!sql_tok_is_name(t)) return lh_err_set(err, LH_E_BAD_REQUEST, "expected a column at offset %zu", t.start);
+        d->zcols = lh_realloc(d->zcols, (d->nzcols + 1) * sizeof *d->zcols);
+        d->zcols[d->nzcols++] = sql_tok_text(p->sql, t);
+        t = next(p);
+    } while (sql_tok_is(p->sql, t, ","));
+    if (!sql_tok_is(p->sql, t, ")")) return lh_err_set(err, LH_E_BAD_REQUEST, "expected ) at offset %zu", t.start);
+    d->target_bytes = LH_TABLE_TARGET_FILE_BYTES;
+    if (!sql_tok_is(p->sql, peek(p), "TARGET")) return 0;
+    next(p);
+    if (expect_word(p, "FILE", err) != 0 || expect_word(p, "SIZE", err) != 0) return -1;
+    t = next(p);
+    char *text = sql_tok_text(p->sql, t), *end = NULL;
+    long long n = t.kind == SQL_TOK_NUMBER ? strtoll(text, &end, 10) : -1;
+    int bad = !end || *end || n <= 0;
+    free(text);
+    if (bad) return lh_err_set(err, LH_E_BAD_REQUEST, "TARGET FILE SIZE takes a whole number of BYTES, KB, MB or GB");
+    static const struct { const char *unit; int64_t mult; } units[] = {{"BYTES", 1}, {"KB", 1024}, {"MB", 1 << 20},
+                                                                      {"GB", 1 << 30}};
+    int64_t mult = 1;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (sql_tok_is(p->sql, peek(p), units[i].unit)) {
+            mult = units[i].mult;
+            next(p);
+        }
+    d->target_bytes = (int64_t)n * mult;
+    return 0;
+}
+
 /* OPTIMIZE [TABLE] name: the active files bin-packed into one (sorted by
- * the clustering key) in one commit, as POST /query/compact does. */
+ * the clustering key) in one commit, as POST /query/compact does; with
+ * ZORDER BY (cols) reordered along their Z-order curve into files of the
+ * target size (table_zorder.c). */
 static json_t *exec_optimize(dml_ctx *d, parser *p, lh_err *err) {
     if (sql_tok_is(p->sql, peek(p), "TABLE")) next(p);
     char *name = dataset_name(p, err);
     if (!name) return NULL;
     json_t *out = NULL;
     sql_tok t = next(p);
-    if (sql_tok_is(p->sql, t, "ZORDER")) {
-        lh_err_set(err, LH_E_UNPROCESSABLE, "ZORDER BY is not supported yet");
-        lh_err_hint(err, "a table's clustering key (lakehouse.clusterBy) sorts every write, OPTIMIZE included");
+    int zorder = sql_tok_is(p->sql, t, "ZORDER");
+    if (zorder && parse_zorder(d, p, err) != 0) {
+        zorder = -1;
+    } else if (zorder) {
+        t = next(p);
+    }
+    if (zorder < 0) {
+        /* err set */
     } else if (t.kind != SQL_TOK_END && !sql_tok_is(p->sql, t, ";")) {
-        lh_err_set(err, LH_E_BAD_REQUEST, "OPTIMIZE %s takes no other clause", name);
+        lh_err_set(err, LH_E_BAD_REQUEST, "OPTIMIZE %s [ZORDER BY (cols) [TARGET FILE SIZE n MB]] takes no other clause",
+                   name);
     } else if (guard_statement(d, name, NULL, err) == 0) {
-        out = catalog_compact(d->c, name, err);
+        out = zorder ? exec_commit(d, "OPTIMIZE", name, run_zorder, err) : catalog_compact(d->c, name, err);
+        if (out && zorder) {
+            json_object_set_new(out, "files_before", json_integer((json_int_t)d->zres.files_before));
+            json_object_set_new(out, "files_after", json_integer((json_int_t)d->zres.files_after));
+        }
         if (out) json_object_set_new(out, "statement", json_string("OPTIMIZE"));
     }
+    for (size_t i = 0; i < d->nzcols; i++) free(d->zcols[i]);
+    free(d->zcols);
     free(name);
     return out;
 }

@@ -131,6 +131,8 @@ struct lh_query_engine {
     lh_query_prepare_fn prepare; /* NULL: none (query_engine_set_prepare) */
     lh_query_release_fn release;
     void *prepare_ctx;
+    lh_query_prune_fn pruner;  /* set once at startup, before queries */
+    void *pruner_ctx;
 };
 
 /* ---- engine ------------------------------------------------------------- */
@@ -314,6 +316,16 @@ int query_engine_set_views(lh_query_engine *e, uint64_t version, const char *con
     pthread_mutex_unlock(&e->views_mu);
     if (rc != 0 && err) *err = first;
     return rc;
+}
+
+void query_engine_set_pruner(lh_query_engine *e, lh_query_prune_fn fn, void *ctx) {
+    e->pruner = fn;
+    e->pruner_ctx = ctx;
+}
+
+lh_query_prune_fn query_engine_pruner(lh_query_engine *e, void **ctx) {
+    *ctx = e->pruner_ctx;
+    return e->pruner;
 }
 
 int query_exec(lh_query_engine *e, const char *sql, lh_err *err) {
@@ -716,6 +728,12 @@ lh_query_cursor *query_open_as(lh_query_engine *e, const lh_query_scope *scope, 
     int cached = stmt != NULL;
     /* a statement not yet cached for this scope is checked before it is prepared */
     int rc = !cached && scope && !scope->system_sql ? query_guard_check(c->slot->conn, sql, scope, err) : 0;
+    lh_prune_plan plan;
+    int pruned = rc == 0 ? query_prune_begin(e, c->slot->conn, sql, scope, &plan) == 0 : 0;
+    if (rc == 0) {
+        c->files_scanned = plan.files_kept;
+        c->files_total = plan.files_total;
+    }
     if (rc == 0 && !stmt && bounded) {
         lh_err ignored = {0};
         stmt = prepare_read(c->slot, bounded, &ignored);
@@ -730,6 +748,7 @@ lh_query_cursor *query_open_as(lh_query_engine *e, const lh_query_scope *scope, 
     if (rc == 0 && !stmt) stmt = prepare_read(c->slot, sql, err); /* EXPLAIN, or the real error */
     if (rc == 0) rc = stmt ? bind_params(stmt, params, nparams, err) : -1;
     if (rc == 0) rc = execute_stmt(c, stmt, materialize, timeout_ms, err);
+    if (pruned) query_prune_end(c->slot->conn, &plan); /* the files were chosen when it was bound */
     if (stmt && !cached) duckdb_destroy_prepare(&stmt);
     if (rc == 0) {
         describe_columns(c);

@@ -123,6 +123,13 @@ const char *query_cursor_column_name(lh_query_cursor *c, size_t i);
 /* Releases the connection to the pool (interrupting a query still running). */
 void query_cursor_free(lh_query_cursor *c);
 
+/* File pruning (query_prune.c, ADR 0255): the engine hands a SELECT's
+ * pruning terms over dataset `dataset` to fn (the catalog's
+ * catalog_prune_sql), which returns 0 with a plan, else 1. */
+typedef int (*lh_query_prune_fn)(void *ctx, const char *dataset, const lh_prune_term *terms, size_t nterms,
+                                 lh_prune_plan *out);
+void query_engine_set_pruner(lh_query_engine *e, lh_query_prune_fn fn, void *ctx);
+
 /* Runs trusted internal SQL (no read-only check, no limit). */
 int query_exec(lh_query_engine *e, const char *sql, lh_err *err);
 /* Calls fn with the engine's admin connection (a duckdb_connection *, passed

@@ -2,8 +2,8 @@
  * query_cursor_json.c — a cursor read as one JSON document, a small buffer
  * at a time: the header (columns), then rows chunk by chunk (~64 KiB per
  * step, never past the cursor's limit or [query] max_result_bytes), then
- * the trailer (row_count, truncated, elapsed_ms, and the error of a
- * mid-stream failure). The cursor itself (query.c) owns the DuckDB result.
+ * the trailer (row_count, truncated, elapsed_ms, files_scanned / files_total
+ * when the statement's WHERE was checked against the files' stats, and the error of a mid-stream failure). The cursor itself (query.c) owns the DuckDB result.
  */
 #include <string.h>
 
@@ -58,6 +58,8 @@ static void render_trailer(lh_query_cursor *c) {
     sb_printf(&c->out, "],\"row_count\":%lld,\"truncated\":%s,\"elapsed_ms\":%.3f",
               (long long)c->emitted, c->truncated ? "true" : "false",
               (lh_mono_s() - c->t0) * 1000.0);
+    if (c->files_total)
+        sb_printf(&c->out, ",\"files_scanned\":%zu,\"files_total\":%zu", c->files_scanned, c->files_total);
     if (c->mid_error) {
         sb_puts(&c->out, ",\"error\":{\"code\":\"query_failed\",\"message\":");
         sb_json_str(&c->out, c->mid_error, strlen(c->mid_error));

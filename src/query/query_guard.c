@@ -16,7 +16,8 @@
  *   - table functions other than range/generate_series/unnest (read_parquet,
  *     glob, read_text, query, duckdb_*, pragma_*, the vector functions...)
  *     are refused, and so are scalar functions that read settings, the
- *     environment or the keyed mask.
+ *     environment, session variables (the principal's attributes, the file
+ *     lists of pruning: ADR 0255) or the keyed mask.
  *
  * Refusal is fail-closed: anything unrecognised in a relation position is
  * refused. The engine also keeps enable_external_access off (files only
@@ -144,7 +145,7 @@ static int table_function_ok(const char *name) {
 static int scalar_function_ok(const char *name) {
     static const char *const bad_prefix[] = {"duckdb_", "pragma_", "read_", "lh_", "parquet_", "json_execute"};
     static const char *const bad[] = {"getenv", "current_setting", "query", "query_table", "glob", "sniff_csv",
-                                      "which_secret", "current_query"};
+                                      "which_secret", "current_query", "getvariable"};
     for (size_t i = 0; name && i < sizeof bad_prefix / sizeof bad_prefix[0]; i++)
         if (!strncasecmp(name, bad_prefix[i], strlen(bad_prefix[i]))) return 0;
     for (size_t i = 0; name && i < sizeof bad / sizeof bad[0]; i++)

@@ -41,6 +41,7 @@ struct lh_query_cursor {
     double t0;
     char *mid_error;           /* owned; set on a mid-stream failure */
     void *hold;                /* the prepare hook's, released at free */
+    size_t files_scanned, files_total; /* file pruning (query_prune.c); total 0 = not pruned */
 };
 
 /* Fetches the cursor's next chunk (NULL at the end); 0, or -1 with err. */
@@ -52,6 +53,15 @@ int64_t query_max_result_bytes(const lh_query_engine *e);
  * (LH_E_FORBIDDEN naming what was refused, LH_E_BAD_REQUEST for a parse
  * error). scope->schema must not be NULL. */
 int query_guard_check(duckdb_connection conn, const char *sql, const lh_query_scope *scope, lh_err *err);
+
+/* The pruner set with query_engine_set_pruner (NULL = none). */
+lh_query_prune_fn query_engine_pruner(lh_query_engine *e, void **ctx);
+/* Sets conn's session variables so the statement reads only the files its
+ * WHERE leaves (query_prune.c): 0 with plan set (undo with
+ * query_prune_end after the statement ran), 1 when nothing is pruned. */
+int query_prune_begin(lh_query_engine *e, duckdb_connection conn, const char *sql, const lh_query_scope *scope,
+                      lh_prune_plan *plan);
+void query_prune_end(duckdb_connection conn, lh_prune_plan *plan);
 
 /* Waits (at most timeout_ms, <= 0 = the default) for a pooled connection;
  * *slot is the token to return. NULL with err (503) when none came free. */

@@ -53,7 +53,7 @@ int dv_z85_decode(const char *in, size_t len, uint8_t *out) {
 
 /* ---- CRC-32 (IEEE, as java.util.zip.CRC32) ---------------------------------- */
 
-static uint32_t crc32_ieee(const uint8_t *p, size_t n) {
+uint32_t dv_crc32(const uint8_t *p, size_t n) {
     uint32_t c = 0xFFFFFFFFu;
     for (size_t i = 0; i < n; i++) {
         c ^= p[i];
@@ -270,7 +270,7 @@ static uint8_t *read_dv_file(lh_storage *st, const char *key, int64_t offset, in
     else {
         buf = lh_malloc((size_t)size);
         if (pread(fd, buf, (size_t)size, offset + 4) != size || pread(fd, tail, 4, offset + 4 + size) != 4) why = "short read";
-        else if (((uint32_t)tail[0] << 24 | (uint32_t)tail[1] << 16 | (uint32_t)tail[2] << 8 | tail[3]) != crc32_ieee(buf, (size_t)size))
+        else if (((uint32_t)tail[0] << 24 | (uint32_t)tail[1] << 16 | (uint32_t)tail[2] << 8 | tail[3]) != dv_crc32(buf, (size_t)size))
             why = "checksum mismatch";
     }
     close(fd);

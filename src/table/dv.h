@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/strbuf.h"
 #include "storage/storage.h"
 
 typedef struct {
@@ -30,6 +31,12 @@ void dv_ranges_free(dv_ranges *r);
 /* Decodes Z85 text (length a multiple of 5) into len*4/5 bytes at out. -1 on a
  * character outside the alphabet or a bad length. */
 int dv_z85_decode(const char *in, size_t len, uint8_t *out);
+/* CRC-32 (IEEE, as java.util.zip.CRC32) of a DV's bitmap bytes. */
+uint32_t dv_crc32(const uint8_t *p, size_t n);
+/* Appends the RoaringBitmapArray of the sorted, distinct row indexes
+ * rows[0..n) to b (portable 32-bit Roaring bitmaps without run containers;
+ * the writer's side, in table_dv_write.c). */
+void dv_bitmap_serialize(lh_strbuf *b, const int64_t *rows, size_t n);
 /* Parses a serialized RoaringBitmapArray into ranges. */
 int dv_bitmap_parse(const uint8_t *buf, size_t len, dv_ranges *out, lh_err *err);
 /* "<storageType><pathOrInlineDv>[@<offset>]": the DV's identity in the log

@@ -48,7 +48,7 @@ typedef struct {
      * so the SELECT stays short; absolute path or NULL. */
     char *deleted_rows_file;
 } lh_table_file;
-#define LH_TABLE_DV_INLINE_RANGES 512
+#define LH_TABLE_DV_INLINE_RANGES 32
 
 typedef struct {
     char *name;
@@ -130,6 +130,11 @@ typedef struct {
     int overwrite;            /* every active file removed (and the schema replaced) */
     const char *cluster_by;   /* NULL: keep the table's key; "" clears it; "a,b" sets it */
     const char *principal;    /* who asked (commitInfo.userName); NULL = "system" */
+    int merge_schema;         /* an append may add columns, leave some out and widen types
+                               * (typeWidening): table_evolve.c, ADR 0258 */
+    const json_t *properties; /* a new table's properties (configuration), borrowed; NULL = none.
+                               * delta.enableDeletionVectors = "true" makes it protocol 3/7 with
+                               * the deletionVectors feature (table_props.c) */
 } lh_table_write_opts;
 
 /* Writes the rows of select_sql as one new Parquet file and commits it:
@@ -183,6 +188,16 @@ typedef struct {
  * (LH_E_UNPROCESSABLE). conn is borrowed. */
 int table_compact(lh_table *t, duckdb_connection conn, const char *row_filter, int purge,
                   lh_compact_result *out, lh_err *err);
+/* OPTIMIZE ZORDER BY (table_zorder.c, ADR 0256): every active file's rows
+ * reordered along the Z-order curve of cols (rank buckets of each column,
+ * bits interleaved) and written as files of about target_bytes (estimated
+ * from the table's bytes per row), one OPTIMIZE commit (dataChange false,
+ * operationParameters.zOrderBy) removing exactly the files read.
+ * LH_E_BAD_REQUEST for an unknown or nested column, LH_E_UNPROCESSABLE for
+ * a partitioned table. conn is borrowed. */
+#define LH_TABLE_TARGET_FILE_BYTES (128LL * 1024 * 1024) /* Delta's default delta.targetFileSize */
+int table_zorder(lh_table *t, duckdb_connection conn, const char *const *cols, size_t ncols, int64_t target_bytes,
+                 lh_compact_result *out, lh_err *err);
 /* ---- optimistic commits (table_commit.c) ----------------------------------
  * Every writer commits the same way: build the commit's actions on top of a
  * base snapshot, put-if-absent version base+1; when another writer took it,
@@ -276,6 +291,15 @@ typedef struct {
 int table_restore(lh_table *t, duckdb_connection conn, int64_t version, const char *principal,
                   lh_restore_result *out, lh_err *err);
 
+/* Table properties (table_props.c): 1 when s may take deletion vectors
+ * from our writers (delta.enableDeletionVectors is "true" and the protocol
+ * is at least 3/7, the one with feature lists). */
+#define LH_TABLE_DV_PROPERTY "delta.enableDeletionVectors"
+int table_dv_enabled(const lh_snapshot *s);
+/* LH_E_BAD_REQUEST unless every value of properties (an object) is a
+ * string and a delta.* key is one we honour. */
+int table_properties_check(const json_t *properties, lh_err *err);
+
 /* ---- DELETE / UPDATE, copy-on-write (table_dml.c) -------------------------- */
 typedef struct {
     const char *operation;        /* "DELETE" or "UPDATE" (commitInfo.operation) */
@@ -314,6 +338,29 @@ typedef struct {
  * retain_ms ago; dry_run only lists them. The log is never touched. The
  * caller frees out->files. */
 int table_vacuum(lh_table *t, int64_t retain_ms, int dry_run, lh_vacuum_result *out, lh_err *err);
+
+/* ---- file pruning (table_prune.c, ADR 0255) --------------------------------
+ * A WHERE conjunct `column op constant(s)` a file's partition values or
+ * Delta stats (minValues / maxValues / nullCount) can rule out. */
+typedef enum { LH_PRUNE_EQ, LH_PRUNE_LT, LH_PRUNE_LE, LH_PRUNE_GT, LH_PRUNE_GE, LH_PRUNE_IN,
+               LH_PRUNE_IS_NULL, LH_PRUNE_NOT_NULL } lh_prune_op;
+typedef struct {
+    const char *column;       /* logical name (matched case-insensitively); borrowed */
+    lh_prune_op op;
+    json_t *values;           /* borrowed array of constants: integer, real or string (IN: several) */
+} lh_prune_term;
+/* keep[i] = 0 for each file of s no row of which can satisfy every term
+ * (1 otherwise: unknown columns, types, stats or values keep the file).
+ * Returns how many are kept. */
+size_t table_prune_files(const lh_snapshot *s, const lh_prune_term *terms, size_t nterms, unsigned char *keep);
+/* The SQL that makes a reader of table_snapshot_select_sql(t, s) on one
+ * connection read only the kept files (SET VARIABLE statements, each group
+ * keeping at least one file so every read_parquet has one), and the SQL
+ * undoing it (RESET VARIABLE). A SELECT of another snapshot ignores them.
+ * Both caller-freed; *scanned gets how many files the read then opens.
+ * -1 when s has no file read through them (*scanned = every file). */
+int table_prune_vars_sql(lh_table *t, const lh_snapshot *s, const unsigned char *keep, char **set_sql,
+                         char **reset_sql, size_t *scanned);
 
 /* Writes <version>.checkpoint.parquet and _last_checkpoint. */
 int table_checkpoint(lh_table *t, duckdb_connection conn, int64_t version, lh_err *err);

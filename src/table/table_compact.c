@@ -39,13 +39,22 @@ static int64_t count_rows(duckdb_connection conn, const char *select_sql, lh_err
     return n;
 }
 
-static char *compact_commit_text(const lh_snapshot *read, const new_file *nf, int data_change, int64_t now) {
+static char *compact_commit_text(const lh_snapshot *read, const new_file *nf, size_t nnf, int data_change,
+                                 const json_t *zorder, int64_t now) {
     json_t *lines = json_array();
     json_t *params = json_pack("{s:s, s:s}", "predicate", data_change ? "tombstoned rows" : "[]", "zOrderBy", "[]");
-    char removed[32], rows[32];
+    if (zorder) { /* operationParameters are strings: "[\"a\",\"b\"]" */
+        char *z = json_dumps(zorder, JSON_COMPACT);
+        json_object_set_new(params, "zOrderBy", json_string(z));
+        free(z);
+    }
+    char removed[32], added[32], rows[32];
+    int64_t nrows = 0;
+    for (size_t i = 0; i < nnf; i++) nrows += nf[i].rows;
     snprintf(removed, sizeof removed, "%zu", read->nfiles);
-    snprintf(rows, sizeof rows, "%" PRId64, nf->rows);
-    json_t *metrics = json_pack("{s:s, s:s, s:s}", "numRemovedFiles", removed, "numAddedFiles", "1",
+    snprintf(added, sizeof added, "%zu", nnf);
+    snprintf(rows, sizeof rows, "%" PRId64, nrows);
+    json_t *metrics = json_pack("{s:s, s:s, s:s}", "numRemovedFiles", removed, "numAddedFiles", added,
                                 "numOutputRows", rows);
     json_t *ci = table_commit_info(data_change ? "DELETE" : "OPTIMIZE", params, read->version, metrics, NULL, now);
     json_object_set_new(json_object_get(ci, "commitInfo"), "isBlindAppend", json_false());
@@ -55,14 +64,16 @@ static char *compact_commit_text(const lh_snapshot *read, const new_file *nf, in
                                                read->files[i].path, "deletionTimestamp", (json_int_t)now,
                                                "dataChange", data_change, "extendedFileMetadata", 1,
                                                "partitionValues", "size", (json_int_t)read->files[i].size));
-    json_array_append_new(lines, table_add_action(nf, now, data_change));
+    for (size_t i = 0; i < nnf; i++) json_array_append_new(lines, table_add_action(&nf[i], now, data_change));
     return table_commit_lines(lines);
 }
 
 typedef struct {
     const lh_snapshot *read;
     const new_file *nf;
+    size_t nnf;
     int data_change;
+    const json_t *zorder;
 } compact_ctx;
 
 /* The same commit on every attempt: it removes exactly the files read. */
@@ -70,16 +81,14 @@ static char *compact_build(void *ctx, const lh_snapshot *base, lh_err *err) {
     (void)base;
     (void)err;
     compact_ctx *c = ctx;
-    return compact_commit_text(c->read, c->nf, c->data_change, lh_now_ms());
+    return compact_commit_text(c->read, c->nf, c->nnf, c->data_change, c->zorder, lh_now_ms());
 }
 
-/* Commits nf over `read`: a REWRITE of the files read, so concurrent blind
- * appends are fine and a concurrent removal of any of them is a conflict. */
-static int commit_compaction(lh_table *t, duckdb_connection conn, const lh_snapshot *read, const new_file *nf,
-                             int data_change, int64_t *version_out, lh_err *err) {
+int table_compact_commit(lh_table *t, duckdb_connection conn, const lh_snapshot *read, const new_file *nf,
+                         size_t nnf, int data_change, const json_t *zorder, int64_t *version_out, lh_err *err) {
     const char **deps = lh_calloc(read->nfiles + 1, sizeof *deps);
     for (size_t i = 0; i < read->nfiles; i++) deps[i] = read->files[i].path;
-    compact_ctx ctx = {read, nf, data_change};
+    compact_ctx ctx = {read, nf, nnf, data_change, zorder};
     lh_commit_spec spec = {
         .kind = LH_COMMIT_REWRITE,
         .build = compact_build,
@@ -159,19 +168,25 @@ static int write_compacted(lh_table *t, duckdb_connection conn, const lh_snapsho
     return rc;
 }
 
-int table_compact(lh_table *t, duckdb_connection conn, const char *row_filter, int purge,
-                  lh_compact_result *out, lh_err *err) {
+lh_snapshot *table_compact_read(lh_table *t, lh_compact_result *out, const char *done, lh_err *err) {
     memset(out, 0, sizeof *out);
     lh_snapshot *read = table_snapshot(t, -1, err);
-    if (!read) return -1;
+    if (!read) return NULL;
     out->read_version = out->version = read->version;
     out->files_before = out->files_after = read->nfiles;
     out->bytes_before = out->bytes_after = read->size_bytes;
     if (read->npartition_columns > 0) {
         table_snapshot_free(read);
-        lh_err_set(err, LH_E_UNPROCESSABLE, "'%s' is partitioned; partitioned tables are not compacted", t->prefix);
-        return -1;
+        lh_err_set(err, LH_E_UNPROCESSABLE, "'%s' is partitioned; partitioned tables are not %s", t->prefix, done);
+        return NULL;
     }
+    return read;
+}
+
+int table_compact(lh_table *t, duckdb_connection conn, const char *row_filter, int purge,
+                  lh_compact_result *out, lh_err *err) {
+    lh_snapshot *read = table_compact_read(t, out, "compacted", err);
+    if (!read) return -1;
     new_file nf = {0};
     int rc = write_compacted(t, conn, read, row_filter, &nf, out, err);
     if (rc == 1) { /* nothing to do */
@@ -179,7 +194,7 @@ int table_compact(lh_table *t, duckdb_connection conn, const char *row_filter, i
         rc = 0;
     } else if (rc == 0) {
         int data_change = nf.rows != out->rows_before;
-        rc = commit_compaction(t, conn, read, &nf, data_change, &out->version, err);
+        rc = table_compact_commit(t, conn, read, &nf, 1, data_change, NULL, &out->version, err);
         if (rc == 0) {
             out->committed = 1;
             out->files_after = 1;

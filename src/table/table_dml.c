@@ -79,28 +79,32 @@ static int64_t plan_touched(lh_table *t, duckdb_connection conn, const lh_snapsh
     return rows;
 }
 
-/* The rows that replace the touched files. */
-static char *rewrite_select(lh_table *t, const lh_snapshot *s, const int *touched, const lh_table_rewrite *rw) {
-    lh_strbuf sb = LH_STRBUF_INIT;
-    sb_puts(&sb, "SELECT ");
+void table_update_projection(lh_strbuf *sb, const lh_snapshot *s, const lh_table_rewrite *rw) {
+    sb_puts(sb, "SELECT ");
     for (size_t c = 0; c < s->ncolumns; c++) {
         const char *name = s->columns[c].name;
-        if (c) sb_puts(&sb, ", ");
+        if (c) sb_puts(sb, ", ");
         size_t k = 0;
         while (k < rw->nset && strcmp(rw->set_cols[k], name)) k++;
         if (k == rw->nset) {
-            sb_sql_ident(&sb, name);
+            sb_sql_ident(sb, name);
             continue;
         }
         char *ty = table_duckdb_type(s->columns[c].type);
-        sb_puts(&sb, "CAST(CASE WHEN ");
-        append_match(&sb, rw->predicate);
-        sb_printf(&sb, " THEN (%s) ELSE ", rw->set_exprs[k]);
-        sb_sql_ident(&sb, name);
-        sb_printf(&sb, " END AS %s) AS ", ty);
-        sb_sql_ident(&sb, name);
+        sb_puts(sb, "CAST(CASE WHEN ");
+        append_match(sb, rw->predicate);
+        sb_printf(sb, " THEN (%s) ELSE ", rw->set_exprs[k]);
+        sb_sql_ident(sb, name);
+        sb_printf(sb, " END AS %s) AS ", ty);
+        sb_sql_ident(sb, name);
         free(ty);
     }
+}
+
+/* The rows that replace the touched files. */
+static char *rewrite_select(lh_table *t, const lh_snapshot *s, const int *touched, const lh_table_rewrite *rw) {
+    lh_strbuf sb = LH_STRBUF_INIT;
+    table_update_projection(&sb, s, rw);
     char *files = file_list(t, s, touched);
     sb_printf(&sb, " FROM read_parquet(%s, union_by_name = true)", files);
     free(files);
@@ -199,8 +203,8 @@ int table_rewrite(lh_table *t, duckdb_connection conn, const lh_table_rewrite *r
         lh_snapshot *s = table_snapshot(t, -1, err);
         if (!s) break;
         out->attempts = attempt + 1;
-        int dvs = 0;
-        for (size_t i = 0; i < s->nfiles; i++) dvs |= s->files[i].deletion_vector != NULL;
+        int dvs = 0, dv_writes = table_dv_enabled(s); /* deletion vectors instead of rewrites (table_dv_write.c) */
+        for (size_t i = 0; i < s->nfiles && !dv_writes; i++) dvs |= s->files[i].deletion_vector != NULL;
         if (s->npartition_columns > 0 || dvs || (s->column_mapping && strcmp(s->column_mapping, "none"))) {
             lh_err_set(err, LH_E_UNPROCESSABLE, "%s on tables with %s is not supported yet", rw->operation,
                        s->npartition_columns ? "partition columns" : dvs ? "deletion vectors" : "column mapping");
@@ -209,7 +213,7 @@ int table_rewrite(lh_table *t, duckdb_connection conn, const lh_table_rewrite *r
         }
         out->read_version = s->version;
         lh_err_clear(err);
-        rc = rewrite_once(t, conn, s, rw, out, err);
+        rc = dv_writes ? table_dv_rewrite_once(t, conn, s, rw, out, err) : rewrite_once(t, conn, s, rw, out, err);
         table_snapshot_free(s);
         if (rc != 2) break;
         LOG_DEBUG("%s on %s: %s; planning again", rw->operation, t->prefix, err ? err->msg : "conflict");

@@ -139,6 +139,7 @@ json_t *table_file_add_action(const lh_table_file *f, int64_t now) {
     json_t *add = json_pack("{s:s, s:o, s:I, s:I, s:b}", "path", path, "partitionValues", pv, "size",
                             (json_int_t)f->size, "modificationTime", (json_int_t)now, "dataChange", 1);
     if (f->stats) json_object_set_new(add, "stats", json_string(f->stats));
+    if (f->deletion_vector) json_object_set_new(add, "deletionVector", json_loads(f->deletion_vector, 0, NULL));
     free(path);
     return json_pack("{s:o}", "add", add);
 }
@@ -147,6 +148,8 @@ json_t *table_file_remove_action(const lh_table_file *f, int64_t now) {
     char *path = table_path_encode(f->path);
     json_t *r = json_pack("{s:{s:s, s:I, s:b, s:I}}", "remove", "path", path, "deletionTimestamp", (json_int_t)now,
                           "dataChange", 1, "size", (json_int_t)f->size);
+    if (f->deletion_vector) /* (path, DV) names the file the remove takes away */
+        json_object_set_new(json_object_get(r, "remove"), "deletionVector", json_loads(f->deletion_vector, 0, NULL));
     free(path);
     return r;
 }

@@ -49,6 +49,18 @@ void table_file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const l
 /* 1 when `name` (logical) is one of s's partition columns (table_read.c). */
 int table_is_partition_col(const lh_snapshot *s, const char *name);
 
+/* How a file joins the snapshot's SELECT (table_read.c): in the one
+ * read_parquet of plain files, in the one of files with a deletion vector,
+ * or by a SELECT of its own (partition values as constants). */
+enum { TABLE_FILE_PLAIN, TABLE_FILE_DV, TABLE_FILE_OWN, TABLE_FILE_GROUPS };
+int table_file_group(const lh_snapshot *s, const lh_table_file *f);
+/* How many files of s are in `group`; a group of two or more reads
+ * through its pruning variable. */
+size_t table_group_size(const lh_snapshot *s, int group);
+/* The session variable that narrows group `group` of s's SELECT to the
+ * files a pruned statement reads (table_prune.c). */
+void table_prune_var(lh_table *t, const lh_snapshot *s, int group, char out[64]);
+
 /* ---- the steps of the write path (table_write.c), reused by table_compact.c ---- */
 
 typedef struct {
@@ -80,6 +92,22 @@ char *table_dv_rows_key(lh_table *t, const lh_table_file *f);
  * does not commit it calls table_new_file_discard. */
 int table_parquet_write(lh_table *t, duckdb_connection conn, const char *select_sql,
                         const char *const *cluster_by, new_file *nf, lh_err *err);
+/* The Delta type of a DuckDB type ("BIGINT" → "long"; nested as JSON). New reference. */
+json_t *table_delta_type(const char *duck);
+/* Schema evolution of an append (table_evolve.c, ADR 0258): the schema
+ * string to commit (NULL = unchanged) and the protocol action it needs
+ * (NULL = unchanged). */
+typedef struct {
+    char *schema;
+    json_t *protocol;
+} lh_schema_merge;
+/* fs merged into snap's schema: new columns added (nullable, at the end),
+ * columns fs lacks kept, a column fs holds wider (integer/short/byte →
+ * long, short/byte → integer, float → double) widened with
+ * delta.typeChanges and the typeWidening feature. Other differences are
+ * LH_E_CONFLICT naming the columns. */
+int table_schema_merge(const lh_snapshot *snap, const file_schema *fs, lh_schema_merge *out, lh_err *err);
+void table_schema_merge_clear(lh_schema_merge *m);
 /* LH_E_CONFLICT naming the columns when fs differs from the table's schema. */
 int table_schema_check(const lh_snapshot *snap, const file_schema *fs, lh_err *err);
 /* 1 when path (decoded, relative) is an active file of s. */
@@ -104,6 +132,30 @@ json_t *table_metadata_action(const lh_snapshot *snap, const char *schema_string
 json_t *table_file_add_action(const lh_table_file *f, int64_t now);
 json_t *table_file_remove_action(const lh_table_file *f, int64_t now);
 char *table_path_encode(const char *path);
+/* The latest snapshot of t for a rewrite of all its files, out set up from
+ * it (table_compact.c); NULL + err, LH_E_UNPROCESSABLE for a partitioned
+ * table ("... are not <done>"). */
+lh_snapshot *table_compact_read(lh_table *t, lh_compact_result *out, const char *done, lh_err *err);
+/* Commits the files nf[0..nnf) in place of every active file of `read`
+ * (table_compact.c): commitInfo OPTIMIZE (DELETE when data_change), with
+ * zorder (a JSON array of column names, or NULL) as zOrderBy; a REWRITE
+ * depending on the files read, retried over blind appends. */
+int table_compact_commit(lh_table *t, duckdb_connection conn, const lh_snapshot *read, const new_file *nf,
+                         size_t nnf, int data_change, const json_t *zorder, int64_t *version_out, lh_err *err);
+/* The protocol action of a new table with these properties (NULL: none):
+ * 1/2, or 3/7 with deletionVectors when they enable deletion vectors
+ * (table_props.c). New reference. */
+json_t *table_protocol_action(const json_t *properties);
+/* Copies properties (may be NULL) into conf. */
+void table_config_merge(json_t *conf, const json_t *properties);
+/* "SELECT <every column, those rw sets as CAST(CASE WHEN <predicate> THEN
+ * <expr> ELSE col END AS <type>)>" of an UPDATE (table_dml.c). */
+void table_update_projection(lh_strbuf *sb, const lh_snapshot *s, const lh_table_rewrite *rw);
+/* One DELETE / UPDATE attempt with deletion vectors on snapshot s
+ * (table_dv_write.c): 0 committed, 1 nothing matched, 2 lost a conflict
+ * (err set: plan again), -1 other error. */
+int table_dv_rewrite_once(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const lh_table_rewrite *rw,
+                          lh_rewrite_result *out, lh_err *err);
 /* The Delta commit text of lines (a JSON array of actions, stolen): one
  * compact JSON object a line, each ending in '\n'. Owned by the caller. */
 char *table_commit_lines(json_t *lines);

@@ -256,26 +256,32 @@ void table_file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const l
     }
 }
 
-/* 1 when f can join the one read_parquet over many files (no partition
- * values to add, no rows to drop). */
-/* How a file joins the snapshot's SELECT. */
-enum { FILE_PLAIN, FILE_DV, FILE_OWN };
-
-static int file_group(const lh_snapshot *s, const lh_table_file *f) {
-    if (s->npartition_columns) return FILE_OWN; /* per-file partition constants */
-    return f->ndeleted ? FILE_DV : FILE_PLAIN;
+int table_file_group(const lh_snapshot *s, const lh_table_file *f) {
+    if (s->npartition_columns) return TABLE_FILE_OWN; /* per-file partition constants */
+    return f->ndeleted ? TABLE_FILE_DV : TABLE_FILE_PLAIN;
 }
 
-/* The files of `group` as a read_parquet list literal; their count. */
-static size_t append_group_paths(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, int group) {
+size_t table_group_size(const lh_snapshot *s, int group) {
     size_t n = 0;
+    for (size_t i = 0; i < s->nfiles; i++) n += table_file_group(s, &s->files[i]) == group;
+    return n;
+}
+
+/* The files of `group` as a read_parquet list; a list of several is
+ * narrowed by the group's pruning variable when a statement set it
+ * (table_prune.c). Their count. */
+static size_t append_group_paths(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, int group) {
+    size_t total = table_group_size(s, group), n = 0;
+    char var[64];
+    table_prune_var(t, s, group, var);
+    if (total >= 2) sb_printf(sb, "coalesce(getvariable('%s'), ", var);
     sb_putc(sb, '[');
     for (size_t i = 0; i < s->nfiles; i++) {
-        if (file_group(s, &s->files[i]) != group) continue;
+        if (table_file_group(s, &s->files[i]) != group) continue;
         if (n++) sb_putc(sb, ',');
         table_append_file_path(t, sb, s->files[i].path);
     }
-    sb_putc(sb, ']');
+    sb_puts(sb, total >= 2 ? "])" : "]");
     return n;
 }
 
@@ -284,19 +290,19 @@ static size_t append_group_paths(lh_table *t, lh_strbuf *sb, const lh_snapshot *
  * (filename, row), large ones as one anti-join on their cached row files. */
 static void append_dv_group(lh_table *t, lh_strbuf *sb, const lh_snapshot *s) {
     sb_puts(sb, "SELECT lh_f.* EXCLUDE (filename, file_row_number) FROM read_parquet(");
-    append_group_paths(t, sb, s, FILE_DV);
+    append_group_paths(t, sb, s, TABLE_FILE_DV);
     sb_puts(sb, ", union_by_name = true, hive_partitioning = false, filename = true, file_row_number = true) AS lh_f");
     size_t cached = 0, inline_n = 0;
     for (size_t i = 0; i < s->nfiles; i++) {
         const lh_table_file *f = &s->files[i];
-        if (file_group(s, f) != FILE_DV || !f->deleted_rows_file) continue;
+        if (table_file_group(s, f) != TABLE_FILE_DV || !f->deleted_rows_file) continue;
         sb_puts(sb, cached++ ? "," : " ANTI JOIN read_parquet([");
         sb_sql_str(sb, f->deleted_rows_file);
     }
     if (cached) sb_puts(sb, "]) AS lh_d ON lh_d.f = lh_f.filename AND lh_d.r = lh_f.file_row_number");
     for (size_t i = 0; i < s->nfiles; i++) {
         const lh_table_file *f = &s->files[i];
-        if (file_group(s, f) != FILE_DV || f->deleted_rows_file) continue;
+        if (table_file_group(s, f) != TABLE_FILE_DV || f->deleted_rows_file) continue;
         sb_puts(sb, inline_n++ ? " OR (lh_f.filename = " : " WHERE NOT ((lh_f.filename = ");
         table_append_file_path(t, sb, f->path);
         sb_puts(sb, " AND");
@@ -312,30 +318,30 @@ char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s) {
         append_empty_select(&sb, s);
         return sb_steal(&sb);
     }
-    size_t count[3] = {0, 0, 0};
-    for (size_t i = 0; i < s->nfiles; i++) count[file_group(s, &s->files[i])]++;
+    size_t count[TABLE_FILE_GROUPS] = {0, 0, 0};
+    for (size_t i = 0; i < s->nfiles; i++) count[table_file_group(s, &s->files[i])]++;
     sb_puts(&sb, "SELECT ");
     table_select_projection(&sb, s);
-    if (count[FILE_PLAIN] == s->nfiles) { /* the common case: one scan */
+    if (count[TABLE_FILE_PLAIN] == s->nfiles) { /* the common case: one scan */
         sb_puts(&sb, " FROM read_parquet(");
-        append_group_paths(t, &sb, s, FILE_PLAIN);
+        append_group_paths(t, &sb, s, TABLE_FILE_PLAIN);
         sb_puts(&sb, ", union_by_name = true, hive_partitioning = false)");
         return sb_steal(&sb);
     }
     sb_puts(&sb, " FROM (");
     size_t n = 0;
-    if (count[FILE_PLAIN]) {
+    if (count[TABLE_FILE_PLAIN]) {
         sb_puts(&sb, "SELECT * FROM read_parquet(");
-        append_group_paths(t, &sb, s, FILE_PLAIN);
+        append_group_paths(t, &sb, s, TABLE_FILE_PLAIN);
         sb_puts(&sb, ", union_by_name = true, hive_partitioning = false)");
         n++;
     }
-    if (count[FILE_DV]) {
+    if (count[TABLE_FILE_DV]) {
         if (n++) sb_puts(&sb, " UNION ALL BY NAME ");
         append_dv_group(t, &sb, s);
     }
     for (size_t i = 0; i < s->nfiles; i++) {
-        if (file_group(s, &s->files[i]) != FILE_OWN) continue;
+        if (table_file_group(s, &s->files[i]) != TABLE_FILE_OWN) continue;
         if (n++) sb_puts(&sb, " UNION ALL BY NAME ");
         table_file_select(t, &sb, s, &s->files[i], NULL);
     }

@@ -80,7 +80,7 @@ static char *duck_from_json(json_t *type) {
 }
 
 /* Delta type (JSON value, new reference) for a DuckDB type name. */
-static json_t *delta_from_duck(const char *duck) {
+json_t *table_delta_type(const char *duck) {
     for (size_t i = 0; i < sizeof type_map / sizeof type_map[0]; i++)
         if (!strcmp(duck, type_map[i].duck)) return json_string(type_map[i].delta);
     static const struct { const char *duck, *delta; } extra[] = {
@@ -100,7 +100,7 @@ static json_t *delta_from_duck(const char *duck) {
     size_t n = strlen(duck);
     if (n > 2 && !strcmp(duck + n - 2, "[]")) {
         char *inner = lh_strndup(duck, n - 2);
-        json_t *e = delta_from_duck(inner);
+        json_t *e = table_delta_type(inner);
         free(inner);
         return json_pack("{s:s, s:o, s:b}", "type", "array", "elementType", e, "containsNull", 1);
     }
@@ -163,7 +163,7 @@ static char *schema_string(const file_schema *fs) {
     json_t *fields = json_array();
     for (size_t i = 0; i < fs->n; i++)
         json_array_append_new(fields, json_pack("{s:s, s:o, s:b, s:{}}", "name", fs->names[i], "type",
-                                                delta_from_duck(fs->types[i]), "nullable", 1, "metadata"));
+                                                table_delta_type(fs->types[i]), "nullable", 1, "metadata"));
     json_t *schema = json_pack("{s:s, s:o}", "type", "struct", "fields", fields);
     char *s = json_dumps(schema, JSON_COMPACT);
     json_decref(schema);
@@ -180,7 +180,7 @@ int table_schema_check(const lh_snapshot *snap, const file_schema *fs, lh_err *e
             sb_printf(&diff, "%scolumn '%s' is new", diff.len ? "; " : "", fs->names[i]);
             continue;
         }
-        json_t *dt = delta_from_duck(fs->types[i]);
+        json_t *dt = table_delta_type(fs->types[i]);
         char *have = json_is_string(dt) ? lh_strdup(json_string_value(dt)) : json_dumps(dt, JSON_COMPACT);
         json_decref(dt);
         if (strcmp(have, snap->columns[j].type) != 0)
@@ -435,10 +435,12 @@ char *table_commit_lines(json_t *lines) {
 }
 
 /* Commit text for version v over snapshot snap (NULL for a new table). */
-static char *commit_text(const lh_snapshot *snap, const new_file *nf, const lh_table_write_opts *o, int64_t now) {
+static char *commit_text(const lh_snapshot *snap, const new_file *nf, const lh_table_write_opts *o,
+                         const lh_schema_merge *merge, int64_t now) {
     json_t *lines = json_array();
     const char *op = snap ? "WRITE" : "CREATE TABLE";
     json_t *params = json_pack("{s:s}", "mode", o->overwrite ? "Overwrite" : "Append");
+    if (merge->schema) json_object_set_new(params, "mergeSchema", json_string("true"));
     if (o->cluster_by && *o->cluster_by) json_object_set_new(params, "clusterBy", json_string(o->cluster_by));
     json_t *metrics = json_pack("{s:s, s:s, s:s}", "numFiles", "1", "numOutputRows", "", "numOutputBytes", "");
     char buf[32];
@@ -449,13 +451,16 @@ static char *commit_text(const lh_snapshot *snap, const new_file *nf, const lh_t
     json_t *ci = table_commit_info(op, params, snap ? snap->version : -1, metrics, o->principal, now);
     json_object_set_new(json_object_get(ci, "commitInfo"), "isBlindAppend", json_boolean(!o->overwrite));
     json_array_append_new(lines, ci);
-    if (!snap)
-        json_array_append_new(lines, json_pack("{s:{s:i, s:i}}", "protocol", "minReaderVersion", 1,
-                                               "minWriterVersion", 2));
+    if (!snap) json_array_append_new(lines, table_protocol_action(o->properties));
+    if (merge->protocol) json_array_append_new(lines, json_incref(merge->protocol));
     char *schema = schema_string(&nf->schema);
-    if (write_needs_metadata(snap, o->overwrite, schema, o->cluster_by))
-        json_array_append_new(lines, table_metadata_action(snap, snap && !o->overwrite ? NULL : schema,
-                                                           write_configuration(snap, o->cluster_by), now));
+    if (merge->schema) {
+        json_array_append_new(lines, table_metadata_action(snap, merge->schema, write_configuration(snap, o->cluster_by), now));
+    } else if (write_needs_metadata(snap, o->overwrite, schema, o->cluster_by)) {
+        json_t *conf = write_configuration(snap, o->cluster_by);
+        if (!snap) table_config_merge(conf, o->properties);
+        json_array_append_new(lines, table_metadata_action(snap, snap && !o->overwrite ? NULL : schema, conf, now));
+    }
     free(schema);
     for (size_t i = 0; o->overwrite && snap && i < snap->nfiles; i++)
         json_array_append_new(lines, json_pack("{s:{s:s, s:I, s:b}}", "remove", "path", snap->files[i].path,
@@ -526,8 +531,14 @@ typedef struct {
  * again on every attempt (a winner may have changed it). */
 static char *write_build(void *ctx, const lh_snapshot *base, lh_err *err) {
     write_ctx *w = ctx;
-    if (base && !w->o->overwrite && table_schema_check(base, &w->nf->schema, err) != 0) return NULL;
-    return commit_text(base, w->nf, w->o, lh_now_ms());
+    lh_schema_merge merge = {0};
+    if (base && !w->o->overwrite &&
+        (w->o->merge_schema ? table_schema_merge(base, &w->nf->schema, &merge, err)
+                            : table_schema_check(base, &w->nf->schema, err)) != 0)
+        return NULL;
+    char *text = commit_text(base, w->nf, w->o, &merge, lh_now_ms());
+    table_schema_merge_clear(&merge);
+    return text;
 }
 
 static int commit_staged_opts(lh_table *t, lh_table_staged *f, duckdb_connection conn, const lh_table_write_opts *o,
