@@ -11,7 +11,9 @@
  * pinned until the statement is done (catalog_release_files).
  * Names are matched as whole identifiers, case-insensitively, anywhere in
  * the text: a name in a string literal or comment only fetches too much,
- * never too little.
+ * never too little. A statement the engine pruned (ADR 0255) has only
+ * the files the pruned read opens fetched for the dataset it narrowed
+ * (ADR 0245); the downloads run without the catalog's lock.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -40,14 +42,33 @@ static int entry_read_by(lh_catalog *c, const cat_entry *e, const char *sql) {
     return hit || views_read_base(c, sql, e->name, sql_mentions);
 }
 
-int catalog_fetch_for_sql(void *catalog, const char *sql, void **hold, lh_err *err) {
-    lh_catalog *c = catalog;
-    json_t *pinned = json_array();
-    int rc = 0;
+/* The bucket keys the statement reads (new reference): for each dataset
+ * it names, the files its published view reads, or for the dataset plan
+ * narrowed, the files the pruned read opens. Takes the catalog's lock. */
+static json_t *keys_for_sql(lh_catalog *c, const char *sql, const lh_prune_plan *plan) {
+    json_t *keys = json_array();
     pthread_rwlock_rdlock(&c->lock);
-    for (size_t i = 0; i < c->n && rc == 0; i++)
-        if (entry_read_by(c, &c->entries[i], sql)) rc = table_fetch_read_files(c->entries[i].table, pinned, err);
+    for (size_t i = 0; i < c->n; i++) {
+        const cat_entry *e = &c->entries[i];
+        if (!entry_read_by(c, e, sql)) continue;
+        int pruned = plan && plan->keys && plan->dataset && !strcmp(plan->dataset, e->name);
+        json_t *k = pruned ? json_incref(plan->keys) : table_read_keys(e->table);
+        json_array_extend(keys, k);
+        json_decref(k);
+    }
     pthread_rwlock_unlock(&c->lock);
+    return keys;
+}
+
+int catalog_fetch_for_sql(void *catalog, const char *sql, const lh_prune_plan *plan, void **hold, lh_err *err) {
+    lh_catalog *c = catalog;
+    *hold = NULL;
+    if (!storage_is_remote(c->st)) return 0;
+    json_t *keys = keys_for_sql(c, sql, plan), *pinned = json_array();
+    /* the downloads run without the catalog's lock: the keys are copies */
+    int rc = table_fetch_keys(c->st, keys, pinned, err);
+    if (rc != 0) lh_err_prefix(err, "dataset files");
+    json_decref(keys);
     if (rc != 0 || json_array_size(pinned) == 0) {
         catalog_release_files(c, pinned);
         pinned = NULL;

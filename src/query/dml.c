@@ -657,7 +657,7 @@ json_t *query_sql_write(lh_query_engine *e, lh_catalog *c, const lh_query_scope 
     json_t *out = NULL;
     /* INSERT ... SELECT and CTAS read views on the engine's pool: their files first (ADR 0235) */
     void *hold = NULL;
-    if ((k == DML_INSERT || k == DML_CTAS) && query_prepare_sql(e, sql, &hold, err) != 0) return NULL;
+    if ((k == DML_INSERT || k == DML_CTAS) && query_prepare_sql(e, sql, NULL, &hold, err) != 0) return NULL;
     switch (k) {
     case DML_DELETE: out = exec_delete(&d, &p, err); break;
     case DML_UPDATE: out = exec_update(&d, &p, err); break;

@@ -629,9 +629,9 @@ void query_engine_set_prepare(lh_query_engine *e, lh_query_prepare_fn fn, lh_que
     e->prepare_ctx = ctx;
 }
 
-int query_prepare_sql(lh_query_engine *e, const char *sql, void **hold, lh_err *err) {
+int query_prepare_sql(lh_query_engine *e, const char *sql, const lh_prune_plan *plan, void **hold, lh_err *err) {
     *hold = NULL;
-    return e->prepare ? e->prepare(e->prepare_ctx, sql, hold, err) : 0;
+    return e->prepare ? e->prepare(e->prepare_ctx, sql, plan, hold, err) : 0;
 }
 
 void query_release_hold(lh_query_engine *e, void *hold) {
@@ -702,10 +702,7 @@ lh_query_cursor *query_open_as(lh_query_engine *e, const lh_query_scope *scope, 
     if (limit <= 0) limit = e->cfg.default_limit;
     if (limit > e->cfg.max_limit) limit = e->cfg.max_limit;
     if (timeout_ms <= 0) timeout_ms = e->cfg.default_timeout_ms;
-    void *hold;
-    if (query_prepare_sql(e, sql, &hold, err) != 0) return NULL; /* files the views read (ADR 0235) */
     lh_query_cursor *c = lh_calloc(1, sizeof *c);
-    c->hold = hold;
     c->e = e;
     c->limit = limit;
     c->t0 = lh_mono_s();
@@ -734,6 +731,8 @@ lh_query_cursor *query_open_as(lh_query_engine *e, const lh_query_scope *scope, 
         c->files_scanned = plan.files_kept;
         c->files_total = plan.files_total;
     }
+    /* then the files it will open, before binding opens them (ADR 0235, 0245) */
+    if (rc == 0) rc = query_prepare_sql(e, sql, pruned ? &plan : NULL, &c->hold, err);
     if (rc == 0 && !stmt && bounded) {
         lh_err ignored = {0};
         stmt = prepare_read(c->slot, bounded, &ignored);

@@ -71,7 +71,7 @@ void query_pool_return(lh_query_engine *e, void *slot);
 const char *query_allowed_root(const lh_query_engine *e);
 /* Runs the engine's prepare hook (query_engine_set_prepare) on sql; 0
  * without one. *hold goes to query_release_hold when the statement is done. */
-int query_prepare_sql(lh_query_engine *e, const char *sql, void **hold, lh_err *err);
+int query_prepare_sql(lh_query_engine *e, const char *sql, const lh_prune_plan *plan, void **hold, lh_err *err);
 void query_release_hold(lh_query_engine *e, void *hold);
 
 #endif

@@ -24,6 +24,14 @@ void table_append_file_path(lh_table *t, lh_strbuf *sb, const char *rel) {
     free(key);
 }
 
+void table_append_cached_path(lh_table *t, lh_strbuf *sb, const char *rel) {
+    char *key = lh_asprintf("%s/%s", t->prefix, rel);
+    char *path = storage_cached_path(t->st, key);
+    sb_sql_str(sb, path);
+    free(path);
+    free(key);
+}
+
 int table_is_partition_col(const lh_snapshot *s, const char *name) {
     for (size_t i = 0; i < s->npartition_columns; i++)
         if (!strcmp(s->partition_columns[i], name)) return 1;
