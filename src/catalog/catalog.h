@@ -53,7 +53,9 @@ void catalog_set_views_listener(lh_catalog *c, lh_catalog_views_fn fn, void *ctx
  * connection's next read of dataset `name` open only the files the terms
  * leave (set_sql before the statement, reset_sql after it). Returns 0 with
  * a plan, 1 when there is nothing to prune (not a dataset, one file, every
- * file kept; counts still set when known). */
+ * file kept; counts still set when known). No terms (nterms 0): the plan
+ * that binds the dataset's view reading fewest files, one holding each
+ * column per group (creating the view, ADR 0245). */
 typedef struct {
     char *set_sql, *reset_sql; /* owned */
     size_t files_kept;         /* files the pruned read opens */
@@ -106,7 +108,8 @@ int catalog_name_valid(const char *name);
 
 /* ---- embeddings (vector index service) ---------------------------------- */
 /* The SELECT reading dataset name's current snapshot (caller frees) and its
- * table version (may be NULL). LH_E_NOT_FOUND for an unknown dataset. */
+ * table version (may be NULL). LH_E_NOT_FOUND for an unknown dataset. On
+ * a remote bucket its files are first put back in the cache (not pinned). */
 char *catalog_select_sql(lh_catalog *c, const char *name, int64_t *version, lh_err *err);
 /* Sets manifest.embedding.status ("none" | "fresh" | "stale"); "fresh" also
  * clears stale_since and stamps last_embedded_at. Persisted. */

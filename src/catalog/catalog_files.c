@@ -36,7 +36,7 @@ static int sql_mentions(const char *sql, const char *name) {
  * "__raw__<name>", as '_' then the name) or through an AI-safe view on it. */
 static int entry_read_by(lh_catalog *c, const cat_entry *e, const char *sql) {
     if (sql_mentions(sql, e->name)) return 1;
-    char *raw = lh_asprintf("__raw__%s", e->name);
+    char *raw = lh_asprintf(RAW_PREFIX "%s", e->name);
     int hit = sql_mentions(sql, raw);
     free(raw);
     return hit || views_read_base(c, sql, e->name, sql_mentions);

@@ -87,6 +87,8 @@ int entry_refresh_manifest(lh_catalog *c, cat_entry *e, char now[32], lh_err *er
 int entry_after_commit(lh_catalog *c, cat_entry *e, const lh_lineage *lin, lh_err *err);
 /* Hands the current view set to the listener. Caller holds write_mu. */
 void views_publish(lh_catalog *c);
+/* The view name of a tombstoned dataset's unfiltered rows: RAW_PREFIX <name>. */
+#define RAW_PREFIX "__raw__"
 
 /* ---- catalog_embed.c ---------------------------------------------------- */
 /* Validates a PATCH {"embedding":{"refresh_policy"?,"refresh_interval_s"?}}

@@ -71,6 +71,7 @@ int catalog_prune_sql(lh_catalog *c, const char *name, const lh_prune_term *term
                       lh_prune_plan *out) {
     memset(out, 0, sizeof *out);
     int rc = 1;
+    if (!strncmp(name, RAW_PREFIX, strlen(RAW_PREFIX))) name += strlen(RAW_PREFIX); /* the same files */
     pthread_rwlock_rdlock(&c->lock);
     long i = entry_find(c, name);
     if (i >= 0 && c->prune) {
@@ -83,7 +84,8 @@ int catalog_prune_sql(lh_catalog *c, const char *name, const lh_prune_term *term
             out->files_total = snap->nfiles;
             out->files_kept = snap->nfiles; /* what the read opens */
             json_t *keys = json_array();
-            if (table_prune_files(snap, terms, nterms, keep) < snap->nfiles &&
+            /* no terms: keep none, and the cover of every column is what stays */
+            if ((nterms == 0 || table_prune_files(snap, terms, nterms, keep) < snap->nfiles) &&
                 table_prune_vars_sql(e->table, snap, keep, &out->set_sql, &out->reset_sql, &out->files_kept,
                                      keys) == 0) {
                 out->dataset = lh_strdup(e->name);

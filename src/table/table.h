@@ -94,6 +94,10 @@ void table_snapshot_free(lh_snapshot *s);
 /* A DuckDB SELECT reading exactly the snapshot's rows (absolute paths,
  * partition values as typed constants, columns in schema order). Caller frees. */
 char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s);
+/* The same SELECT without bringing its files into a remote bucket's cache
+ * (named by their cached paths): for a view whose statements fetch what
+ * they open first (the query engine's prepare hook, ADR 0245). */
+char *table_snapshot_view_sql(lh_table *t, const lh_snapshot *s);
 /* Remote buckets: remembers s's files (and DV row files) as those the
  * published SELECT of the table names; table_fetch_read_files then puts any
  * the cache evicted back (ADR 0235), pinned when pinned is not NULL: each

@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dirent.h>
 #include <pthread.h>
 
 #include "access/access.h"
@@ -426,6 +427,32 @@ static int64_t cache_misses(lh_storage *st) {
     return cs.misses;
 }
 
+/* Data files of dataset name in the cache folder (remote; 0 on a local bucket). */
+static size_t cached_data_files(const char *name) {
+    char *dir = lh_asprintf("%s/cache/objects/tables/%s", cache_dir, name);
+    DIR *d = opendir(dir);
+    size_t n = 0;
+    for (struct dirent *de; d && (de = readdir(d));) {
+        size_t l = strlen(de->d_name);
+        n += l > 8 && !strcmp(de->d_name + l - 8, ".parquet");
+    }
+    if (d) closedir(d);
+    free(dir);
+    return n;
+}
+
+/* A query engine wired to catalog c as main.c wires it (caller frees). */
+static lh_query_engine *engine_over(lh_catalog *c) {
+    lh_err err = {0};
+    lh_query_config qc = {.pool_size = 2};
+    lh_query_engine *e = query_engine_new(&qc, &err);
+    if (!e) fail_msg("engine: %s", err.msg);
+    query_engine_set_prepare(e, catalog_fetch_for_sql, catalog_release_files, c);
+    query_engine_set_pruner(e, engine_prune, c);
+    catalog_set_views_listener(c, engine_views, e);
+    return e;
+}
+
 /* The one row of sql as compact JSON (caller frees). */
 static char *engine_row(lh_query_engine *e, const char *sql) {
     lh_err err = {0};
@@ -453,14 +480,16 @@ static void test_prune_before_fetch(void **state) {
         json_decref(m);
         free(sel);
     }
-    lh_query_config qc = {.pool_size = 2};
-    lh_query_engine *e = query_engine_new(&qc, &err);
-    if (!e) fail_msg("engine: %s", err.msg);
-    query_engine_set_prepare(e, catalog_fetch_for_sql, catalog_release_files, c); /* as main.c wires them */
-    query_engine_set_pruner(e, engine_prune, c);
-    catalog_set_views_listener(c, engine_views, e);
-    cache_wipe(); /* a cold cache: nothing of the dataset is local */
+    catalog_free(c);
+    cache_wipe(); /* a new process over a cold cache: nothing of the dataset is local */
     int remote = storage_is_remote(st);
+    c = catalog_open(st, NULL, &err);
+    if (!c) fail_msg("reopen: %s", err.msg);
+    lh_query_engine *e = engine_over(c);
+    /* loading the catalog and publishing the view downloaded one file: the one the view binds on */
+    print_message("loading and publishing: %zu of 20 data files downloaded\n", cached_data_files(name));
+    if (remote) assert_int_equal(cached_data_files(name), 1);
+    cache_wipe();
 
     char *pruned = lh_asprintf("SELECT count(*), sum(id) FROM %s WHERE id BETWEEN 250 AND 449", name);
     int64_t m0 = cache_misses(st);
@@ -468,6 +497,7 @@ static void test_prune_before_fetch(void **state) {
     int64_t m1 = cache_misses(st);
     print_message("pruned query: %lld of 20 files downloaded\n", (long long)(m1 - m0));
     if (remote) assert_int_equal(m1 - m0, 3); /* the files of 200-299, 300-399, 400-499 */
+    if (remote) assert_int_equal(cached_data_files(name), 3);
     assert_string_equal(got, "[200,69900]");
 
     /* the same WHERE over a subquery is not pruned: it reads, and fetches, every file */
@@ -476,6 +506,7 @@ static void test_prune_before_fetch(void **state) {
     int64_t m2 = cache_misses(st);
     print_message("unpruned query after it: %lld more files downloaded\n", (long long)(m2 - m1));
     if (remote) assert_int_equal(m2 - m1, 17);
+    if (remote) assert_int_equal(cached_data_files(name), 20);
     assert_string_equal(got, want);
     char *all = lh_asprintf("SELECT count(*) FROM %s", name), *n = engine_row(e, all);
     assert_string_equal(n, "[2000]");
