@@ -4,7 +4,7 @@
 # schema of masked views, ADR 0190), interleaved, on the staffing demo's
 # candidates table: a filtered SELECT * (masks on the returned rows), an
 # aggregate that touches no masked column, and the worst case, a scan that
-# hashes every row's e-mail (keyed HMAC). Medians of curl's total time over
+# hashes every row's e-mail (keyed SipHash-2-4, ADR 0241). Medians of curl's total time over
 # keep-alive-less requests (the same for both sides). Prints one section.
 #
 # Knobs: BENCH_QUICK=1 (scale 0.1, 7 runs), BENCH_RUNS, BENCH_GOV_SCALE.
@@ -52,7 +52,7 @@ cat <<EOF
 
 $MACHINE. Command: \`${BENCH_COMMAND:-./bench/run.sh governance}\`.
 Demo candidates table, $ROWS rows (scale $SCALE). \`POST /query/sql\` with an admin key (unconfined)
-and a read key (its role's schema of masked views: e-mail and phone hashed by keyed HMAC, pay
+and a read key (its role's schema of masked views: e-mail and phone hashed by keyed SipHash, pay
 rounded, SSN absent), interleaved, $RUNS runs each after a warm-up, median of curl's total time.
 Target: a masked SELECT within 1.1x of the same query as admin.
 
@@ -61,8 +61,9 @@ Target: a masked SELECT within 1.1x of the same query as admin.
 $TABLE
 The read key's first statement after a catalog change also builds its role schema and the
 guard checks each new statement once per pooled connection; both are outside these medians
-(warm-up), as plans are for the admin side. The worst case hashes every row (one HMAC-SHA256
-per value, about 1 us each from prepared pad states) and is the price of a mask that still
-joins; a query that names no masked column plans exactly as the admin's (the view's masks are
-pruned). On a loaded machine (see the load average) differences under ~15% are noise.
+(warm-up), as plans are for the admin side. The worst case hashes every row: one SipHash-2-4
+per value (a keyed PRF, ~25 ns for an e-mail, ADR 0241; HMAC-SHA256 took ~1 us and made this
+query 2.30x), so a mask that still joins costs about what reading the column does; a query that
+names no masked column plans exactly as the admin's (the view's masks are pruned). On a loaded
+machine (see the load average) differences under ~15% are noise: run it a few times.
 EOF

@@ -53,6 +53,7 @@ static void roles_free(access_role **roles, size_t n) {
 static int roles_persist(lh_access *a, access_role *const *roles, size_t n, lh_err *err) {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
+        if (roles[i]->from_config) continue; /* the config file holds it */
         json_t *rj = access_role_to_json(roles[i]);
         access_role *dflt = roles[i]->builtin ? access_role_builtin(roles[i]->name) : NULL;
         json_t *dj = dflt ? access_role_to_json(dflt) : NULL;
@@ -73,9 +74,9 @@ int access_file_write(lh_access *a, const char *key, const char *field, json_t *
     return rc;
 }
 
-int access_file_read(lh_access *a, const char *key, char **text, size_t *len, lh_err *err) {
+int access_file_read(lh_storage *st, const char *key, char **text, size_t *len, lh_err *err) {
     lh_err gerr = {0};
-    if (storage_get(a->st, key, text, len, &gerr) == 0) return 1;
+    if (storage_get(st, key, text, len, &gerr) == 0) return 1;
     if (gerr.code == LH_E_NOT_FOUND) return 0;
     if (err) *err = gerr;
     return -1;
@@ -85,7 +86,7 @@ static int roles_load(lh_access *a, lh_err *err) {
     for (size_t i = 0; i < ACCESS_NBUILTIN; i++) roles_set(&a->roles, &a->nroles, access_role_builtin(access_builtin_names[i]));
     char *text = NULL;
     size_t len = 0;
-    int found = access_file_read(a, ROLES_KEY, &text, &len, err);
+    int found = access_file_read(a->st, ROLES_KEY, &text, &len, err);
     if (found <= 0) return found;
     json_error_t je;
     json_t *doc = json_loads(text, 0, &je);
@@ -185,12 +186,54 @@ static int roles_change(lh_access *a, access_role *put, const char *del_name, in
     return rc;
 }
 
+int access_roles_configure(lh_access *a, const lh_config *cfg, lh_err *err) {
+    size_t i;
+    json_t *def;
+    json_array_foreach(cfg->access.roles, i, def) {
+        const char *where = cfg->access.role_where ? cfg->access.role_where[i] : "config";
+        access_role *r = access_role_from_json(def, err); /* the parser POST /access/roles uses */
+        if (r && !strcmp(r->name, "admin")) {
+            lh_err_set(err, LH_E_BAD_REQUEST, "the admin role cannot be redefined");
+            access_role_free(r);
+            r = NULL;
+        }
+        if (!r) {
+            lh_err_prefix(err, "%s: [[access.roles]]", where);
+            return -1;
+        }
+        r->from_config = 1;
+        pthread_rwlock_wrlock(&a->lock);
+        int replaced = role_find(a->roles, a->nroles, r->name) >= 0;
+        LOG_INFO("access: role %s from %s%s", r->name, where, replaced ? " (replaces the stored definition)" : "");
+        roles_set(&a->roles, &a->nroles, r);
+        a->roles_version++;
+        pthread_rwlock_unlock(&a->lock);
+    }
+    return 0;
+}
+
+/* LH_E_CONFLICT when name is a role of the config file. */
+static int role_changeable(lh_access *a, const char *name, lh_err *err) {
+    pthread_rwlock_rdlock(&a->lock);
+    ssize_t i = role_find(a->roles, a->nroles, name);
+    int cfg = i >= 0 && a->roles[i]->from_config;
+    pthread_rwlock_unlock(&a->lock);
+    if (!cfg) return 0;
+    lh_err_set(err, LH_E_CONFLICT, "role '%s' is defined in the config file ([[access.roles]])", name);
+    lh_err_hint(err, "change it there and restart");
+    return -1;
+}
+
 json_t *access_role_put(lh_access *a, const json_t *def, int *created, lh_err *err) {
     access_role *r = access_role_from_json(def, err);
     if (!r) return NULL;
     if (!strcmp(r->name, "admin")) {
         access_role_free(r);
         lh_err_set(err, LH_E_FORBIDDEN, "the built-in role 'admin' cannot be changed");
+        return NULL;
+    }
+    if (role_changeable(a, r->name, err) != 0) {
+        access_role_free(r);
         return NULL;
     }
     json_t *out = access_role_to_json(r);
@@ -208,6 +251,7 @@ int access_role_delete(lh_access *a, const char *name, lh_err *err) {
     if (!strcmp(name, "admin"))
         return lh_err_set(err, LH_E_FORBIDDEN, "the built-in role 'admin' cannot be removed");
     int existed = 0;
+    if (role_changeable(a, name, err) != 0) return -1;
     access_role *probe = access_role_copy(a, name, err);
     if (!probe) return -1;
     access_role_free(probe);
@@ -316,7 +360,8 @@ lh_access *access_open(lh_storage *st, lh_catalog *catalog, lh_query_engine *que
     pthread_mutex_init(&a->write_mu, NULL);
     pthread_mutex_init(&a->scope_mu, NULL);
     access_keys_init(a);
-    if (!(a->log = access_log_open(st, err)) || roles_load(a, err) != 0 || access_mask_init(a, err) != 0) {
+    if (access_secret_load(st, 1, a->mask_key, err) != 0 || !(a->log = access_log_open(st, a->mask_key, err)) ||
+        roles_load(a, err) != 0 || access_mask_init(a, err) != 0) {
         access_free(a);
         return NULL;
     }

@@ -18,9 +18,9 @@
  * hash > partial; null when none was named). Sensitivity and PII flags come
  * from the catalog manifest (columns[].sensitivity, columns[].pii).
  *
- * Masks as SQL (DuckDB): hash = the first 16 hex digits of sha256 of the
- * text (stable, so joins and distinct counts still work; not a secret for
- * low-entropy values — the defaults never hash SSNs); partial = e-mails
+ * Masks as SQL (DuckDB): hash = 16 hex digits of SipHash-2-4 of the text
+ * under the deployment's mask key (stable, so joins and distinct counts
+ * still work; a user cannot hash a guess, ADR 0241); partial = e-mails
  * keep their first letter and domain, numeric salaries are rounded down to
  * 10,000, other values keep their last 4 characters; null = a typed NULL.
  *
@@ -70,7 +70,8 @@ int access_permit(const lh_principal *who, lh_level need, const char *what, lh_e
 /* 1 when who's SQL runs unconfined (the admin role). */
 int access_principal_unconfined(const lh_principal *who);
 
-/* Loads [[auth.keys]] (an unknown role fails start-up) and _access/keys.json;
+/* Installs [[access.roles]] (validated as POST /access/roles would; ADR 0243),
+ * loads [[auth.keys]] (an unknown role fails start-up) and _access/keys.json;
  * with auth on and no key at all, makes an admin key, prints it once on
  * stdout and stores only its hash. cfg is borrowed for the module's life. */
 int access_auth_configure(lh_access *a, const lh_config *cfg, lh_err *err);
@@ -101,6 +102,7 @@ typedef struct {
     char role[65];
     char recruiter_id[65];
     lh_query_param vars[1];
+    lh_access *access;      /* for scope.view (borrowed) */
 } lh_access_scope;
 int access_scope(lh_access *a, const lh_principal *who, lh_access_scope *out, lh_err *err);
 /* The decision document for who over dataset (access_check with who's role);

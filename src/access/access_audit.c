@@ -8,7 +8,9 @@
  * writes), fsync'd in groups (a flusher thread syncs what was appended in
  * the last AUDIT_GROUP_MS, and close syncs the rest), and hash-chained:
  * each line is `{...,"prev":H(n-1),"seq":n}` followed by `,"hash":H(n)}`
- * where H(n) = sha256(H(n-1) || the line's text before the hash). The
+ * where H(n) = HMAC-SHA256(chain key, H(n-1) || the line's text before the
+ * hash), the chain key derived from the deployment's secret (ADR 0244), so
+ * a rewrite of the whole log and head by someone without the key shows. The
  * newest "seq hash" is kept in _access/audit.head after each sync, so
  * access_audit_verify finds a changed, removed, reordered or truncated
  * record.
@@ -20,6 +22,9 @@
  */
 #include <fcntl.h>
 #include <math.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +45,7 @@
 #define AUDIT_HEAD_KEY "_access/audit.head"
 #define AUDIT_GROUP_MS 20
 #define GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
+#define CHAIN_LABEL "lakehouse audit chain"
 
 struct access_log {
     lh_storage *st;             /* borrowed */
@@ -51,6 +57,7 @@ struct access_log {
     lh_seglog *seg;             /* remote bucket: the segments (owned) ... */
     lh_strbuf pending;          /* ... and the lines of the next one */
     char last_hash[65];         /* the chain's head */
+    unsigned char key[32];      /* the chain key (from the deployment's secret) */
     int64_t seq;                /* the last record's number */
     int dirty;                  /* appended since the last fsync */
     int stopping;
@@ -135,7 +142,7 @@ static void *flusher_main(void *arg) {
     return NULL;
 }
 
-access_log *access_log_open(lh_storage *st, lh_err *err) {
+access_log *access_log_open(lh_storage *st, const unsigned char secret[32], lh_err *err) {
     lh_seglog *seg = storage_is_remote(st) ? seglog_open(st, AUDIT_KEY, err) : NULL;
     if (storage_is_remote(st) && !seg) return NULL;
     char *dir = seg ? NULL : storage_path(st, "_access");
@@ -144,6 +151,7 @@ access_log *access_log_open(lh_storage *st, lh_err *err) {
     if (rc != 0) return NULL;
     access_log *l = lh_calloc(1, sizeof *l);
     l->st = st;
+    access_key_derive(secret, CHAIN_LABEL, l->key);
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->cv, NULL);
     l->seg = seg;
@@ -165,6 +173,7 @@ void access_log_free(access_log *l) {
     seglog_close(l->seg);
     sb_free(&l->pending);
     pthread_mutex_destroy(&l->mu);
+    OPENSSL_cleanse(l->key, sizeof l->key);
     free(l->path);
     free(l);
 }
@@ -185,12 +194,20 @@ static void rotate_if_big(access_log *l) {
     free(key);
 }
 
-/* H(n) = sha256(prev || body). */
-static void chain_hash(const char *prev, const char *body, size_t len, char out[65]) {
-    lh_sha256 *h = lh_sha256_new();
-    lh_sha256_update(h, prev, 64);
-    lh_sha256_update(h, body, len);
-    lh_sha256_final(h, out);
+/* H(n) = HMAC-SHA256(key, prev || body), as hex. */
+static void chain_hash(const unsigned char key[32], const char *prev, const char *body, size_t len, char out[65]) {
+    unsigned char *msg = lh_malloc(64 + len), md[32];
+    memcpy(msg, prev, 64);
+    memcpy(msg + 64, body, len);
+    unsigned int n = 0;
+    if (!HMAC(EVP_sha256(), key, 32, msg, 64 + len, md, &n)) abort();
+    free(msg);
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[64] = 0;
 }
 
 /* Chains rec (prev, seq, then hash) and appends it; holds mu. */
@@ -200,7 +217,7 @@ static void file_append(access_log *l, json_t *rec) {
     char *body = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
     size_t n = strlen(body);
     char hash[65];
-    chain_hash(l->last_hash, body, n, hash);
+    chain_hash(l->key, l->last_hash, body, n, hash);
     body[n - 1] = 0; /* drop the closing brace: the hash goes last */
     char *line = lh_asprintf("%s,\"hash\":\"%s\"}\n", body, hash);
     free(body);
@@ -228,8 +245,8 @@ static void problem(json_t *problems, int64_t line, const char *what) {
 }
 
 /* Checks one file's lines against the chain; prev/seq carry across files. */
-static void verify_text(char *text, size_t len, const char *file, char prev[65], int64_t *seq, int64_t *count,
-                        json_t *problems) {
+static void verify_text(const unsigned char key[32], char *text, size_t len, const char *file, char prev[65],
+                        int64_t *seq, int64_t *count, json_t *problems) {
     int64_t lineno = 0;
     for (char *line = text, *nl; line && line < text + len && *line; line = nl ? nl + 1 : NULL) {
         nl = strchr(line, '\n');
@@ -251,7 +268,7 @@ static void verify_text(char *text, size_t len, const char *file, char prev[65],
         const char *p = json_string_value(json_object_get(rec, "prev"));
         int64_t s = json_integer_value(json_object_get(rec, "seq"));
         char want[65];
-        chain_hash(prev, body, strlen(body), want);
+        chain_hash(key, prev, body, strlen(body), want);
         if (!rec) snprintf(what, sizeof what, "%s: record is not JSON", file);
         else if (s != *seq + 1)
             snprintf(what, sizeof what, "%s: seq %lld follows %lld (a record was removed or moved)", file,
@@ -259,8 +276,8 @@ static void verify_text(char *text, size_t len, const char *file, char prev[65],
         else if (!p || strcmp(p, prev))
             snprintf(what, sizeof what, "%s: seq %lld does not chain to the record before it", file, (long long)s);
         else if (strcmp(want, stored))
-            snprintf(what, sizeof what, "%s: seq %lld was changed (its hash does not match its content)", file,
-                     (long long)s);
+            snprintf(what, sizeof what, "%s: seq %lld was changed (its keyed hash does not match its content)",
+                     file, (long long)s);
         else what[0] = 0;
         if (what[0]) problem(problems, lineno, what);
         memcpy(prev, stored, 65); /* go on from what the file says, so one change is reported once */
@@ -276,6 +293,12 @@ static int key_cmp(const void *a, const void *b) {
 }
 
 json_t *access_audit_verify(lh_storage *st, lh_err *err) {
+    unsigned char secret[32], key[32];
+    lh_err kerr = {0};
+    int keyless = access_secret_load(st, 0, secret, &kerr) != 0; /* then every record shows as changed */
+    if (keyless) memset(secret, 0, sizeof secret);
+    access_key_derive(secret, CHAIN_LABEL, key);
+    OPENSSL_cleanse(secret, sizeof secret);
     lh_object_info *objs = NULL;
     size_t n = 0;
     if (storage_list(st, "_access/", &objs, &n, err) != 0) return NULL;
@@ -291,7 +314,7 @@ json_t *access_audit_verify(lh_storage *st, lh_err *err) {
         size_t len = 0;
         if (storage_get(st, k, &text, &len, NULL) != 0) continue;
         json_array_append_new(files, json_string(k));
-        verify_text(text, len, k, prev, &seq, &count, problems);
+        verify_text(key, text, len, k, prev, &seq, &count, problems);
         free(text);
     }
     storage_list_free(objs, n);
@@ -309,6 +332,8 @@ json_t *access_audit_verify(lh_storage *st, lh_err *err) {
     } else if (count > 0) {
         problem(problems, 0, "audit.head is missing");
     }
+    if (keyless && count > 0) problem(problems, 0, "the chain key's secret (_access/mask.key) is missing");
+    OPENSSL_cleanse(key, sizeof key);
     return json_pack("{s:b, s:I, s:I, s:o, s:o}", "ok", json_array_size(problems) == 0, "records", (json_int_t)count,
                      "last_seq", (json_int_t)seq, "files", files, "problems", problems);
 }

@@ -162,7 +162,7 @@ static void sb_mask_expr(lh_strbuf *sb, const json_t *col) {
     const char *name = json_string_value(json_object_get(col, "name"));
     const char *type = json_string_value(json_object_get(col, "type"));
     const char *mask = json_string_value(json_object_get(col, "mask"));
-    if (!strcmp(mask, "hash")) { /* keyed: HMAC-SHA256 with the deployment's mask key (access_scope.c) */
+    if (!strcmp(mask, "hash")) { /* keyed SipHash-2-4 under the deployment's mask key (access_scope.c) */
         sb_puts(sb, "lh_mask_hash(");
         sb_text_of(sb, name);
         sb_puts(sb, ")");
@@ -197,9 +197,8 @@ char *access_decision_select(const json_t *decision, const char *dataset) {
     return sql;
 }
 
-char *access_decision_select_from(const json_t *decision, const char *from) {
+char *access_decision_columns_sql(const json_t *decision) {
     lh_strbuf sb = LH_STRBUF_INIT;
-    sb_puts(&sb, "SELECT ");
     size_t i, n = 0;
     json_t *c;
     json_array_foreach(json_object_get(decision, "columns"), i, c) {
@@ -217,7 +216,12 @@ char *access_decision_select_from(const json_t *decision, const char *from) {
         sb_free(&sb);
         return NULL;
     }
-    sb_puts(&sb, " FROM ");
-    sb_puts(&sb, from);
     return sb_steal(&sb);
+}
+
+char *access_decision_select_from(const json_t *decision, const char *from) {
+    char *cols = access_decision_columns_sql(decision);
+    char *sql = cols ? lh_asprintf("SELECT %s FROM %s", cols, from) : NULL;
+    free(cols);
+    return sql;
 }

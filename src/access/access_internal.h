@@ -37,6 +37,7 @@ typedef struct {
     access_rule pii_default;
     lh_level level;            /* permission level: read, write (custom roles), admin (only "admin") */
     json_t *row_filters;       /* owned, may be NULL: {dataset: SQL predicate, $recruiter_id allowed} */
+    int from_config;           /* [[access.roles]]: not persisted, not changeable through the API */
 } access_role;
 
 typedef struct access_log access_log;
@@ -123,15 +124,20 @@ json_t *access_decide(const access_role *role, const json_t *manifest, const jso
 char *access_decision_select(const json_t *decision, const char *dataset);
 /* The same over `from`, SQL text pasted as is (e.g. main."candidates"). */
 char *access_decision_select_from(const json_t *decision, const char *from);
+/* Its select list alone, over the stored column names (NULL when all are denied). */
+char *access_decision_columns_sql(const json_t *decision);
 
 /* ---- access.c -------------------------------------------------------------- */
 
+/* Installs cfg's [[access.roles]] (validated by access_role_from_json,
+ * errors prefixed with "file:line"), over built-ins and roles.json. */
+int access_roles_configure(lh_access *a, const lh_config *cfg, lh_err *err);
 /* A copy of the named role (caller frees), or NULL with LH_E_NOT_FOUND. */
 access_role *access_role_copy(lh_access *a, const char *name, lh_err *err);
 /* One of the module's own objects (roles, keys, mask key): 1 with *text
  * (owned; cleanse secrets before freeing it), 0 when there is none yet,
  * -1 with err. */
-int access_file_read(lh_access *a, const char *key, char **text, size_t *len, lh_err *err);
+int access_file_read(lh_storage *st, const char *key, char **text, size_t *len, lh_err *err);
 /* Writes {"version": 1, <field>: arr} (arr taken over) as the object key. */
 int access_file_write(lh_access *a, const char *key, const char *field, json_t *arr, lh_err *err);
 
@@ -139,14 +145,20 @@ int access_file_write(lh_access *a, const char *key, const char *field, json_t *
 
 void access_keys_init(lh_access *a);
 void access_keys_free(lh_access *a);
-/* Loads or makes the deployment's mask key (_access/mask.key) and registers
- * lh_mask_hash(VARCHAR) (first 16 hex of HMAC-SHA256) on the engine. */
+/* The deployment's secret, 32 random bytes in _access/mask.key (reserved
+ * storage), made when missing and create is set; else LH_E_NOT_FOUND. */
+int access_secret_load(lh_storage *st, int create, unsigned char out[32], lh_err *err);
+/* A key for one use of the secret: HMAC-SHA256(secret, label). */
+void access_key_derive(const unsigned char secret[32], const char *label, unsigned char out[32]);
+/* Registers lh_mask_hash(VARCHAR) (16 hex of keyed SipHash-2-4, ADR 0241)
+ * on the engine, keyed from a->mask_key (the secret). */
 int access_mask_init(lh_access *a, lh_err *err);
 void access_scope_free(lh_access *a);
 
 /* ---- access_audit.c ------------------------------------------------------ */
 
-access_log *access_log_open(lh_storage *st, lh_err *err);
+/* secret: the deployment's (access_secret_load); the chain is keyed from it (ADR 0244). */
+access_log *access_log_open(lh_storage *st, const unsigned char secret[32], lh_err *err);
 void access_log_free(access_log *l);
 void access_log_append(access_log *l, const lh_access_audit_rec *rec);
 json_t *access_log_list(access_log *l, int limit, const char *caller, const char *outcome);

@@ -128,7 +128,7 @@ static void keys_add(lh_access *a, const access_key *k) {
 static int keys_load_file(lh_access *a, lh_err *err) {
     char *text = NULL;
     size_t len = 0;
-    int found = access_file_read(a, KEYS_KEY, &text, &len, err);
+    int found = access_file_read(a->st, KEYS_KEY, &text, &len, err);
     if (found <= 0) return found;
     json_t *doc = json_loadb(text, len, 0, NULL);
     OPENSSL_cleanse(text, len);
@@ -173,6 +173,7 @@ static int first_admin_key(lh_access *a, lh_err *err) {
 
 int access_auth_configure(lh_access *a, const lh_config *cfg, lh_err *err) {
     a->auth_enabled = cfg->auth.enabled;
+    if (access_roles_configure(a, cfg, err) != 0) return -1; /* before the keys that name them */
     for (size_t i = 0; i < cfg->auth.nkeys; i++) {
         const lh_api_key *c = &cfg->auth.keys[i];
         access_key k = {.from_config = 1};

@@ -174,7 +174,7 @@ static int pii_rules(access_role *r, const json_t *pii, lh_err *err) {
 
 static int check_keys(const json_t *def, lh_err *err) {
     static const char *const known[] = {"name", "description", "builtin", "max_sensitivity", "above_max", "pii",
-                                        "pii_default", "level", "row_filters"};
+                                        "pii_default", "level", "row_filters", "source"};
     const char *k = lh_json_unknown_key(def, known, sizeof known / sizeof known[0]);
     if (k) {
         lh_err_set(err, LH_E_BAD_REQUEST, "unknown role field '%s'", k);
@@ -262,5 +262,6 @@ json_t *access_role_to_json(const access_role *r) {
                      access_rule_name(r->above_max), "pii", pii, "pii_default", access_rule_name(r->pii_default));
     json_object_set_new(j, "level", json_string(access_level_name(r->level)));
     if (r->row_filters) json_object_set(j, "row_filters", r->row_filters);
+    if (r->from_config) json_object_set_new(j, "source", json_string("config"));
     return j;
 }

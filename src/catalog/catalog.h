@@ -53,9 +53,11 @@ void catalog_set_views_listener(lh_catalog *c, lh_catalog_views_fn fn, void *ctx
  * connection's next read of dataset `name` open only the files the terms
  * leave (set_sql before the statement, reset_sql after it). Returns 0 with
  * a plan, 1 when there is nothing to prune (not a dataset, one file, every
- * file kept; counts still set when known). No terms (nterms 0): the plan
- * that binds the dataset's view reading fewest files, one holding each
- * column per group (creating the view, ADR 0245). */
+ * file kept; counts still set when known). name NULL asks whether any
+ * dataset has several files (0) or none does (1): statements need not be
+ * parsed then. No terms (nterms 0): the plan that binds the dataset's view
+ * reading fewest files, one holding each column per group (creating the
+ * view, ADR 0245). */
 typedef struct {
     char *set_sql, *reset_sql; /* owned */
     size_t files_kept;         /* files the pruned read opens */
@@ -139,8 +141,31 @@ json_t *catalog_columns_at(lh_catalog *c, const char *name, int64_t version, int
  * timestamp 400, unknown dataset or version (or a timestamp before the
  * first version) 404, a vacuumed version 422. Caller frees. */
 char *catalog_time_travel_sql(lh_catalog *c, const char *sql, lh_err *err);
+/* A principal's view of one dataset, for SQL that reads a table's files
+ * itself (time travel, DML; ADR 0240), as the access module defines it. */
+typedef struct {
+    char *select;   /* select list over the stored column names, e.g. "a, lh_mask_hash(...) AS b" (owned) */
+    char *filter;   /* the rows seen: SQL over the stored columns (owned), NULL = every row */
+    json_t *hidden; /* names of the columns not seen as stored, masked or denied (owned array) */
+} lh_dataset_view;
+/* Fills *out for dataset; -1 with err (403 when nothing of it is visible). */
+typedef int (*lh_dataset_view_fn)(void *ctx, const char *dataset, lh_dataset_view *out, lh_err *err);
+void catalog_dataset_view_clear(lh_dataset_view *v);
+/* catalog_time_travel_sql for a confined principal: each snapshot is read
+ * through view(ctx, dataset) — its masks, denied columns and row filter
+ * over the old rows. *plain (owned) gets the SQL with every clause dropped
+ * (the same relations at their current version), which is what the caller
+ * checks against the principal's role before running the rewrite. */
+char *catalog_time_travel_sql_as(lh_catalog *c, const char *sql, lh_dataset_view_fn view, void *ctx, char **plain,
+                                 lh_err *err);
 /* {"dataset","history":[...]}: table_history of the dataset (newest first). */
 json_t *catalog_history(lh_catalog *c, const char *name, int64_t limit, lh_err *err);
+/* For a principal confined to a role (ADR 0242): in catalog_history's
+ * document, each commit's parameters that may carry row values (DML
+ * predicates, anything not known to be structural) become
+ * "<redacted: N chars>"; numbers, booleans and mode/partitionBy/version
+ * ... stay. Modifies doc in place. */
+void catalog_history_redact(json_t *doc);
 /* RESTORE TABLE name TO VERSION AS OF version: one commit, manifest
  * refreshed. {"dataset","operation","version","restored_version",
  * "rows_affected" (rows of the table now),"files_removed","files_restored"}. */
@@ -165,6 +190,9 @@ json_t *catalog_tombstone_add(lh_catalog *c, const char *name, const json_t *req
                               lh_err *err);
 /* {"dataset","row_key_column" (null when none),"keys","count","tombstones":[records]} */
 json_t *catalog_tombstone_list(lh_catalog *c, const char *name, lh_err *err);
+/* The rows the dataset's view shows as a predicate over its stored columns
+ * (not tombstoned), or NULL when it has no tombstones. Caller frees. */
+char *catalog_tombstone_predicate(lh_catalog *c, const char *name);
 
 /* ---- compaction (catalog_compact.c) --------------------------------------- */
 /* Rewrites the dataset's active files as one Parquet file without its

@@ -67,12 +67,25 @@ static lh_snapshot *slot_snapshot(cat_prune *p, const cat_entry *e, int64_t vers
     return snap;
 }
 
+/* 0 when some dataset has several files (pruning can help), else 1.
+ * Caller holds c->lock. */
+static int any_prunable(const lh_catalog *c) {
+    for (size_t i = 0; i < c->n; i++)
+        if (json_array_size(json_object_get(c->entries[i].manifest, "files")) > 1) return 0;
+    return 1;
+}
+
 int catalog_prune_sql(lh_catalog *c, const char *name, const lh_prune_term *terms, size_t nterms,
                       lh_prune_plan *out) {
     memset(out, 0, sizeof *out);
     int rc = 1;
-    if (!strncmp(name, RAW_PREFIX, strlen(RAW_PREFIX))) name += strlen(RAW_PREFIX); /* the same files */
     pthread_rwlock_rdlock(&c->lock);
+    if (!name) {
+        rc = any_prunable(c);
+        pthread_rwlock_unlock(&c->lock);
+        return rc;
+    }
+    if (!strncmp(name, RAW_PREFIX, strlen(RAW_PREFIX))) name += strlen(RAW_PREFIX); /* the same files */
     long i = entry_find(c, name);
     if (i >= 0 && c->prune) {
         const cat_entry *e = &c->entries[i];

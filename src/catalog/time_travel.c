@@ -112,6 +112,31 @@ static int snapshot_files_present(lh_storage *st, const char *loc, const lh_snap
     return 0;
 }
 
+void catalog_dataset_view_clear(lh_dataset_view *v) {
+    free(v->select);
+    free(v->filter);
+    json_decref(v->hidden);
+    memset(v, 0, sizeof *v);
+}
+
+/* The snapshot relation as the principal sees it: its view's select list
+ * and row filter over the old rows (ADR 0240). Takes sub; caller frees. */
+static char *viewed_subquery(char *sub, const char *name, lh_dataset_view_fn view, void *ctx, lh_err *err) {
+    if (!sub || !view) return sub;
+    lh_dataset_view v = {0};
+    char *out = NULL;
+    if (view(ctx, name, &v, err) == 0) {
+        lh_strbuf sb = LH_STRBUF_INIT;
+        sb_printf(&sb, "(SELECT %s FROM %s AS lh_tt", v.select, sub);
+        if (v.filter) sb_printf(&sb, " WHERE (%s)", v.filter);
+        sb_putc(&sb, ')');
+        out = sb_steal(&sb);
+    }
+    catalog_dataset_view_clear(&v);
+    free(sub);
+    return out;
+}
+
 /* The subquery reading dataset name as the clause says (caller frees). */
 static char *snapshot_subquery(lh_catalog *c, const char *name, const tt_clause *cl, lh_err *err) {
     char *filter;
@@ -145,7 +170,13 @@ static char *snapshot_subquery(lh_catalog *c, const char *name, const tt_clause 
 }
 
 char *catalog_time_travel_sql(lh_catalog *c, const char *sql, lh_err *err) {
-    lh_strbuf out = LH_STRBUF_INIT;
+    return catalog_time_travel_sql_as(c, sql, NULL, NULL, NULL, err);
+}
+
+char *catalog_time_travel_sql_as(lh_catalog *c, const char *sql, lh_dataset_view_fn view, void *ctx, char **plain,
+                                 lh_err *err) {
+    lh_strbuf out = LH_STRBUF_INIT, bare = LH_STRBUF_INIT;
+    if (plain) *plain = NULL;
     size_t pos = 0, copied = 0;
     int rc = 0;
     for (;;) {
@@ -160,7 +191,7 @@ char *catalog_time_travel_sql(lh_catalog *c, const char *sql, lh_err *err) {
         }
         if (found == 1) continue;
         char *name = sql_tok_text(sql, t);
-        char *sub = snapshot_subquery(c, name, &cl, err);
+        char *sub = viewed_subquery(snapshot_subquery(c, name, &cl, err), name, view, ctx, err);
         free(cl.when);
         if (!sub) {
             free(name);
@@ -169,6 +200,7 @@ char *catalog_time_travel_sql(lh_catalog *c, const char *sql, lh_err *err) {
         }
         sb_append(&out, sql + copied, t.start - copied);
         sb_puts(&out, sub);
+        sb_append(&bare, sql + copied, t.start + t.len - copied);
         sql_tok next = sql_lex_peek(sql, cl.end);
         int aliased = sql_tok_is(sql, next, "AS") || (sql_tok_is_name(next) && !is_clause_word(sql, next));
         if (!aliased) {
@@ -181,9 +213,13 @@ char *catalog_time_travel_sql(lh_catalog *c, const char *sql, lh_err *err) {
     }
     if (rc != 0) {
         sb_free(&out);
+        sb_free(&bare);
         return NULL;
     }
     sb_puts(&out, sql + copied);
+    sb_puts(&bare, sql + copied);
+    if (plain) *plain = sb_steal(&bare);
+    sb_free(&bare);
     return sb_steal(&out);
 }
 
@@ -199,6 +235,34 @@ json_t *catalog_history(lh_catalog *c, const char *name, int64_t limit, lh_err *
     table_free(t);
     free(loc);
     return h ? json_pack("{s:s, s:o}", "dataset", name, "history", h) : NULL;
+}
+
+/* Parameters that never carry a value of a row (ADR 0242). */
+static int param_safe(const char *key) {
+    static const char *const safe[] = {"mode", "partitionBy", "clusterBy", "version", "timestamp", "isManaged",
+                                       "statsOnLoad", "auto"};
+    for (size_t i = 0; i < sizeof safe / sizeof safe[0]; i++)
+        if (!strcmp(key, safe[i])) return 1;
+    return 0;
+}
+
+void catalog_history_redact(json_t *doc) {
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(doc, "history"), i, e) {
+        json_t *params = json_object_get(e, "parameters"); /* "operation_parameters" is the same object */
+        const char *k;
+        json_t *v;
+        json_object_foreach(params, k, v) {
+            if (param_safe(k) || json_is_number(v) || json_is_boolean(v) || json_is_null(v)) continue;
+            char *text = json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+            size_t n = text ? strlen(text) : json_string_length(v);
+            free(text);
+            char red[64];
+            snprintf(red, sizeof red, "<redacted: %zu chars>", n);
+            json_object_set_new(params, k, json_string(red));
+        }
+    }
 }
 
 json_t *catalog_restore(lh_catalog *c, const char *name, int64_t version, const char *principal, lh_err *err) {

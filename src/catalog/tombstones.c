@@ -232,18 +232,42 @@ void tombs_free(lh_catalog *c) {
 
 /* ---- the filter ------------------------------------------------------------ */
 
+/* "(VALUES ('k1'), ('k2'), ...) AS lh_tomb(k)" */
+static void sb_tomb_keys(lh_strbuf *sb, const tomb_set *s) {
+    sb_puts(sb, "(VALUES ");
+    for (size_t i = 0; i < s->nkeys; i++) {
+        sb_puts(sb, i ? ", (" : "(");
+        sb_sql_str(sb, s->keys[i]);
+        sb_putc(sb, ')');
+    }
+    sb_puts(sb, ") AS lh_tomb(k)");
+}
+
+char *catalog_tombstone_predicate(lh_catalog *c, const char *name) {
+    pthread_rwlock_rdlock(&c->lock);
+    tomb_set *s = set_find(c, name);
+    char *out = NULL;
+    if (s && s->nkeys > 0) {
+        lh_strbuf sb = LH_STRBUF_INIT;
+        sb_puts(&sb, "NOT coalesce(CAST(");
+        sb_sql_ident(&sb, s->column);
+        sb_puts(&sb, " AS VARCHAR) IN (SELECT k FROM ");
+        sb_tomb_keys(&sb, s);
+        sb_puts(&sb, "), false)");
+        out = sb_steal(&sb);
+    }
+    pthread_rwlock_unlock(&c->lock);
+    return out;
+}
+
 char *tombs_filter_sql(lh_catalog *c, const char *name, const char *alias, size_t *nkeys) {
     tomb_set *s = set_find(c, name);
     if (nkeys) *nkeys = s ? s->nkeys : 0;
     if (!s || s->nkeys == 0) return NULL;
     lh_strbuf sb = LH_STRBUF_INIT;
-    sb_puts(&sb, " ANTI JOIN (VALUES ");
-    for (size_t i = 0; i < s->nkeys; i++) {
-        sb_puts(&sb, i ? ", (" : "(");
-        sb_sql_str(&sb, s->keys[i]);
-        sb_putc(&sb, ')');
-    }
-    sb_puts(&sb, ") AS lh_tomb(k) ON CAST(");
+    sb_puts(&sb, " ANTI JOIN ");
+    sb_tomb_keys(&sb, s);
+    sb_puts(&sb, " ON CAST(");
     sb_sql_ident(&sb, alias);
     sb_putc(&sb, '.');
     sb_sql_ident(&sb, s->column);

@@ -6,7 +6,8 @@
  * text), field offset, and its allowed range or choices. The same row
  * drives the defaults, the TOML file (typed values, checked with their line
  * numbers) and the environment (text, LAKEHOUSE_<SECTION>_<KEY>). The one
- * non-scalar key, [[auth.keys]], has its own reader, as do the short
+ * non-scalar keys, [[auth.keys]], [[storage.buckets]] and [[access.roles]],
+ * have their own readers, as do the short
  * environment aliases (LAKEHOUSE_PORT, LAKEHOUSE_DATA, ...).
  */
 #include "common/config.h"
@@ -103,7 +104,7 @@ static const cfg_key KEYS[] = {
 };
 #define NKEYS (sizeof KEYS / sizeof KEYS[0])
 
-static const char *SECTIONS[] = {"server", "storage", "query", "auth", "telemetry", "ai", "agent", "grpc"};
+static const char *SECTIONS[] = {"server", "storage", "query", "auth", "access", "telemetry", "ai", "agent", "grpc"};
 
 /* Short environment names, applied after the generic LAKEHOUSE_<SECTION>_<KEY>. */
 static const struct { const char *env, *section, *key; } ALIASES[] = {
@@ -361,6 +362,10 @@ static int read_section(lh_config *cfg, const char *section, const toml_value *t
             if (read_keys(cfg, v, name, err) != 0) return -1;
             continue;
         }
+        if (!strcmp(section, "access") && klen == 5 && !memcmp(key, "roles", 5)) {
+            if (config_read_roles(cfg, v, name, err) != 0) return -1;
+            continue;
+        }
         if (!strcmp(section, "storage") && klen == 7 && !memcmp(key, "buckets", 7)) {
             if (config_read_buckets(cfg, v, name, err) != 0) return -1;
             continue;
@@ -385,7 +390,7 @@ static int apply_toml(lh_config *cfg, const char *text, size_t len, const char *
                             name, toml_line(v), section);
         else if (!section_known(section, slen))
             rc = lh_err_set(err, LH_E_BAD_REQUEST,
-                            "%s:%d: unknown section [%s] (server, storage, query, auth, telemetry, ai, agent)", name,
+                            "%s:%d: unknown section [%s] (server, storage, query, auth, access, telemetry, ai, agent, grpc)", name,
                             toml_line(v), section);
         else
             rc = read_section(cfg, section, v, name, err);
@@ -484,6 +489,7 @@ void config_free(lh_config *cfg) {
         if (KEYS[i].type == K_STR || KEYS[i].type == K_NSTR) free(*(char **)field(cfg, &KEYS[i]));
     keys_clear(cfg);
     config_buckets_clear(cfg);
+    config_roles_clear(cfg);
     free(cfg);
 }
 

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "common/err.h"
 
 typedef struct {
@@ -80,6 +82,12 @@ typedef struct {
         lh_api_key *keys;          /* owned array */
         size_t nkeys;
     } auth;
+    struct {
+        /* [[access.roles]]: custom roles (or built-ins other than admin redefined), each in the
+         * JSON shape of POST /access/roles, validated by the access module at start (ADR 0243) */
+        json_t *roles;             /* owned array of objects */
+        char **role_where;         /* owned: "file:line" of each, for messages */
+    } access;
     struct {
         char *log_level;           /* "info" */
         char *traces;              /* "" (off) | "stdout" | file path */

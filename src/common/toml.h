@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "common/err.h"
 #include "common/strbuf.h"
 
@@ -70,6 +72,10 @@ const char *toml_string(const toml_value *v, size_t *len);
 int64_t toml_int(const toml_value *v);
 double toml_float(const toml_value *v);
 int toml_bool(const toml_value *v);
+
+/* v as plain JSON (new reference): tables objects, arrays arrays, strings
+ * and date-times strings, integers, floats and booleans as such. */
+json_t *toml_to_json(const toml_value *v);
 
 /* Appends v as toml-test's tagged JSON: scalars become
  * {"type":"integer","value":"42"}, arrays JSON arrays, tables objects. */

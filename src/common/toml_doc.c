@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "common/toml_internal.h"
+#include "common/util.h"
 
 /* ---- the tree ----------------------------------------------------------- */
 
@@ -474,5 +475,32 @@ void toml_to_tagged_json(const toml_value *v, lh_strbuf *out) {
         sb_putc(out, ']');
     } else {
         tagged_scalar(v, out);
+    }
+}
+
+json_t *toml_to_json(const toml_value *v) {
+    size_t len;
+    switch (v->type) {
+    case TOML_TABLE: {
+        json_t *o = json_object();
+        for (size_t i = 0; i < v->u.t.n; i++) {
+            char *k = lh_strndup(v->u.t.items[i].key, v->u.t.items[i].klen);
+            json_object_set_new(o, k, toml_to_json(v->u.t.items[i].val));
+            free(k);
+        }
+        return o;
+    }
+    case TOML_ARRAY: {
+        json_t *a = json_array();
+        for (size_t i = 0; i < v->u.a.n; i++) json_array_append_new(a, toml_to_json(v->u.a.items[i]));
+        return a;
+    }
+    case TOML_INTEGER: return json_integer((json_int_t)toml_int(v));
+    case TOML_FLOAT: return json_real(toml_float(v));
+    case TOML_BOOL: return json_boolean(toml_bool(v));
+    default: {
+        const char *s = toml_string(v, &len);
+        return json_stringn(s ? s : "", s ? len : 0);
+    }
     }
 }

@@ -45,6 +45,9 @@ int lh_utf8_next(lh_utf8 *u, unsigned char c);
 void lh_uuid4(char out[37]);
 /* Random lowercase hex of n bytes (2n chars + NUL). */
 void lh_random_hex(char *out, size_t nbytes);
+/* SipHash-2-4 (Aumasson & Bernstein): a keyed 64-bit PRF, fast on short
+ * inputs; key is 16 bytes, taken little-endian as the reference does. */
+uint64_t lh_siphash24(const unsigned char key[16], const void *data, size_t len);
 /* SHA-256 of a buffer as lowercase hex. */
 void lh_sha256_hex(const void *data, size_t len, char out[65]);
 

@@ -3,7 +3,7 @@
  * open a query cursor confined to the caller's role (ADR 0190; every SQL
  * error is known before the first byte), then stream the JSON document
  * chunk by chunk from the cursor. Time travel clauses are rewritten by the
- * catalog first (admin keys: role policies cover the current views only);
+ * catalog first (for a confined role, each snapshot through its view);
  * statements that change a Delta table go to query_sql_write (write role,
  * its SQL checked against the role's schema). GET …/{name}/history.
  */
@@ -67,13 +67,11 @@ void api_query_sql(lh_app *app, lh_req *req, lh_resp *resp) {
         int write = query_sql_is_write(sql);
         char *run = NULL;
         if (access_scope(app->access, &req->who, &sc, &err) == 0 && !write) { /* the caller's view of the catalog */
-            run = catalog_time_travel_sql(app->catalog, sql, &err); /* time_travel.c */
-            if (run && strcmp(run, sql) != 0 && sc.scope.schema) {
-                lh_err_set(&err, LH_E_FORBIDDEN, "time travel (AT / AS OF) needs an admin key");
-                lh_err_hint(&err, "role policies (masks, row filters) apply to the current views only");
-            } else if (run) {
-                c = query_open_as(app->query, &sc.scope, run, NULL, 0, limit, timeout, &err);
-            }
+            char *plain = NULL; /* time travel: old snapshots through the role's view (time_travel.c, ADR 0240) */
+            run = catalog_time_travel_sql_as(app->catalog, sql, sc.scope.schema ? sc.scope.view : NULL,
+                                             sc.scope.view_ctx, &plain, &err);
+            if (run) c = query_open_rewritten_as(app->query, &sc.scope, plain, run, limit, timeout, &err);
+            free(plain);
         }
         free(run);
         if (write && err.code == LH_OK) {
@@ -100,6 +98,7 @@ void api_catalog_history(lh_app *app, lh_req *req, lh_resp *resp) {
     }
     lh_err err = {0};
     json_t *h = catalog_history(app->catalog, req_param(req, "name"), limit, &err);
+    if (h && !access_principal_unconfined(&req->who)) catalog_history_redact(h); /* predicates (ADR 0242) */
     if (h) resp_json(resp, 200, h);
     else resp_error(resp, &err);
 }

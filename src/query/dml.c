@@ -8,8 +8,14 @@
  * The statement is split with the tokenizer (common/sql_lex.h) into the
  * target dataset and SQL fragments (predicate, assignments, source query);
  * the fragments are evaluated by DuckDB on a pooled connection — sandboxed
- * like every user query and seeing the published dataset views — so a
- * writer reads nothing a reader could not. A fragment must be one balanced
+ * like every user query and, for a confined principal, bound to its role's
+ * schema — so a writer reads nothing through DML it could not SELECT
+ * (ADR 0240): the fragments pass the guard and bind against the role's
+ * views first; UPDATE and DELETE evaluate the predicate and the SET
+ * expressions over the role's view of the target's rows (masked values,
+ * denied columns absent, only the rows its row filter shows — the others
+ * are neither changed nor counted), and a SET of a column the role sees
+ * masked or not at all is refused. A fragment must be one balanced
  * piece of SQL without ';'. The commit itself goes through the catalog's
  * writer lock (catalog_commit), which refreshes the manifest (rows,
  * freshness, PII on new columns), marks embeddings stale and republishes
@@ -146,13 +152,44 @@ typedef struct {
 /* The statement's SQL, as a SELECT over the target dataset, checked against
  * the caller's role schema like a read (query_guard.c): a writer reads
  * nothing through DML it could not SELECT (tail follows "FROM <name>"). */
+static int confined(const dml_ctx *d) { return d->scope && d->scope->schema; }
+
+/* The guard, then binding on the role's schema: every name of the SQL
+ * must resolve among the role's views and their (masked) columns. */
 static int guard_sql(dml_ctx *d, const char *sql, lh_err *err) {
-    if (!d->scope || !d->scope->schema) return 0;
+    if (!confined(d)) return 0;
     void *slot;
-    duckdb_connection conn = query_pool_borrow(d->e, 0, &slot, err);
+    duckdb_connection conn = query_pool_borrow_as(d->e, d->scope, 0, &slot, err);
     int rc = conn ? query_guard_check(conn, sql, d->scope, err) : -1;
+    if (rc == 0) {
+        duckdb_prepared_statement st = NULL;
+        if (duckdb_prepare(conn, sql, &st) != DuckDBSuccess)
+            rc = lh_err_set(err, LH_E_BAD_REQUEST, "%s", duckdb_prepare_error(st) ?: "cannot bind the statement");
+        duckdb_destroy_prepare(&st);
+    }
     if (conn) query_pool_return(d->e, slot);
     return rc;
+}
+
+/* UPDATE / DELETE: the role's view of the target's rows goes with the
+ * rewrite; assigning a column the role does not see as stored is refused. */
+static int view_for_rewrite(dml_ctx *d, const char *name, const char *const *set_cols, size_t nset,
+                            lh_dataset_view *v, lh_err *err) {
+    memset(v, 0, sizeof *v);
+    if (!confined(d)) return 0;
+    if (!d->scope->view) return lh_err_set(err, LH_E_FORBIDDEN, "role '%s' has no view to change '%s' through",
+                                           d->scope->who ? d->scope->who : "?", name);
+    if (d->scope->view(d->scope->view_ctx, name, v, err) != 0) return -1;
+    size_t i;
+    json_t *h;
+    json_array_foreach(v->hidden, i, h)
+        for (size_t k = 0; k < nset; k++)
+            if (!strcmp(set_cols[k], json_string_value(h))) {
+                lh_err_set(err, LH_E_FORBIDDEN, "column '%s' of '%s' is masked or hidden for role '%s': it cannot be SET",
+                           set_cols[k], name, d->scope->who ? d->scope->who : "?");
+                return -1;
+            }
+    return 0;
 }
 
 static int guard_statement(dml_ctx *d, const char *name, const char *tail, lh_err *err) {
@@ -241,7 +278,7 @@ static json_t *result(const char *stmt, const char *name, int64_t rows, const js
 
 static json_t *exec_commit(dml_ctx *d, const char *stmt, const char *name, lh_catalog_commit_fn fn, lh_err *err) {
     void *slot;
-    d->conn = query_pool_borrow(d->e, 0, &slot, err);
+    d->conn = query_pool_borrow_as(d->e, d->scope, 0, &slot, err);
     if (!d->conn) return NULL;
     d->version = -1;
     json_t *m = catalog_commit(d->c, name, fn, d, err);
@@ -268,10 +305,14 @@ static json_t *exec_delete(dml_ctx *d, parser *p, lh_err *err) {
     char *tail = pred ? lh_asprintf("WHERE %s", pred) : NULL;
     if (ok) ok = guard_statement(d, name, tail, err) == 0;
     free(tail);
+    lh_dataset_view v = {0};
+    if (ok) ok = view_for_rewrite(d, name, NULL, 0, &v, err) == 0;
     if (ok) {
-        d->rw = (lh_table_rewrite){.operation = "DELETE", .predicate = pred, .principal = d->principal};
+        d->rw = (lh_table_rewrite){.operation = "DELETE", .predicate = pred, .principal = d->principal,
+                                   .relation = name, .view_select = v.select, .view_filter = v.filter};
         out = exec_commit(d, "DELETE", name, run_rewrite, err);
     }
+    catalog_dataset_view_clear(&v);
     free(pred);
     free(name);
     return out;
@@ -308,20 +349,25 @@ static json_t *exec_update(dml_ctx *d, parser *p, lh_err *err) {
         break;
     }
     json_t *out = NULL;
-    if (rc == 0) {
-        lh_strbuf tail = LH_STRBUF_INIT;
-        sb_puts(&tail, "CROSS JOIN (SELECT ");
-        for (size_t i = 0; i < n; i++) sb_printf(&tail, "%s(%s)", i ? ", " : "", exprs[i]);
-        sb_puts(&tail, ") AS lh_set");
-        if (pred) sb_printf(&tail, " WHERE %s", pred);
-        rc = guard_statement(d, name, tail.buf, err);
-        sb_free(&tail);
+    if (rc == 0) { /* SELECT <the expressions> FROM <name> [WHERE <pred>]: what the role could read */
+        lh_strbuf sql = LH_STRBUF_INIT;
+        sb_puts(&sql, "SELECT ");
+        for (size_t i = 0; i < n; i++) sb_printf(&sql, "%s(%s)", i ? ", " : "", exprs[i]);
+        sb_puts(&sql, " FROM ");
+        sb_sql_ident(&sql, name);
+        if (pred) sb_printf(&sql, " WHERE %s", pred);
+        rc = guard_sql(d, sql.buf, err);
+        sb_free(&sql);
     }
+    lh_dataset_view v = {0};
+    if (rc == 0) rc = view_for_rewrite(d, name, (const char *const *)cols, n, &v, err);
     if (rc == 0) {
         d->rw = (lh_table_rewrite){.operation = "UPDATE", .predicate = pred, .set_cols = (const char *const *)cols,
-                                   .set_exprs = (const char *const *)exprs, .nset = n, .principal = d->principal};
+                                   .set_exprs = (const char *const *)exprs, .nset = n, .principal = d->principal,
+                                   .relation = name, .view_select = v.select, .view_filter = v.filter};
         out = exec_commit(d, "UPDATE", name, run_rewrite, err);
     }
+    catalog_dataset_view_clear(&v);
     for (size_t i = 0; i < n; i++) {
         free(cols[i]);
         free(exprs[i]);
@@ -422,7 +468,7 @@ static json_t *exec_ctas(dml_ctx *d, parser *p, const char *sql, lh_err *err) {
         sb_sql_str(&copy, file);
         sb_puts(&copy, " (FORMAT parquet)");
         void *slot;
-        duckdb_connection conn = query_pool_borrow(d->e, 0, &slot, err);
+        duckdb_connection conn = query_pool_borrow_as(d->e, d->scope, 0, &slot, err); /* the role's views */
         int ok = conn != NULL;
         if (conn) {
             duckdb_result r;
@@ -655,9 +701,11 @@ json_t *query_sql_write(lh_query_engine *e, lh_catalog *c, const lh_query_scope 
     dml_kind k = statement_kind(sql);
     sql_tok first = next(&p);
     json_t *out = NULL;
-    /* INSERT ... SELECT and CTAS read views on the engine's pool: their files first (ADR 0235) */
+    /* INSERT ... SELECT, CTAS and a confined UPDATE / DELETE (bound on the role's views) read views
+     * on the engine's pool: their files first (ADR 0235; the views no longer fetch them, ADR 0245) */
     void *hold = NULL;
-    if ((k == DML_INSERT || k == DML_CTAS) && query_prepare_sql(e, sql, NULL, &hold, err) != 0) return NULL;
+    int reads_views = k == DML_INSERT || k == DML_CTAS || ((k == DML_UPDATE || k == DML_DELETE) && confined(&d));
+    if (reads_views && query_prepare_sql(e, sql, NULL, &hold, err) != 0) return NULL;
     switch (k) {
     case DML_DELETE: out = exec_delete(&d, &p, err); break;
     case DML_UPDATE: out = exec_update(&d, &p, err); break;

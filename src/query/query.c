@@ -271,15 +271,13 @@ static int apply_view(lh_query_engine *e, const char *name, const char *select, 
     sb_sql_ident(&sql, name);
     sb_puts(&sql, " AS ");
     sb_puts(&sql, select);
-    lh_prune_plan plan = {0};
-    int narrowed = e->pruner && e->pruner(e->pruner_ctx, name, NULL, 0, &plan) == 0;
-    if (narrowed && run_admin(e, plan.set_sql, NULL) != 0) narrowed = 0; /* then every file, still right */
+    lh_prune_plan plan;
+    int narrowed = query_prune_bind_begin(e, e->admin, name, &plan) == 0;
     void *hold = NULL;
     int rc = query_prepare_sql(e, sql.buf, narrowed ? &plan : NULL, &hold, err);
     if (rc == 0) rc = run_admin(e, sql.buf, err);
     query_release_hold(e, hold);
-    if (narrowed) run_admin(e, plan.reset_sql, NULL);
-    catalog_prune_plan_clear(&plan);
+    query_prune_end(e->admin, &plan);
     sb_free(&sql);
     if (rc != 0) lh_err_prefix(err, "view '%s'", name);
     return rc;
@@ -452,14 +450,6 @@ static void pool_release(lh_query_engine *e, pool_slot *s) {
     s->deadline = 0;
     pthread_cond_signal(&e->cv);
     pthread_mutex_unlock(&e->mu);
-}
-
-duckdb_connection query_pool_borrow(lh_query_engine *e, int64_t timeout_ms, void **slot, lh_err *err) {
-    uint64_t gen;
-    if (timeout_ms <= 0) timeout_ms = e->cfg.default_timeout_ms;
-    pool_slot *s = pool_checkout(e, lh_mono_s() + (double)timeout_ms / 1000.0, timeout_ms, &gen, err);
-    *slot = s;
-    return s ? s->conn : NULL;
 }
 
 void query_pool_return(lh_query_engine *e, void *slot) { pool_release(e, slot); }
@@ -706,14 +696,34 @@ static int slot_scope(pool_slot *s, const lh_query_scope *scope, lh_err *err) {
     return 0;
 }
 
+duckdb_connection query_pool_borrow_as(lh_query_engine *e, const lh_query_scope *scope, int64_t timeout_ms,
+                                       void **slot, lh_err *err) {
+    uint64_t gen;
+    if (scope && !scope->schema) scope = NULL;
+    if (timeout_ms <= 0) timeout_ms = e->cfg.default_timeout_ms;
+    pool_slot *s = pool_checkout(e, lh_mono_s() + (double)timeout_ms / 1000.0, timeout_ms, &gen, err);
+    if (s && slot_scope(s, scope, err) != 0) {
+        pool_release(e, s);
+        s = NULL;
+    }
+    *slot = s;
+    return s ? s->conn : NULL;
+}
+
+duckdb_connection query_pool_borrow(lh_query_engine *e, int64_t timeout_ms, void **slot, lh_err *err) {
+    return query_pool_borrow_as(e, NULL, timeout_ms, slot, err);
+}
+
 /* The statement cache key: the scope's schema, then the SQL (caller frees). */
 static char *cache_key(const lh_query_scope *scope, const char *bounded) {
     return lh_asprintf("%s\x1f%d\x1f%s", scope ? scope->schema : "", scope ? scope->system_sql : 0, bounded);
 }
 
-lh_query_cursor *query_open_as(lh_query_engine *e, const lh_query_scope *scope, const char *sql,
-                               const lh_query_param *params, size_t nparams, int64_t limit, int64_t timeout_ms,
-                               lh_err *err) {
+/* query_open_as, the guard checking `checked` (the statement sql was
+ * derived from, see query_open_rewritten_as) before sql is prepared. */
+static lh_query_cursor *open_checked(lh_query_engine *e, const lh_query_scope *scope, const char *checked,
+                                     const char *sql, const lh_query_param *params, size_t nparams, int64_t limit,
+                                     int64_t timeout_ms, lh_err *err) {
     if (scope && !scope->schema) scope = NULL;
     if (limit <= 0) limit = e->cfg.default_limit;
     if (limit > e->cfg.max_limit) limit = e->cfg.max_limit;
@@ -740,7 +750,7 @@ lh_query_cursor *query_open_as(lh_query_engine *e, const lh_query_scope *scope, 
     duckdb_prepared_statement stmt = key ? stmt_cache_get(c->slot, gen, key) : NULL;
     int cached = stmt != NULL;
     /* a statement not yet cached for this scope is checked before it is prepared */
-    int rc = !cached && scope && !scope->system_sql ? query_guard_check(c->slot->conn, sql, scope, err) : 0;
+    int rc = !cached && scope && !scope->system_sql ? query_guard_check(c->slot->conn, checked, scope, err) : 0;
     lh_prune_plan plan;
     int pruned = rc == 0 ? query_prune_begin(e, c->slot->conn, sql, scope, &plan) == 0 : 0;
     if (rc == 0) {
@@ -774,6 +784,17 @@ lh_query_cursor *query_open_as(lh_query_engine *e, const lh_query_scope *scope, 
         return NULL;
     }
     return c;
+}
+
+lh_query_cursor *query_open_as(lh_query_engine *e, const lh_query_scope *scope, const char *sql,
+                               const lh_query_param *params, size_t nparams, int64_t limit, int64_t timeout_ms,
+                               lh_err *err) {
+    return open_checked(e, scope, sql, sql, params, nparams, limit, timeout_ms, err);
+}
+
+lh_query_cursor *query_open_rewritten_as(lh_query_engine *e, const lh_query_scope *scope, const char *checked,
+                                         const char *sql, int64_t limit, int64_t timeout_ms, lh_err *err) {
+    return open_checked(e, scope, checked, sql, NULL, 0, limit, timeout_ms, err);
 }
 
 json_t *query_run_json(lh_query_engine *e, const char *sql, const lh_query_param *params, size_t nparams,

@@ -99,6 +99,9 @@ typedef struct {
     size_t nvars;
     int system_sql;               /* the SQL is the system's own (tool templates): it binds to the
                                      schema's views the same way, but is not checked by the guard */
+    lh_dataset_view_fn view;      /* the role's view of one dataset over its stored columns, for SQL
+                                     that reads a table's files itself (DML, time travel; ADR 0240) */
+    void *view_ctx;
 } lh_query_scope;
 
 /* query_open_params confined to scope (may be NULL = unconfined). A refused
@@ -106,6 +109,12 @@ typedef struct {
 lh_query_cursor *query_open_as(lh_query_engine *e, const lh_query_scope *scope, const char *sql,
                                const lh_query_param *params, size_t nparams, int64_t limit, int64_t timeout_ms,
                                lh_err *err);
+/* query_open_as running sql, a rewrite of the statement `checked` made by
+ * the system (time travel: each "<dataset> AT (...)" of checked replaced
+ * by the snapshot as scope->view shows it): the guard checks `checked`,
+ * whose relations are the same names at their current version. */
+lh_query_cursor *query_open_rewritten_as(lh_query_engine *e, const lh_query_scope *scope, const char *checked,
+                                         const char *sql, int64_t limit, int64_t timeout_ms, lh_err *err);
 json_t *query_run_json_as(lh_query_engine *e, const lh_query_scope *scope, const char *sql,
                           const lh_query_param *params, size_t nparams, int64_t limit, int64_t timeout_ms,
                           lh_err *err);
@@ -127,7 +136,8 @@ void query_cursor_free(lh_query_cursor *c);
 
 /* File pruning (query_prune.c, ADR 0255): the engine hands a SELECT's
  * pruning terms over dataset `dataset` to fn (the catalog's
- * catalog_prune_sql), which returns 0 with a plan, else 1. */
+ * catalog_prune_sql), which returns 0 with a plan, else 1; asked first with
+ * dataset NULL (0: some dataset has several files, worth parsing for). */
 typedef int (*lh_query_prune_fn)(void *ctx, const char *dataset, const lh_prune_term *terms, size_t nterms,
                                  lh_prune_plan *out);
 void query_engine_set_pruner(lh_query_engine *e, lh_query_prune_fn fn, void *ctx);

@@ -19,14 +19,16 @@
  *     environment, session variables (the principal's attributes, the file
  *     lists of pruning: ADR 0255) or the keyed mask.
  *
- * Refusal is fail-closed: anything unrecognised in a relation position is
- * refused. The engine also keeps enable_external_access off (files only
+ * "EXPLAIN <statement>" is checked as the statement (EXPLAIN ANALYZE stays
+ * admin-only). Refusal is fail-closed: anything unrecognised in a relation
+ * position is refused. The engine also keeps enable_external_access off (files only
  * below the data root) for every connection.
  */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/sql_lex.h"
 #include "common/strbuf.h"
 #include "common/util.h"
 #include "query/query_internal.h"
@@ -233,9 +235,27 @@ static int collect_ctes(guard *g, const json_t *v) {
     return 0;
 }
 
+/* Past a leading "EXPLAIN" (ADR 0244): the plan of a statement the role may
+ * run says nothing its rows would not. EXPLAIN ANALYZE runs it and reports
+ * what each operator saw (rows before a row filter, runtime filter values):
+ * admin-only. Returns sql itself when there is no EXPLAIN, NULL when refused. */
+static const char *explained(const char *sql, guard *g) {
+    size_t p = 0;
+    if (!sql_tok_is(sql, sql_lex_next(sql, &p), "EXPLAIN")) return sql;
+    sql_tok t = sql_lex_peek(sql, p);
+    if (sql_tok_is(sql, t, "ANALYZE") || sql_tok_is(sql, t, "ANALYSE") || sql_tok_is(sql, t, "(")) {
+        refuse(g, "EXPLAIN (without ANALYZE or options) shows the plan",
+               "EXPLAIN %s is admin-only; role '%s' may EXPLAIN a statement it may run",
+               sql_tok_is(sql, t, "(") ? "with options" : "ANALYZE");
+        return NULL;
+    }
+    return sql + p;
+}
+
 int query_guard_check(duckdb_connection conn, const char *sql, const lh_query_scope *scope, lh_err *err) {
     guard g = {json_object(), json_object(), json_object(), scope, err};
-    json_t *tree = serialize(conn, sql, &g);
+    sql = explained(sql, &g);
+    json_t *tree = sql ? serialize(conn, sql, &g) : NULL;
     int rc = tree ? load_names(conn, &g) : -1;
     if (rc == 0) rc = collect_ctes(&g, tree);
     if (rc == 0) rc = walk(&g, tree);

@@ -62,10 +62,18 @@ lh_query_prune_fn query_engine_pruner(lh_query_engine *e, void **ctx);
 int query_prune_begin(lh_query_engine *e, duckdb_connection conn, const char *sql, const lh_query_scope *scope,
                       lh_prune_plan *plan);
 void query_prune_end(duckdb_connection conn, lh_prune_plan *plan);
+/* The same for creating the view of dataset `name` on conn: its bind then
+ * reads the fewest files that bind it (ADR 0245); 0 with plan set, 1 when
+ * not narrowed. query_prune_end undoes it either way. */
+int query_prune_bind_begin(lh_query_engine *e, duckdb_connection conn, const char *name, lh_prune_plan *plan);
 
 /* Waits (at most timeout_ms, <= 0 = the default) for a pooled connection;
  * *slot is the token to return. NULL with err (503) when none came free. */
 duckdb_connection query_pool_borrow(lh_query_engine *e, int64_t timeout_ms, void **slot, lh_err *err);
+/* The same with the connection's search path and session variables set
+ * for scope (NULL or no schema: the default path). */
+duckdb_connection query_pool_borrow_as(lh_query_engine *e, const lh_query_scope *scope, int64_t timeout_ms,
+                                       void **slot, lh_err *err);
 void query_pool_return(lh_query_engine *e, void *slot);
 /* The folder user SQL may write under (NULL = anywhere). */
 const char *query_allowed_root(const lh_query_engine *e);

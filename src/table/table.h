@@ -322,6 +322,11 @@ typedef struct {
     const char *const *set_exprs; /* ... and their SQL expressions; nset 0 = DELETE */
     size_t nset;
     const char *principal;        /* commitInfo.userName */
+    /* What the caller sees of the table (ADR 0240): the predicate and the
+     * SET expressions bind to these, never to the stored values. */
+    const char *relation;         /* the name they may qualify columns by (the dataset); NULL = none */
+    const char *view_select;      /* select list over the stored columns, e.g. "a, mask(b) AS b"; NULL = all as stored */
+    const char *view_filter;      /* the rows the caller sees (SQL over the stored columns); NULL = every row */
 } lh_table_rewrite;
 typedef struct {
     int64_t read_version;         /* snapshot the committed attempt read */
@@ -332,7 +337,9 @@ typedef struct {
 } lh_rewrite_result;
 /* One commit removing the files that hold a matching row and adding one
  * file with what remains of them (DELETE) or their rows updated (UPDATE;
- * values cast to the column's type). Returns 0 committed, 1 when no row
+ * values cast to the column's type). A row matches when it is in the
+ * caller's view (view_filter) and the predicate, evaluated over the
+ * caller's view of it (view_select), is true; rows_affected counts only those. Returns 0 committed, 1 when no row
  * matched (nothing committed), -1 with err: a bad predicate or expression
  * LH_E_BAD_REQUEST, a lost conflict LH_E_CONFLICT naming the file. conn is
  * borrowed: the SQL fragments run there. */

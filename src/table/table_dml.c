@@ -41,19 +41,58 @@ static char *file_list(lh_table *t, const lh_snapshot *s, const int *pick) {
     return sb_steal(&sb);
 }
 
-static void append_match(lh_strbuf *sb, const char *predicate) {
-    if (predicate) sb_printf(sb, "coalesce((%s), false)", predicate);
+/* The rows of `files` as the caller sees them (ADR 0240), one relation
+ * named rw->relation: its columns are rw->view_select over the stored ones
+ * (all as stored without one), plus the file name, whether the row is in
+ * the caller's view (rw->view_filter) and each stored value, under names
+ * carrying a random token so that no predicate can name them — the
+ * statement's SQL is bound against the caller's view before it gets here
+ * (query/dml.c). */
+typedef struct {
+    char tok[17];
+} viewed_names;
+
+static void append_viewed(lh_strbuf *sb, const lh_snapshot *s, const lh_table_rewrite *rw, const viewed_names *vn,
+                          const char *files) {
+    sb_printf(sb, "(SELECT filename AS lh_%s_f", vn->tok);
+    for (size_t c = 0; c < s->ncolumns; c++) {
+        sb_puts(sb, ", ");
+        sb_sql_ident(sb, s->columns[c].name);
+        sb_printf(sb, " AS lh_%s_%zu", vn->tok, c);
+    }
+    if (rw->view_select) {
+        sb_printf(sb, ", %s", rw->view_select);
+    } else {
+        for (size_t c = 0; c < s->ncolumns; c++) {
+            sb_puts(sb, ", ");
+            sb_sql_ident(sb, s->columns[c].name);
+        }
+    }
+    sb_printf(sb, ", coalesce((%s), false) AS lh_%s_v", rw->view_filter ? rw->view_filter : "true", vn->tok);
+    sb_printf(sb, " FROM read_parquet(%s, filename = true, union_by_name = true)) AS ", files);
+    sb_sql_ident(sb, rw->relation ? rw->relation : "lh_rows");
+}
+
+/* A row the statement changes: in the caller's view and matching. CASE,
+ * not AND: the predicate is evaluated only on the caller's rows, so its
+ * errors (a failed cast quotes the value) never come from another row. */
+static void append_match(lh_strbuf *sb, const lh_table_rewrite *rw, const viewed_names *vn) {
+    sb_printf(sb, "(CASE WHEN lh_%s_v THEN ", vn->tok);
+    if (rw->predicate) sb_printf(sb, "coalesce((%s), false)", rw->predicate);
     else sb_puts(sb, "true");
+    sb_puts(sb, " ELSE false END)");
 }
 
 /* Flags the files holding a matching row in touched[]; returns the rows matched or -1. */
-static int64_t plan_touched(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const char *predicate,
-                            int *touched, lh_err *err) {
+static int64_t plan_touched(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const lh_table_rewrite *rw,
+                            const viewed_names *vn, int *touched, lh_err *err) {
     char *files = file_list(t, s, NULL);
     lh_strbuf sql = LH_STRBUF_INIT;
-    sb_printf(&sql, "SELECT filename, count(*) FROM read_parquet(%s, filename = true, union_by_name = true) WHERE ", files);
-    append_match(&sql, predicate);
-    sb_puts(&sql, " GROUP BY filename");
+    sb_printf(&sql, "SELECT lh_%s_f, count(*) FROM ", vn->tok);
+    append_viewed(&sql, s, rw, vn, files);
+    sb_puts(&sql, " WHERE ");
+    append_match(&sql, rw, vn);
+    sb_puts(&sql, " GROUP BY ALL");
     free(files);
     duckdb_result r;
     int64_t rows = -1;
@@ -79,38 +118,36 @@ static int64_t plan_touched(lh_table *t, duckdb_connection conn, const lh_snapsh
     return rows;
 }
 
-void table_update_projection(lh_strbuf *sb, const lh_snapshot *s, const lh_table_rewrite *rw) {
-    sb_puts(sb, "SELECT ");
+/* The rows that replace the touched files: stored values, but for the
+ * matching rows' assigned columns. */
+static char *rewrite_select(lh_table *t, const lh_snapshot *s, const int *touched, const lh_table_rewrite *rw,
+                            const viewed_names *vn) {
+    lh_strbuf sb = LH_STRBUF_INIT;
+    sb_puts(&sb, "SELECT ");
     for (size_t c = 0; c < s->ncolumns; c++) {
         const char *name = s->columns[c].name;
-        if (c) sb_puts(sb, ", ");
+        if (c) sb_puts(&sb, ", ");
         size_t k = 0;
         while (k < rw->nset && strcmp(rw->set_cols[k], name)) k++;
         if (k == rw->nset) {
-            sb_sql_ident(sb, name);
+            sb_printf(&sb, "lh_%s_%zu AS ", vn->tok, c);
+            sb_sql_ident(&sb, name);
             continue;
         }
         char *ty = table_duckdb_type(s->columns[c].type);
-        sb_puts(sb, "CAST(CASE WHEN ");
-        append_match(sb, rw->predicate);
-        sb_printf(sb, " THEN (%s) ELSE ", rw->set_exprs[k]);
-        sb_sql_ident(sb, name);
-        sb_printf(sb, " END AS %s) AS ", ty);
-        sb_sql_ident(sb, name);
+        sb_puts(&sb, "CAST(CASE WHEN ");
+        append_match(&sb, rw, vn);
+        sb_printf(&sb, " THEN (%s) ELSE lh_%s_%zu END AS %s) AS ", rw->set_exprs[k], vn->tok, c, ty);
+        sb_sql_ident(&sb, name);
         free(ty);
     }
-}
-
-/* The rows that replace the touched files. */
-static char *rewrite_select(lh_table *t, const lh_snapshot *s, const int *touched, const lh_table_rewrite *rw) {
-    lh_strbuf sb = LH_STRBUF_INIT;
-    table_update_projection(&sb, s, rw);
     char *files = file_list(t, s, touched);
-    sb_printf(&sb, " FROM read_parquet(%s, union_by_name = true)", files);
+    sb_puts(&sb, " FROM ");
+    append_viewed(&sb, s, rw, vn, files);
     free(files);
     if (rw->nset == 0) { /* DELETE */
         sb_puts(&sb, " WHERE NOT ");
-        append_match(&sb, rw->predicate);
+        append_match(&sb, rw, vn);
     }
     return sb_steal(&sb);
 }
@@ -161,13 +198,15 @@ static char *rewrite_build(void *ctx, const lh_snapshot *base, lh_err *err) {
 static int rewrite_once(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const lh_table_rewrite *rw,
                         lh_rewrite_result *out, lh_err *err) {
     int *touched = lh_calloc(s->nfiles + 1, sizeof *touched);
-    int64_t rows = s->nfiles ? plan_touched(t, conn, s, rw->predicate, touched, err) : 0;
+    viewed_names vn;
+    lh_random_hex(vn.tok, 8);
+    int64_t rows = s->nfiles ? plan_touched(t, conn, s, rw, &vn, touched, err) : 0;
     if (rows <= 0) {
         free(touched);
         return rows < 0 ? -1 : 1;
     }
     new_file nf = {0};
-    char *sel = rewrite_select(t, s, touched, rw);
+    char *sel = rewrite_select(t, s, touched, rw, &vn);
     int rc = table_parquet_write(t, conn, sel, (const char *const *)s->cluster_by, &nf, err);
     free(sel);
     if (rc == 0) rc = table_schema_check(s, &nf.schema, err);
@@ -203,7 +242,9 @@ int table_rewrite(lh_table *t, duckdb_connection conn, const lh_table_rewrite *r
         lh_snapshot *s = table_snapshot(t, -1, err);
         if (!s) break;
         out->attempts = attempt + 1;
-        int dvs = 0, dv_writes = table_dv_enabled(s); /* deletion vectors instead of rewrites (table_dv_write.c) */
+        /* deletion vectors instead of rewrites (table_dv_write.c) when the table
+         * enables them and the statement is not confined to a role's view */
+        int dvs = 0, dv_writes = table_dv_enabled(s) && !rw->view_select && !rw->view_filter;
         for (size_t i = 0; i < s->nfiles && !dv_writes; i++) dvs |= s->files[i].deletion_vector != NULL;
         if (s->npartition_columns > 0 || dvs || (s->column_mapping && strcmp(s->column_mapping, "none"))) {
             lh_err_set(err, LH_E_UNPROCESSABLE, "%s on tables with %s is not supported yet", rw->operation,

@@ -185,8 +185,8 @@ static void merge_rows(const lh_table_file *f, file_rows *fr) {
 }
 
 /* Finds the matching rows of s's files; the rows newly matched, or -1. */
-static int64_t plan_rows(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const char *predicate,
-                         file_rows *rows, lh_err *err) {
+static int64_t plan_rows(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const char *relation,
+                         const char *predicate, file_rows *rows, lh_err *err) {
     lh_strbuf sql = LH_STRBUF_INIT;
     sb_puts(&sql, "SELECT filename, file_row_number FROM read_parquet([");
     char **paths = lh_calloc(s->nfiles + 1, sizeof *paths);
@@ -197,8 +197,9 @@ static int64_t plan_rows(lh_table *t, duckdb_connection conn, const lh_snapshot 
         if (i) sb_putc(&sql, ',');
         sb_sql_str(&sql, paths[i]);
     }
-    sb_printf(&sql, "], filename = true, file_row_number = true, union_by_name = true, hive_partitioning = false) "
-                    "WHERE coalesce((%s), false) ORDER BY filename, file_row_number", predicate ? predicate : "true");
+    sb_puts(&sql, "], filename = true, file_row_number = true, union_by_name = true, hive_partitioning = false) AS ");
+    sb_sql_ident(&sql, relation ? relation : "lh_rows");
+    sb_printf(&sql, " WHERE coalesce((%s), false) ORDER BY filename, file_row_number", predicate ? predicate : "true");
     duckdb_result r;
     int64_t fresh = -1;
     if (duckdb_query(conn, sql.buf, &r) != DuckDBSuccess) {
@@ -241,8 +242,22 @@ static char *updated_rows_sql(lh_table *t, const lh_snapshot *s, const file_rows
     char *src = table_snapshot_select_sql(t, &sub);
     free(sub.files);
     lh_strbuf sb = LH_STRBUF_INIT;
-    table_update_projection(&sb, s, rw);
-    sb_printf(&sb, " FROM (%s) AS lh_rows WHERE coalesce((%s), false)", src, rw->predicate ? rw->predicate : "true");
+    sb_puts(&sb, "SELECT ");
+    for (size_t c = 0; c < s->ncolumns; c++) { /* every matched row is updated: no CASE needed */
+        const char *name = s->columns[c].name;
+        if (c) sb_puts(&sb, ", ");
+        size_t k = 0;
+        while (k < rw->nset && strcmp(rw->set_cols[k], name)) k++;
+        if (k < rw->nset) {
+            char *ty = table_duckdb_type(s->columns[c].type);
+            sb_printf(&sb, "CAST((%s) AS %s) AS ", rw->set_exprs[k], ty);
+            free(ty);
+        }
+        sb_sql_ident(&sb, name);
+    }
+    sb_printf(&sb, " FROM (%s) AS ", src);
+    sb_sql_ident(&sb, rw->relation ? rw->relation : "lh_rows");
+    sb_printf(&sb, " WHERE coalesce((%s), false)", rw->predicate ? rw->predicate : "true");
     free(src);
     return sb_steal(&sb);
 }
@@ -304,7 +319,7 @@ int table_dv_rewrite_once(lh_table *t, duckdb_connection conn, const lh_snapshot
     file_rows *rows = lh_calloc(s->nfiles + 1, sizeof *rows);
     json_t **dvs = lh_calloc(s->nfiles + 1, sizeof *dvs);
     char **dv_keys = lh_calloc(s->nfiles + 1, sizeof *dv_keys);
-    int64_t matched = s->nfiles ? plan_rows(t, conn, s, rw->predicate, rows, err) : 0;
+    int64_t matched = s->nfiles ? plan_rows(t, conn, s, rw->relation, rw->predicate, rows, err) : 0;
     int rc = matched < 0 ? -1 : matched == 0 ? 1 : 0;
     new_file nf = {0};
     if (rc == 0 && rw->nset > 0) {

@@ -151,9 +151,6 @@ int table_compact_commit(lh_table *t, duckdb_connection conn, const lh_snapshot 
 json_t *table_protocol_action(const json_t *properties);
 /* Copies properties (may be NULL) into conf. */
 void table_config_merge(json_t *conf, const json_t *properties);
-/* "SELECT <every column, those rw sets as CAST(CASE WHEN <predicate> THEN
- * <expr> ELSE col END AS <type>)>" of an UPDATE (table_dml.c). */
-void table_update_projection(lh_strbuf *sb, const lh_snapshot *s, const lh_table_rewrite *rw);
 /* One DELETE / UPDATE attempt with deletion vectors on snapshot s
  * (table_dv_write.c): 0 committed, 1 nothing matched, 2 lost a conflict
  * (err set: plan again), -1 other error. */

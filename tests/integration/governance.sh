@@ -96,6 +96,10 @@ sql k-read "SELECT * FROM read_parquet('x.parquet')"
 check "file functions are refused by name" grep -q "read_parquet" <<<"$OUT"
 sql k-read "SET threads = 1"
 check_eq "SET is admin-only (403)" "$CODE" 403
+sql k-read "EXPLAIN SELECT email FROM candidates WHERE state = 'CA'"
+check_eq "EXPLAIN of a statement the role may run (ADR 0244)" "$CODE $(echo "$OUT" | jq -r '.rows[0][0]')" "200 physical_plan"
+sql k-read "EXPLAIN ANALYZE SELECT count(*) FROM candidates"
+check_eq "EXPLAIN ANALYZE stays admin-only (403)" "$CODE" 403
 
 # AI-safe views join each role's schema with the role's policy on top
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-API-Key: k-write" "$LH_URL/catalog/views" \
@@ -226,6 +230,18 @@ cp "$LH_TMP/audit.bak" "$DATA/_access/audit.jsonl"
 awk 'NR==3{l3=$0; next} NR==4{print; print l3; next} {print}' "$LH_TMP/audit.bak" >"$DATA/_access/audit.jsonl"
 V=$(LAKEHOUSE_DATA=$DATA "$LH_BIN" audit verify)
 check "reordered records are reported" grep -q "seq 4 follows 2" <<<"$V"
+# a full rewrite: every record re-chained (sha256, no key: what a forger can compute) and the head too
+prev=0000000000000000000000000000000000000000000000000000000000000000; seq=0; : >"$DATA/_access/audit.jsonl"
+head -20 "$LH_TMP/audit.bak" | while IFS= read -r line; do
+  seq=$((seq + 1))
+  body=$(jq -cS --arg p "$prev" --argjson s "$seq" 'del(.hash) | .outcome = "ok" | .prev = $p | .seq = $s' <<<"$line")
+  prev=$(printf '%s%s' "$prev" "$body" | sha256sum | cut -c1-64)
+  printf '%s,"hash":"%s"}\n' "${body%\}}" "$prev" >>"$DATA/_access/audit.jsonl"
+  printf '%s %s\n' "$seq" "$prev" >"$DATA/_access/audit.head"
+done
+V=$(LAKEHOUSE_DATA=$DATA "$LH_BIN" audit verify); rc=$?
+check_eq "a full rewrite of log and head is reported (the chain is keyed)" "$rc:$(echo "$V" | jq .ok)" "1:false"
+check "…from its first record" grep -q "seq 1 was changed" <<<"$V"
 
 # ---- safe defaults ------------------------------------------------------------------------------
 D2=$LH_TMP/fresh

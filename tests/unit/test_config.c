@@ -181,6 +181,32 @@ static void test_file_errors(void **state) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) assert_load_fails(cases[i].toml, cases[i].want);
 }
 
+/* [[access.roles]] become the JSON shape of POST /access/roles (validated by the access
+ * module: unit/test_governance test_config_roles), each with its file:line. */
+static void test_access_roles(void **state) {
+    (void)state;
+    lh_err err = {0};
+    lh_config *c = config_load_string("[server]\nport = 1\n\n[[access.roles]]\nname = \"desk\"\nlevel = \"write\"\n"
+                                      "pii = { email = \"mask:hash\" }\nrow_filters = { placements = \"recruiter_id = 3\" }\n"
+                                      "[[access.roles]]\nname = \"viewer\"\n[access.roles.pii]\nssn = \"deny\"\n",
+                                      "test.toml", &err);
+    if (!c) fail_msg("%s", err.msg);
+    assert_int_equal(json_array_size(c->access.roles), 2);
+    json_t *want = json_loads("[{\"name\":\"desk\",\"level\":\"write\",\"pii\":{\"email\":\"mask:hash\"},"
+                              "\"row_filters\":{\"placements\":\"recruiter_id = 3\"}},"
+                              "{\"name\":\"viewer\",\"pii\":{\"ssn\":\"deny\"}}]", 0, NULL);
+    assert_true(json_equal(c->access.roles, want));
+    json_decref(want);
+    assert_string_equal(c->access.role_where[0], "test.toml:4");
+    assert_string_equal(c->access.role_where[1], "test.toml:9");
+    config_free(c);
+    assert_load_fails("[access]\nroles = \"desk\"\n", "test.toml:2: access.roles must be an array of tables");
+    assert_load_fails("[access]\nrole = 1\n", "test.toml:2: unknown key 'role' in [access]");
+    c = config_load_string("[server]\nport = 1\n", "test.toml", &err);
+    assert_null(c->access.roles); /* none: built-ins and roles.json only */
+    config_free(c);
+}
+
 static void test_env_overrides(void **state) {
     (void)state;
     setenv("LAKEHOUSE_PORT", "9999", 1);
@@ -298,6 +324,7 @@ int main(void) {
         cmocka_unit_test_setup(test_example_file_is_defaults, clear_env),
         cmocka_unit_test_setup(test_file_overrides, clear_env),
         cmocka_unit_test_setup(test_file_errors, clear_env),
+        cmocka_unit_test_setup(test_access_roles, clear_env),
         cmocka_unit_test_setup(test_env_overrides, clear_env),
         cmocka_unit_test_setup(test_env_api_keys, clear_env),
         cmocka_unit_test_setup(test_env_errors, clear_env),

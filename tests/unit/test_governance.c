@@ -3,14 +3,16 @@
  * access_authorize (hashed keys, API keys made/rotated/revoked, levels, the
  * failed-attempt limiter), SQL confined to a role's schema through
  * query_open_as (masks, denied columns, bypass attempts refused, concurrent
- * principals of different roles on one pool), the keyed mask matching an
- * HMAC-SHA256 computed here, reserved storage keys, and the audit chain.
+ * principals of different roles on one pool), the keyed mask matching a
+ * SipHash-2-4 computed here (and SipHash matching the reference vectors),
+ * reserved storage keys, and the audit chain.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@
 #include "access/access.h"
 #include "catalog/catalog.h"
 #include "common/config.h"
+#include "common/strbuf.h"
 #include "common/util.h"
 #include "query/query.h"
 #include "storage/storage.h"
@@ -85,6 +88,20 @@ static json_t *run_as(fixture *f, const lh_principal *who, const char *sql, lh_e
     lh_access_scope sc;
     if (access_scope(f->a, who, &sc, err) != 0) return NULL;
     return query_run_json_as(f->q, &sc.scope, sql, NULL, 0, 0, 0, err);
+}
+
+/* The deployment secret as the server keeps it: 64 hex digits in _access/mask.key. */
+static void read_secret(fixture *f, unsigned char out[32]) {
+    lh_err err = {0};
+    char *hex = NULL;
+    size_t len = 0;
+    assert_int_equal(storage_get(f->st, "_access/mask.key", &hex, &len, &err), 0);
+    for (int i = 0; i < 32; i++) {
+        unsigned v;
+        sscanf(hex + 2 * i, "%2x", &v);
+        out[i] = (unsigned char)v;
+    }
+    free(hex);
 }
 
 /* ---- principals and authorization ---------------------------------------------------- */
@@ -152,6 +169,59 @@ static void test_authorize(void **state) {
     config_free(cfg);
 }
 
+/* Custom roles from [[access.roles]]: the API's parser (a bad field names the file and line),
+ * keys may use them, their masks and row filters hold, the API cannot change them and they are
+ * not copied into roles.json (ADR 0243). */
+static void test_config_roles(void **state) {
+    fixture *f = *state;
+    lh_err err = {0};
+    lh_config *bad = config_load_string("[[access.roles]]\nname = \"desk\"\ncolour = \"red\"\n", "t.toml", &err);
+    assert_non_null(bad);
+    assert_int_equal(access_auth_configure(f->a, bad, &err), -1);
+    assert_non_null(strstr(err.msg, "t.toml:1: [[access.roles]]: unknown role field 'colour'"));
+    config_free(bad);
+    lh_err_clear(&err);
+    lh_config *cfg = config_load_string("[[access.roles]]\nname = \"desk\"\nlevel = \"write\"\n"
+                                        "max_sensitivity = \"confidential\"\npii_default = \"deny\"\n"
+                                        "pii = { email = \"mask:hash\", salary = \"mask:partial\" }\n"
+                                        "row_filters = { people = \"id = 2\" }\n"
+                                        "[[auth.keys]]\nkey = \"desk-key\"\nrole = \"desk\"\n",
+                                        "t.toml", &err);
+    assert_non_null(cfg);
+    if (access_auth_configure(f->a, cfg, &err) != 0) fail_msg("%s", err.msg);
+    lh_principal who;
+    assert_int_equal(access_authorize(f->a, "desk-key", "10.0.0.3", LH_LEVEL_WRITE, "write", &who, &err), 0);
+    assert_string_equal(who.role, "desk");
+    json_t *r = run_as(f, &who, "SELECT id, email, salary FROM people", &err);
+    if (!r) fail_msg("%s", err.msg);
+    json_t *rows = json_object_get(r, "rows");
+    assert_int_equal(json_array_size(rows), 1); /* the row filter */
+    assert_int_equal(json_integer_value(json_array_get(json_array_get(rows, 0), 0)), 2);
+    assert_int_equal(strlen(json_string_value(json_array_get(json_array_get(rows, 0), 1))), 16); /* hashed */
+    assert_int_equal(json_integer_value(json_array_get(json_array_get(rows, 0), 2)), 120000);   /* rounded */
+    json_decref(r);
+    assert_null(run_as(f, &who, "SELECT ssn FROM people", &err)); /* pii_default deny */
+    json_t *role = access_role_get(f->a, "desk", &err);
+    assert_string_equal(json_string_value(json_object_get(role, "source")), "config");
+    assert_null(access_role_put(f->a, role, NULL, &err)); /* GET's shape goes back in, but not over the config */
+    assert_int_equal(err.code, LH_E_CONFLICT);
+    json_decref(role);
+    assert_int_equal(access_role_delete(f->a, "desk", &err), -1);
+    assert_int_equal(err.code, LH_E_CONFLICT);
+    json_t *other = json_loads("{\"name\":\"other\",\"level\":\"read\"}", 0, NULL);
+    json_t *put = access_role_put(f->a, other, NULL, &err); /* roles.json gets API roles only */
+    assert_non_null(put);
+    json_decref(put);
+    json_decref(other);
+    char *stored = NULL;
+    size_t len = 0;
+    assert_int_equal(storage_get(f->st, "_access/roles.json", &stored, &len, &err), 0);
+    assert_non_null(strstr(stored, "\"other\""));
+    assert_null(strstr(stored, "\"desk\""));
+    free(stored);
+    config_free(cfg);
+}
+
 /* ---- confinement ---------------------------------------------------------------------------- */
 
 static void test_confined_sql(void **state) {
@@ -172,21 +242,15 @@ static void test_confined_sql(void **state) {
     json_t *row = json_array_get(json_object_get(r, "rows"), 0);
     const char *hashed = json_string_value(json_array_get(row, 0));
     unsigned char key[32];
-    char *hex = NULL;
-    size_t len = 0;
-    assert_int_equal(storage_get(f->st, "_access/mask.key", &hex, &len, &err), 0);
-    for (int i = 0; i < 32; i++) {
-        unsigned v;
-        sscanf(hex + 2 * i, "%2x", &v);
-        key[i] = (unsigned char)v;
-    }
-    free(hex);
+    read_secret(f, key);
     unsigned char md[32];
     unsigned int mdlen = 0;
-    HMAC(EVP_sha256(), key, 32, (const unsigned char *)"jane.doe@example.com", 20, md, &mdlen);
+    static const char label[] = "lakehouse mask: siphash-2-4"; /* the mask's key, derived (ADR 0241) */
+    HMAC(EVP_sha256(), key, 32, (const unsigned char *)label, sizeof label - 1, md, &mdlen);
+    uint64_t h = lh_siphash24(md, "jane.doe@example.com", 20);
     char want[17];
-    for (int i = 0; i < 8; i++) snprintf(want + 2 * i, 3, "%02x", md[i]);
-    assert_string_equal(hashed, want); /* keyed HMAC-SHA256, first 16 hex */
+    for (int i = 0; i < 8; i++) snprintf(want + 2 * i, 3, "%02x", (unsigned)(h >> (8 * i)) & 0xff);
+    assert_string_equal(hashed, want); /* keyed SipHash-2-4, its 8 bytes as hex */
     assert_int_equal(json_integer_value(json_array_get(row, 1)), 80000); /* pay rounded */
     json_decref(r);
 
@@ -197,7 +261,9 @@ static void test_confined_sql(void **state) {
         "SELECT * FROM 'tables/people/x.parquet'", "SELECT lh_mask_hash('jane.doe@example.com')",
         "WITH duckdb_views AS (SELECT * FROM duckdb_views) SELECT * FROM duckdb_views",
         "SELECT * FROM (SELECT 1) t WHERE EXISTS (SELECT * FROM main.people)", "SET threads = 1", "PRAGMA version",
-        "EXPLAIN SELECT 1", "SELECT * FROM lh_role_admin.people", "SELECT * FROM lh_role_analyst.people",
+        "EXPLAIN ANALYZE SELECT 1", "EXPLAIN (FORMAT json) SELECT 1", "EXPLAIN SELECT * FROM main.people",
+        "EXPLAIN SELECT ssn FROM people", "EXPLAIN PRAGMA version", "EXPLAIN SELECT * FROM read_parquet('x')",
+        "SELECT * FROM lh_role_admin.people", "SELECT * FROM lh_role_analyst.people",
         "SELECT * FROM query('SELECT 1')", "SELECT getenv('HOME')", "ATTACH ':memory:' AS x",
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
@@ -212,6 +278,7 @@ static void test_confined_sql(void **state) {
         "SELECT * FROM (SELECT upper(email) AS e FROM people) t", "SELECT email FROM people UNION SELECT 'x'",
         "SELECT CAST(salary AS VARCHAR) FROM people", "DESCRIBE people", "SELECT * FROM range(3)",
         "SELECT count(*) FROM people a JOIN people b ON a.email = b.email",
+        "EXPLAIN SELECT email FROM people WHERE id = 1", /* the plan of a statement the role may run (ADR 0244) */
     };
     for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++) {
         lh_err e = {0};
@@ -219,6 +286,13 @@ static void test_confined_sql(void **state) {
         if (!x) fail_msg("refused as analyst: %s (%s)", fine[i], e.msg);
         json_decref(x);
     }
+    json_t *plan = run_as(f, &ana, "EXPLAIN SELECT email FROM people", &err); /* binds to the masked view */
+    if (!plan) fail_msg("%s", err.msg);
+    char *text = json_dumps(plan, 0);
+    assert_non_null(strstr(text, "physical_plan"));
+    assert_null(strstr(text, "jane.doe"));
+    free(text);
+    json_decref(plan);
 }
 
 typedef struct {
@@ -243,6 +317,20 @@ static void *worker_main(void *arg) {
 }
 
 /* Admin and read principals share the pool; each always sees its own view. */
+/* SipHash-2-4 against the reference vectors (key 00..0f, message 00..n-1). */
+static void test_siphash_vectors(void **state) {
+    (void)state;
+    unsigned char key[16], msg[16];
+    for (int i = 0; i < 16; i++) key[i] = msg[i] = (unsigned char)i;
+    assert_true(lh_siphash24(key, msg, 0) == 0x726fdb47dd0e0e31ULL);
+    assert_true(lh_siphash24(key, msg, 1) == 0x74f839c593dc67fdULL);
+    assert_true(lh_siphash24(key, msg, 2) == 0x0d6c8009d9a94f5aULL);
+    assert_true(lh_siphash24(key, msg, 8) == 0x93f5f5799a932462ULL);
+    assert_true(lh_siphash24(key, msg, 15) == 0xa129ca6149be45e5ULL); /* the paper's example */
+    key[0] ^= 1;
+    assert_true(lh_siphash24(key, msg, 15) != 0xa129ca6149be45e5ULL);
+}
+
 static void test_concurrent_scopes(void **state) {
     fixture *f = *state;
     worker w[4] = {{f, "admin", 0}, {f, "read", 0}, {f, "admin", 0}, {f, "analyst", 0}};
@@ -295,13 +383,87 @@ static void test_audit_chain(void **state) {
     f->a = access_open(f->st, f->cat, f->q, &err); /* for teardown */
 }
 
+/* Rewrites the whole log and its head as chain(prev, body) -> hash says, each record's rows
+ * set to 0: what a forger would do. keyed: with the deployment's chain key, else unkeyed
+ * sha256 (as the chain was before ADR 0244). */
+static void forge_log(fixture *f, const unsigned char *key) {
+    lh_err err = {0};
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(storage_get(f->st, "_access/audit.jsonl", &text, &len, &err), 0);
+    lh_strbuf out = LH_STRBUF_INIT;
+    char prev[65] = "0000000000000000000000000000000000000000000000000000000000000000";
+    long long seq = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        json_t *rec = json_loads(line, 0, NULL);
+        assert_non_null(rec);
+        json_object_del(rec, "hash");
+        json_object_set_new(rec, "rows", json_integer(0));
+        json_object_set_new(rec, "prev", json_string(prev));
+        json_object_set_new(rec, "seq", json_integer(++seq));
+        char *body = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
+        size_t n = strlen(body);
+        unsigned char *msg = lh_malloc(64 + n), md[32];
+        memcpy(msg, prev, 64);
+        memcpy(msg + 64, body, n);
+        unsigned int mdlen = 0;
+        if (key) HMAC(EVP_sha256(), key, 32, msg, 64 + n, md, &mdlen);
+        else EVP_Digest(msg, 64 + n, md, &mdlen, EVP_sha256(), NULL);
+        free(msg);
+        for (int i = 0; i < 32; i++) snprintf(prev + 2 * i, 3, "%02x", md[i]);
+        body[n - 1] = 0;
+        sb_printf(&out, "%s,\"hash\":\"%s\"}\n", body, prev);
+        free(body);
+        json_decref(rec);
+    }
+    free(text);
+    assert_int_equal(storage_put(f->st, "_access/audit.jsonl", out.buf, out.len, NULL, &err), 0);
+    char head[96];
+    int hn = snprintf(head, sizeof head, "%lld %s\n", seq, prev);
+    assert_int_equal(storage_put(f->st, "_access/audit.head", head, (size_t)hn, NULL, &err), 0);
+    sb_free(&out);
+}
+
+/* A full rewrite of log and head (ADR 0244): without the chain key it is found; the same
+ * rewrite with the key verifies, so it is the key that makes the difference. */
+static void test_audit_full_rewrite(void **state) {
+    fixture *f = *state;
+    for (int i = 0; i < 4; i++) {
+        lh_access_audit_rec rec = {.caller = "c", .role = "read", .kind = "sql", .sql = "SELECT 1", .rows = i + 1,
+                                   .elapsed_ms = 1, .outcome = "denied"};
+        access_audit(f->a, &rec);
+    }
+    access_free(f->a);
+    f->a = NULL;
+    lh_err err = {0};
+    forge_log(f, NULL);
+    json_t *v = access_audit_verify(f->st, &err);
+    assert_false(json_is_true(json_object_get(v, "ok")));
+    char *dump = json_dumps(v, 0);
+    assert_non_null(strstr(dump, "seq 1 was changed"));
+    free(dump);
+    json_decref(v);
+    unsigned char secret[32], key[32];
+    read_secret(f, secret);
+    unsigned int klen = 0;
+    HMAC(EVP_sha256(), secret, 32, (const unsigned char *)"lakehouse audit chain", 21, key, &klen);
+    forge_log(f, key);
+    v = access_audit_verify(f->st, &err);
+    assert_true(json_is_true(json_object_get(v, "ok")));
+    json_decref(v);
+    f->a = access_open(f->st, f->cat, f->q, &err); /* for teardown */
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_authorize, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_roles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_confined_sql, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_scopes, setup, teardown),
         cmocka_unit_test(test_reserved_keys),
+        cmocka_unit_test(test_siphash_vectors),
         cmocka_unit_test_setup_teardown(test_audit_chain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_full_rewrite, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
