@@ -1,9 +1,10 @@
 /*
  * bm25.c — the BM25 keyword index (see bm25.h): build (tokenize every
  * chunk once, (term, row, tf) triples gathered in row order, then a
- * counting sort into CSR postings), search (score accumulation over the
- * query terms' postings, top k by a partial sort of the touched rows) and
- * the file format.
+ * counting sort into CSR postings), patch (a refresh's index: the kept
+ * rows' postings renumbered, the new rows tokenized, into the same counting
+ * sort), search (score accumulation over the query terms' postings, top k
+ * by a partial sort of the touched rows) and the file format.
  *
  * File (little-endian, as the machine writes it):
  *   "LHBM25v1" | u64 rows | u64 terms | u64 postings | u64 pool bytes
@@ -40,6 +41,7 @@ struct lh_bm25 {
     uint32_t *slots;      /* hash table of term ids + 1 (0 = empty) */
     size_t nslots;        /* power of two */
     char **stop;          /* NULL-terminated copy, or NULL */
+    size_t tokenized;     /* rows tokenized to make this index (0 when loaded) */
 };
 
 /* ---- the term table --------------------------------------------------------------------- */
@@ -116,50 +118,74 @@ typedef struct {
     uint32_t term, row, tf;
 } triple;
 
-lh_bm25 *bm25_build(const char *texts, const uint64_t *off, size_t n, const char *const *stop) {
-    lh_bm25 *b = lh_calloc(1, sizeof *b);
+/* An index being made: (term, row, tf) triples gathered in row order within
+ * each term, then a counting sort into CSR postings (builder_finish). */
+typedef struct {
+    lh_bm25 *b;
+    size_t tcap, pcap;    /* term table and pool capacities */
+    triple *tr;
+    size_t nt, ncap;
+    uint32_t *last_row;   /* per term: row + 1 of its last triple */
+    size_t *last_at;      /* ... and that triple's index */
+    size_t last_cap;
+} builder;
+
+static void builder_init(builder *bd, size_t n, char **stop) {
+    memset(bd, 0, sizeof *bd);
+    lh_bm25 *b = bd->b = lh_calloc(1, sizeof *b);
     b->n = n;
-    b->stop = stop_copy(stop);
+    b->stop = stop;
     b->doclen = lh_calloc(n ? n : 1, sizeof *b->doclen);
     b->nslots = 1024;
     b->slots = lh_calloc(b->nslots, sizeof *b->slots);
-    size_t tcap = 0, pcap = 0, ncap = 1024, nt = 0, last_cap = 0;
-    triple *tr = lh_malloc(ncap * sizeof *tr);
-    uint32_t *last_row = NULL; /* per term: row + 1 of its last triple */
-    size_t *last_at = NULL;    /* ... and that triple's index */
-    double total = 0;
-    for (size_t r = 0; r < n; r++) {
-        const char *t = texts + off[r];
-        lh_tok tk;
-        tok_init(&tk, t, strlen(t));
-        size_t len;
-        while ((len = tok_next(&tk)) > 0) {
-            if (tok_is_stopword((const char *const *)b->stop, tk.word)) continue;
-            uint32_t term = term_intern(b, &tcap, &pcap, tk.word, len);
-            if (term >= last_cap) {
-                size_t nc = last_cap ? last_cap : 1024;
-                while (nc <= term) nc *= 2;
-                last_row = lh_realloc(last_row, nc * sizeof *last_row);
-                last_at = lh_realloc(last_at, nc * sizeof *last_at);
-                memset(last_row + last_cap, 0, (nc - last_cap) * sizeof *last_row);
-                last_cap = nc;
-            }
-            b->doclen[r]++;
-            if (last_row[term] == r + 1) {
-                tr[last_at[term]].tf++;
-                continue;
-            }
-            if (nt == ncap) tr = lh_realloc(tr, (ncap *= 2) * sizeof *tr);
-            tr[nt] = (triple){term, (uint32_t)r, 1};
-            last_row[term] = (uint32_t)r + 1;
-            last_at[term] = nt++;
+    bd->ncap = 1024;
+    bd->tr = lh_malloc(bd->ncap * sizeof *bd->tr);
+}
+
+static void builder_push(builder *bd, uint32_t term, uint32_t row, uint32_t tf) {
+    if (bd->nt == bd->ncap) bd->tr = lh_realloc(bd->tr, (bd->ncap *= 2) * sizeof *bd->tr);
+    bd->tr[bd->nt++] = (triple){term, row, tf};
+}
+
+/* Tokenizes text as row r (rows in ascending order, none given twice). */
+static void builder_add_text(builder *bd, uint32_t r, const char *text) {
+    lh_bm25 *b = bd->b;
+    lh_tok tk;
+    tok_init(&tk, text, strlen(text));
+    size_t len;
+    while ((len = tok_next(&tk)) > 0) {
+        if (tok_is_stopword((const char *const *)b->stop, tk.word)) continue;
+        uint32_t term = term_intern(b, &bd->tcap, &bd->pcap, tk.word, len);
+        if (term >= bd->last_cap) {
+            size_t nc = bd->last_cap ? bd->last_cap : 1024;
+            while (nc <= term) nc *= 2;
+            bd->last_row = lh_realloc(bd->last_row, nc * sizeof *bd->last_row);
+            bd->last_at = lh_realloc(bd->last_at, nc * sizeof *bd->last_at);
+            memset(bd->last_row + bd->last_cap, 0, (nc - bd->last_cap) * sizeof *bd->last_row);
+            bd->last_cap = nc;
         }
-        total += b->doclen[r];
+        b->doclen[r]++;
+        if (bd->last_row[term] == r + 1) {
+            bd->tr[bd->last_at[term]].tf++;
+            continue;
+        }
+        bd->last_row[term] = r + 1;
+        bd->last_at[term] = bd->nt;
+        builder_push(bd, term, r, 1);
     }
-    free(last_row);
-    free(last_at);
-    b->avgdl = n ? total / (double)n : 0;
-    /* counting sort by term; rows stay ascending inside each term */
+    bd->b->tokenized++;
+}
+
+/* The index: postings sorted by term (stable, so rows stay ascending). */
+static lh_bm25 *builder_finish(builder *bd) {
+    lh_bm25 *b = bd->b;
+    size_t nt = bd->nt;
+    triple *tr = bd->tr;
+    free(bd->last_row);
+    free(bd->last_at);
+    double total = 0;
+    for (size_t r = 0; r < b->n; r++) total += b->doclen[r];
+    b->avgdl = b->n ? total / (double)b->n : 0;
     b->nposts = nt;
     b->post_start = lh_calloc(b->nterms + 1, sizeof *b->post_start);
     for (size_t i = 0; i < nt; i++) b->post_start[tr[i].term + 1]++;
@@ -176,6 +202,54 @@ lh_bm25 *bm25_build(const char *texts, const uint64_t *off, size_t n, const char
     free(fill);
     free(tr);
     return b;
+}
+
+lh_bm25 *bm25_build(const char *texts, const uint64_t *off, size_t n, const char *const *stop) {
+    builder bd;
+    builder_init(&bd, n, stop_copy(stop));
+    for (size_t r = 0; r < n; r++) builder_add_text(&bd, (uint32_t)r, texts + off[r]);
+    return builder_finish(&bd);
+}
+
+/* Whether the NULL-terminated lists hold the same words in the same order. */
+static int stop_equal(char *const *a, const char *const *b) {
+    size_t i = 0;
+    for (; a && b && a[i] && b[i]; i++)
+        if (strcmp(a[i], b[i])) return 0;
+    return (!a || !a[i]) && (!b || !b[i]);
+}
+
+/* Whether row_map sends old's rows, in order, onto exactly rows 0..first_new. */
+static int row_map_valid(const lh_bm25 *old, const uint32_t *row_map, size_t first_new) {
+    size_t kept = 0;
+    for (size_t r = 0; r < old->n; r++) {
+        if (row_map[r] == BM25_ROW_GONE) continue;
+        if (row_map[r] != kept) return 0;
+        kept++;
+    }
+    return kept == first_new;
+}
+
+lh_bm25 *bm25_patch(const lh_bm25 *old, const uint32_t *row_map, size_t n, size_t first_new, const char *texts,
+                    const uint64_t *off, const char *const *stop) {
+    if (first_new > n || !stop_equal(old->stop, stop) || !row_map_valid(old, row_map, first_new)) return NULL;
+    builder bd;
+    builder_init(&bd, n, stop_copy(stop));
+    lh_bm25 *b = bd.b;
+    for (size_t r = 0; r < old->n; r++)
+        if (row_map[r] != BM25_ROW_GONE) b->doclen[row_map[r]] = old->doclen[r];
+    /* the kept rows' postings, renumbered term by term; a term no kept row holds is dropped */
+    for (size_t t = 0; t < old->nterms; t++) {
+        uint32_t id = UINT32_MAX;
+        for (uint64_t p = old->post_start[t]; p < old->post_start[t + 1]; p++) {
+            uint32_t r = row_map[old->post_row[p]];
+            if (r == BM25_ROW_GONE) continue;
+            if (id == UINT32_MAX) id = term_intern(b, &bd.tcap, &bd.pcap, old->pool + old->term_off[t], old->term_len[t]);
+            builder_push(&bd, id, r, old->post_tf[p]);
+        }
+    }
+    for (size_t r = first_new; r < n; r++) builder_add_text(&bd, (uint32_t)r, texts + off[r]);
+    return builder_finish(&bd);
 }
 
 void bm25_free(lh_bm25 *b) {
@@ -195,6 +269,7 @@ void bm25_free(lh_bm25 *b) {
 
 size_t bm25_rows(const lh_bm25 *b) { return b->n; }
 size_t bm25_terms(const lh_bm25 *b) { return b->nterms; }
+size_t bm25_tokenized_rows(const lh_bm25 *b) { return b->tokenized; }
 
 size_t bm25_memory_bytes(const lh_bm25 *b) {
     return sizeof *b + b->n * sizeof *b->doclen + b->pool_len +

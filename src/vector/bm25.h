@@ -33,6 +33,18 @@ typedef struct lh_bm25 lh_bm25;
 lh_bm25 *bm25_build(const char *texts, const uint64_t *off, size_t n, const char *const *stop);
 void bm25_free(lh_bm25 *b);
 
+#define BM25_ROW_GONE UINT32_MAX
+/* The index of n rows made from old's without re-tokenizing its rows:
+ * row_map[r] (for each of old's rows) is r's row in the new index, or
+ * BM25_ROW_GONE for a removed row (its postings are dropped, and terms no
+ * other row holds with them); the kept rows must keep their order and be
+ * exactly rows 0..first_new. Rows first_new..n are new: texts + off[i] are
+ * tokenized as bm25_build would. Document lengths, counts and avgdl follow.
+ * Searches answer as on bm25_build over all n texts. NULL when the map is not
+ * of that shape or stop differs from old's list (then build instead). */
+lh_bm25 *bm25_patch(const lh_bm25 *old, const uint32_t *row_map, size_t n, size_t first_new, const char *texts,
+                    const uint64_t *off, const char *const *stop);
+
 /* Top k chunks for query, best first (ties by row), among the rows whose
  * bit is set in allowed (NULL = all rows). cover (may be NULL) receives,
  * per hit, how many query terms the chunk holds; *nterms (may be NULL) the
@@ -49,6 +61,8 @@ lh_bm25 *bm25_load(const char *path, size_t n, const char *const *stop, lh_err *
 
 size_t bm25_rows(const lh_bm25 *b);
 size_t bm25_terms(const lh_bm25 *b);
+/* Rows tokenized to make b: n for bm25_build, the new rows for bm25_patch, 0 for bm25_load. */
+size_t bm25_tokenized_rows(const lh_bm25 *b);
 size_t bm25_memory_bytes(const lh_bm25 *b);
 
 #endif

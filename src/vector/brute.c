@@ -174,6 +174,7 @@ static int brute_hit_cmp(const void *a, const void *b) {
 typedef struct {
     const float *matrix;
     const float *q;
+    const uint64_t *allowed; /* NULL = every row */
     int dims;
     size_t lo, hi;
     brute_heap heap;
@@ -182,36 +183,37 @@ typedef struct {
 static void *brute_scan_range(void *arg) {
     brute_task *t = arg;
     vec_dot_fn dot = vec_dot_kernel();
-    const float *row = t->matrix + t->lo * (size_t)t->dims;
-    for (size_t i = t->lo; i < t->hi; i++, row += t->dims) {
-        float s = dot(t->q, row, t->dims);
+    for (size_t i = t->lo; i < t->hi; i++) {
+        if (t->allowed && !(t->allowed[i >> 6] >> (i & 63) & 1)) continue;
+        float s = dot(t->q, t->matrix + i * (size_t)t->dims, t->dims);
         if (t->heap.len < t->heap.cap || s >= t->heap.h[0].score)
             brute_heap_offer(&t->heap, (lh_hit){(uint32_t)i, s});
     }
     return NULL;
 }
 
-static int brute_worker_count(size_t n, int dims, int threads) {
+/* Workers for scanning rows x dims floats. */
+static int brute_worker_count(size_t rows, int dims, int threads) {
     if (threads <= 0) threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1) threads = 1;
     if (threads > 64) threads = 64;
     /* a thread costs tens of microseconds: give each at least ~256K floats */
-    size_t most = (n * (size_t)dims) / (256u * 1024u);
+    size_t most = (rows * (size_t)dims) / (256u * 1024u);
     if (most < 1) most = 1;
     if ((size_t)threads > most) threads = (int)most;
     return threads;
 }
 
-int brute_topk(const float *matrix, size_t n, int dims, const float *q, int k, int threads,
-               lh_hit *out) {
-    if (k <= 0 || n == 0 || dims <= 0 || !matrix || !q || !out) return 0;
+/* The scan behind both entry points: rows split evenly among nt workers
+ * (the calling thread is one), each keeping its own top k, merged. */
+static int brute_scan(const float *matrix, size_t n, int dims, const float *q, int k, const uint64_t *allowed,
+                      int nt, lh_hit *out) {
     if ((size_t)k > n) k = (int)n;
-    int nt = brute_worker_count(n, dims, threads);
     brute_task *tasks = lh_calloc((size_t)nt, sizeof *tasks);
     lh_hit *pool = lh_malloc((size_t)nt * (size_t)k * sizeof *pool);
     pthread_t *tids = lh_calloc((size_t)nt, sizeof *tids);
     for (int t = 0; t < nt; t++) {
-        tasks[t] = (brute_task){matrix, q, dims, n * (size_t)t / (size_t)nt,
+        tasks[t] = (brute_task){matrix, q, allowed, dims, n * (size_t)t / (size_t)nt,
                                 n * (size_t)(t + 1) / (size_t)nt, {pool + (size_t)t * k, 0, k}};
     }
     int started = 1;  /* task 0 runs on the calling thread */
@@ -235,20 +237,17 @@ int brute_topk(const float *matrix, size_t n, int dims, const float *q, int k, i
     return got;
 }
 
+int brute_topk(const float *matrix, size_t n, int dims, const float *q, int k, int threads,
+               lh_hit *out) {
+    if (k <= 0 || n == 0 || dims <= 0 || !matrix || !q || !out) return 0;
+    return brute_scan(matrix, n, dims, q, k, NULL, brute_worker_count(n, dims, threads), out);
+}
+
 int brute_topk_allowed(const float *matrix, size_t n, int dims, const float *q, int k, const uint64_t *allowed,
-                       lh_hit *out) {
+                       int threads, lh_hit *out) {
     if (k <= 0 || n == 0 || dims <= 0 || !matrix || !q || !out || !allowed) return 0;
-    brute_heap hp = {lh_malloc((size_t)k * sizeof *hp.h), 0, k};
-    vec_dot_fn dot = vec_dot_kernel();
-    for (size_t w = 0; w < (n + 63) / 64; w++)
-        for (uint64_t bits = allowed[w]; bits; bits &= bits - 1) {
-            size_t i = w * 64 + (size_t)__builtin_ctzll(bits);
-            if (i >= n) break;
-            float s = dot(q, matrix + i * (size_t)dims, dims);
-            if (hp.len < hp.cap || s >= hp.h[0].score) brute_heap_offer(&hp, (lh_hit){(uint32_t)i, s});
-        }
-    qsort(hp.h, (size_t)hp.len, sizeof *hp.h, brute_hit_cmp);
-    memcpy(out, hp.h, (size_t)hp.len * sizeof *out);
-    free(hp.h);
-    return hp.len;
+    size_t rows = 0;
+    for (size_t w = 0; w < n / 64; w++) rows += (size_t)__builtin_popcountll(allowed[w]);
+    for (size_t i = n / 64 * 64; i < n; i++) rows += allowed[i >> 6] >> (i & 63) & 1;
+    return brute_scan(matrix, n, dims, q, k, allowed, brute_worker_count(rows, dims, threads), out);
 }

@@ -46,10 +46,10 @@ int vec_has_avx512(void);
 int brute_topk(const float *matrix, size_t n, int dims, const float *q, int k, int threads,
                lh_hit *out);
 
-/* Exact top-k among the rows whose bit is set in allowed (n bits), on the
- * calling thread: for filtered searches over a small allowed set. */
+/* Exact top-k among the rows whose bit is set in allowed (n bits), with
+ * workers as brute_topk would use for that many rows: for filtered searches. */
 int brute_topk_allowed(const float *matrix, size_t n, int dims, const float *q, int k, const uint64_t *allowed,
-                       lh_hit *out);
+                       int threads, lh_hit *out);
 
 /* 1 when hit a ranks before hit b (higher score, then lower id). */
 static inline int lh_hit_before(lh_hit a, lh_hit b) {

@@ -223,12 +223,14 @@ static inline hnsw_cand hnsw_cand_pop(hnsw_scratch *s) {
     return top;
 }
 
-/* Adds x to the bounded max-heap of results, dropping the worst past ef. */
+/* Adds x to the bounded max-heap of results, dropping the worst past ef:
+ * once full, x replaces the worst when it ranks before it (one sift). */
 static inline void hnsw_res_offer(hnsw_scratch *s, hnsw_cand x, size_t ef) {
-    s->res[s->nres] = x;
-    hnsw_heap_up(s->res, s->nres++, 1);
-    if (s->nres > ef) {
-        s->res[0] = s->res[--s->nres];
+    if (s->nres < ef) {
+        s->res[s->nres] = x;
+        hnsw_heap_up(s->res, s->nres++, 1);
+    } else if (hnsw_cand_less(x, s->res[0])) {
+        s->res[0] = x;
         hnsw_heap_down(s->res, s->nres, 0, 1);
     }
 }
@@ -351,40 +353,57 @@ static inline int hnsw_allowed(const uint64_t *allowed, uint32_t id) {
     return !allowed || (allowed[id >> 6] >> (id & 63) & 1);
 }
 
-/* Visits id once: pushes it as a candidate when it may improve the results
- * and offers it to them when allowed. */
-static inline void hnsw_visit(const lh_hnsw *h, hnsw_scratch *s, const float *q, uint32_t id, size_t ef,
-                              const uint64_t *allowed) {
-    if (s->tags[id] == s->gen) return;
+/* Offers id at distance d (not yet visited, now marked): a candidate when
+ * it may improve the results, a result when allowed. */
+static inline void hnsw_offer(hnsw_scratch *s, uint32_t id, float d, size_t ef, const uint64_t *allowed) {
     s->tags[id] = s->gen;
-    float d = hnsw_dist(h, q, id);
     if (s->nres < ef || d < s->res[0].d) {
         hnsw_cand_push(s, (hnsw_cand){d, id});
         if (hnsw_allowed(allowed, id)) hnsw_res_offer(s, (hnsw_cand){d, id}, ef);
     }
 }
 
-/* Layer-0 beam search from several entry points; only allowed nodes enter
- * the results, every node may be walked through. */
+/* Layer-0 beam search from several entry points (eps[i] at distance epd[i],
+ * visited once each); only allowed nodes enter the results, every node may
+ * be walked through. Each expansion first gathers the unvisited neighbours
+ * and prefetches their vectors, then measures them. */
 static size_t hnsw_search_layer0_ex(const lh_hnsw *h, hnsw_scratch *s, const float *q, const uint32_t *eps,
-                                    size_t neps, size_t ef, const uint64_t *allowed) {
+                                    const float *epd, size_t neps, size_t ef, const uint64_t *allowed) {
     if (s->res_cap < ef + 1) {
         while (s->res_cap < ef + 1) s->res_cap *= 2;
         s->res = lh_realloc(s->res, s->res_cap * sizeof *s->res);
     }
     hnsw_visited_reset(s);
     s->ncand = s->nres = 0;
-    for (size_t i = 0; i < neps; i++) hnsw_visit(h, s, q, eps[i], ef, allowed);
+    for (size_t i = 0; i < neps; i++)
+        if (s->tags[eps[i]] != s->gen) hnsw_offer(s, eps[i], epd[i], ef, allowed);
     while (s->ncand > 0) {
         hnsw_cand c = hnsw_cand_pop(s);
         if (s->nres >= ef && c.d > s->res[0].d) break;
         const uint32_t *lk = hnsw_links(h, c.id, 0);
-        for (uint32_t j = 1; j <= lk[0]; j++) {
-            if (j < lk[0]) hnsw_prefetch_vec(h, lk[j + 1]);
-            hnsw_visit(h, s, q, lk[j], ef, allowed);
+        if (s->ncand > 0) __builtin_prefetch(hnsw_links(h, s->cand[0].id, 0), 0, 3);
+        size_t nu = hnsw_take_unvisited(s, lk);
+        for (size_t u = 0; u < nu; u++) hnsw_prefetch_vec(h, s->ids[u]);
+        for (size_t u = 0; u < nu; u++) {
+            uint32_t id = s->ids[u];
+            float d = hnsw_dist(h, q, id);
+            if (s->nres < ef || d < s->res[0].d) {
+                hnsw_cand_push(s, (hnsw_cand){d, id});
+                if (hnsw_allowed(allowed, id)) hnsw_res_offer(s, (hnsw_cand){d, id}, ef);
+            }
         }
     }
     return s->nres;
+}
+
+/* The result rank the widening check looks at: the k-th, but no deeper than
+ * where the best of nsample random rows (among nrows) would be expected to
+ * rank by chance divided by 8 — deeper, a perfect walk would still often
+ * have a sampled row beat it, and widen for nothing (hybrid asks for 50). */
+static size_t hnsw_check_rank(size_t k, size_t nrows, size_t nsample) {
+    size_t r = nsample ? nrows / (8 * nsample) : k;
+    if (r < 2) r = 2;
+    return r < k ? r : k;
 }
 
 int hnsw_search_ex(const lh_hnsw *h, const float *q, int k, int ef, const uint32_t *seeds, size_t nseeds,
@@ -394,39 +413,57 @@ int hnsw_search_ex(const lh_hnsw *h, const float *q, int k, int ef, const uint32
     if (efs < (size_t)k) efs = (size_t)k;
     /* entry points: the greedy descent's, the caller's seeds, and a fixed
      * stride sample of layer 0 — which also measures how close a random
-     * row is to the query */
+     * allowed row is to the query */
     size_t nsample = HNSW_SAMPLE_SEEDS < h->n ? HNSW_SAMPLE_SEEDS : h->n;
-    uint32_t *eps = lh_malloc((1 + nseeds + nsample) * sizeof *eps);
-    size_t neps = 0;
+    size_t cap = 1 + nseeds + nsample;
+    uint32_t *eps = lh_malloc(cap * sizeof *eps);
+    float *epd = lh_malloc(cap * sizeof *epd);
+    size_t neps = 0, nallowed_sample = 0;
     uint32_t ep = h->entry;
-    float epd = hnsw_dist(h, q, ep);
-    for (int l = h->max_level; l > 0; l--) hnsw_greedy(h, q, l, &ep, &epd);
-    eps[neps++] = ep;
+    float d0 = hnsw_dist(h, q, ep);
+    for (int l = h->max_level; l > 0; l--) hnsw_greedy(h, q, l, &ep, &d0);
+    eps[neps] = ep;
+    epd[neps++] = d0;
     for (size_t i = 0; i < nseeds; i++)
-        if (seeds[i] < h->n) eps[neps++] = seeds[i];
+        if (seeds[i] < h->n) {
+            eps[neps] = seeds[i];
+            epd[neps++] = hnsw_dist(h, q, seeds[i]);
+        }
     float sample_best = INFINITY;
     for (size_t i = 0; i < nsample; i++) {
         uint32_t id = (uint32_t)(i * h->n / nsample);
         float d = hnsw_dist(h, q, id);
-        if (d < sample_best) sample_best = d;
-        eps[neps++] = id;
+        if (hnsw_allowed(allowed, id)) {
+            nallowed_sample++;
+            if (d < sample_best) sample_best = d;
+        }
+        eps[neps] = id;
+        epd[neps++] = d;
     }
+    size_t nrows = h->n;
+    if (allowed && nsample) nrows = h->n * nallowed_sample / nsample; /* an estimate of the allowed rows */
+    size_t rank = hnsw_check_rank((size_t)k, nrows, nallowed_sample);
     hnsw_scratch *s = hnsw_pool_acquire(h);
-    size_t nr = hnsw_search_layer0_ex(h, s, q, eps, neps, efs, allowed);
-    /* A query far from every cluster: when the k-th result is no closer than
-     * the best of the random sample, the walk had no gradient to follow —
-     * widen the beam (4x, then 16x) instead of answering from one region. */
+    size_t nr = hnsw_search_layer0_ex(h, s, q, eps, epd, neps, efs, allowed);
+    /* A query far from every cluster: when the result at that rank is no
+     * closer than the best allowed row of the random sample, the walk had no
+     * gradient to follow — widen the beam (4x, then 16x) instead of
+     * answering from one region. */
+    int sorted = 0;
     for (int widen = 0; widen < 2 && nr > 0; widen++) {
         hnsw_cand_sort(s->res, nr);
-        float kth = s->res[(nr < (size_t)k ? nr : (size_t)k) - 1].d;
-        if (kth < sample_best && nr >= (size_t)k) break;
+        sorted = 1;
+        float at = s->res[(nr < rank ? nr : rank) - 1].d;
+        if (at < sample_best && nr >= (size_t)k) break;
         efs *= 4;
-        nr = hnsw_search_layer0_ex(h, s, q, eps, neps, efs, allowed);
+        nr = hnsw_search_layer0_ex(h, s, q, eps, epd, neps, efs, allowed);
+        sorted = 0;
     }
-    hnsw_cand_sort(s->res, nr);
+    if (!sorted) hnsw_cand_sort(s->res, nr);
     int got = nr < (size_t)k ? (int)nr : k;
     for (int i = 0; i < got; i++) out[i] = (lh_hit){s->res[i].id, -s->res[i].d};
     hnsw_pool_release(h, s);
     free(eps);
+    free(epd);
     return got;
 }

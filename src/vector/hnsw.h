@@ -63,11 +63,13 @@ int hnsw_search(const lh_hnsw *h, const float *q, int k, int ef, lh_hit *out);
 /* The search the index service uses: like hnsw_search, but the layer-0
  * walk starts from the greedy descent's node, the caller's seeds (ids < n;
  * e.g. keyword hits) and a fixed stride sample of HNSW_SAMPLE_SEEDS nodes.
- * The sample also measures the noise floor: when the k-th result found is
- * no closer than the best sampled node (a query far from every cluster,
- * where the walk has no gradient to follow), the beam is widened 4x, at
- * most twice. When allowed is not NULL (a bitmap of n bits) only allowed
- * nodes enter the results while every node may be walked through.
+ * The sample also measures the noise floor: when the result at rank
+ * min(k, max(2, allowed rows / (8 * allowed samples))) is no closer than the
+ * best allowed sampled node (a query far from every cluster, where the walk
+ * has no gradient to follow), the beam is widened 4x, at most twice (deeper
+ * ranks would lose to a random sample by chance; ADR 0265). When allowed is
+ * not NULL (a bitmap of n bits) only allowed nodes enter the results while
+ * every node may be walked through.
  * Returns up to k allowed hits. */
 #define HNSW_SAMPLE_SEEDS 64
 int hnsw_search_ex(const lh_hnsw *h, const float *q, int k, int ef, const uint32_t *seeds, size_t nseeds,

@@ -79,7 +79,9 @@ static int snap_graph(lh_vindex *vx, json_t *meta, vsnap *s, lh_err *err) {
     return 0;
 }
 
-vsnap *vsnap_load(lh_vindex *vx, const json_t *meta_in, lh_err *err) {
+vsnap *vsnap_load(lh_vindex *vx, const json_t *meta_in, lh_err *err) { return vsnap_load_after(vx, meta_in, NULL, err); }
+
+vsnap *vsnap_load_after(lh_vindex *vx, const json_t *meta_in, const vsnap *base, lh_err *err) {
     json_t *meta = json_deep_copy(meta_in);
     const char *name = json_string_value(json_object_get(meta, "name"));
     vsnap *s = lh_calloc(1, sizeof *s);
@@ -109,7 +111,7 @@ vsnap *vsnap_load(lh_vindex *vx, const json_t *meta_in, lh_err *err) {
         }
         LOG_INFO("vector index %s: %zu vectors x %d dims loaded in %.0f ms", name, s->n, s->dims,
                  (lh_mono_s() - t0) * 1000);
-        if (snap_graph(vx, meta, s, err) != 0 || vsnap_keyword(vx, meta, s, err) != 0) goto fail;
+        if (snap_graph(vx, meta, s, err) != 0 || vsnap_keyword(vx, meta, s, base ? vsnap_rows(base) : NULL, err) != 0) goto fail;
     }
     s->meta = meta;
     return s;
@@ -183,6 +185,20 @@ static json_t *meta_new(vbuild *b, const char *file, int64_t vectors, int64_t do
     return m;
 }
 
+/* The claimed entry's loaded snapshot when it is the refresh's base
+ * generation (held; caller releases), else NULL: its keyword index is
+ * patched rather than the new one built from scratch. */
+static vsnap *base_snap_hold(vbuild *b) {
+    if (!b->refresh || !b->base_meta || !b->entry) return NULL;
+    int64_t gen = json_integer_value(json_object_get(b->base_meta, "generation"));
+    pthread_mutex_lock(&b->vx->mu);
+    vsnap *s = b->entry->snap;
+    if (s && json_integer_value(json_object_get(s->meta, "generation")) == gen) atomic_fetch_add(&s->refs, 1);
+    else s = NULL;
+    pthread_mutex_unlock(&b->vx->mu);
+    return s;
+}
+
 /* Merges, builds the snapshot, writes meta.json and swaps. */
 static json_t *commit_generation(vbuild *b, double t0, lh_err *err) {
     duckdb_connection conn;
@@ -218,7 +234,9 @@ static json_t *commit_generation(vbuild *b, double t0, lh_err *err) {
     if (rc == 0) rc = vx_publish(b->vx, b->index, file, path, err); /* before meta.json names it */
     if (rc != 0) goto done;
     meta = meta_new(b, file, vectors, docs);
-    s = vsnap_load(b->vx, meta, err);
+    vsnap *base = base_snap_hold(b);
+    s = vsnap_load_after(b->vx, meta, base, err);
+    vsnap_release(base);
     if (!s) goto done;
     json_decref(meta);
     meta = json_deep_copy(s->meta); /* with the hnsw record */
@@ -231,6 +249,9 @@ static json_t *commit_generation(vbuild *b, double t0, lh_err *err) {
                     "vectors", (json_int_t)vectors, "docs", (json_int_t)docs, "resumed", b->resumed,
                     "resumed_from_docs", (json_int_t)b->resumed_docs, "hnsw_state", s->hnsw_state,
                     "generation", (json_int_t)b->target_gen);
+    json_t *kw = json_object_get(meta, "keyword");
+    json_object_set_new(out, "keyword", json_pack("{s:O?, s:O?}", "made", json_object_get(kw, "made"),
+                                                  "tokenized_chunks", json_object_get(kw, "tokenized_chunks")));
     json_object_set_new(out, "elapsed_ms", json_integer((json_int_t)((lh_mono_s() - t0) * 1000)));
     vx_unclaim(b->vx, b->entry, meta, s); /* the swap: searches see the new generation from here */
     b->entry = NULL;

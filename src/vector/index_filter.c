@@ -5,13 +5,17 @@
  * The predicate is checked to be one expression (no ';', no comments,
  * parentheses balanced outside quotes, so it cannot close the WHERE it is
  * put in), then DuckDB evaluates
- *     SELECT DISTINCT CAST(<id_column> AS VARCHAR) FROM <dataset> WHERE (<filter>)
+ *     SELECT list(CAST(<id_column> AS VARCHAR)) FROM <dataset> WHERE (<filter>)
+ * (string_agg(…, ',') instead of list for integer ids)
  * — through the query engine as the caller when the service has one
  * (query_run_json_as with the caller's scope: the role's views, masked and
  * row-filtered, and the user-SQL guard), else on the service's own engine
  * over the dataset's current snapshot (unit tests).
  * DuckDB's parse and bind errors come back as 400s naming the filter.
- * The ids are then mapped to rows through the snapshot's doc-id index.
+ * The ids are then mapped to rows through the snapshot's doc-id index; an
+ * id listed twice sets the same bits, so the query asks for no DISTINCT
+ * (DuckDB's DISTINCT aggregate over strings cost ~4x the scan itself) and
+ * the allowed count is the bitmap's popcount.
  *
  * The last FILTER_CACHE bitmaps are kept, keyed by (index, generation,
  * catalog version, caller scope — schema and session variables —, filter
@@ -126,32 +130,50 @@ int vfilter_check(const char *f, lh_err *err) {
     return 0;
 }
 
-static void allow(const vsnap *s, const char *id, uint64_t *bits, size_t *count) {
-    if (id) *count += vsnap_allow_id(s, id, bits);
+static void allow(const vsnap *s, const char *id, uint64_t *bits) {
+    if (id) vsnap_allow_id(s, id, bits);
 }
 
-/* Through the query engine, as the caller: one row holding the list of ids. */
+static size_t bits_count(const uint64_t *bits, size_t words) {
+    size_t n = 0;
+    for (size_t i = 0; i < words; i++) n += (size_t)__builtin_popcountll(bits[i]);
+    return n;
+}
+
+/* Allows each id of a comma-separated list (integer ids: no id holds a comma). */
+static void allow_joined(const vsnap *s, const char *joined, uint64_t *bits) {
+    char *buf = lh_strdup(joined), *save = NULL;
+    for (char *id = strtok_r(buf, ",", &save); id; id = strtok_r(NULL, ",", &save)) allow(s, id, bits);
+    free(buf);
+}
+
+/* Through the query engine, as the caller: one row holding the ids — one
+ * comma-joined string for integer ids (rendering one string is ~2x cheaper
+ * than a JSON list of 4,500), else a list. */
 static int ids_via_query(lh_vindex *vx, const vsnap *s, const char *from, const char *idc, const char *filter,
-                         const lh_query_scope *scope, uint64_t *bits, size_t *count, lh_err *err) {
-    char *sql = lh_asprintf("SELECT list(DISTINCT CAST(%s AS VARCHAR)) AS ids FROM %s WHERE (%s)", idc, from, filter);
+                         int int_ids, const lh_query_scope *scope, uint64_t *bits, lh_err *err) {
+    char *sql = int_ids ? lh_asprintf("SELECT string_agg(CAST(%s AS VARCHAR), ',') AS ids FROM %s WHERE (%s)", idc,
+                                      from, filter)
+                        : lh_asprintf("SELECT list(CAST(%s AS VARCHAR)) AS ids FROM %s WHERE (%s)", idc, from, filter);
     json_t *res = query_run_json_as(vx->cfg.query, scope, sql, NULL, 0, 1, 0, err);
     free(sql);
     if (!res) return -1;
     json_t *ids = json_array_get(json_array_get(json_object_get(res, "rows"), 0), 0);
     size_t i;
     json_t *v;
-    json_array_foreach(ids, i, v) allow(s, json_string_value(v), bits, count);
+    if (json_is_string(ids)) allow_joined(s, json_string_value(ids), bits);
+    else json_array_foreach(ids, i, v) allow(s, json_string_value(v), bits);
     json_decref(res);
     return 0;
 }
 
 /* On the service's own engine over the dataset's current snapshot. */
 static int ids_via_store(lh_vindex *vx, const vsnap *s, const char *dataset, const char *idc, const char *filter,
-                         uint64_t *bits, size_t *count, lh_err *err) {
+                         uint64_t *bits, lh_err *err) {
     int64_t ver = -1;
     char *sel = catalog_select_sql(vx->cfg.catalog, dataset, &ver, err);
     if (!sel) return -1;
-    char *sql = lh_asprintf("SELECT DISTINCT CAST(%s AS VARCHAR) FROM (%s) AS t WHERE (%s)", idc, sel, filter);
+    char *sql = lh_asprintf("SELECT CAST(%s AS VARCHAR) FROM (%s) AS t WHERE (%s)", idc, sel, filter);
     free(sel);
     duckdb_connection conn = NULL;
     duckdb_result res;
@@ -162,7 +184,7 @@ static int ids_via_store(lh_vindex *vx, const vsnap *s, const char *dataset, con
             duckdb_vector v = duckdb_data_chunk_get_vector(ch, 0);
             for (idx_t r = 0; r < duckdb_data_chunk_get_size(ch); r++) {
                 char *id = vstore_str(v, r);
-                allow(s, id, bits, count);
+                allow(s, id, bits);
                 free(id);
             }
             duckdb_destroy_data_chunk(&ch);
@@ -217,8 +239,10 @@ uint64_t *vfilter_allowed(lh_vindex *vx, const vsnap *s, const char *filter, con
     lh_strbuf idc = LH_STRBUF_INIT, from = LH_STRBUF_INIT;
     sb_sql_ident(&idc, idcol);
     sb_sql_ident(&from, dataset);
-    int rc = vx->cfg.query ? ids_via_query(vx, rows, from.buf, idc.buf, filter, scope, bits, count, err)
-                           : ids_via_store(vx, rows, dataset, idc.buf, filter, bits, count, err);
+    const char *id_type = json_string_value(json_object_get(s->meta, "id_type"));
+    int int_ids = id_type && (!strcmp(id_type, "int32") || !strcmp(id_type, "int64"));
+    int rc = vx->cfg.query ? ids_via_query(vx, rows, from.buf, idc.buf, filter, int_ids, scope, bits, err)
+                           : ids_via_store(vx, rows, dataset, idc.buf, filter, bits, err);
     sb_free(&idc);
     sb_free(&from);
     if (rc != 0) {
@@ -227,6 +251,7 @@ uint64_t *vfilter_allowed(lh_vindex *vx, const vsnap *s, const char *filter, con
         free(key);
         return NULL;
     }
+    *count = bits_count(bits, words);
     cache_put(cache, index, gen, ver, key, bits, words, *count);
     free(key);
     return bits;

@@ -195,15 +195,19 @@ void vbuild_resume_all(lh_vindex *vx);
 /* Loads meta's generation into a new snapshot; builds (and saves) the HNSW
  * graph when its file is missing or unusable. */
 vsnap *vsnap_load(lh_vindex *vx, const json_t *meta, lh_err *err);
+/* vsnap_load for a refresh: base (borrowed, may be NULL) is the previous
+ * generation's snapshot, whose keyword index the new one patches. */
+vsnap *vsnap_load_after(lh_vindex *vx, const json_t *meta, const vsnap *base, lh_err *err);
 
 /* ---- index_keyword.c ------------------------------------------------------ */
 
 /* SHA-256 over (doc id, chunk no) in row order: ties graph and keyword files to the rows. */
 void vsnap_fingerprint(const vsnap *s, char out[65]);
 /* Gives s its doc-id lookup and its keyword index (loaded from the file
- * meta's "keyword" names when it fits the rows, else built and saved; meta
- * is updated). */
-int vsnap_keyword(lh_vindex *vx, json_t *meta, vsnap *s, lh_err *err);
+ * meta's "keyword" names when it fits the rows, else patched from base's —
+ * the previous generation's rows snapshot, borrowed, may be NULL — or built,
+ * and saved; meta is updated). */
+int vsnap_keyword(lh_vindex *vx, json_t *meta, vsnap *s, const vsnap *base, lh_err *err);
 /* Sets the bits of every row of doc id in allowed; returns how many. */
 size_t vsnap_allow_id(const vsnap *s, const char *id, uint64_t *allowed);
 /* Validates a build request's language / stopwords. */

@@ -132,12 +132,15 @@ check_eq "manifest embedding status is stale" "$(jget .embedding.status)" stale
 http POST /vectors/refresh/people
 check_eq "refresh is 200" "$HTTP_STATUS" 200
 check_eq "refresh embeds exactly the 30 new rows" "$(jget '.indexes[0].embedded_docs')/$(jget '.indexes[0].kept_docs')/$(jget '.indexes[0].vectors')" "30/200/230"
+check_eq "the keyword index is patched: only the 30 new chunks tokenized" "$(jget '.indexes[0].keyword.made')/$(jget '.indexes[0].keyword.tokenized_chunks')" "patched/30"
 http GET /vectors/stale
 check_eq "nothing stale after refresh" "$(jget '.stale | length')" 0
 http GET /catalog/datasets/by-name/people
 check_eq "manifest embedding status is fresh" "$(jget .embedding.status)" fresh
 http_json POST /vectors/search '{"index":"people_idx","query":"uniq222","k":3}'
 check_eq "a new row is searchable" "$(jget '.results[0].doc_id')" 222
+http_json POST /vectors/search '{"index":"people_idx","query":"uniq222","k":3,"mode":"keyword"}'
+check_eq "... by its rare word too" "$(jget '.results[0].doc_id')/$(jget '.results | length')" 222/1
 http POST /vectors/refresh/nope
 check_eq "refresh of a dataset without index is 404" "$HTTP_STATUS" 404
 

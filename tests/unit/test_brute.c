@@ -104,6 +104,39 @@ static void test_topk_exact_any_threads(void **state) {
     free(q);
 }
 
+/* The allowed-row scan: the exact top k among allowed rows, with any worker count. */
+static void test_topk_allowed_any_threads(void **state) {
+    (void)state;
+    const size_t n = 50003; /* not a multiple of 64: the last word is partial */
+    const int d = 48;
+    float *m = rnd_matrix(n, d), *q = rnd_matrix(1, d);
+    uint64_t *allowed = lh_calloc((n + 63) / 64 + 1, sizeof *allowed);
+    size_t na = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i % 7 == 2 || i == n - 1) {
+            allowed[i >> 6] |= (uint64_t)1 << (i & 63);
+            na++;
+        }
+    lh_hit *all = lh_malloc(na * sizeof *all), got[100];
+    for (size_t i = 0, j = 0; i < n; i++)
+        if (allowed[i >> 6] >> (i & 63) & 1) all[j++] = (lh_hit){(uint32_t)i, vec_dot(q, m + i * (size_t)d, d)};
+    qsort(all, na, sizeof *all, hit_cmp);
+    int threads[] = {1, 2, 3, 0};
+    for (size_t t = 0; t < sizeof threads / sizeof *threads; t++) {
+        assert_int_equal(brute_topk_allowed(m, n, d, q, 100, allowed, threads[t], got), 100);
+        for (int i = 0; i < 100; i++) assert_int_equal(got[i].id, all[i].id);
+    }
+    /* the last row alone */
+    memset(allowed, 0, ((n + 63) / 64 + 1) * sizeof *allowed);
+    allowed[(n - 1) >> 6] |= (uint64_t)1 << ((n - 1) & 63);
+    assert_int_equal(brute_topk_allowed(m, n, d, q, 10, allowed, 2, got), 1);
+    assert_int_equal(got[0].id, n - 1);
+    free(all);
+    free(allowed);
+    free(m);
+    free(q);
+}
+
 static void test_topk_ties_by_id(void **state) {
     (void)state;
     /* 3000 copies of one of three rows: scores tie in large groups */
@@ -139,6 +172,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kernels_agree),
         cmocka_unit_test(test_topk_exact_any_threads),
+        cmocka_unit_test(test_topk_allowed_any_threads),
         cmocka_unit_test(test_topk_ties_by_id),
         cmocka_unit_test(test_topk_empty_inputs),
     };
