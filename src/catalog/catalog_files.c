@@ -42,46 +42,65 @@ static int entry_read_by(lh_catalog *c, const cat_entry *e, const char *sql) {
     return hit || views_read_base(c, sql, e->name, sql_mentions);
 }
 
-/* The bucket keys the statement reads (new reference): for each dataset
- * it names, the files its published view reads, or for the dataset plan
- * narrowed, the files the pruned read opens. Takes the catalog's lock. */
-static json_t *keys_for_sql(lh_catalog *c, const char *sql, const lh_prune_plan *plan) {
-    json_t *keys = json_array();
+/* What a statement pinned: per dataset read, its bucket and the keys. */
+typedef struct {
+    lh_storage *st;   /* borrowed: buckets outlive the catalog's statements */
+    json_t *keys;     /* owned */
+} pin_group;
+typedef struct {
+    pin_group *g;
+    size_t n;
+} pin_hold;
+
+/* Per dataset on a remote bucket the statement reads, the keys it opens:
+ * the files its published view reads or, for the dataset plan narrowed,
+ * the files the pruned read opens. Takes the catalog's lock. */
+static pin_hold *reads_for_sql(lh_catalog *c, const char *sql, const lh_prune_plan *plan) {
+    pin_hold *h = lh_calloc(1, sizeof *h);
     pthread_rwlock_rdlock(&c->lock);
     for (size_t i = 0; i < c->n; i++) {
         const cat_entry *e = &c->entries[i];
-        if (!entry_read_by(c, e, sql)) continue;
+        if (!storage_is_remote(table_storage(e->table)) || !entry_read_by(c, e, sql)) continue;
         int pruned = plan && plan->keys && plan->dataset && !strcmp(plan->dataset, e->name);
-        json_t *k = pruned ? json_incref(plan->keys) : table_read_keys(e->table);
-        json_array_extend(keys, k);
-        json_decref(k);
+        h->g = lh_realloc(h->g, (h->n + 1) * sizeof *h->g);
+        h->g[h->n++] = (pin_group){table_storage(e->table), pruned ? json_incref(plan->keys) : table_read_keys(e->table)};
     }
     pthread_rwlock_unlock(&c->lock);
-    return keys;
+    return h;
 }
 
 int catalog_fetch_for_sql(void *catalog, const char *sql, const lh_prune_plan *plan, void **hold, lh_err *err) {
     lh_catalog *c = catalog;
-    *hold = NULL;
-    if (!storage_is_remote(c->st)) return 0;
-    json_t *keys = keys_for_sql(c, sql, plan), *pinned = json_array();
+    pin_hold *h = reads_for_sql(c, sql, plan);
+    int rc = 0;
     /* the downloads run without the catalog's lock: the keys are copies */
-    int rc = table_fetch_keys(c->st, keys, pinned, err);
-    if (rc != 0) lh_err_prefix(err, "dataset files");
-    json_decref(keys);
-    if (rc != 0 || json_array_size(pinned) == 0) {
-        catalog_release_files(c, pinned);
-        pinned = NULL;
+    for (size_t i = 0; i < h->n; i++) {
+        json_t *pinned = json_array(); /* what release unpins: those fetched */
+        if (rc == 0 && table_fetch_keys(h->g[i].st, h->g[i].keys, pinned, err) != 0) {
+            lh_err_prefix(err, "dataset files");
+            rc = -1;
+        }
+        json_decref(h->g[i].keys);
+        h->g[i].keys = pinned;
     }
-    *hold = pinned;
+    if (rc != 0 || h->n == 0) {
+        catalog_release_files(c, h);
+        h = NULL;
+    }
+    *hold = h;
     return rc;
 }
 
 void catalog_release_files(void *catalog, void *hold) {
-    lh_catalog *c = catalog;
-    json_t *pinned = hold;
-    size_t i;
-    json_t *k;
-    json_array_foreach(pinned, i, k) storage_unpin(c->st, json_string_value(k));
-    json_decref(pinned);
+    (void)catalog;
+    pin_hold *h = hold;
+    if (!h) return;
+    for (size_t i = 0; i < h->n; i++) {
+        size_t j;
+        json_t *k;
+        json_array_foreach(h->g[i].keys, j, k) storage_unpin(h->g[i].st, json_string_value(k));
+        json_decref(h->g[i].keys);
+    }
+    free(h->g);
+    free(h);
 }

@@ -44,6 +44,7 @@ void table_free(lh_table *t) {
 }
 
 const char *table_prefix(const lh_table *t) { return t->prefix; }
+lh_storage *table_storage(const lh_table *t) { return t->st; }
 void table_set_checkpoint_interval(lh_table *t, int interval) { t->checkpoint_interval = interval; }
 
 char *table_log_key(const lh_table *t, const char *name) {

@@ -83,6 +83,7 @@ typedef struct lh_snapshot {
 lh_table *table_open(lh_storage *st, const char *prefix, lh_err *err);
 void table_free(lh_table *t);
 const char *table_prefix(const lh_table *t);
+lh_storage *table_storage(const lh_table *t); /* the bucket it lives in (borrowed) */
 /* 1 when the prefix holds a Delta log with at least one commit. */
 int table_exists(lh_table *t);
 /* Latest committed version, or -1 when there is none. */
