@@ -197,10 +197,12 @@ static int app_open(lh_app *app, const lh_config *cfg, lh_err *err) {
     if (!app->catalog) goto fail;
     app->cache = query_cache_new(app->query, cfg->query.cache_max_mb << 20, err);
     if (!app->cache) goto fail;
-    catalog_set_views_listener(app->catalog, publish_views, app->cache);
-    query_engine_set_pruner(app->query, prune_files, app->catalog);
+    /* the fetch hook and the pruner come first: publishing the views binds
+     * them, and on a remote bucket that bind reads files it must fetch */
     if (buckets_may_be_remote(app->buckets)) /* views read cached copies: refetch what was evicted (ADR 0235, 0237) */
         query_engine_set_prepare(app->query, catalog_fetch_for_sql, catalog_release_files, app->catalog);
+    query_engine_set_pruner(app->query, prune_files, app->catalog);
+    catalog_set_views_listener(app->catalog, publish_views, app->cache);
     app->tools = tools_new(app->query, app->catalog, app->storage, err);
     if (!app->tools) goto fail;
     app->ai = ai_open(cfg, err);

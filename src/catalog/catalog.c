@@ -161,7 +161,7 @@ static int entry_load(lh_catalog *c, json_t *m, cat_entry *e, lh_err *err) {
             table_free(t);
             return -1;
         }
-        e->select_sql = table_snapshot_select_sql(t, s);
+        e->select_sql = table_snapshot_view_sql(t, s); /* no download: statements fetch what they open */
         table_note_read_keys(t, s);
         table_snapshot_free(s);
     }

@@ -52,29 +52,34 @@ typedef enum {
 lh_catalog *catalog_open(lh_storage *st, const lh_catalog_options *opt, lh_err *err);
 void catalog_free(lh_catalog *c);
 void catalog_set_views_listener(lh_catalog *c, lh_catalog_views_fn fn, void *ctx);
-/* A query-engine prepare hook (lh_query_prepare_fn; catalog: the
- * lh_catalog): puts back in the remote bucket's cache the files of every
- * dataset sql names and pins them; *hold says what to unpin with
- * catalog_release_files when the statement is done (catalog_files.c,
- * ADR 0235). */
-int catalog_fetch_for_sql(void *catalog, const char *sql, void **hold, lh_err *err);
-void catalog_release_files(void *catalog, void *hold);
-
 /* File pruning (catalog_prune.c, ADR 0255): the SQL that makes one
  * connection's next read of dataset `name` open only the files the terms
  * leave (set_sql before the statement, reset_sql after it). Returns 0 with
  * a plan, 1 when there is nothing to prune (not a dataset, one file, every
  * file kept; counts still set when known). name NULL asks whether any
  * dataset has several files (0) or none does (1): statements need not be
- * parsed then. */
+ * parsed then. No terms (nterms 0): the plan that binds the dataset's view
+ * reading fewest files, one holding each column per group (creating the
+ * view, ADR 0245). */
 typedef struct {
     char *set_sql, *reset_sql; /* owned */
     size_t files_kept;         /* files the pruned read opens */
     size_t files_total;        /* files of the snapshot */
+    char *dataset;             /* owned: the dataset pruned (set with set_sql) */
+    json_t *keys;              /* owned: bucket keys the pruned read opens (ADR 0245) */
 } lh_prune_plan;
 int catalog_prune_sql(lh_catalog *c, const char *name, const lh_prune_term *terms, size_t nterms,
                       lh_prune_plan *out);
 void catalog_prune_plan_clear(lh_prune_plan *p);
+
+/* A query-engine prepare hook (lh_query_prepare_fn; catalog: the
+ * lh_catalog): puts back in the remote bucket's cache the files of every
+ * dataset sql names and pins them; *hold says what to unpin with
+ * catalog_release_files when the statement is done (catalog_files.c,
+ * ADR 0235). For the dataset a pruning plan narrowed (plan may be NULL),
+ * only the files the pruned read opens (ADR 0245). */
+int catalog_fetch_for_sql(void *catalog, const char *sql, const lh_prune_plan *plan, void **hold, lh_err *err);
+void catalog_release_files(void *catalog, void *hold);
 
 /* POST /catalog/datasets: objects (csv/json/parquet, converted to Delta) or
  * {"format":"delta","location"}. 400/404/409/422 as documented; a failed
@@ -115,7 +120,8 @@ int catalog_name_valid(const char *name);
 
 /* ---- embeddings (vector index service) ---------------------------------- */
 /* The SELECT reading dataset name's current snapshot (caller frees) and its
- * table version (may be NULL). LH_E_NOT_FOUND for an unknown dataset. */
+ * table version (may be NULL). LH_E_NOT_FOUND for an unknown dataset. On
+ * a remote bucket its files are first put back in the cache (not pinned). */
 char *catalog_select_sql(lh_catalog *c, const char *name, int64_t *version, lh_err *err);
 /* Sets manifest.embedding.status ("none" | "fresh" | "stale"); "fresh" also
  * clears stale_since and stamps last_embedded_at. Persisted. */

@@ -31,6 +31,8 @@ char *catalog_select_sql(lh_catalog *c, const char *name, int64_t *version, lh_e
     pthread_rwlock_rdlock(&c->lock);
     cat_entry *e = name ? entry_named(c, name) : NULL;
     char *sql = NULL;
+    json_t *keys = e ? table_read_keys(e->table) : NULL;
+    lh_storage *st = e ? table_storage(e->table) : NULL; /* buckets outlive the catalog's statements */
     if (e) { /* tombstoned rows stay out of what gets embedded (tombstones.c) */
         char *filter = tombs_filter_sql(c, name, "lh_rows", NULL);
         sql = filter ? lh_asprintf("SELECT lh_rows.* FROM (%s) AS lh_rows%s", e->select_sql, filter)
@@ -40,6 +42,13 @@ char *catalog_select_sql(lh_catalog *c, const char *name, int64_t *version, lh_e
     }
     pthread_rwlock_unlock(&c->lock);
     if (!sql) lh_err_set(err, LH_E_NOT_FOUND, "no dataset named '%s'", name ? name : "");
+    /* a remote bucket: the files it reads in the cache (after the lock: the keys are copies) */
+    if (sql && table_fetch_keys(st, keys, NULL, err) != 0) {
+        lh_err_prefix(err, "dataset '%s'", name);
+        free(sql);
+        sql = NULL;
+    }
+    json_decref(keys);
     return sql;
 }
 

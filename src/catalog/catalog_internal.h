@@ -91,6 +91,8 @@ int entry_refresh_manifest(lh_catalog *c, cat_entry *e, char now[32], lh_err *er
 int entry_after_commit(lh_catalog *c, cat_entry *e, const lh_lineage *lin, lh_err *err);
 /* Hands the current view set to the listener. Caller holds write_mu. */
 void views_publish(lh_catalog *c);
+/* The view name of a tombstoned dataset's unfiltered rows: RAW_PREFIX <name>. */
+#define RAW_PREFIX "__raw__"
 
 /* ---- buckets (catalog_buckets.c, ADR 0237) ------------------------------ */
 /* The bucket named `bucket` (borrowed): NULL, "", "primary" or the catalog's

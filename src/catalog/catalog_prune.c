@@ -85,6 +85,7 @@ int catalog_prune_sql(lh_catalog *c, const char *name, const lh_prune_term *term
         pthread_rwlock_unlock(&c->lock);
         return rc;
     }
+    if (!strncmp(name, RAW_PREFIX, strlen(RAW_PREFIX))) name += strlen(RAW_PREFIX); /* the same files */
     long i = entry_find(c, name);
     if (i >= 0 && c->prune) {
         const cat_entry *e = &c->entries[i];
@@ -95,9 +96,16 @@ int catalog_prune_sql(lh_catalog *c, const char *name, const lh_prune_term *term
             unsigned char *keep = lh_calloc(snap->nfiles, 1);
             out->files_total = snap->nfiles;
             out->files_kept = snap->nfiles; /* what the read opens */
-            if (table_prune_files(snap, terms, nterms, keep) < snap->nfiles &&
-                table_prune_vars_sql(e->table, snap, keep, &out->set_sql, &out->reset_sql, &out->files_kept) == 0)
+            json_t *keys = json_array();
+            /* no terms: keep none, and the cover of every column is what stays */
+            if ((nterms == 0 || table_prune_files(snap, terms, nterms, keep) < snap->nfiles) &&
+                table_prune_vars_sql(e->table, snap, keep, &out->set_sql, &out->reset_sql, &out->files_kept,
+                                     keys) == 0) {
+                out->dataset = lh_strdup(e->name);
+                out->keys = json_incref(keys);
                 rc = 0;
+            }
+            json_decref(keys);
             free(keep);
         }
         pthread_mutex_unlock(&c->prune->mu);
@@ -109,5 +117,7 @@ int catalog_prune_sql(lh_catalog *c, const char *name, const lh_prune_term *term
 void catalog_prune_plan_clear(lh_prune_plan *p) {
     free(p->set_sql);
     free(p->reset_sql);
+    free(p->dataset);
+    json_decref(p->keys);
     memset(p, 0, sizeof *p);
 }

@@ -31,7 +31,6 @@
 #include "common/util.h"
 
 #define VIEW_PREFIX "_catalog/views/"
-#define RAW_PREFIX "__raw__"
 
 typedef struct {
     char *name;

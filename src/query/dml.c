@@ -688,9 +688,11 @@ json_t *query_sql_write(lh_query_engine *e, lh_catalog *c, const lh_query_scope 
     dml_kind k = statement_kind(sql);
     sql_tok first = next(&p);
     json_t *out = NULL;
-    /* INSERT ... SELECT and CTAS read views on the engine's pool: their files first (ADR 0235) */
+    /* INSERT ... SELECT, CTAS and a confined UPDATE / DELETE (bound on the role's views) read views
+     * on the engine's pool: their files first (ADR 0235; the views no longer fetch them, ADR 0245) */
     void *hold = NULL;
-    if ((k == DML_INSERT || k == DML_CTAS) && query_prepare_sql(e, sql, &hold, err) != 0) return NULL;
+    int reads_views = k == DML_INSERT || k == DML_CTAS || ((k == DML_UPDATE || k == DML_DELETE) && confined(&d));
+    if (reads_views && query_prepare_sql(e, sql, NULL, &hold, err) != 0) return NULL;
     switch (k) {
     case DML_DELETE: out = exec_delete(&d, &p, err); break;
     case DML_UPDATE: out = exec_update(&d, &p, err); break;

@@ -130,11 +130,11 @@ struct lh_query_engine {
     int has_watchdog;          /* without it timeouts would never fire: no engine */
     lh_query_row_events_fn row_events;  /* sink of DML row events (set before serving) */
     void *row_events_ctx;
-    lh_query_prune_fn pruner;  /* set once at startup, before queries */
-    void *pruner_ctx;
     lh_query_prepare_fn prepare; /* NULL: none (query_engine_set_prepare) */
     lh_query_release_fn release;
     void *prepare_ctx;
+    lh_query_prune_fn pruner;  /* set once at startup, before queries */
+    void *pruner_ctx;
 };
 
 void query_set_row_events_sink(lh_query_engine *e, lh_query_row_events_fn fn, void *ctx) {
@@ -274,13 +274,30 @@ static const view_def *find_view(const view_def *v, size_t n, const char *name) 
     return NULL;
 }
 
+/* Creates view name. DuckDB binds it now, opening (union_by_name) every
+ * file it lists: with a pruner, the bind reads only the fewest files that
+ * bind the dataset (its plan for no terms, ADR 0255), and the prepare hook
+ * fetches just those (ADR 0245), so publishing downloads no whole dataset.
+ * Caller holds views_mu. */
 static int apply_view(lh_query_engine *e, const char *name, const char *select, lh_err *err) {
     lh_strbuf sql = LH_STRBUF_INIT;
     sb_puts(&sql, "CREATE OR REPLACE VIEW ");
     sb_sql_ident(&sql, name);
     sb_puts(&sql, " AS ");
     sb_puts(&sql, select);
-    int rc = run_admin(e, sql.buf, err);
+    lh_prune_plan plan;
+    int narrowed = query_prune_bind_begin(e, e->admin, name, &plan) == 0;
+    /* unnarrowed (one file, or no pruner): the hook walks a SELECT, not this
+     * CREATE VIEW, so it is told the name whose files the bind opens */
+    lh_strbuf names = LH_STRBUF_INIT;
+    sb_puts(&names, "SELECT * FROM ");
+    sb_sql_ident(&names, name);
+    void *hold = NULL;
+    int rc = query_prepare_sql(e, narrowed ? sql.buf : names.buf, narrowed ? &plan : NULL, &hold, err);
+    if (rc == 0) rc = run_admin(e, sql.buf, err);
+    query_release_hold(e, hold);
+    query_prune_end(e->admin, &plan);
+    sb_free(&names);
     sb_free(&sql);
     if (rc != 0) lh_err_prefix(err, "view '%s'", name);
     return rc;
@@ -343,8 +360,11 @@ lh_query_prune_fn query_engine_pruner(lh_query_engine *e, void **ctx) {
 }
 
 int query_exec(lh_query_engine *e, const char *sql, lh_err *err) {
+    void *hold = NULL; /* the files of the datasets it names; a DROP reads none */
+    if (strncasecmp(sql, "DROP ", 5) && query_prepare_sql(e, sql, NULL, &hold, err) != 0) return -1;
     pthread_mutex_lock(&e->views_mu);
     int rc = run_admin(e, sql, err);
+    query_release_hold(e, hold);
     e->schema_gen++;
     pthread_mutex_unlock(&e->views_mu);
     return rc;
@@ -635,9 +655,9 @@ void query_engine_set_prepare(lh_query_engine *e, lh_query_prepare_fn fn, lh_que
     e->prepare_ctx = ctx;
 }
 
-int query_prepare_sql(lh_query_engine *e, const char *sql, void **hold, lh_err *err) {
+int query_prepare_sql(lh_query_engine *e, const char *sql, const lh_prune_plan *plan, void **hold, lh_err *err) {
     *hold = NULL;
-    return e->prepare ? e->prepare(e->prepare_ctx, sql, hold, err) : 0;
+    return e->prepare ? e->prepare(e->prepare_ctx, sql, plan, hold, err) : 0;
 }
 
 void query_release_hold(lh_query_engine *e, void *hold) {
@@ -728,10 +748,7 @@ static lh_query_cursor *open_checked(lh_query_engine *e, const lh_query_scope *s
     if (limit <= 0) limit = e->cfg.default_limit;
     if (limit > e->cfg.max_limit) limit = e->cfg.max_limit;
     if (timeout_ms <= 0) timeout_ms = e->cfg.default_timeout_ms;
-    void *hold;
-    if (query_prepare_sql(e, sql, &hold, err) != 0) return NULL; /* files the views read (ADR 0235) */
     lh_query_cursor *c = lh_calloc(1, sizeof *c);
-    c->hold = hold;
     c->e = e;
     c->limit = limit;
     c->t0 = lh_mono_s();
@@ -760,6 +777,8 @@ static lh_query_cursor *open_checked(lh_query_engine *e, const lh_query_scope *s
         c->files_scanned = plan.files_kept;
         c->files_total = plan.files_total;
     }
+    /* then the files it will open, before binding opens them (ADR 0235, 0245) */
+    if (rc == 0) rc = query_prepare_sql(e, sql, pruned ? &plan : NULL, &c->hold, err);
     if (rc == 0 && !stmt && bounded) {
         lh_err ignored = {0};
         stmt = prepare_read(c->slot, bounded, &ignored);

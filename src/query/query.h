@@ -48,9 +48,11 @@ int query_engine_set_views(lh_query_engine *e, uint64_t version, const char *con
  * it; a non-zero return fails the statement with err. *hold (NULL unless
  * set) goes to release once the statement is done (its cursor closed). The
  * catalog uses them to fetch and pin the files of the datasets a statement
- * names in a remote bucket's cache, and unpin them (ADR 0235). Set once,
+ * names in a remote bucket's cache, and unpin them (ADR 0235). A SELECT is
+ * pruned first (query_engine_set_pruner): plan (else NULL) then says
+ * which files of the dataset it narrowed the statement opens (ADR 0245). Set once,
  * before the engine serves queries; NULL clears. */
-typedef int (*lh_query_prepare_fn)(void *ctx, const char *sql, void **hold, lh_err *err);
+typedef int (*lh_query_prepare_fn)(void *ctx, const char *sql, const lh_prune_plan *plan, void **hold, lh_err *err);
 typedef void (*lh_query_release_fn)(void *ctx, void *hold);
 void query_engine_set_prepare(lh_query_engine *e, lh_query_prepare_fn fn, lh_query_release_fn release, void *ctx);
 

@@ -40,8 +40,8 @@ struct lh_query_cursor {
     size_t out_pos;
     double t0;
     char *mid_error;           /* owned; set on a mid-stream failure */
-    size_t files_scanned, files_total; /* file pruning (query_prune.c); total 0 = not pruned */
     void *hold;                /* the prepare hook's, released at free */
+    size_t files_scanned, files_total; /* file pruning (query_prune.c); total 0 = not pruned */
 };
 
 /* Fetches the cursor's next chunk (NULL at the end); 0, or -1 with err. */
@@ -62,6 +62,10 @@ lh_query_prune_fn query_engine_pruner(lh_query_engine *e, void **ctx);
 int query_prune_begin(lh_query_engine *e, duckdb_connection conn, const char *sql, const lh_query_scope *scope,
                       lh_prune_plan *plan);
 void query_prune_end(duckdb_connection conn, lh_prune_plan *plan);
+/* The same for creating the view of dataset `name` on conn: its bind then
+ * reads the fewest files that bind it (ADR 0245); 0 with plan set, 1 when
+ * not narrowed. query_prune_end undoes it either way. */
+int query_prune_bind_begin(lh_query_engine *e, duckdb_connection conn, const char *name, lh_prune_plan *plan);
 
 /* Waits (at most timeout_ms, <= 0 = the default) for a pooled connection;
  * *slot is the token to return. NULL with err (503) when none came free. */
@@ -75,7 +79,7 @@ void query_pool_return(lh_query_engine *e, void *slot);
 const char *query_allowed_root(const lh_query_engine *e);
 /* Runs the engine's prepare hook (query_engine_set_prepare) on sql; 0
  * without one. *hold goes to query_release_hold when the statement is done. */
-int query_prepare_sql(lh_query_engine *e, const char *sql, void **hold, lh_err *err);
+int query_prepare_sql(lh_query_engine *e, const char *sql, const lh_prune_plan *plan, void **hold, lh_err *err);
 void query_release_hold(lh_query_engine *e, void *hold);
 
 /* The row events sink (query.c): whether one is set; hands events (borrowed, may be NULL) to it. */

@@ -276,6 +276,28 @@ static char *role_dataset(duckdb_connection conn, const lh_query_scope *scope, c
     return dataset;
 }
 
+/* Runs plan's SET VARIABLEs on conn: 0, or 1 with the plan cleared but
+ * for its counts (every file read then: unpruned, still right). */
+static int plan_set(duckdb_connection conn, lh_prune_plan *plan) {
+    duckdb_result r;
+    int rc = duckdb_query(conn, plan->set_sql, &r) == DuckDBSuccess ? 0 : 1;
+    duckdb_destroy_result(&r);
+    if (rc != 0) {
+        size_t total = plan->files_total;
+        catalog_prune_plan_clear(plan);
+        plan->files_kept = plan->files_total = total;
+    }
+    return rc;
+}
+
+int query_prune_bind_begin(lh_query_engine *e, duckdb_connection conn, const char *name, lh_prune_plan *plan) {
+    memset(plan, 0, sizeof *plan);
+    void *ctx;
+    lh_query_prune_fn fn = query_engine_pruner(e, &ctx);
+    if (!fn || fn(ctx, name, NULL, 0, plan) != 0) return 1;
+    return plan_set(conn, plan);
+}
+
 int query_prune_begin(lh_query_engine *e, duckdb_connection conn, const char *sql, const lh_query_scope *scope,
                       lh_prune_plan *plan) {
     memset(plan, 0, sizeof *plan);
@@ -297,17 +319,7 @@ int query_prune_begin(lh_query_engine *e, duckdb_connection conn, const char *sq
     int rc = 1;
     if (dataset && l.n) {
         rc = fn(ctx, dataset, l.terms, l.n, plan);
-        if (rc == 0) {
-            duckdb_result r;
-            if (duckdb_query(conn, plan->set_sql, &r) != DuckDBSuccess) { /* unpruned, still right */
-                rc = 1;
-                free(plan->set_sql);
-                free(plan->reset_sql);
-                plan->set_sql = plan->reset_sql = NULL;
-                plan->files_kept = plan->files_total;
-            }
-            duckdb_destroy_result(&r);
-        }
+        if (rc == 0) rc = plan_set(conn, plan);
     }
     free(dataset);
     free(l.terms);

@@ -178,6 +178,10 @@ const char *storage_local_dir(lh_storage *st);
  * until storage_unpin (once per successful fetch_pinned). For paths an
  * engine keeps (a DuckDB view over Parquet files). Local: no pin needed. */
 char *storage_fetch_pinned(lh_storage *st, const char *key, lh_err *err);
+/* Where storage_fetch_path puts key's copy, without fetching it (caller
+ * frees): for SQL that names files a later fetch brings (ADR 0245).
+ * Local: the object file itself. */
+char *storage_cached_path(lh_storage *st, const char *key);
 void storage_unpin(lh_storage *st, const char *key);
 
 /* The read cache of a remote bucket (ADR 0233). All zero for local buckets. */

@@ -102,7 +102,7 @@ static cache_entry *entry_get(lh_storage_cache *c, const char *key) {
 
 /* ---- accounting --------------------------------------------------------- */
 
-static char *object_path(const lh_storage_cache *c, const char *key) {
+char *storage_cache_object_path(const lh_storage_cache *c, const char *key) {
     return lh_asprintf("%s/objects/%s", c->dir, key);
 }
 
@@ -119,7 +119,7 @@ static void entry_set_live(lh_storage_cache *c, cache_entry *e, int64_t size, co
 /* Forgets e's copy and deletes its file (mu held). */
 static void entry_drop(lh_storage_cache *c, cache_entry *e) {
     if (!e->live) return;
-    char *path = object_path(c, e->key);
+    char *path = storage_cache_object_path(c, e->key);
     unlink(path);
     free(path);
     e->live = 0;
@@ -294,7 +294,7 @@ const char *storage_cache_dir(const lh_storage_cache *c) { return c->dir; }
 /* ---- use ---------------------------------------------------------------- */
 
 char *storage_cache_lookup(lh_storage_cache *c, const char *key, int pin) {
-    char *path = object_path(c, key);
+    char *path = storage_cache_object_path(c, key);
     pthread_mutex_lock(&c->mu);
     cache_entry *e = entry_find(c, key);
     struct stat sb;
@@ -315,7 +315,7 @@ char *storage_cache_lookup(lh_storage_cache *c, const char *key, int pin) {
 }
 
 char *storage_cache_temp_path(lh_storage_cache *c, const char *key, lh_err *err) {
-    char *path = object_path(c, key);
+    char *path = storage_cache_object_path(c, key);
     char *slash = strrchr(path, '/');
     *slash = '\0';
     int rc = lh_mkdirs(path, err);
@@ -364,7 +364,7 @@ static int verify_copy(const char *key, const char *tmp, int64_t size, const cha
 
 char *storage_cache_insert(lh_storage_cache *c, const char *key, const char *tmp, int64_t size,
                            const char *etag, int pin, int fetched, lh_err *err) {
-    char *path = object_path(c, key);
+    char *path = storage_cache_object_path(c, key);
     if (verify_copy(key, tmp, size, fetched ? etag : NULL, err) != 0 || rename(tmp, path) != 0) {
         if (err && err->code == LH_OK) lh_err_set(err, LH_E_INTERNAL, "cache '%s': %s", key, strerror(errno));
         unlink(tmp);

@@ -18,6 +18,8 @@ typedef struct lh_storage_cache lh_storage_cache;
 lh_storage_cache *storage_cache_open(const char *dir, int64_t max_bytes, lh_err *err);
 void storage_cache_free(lh_storage_cache *c);
 const char *storage_cache_dir(const lh_storage_cache *c);
+/* Where key's copy lives (or would), present or not; caller frees. */
+char *storage_cache_object_path(const lh_storage_cache *c, const char *key);
 
 /* The cached copy's path (caller frees) when key is cached and its file
  * still has the recorded size (a hit: recency bumped, pinned when pin),

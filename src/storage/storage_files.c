@@ -129,6 +129,11 @@ static char *fetch(lh_storage *st, const char *key, int pin, lh_err *err) {
 
 char *storage_fetch_path(lh_storage *st, const char *key, lh_err *err) { return fetch(st, key, 0, err); }
 
+char *storage_cached_path(lh_storage *st, const char *key) {
+    lh_storage_cache *c = st->ops ? cache_get(st, NULL) : NULL;
+    return c ? storage_cache_object_path(c, key) : storage_path(st, key);
+}
+
 char *storage_fetch_pinned(lh_storage *st, const char *key, lh_err *err) { return fetch(st, key, 1, err); }
 
 void storage_unpin(lh_storage *st, const char *key) {

@@ -95,6 +95,10 @@ void table_snapshot_free(lh_snapshot *s);
 /* A DuckDB SELECT reading exactly the snapshot's rows (absolute paths,
  * partition values as typed constants, columns in schema order). Caller frees. */
 char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s);
+/* The same SELECT without bringing its files into a remote bucket's cache
+ * (named by their cached paths): for a view whose statements fetch what
+ * they open first (the query engine's prepare hook, ADR 0245). */
+char *table_snapshot_view_sql(lh_table *t, const lh_snapshot *s);
 /* Remote buckets: remembers s's files (and DV row files) as those the
  * published SELECT of the table names; table_fetch_read_files then puts any
  * the cache evicted back (ADR 0235), pinned when pinned is not NULL: each
@@ -102,6 +106,16 @@ char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s);
  * buckets: no-ops, 0. */
 void table_note_read_keys(lh_table *t, const lh_snapshot *s);
 int table_fetch_read_files(lh_table *t, json_t *pinned, lh_err *err);
+/* The keys table_note_read_keys remembered (new reference; an empty array
+ * on a local bucket). */
+json_t *table_read_keys(lh_table *t);
+/* Puts each key of the JSON array keys in st's cache (fetched on a miss),
+ * pinned and appended to pinned when it is not NULL; 0, or -1 with err at
+ * the first that fails (those before stay pinned). */
+int table_fetch_keys(lh_storage *st, json_t *keys, json_t *pinned, lh_err *err);
+/* The bucket keys a read of file f of s opens: its data file, and its DV
+ * row file when it has one (appended to the JSON array keys). */
+void table_file_keys(lh_table *t, const lh_table_file *f, json_t *keys);
 /* The change data feed (table_changes.c): a DuckDB SELECT of the rows that
  * changed in versions from..to (inclusive; to = -1: the latest), with the
  * table's columns (as of `to`) plus _change_type ('insert', 'delete',
@@ -425,9 +439,13 @@ size_t table_prune_files(const lh_snapshot *s, const lh_prune_term *terms, size_
  * keeping at least one file so every read_parquet has one), and the SQL
  * undoing it (RESET VARIABLE). A SELECT of another snapshot ignores them.
  * Both caller-freed; *scanned gets how many files the read then opens.
- * -1 when s has no file read through them (*scanned = every file). */
+ * -1 when s has no file read through them (*scanned = every file).
+ * The lists name the files' cached paths without fetching them; the bucket
+ * key of every file the read then opens (data files left in, files of
+ * groups not narrowed, DV row files) is appended to the JSON array keys,
+ * for a remote bucket's prefetch (ADR 0245). */
 int table_prune_vars_sql(lh_table *t, const lh_snapshot *s, const unsigned char *keep, char **set_sql,
-                         char **reset_sql, size_t *scanned);
+                         char **reset_sql, size_t *scanned, json_t *keys);
 
 /* Writes <version>.checkpoint.parquet and _last_checkpoint. */
 int table_checkpoint(lh_table *t, duckdb_connection conn, int64_t version, lh_err *err);

@@ -30,40 +30,48 @@ char *table_file_read_path(lh_table *t, const char *key) {
     return storage_path(t->st, key);
 }
 
+void table_file_keys(lh_table *t, const lh_table_file *f, json_t *keys) {
+    json_array_append_new(keys, json_sprintf("%s/%s", t->prefix, f->path));
+    char *dv = f->deleted_rows_file ? table_dv_rows_key(t, f) : NULL;
+    if (dv) json_array_append_new(keys, json_string(dv));
+    free(dv);
+}
+
 void table_note_read_keys(lh_table *t, const lh_snapshot *s) {
     if (!storage_is_remote(t->st)) return;
     json_t *keys = json_array();
-    for (size_t i = 0; i < s->nfiles; i++) {
-        json_array_append_new(keys, json_sprintf("%s/%s", t->prefix, s->files[i].path));
-        char *dv = s->files[i].deleted_rows_file ? table_dv_rows_key(t, &s->files[i]) : NULL;
-        if (dv) json_array_append_new(keys, json_string(dv));
-        free(dv);
-    }
+    for (size_t i = 0; i < s->nfiles; i++) table_file_keys(t, &s->files[i], keys);
     pthread_mutex_lock(&t->mu);
     json_decref(t->read_keys);
     t->read_keys = keys;
     pthread_mutex_unlock(&t->mu);
 }
 
-int table_fetch_read_files(lh_table *t, json_t *pinned, lh_err *err) {
-    if (!storage_is_remote(t->st)) return 0;
+json_t *table_read_keys(lh_table *t) {
     pthread_mutex_lock(&t->mu);
-    json_t *keys = json_incref(t->read_keys);
+    json_t *keys = t->read_keys ? json_incref(t->read_keys) : json_array();
     pthread_mutex_unlock(&t->mu);
-    int rc = 0;
+    return keys;
+}
+
+int table_fetch_keys(lh_storage *st, json_t *keys, json_t *pinned, lh_err *err) {
     size_t i;
     json_t *k;
     json_array_foreach(keys, i, k) {
         const char *key = json_string_value(k);
-        char *path = pinned ? storage_fetch_pinned(t->st, key, err) : storage_fetch_path(t->st, key, err);
-        if (!path) {
-            lh_err_prefix(err, "dataset files under %s", t->prefix);
-            rc = -1;
-            break;
-        }
+        char *path = pinned ? storage_fetch_pinned(st, key, err) : storage_fetch_path(st, key, err);
+        if (!path) return -1;
         if (pinned) json_array_append_new(pinned, json_string(key));
         free(path);
     }
+    return 0;
+}
+
+int table_fetch_read_files(lh_table *t, json_t *pinned, lh_err *err) {
+    if (!storage_is_remote(t->st)) return 0;
+    json_t *keys = table_read_keys(t);
+    int rc = table_fetch_keys(t->st, keys, pinned, err);
+    if (rc != 0) lh_err_prefix(err, "dataset files under %s", t->prefix);
     json_decref(keys);
     return rc;
 }

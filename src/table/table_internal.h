@@ -129,8 +129,11 @@ void table_schema_merge_clear(lh_schema_merge *m);
 int table_schema_check(const lh_snapshot *snap, const file_schema *fs, lh_err *err);
 /* 1 when path (decoded, relative) is an active file of s. */
 int table_snapshot_has_file(const lh_snapshot *s, const char *path);
-/* Appends the absolute path of table file rel as a SQL string literal. */
+/* Appends the absolute path of table file rel as a SQL string literal
+ * (remote: its cached copy, fetched when missing). */
 void table_append_file_path(lh_table *t, lh_strbuf *sb, const char *rel);
+/* The same path, never fetched (a prefetch brings it; ADR 0245). */
+void table_append_cached_path(lh_table *t, lh_strbuf *sb, const char *rel);
 /* {"add":{...}} for nf (new reference). */
 json_t *table_add_action(const new_file *nf, int64_t now, int data_change);
 /* {"commitInfo":{timestamp, operation, operationParameters (params, taken),

@@ -260,8 +260,9 @@ static int keep_every_column(const lh_snapshot *s, int g, unsigned char *keep2) 
 }
 
 int table_prune_vars_sql(lh_table *t, const lh_snapshot *s, const unsigned char *keep_in, char **set_sql,
-                         char **reset_sql, size_t *scanned) {
-    unsigned char *keep = lh_calloc(s->nfiles + 1, 1);
+                         char **reset_sql, size_t *scanned, json_t *keys) {
+    unsigned char *keep = lh_calloc(s->nfiles + 1, 1), *opened = lh_malloc(s->nfiles + 1);
+    memset(opened, 1, s->nfiles + 1); /* a file of a group not narrowed is read */
     lh_strbuf set = LH_STRBUF_INIT, reset = LH_STRBUF_INIT;
     *scanned = s->nfiles;
     for (int g = 0; g < TABLE_FILE_GROUPS; g++) {
@@ -274,15 +275,19 @@ int table_prune_vars_sql(lh_table *t, const lh_snapshot *s, const unsigned char 
         for (size_t i = 0; i < s->nfiles; i++) {
             if (table_file_group(s, &s->files[i]) != g) continue;
             if (first == s->nfiles) first = i;
+            opened[i] = keep[i];
             if (!keep[i]) continue;
             sb_puts(&list, n++ ? ", " : "");
-            table_append_file_path(t, &list, s->files[i].path);
+            table_append_cached_path(t, &list, s->files[i].path);
         }
         if (first == s->nfiles) {
             sb_free(&list);
             continue;
         }
-        if (n == 0) table_append_file_path(t, &list, s->files[first].path); /* read_parquet needs one */
+        if (n == 0) { /* read_parquet needs one */
+            table_append_cached_path(t, &list, s->files[first].path);
+            opened[first] = 1;
+        }
         *scanned -= table_group_size(s, g) - (n ? n : 1);
         char var[64];
         table_prune_var(t, s, g, var);
@@ -290,7 +295,17 @@ int table_prune_vars_sql(lh_table *t, const lh_snapshot *s, const unsigned char 
         sb_printf(&reset, "RESET VARIABLE %s;", var);
         sb_free(&list);
     }
+    for (size_t i = 0; i < s->nfiles; i++) { /* the DV row files are read whole (the anti-join) */
+        const lh_table_file *f = &s->files[i];
+        if (opened[i]) table_file_keys(t, f, keys);
+        else if (f->deleted_rows_file) {
+            char *dv = table_dv_rows_key(t, f);
+            if (dv) json_array_append_new(keys, json_string(dv));
+            free(dv);
+        }
+    }
     free(keep);
+    free(opened);
     if (!set.buf) return -1;
     *set_sql = sb_steal(&set);
     *reset_sql = sb_steal(&reset);

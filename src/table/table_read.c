@@ -16,13 +16,19 @@
 #include "table/table.h"
 #include "table/table_internal.h"
 
-void table_append_file_path(lh_table *t, lh_strbuf *sb, const char *rel) {
+/* Table file rel's path as a SQL string literal; fetch: brought into a
+ * remote bucket's cache when missing (else named only, ADR 0245). */
+static void append_path(lh_table *t, lh_strbuf *sb, const char *rel, int fetch) {
     char *key = lh_asprintf("%s/%s", t->prefix, rel);
-    char *path = table_file_read_path(t, key);
+    char *path = fetch ? table_file_read_path(t, key) : storage_cached_path(t->st, key);
     sb_sql_str(sb, path);
     free(path);
     free(key);
 }
+
+void table_append_file_path(lh_table *t, lh_strbuf *sb, const char *rel) { append_path(t, sb, rel, 1); }
+
+void table_append_cached_path(lh_table *t, lh_strbuf *sb, const char *rel) { append_path(t, sb, rel, 0); }
 
 int table_is_partition_col(const lh_snapshot *s, const char *name) {
     for (size_t i = 0; i < s->npartition_columns; i++)
@@ -225,7 +231,8 @@ int table_dv_rows_file(lh_table *t, lh_table_file *f, lh_err *err) {
     return rc;
 }
 
-void table_file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const lh_table_file *f, const char *extra) {
+static void file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const lh_table_file *f, const char *extra,
+                        int fetch) {
     sb_puts(sb, f->ndeleted ? "SELECT * EXCLUDE (file_row_number)" : "SELECT *");
     for (size_t c = 0; c < s->ncolumns; c++) {
         const lh_table_column *col = &s->columns[c];
@@ -244,7 +251,7 @@ void table_file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const l
     }
     if (extra) sb_puts(sb, extra);
     sb_puts(sb, " FROM read_parquet(");
-    table_append_file_path(t, sb, f->path);
+    append_path(t, sb, f->path, fetch);
     sb_puts(sb, f->ndeleted ? ", hive_partitioning = false, file_row_number = true)" : ", hive_partitioning = false)");
     if (f->deleted_rows_file) {
         sb_puts(sb, " WHERE file_row_number NOT IN (SELECT r FROM read_parquet(");
@@ -254,6 +261,10 @@ void table_file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const l
         sb_puts(sb, " WHERE");
         append_dv_keep(sb, f, "file_row_number");
     }
+}
+
+void table_file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const lh_table_file *f, const char *extra) {
+    file_select(t, sb, s, f, extra, 1);
 }
 
 int table_file_group(const lh_snapshot *s, const lh_table_file *f) {
@@ -270,7 +281,7 @@ size_t table_group_size(const lh_snapshot *s, int group) {
 /* The files of `group` as a read_parquet list; a list of several is
  * narrowed by the group's pruning variable when a statement set it
  * (table_prune.c). Their count. */
-static size_t append_group_paths(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, int group) {
+static size_t append_group_paths(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, int group, int fetch) {
     size_t total = table_group_size(s, group), n = 0;
     char var[64];
     table_prune_var(t, s, group, var);
@@ -279,7 +290,7 @@ static size_t append_group_paths(lh_table *t, lh_strbuf *sb, const lh_snapshot *
     for (size_t i = 0; i < s->nfiles; i++) {
         if (table_file_group(s, &s->files[i]) != group) continue;
         if (n++) sb_putc(sb, ',');
-        table_append_file_path(t, sb, s->files[i].path);
+        append_path(t, sb, s->files[i].path, fetch);
     }
     sb_puts(sb, total >= 2 ? "])" : "]");
     return n;
@@ -288,9 +299,9 @@ static size_t append_group_paths(lh_table *t, lh_strbuf *sb, const lh_snapshot *
 /* Every unpartitioned file with a deletion vector in one read_parquet
  * (filename and file_row_number added): small DVs as one predicate on
  * (filename, row), large ones as one anti-join on their cached row files. */
-static void append_dv_group(lh_table *t, lh_strbuf *sb, const lh_snapshot *s) {
+static void append_dv_group(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, int fetch) {
     sb_puts(sb, "SELECT lh_f.* EXCLUDE (filename, file_row_number) FROM read_parquet(");
-    append_group_paths(t, sb, s, TABLE_FILE_DV);
+    append_group_paths(t, sb, s, TABLE_FILE_DV, fetch);
     sb_puts(sb, ", union_by_name = true, hive_partitioning = false, filename = true, file_row_number = true) AS lh_f");
     size_t cached = 0, inline_n = 0;
     for (size_t i = 0; i < s->nfiles; i++) {
@@ -304,7 +315,7 @@ static void append_dv_group(lh_table *t, lh_strbuf *sb, const lh_snapshot *s) {
         const lh_table_file *f = &s->files[i];
         if (table_file_group(s, f) != TABLE_FILE_DV || f->deleted_rows_file) continue;
         sb_puts(sb, inline_n++ ? " OR (lh_f.filename = " : " WHERE NOT ((lh_f.filename = ");
-        table_append_file_path(t, sb, f->path);
+        append_path(t, sb, f->path, fetch);
         sb_puts(sb, " AND");
         append_dv_predicate(sb, f, "lh_f.file_row_number");
         sb_putc(sb, ')');
@@ -370,7 +381,7 @@ void table_files_scan(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const in
     sb_puts(sb, "))");
 }
 
-char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s) {
+static char *select_sql(lh_table *t, const lh_snapshot *s, int fetch) {
     lh_strbuf sb = LH_STRBUF_INIT;
     if (s->nfiles == 0) {
         append_empty_select(&sb, s);
@@ -384,7 +395,7 @@ char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s) {
     table_select_projection(&sb, s);
     if (count[TABLE_FILE_PLAIN] == s->nfiles && !nabsent) { /* the common case: one scan */
         sb_puts(&sb, " FROM read_parquet(");
-        append_group_paths(t, &sb, s, TABLE_FILE_PLAIN);
+        append_group_paths(t, &sb, s, TABLE_FILE_PLAIN, fetch);
         sb_puts(&sb, ", union_by_name = true, hive_partitioning = false)");
         return sb_steal(&sb);
     }
@@ -392,21 +403,25 @@ char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s) {
     size_t n = 0;
     if (count[TABLE_FILE_PLAIN]) {
         sb_puts(&sb, "SELECT * FROM read_parquet(");
-        append_group_paths(t, &sb, s, TABLE_FILE_PLAIN);
+        append_group_paths(t, &sb, s, TABLE_FILE_PLAIN, fetch);
         sb_puts(&sb, ", union_by_name = true, hive_partitioning = false)");
         n++;
     }
     if (count[TABLE_FILE_DV]) {
         if (n++) sb_puts(&sb, " UNION ALL BY NAME ");
-        append_dv_group(t, &sb, s);
+        append_dv_group(t, &sb, s, fetch);
     }
     for (size_t i = 0; i < s->nfiles; i++) {
         if (table_file_group(s, &s->files[i]) != TABLE_FILE_OWN) continue;
         if (n++) sb_puts(&sb, " UNION ALL BY NAME ");
-        table_file_select(t, &sb, s, &s->files[i], NULL);
+        file_select(t, &sb, s, &s->files[i], NULL, fetch);
     }
     if (nabsent) sb_puts(&sb, absent.buf);
     sb_free(&absent);
     sb_putc(&sb, ')');
     return sb_steal(&sb);
 }
+
+char *table_snapshot_select_sql(lh_table *t, const lh_snapshot *s) { return select_sql(t, s, 1); }
+
+char *table_snapshot_view_sql(lh_table *t, const lh_snapshot *s) { return select_sql(t, s, 0); }

@@ -15,11 +15,16 @@
  * registered from objects, appended to and tombstoned is whole again after
  * the catalog reopens from the bucket (manifest, rows, tombstone filter),
  * and catalog_fetch_for_sql puts evicted files back for a statement naming
- * it. Journal: an acknowledged event is in the write-ahead log in the
- * bucket; flushed and shut-down events survive a reopen with an empty cache,
- * and the journal_events view reads them (its copies pinned until close). Audit: records chain across reopenings and
- * access_audit_verify accepts the log, and finds a changed record. Tools
- * audit: a refused call's record is in the bucket and reloads.
+ * it. Pruning before the fetch (ADR 0245): over a query engine wired as
+ * main.c does, a selective range query on a dataset of 20 files with an
+ * empty cache downloads only the files its Delta stats leave, answers as
+ * the unpruned query does, and the unpruned query then fetches the rest.
+ * Journal: an acknowledged event is in the write-ahead log in the bucket;
+ * flushed and shut-down events survive a reopen with an empty cache, and the
+ * journal_events view reads them (its copies pinned until close). Audit:
+ * records chain across reopenings and access_audit_verify accepts the log,
+ * and finds a changed record. Tools audit: a refused call's record is in
+ * the bucket and reloads.
  * Vector indexes: a build leaves its Parquet generation, HNSW graph and
  * keyword index as objects; an IVF-PQ file is published too; a service
  * reopened over an empty cache loads them from the bucket and answers the
@@ -35,15 +40,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dirent.h>
 #include <pthread.h>
 
 #include "access/access.h"
 #include "catalog/catalog.h"
 #include "common/util.h"
 #include "journal/journal.h"
+#include "query/query.h"
 #include "seglog/seglog.h"
 #include "storage/storage.h"
-#include "query/query.h"
 #include "table/table.h"
 #include "tools/tools.h"
 #include "vector_fixture.h"
@@ -384,11 +390,11 @@ static void test_catalog_survives_reopen(void **state) {
     catalog_set_views_listener(c, keep_view, &v);
     char *sql = lh_asprintf("SELECT * FROM %s", name);
     void *hold = NULL;
-    assert_int_equal(catalog_fetch_for_sql(c, sql, &hold, &err), 0);
+    assert_int_equal(catalog_fetch_for_sql(c, sql, NULL, &hold, &err), 0);
     assert_int_equal(hold != NULL, storage_is_remote(st)); /* remote: its files pinned */
     catalog_release_files(c, hold);
     char *other = lh_asprintf("SELECT 1 AS %sx", name); /* names no dataset: nothing held */
-    assert_int_equal(catalog_fetch_for_sql(c, other, &hold, &err), 0);
+    assert_int_equal(catalog_fetch_for_sql(c, other, NULL, &hold, &err), 0);
     assert_null(hold);
     free(other);
     assert_int_equal(dataset_rows(c, name), 3);
@@ -397,7 +403,7 @@ static void test_catalog_survives_reopen(void **state) {
     json_decref(m);
     assert_non_null(v.select);
     cache_wipe(); /* the view's files evicted: the hook brings them back */
-    assert_int_equal(catalog_fetch_for_sql(c, sql, &hold, &err), 0);
+    assert_int_equal(catalog_fetch_for_sql(c, sql, NULL, &hold, &err), 0);
     catalog_release_files(c, hold);
     assert_int_equal(dataset_rows(c, name), 4);
     free(sql);
@@ -405,6 +411,125 @@ static void test_catalog_survives_reopen(void **state) {
     catalog_free(c);
     free(name);
     free(obj);
+    bucket_close(st);
+}
+
+/* ---- pruning before the fetch (ADR 0245) ------------------------------------ */
+
+static void engine_views(void *ctx, uint64_t version, const char *const *names, const char *const *selects,
+                         size_t n) {
+    lh_err err = {0};
+    if (query_engine_set_views(ctx, version, names, selects, n, &err) != 0) fail_msg("views: %s", err.msg);
+}
+
+static int engine_prune(void *ctx, const char *dataset, const lh_prune_term *terms, size_t n, lh_prune_plan *out) {
+    return catalog_prune_sql(ctx, dataset, terms, n, out);
+}
+
+static int64_t cache_misses(lh_storage *st) {
+    lh_storage_cache_stats cs;
+    storage_cache_stats(st, &cs);
+    return cs.misses;
+}
+
+/* Data files of dataset name in the cache folder (remote; 0 on a local bucket). */
+static size_t cached_data_files(const char *name) {
+    char *dir = lh_asprintf("%s/cache/objects/tables/%s", cache_dir, name);
+    DIR *d = opendir(dir);
+    size_t n = 0;
+    for (struct dirent *de; d && (de = readdir(d));) {
+        size_t l = strlen(de->d_name);
+        n += l > 8 && !strcmp(de->d_name + l - 8, ".parquet");
+    }
+    if (d) closedir(d);
+    free(dir);
+    return n;
+}
+
+/* A query engine wired to catalog c as main.c wires it (caller frees). */
+static lh_query_engine *engine_over(lh_catalog *c) {
+    lh_err err = {0};
+    lh_query_config qc = {.pool_size = 2};
+    lh_query_engine *e = query_engine_new(&qc, &err);
+    if (!e) fail_msg("engine: %s", err.msg);
+    query_engine_set_prepare(e, catalog_fetch_for_sql, catalog_release_files, c);
+    query_engine_set_pruner(e, engine_prune, c);
+    catalog_set_views_listener(c, engine_views, e);
+    return e;
+}
+
+/* The one row of sql as compact JSON (caller frees). */
+static char *engine_row(lh_query_engine *e, const char *sql) {
+    lh_err err = {0};
+    json_t *r = query_run_json(e, sql, NULL, 0, 0, 0, &err);
+    if (!r) fail_msg("%s: %s", sql, err.msg);
+    char *row = json_dumps(json_array_get(json_object_get(r, "rows"), 0), JSON_COMPACT);
+    json_decref(r);
+    return row;
+}
+
+static void test_prune_before_fetch(void **state) {
+    (void)state;
+    lh_storage *st = bucket_open();
+    lh_err err = {0};
+    char rnd[9];
+    lh_random_hex(rnd, 4);
+    char *name = lh_asprintf("ranges_%s", rnd);
+    lh_catalog *c = catalog_open(st, NULL, &err);
+    if (!c) fail_msg("catalog_open: %s", err.msg);
+    for (int f = 0; f < 20; f++) { /* 20 files, file f holding ids f*100 .. f*100+99 */
+        char *sel = lh_asprintf("SELECT i::BIGINT AS id, 'r' || i AS label FROM range(%d, %d) t(i)", f * 100,
+                                f * 100 + 100);
+        json_t *m = catalog_write(c, name, sel, f ? LH_WRITE_APPEND : LH_WRITE_CREATE, NULL, &err);
+        if (!m) fail_msg("write %d: %s", f, err.msg);
+        json_decref(m);
+        free(sel);
+    }
+    catalog_free(c);
+    cache_wipe(); /* a new process over a cold cache: nothing of the dataset is local */
+    int remote = storage_is_remote(st);
+    c = catalog_open(st, NULL, &err);
+    if (!c) fail_msg("reopen: %s", err.msg);
+    lh_query_engine *e = engine_over(c);
+    /* loading the catalog and publishing the view downloaded one file: the one the view binds on */
+    print_message("loading and publishing: %zu of 20 data files downloaded\n", cached_data_files(name));
+    if (remote) assert_int_equal(cached_data_files(name), 1);
+    cache_wipe();
+
+    char *pruned = lh_asprintf("SELECT count(*), sum(id) FROM %s WHERE id BETWEEN 250 AND 449", name);
+    int64_t m0 = cache_misses(st);
+    char *got = engine_row(e, pruned);
+    int64_t m1 = cache_misses(st);
+    print_message("pruned query: %lld of 20 files downloaded\n", (long long)(m1 - m0));
+    if (remote) assert_int_equal(m1 - m0, 3); /* the files of 200-299, 300-399, 400-499 */
+    if (remote) assert_int_equal(cached_data_files(name), 3);
+    assert_string_equal(got, "[200,69900]");
+
+    /* the same WHERE over a subquery is not pruned: it reads, and fetches, every file */
+    char *whole = lh_asprintf("SELECT count(*), sum(id) FROM (SELECT * FROM %s) WHERE id BETWEEN 250 AND 449", name);
+    char *want = engine_row(e, whole);
+    int64_t m2 = cache_misses(st);
+    print_message("unpruned query after it: %lld more files downloaded\n", (long long)(m2 - m1));
+    if (remote) assert_int_equal(m2 - m1, 17);
+    if (remote) assert_int_equal(cached_data_files(name), 20);
+    assert_string_equal(got, want);
+    char *all = lh_asprintf("SELECT count(*) FROM %s", name), *n = engine_row(e, all);
+    assert_string_equal(n, "[2000]");
+    if (remote) assert_int_equal(cache_misses(st), m2); /* every file is cached now */
+    lh_storage_cache_stats cs;
+    storage_cache_stats(st, &cs);
+    assert_int_equal(cs.pinned, 0); /* each statement unpinned what it pinned */
+
+    free(n);
+    free(all);
+    free(want);
+    free(whole);
+    free(got);
+    free(pruned);
+    catalog_set_views_listener(c, NULL, NULL);
+    query_engine_free(e);
+    catalog_free(c);
+    free(name);
     bucket_close(st);
 }
 
@@ -679,6 +804,7 @@ int main(void) {
         cmocka_unit_test(test_table_refetch_after_eviction),
         cmocka_unit_test(test_seglog_group_commits),
         cmocka_unit_test(test_catalog_survives_reopen),
+        cmocka_unit_test(test_prune_before_fetch),
         cmocka_unit_test(test_journal_survives_reopen),
         cmocka_unit_test(test_audit_chain),
         cmocka_unit_test(test_tools_audit),
