@@ -109,21 +109,37 @@ static int log_reopen(access_log *l) {
     return l->fd;
 }
 
+/* Remote bucket: the pending lines become one segment object, then the head
+ * names them. The PUTs run with mu released, so requests recording their
+ * audit line never wait on S3; only the flusher calls this, so segments stay
+ * in order. Holds mu on entry and on return. */
+static void log_sync_remote(access_log *l) {
+    lh_strbuf batch = l->pending;
+    l->pending = (lh_strbuf)LH_STRBUF_INIT;
+    char head[96];
+    int n = snprintf(head, sizeof head, "%lld %s\n", (long long)l->seq, l->last_hash);
+    l->dirty = 0;
+    pthread_mutex_unlock(&l->mu);
+    lh_err err = {0};
+    if (seglog_append(l->seg, batch.buf, batch.len, &err) != 0)
+        LOG_WARN("access: audit segment not written: %s", err.msg);
+    else if (storage_put(l->st, AUDIT_HEAD_KEY, head, (size_t)n, NULL, NULL) != 0) /* never names records the bucket lacks */
+        LOG_WARN("access: cannot write the audit head");
+    sb_free(&batch);
+    pthread_mutex_lock(&l->mu);
+}
+
 /* fsyncs what was appended and records the chain's head; holds mu. */
 static void log_sync(access_log *l) {
     if (!l->dirty || (l->fd < 0 && !l->seg)) return;
-    lh_err err = {0};
-    int in_bucket = 1; /* the head never names records the bucket lacks */
-    if (l->seg && seglog_append(l->seg, l->pending.buf, l->pending.len, &err) != 0) {
-        LOG_WARN("access: audit segment not written: %s", err.msg);
-        in_bucket = 0;
-    } else if (!l->seg && fsync(l->fd) != 0) {
-        LOG_WARN("access: audit fsync failed");
+    if (l->seg) {
+        log_sync_remote(l);
+        return;
     }
-    sb_reset(&l->pending);
+    if (fsync(l->fd) != 0) LOG_WARN("access: audit fsync failed");
     char head[96];
     int n = snprintf(head, sizeof head, "%lld %s\n", (long long)l->seq, l->last_hash);
-    if (in_bucket && storage_put(l->st, AUDIT_HEAD_KEY, head, (size_t)n, NULL, NULL) != 0)
+    if (storage_put(l->st, AUDIT_HEAD_KEY, head, (size_t)n, NULL, NULL) != 0)
         LOG_WARN("access: cannot write the audit head");
     l->dirty = 0;
 }
