@@ -163,7 +163,7 @@ char *storage_path(const lh_storage *st, const char *key) {
     return lh_asprintf("%s/%s", st->root, key);
 }
 
-static int ensure_parent(const char *path, lh_err *err) {
+int storage_ensure_parent(const char *path, lh_err *err) {
     char *dir = lh_strdup(path);
     char *slash = strrchr(dir, '/');
     int rc = 0;
@@ -204,7 +204,7 @@ lh_storage_writer *storage_writer_new(lh_storage *st, const char *key, lh_err *e
         free(path);
         return NULL;
     }
-    if (ensure_parent(path, err) != 0) {
+    if (storage_ensure_parent(path, err) != 0) {
         lh_err_set(err, LH_E_CONFLICT, "object key '%s' runs through an existing object", key);
         free(path);
         return NULL;

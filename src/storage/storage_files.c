@@ -77,18 +77,6 @@ void storage_cache_stats(lh_storage *st, lh_storage_cache_stats *out) {
     pthread_mutex_unlock(&st->cache_mu);
 }
 
-static int ensure_parent_dir(const char *path, lh_err *err) {
-    char *dir = lh_strdup(path);
-    char *slash = strrchr(dir, '/');
-    int rc = 0;
-    if (slash && slash != dir) {
-        *slash = '\0';
-        rc = lh_mkdirs(dir, err);
-    }
-    free(dir);
-    return rc;
-}
-
 /* Downloads key into the cache (through a temp name) and returns its copy. */
 static char *cache_fill(lh_storage *st, lh_storage_cache *c, const char *key, int pin, lh_err *err) {
     char *tmp = storage_cache_temp_path(c, key, err);
@@ -147,7 +135,7 @@ char *storage_stage_path(lh_storage *st, const char *key, lh_err *err) {
     if (storage_key_validate(key, err) != 0) return NULL;
     if (!st->ops) {
         char *target = storage_path(st, key);
-        if (ensure_parent_dir(target, err) != 0) {
+        if (storage_ensure_parent(target, err) != 0) {
             free(target);
             return NULL;
         }
@@ -166,7 +154,7 @@ char *storage_stage_path(lh_storage *st, const char *key, lh_err *err) {
 static int local_put_file(lh_storage *st, const char *key, const char *path, int exclusive,
                           lh_err *err) {
     char *target = storage_path(st, key);
-    int rc = ensure_parent_dir(target, err);
+    int rc = storage_ensure_parent(target, err);
     int fd = rc == 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
     if (rc == 0 && (fd < 0 || fsync(fd) != 0))
         rc = lh_err_set(err, LH_E_INTERNAL, "fsync staged file for '%s': %s", key, strerror(errno));

@@ -53,6 +53,9 @@ struct lh_storage {
     int conditional;           /* remote: 0 not probed, 1 If-None-Match honoured, -1 not */
 };
 
+/* Creates the folders above a local path (its parent chain); 0 or -1 with err. */
+int storage_ensure_parent(const char *path, lh_err *err);
+
 /* Wraps a remote backend as a bucket handle; `location` (e.g. "s3://b") is
  * what storage_root() reports and storage_path() prefixes. Takes impl. */
 lh_storage *storage_new_remote(const char *name, const char *location, const lh_storage_ops *ops,
