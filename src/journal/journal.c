@@ -37,58 +37,23 @@
 #include "journal/journal_internal.h"
 #include "seglog/seglog.h"
 
-#define DIR_KEY "_journal"
-#define FILE_PREFIX "_journal/events-"
-#define INTENT_KEY "_journal/merge-intent.json"
-#define WAL_PREFIX "_journal/wal-"
-#define MAX_LIMIT 10000
-
-struct lh_journal {
-    lh_storage *st;             /* borrowed */
-    jstore *store;              /* owned */
-    lh_journal_options opt;
-    pthread_mutex_t flush_mu;
-    pthread_rwlock_t files_rw;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    jevent **buf;               /* unflushed, oldest first; owned */
-    size_t nbuf, capbuf;
-    jevent **flushing;          /* being written by a flush; owned */
-    size_t nflushing;
-    char **files;               /* keys of the Parquet files; owned */
-    size_t nfiles;
-    int64_t last_ts;
-    uint64_t seq;
-    int stop;
-    pthread_t thread;
-    int has_thread;
-    uint64_t flushes, flush_errors;
-    int64_t last_flush_ms;
-    char last_error[512];
-    lh_query_engine *q;         /* borrowed; NULL until journal_sql_register */
-    int view_ready;
-    json_t *view_pins;          /* remote: keys the view's cached copies are pinned for; under flush_mu */
-    lh_seglog *wal;           /* current write-ahead segment; under mu */
-    uint64_t wal_seq;           /* its number */
-};
-
 static int64_t now_us(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static void strv_free(char **v, size_t n) {
+void jstrv_free(char **v, size_t n) {
     for (size_t i = 0; i < n; i++) free(v[i]);
     free(v);
 }
 
-static void events_free(jevent **v, size_t n) {
+void jevents_free(jevent **v, size_t n) {
     for (size_t i = 0; i < n; i++) jevent_free(v[i]);
     free(v);
 }
 
-/* Local paths of keys[0..n) to read (caller frees with strv_free). */
+/* Local paths of keys[0..n) to read (caller frees with jstrv_free). */
 static char **paths_of(lh_journal *j, char *const *keys, size_t n) { return jfiles_read_paths(j->st, keys, n); }
 
 /* ---- the file list ------------------------------------------------------- */
@@ -211,168 +176,7 @@ static void merge_if_due(lh_journal *j) {
         LOG_INFO("journal: merged %zu files into %s", n, out);
     }
     free(out);
-    strv_free(keys, n);
-}
-
-/* ---- the write-ahead log ---------------------------------------------------- */
-
-static char *wal_key(uint64_t seq) { return lh_asprintf(WAL_PREFIX "%012llu.jsonl", (unsigned long long)seq); }
-
-/* Segment number of a WAL key, or 0 when it is not one. */
-static uint64_t wal_seq_of(const char *key) {
-    size_t pl = strlen(WAL_PREFIX), n = strlen(key);
-    if (strncmp(key, WAL_PREFIX, pl) || n <= pl + 6 || strcmp(key + n - 6, ".jsonl")) return 0;
-    for (size_t i = pl; i < n - 6; i++)
-        if (key[i] < '0' || key[i] > '9') return 0;
-    return strtoull(key + pl, NULL, 10);
-}
-
-static lh_seglog *wal_open_seq(lh_journal *j, uint64_t seq, lh_err *err) {
-    char *key = wal_key(seq);
-    lh_seglog *a = seglog_open(j->st, key, err); /* remote: one object per group commit */
-    free(key);
-    return a;
-}
-
-/* The WAL segments of a listing, each once, oldest first (a remote one is
- * many objects): caller frees each and the array. */
-static char **wal_logs(lh_journal *j, lh_object_info *objs, size_t n, size_t *nlogs) {
-    char **logs = lh_calloc(n ? n : 1, sizeof *logs);
-    *nlogs = 0;
-    for (size_t i = 0; i < n; i++) {
-        char *log = seglog_log_key(j->st, objs[i].key);
-        if (log && wal_seq_of(log) && (!*nlogs || strcmp(logs[*nlogs - 1], log))) logs[(*nlogs)++] = log;
-        else free(log);
-    }
-    return logs;
-}
-
-/* Deletes the segments numbered below `below` (their events are in files). */
-static void wal_drop_below(lh_journal *j, uint64_t below) {
-    lh_object_info *objs = NULL;
-    size_t n = 0;
-    if (storage_list(j->st, WAL_PREFIX, &objs, &n, NULL) != 0) return;
-    size_t nlogs;
-    char **logs = wal_logs(j, objs, n, &nlogs);
-    storage_list_free(objs, n);
-    for (size_t i = 0; i < nlogs; i++)
-        if (wal_seq_of(logs[i]) < below) seglog_remove(j->st, logs[i], NULL);
-    strv_free(logs, nlogs);
-}
-
-/* The events of one segment's text (a torn last line is dropped). */
-static jevent **wal_parse(const char *text, size_t len, size_t *n) {
-    jevent **evs = NULL;
-    size_t cap = 0;
-    *n = 0;
-    for (const char *p = text, *end = text + len; p < end;) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        jevent *e = ll ? jevent_from_wal(p, ll) : NULL;
-        if (!e && ll) LOG_WARN("journal: dropped an unreadable write-ahead record (%zu bytes, torn by a crash?)", ll);
-        if (e) {
-            if (*n == cap) evs = lh_realloc(evs, (cap = cap ? cap * 2 : 64) * sizeof *evs);
-            evs[(*n)++] = e;
-        }
-        p += ll + 1;
-    }
-    return evs;
-}
-
-static int cmp_strp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* Keeps the events of evs[0..*n) that no file holds yet (in order), frees
- * the others; -1 when the files cannot be read. */
-static int keep_unflushed(lh_journal *j, jevent **evs, size_t *n, lh_err *err) {
-    char **ids = lh_calloc(*n, sizeof *ids), **present = NULL;
-    for (size_t i = 0; i < *n; i++) ids[i] = evs[i]->f[JF_ID];
-    char **paths = paths_of(j, j->files, j->nfiles);
-    size_t npresent = 0;
-    int rc = jstore_present_ids(j->store, paths, j->nfiles, ids, *n, &present, &npresent, err);
-    strv_free(paths, j->nfiles);
-    free(ids);
-    if (rc != 0) return -1;
-    size_t w = 0;
-    for (size_t i = 0; i < *n; i++) {
-        const char *id = evs[i]->f[JF_ID];
-        if (npresent && bsearch(&id, present, npresent, sizeof *present, cmp_strp)) jevent_free(evs[i]);
-        else evs[w++] = evs[i];
-    }
-    *n = w;
-    strv_free(present, npresent);
-    return 0;
-}
-
-/* Replays the events of one segment that are not in a file yet (a crash
- * between a flush and the segment's deletion leaves flushed ones); 1 when
- * some were replayed, 0 when none (the segment can go). */
-static int wal_replay_segment(lh_journal *j, const char *key, lh_err *err) {
-    char *text = NULL;
-    size_t len = 0;
-    lh_err e = {0};
-    if (seglog_read(j->st, key, &text, &len, &e) != 0) {
-        if (e.code == LH_E_NOT_FOUND) return 0; /* a remote segment with no record yet */
-        if (err) *err = e;
-        return -1;
-    }
-    size_t n = 0;
-    jevent **evs = wal_parse(text, len, &n);
-    free(text);
-    if (n > 0 && keep_unflushed(j, evs, &n, err) != 0) {
-        events_free(evs, n);
-        return -1;
-    }
-    if (n > 0) {
-        j->buf = lh_realloc(j->buf, (j->nbuf + n) * sizeof *j->buf);
-        memcpy(j->buf + j->nbuf, evs, n * sizeof *evs);
-        j->nbuf += n;
-        j->capbuf = j->nbuf;
-        for (size_t i = 0; i < n; i++)
-            if (evs[i]->ts_us > j->last_ts) j->last_ts = evs[i]->ts_us;
-        LOG_INFO("journal: replayed %zu events from %s", n, key);
-    }
-    free(evs);
-    return n > 0;
-}
-
-/* At open: replays unflushed segments, drops flushed ones, opens the next. */
-static int wal_recover(lh_journal *j, lh_err *err) {
-    lh_object_info *objs = NULL;
-    size_t n = 0;
-    if (storage_list(j->st, WAL_PREFIX, &objs, &n, err) != 0) return -1;
-    size_t nlogs;
-    char **logs = wal_logs(j, objs, n, &nlogs);
-    storage_list_free(objs, n);
-    uint64_t max = 0;
-    int rc = 0;
-    for (size_t i = 0; i < nlogs && rc == 0; i++) { /* sorted: oldest segment first */
-        uint64_t seq = wal_seq_of(logs[i]);
-        if (seq > max) max = seq;
-        int r = wal_replay_segment(j, logs[i], err);
-        if (r < 0) rc = -1;
-        else if (r == 0) seglog_remove(j->st, logs[i], NULL);
-    }
-    strv_free(logs, nlogs);
-    if (rc != 0) return -1;
-    j->wal_seq = max + 1;
-    j->wal = wal_open_seq(j, j->wal_seq, err);
-    return j->wal ? 0 : -1;
-}
-
-/* Starts segment wal_seq + 1 for the appends after a flush took the
- * buffer; caller holds mu. Returns the old segment (to close outside mu),
- * or NULL when the new one cannot be opened (appends stay in the old). */
-static lh_seglog *wal_rotate(lh_journal *j) {
-    lh_err err = {0};
-    lh_seglog *next = wal_open_seq(j, j->wal_seq + 1, &err);
-    if (!next) {
-        LOG_WARN("journal: cannot start a new write-ahead segment: %s", err.msg);
-        return NULL;
-    }
-    lh_seglog *old = j->wal;
-    j->wal = next;
-    j->wal_seq++;
-    return old;
+    jstrv_free(keys, n);
 }
 
 /* ---- flushing ------------------------------------------------------------ */
@@ -409,20 +213,20 @@ static int flush_now(lh_journal *j, size_t *flushed, char **key_out, lh_err *err
     j->buf = NULL;
     j->nbuf = j->capbuf = 0;
     char *key = file_key_new(j);
-    lh_seglog *old_wal = wal_rotate(j);
+    lh_seglog *old_wal = journal_wal_rotate(j);
     uint64_t covered_below = old_wal ? j->wal_seq : 0; /* segments < this are in `flushing` */
     pthread_mutex_unlock(&j->mu);
     seglog_close(old_wal); /* waits for appends still syncing into it */
 
     int rc = jfiles_write(j->st, j->store, key, j->flushing, j->nflushing, err);
-    if (rc == 0 && covered_below) wal_drop_below(j, covered_below);
+    if (rc == 0 && covered_below) journal_wal_drop_below(j, covered_below);
 
     pthread_mutex_lock(&j->mu);
     if (rc == 0) {
         j->files = lh_realloc(j->files, (j->nfiles + 1) * sizeof *j->files);
         j->files[j->nfiles++] = lh_strdup(key);
         *flushed = j->nflushing;
-        events_free(j->flushing, j->nflushing);
+        jevents_free(j->flushing, j->nflushing);
         j->flushing = NULL;
         j->nflushing = 0;
         j->flushes++;
@@ -499,7 +303,7 @@ static json_t *buffer_push(lh_journal *j, jevent **evs, size_t n, lh_err *err) {
         lh_err_hint(err, "flushing to the bucket is failing: %s",
                     j->last_error[0] ? j->last_error : "see the server log");
         pthread_mutex_unlock(&j->mu);
-        events_free(evs, n);
+        jevents_free(evs, n);
         return NULL;
     }
     if (j->nbuf + n > j->capbuf) {
@@ -524,7 +328,7 @@ static json_t *buffer_push(lh_journal *j, jevent **evs, size_t n, lh_err *err) {
     if (seglog_write(a, wal.buf, wal.len, &ticket, err) != 0) {
         pthread_mutex_unlock(&j->mu);
         sb_free(&wal);
-        events_free(evs, n);
+        jevents_free(evs, n);
         return NULL;
     }
     sb_free(&wal);
@@ -592,7 +396,7 @@ json_t *journal_record_update(lh_journal *j, const json_t *req, const char *defa
         evs[i] = changes ? update_event(json_array_get(changes, i), req, default_actor, where, err)
                          : update_event(req, NULL, default_actor, "", err);
         if (!evs[i]) {
-            events_free(evs, i);
+            jevents_free(evs, i);
             return NULL;
         }
     }
@@ -620,7 +424,7 @@ json_t *journal_record_rows(lh_journal *j, const char *entity, const json_t *row
     }
     json_decref(base);
     if (k < n + truncated) {
-        events_free(evs, k);
+        jevents_free(evs, k);
         return NULL;
     }
     json_t *arr = buffer_push(j, evs, k, err);
@@ -657,9 +461,9 @@ json_t *journal_query(lh_journal *j, const lh_journal_filter *f, lh_err *err) {
     snapshot(j, f, &mem, &nmem, &paths, &npaths);
     int rc = jstore_select(j->store, paths, npaths, f, limit + 1, &disk, &ndisk, err);
     pthread_rwlock_unlock(&j->files_rw);
-    strv_free(paths, npaths);
+    jstrv_free(paths, npaths);
     if (rc != 0) {
-        events_free(mem, nmem);
+        jevents_free(mem, nmem);
         return NULL;
     }
     size_t n = nmem + ndisk;
@@ -675,7 +479,7 @@ json_t *journal_query(lh_journal *j, const lh_journal_filter *f, lh_err *err) {
         size_t i = f->oldest_first ? first + k : n - 1 - k;
         json_array_append_new(arr, jevent_to_json(all[i]));
     }
-    events_free(all, n);
+    jevents_free(all, n);
     return json_pack("{s:o, s:I, s:b}", "events", arr, "count", (json_int_t)keep, "truncated", n > keep);
 }
 
@@ -725,14 +529,14 @@ json_t *journal_stats(lh_journal *j, lh_err *err) {
     int rc = jstore_stats(j->store, paths, npaths, st, &total, &oldest, &newest, err);
     int64_t bytes = files_bytes(paths, npaths);
     pthread_rwlock_unlock(&j->files_rw);
-    strv_free(paths, npaths);
+    jstrv_free(paths, npaths);
     if (rc != 0) {
-        events_free(mem, nmem);
+        jevents_free(mem, nmem);
         json_decref(st);
         return NULL;
     }
     stats_add_memory(st, mem, nmem, &oldest, &newest);
-    events_free(mem, nmem);
+    jevents_free(mem, nmem);
     pthread_mutex_lock(&j->mu);
     json_object_set_new(st, "total_events", json_integer(total + (json_int_t)nmem));
     json_object_set_new(st, "buffered", json_integer((json_int_t)nmem));
@@ -774,7 +578,7 @@ lh_journal *journal_open(lh_storage *st, const lh_journal_options *opt, lh_err *
         return NULL;
     }
     merge_recover(j);
-    if (files_load(j, err) != 0 || wal_recover(j, err) != 0) {
+    if (files_load(j, err) != 0 || journal_wal_recover(j, err) != 0) {
         journal_free(j);
         return NULL;
     }
@@ -804,9 +608,9 @@ void journal_free(lh_journal *j) {
         if (j->nbuf == 0 && j->nflushing == 0) seglog_remove(j->st, key, NULL); /* all in files: nothing to replay */
         free(key);
     }
-    events_free(j->buf, j->nbuf);
-    events_free(j->flushing, j->nflushing);
-    strv_free(j->files, j->nfiles);
+    jevents_free(j->buf, j->nbuf);
+    jevents_free(j->flushing, j->nflushing);
+    jstrv_free(j->files, j->nfiles);
     jfiles_unpin_all(j->st, &j->view_pins);
     jstore_free(j->store);
     pthread_cond_destroy(&j->cv);

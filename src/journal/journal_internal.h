@@ -7,11 +7,15 @@
 #define LH_JOURNAL_INTERNAL_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "common/err.h"
 #include "journal/journal.h"
+#include "query/query.h"
+#include "seglog/seglog.h"
+#include "storage/storage.h"
 
 /* Text fields of an event, in Parquet column order (ts comes second). */
 typedef enum {
@@ -98,5 +102,54 @@ int jfiles_merge(lh_storage *st, jstore *store, char *const *keys, size_t n, con
 char *jfiles_view_source(lh_storage *st, const char *dir_key, char *const *keys, size_t n, json_t **pins);
 /* Unpins every key of *pins and frees it. */
 void jfiles_unpin_all(lh_storage *st, json_t **pins);
+
+/* ---- the journal (journal.c, journal_wal.c) ------------------------------ */
+
+#define DIR_KEY "_journal"
+#define FILE_PREFIX "_journal/events-"
+#define INTENT_KEY "_journal/merge-intent.json"
+#define WAL_PREFIX "_journal/wal-"
+#define MAX_LIMIT 10000
+
+struct lh_journal {
+    lh_storage *st;             /* borrowed */
+    jstore *store;              /* owned */
+    lh_journal_options opt;
+    pthread_mutex_t flush_mu;
+    pthread_rwlock_t files_rw;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    jevent **buf;               /* unflushed, oldest first; owned */
+    size_t nbuf, capbuf;
+    jevent **flushing;          /* being written by a flush; owned */
+    size_t nflushing;
+    char **files;               /* keys of the Parquet files; owned */
+    size_t nfiles;
+    int64_t last_ts;
+    uint64_t seq;
+    int stop;
+    pthread_t thread;
+    int has_thread;
+    uint64_t flushes, flush_errors;
+    int64_t last_flush_ms;
+    char last_error[512];
+    lh_query_engine *q;         /* borrowed; NULL until journal_sql_register */
+    int view_ready;
+    json_t *view_pins;          /* remote: keys the view's cached copies are pinned for; under flush_mu */
+    lh_seglog *wal;           /* current write-ahead segment; under mu */
+    uint64_t wal_seq;           /* its number */
+};
+
+/* Owned string and event arrays: frees each element, then the array. */
+void jstrv_free(char **v, size_t n);
+void jevents_free(jevent **v, size_t n);
+
+/* The write-ahead log (journal_wal.c). recover: at open, replays the
+ * segments' unflushed events into the buffer and opens the next segment.
+ * rotate: under mu, starts segment wal_seq+1 and returns the old one
+ * (the caller closes it). drop_below: deletes segments numbered < below. */
+int journal_wal_recover(lh_journal *j, lh_err *err);
+lh_seglog *journal_wal_rotate(lh_journal *j);
+void journal_wal_drop_below(lh_journal *j, uint64_t below);
 
 #endif

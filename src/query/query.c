@@ -1,6 +1,6 @@
 /*
- * query.c — DuckDB database, connection pool, published views, the
- * timeout watchdog, and user-query cursors.
+ * query.c — DuckDB database, connection pool, the timeout watchdog, and
+ * user-query cursors.
  *
  * Pool: a fixed array of connections; checkout waits on a condition
  * variable, never past the query's deadline (the wait counts against its
@@ -11,9 +11,8 @@
  * deadline has passed for the same generation, so an interrupt can never
  * hit the next query that reuses the connection.
  *
- * Views are database-wide in DuckDB, so publishing applies them once on a
- * dedicated admin connection; running queries keep the snapshot they began
- * with (MVCC), new ones see the new set.
+ * Published views, admin statements and the engine's hooks are
+ * query_views.c; the structs both files share are in query_internal.h.
  *
  * Cursor: prepare (exactly one statement; SELECT or EXPLAIN), run the
  * pending streaming result to readiness, fetch the first chunk — all before
@@ -38,32 +37,6 @@
 #include "query/query_internal.h"
 #include "query/query_json.h"
 
-/* A connection's recently prepared bounded statements, keyed by their SQL:
- * a repeated query skips parsing, binding (Parquet footers) and planning.
- * Dropped whenever the engine's schema generation moves (views republished,
- * admin SQL run), so a cached plan never outlives the views it read. */
-#define STMT_CACHE 8
-typedef struct {
-    char *sql;                        /* owned; NULL = empty slot */
-    duckdb_prepared_statement stmt;   /* owned */
-    uint64_t used;                    /* LRU tick */
-} stmt_entry;
-
-struct pool_slot {
-    duckdb_connection conn;
-    stmt_entry cache[STMT_CACHE];
-    uint64_t cache_gen;  /* schema generation the cache was filled at */
-    uint64_t cache_tick;
-    int busy;
-    uint64_t gen;        /* bumps at every checkout */
-    double deadline;     /* monotonic seconds; 0 = none */
-    int timed_out;       /* the watchdog interrupted generation `gen` */
-    char path[96];       /* the connection's search path schema, "" = DuckDB's default */
-};
-
-typedef struct {
-    char *name, *select;
-} view_def;
 
 static void stmt_cache_clear(pool_slot *s) {
     for (int i = 0; i < STMT_CACHE; i++) {
@@ -107,47 +80,6 @@ static void stmt_cache_put(pool_slot *s, const char *sql, duckdb_prepared_statem
     s->cache[victim] = (stmt_entry){lh_strdup(sql), stmt, ++s->cache_tick};
 }
 
-struct lh_query_engine {
-    lh_query_config cfg;
-    duckdb_database db;
-    duckdb_connection admin;   /* views and query_exec, under views_mu */
-    pthread_mutex_t views_mu;
-    view_def *views;
-    size_t nviews;
-    uint64_t views_version;
-    uint64_t schema_gen;       /* bumps at every change made on the admin connection (under views_mu) */
-
-    pthread_mutex_t mu;        /* pool */
-    pthread_cond_t cv;
-    pool_slot *slots;
-    int nslots;
-    uint64_t queries;
-    int waiting;               /* callers waiting in pool_checkout */
-    uint64_t wait_timeouts;    /* checkouts that gave up at their deadline */
-    int interrupted;           /* query_engine_interrupt_all: no more checkouts */
-    int stopping;
-    pthread_t watchdog;
-    int has_watchdog;          /* without it timeouts would never fire: no engine */
-    lh_query_row_events_fn row_events;  /* sink of DML row events (set before serving) */
-    void *row_events_ctx;
-    lh_query_prepare_fn prepare; /* NULL: none (query_engine_set_prepare) */
-    lh_query_release_fn release;
-    void *prepare_ctx;
-    lh_query_prune_fn pruner;  /* set once at startup, before queries */
-    void *pruner_ctx;
-};
-
-void query_set_row_events_sink(lh_query_engine *e, lh_query_row_events_fn fn, void *ctx) {
-    e->row_events = fn;
-    e->row_events_ctx = ctx;
-}
-
-int query_row_events_on(const lh_query_engine *e) { return e->row_events != NULL; }
-
-void query_row_events_emit(lh_query_engine *e, const char *dataset, const char *statement, int64_t version,
-                           const char *principal, const json_t *events) {
-    if (e->row_events && events) e->row_events(e->row_events_ctx, dataset, statement, version, principal, events);
-}
 
 /* ---- engine ------------------------------------------------------------- */
 
@@ -173,7 +105,7 @@ static void *watchdog_main(void *arg) {
     }
 }
 
-static int run_admin(lh_query_engine *e, const char *sql, lh_err *err) {
+int query_admin_run(lh_query_engine *e, const char *sql, lh_err *err) {
     duckdb_result r;
     int rc = 0;
     if (duckdb_query(e->admin, sql, &r) != DuckDBSuccess) {
@@ -191,7 +123,7 @@ static int open_database(lh_query_engine *e, lh_err *err) {
     /* Parquet footers parsed once per file: Delta data files never change
      * under their name, and a lookup on a clustered key otherwise spends a
      * good part of its time parsing the footer (ADR 0200) */
-    if (run_admin(e, "SET GLOBAL parquet_metadata_cache = true", err) != 0) return -1;
+    if (query_admin_run(e, "SET GLOBAL parquet_metadata_cache = true", err) != 0) return -1;
     if (e->cfg.allowed_root) {
         /* allowed_directories must be set before external access is turned off */
         lh_strbuf sql = LH_STRBUF_INIT;
@@ -202,7 +134,7 @@ static int open_database(lh_query_engine *e, lh_err *err) {
             sb_sql_str(&sql, e->cfg.extra_roots[i]);
         }
         sb_puts(&sql, "]; SET enable_external_access = false;");
-        int rc = run_admin(e, sql.buf, err);
+        int rc = query_admin_run(e, sql.buf, err);
         sb_free(&sql);
         if (rc != 0) return -1;
     }
@@ -254,129 +186,12 @@ void query_engine_free(lh_query_engine *e) {
     free(e->slots);
     if (e->admin) duckdb_disconnect(&e->admin);
     if (e->db) duckdb_close(&e->db);
-    for (size_t i = 0; i < e->nviews; i++) {
-        free(e->views[i].name);
-        free(e->views[i].select);
-    }
-    free(e->views);
+    query_views_free(e->views, e->nviews);
     free((char *)e->cfg.allowed_root);
     pthread_mutex_destroy(&e->mu);
     pthread_mutex_destroy(&e->views_mu);
     pthread_cond_destroy(&e->cv);
     free(e);
-}
-
-/* ---- views -------------------------------------------------------------- */
-
-static const view_def *find_view(const view_def *v, size_t n, const char *name) {
-    for (size_t i = 0; i < n; i++)
-        if (!strcmp(v[i].name, name)) return &v[i];
-    return NULL;
-}
-
-/* Creates view name. DuckDB binds it now, opening (union_by_name) every
- * file it lists: with a pruner, the bind reads only the fewest files that
- * bind the dataset (its plan for no terms, ADR 0255), and the prepare hook
- * fetches just those (ADR 0245), so publishing downloads no whole dataset.
- * Caller holds views_mu. */
-static int apply_view(lh_query_engine *e, const char *name, const char *select, lh_err *err) {
-    lh_strbuf sql = LH_STRBUF_INIT;
-    sb_puts(&sql, "CREATE OR REPLACE VIEW ");
-    sb_sql_ident(&sql, name);
-    sb_puts(&sql, " AS ");
-    sb_puts(&sql, select);
-    lh_prune_plan plan;
-    int narrowed = query_prune_bind_begin(e, e->admin, name, &plan) == 0;
-    /* unnarrowed (one file, or no pruner): the hook walks a SELECT, not this
-     * CREATE VIEW, so it is told the name whose files the bind opens */
-    lh_strbuf names = LH_STRBUF_INIT;
-    sb_puts(&names, "SELECT * FROM ");
-    sb_sql_ident(&names, name);
-    void *hold = NULL;
-    int rc = query_prepare_sql(e, narrowed ? sql.buf : names.buf, narrowed ? &plan : NULL, &hold, err);
-    if (rc == 0) rc = run_admin(e, sql.buf, err);
-    query_release_hold(e, hold);
-    query_prune_end(e->admin, &plan);
-    sb_free(&names);
-    sb_free(&sql);
-    if (rc != 0) lh_err_prefix(err, "view '%s'", name);
-    return rc;
-}
-
-int query_engine_set_views(lh_query_engine *e, uint64_t version, const char *const *names,
-                           const char *const *selects, size_t n, lh_err *err) {
-    pthread_mutex_lock(&e->views_mu);
-    int rc = 0;
-    lh_err first = {0};
-    for (size_t i = 0; i < e->nviews; i++) { /* drop the views that are gone */
-        size_t j = 0;
-        while (j < n && strcmp(names[j], e->views[i].name)) j++;
-        if (j < n) continue;
-        lh_strbuf sql = LH_STRBUF_INIT;
-        sb_puts(&sql, "DROP VIEW IF EXISTS ");
-        sb_sql_ident(&sql, e->views[i].name);
-        run_admin(e, sql.buf, NULL);
-        sb_free(&sql);
-    }
-    view_def *next = lh_calloc(n ? n : 1, sizeof *next);
-    size_t kept = 0;
-    for (size_t i = 0; i < n; i++) {
-        const view_def *old = find_view(e->views, e->nviews, names[i]);
-        if (old && !strcmp(old->select, selects[i])) {
-            next[kept++] = (view_def){lh_strdup(names[i]), lh_strdup(selects[i])};
-            continue;
-        }
-        lh_err verr = {0};
-        if (apply_view(e, names[i], selects[i], &verr) != 0) {
-            LOG_ERROR("%s", verr.msg);
-            if (rc == 0) first = verr;
-            rc = -1;
-            continue;
-        }
-        next[kept++] = (view_def){lh_strdup(names[i]), lh_strdup(selects[i])};
-    }
-    for (size_t i = 0; i < e->nviews; i++) {
-        free(e->views[i].name);
-        free(e->views[i].select);
-    }
-    free(e->views);
-    e->views = next;
-    e->nviews = kept;
-    e->views_version = version;
-    e->schema_gen++;
-    pthread_mutex_unlock(&e->views_mu);
-    if (rc != 0 && err) *err = first;
-    return rc;
-}
-
-void query_engine_set_pruner(lh_query_engine *e, lh_query_prune_fn fn, void *ctx) {
-    e->pruner = fn;
-    e->pruner_ctx = ctx;
-}
-
-lh_query_prune_fn query_engine_pruner(lh_query_engine *e, void **ctx) {
-    *ctx = e->pruner_ctx;
-    return e->pruner;
-}
-
-int query_exec(lh_query_engine *e, const char *sql, lh_err *err) {
-    void *hold = NULL; /* the files of the datasets it names; a DROP reads none */
-    if (strncasecmp(sql, "DROP ", 5) && query_prepare_sql(e, sql, NULL, &hold, err) != 0) return -1;
-    pthread_mutex_lock(&e->views_mu);
-    int rc = run_admin(e, sql, err);
-    query_release_hold(e, hold);
-    e->schema_gen++;
-    pthread_mutex_unlock(&e->views_mu);
-    return rc;
-}
-
-int query_engine_with_admin(lh_query_engine *e, int (*fn)(void *conn, void *ctx, lh_err *err),
-                            void *ctx, lh_err *err) {
-    pthread_mutex_lock(&e->views_mu);
-    int rc = fn(&e->admin, ctx, err);
-    e->schema_gen++;
-    pthread_mutex_unlock(&e->views_mu);
-    return rc;
 }
 
 void query_engine_stats(lh_query_engine *e, int *pool_size, int *busy, uint64_t *queries,
@@ -647,21 +462,6 @@ static int bind_params(duckdb_prepared_statement stmt, const lh_query_param *par
         if (st != DuckDBSuccess) return lh_err_set(err, LH_E_BAD_REQUEST, "cannot bind $%s", p->name);
     }
     return 0;
-}
-
-void query_engine_set_prepare(lh_query_engine *e, lh_query_prepare_fn fn, lh_query_release_fn release, void *ctx) {
-    e->prepare = fn;
-    e->release = release;
-    e->prepare_ctx = ctx;
-}
-
-int query_prepare_sql(lh_query_engine *e, const char *sql, const lh_prune_plan *plan, void **hold, lh_err *err) {
-    *hold = NULL;
-    return e->prepare ? e->prepare(e->prepare_ctx, sql, plan, hold, err) : 0;
-}
-
-void query_release_hold(lh_query_engine *e, void *hold) {
-    if (hold && e->release) e->release(e->prepare_ctx, hold);
 }
 
 lh_query_cursor *query_open(lh_query_engine *e, const char *sql, int64_t limit,

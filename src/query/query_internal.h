@@ -10,6 +10,7 @@
 #define LH_QUERY_INTERNAL_H
 
 #include <duckdb.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "common/strbuf.h"
@@ -17,6 +18,70 @@
 
 /* A pooled connection (query.c). */
 typedef struct pool_slot pool_slot;
+
+/* ---- the engine (query.c, query_views.c) ---------------------------------- */
+
+/* A connection's recently prepared bounded statements, keyed by their SQL:
+ * a repeated query skips parsing, binding (Parquet footers) and planning.
+ * Dropped whenever the engine's schema generation moves (views republished,
+ * admin SQL run), so a cached plan never outlives the views it read. */
+#define STMT_CACHE 8
+typedef struct {
+    char *sql;                        /* owned; NULL = empty slot */
+    duckdb_prepared_statement stmt;   /* owned */
+    uint64_t used;                    /* LRU tick */
+} stmt_entry;
+
+struct pool_slot {
+    duckdb_connection conn;
+    stmt_entry cache[STMT_CACHE];
+    uint64_t cache_gen;  /* schema generation the cache was filled at */
+    uint64_t cache_tick;
+    int busy;
+    uint64_t gen;        /* bumps at every checkout */
+    double deadline;     /* monotonic seconds; 0 = none */
+    int timed_out;       /* the watchdog interrupted generation `gen` */
+    char path[96];       /* the connection's search path schema, "" = DuckDB's default */
+};
+
+typedef struct {
+    char *name, *select;
+} view_def;
+
+struct lh_query_engine {
+    lh_query_config cfg;
+    duckdb_database db;
+    duckdb_connection admin;   /* views and query_exec, under views_mu */
+    pthread_mutex_t views_mu;
+    view_def *views;
+    size_t nviews;
+    uint64_t views_version;
+    uint64_t schema_gen;       /* bumps at every change made on the admin connection (under views_mu) */
+
+    pthread_mutex_t mu;        /* pool */
+    pthread_cond_t cv;
+    pool_slot *slots;
+    int nslots;
+    uint64_t queries;
+    int waiting;               /* callers waiting in pool_checkout */
+    uint64_t wait_timeouts;    /* checkouts that gave up at their deadline */
+    int interrupted;           /* query_engine_interrupt_all: no more checkouts */
+    int stopping;
+    pthread_t watchdog;
+    int has_watchdog;          /* without it timeouts would never fire: no engine */
+    lh_query_row_events_fn row_events;  /* sink of DML row events (set before serving) */
+    void *row_events_ctx;
+    lh_query_prepare_fn prepare; /* NULL: none (query_engine_set_prepare) */
+    lh_query_release_fn release;
+    void *prepare_ctx;
+    lh_query_prune_fn pruner;  /* set once at startup, before queries */
+    void *pruner_ctx;
+};
+
+/* Runs sql on the admin connection (caller holds views_mu, or is start-up). */
+int query_admin_run(lh_query_engine *e, const char *sql, lh_err *err);
+/* Frees n published view definitions (owned) and the array. */
+void query_views_free(view_def *v, size_t n);
 
 typedef enum { CUR_HEADER, CUR_ROWS, CUR_TRAILER, CUR_DONE } cursor_phase;
 
