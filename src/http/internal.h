@@ -84,6 +84,7 @@ struct lh_resp {
     int64_t fd_size;
     lh_stream stream;          /* stream.read set: chunked streaming body */
     char *headers;             /* owned: extra "Name: value\n" lines (resp_header) */
+    lh_err err;                /* the handler's module-call error (resp_err), zeroed with the response */
 };
 
 /* Request helpers */
@@ -107,14 +108,19 @@ int req_query_int(lh_req *req, const char *name, int def, int lo, int hi, int *o
 /* Steals body; a NULL body (a module that failed to build its answer) is a
  * 500 with an error body, never an empty success. */
 void resp_json(lh_resp *resp, int status, json_t *body);
-/* body (stolen) with status, or err when body is NULL: the "result or
- * error" reply of a module call that returns a new JSON reference. */
-void resp_result(lh_resp *resp, int status, json_t *body, const lh_err *err);
+/* The error slot a handler hands to its module calls (borrowed from resp,
+ * zeroed when the response is made); resp_result, resp_result_of and
+ * resp_done reply with it when the call failed. */
+lh_err *resp_err(lh_resp *resp);
+/* body (stolen) with status, or resp_err(resp) when body is NULL: the
+ * "result or error" reply of a module call that returns a new JSON reference. */
+void resp_result(lh_resp *resp, int status, json_t *body);
 /* resp_result, then releases req_body (the request's JSON, from
  * req_json_object) that the module call read to make body. */
-void resp_result_of(lh_resp *resp, int status, json_t *body, json_t *req_body, const lh_err *err);
-/* rc of a module call returning 0 or -1: an empty reply with status, or err. */
-void resp_done(lh_resp *resp, int status, int rc, const lh_err *err);
+void resp_result_of(lh_resp *resp, int status, json_t *body, json_t *req_body);
+/* rc of a module call returning 0 or -1: an empty reply with status, or
+ * resp_err(resp). */
+void resp_done(lh_resp *resp, int status, int rc);
 /* 0 when the app has the module the route needs; else -1 with the 503
  * naming it in resp (req_resp.c). */
 int http_service_check(const lh_app *app, lh_service needs, lh_resp *resp);
