@@ -60,6 +60,7 @@ struct access_log {
     size_t next, count;
     char *path;                 /* owned; NULL on a remote bucket */
     int fd;                     /* the open log, -1 when it cannot be opened */
+    int64_t size;               /* its size: appends add to it, so rotation needs no fstat per line */
     lh_seglog *seg;             /* remote bucket: the segments (owned) ... */
     lh_strbuf pending;          /* ... and the lines of the next one */
     char last_hash[65];         /* the chain's head */
@@ -113,6 +114,8 @@ static int log_reopen(access_log *l) {
     if (l->seg) return -1; /* no file on a remote bucket */
     if (l->fd >= 0) close(l->fd);
     l->fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    struct stat sb;
+    l->size = l->fd >= 0 && fstat(l->fd, &sb) == 0 ? sb.st_size : 0;
     return l->fd;
 }
 
@@ -136,19 +139,27 @@ static void log_sync_remote(access_log *l) {
     pthread_mutex_lock(&l->mu);
 }
 
-/* fsyncs what was appended and records the chain's head; holds mu. */
+/* fsyncs what was appended and records the chain's head. The fsyncs run
+ * with mu released (on a duplicate of the descriptor, which a rotation may
+ * close meanwhile), so requests appending their line never wait for the
+ * disk; only the flusher calls this, so heads are written in order. Holds mu
+ * on entry and on return. */
 static void log_sync(access_log *l) {
     if (!l->dirty || (l->fd < 0 && !l->seg)) return;
     if (l->seg) {
         log_sync_remote(l);
         return;
     }
-    if (fsync(l->fd) != 0) LOG_WARN("access: audit fsync failed");
+    int fd = dup(l->fd);
     char head[96];
     int n = snprintf(head, sizeof head, "%lld %s\n", (long long)l->seq, l->last_hash);
-    if (storage_put(l->st, AUDIT_HEAD_KEY, head, (size_t)n, NULL, NULL) != 0)
-        LOG_WARN("access: cannot write the audit head");
     l->dirty = 0;
+    pthread_mutex_unlock(&l->mu);
+    if (fd < 0 || fsync(fd) != 0) LOG_WARN("access: audit fsync failed");
+    else if (storage_put(l->st, AUDIT_HEAD_KEY, head, (size_t)n, NULL, NULL) != 0) /* never names unsynced records */
+        LOG_WARN("access: cannot write the audit head");
+    if (fd >= 0) close(fd);
+    pthread_mutex_lock(&l->mu);
 }
 
 /* Waits out one group round; holds mu. Locally an append may end it early
@@ -226,8 +237,10 @@ void access_log_free(access_log *l) {
 
 /* Starts a new file when the current one is too big; holds mu. */
 static void rotate_if_big(access_log *l) {
+    if (l->fd < 0 || l->size < AUDIT_ROTATE_BYTES) return;
     struct stat sb;
-    if (l->fd < 0 || fstat(l->fd, &sb) != 0 || sb.st_size < AUDIT_ROTATE_BYTES) return;
+    if (fstat(l->fd, &sb) != 0 || (l->size = sb.st_size) < AUDIT_ROTATE_BYTES) return; /* the file's own word */
+    if (fsync(l->fd) != 0) LOG_WARN("access: audit fsync before rotation failed"); /* its tail, synced once here */
     char *key = lh_asprintf("_access/audit-%lld.jsonl", (long long)lh_now_ms());
     char *to = storage_path(l->st, key);
     if (rename(l->path, to) == 0) {
@@ -275,6 +288,7 @@ static void file_append(access_log *l, json_t *rec) {
         rotate_if_big(l);
         if (l->fd < 0) log_reopen(l);
         if (l->fd < 0 || write(l->fd, line, len) != (ssize_t)len) LOG_WARN("access: audit write failed");
+        else l->size += (int64_t)len;
     }
     memcpy(l->last_hash, hash, 65);
     l->seq++;

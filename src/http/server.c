@@ -324,28 +324,78 @@ static void take_body(req_ctx *rc, const char *data, size_t len) {
 
 /* ---- responses ---------------------------------------------------------- */
 
+#define STREAM_BLOCK (64 * 1024)
+
+/* A streamed body and the bytes read from it ahead of the response
+ * (queue_response): those go out first, then the rest of the stream. */
+typedef struct {
+    lh_stream st;
+    char *ahead; /* owned, STREAM_BLOCK bytes */
+    size_t len, off;
+    int failed;  /* the stream failed while read ahead: the response ends in error */
+} stream_state;
+
 static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max) {
-    lh_stream *st = cls;
-    long n = st->read(st->ctx, buf, max);
+    stream_state *ss = cls;
+    if (ss->off < ss->len) {
+        size_t k = ss->len - ss->off < max ? ss->len - ss->off : max;
+        memcpy(buf, ss->ahead + ss->off, k);
+        ss->off += k;
+        return (ssize_t)k;
+    }
+    if (ss->failed) return MHD_CONTENT_READER_END_WITH_ERROR;
+    long n = ss->st.read(ss->st.ctx, buf, max);
     if (n > 0) return n;
     return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
 static void stream_free(void *cls) {
-    lh_stream *st = cls;
-    if (st->free) st->free(st->ctx);
-    free(st);
+    stream_state *ss = cls;
+    if (ss->st.free) ss->st.free(ss->st.ctx);
+    free(ss->ahead);
+    free(ss);
+}
+
+/* Reads up to one block of the stream ahead. 1 when that was the whole
+ * body: then it ended, the stream is released, and ahead/len are the body. */
+static int stream_read_ahead(stream_state *ss) {
+    ss->ahead = lh_malloc(STREAM_BLOCK);
+    while (ss->len < STREAM_BLOCK) {
+        long n = ss->st.read(ss->st.ctx, ss->ahead + ss->len, STREAM_BLOCK - ss->len);
+        if (n < 0) ss->failed = 1;
+        if (n <= 0) break;
+        ss->len += (size_t)n;
+    }
+    if (ss->failed || ss->len == STREAM_BLOCK) return 0;
+    if (ss->st.free) ss->st.free(ss->st.ctx);
+    ss->st.free = NULL;
+    return 1;
+}
+
+/* The response for a streamed body. A body that ends within one block (a
+ * point lookup's document comes in three pieces) goes out as one buffer with
+ * a Content-Length, header and body in one send; a longer one is chunked. */
+static struct MHD_Response *stream_response(lh_stream *from) {
+    stream_state *ss = lh_calloc(1, sizeof *ss);
+    ss->st = *from;
+    from->read = NULL;
+    if (stream_read_ahead(ss)) {
+        struct MHD_Response *r = MHD_create_response_from_buffer(ss->len, ss->ahead, MHD_RESPMEM_MUST_FREE);
+        if (!r) free(ss->ahead);
+        free(ss);
+        return r;
+    }
+    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, stream_reader, ss,
+                                                               stream_free);
+    if (!r) stream_free(ss);
+    return r;
 }
 
 static enum MHD_Result queue_response(struct MHD_Connection *c, req_ctx *rc) {
     lh_resp *resp = &rc->resp;
     struct MHD_Response *r;
     if (resp->stream.read) {
-        lh_stream *st = lh_malloc(sizeof *st);
-        *st = resp->stream;
-        resp->stream.read = NULL;
-        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_reader, st,
-                                              stream_free);
+        r = stream_response(&resp->stream);
     } else if (resp->fd >= 0) {
         r = MHD_create_response_from_fd64((uint64_t)resp->fd_size, resp->fd);
         resp->fd = -1; /* MHD closes it */
