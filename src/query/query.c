@@ -212,7 +212,8 @@ void query_engine_pool_stats(lh_query_engine *e, lh_query_pool_stats *out) {
     for (int i = 0; i < e->nslots; i++) b += e->slots[i].busy;
     *out = (lh_query_pool_stats){.size = e->nslots, .busy = b, .idle = e->nslots - b,
                                  .waiting = e->waiting, .wait_timeouts = e->wait_timeouts,
-                                 .queries = e->queries};
+                                 .queries = e->queries,
+                                 .path_switches = __atomic_load_n(&e->path_switches, __ATOMIC_RELAXED)};
     pthread_mutex_unlock(&e->mu);
 }
 
@@ -500,9 +501,10 @@ static int slot_run(pool_slot *s, const char *sql, lh_err *err) {
 
 /* Points the slot's search path at the scope's schema (or back to the
  * default) and sets the scope's session variables. */
-static int slot_scope(pool_slot *s, const lh_query_scope *scope, lh_err *err) {
+static int slot_scope(lh_query_engine *e, pool_slot *s, const lh_query_scope *scope, lh_err *err) {
     const char *want = scope ? scope->schema : "";
     if (strcmp(s->path, want)) {
+        __atomic_fetch_add(&e->path_switches, 1, __ATOMIC_RELAXED);
         lh_strbuf sql = LH_STRBUF_INIT;
         if (*want) {
             sb_puts(&sql, "SET search_path = ");
@@ -538,7 +540,7 @@ duckdb_connection query_pool_borrow_as(lh_query_engine *e, const lh_query_scope 
     if (timeout_ms <= 0) timeout_ms = e->cfg.default_timeout_ms;
     pool_slot *s = pool_checkout(e, scope ? scope->schema : "", lh_mono_s() + (double)timeout_ms / 1000.0, timeout_ms,
                                  &gen, err);
-    if (s && slot_scope(s, scope, err) != 0) {
+    if (s && slot_scope(e, s, scope, err) != 0) {
         pool_release(e, s);
         s = NULL;
     }
@@ -575,7 +577,7 @@ static lh_query_cursor *open_checked(lh_query_engine *e, const lh_query_scope *s
         free(c);
         return NULL;
     }
-    if (slot_scope(c->slot, scope, err) != 0) { /* the caller's schema and variables (ADR 0190) */
+    if (slot_scope(e, c->slot, scope, err) != 0) { /* the caller's schema and variables (ADR 0190) */
         query_cursor_free(c);
         return NULL;
     }
