@@ -212,7 +212,8 @@ void query_engine_pool_stats(lh_query_engine *e, lh_query_pool_stats *out) {
     for (int i = 0; i < e->nslots; i++) b += e->slots[i].busy;
     *out = (lh_query_pool_stats){.size = e->nslots, .busy = b, .idle = e->nslots - b,
                                  .waiting = e->waiting, .wait_timeouts = e->wait_timeouts,
-                                 .queries = e->queries};
+                                 .queries = e->queries,
+                                 .path_switches = __atomic_load_n(&e->path_switches, __ATOMIC_RELAXED)};
     pthread_mutex_unlock(&e->mu);
 }
 
@@ -227,11 +228,27 @@ void query_engine_interrupt_all(lh_query_engine *e) {
 
 /* ---- pool --------------------------------------------------------------- */
 
-/* A free slot, stamped with deadline (monotonic seconds). Waits at most
- * until the deadline, in short slices so a cancelled caller (client gone,
- * shutdown) stops waiting at once. NULL with err (503) otherwise. */
-static pool_slot *pool_checkout(lh_query_engine *e, double deadline, int64_t timeout_ms, uint64_t *gen,
-                                lh_err *err) {
+/* A free slot for a statement run with search path `path` ("" = DuckDB's
+ * default): one whose path is already that one when there is such a slot,
+ * as a SET/RESET search_path costs a statement of its own (0.3-0.6 ms,
+ * ADR 0271), else the first free one. e->mu held. */
+static pool_slot *pool_free_slot(lh_query_engine *e, const char *path) {
+    pool_slot *any = NULL;
+    for (int i = 0; i < e->nslots; i++) {
+        pool_slot *s = &e->slots[i];
+        if (s->busy) continue;
+        if (!strcmp(s->path, path)) return s;
+        if (!any) any = s;
+    }
+    return any;
+}
+
+/* A free slot, stamped with deadline (monotonic seconds), preferably one
+ * already on search path `path`. Waits at most until the deadline, in short
+ * slices so a cancelled caller (client gone, shutdown) stops waiting at
+ * once. NULL with err (503) otherwise. */
+static pool_slot *pool_checkout(lh_query_engine *e, const char *path, double deadline, int64_t timeout_ms,
+                                uint64_t *gen, lh_err *err) {
     pthread_mutex_lock(&e->mu);
     e->waiting++;
     for (;;) {
@@ -241,9 +258,8 @@ static pool_slot *pool_checkout(lh_query_engine *e, double deadline, int64_t tim
             lh_err_set(err, LH_E_UNAVAILABLE, "the query engine is shutting down");
             return NULL;
         }
-        for (int i = 0; i < e->nslots; i++) {
-            pool_slot *s = &e->slots[i];
-            if (s->busy) continue;
+        pool_slot *s = pool_free_slot(e, path);
+        if (s) {
             s->busy = 1;
             s->gen++;
             s->timed_out = 0;
@@ -485,9 +501,10 @@ static int slot_run(pool_slot *s, const char *sql, lh_err *err) {
 
 /* Points the slot's search path at the scope's schema (or back to the
  * default) and sets the scope's session variables. */
-static int slot_scope(pool_slot *s, const lh_query_scope *scope, lh_err *err) {
+static int slot_scope(lh_query_engine *e, pool_slot *s, const lh_query_scope *scope, lh_err *err) {
     const char *want = scope ? scope->schema : "";
     if (strcmp(s->path, want)) {
+        __atomic_fetch_add(&e->path_switches, 1, __ATOMIC_RELAXED);
         lh_strbuf sql = LH_STRBUF_INIT;
         if (*want) {
             sb_puts(&sql, "SET search_path = ");
@@ -521,8 +538,9 @@ duckdb_connection query_pool_borrow_as(lh_query_engine *e, const lh_query_scope 
     uint64_t gen;
     if (scope && !scope->schema) scope = NULL;
     if (timeout_ms <= 0) timeout_ms = e->cfg.default_timeout_ms;
-    pool_slot *s = pool_checkout(e, lh_mono_s() + (double)timeout_ms / 1000.0, timeout_ms, &gen, err);
-    if (s && slot_scope(s, scope, err) != 0) {
+    pool_slot *s = pool_checkout(e, scope ? scope->schema : "", lh_mono_s() + (double)timeout_ms / 1000.0, timeout_ms,
+                                 &gen, err);
+    if (s && slot_scope(e, s, scope, err) != 0) {
         pool_release(e, s);
         s = NULL;
     }
@@ -553,12 +571,13 @@ static lh_query_cursor *open_checked(lh_query_engine *e, const lh_query_scope *s
     c->limit = limit;
     c->t0 = lh_mono_s();
     /* one deadline for the wait and the run: waiting for a connection counts against timeout_ms */
-    c->slot = pool_checkout(e, c->t0 + (double)timeout_ms / 1000.0, timeout_ms, &c->gen, err);
+    c->slot = pool_checkout(e, scope ? scope->schema : "", c->t0 + (double)timeout_ms / 1000.0, timeout_ms, &c->gen,
+                            err);
     if (!c->slot) {
         free(c);
         return NULL;
     }
-    if (slot_scope(c->slot, scope, err) != 0) { /* the caller's schema and variables (ADR 0190) */
+    if (slot_scope(e, c->slot, scope, err) != 0) { /* the caller's schema and variables (ADR 0190) */
         query_cursor_free(c);
         return NULL;
     }

@@ -157,6 +157,7 @@ typedef struct {
     int waiting;              /* callers waiting for one now */
     uint64_t wait_timeouts;   /* waits that reached their deadline */
     uint64_t queries;         /* checkouts so far */
+    uint64_t path_switches;   /* checkouts that had to change the connection's search path */
 } lh_query_pool_stats;
 void query_engine_pool_stats(lh_query_engine *e, lh_query_pool_stats *out);
 /* Shutdown: interrupts every running query and refuses checkouts from now

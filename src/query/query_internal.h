@@ -65,6 +65,7 @@ struct lh_query_engine {
     uint64_t queries;
     int waiting;               /* callers waiting in pool_checkout */
     uint64_t wait_timeouts;    /* checkouts that gave up at their deadline */
+    uint64_t path_switches;    /* SET/RESET search_path run on a checked-out slot (atomic) */
     int interrupted;           /* query_engine_interrupt_all: no more checkouts */
     int stopping;
     pthread_t watchdog;

@@ -233,6 +233,27 @@ static void test_read_only_and_one_statement(void **state) {
     assert_int_equal(busy_count(e), 0);
 }
 
+/* Statements of two scopes taking turns each find a connection already on
+ * their search path: the path is set once per connection, not per statement. */
+static void test_checkout_keeps_search_path(void **state) {
+    lh_query_engine *e = *state;
+    lh_err err = {0};
+    assert_int_equal(query_exec(e, "CREATE SCHEMA lh_role_t; CREATE VIEW lh_role_t.v AS SELECT 7 AS x", &err), 0);
+    lh_query_scope scope = {.schema = "lh_role_t", .who = "t"};
+    lh_query_pool_stats before, after;
+    query_engine_pool_stats(e, &before);
+    for (int i = 0; i < 10; i++) {
+        json_t *r = query_run_json_as(e, i % 2 ? &scope : NULL, i % 2 ? "SELECT x FROM v" : "SELECT 1 AS x", NULL, 0,
+                                      10, 0, &err);
+        if (!r) fail_msg("query %d: %s", i, err.msg);
+        assert_int_equal(json_integer_value(json_array_get(json_array_get(json_object_get(r, "rows"), 0), 0)),
+                         i % 2 ? 7 : 1);
+        json_decref(r);
+    }
+    query_engine_pool_stats(e, &after);
+    assert_true(after.path_switches - before.path_switches <= 1); /* one slot moves to lh_role_t, once */
+}
+
 static void test_named_params_bound(void **state) {
     lh_query_engine *e = *state;
     lh_query_param p[] = {{.name = "n", .type = LH_QP_INT, .i = 41},
@@ -350,6 +371,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_pool_checkout_checkin_all_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_open_returns_connection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkout_keeps_search_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_interrupts_long_query, setup, teardown),
         cmocka_unit_test(test_default_timeout_applies),
         cmocka_unit_test(test_watchdog_thread_failure_is_an_error),
