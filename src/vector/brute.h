@@ -51,6 +51,21 @@ int brute_topk(const float *matrix, size_t n, int dims, const float *q, int k, i
 int brute_topk_allowed(const float *matrix, size_t n, int dims, const float *q, int k, const uint64_t *allowed,
                        int threads, lh_hit *out);
 
+/* A half-precision copy of an n x dims matrix with per-row error bounds, for
+ * the two-pass exact scan (brute_half.c); NULL when the CPU lacks F16C. The
+ * matrix is only read while building; the copy owns its memory. */
+typedef struct lh_vhalf lh_vhalf;
+lh_vhalf *vhalf_new(const float *matrix, size_t n, int dims);
+void vhalf_free(lh_vhalf *v);
+size_t vhalf_memory_bytes(const lh_vhalf *v);
+
+/* brute_topk_allowed(matrix, n, dims, q, k, allowed, 1, out) exactly (same
+ * rows, scores and order), reading the half copy for every allowed row and
+ * the float matrix only for rows that may reach the top k. v was built from
+ * matrix; allowed holds v's n bits. */
+int brute_topk_allowed_half(const lh_vhalf *v, const float *matrix, const float *q, int k, const uint64_t *allowed,
+                            lh_hit *out);
+
 /* 1 when hit a ranks before hit b (higher score, then lower id). */
 static inline int lh_hit_before(lh_hit a, lh_hit b) {
     return a.score > b.score || (a.score == b.score && a.id < b.id);

@@ -193,12 +193,14 @@ static json_t *entry_stats(const ventry *e, size_t *total) {
     size_t mb = rows->n * (size_t)rows->dims * sizeof(float);
     size_t tb = arena_bytes(rows->texts, rows->text_off, rows->n) + arena_bytes(rows->ids, rows->id_off, rows->n);
     size_t hb = s->hnsw ? hnsw_memory_bytes(s->hnsw) : 0;
-    *total += mb + tb + hb;
+    size_t fb = vhalf_memory_bytes(atomic_load(&((vsnap *)rows)->half));
+    *total += mb + tb + hb + fb;
     json_object_set_new(o, "vectors", json_integer((json_int_t)s->n));
     json_object_set_new(o, "dims", json_integer(s->dims));
     json_object_set_new(o, "matrix_bytes", json_integer((json_int_t)mb));
     json_object_set_new(o, "text_bytes", json_integer((json_int_t)tb));
     json_object_set_new(o, "hnsw_bytes", json_integer((json_int_t)hb));
+    json_object_set_new(o, "half_matrix_bytes", json_integer((json_int_t)fb));
     json_object_set_new(o, "refs", json_integer(atomic_load(&s->refs)));
     json_object_set_new(o, "shared_rows", json_boolean(s->base != NULL));
     json_object_set_new(o, "hnsw_state", json_string(s->hnsw_state));

@@ -43,6 +43,8 @@ typedef struct vsnap {
     lh_hnsw *hnsw;         /* NULL when n == 0 */
     lh_bm25 *bm25;         /* the keyword index over texts; NULL when n == 0 */
     uint32_t *by_id;       /* n row numbers sorted by doc id (filtered search) */
+    lh_vhalf *_Atomic half; /* the matrix in fp16 for exact filtered scans, made on first
+                            * use (vsnap_half), owned; NULL until then or without F16C */
     const char *hnsw_state; /* "loaded" | "built" | "none" (static) */
     struct vsnap *base;    /* set: the rows above are base's (held, released on free);
                             * only the graph and meta are this snapshot's (index_lab.c) */
@@ -242,5 +244,7 @@ int hybrid_fuse(const lh_hit *vh, int nv, const lh_hit *kh, const int *cover, in
 
 /* The snapshot owning the rows (a lab graph swap shares its base's). */
 static inline const vsnap *vsnap_rows(const vsnap *s) { return s->base ? s->base : s; }
+/* The half copy of s's rows (vsnap_rows), made on first use; NULL without F16C. */
+const lh_vhalf *vsnap_half(const vsnap *s);
 
 #endif

@@ -63,6 +63,7 @@ void vsnap_free(vsnap *s) {
     if (!s->base) {
         bm25_free(s->bm25);
         free(s->by_id);
+        vhalf_free(atomic_load(&s->half));
     }
     if (s->base) { /* a graph swap: the rows belong to the base snapshot */
         vsnap_release(s->base);
@@ -76,6 +77,18 @@ void vsnap_free(vsnap *s) {
     free(s->texts);
     free(s->text_off);
     free(s);
+}
+
+const lh_vhalf *vsnap_half(const vsnap *s) {
+    vsnap *rows = (vsnap *)vsnap_rows(s); /* half is a cache filled once, never changed after */
+    lh_vhalf *h = atomic_load(&rows->half), *none = NULL;
+    if (h || rows->n == 0) return h;
+    if (!(h = vhalf_new(rows->matrix, rows->n, rows->dims))) return NULL;
+    if (!atomic_compare_exchange_strong(&rows->half, &none, h)) { /* another search made it first */
+        vhalf_free(h);
+        h = none;
+    }
+    return h;
 }
 
 void vsnap_release(vsnap *s) {

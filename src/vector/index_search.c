@@ -123,13 +123,17 @@ typedef struct {
  * rows allowed (at most FILTER_MAX_EF): every node may be walked through but
  * only allowed ones count, so a beam that wide holds about as many allowed
  * rows as FILTER_BEAM unfiltered beams. The exact scan of the allowed rows is
- * taken instead when there are at most FILTER_EXACT_MAX of them, or when it
- * is the cheaper of the two: a walk measures about FILTER_WALK_COST rows per
- * beam slot (random reads), the scan one per allowed row (sequential). */
+ * taken instead when there are at most FILTER_EXACT_MAX of them, or when its
+ * estimated cost is the lower (ADR 0279): a walk costs about FILTER_WALK_COST
+ * float-scanned rows per beam slot (random reads of ~7 rows a slot), the scan
+ * one per allowed row, FILTER_HALF_COST of one when it reads the fp16 copy
+ * (brute_half.c; same answer). Measured on the retrieval bench (5,000 x 384):
+ * beam 284 walk 550 µs; 4,500 rows float 690 µs, fp16 two-pass 488 µs. */
 #define FILTER_EXACT_MAX 4096
 #define FILTER_MAX_EF 2048
 #define FILTER_BEAM 4.0
-#define FILTER_WALK_COST 10
+#define FILTER_WALK_COST 12.0
+#define FILTER_HALF_COST 0.7
 
 /* The beam of a filtered walk for kc results. */
 static int filter_ef(const vsearch *c, int kc) {
@@ -151,9 +155,12 @@ static int vector_topk(const vsearch *c, const float *q, int kc, const lh_hit *s
         return -1;
     }
     int ef = 0; /* the graph's own ef_search */
+    const lh_vhalf *half = c->allowed ? vsnap_half(c->rows) : NULL;
     if (c->allowed && use_hnsw && s->hnsw) {
         ef = filter_ef(c, kc);
-        if (c->nallowed <= FILTER_EXACT_MAX || c->nallowed <= (size_t)ef * FILTER_WALK_COST) use_hnsw = 0;
+        double scan = (double)c->nallowed * (half ? FILTER_HALF_COST : 1.0), walk = (double)ef * FILTER_WALK_COST;
+        /* mode "hnsw" asks for the graph: only a small set is still scanned */
+        if (c->nallowed <= FILTER_EXACT_MAX || (mode != LH_VSEARCH_HNSW && scan <= walk)) use_hnsw = 0;
     }
     if (c->allowed && mode == LH_VSEARCH_BRUTE) use_hnsw = 0;
     out->vector_mode = use_hnsw ? "hnsw" : "brute";
@@ -161,9 +168,10 @@ static int vector_topk(const vsearch *c, const float *q, int kc, const lh_hit *s
     if (kc <= 0 || s->n == 0) return 0;
     /* an exact filtered scan stays on the calling thread: two workers measured slower on the
      * bench's 4,500 allowed rows (680 → 840 µs, a busy 2-core machine) */
-    if (!use_hnsw)
-        return c->allowed ? brute_topk_allowed(c->rows->matrix, s->n, s->dims, q, kc, c->allowed, 1, hits)
-                          : brute_topk(c->rows->matrix, s->n, s->dims, q, kc, c->vx->cfg.threads, hits);
+    if (!use_hnsw && c->allowed)
+        return half ? brute_topk_allowed_half(half, c->rows->matrix, q, kc, c->allowed, hits)
+                    : brute_topk_allowed(c->rows->matrix, s->n, s->dims, q, kc, c->allowed, 1, hits);
+    if (!use_hnsw) return brute_topk(c->rows->matrix, s->n, s->dims, q, kc, c->vx->cfg.threads, hits);
     uint32_t ids[HNSW_SAMPLE_SEEDS];
     int ns = nseeds < HNSW_SAMPLE_SEEDS ? nseeds : HNSW_SAMPLE_SEEDS;
     for (int i = 0; i < ns; i++) ids[i] = seeds[i].id;

@@ -137,6 +137,45 @@ static void test_topk_allowed_any_threads(void **state) {
     free(q);
 }
 
+/* The fp16 two-pass scan returns the float scan's answer bit for bit: rows,
+ * scores and order, with exact ties (duplicated rows), a query equal to a row,
+ * dims that are no multiple of 16, k from 1 to past the allowed count. */
+static void test_topk_allowed_half_is_exact(void **state) {
+    (void)state;
+    const size_t n = 3001;
+    const int dims[] = {50, 384};
+    for (int di = 0; di < 2; di++) {
+        int d = dims[di];
+        float *m = rnd_matrix(n, d);
+        for (size_t i = 0; i < 300; i++) memcpy(m + (i + 1000) * (size_t)d, m + i * (size_t)d, (size_t)d * sizeof *m);
+        lh_vhalf *h = vhalf_new(m, n, d);
+        if (!h) { /* no F16C: nothing to compare (the float scan is used) */
+            free(m);
+            skip();
+        }
+        assert_true(vhalf_memory_bytes(h) >= n * (size_t)d * 2);
+        uint64_t *allowed = lh_calloc((n + 63) / 64 + 1, sizeof *allowed);
+        for (size_t i = 0; i < n; i++)
+            if (i % 10 != 3) allowed[i >> 6] |= (uint64_t)1 << (i & 63);
+        int ks[] = {1, 10, 50, 3000};
+        lh_hit *want = lh_malloc(3000 * sizeof *want), *got = lh_malloc(3000 * sizeof *got);
+        for (int t = 0; t < 40; t++) {
+            float *q = t % 4 == 0 ? rnd_matrix(1, d) : NULL;
+            const float *qq = q ? q : m + (size_t)(t * 97 % 1300) * (size_t)d; /* a row (often a duplicated one) */
+            int k = ks[t % 4];
+            int nw = brute_topk_allowed(m, n, d, qq, k, allowed, 1, want);
+            assert_int_equal(brute_topk_allowed_half(h, m, qq, k, allowed, got), nw);
+            assert_memory_equal(got, want, (size_t)nw * sizeof *got);
+            free(q);
+        }
+        free(want);
+        free(got);
+        free(allowed);
+        vhalf_free(h);
+        free(m);
+    }
+}
+
 static void test_topk_ties_by_id(void **state) {
     (void)state;
     /* 3000 copies of one of three rows: scores tie in large groups */
@@ -173,6 +212,7 @@ int main(void) {
         cmocka_unit_test(test_kernels_agree),
         cmocka_unit_test(test_topk_exact_any_threads),
         cmocka_unit_test(test_topk_allowed_any_threads),
+        cmocka_unit_test(test_topk_allowed_half_is_exact),
         cmocka_unit_test(test_topk_ties_by_id),
         cmocka_unit_test(test_topk_empty_inputs),
     };
