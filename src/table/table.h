@@ -150,6 +150,9 @@ typedef struct {
     const json_t *properties; /* a new table's properties (configuration), borrowed; NULL = none.
                                * delta.enableDeletionVectors = "true" makes it protocol 3/7 with
                                * the deletionVectors feature (table_props.c) */
+    const char *partition_by; /* "a,b": a new table's (or an overwrite's) partition columns; NULL = the
+                               * table's (none for a new one). A partitioned write puts each partition's
+                               * rows in a file of its own under c=v/ folders (table_partition.c, ADR 0275) */
 } lh_table_write_opts;
 
 /* Writes the rows of select_sql as one new Parquet file and commits it:

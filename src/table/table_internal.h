@@ -60,8 +60,10 @@ int table_is_partition_col(const lh_snapshot *s, const char *name);
 
 /* How a file joins the snapshot's SELECT (table_read.c): in the one
  * read_parquet of plain files, in the one of files with a deletion vector,
- * or by a SELECT of its own (partition values as constants). */
-enum { TABLE_FILE_PLAIN, TABLE_FILE_DV, TABLE_FILE_OWN, TABLE_FILE_GROUPS };
+ * by a SELECT of its own (a partitioned file with a deletion vector:
+ * partition values as constants), or in the one read_parquet of
+ * partitioned files joined to their partition values (ADR 0275). */
+enum { TABLE_FILE_PLAIN, TABLE_FILE_DV, TABLE_FILE_OWN, TABLE_FILE_PART, TABLE_FILE_GROUPS };
 int table_file_group(const lh_snapshot *s, const lh_table_file *f);
 /* How many files of s are in `group`; a group of two or more reads
  * through its pruning variable. */
@@ -84,6 +86,8 @@ typedef struct {
     int64_t size, rows;
     char *stats;
     file_schema schema;
+    char *dir;          /* set before table_parquet_write: the Hive folder it goes in (NULL = the root) */
+    json_t *part_values;/* ... and its partitionValues (owned; NULL = {}) */
 } new_file;
 
 void table_file_schema_free(file_schema *fs);
@@ -103,6 +107,31 @@ char *table_dv_rows_key(lh_table *t, const lh_table_file *f);
  * to physical names in the file. */
 int table_parquet_write(lh_table *t, duckdb_connection conn, const char *select_sql,
                         const char *const *cluster_by, const lh_snapshot *mapping, new_file *nf, lh_err *err);
+/* ---- partitioned writes (table_partition.c, ADR 0275) ---- */
+#define LH_TABLE_NULL_PARTITION "__HIVE_DEFAULT_PARTITION__"
+/* A partition value (NULL = null) as a folder name part, Hive-escaped
+ * (control characters, quotes, # % * : = ? \\ { [ ] ^ and the slash as %XX). Caller frees. */
+char *table_partition_escape(const char *value);
+/* "c1=v1/c2=v2" for names[i] = values[i] (both escaped). Caller frees. */
+char *table_partition_dir(const char *const *names, const char *const *values, size_t n);
+/* LH_E_BAD_REQUEST unless cols (n) are distinct columns of fs, not all of
+ * them, each of a type partition values can hold. */
+int table_partition_check(const file_schema *fs, const char *const *cols, size_t n, lh_err *err);
+typedef struct {
+    new_file *files;    /* one a partition (each file's rows, dir and part_values) */
+    size_t nfiles;
+    file_schema schema; /* every column of the rows written, partition columns too */
+} table_partitioned;
+/* select_sql's rows (logical names; renamed to mapping's physical names)
+ * written one file per distinct value of parts (logical names), sorted by
+ * cluster_by (physical names; partition columns skipped). append: the
+ * table exists (a missing partition column is LH_E_CONFLICT). On failure
+ * the files written so far are in out for the caller to discard; free out
+ * with table_partitioned_clear either way. */
+int table_partition_write(lh_table *t, duckdb_connection conn, const char *select_sql, const char *const *parts,
+                          size_t nparts, const char *const *cluster_by, const lh_snapshot *mapping, int append,
+                          table_partitioned *out, lh_err *err);
+void table_partitioned_clear(table_partitioned *p);
 /* Delta type (JSON value, new reference) for a DuckDB type name (table_write.c). */
 json_t *table_delta_type(const char *duck);
 /* Column mapping for writers (table_alter.c): select_sql (logical column

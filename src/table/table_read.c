@@ -231,23 +231,29 @@ int table_dv_rows_file(lh_table *t, lh_table_file *f, lh_err *err) {
     return rc;
 }
 
+/* Partition value v (NULL = null) of column col as a typed constant. */
+static void append_part_constant(lh_strbuf *sb, const lh_table_column *col, const char *v) {
+    char *ty = table_duckdb_type(col->type);
+    /* a timestamp partition value is UTC ("…Z" or without a zone), whatever the session's zone */
+    int utc = !strcmp(col->type, "timestamp");
+    sb_puts(sb, utc ? "timezone('UTC', CAST(" : "CAST(");
+    if (v) sb_sql_str(sb, v);
+    else sb_puts(sb, "NULL");
+    if (utc) sb_puts(sb, " AS TIMESTAMP))");
+    else sb_printf(sb, " AS %s)", ty);
+    free(ty);
+}
+
 static void file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const lh_table_file *f, const char *extra,
                         int fetch) {
     sb_puts(sb, f->ndeleted ? "SELECT * EXCLUDE (file_row_number)" : "SELECT *");
     for (size_t c = 0; c < s->ncolumns; c++) {
         const lh_table_column *col = &s->columns[c];
         if (!table_is_partition_col(s, col->name)) continue;
-        const char *v = part_value(f, col);
-        char *ty = table_duckdb_type(col->type);
-        /* a timestamp partition value is UTC ("…Z" or without a zone), whatever the session's zone */
-        int utc = !strcmp(col->type, "timestamp");
-        sb_puts(sb, utc ? ", timezone('UTC', CAST(" : ", CAST(");
-        if (v) sb_sql_str(sb, v);
-        else sb_puts(sb, "NULL");
-        if (utc) sb_puts(sb, " AS TIMESTAMP)) AS ");
-        else sb_printf(sb, " AS %s) AS ", ty);
+        sb_puts(sb, ", ");
+        append_part_constant(sb, col, part_value(f, col));
+        sb_puts(sb, " AS ");
         sb_sql_ident(sb, col->physical_name);
-        free(ty);
     }
     if (extra) sb_puts(sb, extra);
     sb_puts(sb, " FROM read_parquet(");
@@ -268,7 +274,7 @@ void table_file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const l
 }
 
 int table_file_group(const lh_snapshot *s, const lh_table_file *f) {
-    if (s->npartition_columns) return TABLE_FILE_OWN; /* per-file partition constants */
+    if (s->npartition_columns) return f->ndeleted ? TABLE_FILE_OWN : TABLE_FILE_PART;
     return f->ndeleted ? TABLE_FILE_DV : TABLE_FILE_PLAIN;
 }
 
@@ -321,6 +327,35 @@ static void append_dv_group(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, in
         sb_putc(sb, ')');
     }
     if (inline_n) sb_putc(sb, ')');
+}
+
+/* Every partitioned file without a deletion vector in one read_parquet
+ * (narrowed by the group's pruning variable), joined by file name to a
+ * VALUES list of each file's partition values as typed constants (ADR 0275). */
+static void append_part_group(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, int fetch) {
+    sb_puts(sb, "SELECT lh_pf.* EXCLUDE (filename), lh_pv.* EXCLUDE (lh_file) FROM read_parquet(");
+    append_group_paths(t, sb, s, TABLE_FILE_PART, fetch);
+    sb_puts(sb, ", union_by_name = true, hive_partitioning = false, filename = true) AS lh_pf JOIN (VALUES ");
+    size_t n = 0;
+    for (size_t i = 0; i < s->nfiles; i++) {
+        const lh_table_file *f = &s->files[i];
+        if (table_file_group(s, f) != TABLE_FILE_PART) continue;
+        sb_puts(sb, n++ ? ", (" : "(");
+        append_path(t, sb, f->path, fetch);
+        for (size_t c = 0; c < s->ncolumns; c++) {
+            if (!table_is_partition_col(s, s->columns[c].name)) continue;
+            sb_puts(sb, ", ");
+            append_part_constant(sb, &s->columns[c], part_value(f, &s->columns[c]));
+        }
+        sb_putc(sb, ')');
+    }
+    sb_puts(sb, ") AS lh_pv(lh_file");
+    for (size_t c = 0; c < s->ncolumns; c++) {
+        if (!table_is_partition_col(s, s->columns[c].name)) continue;
+        sb_puts(sb, ", ");
+        sb_sql_ident(sb, s->columns[c].physical_name);
+    }
+    sb_puts(sb, ") ON lh_pf.filename = lh_pv.lh_file");
 }
 
 /* 1 when some file of s (flagged in pick; all when NULL) has stats that
@@ -387,7 +422,7 @@ static char *select_sql(lh_table *t, const lh_snapshot *s, int fetch) {
         append_empty_select(&sb, s);
         return sb_steal(&sb);
     }
-    size_t count[TABLE_FILE_GROUPS] = {0, 0, 0};
+    size_t count[TABLE_FILE_GROUPS] = {0};
     for (size_t i = 0; i < s->nfiles; i++) count[table_file_group(s, &s->files[i])]++;
     lh_strbuf absent = LH_STRBUF_INIT;
     int nabsent = append_absent_columns(&absent, s, NULL);
@@ -410,6 +445,10 @@ static char *select_sql(lh_table *t, const lh_snapshot *s, int fetch) {
     if (count[TABLE_FILE_DV]) {
         if (n++) sb_puts(&sb, " UNION ALL BY NAME ");
         append_dv_group(t, &sb, s, fetch);
+    }
+    if (count[TABLE_FILE_PART]) {
+        if (n++) sb_puts(&sb, " UNION ALL BY NAME ");
+        append_part_group(t, &sb, s, fetch);
     }
     for (size_t i = 0; i < s->nfiles; i++) {
         if (table_file_group(s, &s->files[i]) != TABLE_FILE_OWN) continue;

@@ -288,6 +288,8 @@ void table_new_file_free(new_file *f) {
     free(f->key);
     free(f->abs);
     free(f->stats);
+    free(f->dir);
+    json_decref(f->part_values);
     table_file_schema_free(&f->schema);
 }
 
@@ -332,7 +334,8 @@ int table_parquet_write(lh_table *t, duckdb_connection conn, const char *logical
                         const char *const *cluster_by, const lh_snapshot *mapping, new_file *nf, lh_err *err) {
     char uuid[37];
     lh_uuid4(uuid);
-    nf->rel = lh_asprintf("part-00000-%s-c000.snappy.parquet", uuid);
+    nf->rel = nf->dir ? lh_asprintf("%s/part-00000-%s-c000.snappy.parquet", nf->dir, uuid)
+                      : lh_asprintf("part-00000-%s-c000.snappy.parquet", uuid);
     char *key = lh_asprintf("%s/%s", t->prefix, nf->rel);
     char *stage = storage_stage_path(t->st, key, err);
     if (!stage) {
@@ -368,9 +371,12 @@ void table_new_file_discard(lh_storage *st, new_file *nf) {
 }
 
 json_t *table_add_action(const new_file *nf, int64_t now, int data_change) {
-    return json_pack("{s:{s:s, s:{}, s:I, s:I, s:b, s:s}}", "add", "path", nf->rel, "partitionValues",
-                     "size", (json_int_t)nf->size, "modificationTime", (json_int_t)now, "dataChange",
-                     data_change, "stats", nf->stats);
+    char *path = table_path_encode(nf->rel); /* a partition folder may hold '%' and spaces */
+    json_t *a = json_pack("{s:{s:s, s:o, s:I, s:I, s:b, s:s}}", "add", "path", path, "partitionValues",
+                          nf->part_values ? json_incref(nf->part_values) : json_object(), "size", (json_int_t)nf->size,
+                          "modificationTime", (json_int_t)now, "dataChange", data_change, "stats", nf->stats);
+    free(path);
+    return a;
 }
 
 /* The configuration of a metaData action: the snapshot's (or none), with
@@ -437,53 +443,89 @@ char *table_commit_lines(json_t *lines) {
     return sb_steal(&sb);
 }
 
+/* ---- staged writes and their commit --------------------------------------- */
+
+/* The files of one write: one, or one a partition (ADR 0275). */
+struct lh_table_staged {
+    lh_storage *st;          /* borrowed: the table's bucket */
+    char *prefix;            /* of the table the files were written under */
+    table_partitioned out;   /* the files; out.schema set when partitioned */
+    char **parts;            /* partition columns (logical), NULL-terminated */
+    size_t nparts;
+    int committed;
+};
+
+/* The columns of the rows written (with the partition columns). */
+static const file_schema *staged_schema(const lh_table_staged *f) {
+    return f->nparts || f->out.nfiles == 0 ? &f->out.schema : &f->out.files[0].schema;
+}
+
+/* 1 when s's partition columns are parts (n). */
+static int same_partitions(const lh_snapshot *s, char *const *parts, size_t n) {
+    if (s->npartition_columns != n) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(s->partition_columns[i], parts[i])) return 0;
+    return 1;
+}
+
+static void metric(json_t *metrics, const char *key, int64_t v) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%" PRId64, v);
+    json_object_set_new(metrics, key, json_string(buf));
+}
+
 /* Commit text for version v over snapshot snap (NULL for a new table). */
-static char *commit_text(const lh_snapshot *snap, const new_file *nf, const lh_table_write_opts *o,
+static char *commit_text(const lh_snapshot *snap, const lh_table_staged *f, const lh_table_write_opts *o,
                          const lh_schema_merge *merge, int64_t now) {
     json_t *lines = json_array();
     const char *op = snap ? "WRITE" : "CREATE TABLE";
     json_t *params = json_pack("{s:s}", "mode", o->overwrite ? "Overwrite" : "Append");
     if (merge->schema) json_object_set_new(params, "mergeSchema", json_string("true"));
     if (o->cluster_by && *o->cluster_by) json_object_set_new(params, "clusterBy", json_string(o->cluster_by));
-    json_t *metrics = json_pack("{s:s, s:s, s:s}", "numFiles", "1", "numOutputRows", "", "numOutputBytes", "");
-    char buf[32];
-    snprintf(buf, sizeof buf, "%" PRId64, nf->rows);
-    json_object_set_new(metrics, "numOutputRows", json_string(buf));
-    snprintf(buf, sizeof buf, "%" PRId64, nf->size);
-    json_object_set_new(metrics, "numOutputBytes", json_string(buf));
+    json_t *pby = json_array();
+    for (size_t i = 0; i < f->nparts; i++) json_array_append_new(pby, json_string(f->parts[i]));
+    if (f->nparts) {
+        char *text = json_dumps(pby, JSON_COMPACT);
+        json_object_set_new(params, "partitionBy", json_string(text)); /* as Spark records it */
+        free(text);
+    }
+    json_t *metrics = json_object();
+    int64_t rows = 0, bytes = 0;
+    for (size_t i = 0; i < f->out.nfiles; i++) rows += f->out.files[i].rows, bytes += f->out.files[i].size;
+    metric(metrics, "numFiles", (int64_t)f->out.nfiles);
+    metric(metrics, "numOutputRows", rows);
+    metric(metrics, "numOutputBytes", bytes);
     json_t *ci = table_commit_info(op, params, snap ? snap->version : -1, metrics, o->principal, now);
     json_object_set_new(json_object_get(ci, "commitInfo"), "isBlindAppend", json_boolean(!o->overwrite));
     json_array_append_new(lines, ci);
     if (!snap) json_array_append_new(lines, table_protocol_action(o->properties));
     if (merge->protocol) json_array_append_new(lines, json_incref(merge->protocol));
-    char *schema = schema_string(&nf->schema);
+    char *schema = schema_string(staged_schema(f));
+    json_t *meta = NULL;
     if (merge->schema) {
-        json_array_append_new(lines, table_metadata_action(snap, merge->schema, write_configuration(snap, o->cluster_by), now));
-    } else if (write_needs_metadata(snap, o->overwrite, schema, o->cluster_by)) {
+        meta = table_metadata_action(snap, merge->schema, write_configuration(snap, o->cluster_by), now);
+    } else if (write_needs_metadata(snap, o->overwrite, schema, o->cluster_by) ||
+               (snap && !same_partitions(snap, f->parts, f->nparts))) {
         json_t *conf = write_configuration(snap, o->cluster_by);
         if (!snap) table_config_merge(conf, o->properties);
         if (o->overwrite) { /* the new files hold logical names: the schema is unmapped */
             json_object_del(conf, "delta.columnMapping.mode");
             json_object_del(conf, "delta.columnMapping.maxColumnId");
         }
-        json_array_append_new(lines, table_metadata_action(snap, snap && !o->overwrite ? NULL : schema, conf, now));
+        meta = table_metadata_action(snap, snap && !o->overwrite ? NULL : schema, conf, now);
+    }
+    if (meta) { /* the partition columns the files were written by */
+        json_object_set_new(json_object_get(meta, "metaData"), "partitionColumns", pby);
+        json_array_append_new(lines, meta);
+    } else {
+        json_decref(pby);
     }
     free(schema);
     for (size_t i = 0; o->overwrite && snap && i < snap->nfiles; i++)
-        json_array_append_new(lines, json_pack("{s:{s:s, s:I, s:b}}", "remove", "path", snap->files[i].path,
-                                               "deletionTimestamp", (json_int_t)now, "dataChange", 1));
-    json_array_append_new(lines, table_add_action(nf, now, 1));
+        json_array_append_new(lines, table_file_remove_action(&snap->files[i], now));
+    for (size_t i = 0; i < f->out.nfiles; i++) json_array_append_new(lines, table_add_action(&f->out.files[i], now, 1));
     return table_commit_lines(lines);
 }
-
-/* ---- staged writes and their commit --------------------------------------- */
-
-struct lh_table_staged {
-    lh_storage *st; /* borrowed: the table's bucket */
-    char *prefix;   /* of the table the file was written under */
-    new_file nf;
-    int committed;
-};
 
 /* The clustering key a write sorts by: the one asked for (o may be NULL),
  * else the table's (s, NULL when there is no table). NULL-terminated,
@@ -494,6 +536,41 @@ static char **write_cluster_key(const lh_snapshot *s, const lh_table_write_opts 
     char **key = lh_calloc(s ? s->ncluster_by + 1 : 1, sizeof *key);
     for (size_t i = 0; s && i < s->ncluster_by; i++) key[i] = lh_strdup(s->cluster_by[i]);
     return key;
+}
+
+/* The partition columns a write uses: those asked for (a new table or an
+ * overwrite; an append must name the table's), else the table's. Sets
+ * f->parts; -1 + err (LH_E_BAD_REQUEST) on a bad list. */
+static int write_partitions(const lh_snapshot *s, const lh_table_write_opts *o, lh_table_staged *f, lh_err *err) {
+    if (o && o->partition_by) {
+        if (!(f->parts = table_names_split(o->partition_by, &f->nparts, err))) return -1;
+        if (s && !o->overwrite && !same_partitions(s, f->parts, f->nparts))
+            return lh_err_set(err, LH_E_BAD_REQUEST, "'%s' is partitioned otherwise; an append keeps the table's partition columns",
+                              f->prefix);
+        return 0;
+    }
+    f->nparts = s ? s->npartition_columns : 0;
+    f->parts = lh_calloc(f->nparts + 1, sizeof *f->parts);
+    for (size_t i = 0; i < f->nparts; i++) f->parts[i] = lh_strdup(s->partition_columns[i]);
+    return 0;
+}
+
+/* The files of the write: one Parquet file, or one a partition. */
+static int write_files(lh_table *t, duckdb_connection conn, const char *select_sql, const lh_snapshot *mapping,
+                       int append, char **key, lh_table_staged *f, lh_err *err) {
+    if (!f->nparts) {
+        f->out.files = lh_calloc(1, sizeof *f->out.files);
+        f->out.nfiles = 1;
+        return table_parquet_write(t, conn, select_sql, (const char *const *)key, mapping, f->out.files, err);
+    }
+    size_t n = 0;
+    while (key[n]) n++;
+    const char **phys = lh_calloc(n + 1, sizeof *phys); /* the partitioned write sorts the physical columns */
+    for (size_t i = 0; i < n; i++) phys[i] = table_physical_of(mapping, key[i]);
+    int rc = table_partition_write(t, conn, select_sql, (const char *const *)f->parts, f->nparts, phys, mapping, append,
+                                   &f->out, err);
+    free(phys);
+    return rc;
 }
 
 /* An append to a column-mapped table writes the physical names (the
@@ -508,7 +585,8 @@ static lh_table_staged *stage_opts(lh_table *t, duckdb_connection conn, const ch
         f->st = t->st;
         f->prefix = lh_strdup(t->prefix);
         const lh_snapshot *mapping = o && o->overwrite ? NULL : s;
-        int rc = table_parquet_write(t, conn, select_sql, (const char *const *)key, mapping, &f->nf, err);
+        int rc = write_partitions(s, o, f, err);
+        if (rc == 0) rc = write_files(t, conn, select_sql, mapping, s && !(o && o->overwrite), key, f, err);
         table_names_free(key);
         if (rc != 0) {
             table_staged_free(f);
@@ -525,31 +603,40 @@ lh_table_staged *table_stage(lh_table *t, duckdb_connection conn, const char *se
 
 void table_staged_free(lh_table_staged *f) {
     if (!f) return;
-    if (!f->committed) table_new_file_discard(f->st, &f->nf);
-    table_new_file_free(&f->nf);
+    for (size_t i = 0; !f->committed && i < f->out.nfiles; i++) table_new_file_discard(f->st, &f->out.files[i]);
+    table_partitioned_clear(&f->out);
+    table_names_free(f->parts);
     free(f->prefix);
     free(f);
 }
 
 int table_staged_valid(const lh_table *t, const lh_table_staged *f) {
-    return !f->committed && !strcmp(f->prefix, t->prefix) && f->nf.key && storage_exists(t->st, f->nf.key);
+    if (f->committed || strcmp(f->prefix, t->prefix)) return 0;
+    for (size_t i = 0; i < f->out.nfiles; i++)
+        if (!f->out.files[i].key || !storage_exists(t->st, f->out.files[i].key)) return 0;
+    return 1;
 }
 
 typedef struct {
-    const new_file *nf;
+    const lh_table_staged *f;
     const lh_table_write_opts *o;
 } write_ctx;
 
-/* Builds the append / overwrite on top of base: the schema is checked
- * again on every attempt (a winner may have changed it). */
+/* Builds the append / overwrite on top of base: the schema and the
+ * partition columns are checked again on every attempt (a winner may have
+ * changed them). */
 static char *write_build(void *ctx, const lh_snapshot *base, lh_err *err) {
     write_ctx *w = ctx;
     lh_schema_merge merge = {0};
-    if (base && !w->o->overwrite &&
-        (w->o->merge_schema ? table_schema_merge(base, &w->nf->schema, &merge, err)
-                            : table_schema_check(base, &w->nf->schema, err)) != 0)
+    const file_schema *fs = staged_schema(w->f);
+    if (base && !w->o->overwrite && !same_partitions(base, w->f->parts, w->f->nparts)) {
+        lh_err_set(err, LH_E_CONFLICT, "the table's partition columns changed while the rows were written");
         return NULL;
-    char *text = commit_text(base, w->nf, w->o, &merge, lh_now_ms());
+    }
+    if (base && !w->o->overwrite &&
+        (w->o->merge_schema ? table_schema_merge(base, fs, &merge, err) : table_schema_check(base, fs, err)) != 0)
+        return NULL;
+    char *text = commit_text(base, w->f, w->o, &merge, lh_now_ms());
     table_schema_merge_clear(&merge);
     return text;
 }
@@ -557,7 +644,7 @@ static char *write_build(void *ctx, const lh_snapshot *base, lh_err *err) {
 static int commit_staged_opts(lh_table *t, lh_table_staged *f, duckdb_connection conn, const lh_table_write_opts *o,
                               int64_t *version_out, int64_t *rows_out, lh_err *err) {
     assert(!f->committed && !strcmp(f->prefix, t->prefix));
-    write_ctx ctx = {&f->nf, o};
+    write_ctx ctx = {f, o};
     lh_commit_spec spec = {
         .kind = o->overwrite ? LH_COMMIT_OVERWRITE : LH_COMMIT_APPEND,
         .build = write_build,
@@ -566,7 +653,9 @@ static int commit_staged_opts(lh_table *t, lh_table_staged *f, duckdb_connection
     };
     if (table_commit_retry(t, &spec, version_out, err) != 0) return -1;
     f->committed = 1;
-    if (rows_out) *rows_out = f->nf.rows;
+    int64_t rows = 0;
+    for (size_t i = 0; i < f->out.nfiles; i++) rows += f->out.files[i].rows;
+    if (rows_out) *rows_out = rows;
     return 0;
 }
 

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# lh-timeout: 240
+# delta_partitioned.sh — issue 12.4: partitioned Delta tables (ADR 0275).
+# CREATE TABLE … PARTITIONED BY (with a column list, and AS SELECT; USING
+# DELTA and TBLPROPERTIES accepted): metaData.partitionColumns, one file a
+# partition under Hive folders (a null as __HIVE_DEFAULT_PARTITION__, a
+# value with a space, '/' and '=' escaped), partitionValues in each add,
+# the partition columns not in the Parquet files; rows read back typed, by
+# us and by DuckDB's read_parquet(hive_partitioning); INSERT and ingest
+# append one file a partition touched; WHERE on partition columns (=, IN,
+# range, IS NULL) prunes files by their partition values; malformed
+# PARTITIONED BY is 400 naming the problem; a read key is refused DDL;
+# UPDATE / DELETE / MERGE / OPTIMIZE on a partitioned table are refused
+# (422) rather than written wrong.
+source "$(dirname "$0")/../lib.sh"
+DATA=$LH_TMP/data
+KEYS="admin-key:admin,reader-key:read"
+lh_start "$DATA" LAKEHOUSE_AUTH_ENABLED=true LAKEHOUSE_API_KEYS="$KEYS" || { t_fail "server starts"; t_done; exit 1; }
+A=(-H 'X-API-Key: admin-key'); R=(-H 'X-API-Key: reader-key')
+qa() { http_json POST /query/sql "$(jq -n --arg s "$1" '{sql:$s, limit:10000}')" "${A[@]}"; }
+qr() { http_json POST /query/sql "$(jq -n --arg s "$1" '{sql:$s, limit:10000}')" "${R[@]}"; }
+rows() { jget '[.rows[] | map(tostring) | join(",")] | join(";")'; }
+scan() { jget '"\(.files_scanned)/\(.files_total)"'; }
+LOG=$DATA/tables/sales/_delta_log
+DUCK=$ROOT/build/duck_exec
+
+# --- CREATE TABLE (cols) USING DELTA PARTITIONED BY, then INSERT VALUES
+qa "CREATE TABLE sales (id BIGINT, region STRING, day DATE, amount DOUBLE) USING DELTA PARTITIONED BY (region, day) TBLPROPERTIES ('delta.enableChangeDataFeed' = 'true')"
+check_eq "CREATE TABLE … PARTITIONED BY: 200" "$HTTP_STATUS" 200
+[ "$HTTP_STATUS" = 200 ] || echo "# $HTTP_BODY"
+check_eq "metaData.partitionColumns" "$(cat "$LOG"/00000000000000000000.json | jq -c 'select(.metaData) | .metaData.partitionColumns')" '["region","day"]'
+check_eq "the schema keeps the partition columns, typed" \
+  "$(cat "$LOG"/00000000000000000000.json | jq -r 'select(.metaData) | .metaData.schemaString | fromjson | [.fields[] | "\(.name):\(.type)"] | join(",")')" \
+  "id:long,region:string,day:date,amount:double"
+check_eq "no rows, no data file" "$(cat "$LOG"/00000000000000000000.json | jq -s '[.[] | select(.add)] | length')" 0
+
+qa "INSERT INTO sales VALUES (1, 'eu', DATE '2024-01-01', 10.5), (2, 'eu', DATE '2024-01-01', 1.5), (3, 'us', DATE '2024-01-02', 7), (4, NULL, DATE '2024-01-02', 2), (5, 'a b/c=d', DATE '2024-01-03', 4)"
+check_eq "INSERT VALUES: 200" "$HTTP_STATUS" 200
+[ "$HTTP_STATUS" = 200 ] || echo "# $HTTP_BODY"
+V1=$LOG/00000000000000000001.json
+check_eq "one add a partition touched" "$(jq -s '[.[] | select(.add)] | length' "$V1")" 4
+check_eq "partitionValues are strings, a null is null" \
+  "$(jq -s -c '[.[] | select(.add) | .add.partitionValues] | sort_by(.region)' "$V1")" \
+  '[{"region":null,"day":"2024-01-02"},{"region":"a b/c=d","day":"2024-01-03"},{"region":"eu","day":"2024-01-01"},{"region":"us","day":"2024-01-02"}]'
+check_eq "paths are Hive folders, escaped (URI-encoded in the log)" \
+  "$(jq -s -r '[.[] | select(.add) | .add.path | sub("/part-.*"; "")] | sort | join(" ")' "$V1")" \
+  "region=__HIVE_DEFAULT_PARTITION__/day=2024-01-02 region=a%20b%252Fc%253Dd/day=2024-01-03 region=eu/day=2024-01-01 region=us/day=2024-01-02"
+check "the escaped folder is on disk" test -d "$DATA/tables/sales/region=a b%2Fc%3Dd/day=2024-01-03"
+check "the null folder is on disk" test -d "$DATA/tables/sales/region=__HIVE_DEFAULT_PARTITION__/day=2024-01-02"
+f=$(ls "$DATA"/tables/sales/region=eu/day=2024-01-01/*.parquet | head -1)
+check_eq "numRecords per file" "$(jq -s -r '[.[] | select(.add) | .add.stats | fromjson | .numRecords] | add' "$V1")" 5
+
+qa "SELECT id, region, day, amount FROM sales ORDER BY id"
+check_eq "rows read back with their partition values" "$(rows)" \
+  "1,eu,2024-01-01,10.5;2,eu,2024-01-01,1.5;3,us,2024-01-02,7;4,null,2024-01-02,2;5,a b/c=d,2024-01-03,4"
+qa "SELECT typeof(day), typeof(region), typeof(id) FROM sales LIMIT 1"
+check_eq "day is a DATE, region a VARCHAR" "$(rows)" "DATE,VARCHAR,BIGINT"
+
+# another engine: DuckDB itself (the benchmarks' in-process runner) over the folders
+if [ -x "$DUCK" ]; then
+  duck() { "$DUCK" "COPY ($1) TO '$LH_TMP/duck.csv' (HEADER false)" >/dev/null && tr '\n' ';' < "$LH_TMP/duck.csv"; }
+  check_eq "another engine reads the folders (read_parquet hive_partitioning)" \
+    "$(duck "SELECT count(*), sum(id) FROM read_parquet('$DATA/tables/sales/*/*/*.parquet', hive_partitioning = true) WHERE region = 'eu'")" "2,3;"
+  check_eq "the partition columns are not in the Parquet files" \
+    "$(duck "SELECT count(*) FROM parquet_schema('$f') WHERE name IN ('region', 'day')")" "0;"
+else
+  t_skip_optional "another engine reads the folders" "build/duck_exec not built (make build/duck_exec)"
+fi
+
+# --- pruning by partition values
+qa "SELECT count(*) FROM sales WHERE region = 'eu'"
+check_eq "= on a partition column: the rows" "$(rows)" 2
+check_eq "= prunes to 1 of 4 files" "$(scan)" "1/4"
+qa "SELECT count(*) FROM sales WHERE region IN ('us', 'a b/c=d')"
+check_eq "IN: rows and files" "$(rows)/$(scan)" "2/2/4"
+qa "SELECT count(*) FROM sales WHERE day >= DATE '2024-01-02' AND day < DATE '2024-01-03'"
+check_eq "range on a date partition: rows" "$(rows)" 2
+qa "SELECT count(*) FROM sales WHERE day >= '2024-01-02' AND day < '2024-01-03'"
+check_eq "range with string constants: rows and files" "$(rows)/$(scan)" "2/2/4"
+qa "SELECT id FROM sales WHERE region IS NULL"
+check_eq "IS NULL: the null partition's row, one file" "$(rows)/$(scan)" "4/1/4"
+qa "SELECT count(*) FROM sales WHERE region = 'nowhere'"
+check_eq "no partition matches: no row" "$(rows)" 0
+check "…at most one file opened" test "$(jget .files_scanned)" -le 1
+
+# --- INSERT … SELECT appends one file a partition touched
+qa "INSERT INTO sales SELECT id + 10, region, day, amount FROM sales WHERE region = 'eu'"
+check_eq "INSERT SELECT: 200" "$HTTP_STATUS" 200
+check_eq "one new add, in the eu folder" "$(jq -s -r '[.[] | select(.add) | .add.path | sub("/part-.*"; "")] | join(" ")' "$LOG"/00000000000000000002.json)" \
+  "region=eu/day=2024-01-01"
+qa "SELECT count(*) FROM sales WHERE region = 'eu'"
+check_eq "eu now 4 rows in 2 files" "$(rows)/$(scan)" "4/2/5"
+
+# --- CTAS PARTITIONED BY with an integer partition
+qa "CREATE TABLE bykey PARTITIONED BY (k) AS SELECT i AS id, i % 3 AS k, 'v' || i AS v FROM range(0, 30) t(i)"
+check_eq "CTAS PARTITIONED BY: 200" "$HTTP_STATUS" 200
+[ "$HTTP_STATUS" = 200 ] || echo "# $HTTP_BODY"
+check_eq "three partitions" "$(ls -d "$DATA"/tables/bykey/k=* | xargs -n1 basename | sort | tr '\n' ' ')" "k=0 k=1 k=2 "
+qa "SELECT count(*), sum(id) FROM bykey WHERE k = 2"
+check_eq "integer partition prunes" "$(rows)/$(scan)" "10,155/1/3"
+qa "SELECT typeof(k) FROM bykey LIMIT 1"
+check_eq "k keeps its type" "$(rows)" "BIGINT"
+
+# --- ingest appends one file a partition
+printf 'id,k,v\n100,1,x\n101,5,y\n' > "$LH_TMP/more.csv"
+st=$(curl -s -o "$LH_TMP/ing.json" -w '%{http_code}' -X POST -H 'X-API-Key: admin-key' \
+  -F "file=@$LH_TMP/more.csv;type=text/csv" "$LH_URL/ingest/file?dataset=bykey&mode=append")
+check_eq "ingest append: 201" "$st" 201
+[ "$st" = 201 ] || cat "$LH_TMP/ing.json"
+qa "SELECT count(*) FROM bykey"
+check_eq "ingest rows readable" "$(rows)" 32
+check "ingest made the k=5 folder" test -d "$DATA/tables/bykey/k=5"
+
+# --- malformed PARTITIONED BY: 400 with a message
+qa "CREATE TABLE bad1 PARTITIONED BY (nope) AS SELECT 1 AS a, 2 AS b"
+check_eq "unknown column: 400" "$HTTP_STATUS" 400
+check_contains "…named" "$HTTP_BODY" "unknown column 'nope'"
+qa "CREATE TABLE bad2 PARTITIONED BY (a, a) AS SELECT 1 AS a, 2 AS b"
+check_eq "duplicate: 400" "$HTTP_STATUS" 400
+check_contains "…named" "$HTTP_BODY" "twice"
+qa "CREATE TABLE bad3 PARTITIONED BY (a, b) AS SELECT 1 AS a, 2 AS b"
+check_eq "every column: 400" "$HTTP_STATUS" 400
+check_contains "…said" "$HTTP_BODY" "every column"
+qa "CREATE TABLE bad4 PARTITIONED BY () AS SELECT 1 AS a, 2 AS b"
+check_eq "empty list: 400" "$HTTP_STATUS" 400
+qa "CREATE TABLE bad5 PARTITIONED BY (f) AS SELECT 1 AS a, 2.5::DOUBLE AS f"
+check_eq "a double partition column: 400" "$HTTP_STATUS" 400
+check_contains "…named" "$HTTP_BODY" "partition column 'f'"
+qa "CREATE TABLE bad6 USING PARQUET AS SELECT 1 AS a"
+check_eq "USING other than DELTA: 400" "$HTTP_STATUS" 400
+check "no table left by a refused CREATE" test ! -e "$DATA/tables/bad1/_delta_log/00000000000000000000.json"
+
+# --- a read key may not create
+qr "CREATE TABLE rk (a INT, b INT) PARTITIONED BY (a)"
+check_eq "read key: 403" "$HTTP_STATUS" 403
+
+# --- row-changing statements on a partitioned table are refused, never wrong
+for s in "UPDATE sales SET amount = 0 WHERE id = 1" "DELETE FROM sales WHERE region = 'eu'" \
+         "MERGE INTO sales t USING (SELECT 1 AS id) s ON t.id = s.id WHEN MATCHED THEN DELETE" "OPTIMIZE sales"; do
+  qa "$s"
+  check_eq "${s%% *} on a partitioned table: 422" "$HTTP_STATUS" 422
+done
+qa "SELECT count(*) FROM sales"
+check_eq "…and nothing changed" "$(rows)" 7
+
+# --- a restart reads it again
+lh_stop
+lh_start "$DATA" LAKEHOUSE_AUTH_ENABLED=true LAKEHOUSE_API_KEYS="$KEYS" || t_fail "restart"
+qa "SELECT count(*), count(region) FROM sales WHERE day = '2024-01-02'"
+check_eq "after a restart: rows and pruning" "$(rows)/$(scan)" "2,1/2/5"
+t_done
