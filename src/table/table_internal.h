@@ -47,8 +47,8 @@ void table_select_projection(lh_strbuf *sb, const lh_snapshot *s);
  * vector deletes (table_read.c). */
 void table_file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const lh_table_file *f, const char *extra);
 /* "(SELECT <s's columns by logical name>[, filename] FROM read_parquet([files
- * flagged in pick, all when NULL], ...))" (flags: LH_SCAN_*): the rows of unpartitioned files
- * without deletion vectors, column mapping applied, every column of s
+ * flagged in pick, all when NULL], ...))" (flags: LH_SCAN_*): the rows of files
+ * without deletion vectors (partition values joined by file name), column mapping applied, every column of s
  * present (NULL in files written before it was added) (table_read.c). */
 #define LH_SCAN_FILENAME 1   /* flags: add read_parquet's filename column ... */
 #define LH_SCAN_ROW_NUMBER 2 /* ... and file_row_number */
@@ -132,6 +132,13 @@ int table_partition_write(lh_table *t, duckdb_connection conn, const char *selec
                           size_t nparts, const char *const *cluster_by, const lh_snapshot *mapping, int append,
                           table_partitioned *out, lh_err *err);
 void table_partitioned_clear(table_partitioned *p);
+/* The files replacing a rewrite's (table_dml.c): select_sql's rows (s's
+ * columns, logical names) as one file sorted by s's clustering key, or
+ * one a partition of a partitioned s (a row whose partition value changed
+ * lands in its new partition); schema checked against s. Files written
+ * are in out (discard those not committed); clear it either way. */
+int table_rewrite_files(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const char *select_sql,
+                        table_partitioned *out, lh_err *err);
 /* Delta type (JSON value, new reference) for a DuckDB type name (table_write.c). */
 json_t *table_delta_type(const char *duck);
 /* Column mapping for writers (table_alter.c): select_sql (logical column

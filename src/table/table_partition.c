@@ -232,3 +232,23 @@ void table_partitioned_clear(table_partitioned *p) {
     table_file_schema_free(&p->schema);
     memset(p, 0, sizeof *p);
 }
+
+int table_rewrite_files(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const char *select_sql,
+                        table_partitioned *out, lh_err *err) {
+    if (s->npartition_columns == 0) {
+        memset(out, 0, sizeof *out);
+        out->files = lh_calloc(1, sizeof *out->files);
+        out->nfiles = 1;
+        if (table_parquet_write(t, conn, select_sql, (const char *const *)s->cluster_by, s, out->files, err) != 0)
+            return -1;
+        return table_schema_check(s, &out->files[0].schema, err);
+    }
+    size_t n = 0;
+    while (s->cluster_by && s->cluster_by[n]) n++;
+    const char **phys = lh_calloc(n + 1, sizeof *phys);
+    for (size_t i = 0; i < n; i++) phys[i] = table_physical_of(s, s->cluster_by[i]);
+    int rc = table_partition_write(t, conn, select_sql, (const char *const *)s->partition_columns, s->npartition_columns,
+                                   phys, s, 1, out, err);
+    free(phys);
+    return rc == 0 ? table_schema_check(s, &out->schema, err) : -1;
+}

@@ -332,14 +332,15 @@ static void append_dv_group(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, in
 /* Every partitioned file without a deletion vector in one read_parquet
  * (narrowed by the group's pruning variable), joined by file name to a
  * VALUES list of each file's partition values as typed constants (ADR 0275). */
-static void append_part_group(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, int fetch) {
-    sb_puts(sb, "SELECT lh_pf.* EXCLUDE (filename), lh_pv.* EXCLUDE (lh_file) FROM read_parquet(");
-    append_group_paths(t, sb, s, TABLE_FILE_PART, fetch);
-    sb_puts(sb, ", union_by_name = true, hive_partitioning = false, filename = true) AS lh_pf JOIN (VALUES ");
+/* " JOIN (VALUES (path, values...), ...) AS lh_pv(lh_file, cols...) ON
+ * lh_pf.filename = lh_pv.lh_file" for the files of s in `group` that are
+ * flagged in pick (all when NULL). */
+static void append_part_join(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, int group, const int *pick, int fetch) {
+    sb_puts(sb, " JOIN (VALUES ");
     size_t n = 0;
     for (size_t i = 0; i < s->nfiles; i++) {
         const lh_table_file *f = &s->files[i];
-        if (table_file_group(s, f) != TABLE_FILE_PART) continue;
+        if (table_file_group(s, f) != group || (pick && !pick[i])) continue;
         sb_puts(sb, n++ ? ", (" : "(");
         append_path(t, sb, f->path, fetch);
         for (size_t c = 0; c < s->ncolumns; c++) {
@@ -356,6 +357,13 @@ static void append_part_group(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, 
         sb_sql_ident(sb, s->columns[c].physical_name);
     }
     sb_puts(sb, ") ON lh_pf.filename = lh_pv.lh_file");
+}
+
+static void append_part_group(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, int fetch) {
+    sb_puts(sb, "SELECT lh_pf.* EXCLUDE (filename), lh_pv.* EXCLUDE (lh_file) FROM read_parquet(");
+    append_group_paths(t, sb, s, TABLE_FILE_PART, fetch);
+    sb_puts(sb, ", union_by_name = true, hive_partitioning = false, filename = true) AS lh_pf");
+    append_part_join(t, sb, s, TABLE_FILE_PART, NULL, fetch);
 }
 
 /* 1 when some file of s (flagged in pick; all when NULL) has stats that
@@ -408,9 +416,17 @@ void table_files_scan(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const in
     int fname = flags & LH_SCAN_FILENAME, rownum = flags & LH_SCAN_ROW_NUMBER;
     sb_puts(sb, "(SELECT ");
     table_select_projection(sb, s);
-    sb_printf(sb, "%s%s FROM (SELECT * FROM read_parquet(%s, union_by_name = true%s%s)", fname ? ", filename" : "",
-              rownum ? ", file_row_number" : "", files, fname ? ", filename = true" : "",
-              rownum ? ", file_row_number = true" : "");
+    if (s->npartition_columns) { /* the partition values joined by file name (the files have no DV) */
+        sb_printf(sb, "%s%s FROM (SELECT lh_pf.*%s, lh_pv.* EXCLUDE (lh_file) FROM read_parquet(%s, union_by_name = true, "
+                      "hive_partitioning = false, filename = true%s) AS lh_pf",
+                  fname ? ", filename" : "", rownum ? ", file_row_number" : "", fname ? "" : " EXCLUDE (filename)", files,
+                  rownum ? ", file_row_number = true" : "");
+        append_part_join(t, sb, s, TABLE_FILE_PART, pick, 1);
+    } else {
+        sb_printf(sb, "%s%s FROM (SELECT * FROM read_parquet(%s, union_by_name = true%s%s)", fname ? ", filename" : "",
+                  rownum ? ", file_row_number" : "", files, fname ? ", filename = true" : "",
+                  rownum ? ", file_row_number = true" : "");
+    }
     free(files);
     append_absent_columns(sb, s, pick);
     sb_puts(sb, "))");
