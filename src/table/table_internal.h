@@ -132,6 +132,8 @@ int table_partition_write(lh_table *t, duckdb_connection conn, const char *selec
                           size_t nparts, const char *const *cluster_by, const lh_snapshot *mapping, int append,
                           table_partitioned *out, lh_err *err);
 void table_partitioned_clear(table_partitioned *p);
+/* 1 when files a and b have the same partition values (null equals null). */
+int table_file_same_partition(const lh_table_file *a, const lh_table_file *b);
 /* The files replacing a rewrite's (table_dml.c): select_sql's rows (s's
  * columns, logical names) as one file sorted by s's clustering key, or
  * one a partition of a partitioned s (a row whose partition value changed

@@ -252,3 +252,15 @@ int table_rewrite_files(lh_table *t, duckdb_connection conn, const lh_snapshot *
     free(phys);
     return rc == 0 ? table_schema_check(s, &out->schema, err) : -1;
 }
+
+int table_file_same_partition(const lh_table_file *a, const lh_table_file *b) {
+    if (a->nparts != b->nparts) return 0;
+    for (size_t i = 0; i < a->nparts; i++) {
+        size_t j = 0;
+        while (j < b->nparts && strcmp(a->part_names[i], b->part_names[j])) j++;
+        if (j == b->nparts) return 0;
+        const char *x = a->part_values[i], *y = b->part_values[j];
+        if ((x == NULL) != (y == NULL) || (x && strcmp(x, y))) return 0;
+    }
+    return 1;
+}
