@@ -279,9 +279,10 @@ int table_rewrite_loop(lh_table *t, const char *operation, table_rewrite_attempt
         *attempts = attempt + 1;
         int dvs = 0;
         for (size_t i = 0; i < s->nfiles; i++) dvs |= s->files[i].deletion_vector != NULL;
-        if (s->npartition_columns > 0 || dvs) {
+        int parts = s->npartition_columns > 0 && s->change_data_feed; /* cdc files lack partition values */
+        if (parts || dvs) {
             lh_err_set(err, LH_E_UNPROCESSABLE, "%s on tables with %s is not supported yet", operation,
-                       s->npartition_columns ? "partition columns" : "deletion vectors");
+                       parts ? "partition columns and the change data feed" : "deletion vectors");
             table_snapshot_free(s);
             break;
         }

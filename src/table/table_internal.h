@@ -245,7 +245,7 @@ int64_t table_plan_files(lh_table *t, duckdb_connection conn, const lh_snapshot 
 typedef int (*table_rewrite_attempt_fn)(void *ctx, lh_table *t, const lh_snapshot *s, lh_err *err);
 /* Runs once() on the latest snapshot until it does not return 2 (bounded;
  * then LH_E_CONFLICT); refuses tables whose layout rewrites don't handle
- * yet (partitions, deletion vectors). *attempts counts them. */
+ * yet (deletion vectors; partitioned tables with the change data feed). *attempts counts them. */
 int table_rewrite_loop(lh_table *t, const char *operation, table_rewrite_attempt_fn once, void *ctx, int *attempts,
                        lh_err *err);
 
