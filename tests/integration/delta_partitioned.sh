@@ -113,6 +113,14 @@ qa "SELECT count(*) FROM bykey"
 check_eq "ingest rows readable" "$(rows)" 32
 check "ingest made the k=5 folder" test -d "$DATA/tables/bykey/k=5"
 
+# --- a checkpoint (every 10 commits) keeps the partition values
+for i in $(seq 1 9); do qa "INSERT INTO bykey VALUES ($((200 + i)), $((i % 2)), 'c')"; done
+check "a checkpoint was written" test -e "$DATA/tables/bykey/_delta_log/_last_checkpoint"
+lh_stop
+lh_start "$DATA" LAKEHOUSE_AUTH_ENABLED=true LAKEHOUSE_API_KEYS="$KEYS" || t_fail "restart"
+qa "SELECT count(*), sum(k) FROM bykey WHERE k = 1"
+check_eq "read from the checkpoint: rows, values and pruning" "$(rows)/$(jget .files_scanned)" "16,16/$(ls -d "$DATA"/tables/bykey/k=1/*.parquet | wc -l)"
+
 # --- malformed PARTITIONED BY: 400 with a message
 qa "CREATE TABLE bad1 PARTITIONED BY (nope) AS SELECT 1 AS a, 2 AS b"
 check_eq "unknown column: 400" "$HTTP_STATUS" 400
