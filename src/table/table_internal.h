@@ -91,6 +91,11 @@ typedef struct {
 } new_file;
 
 void table_file_schema_free(file_schema *fs);
+/* Runs sql on conn (result into res when not NULL, caller-destroyed);
+ * -1 + err (LH_E_UNPROCESSABLE, DuckDB's message) when it fails. */
+int table_run_sql(duckdb_connection conn, const char *sql, duckdb_result *res, lh_err *err);
+/* The columns (names, DuckDB types) of select_sql's rows into fs. */
+int table_describe(duckdb_connection conn, const char *select_sql, file_schema *fs, lh_err *err);
 void table_new_file_free(new_file *f);
 /* Deletes nf's object when it was published (an uncommitted orphan). */
 void table_new_file_discard(lh_storage *st, new_file *nf);

@@ -76,18 +76,6 @@ int table_partition_check(const file_schema *fs, const char *const *cols, size_t
     return 0;
 }
 
-static int run_sql(duckdb_connection conn, const char *sql, duckdb_result *res, lh_err *err) {
-    duckdb_result local;
-    duckdb_result *r = res ? res : &local;
-    if (duckdb_query(conn, sql, r) != DuckDBSuccess) {
-        lh_err_set(err, LH_E_UNPROCESSABLE, "%s", duckdb_result_error(r));
-        duckdb_destroy_result(r);
-        return -1;
-    }
-    if (!res) duckdb_destroy_result(r);
-    return 0;
-}
-
 /* The Delta protocol's text of partition column `col` (DuckDB type duck):
  * NULL for null, and for an empty string (Spark writes those as null). */
 static void append_serialized(lh_strbuf *sb, const char *col, const char *duck) {
@@ -156,7 +144,7 @@ int table_partition_write(lh_table *t, duckdb_connection conn, const char *selec
     char *physical = table_physical_select(mapping, select_sql);
     char *sql = lh_asprintf("CREATE TEMP TABLE %s AS %s", tmp, physical);
     free(physical);
-    int rc = run_sql(conn, sql, NULL, err);
+    int rc = table_run_sql(conn, sql, NULL, err);
     free(sql);
     if (rc != 0) return -1;
     const char **phys = lh_calloc(nparts + 1, sizeof *phys);
@@ -164,21 +152,10 @@ int table_partition_write(lh_table *t, duckdb_connection conn, const char *selec
     const char **ckey = NULL;
     duckdb_result res;
     int have_res = 0;
-    sql = lh_asprintf("SELECT column_name, column_type FROM (DESCRIBE %s)", tmp);
-    rc = run_sql(conn, sql, &res, err);
+    sql = lh_asprintf("SELECT * FROM %s", tmp);
+    rc = table_describe(conn, sql, &out->schema, err);
     free(sql);
     if (rc == 0) {
-        out->schema.n = (size_t)duckdb_row_count(&res);
-        out->schema.names = lh_calloc(out->schema.n + 1, sizeof(char *));
-        out->schema.types = lh_calloc(out->schema.n + 1, sizeof(char *));
-        for (size_t i = 0; i < out->schema.n; i++) {
-            char *a = duckdb_value_varchar(&res, 0, i), *b = duckdb_value_varchar(&res, 1, i);
-            out->schema.names[i] = lh_strdup(a);
-            out->schema.types[i] = lh_strdup(b);
-            duckdb_free(a);
-            duckdb_free(b);
-        }
-        duckdb_destroy_result(&res);
         for (size_t i = 0; rc == 0 && append && i < nparts; i++)
             if (!strcmp(schema_type_of(&out->schema, phys[i]), "?"))
                 rc = lh_err_set(err, LH_E_CONFLICT, "schema does not match the table: partition column '%s' is missing",
@@ -193,7 +170,7 @@ int table_partition_write(lh_table *t, duckdb_connection conn, const char *selec
             append_serialized(&q, phys[i], schema_type_of(&out->schema, phys[i]));
         }
         sb_printf(&q, " FROM %s ORDER BY ALL NULLS FIRST", tmp);
-        rc = run_sql(conn, q.buf, &res, err);
+        rc = table_run_sql(conn, q.buf, &res, err);
         have_res = rc == 0;
         sb_free(&q);
     }

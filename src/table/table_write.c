@@ -116,7 +116,7 @@ int table_snapshot_has_file(const lh_snapshot *s, const char *path) {
 
 /* ---- write path --------------------------------------------------------- */
 
-static int run(duckdb_connection conn, const char *sql, duckdb_result *res, lh_err *err) {
+int table_run_sql(duckdb_connection conn, const char *sql, duckdb_result *res, lh_err *err) {
     duckdb_result local;
     duckdb_result *r = res ? res : &local;
     if (duckdb_query(conn, sql, r) != DuckDBSuccess) {
@@ -137,14 +137,11 @@ void table_file_schema_free(file_schema *fs) {
     free(fs->types);
 }
 
-static int describe_file(duckdb_connection conn, const char *path, file_schema *fs, lh_err *err) {
-    lh_strbuf sql = LH_STRBUF_INIT;
-    sb_puts(&sql, "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(");
-    sb_sql_str(&sql, path);
-    sb_puts(&sql, "))");
+int table_describe(duckdb_connection conn, const char *select_sql, file_schema *fs, lh_err *err) {
+    char *sql = lh_asprintf("SELECT column_name, column_type FROM (DESCRIBE %s)", select_sql);
     duckdb_result res;
-    int rc = run(conn, sql.buf, &res, err);
-    sb_free(&sql);
+    int rc = table_run_sql(conn, sql, &res, err);
+    free(sql);
     if (rc != 0) return -1;
     fs->n = (size_t)duckdb_row_count(&res);
     fs->names = lh_calloc(fs->n + 1, sizeof *fs->names);
@@ -158,6 +155,16 @@ static int describe_file(duckdb_connection conn, const char *path, file_schema *
     }
     duckdb_destroy_result(&res);
     return 0;
+}
+
+static int describe_file(duckdb_connection conn, const char *path, file_schema *fs, lh_err *err) {
+    lh_strbuf sql = LH_STRBUF_INIT;
+    sb_puts(&sql, "SELECT * FROM read_parquet(");
+    sb_sql_str(&sql, path);
+    sb_putc(&sql, ')');
+    int rc = table_describe(conn, sql.buf, fs, err);
+    sb_free(&sql);
+    return rc;
 }
 
 static char *schema_string(const file_schema *fs) {
@@ -256,7 +263,7 @@ static char *file_stats(duckdb_connection conn, const char *path, const file_sch
               mins.buf ? mins.buf : "", maxs.buf ? maxs.buf : "", nulls.buf ? nulls.buf : "");
     duckdb_result res;
     char *out = NULL;
-    if (run(conn, sql.buf, &res, err) == 0) {
+    if (table_run_sql(conn, sql.buf, &res, err) == 0) {
         *rows = duckdb_value_int64(&res, 0, 0);
         json_t *stats = json_pack("{s:I}", "numRecords", (json_int_t)*rows);
         static const char *const keys[] = {"minValues", "maxValues", "nullCount"};
@@ -344,7 +351,7 @@ int table_parquet_write(lh_table *t, duckdb_connection conn, const char *logical
     }
     char *select_sql = table_physical_select(mapping, logical_sql);
     char *sql = copy_sql(conn, select_sql, cluster_by, mapping, stage);
-    int rc = run(conn, sql, NULL, err);
+    int rc = table_run_sql(conn, sql, NULL, err);
     free(sql);
     free(select_sql);
     if (rc == 0) rc = describe_file(conn, stage, &nf->schema, err);
@@ -793,7 +800,7 @@ int table_checkpoint(lh_table *t, duckdb_connection conn, int64_t version, lh_er
     sb_printf(&sql, "COPY (%s) TO ", rows.buf);
     sb_sql_str(&sql, tpath ? tpath : "");
     sb_puts(&sql, " (FORMAT parquet)");
-    int rc = tpath ? run(conn, sql.buf, NULL, err) : -1;
+    int rc = tpath ? table_run_sql(conn, sql.buf, NULL, err) : -1;
     if (rc == 0) rc = storage_put_file(t->st, key, tpath, 0, err); /* consumes tpath */
     else if (tpath) unlink(tpath);
     if (rc == 0) {
