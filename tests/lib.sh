@@ -267,6 +267,12 @@ qr() { lh_sql "$1" "${R[@]}"; }
 commit() { printf '%s/%020d.json' "$LOG" "$1"; }
 actions() { grep -c "^{\"$2\"" "$(commit "$1")"; }
 ncommits() { ls "$LOG" | grep -c '\.json$'; }
+# ci V FILTER — jq FILTER over commit V's commitInfo
+ci() { jq -r "select(.commitInfo) | .commitInfo | $2" "$(commit "$1")"; }
+# row — the first row of the last answer, its values joined by commas
+row() { jget '.rows[0] | map(tostring) | join(",")'; }
+# scan — "files_scanned/files_total" of the last answer (file pruning)
+scan() { jget '"\(.files_scanned)/\(.files_total)"'; }
 
 t_done() {
   for p in "${LH_PIDS[@]}"; do

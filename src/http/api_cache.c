@@ -31,9 +31,7 @@ void api_query_cache_pin(lh_app *app, lh_req *req, lh_resp *resp) {
 void api_query_cache_evict(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body;
     const char *name = body_dataset(req, resp, &body);
-    if (name) {
-        resp_result(resp, 200, query_cache_evict(app->cache, name, resp_err(resp)));
-    }
+    if (name) resp_result(resp, 200, query_cache_evict(app->cache, name, resp_err(resp)));
     json_decref(body);
 }
 
@@ -44,8 +42,6 @@ void api_query_cache_stats(lh_app *app, lh_req *req, lh_resp *resp) {
 void api_query_compact(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body;
     const char *name = body_dataset(req, resp, &body);
-    if (name) {
-        resp_result(resp, 200, catalog_compact(app->catalog, name, resp_err(resp)));
-    }
+    if (name) resp_result(resp, 200, catalog_compact(app->catalog, name, resp_err(resp)));
     json_decref(body);
 }

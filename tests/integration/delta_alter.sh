@@ -11,7 +11,6 @@ source "$(dirname "$0")/../lib.sh"
 DATA=$LH_TMP/data
 lh_sql_start "$DATA"
 LOG=$DATA/tables/people/_delta_log
-ci() { jq -r "select(.commitInfo) | .commitInfo | $2" "$(commit "$1")"; }
 schema() { jq -r "select(.metaData) | .metaData.schemaString | fromjson | $2" "$(commit "$1")"; }
 conf() { jq -r "select(.metaData) | .metaData.configuration | $2" "$(commit "$1")"; }
 files() { ls "$DATA/tables/people" | grep -c '\.parquet$'; }

@@ -11,7 +11,6 @@ source "$(dirname "$0")/../lib.sh"
 DATA=$LH_TMP/data
 lh_start "$DATA" || { t_fail "server starts"; t_done; exit 1; }
 LH_SQL_LIMIT=10000
-row() { jget '.rows[0] | map(tostring) | join(",")'; }
 LOG=$DATA/tables/dv/_delta_log
 both() { q "${1//@/dv}"; A=$HTTP_BODY; q "${1//@/cow}"; B=$HTTP_BODY; }
 

@@ -9,7 +9,6 @@ source "$(dirname "$0")/../lib.sh"
 DATA=$LH_TMP/data
 lh_sql_start "$DATA"
 LOG=$DATA/tables/acc/_delta_log
-ci() { jq -r "select(.commitInfo) | .commitInfo | $2" "$(commit "$1")"; }
 
 # v0: ids 0..4 in one file; v1: ids 10, 11 in a second file
 qw "CREATE TABLE acc AS SELECT i AS id, 100 AS balance, 'n' || i AS name FROM range(5) t(i)"

@@ -11,8 +11,6 @@ source "$(dirname "$0")/../lib.sh"
 DATA=$LH_TMP/data
 LH_SQL_LIMIT=10000
 lh_sql_start "$DATA"
-row() { jget '.rows[0] | map(tostring) | join(",")'; }
-scan() { jget '"\(.files_scanned)/\(.files_total)"'; }
 
 cols="i AS id, 'user' || i || '@example.com' AS email, CASE WHEN i % 10 = 0 THEN NULL ELSE i % 7 END AS grp"
 qa "CREATE TABLE ev AS SELECT $cols FROM range(0, 1000) t(i)"

@@ -21,7 +21,8 @@ fi
 S3ENV=()
 mapfile -t S3ENV < <(lh_s3_env)
 KEYS="k-admin:admin,k-write:write,k-read:read"
-start_lh() { lh_start s3://lake/wr "${S3ENV[@]}" LAKEHOUSE_AUTH_ENABLED=true LAKEHOUSE_API_KEYS="$KEYS"; }
+start_lh() { lh_start s3://lake/wr "${S3ENV[@]}" LAKEHOUSE_AUTH_ENABLED=true LAKEHOUSE_API_KEYS="$KEYS" \
+                    LAKEHOUSE_SERVER_BIND=127.0.0.1; }  # auth on would listen on every interface
 check "server starts on s3://lake/wr with auth on" start_lh
 
 s3c() { curl -s -o "$LH_TMP/s3body" -w '%{http_code}' -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' \
@@ -44,7 +45,7 @@ r=$(post k-write /catalog/datasets "$REG")
 check_eq "a write key (not admin) registers snapshot-data3 in place on S3: 30 rows, version 3" \
   "${r%% *} $(jq -r '"\(.row_count) \(.version) \(.location)"' <<<"${r#* }")" "201 30 3 spark/snap"
 r=$(sqlas k-read "SELECT count(*) FROM snap")
-check_eq "a read key reads it" "$r" '200 {"columns":[{"name":"count_star()","type":"BIGINT"}],"rows":[[30]],"row_count":1,"truncated":false,"elapsed_ms":'"$(jq .elapsed_ms <<<"${r#* }")"'}'
+check_eq "a read key reads it" "${r%% *} $(jq -c '.rows' <<<"${r#* }")" "200 [[30]]"
 
 # --- two clients register one name at once: one wins, the other is a clear 409
 pids=()  # waited by pid: a bare wait would wait for the servers too
