@@ -69,6 +69,7 @@ struct access_log {
     int stopping;
     pthread_cond_t cv;
     pthread_t flusher;
+    int has_flusher;            /* the flusher runs (set once it started) */
 };
 
 static void ring_put(access_log *l, json_t *rec) {
@@ -200,13 +201,18 @@ access_log *access_log_open(lh_storage *st, const unsigned char secret[32], lh_e
     memcpy(l->last_hash, GENESIS, 65);
     log_load(l);
     if (!l->seg && log_reopen(l) < 0) LOG_WARN("access: cannot open the audit log %s", AUDIT_KEY);
-    pthread_create(&l->flusher, NULL, flusher_main, l);
+    if (lh_thread_start(&l->flusher, NULL, flusher_main, l, "access audit flusher", err) != 0) {
+        /* without its flusher no audit line would ever reach storage */
+        access_log_free(l);
+        return NULL;
+    }
+    l->has_flusher = 1;
     return l;
 }
 
 void access_log_free(access_log *l) {
     if (!l) return;
-    lh_thread_stop(l->flusher, &l->mu, &l->cv, &l->stopping);
+    if (l->has_flusher) lh_thread_stop(l->flusher, &l->mu, &l->cv, &l->stopping);
     pthread_cond_destroy(&l->cv);
     for (size_t i = 0; i < AUDIT_KEEP; i++) json_decref(l->ring[i]);
     if (l->fd >= 0) close(l->fd);
