@@ -108,6 +108,7 @@ typedef struct {
     const char *principal;       /* who writes (the commit's userName); NULL = "system" */
     const json_t *properties;    /* a new table's properties (TBLPROPERTIES), borrowed; NULL = none */
     int merge_schema;            /* an append may add, leave out and widen columns (ADR 0258) */
+    const char *partition_by;    /* a new table's partition columns "a,b" (PARTITIONED BY, ADR 0275); NULL = none */
     const char *bucket;          /* NULL: a new dataset goes in the catalog's bucket; else the
                                   * registry's bucket of that name, and an existing dataset
                                   * must live there (LH_E_CONFLICT otherwise) */

@@ -64,7 +64,7 @@ static int entry_write(lh_catalog *c, cat_entry *e, const char *select_sql, cons
     int64_t version = -1, rows = 0;
     lh_table_write_opts to = {.overwrite = o->mode == LH_WRITE_OVERWRITE, .cluster_by = o->cluster_by,
                               .principal = o->principal, .properties = o->properties,
-                              .merge_schema = o->merge_schema};
+                              .merge_schema = o->merge_schema, .partition_by = o->partition_by};
     if (table_write_opts(e->table, c->conn, select_sql, &to, &version, &rows, err) != 0) return -1;
     return entry_after_commit(c, e, o->lineage, err);
 }
@@ -119,7 +119,8 @@ json_t *catalog_write_opts(lh_catalog *c, const char *name, const char *select_s
     lh_write_mode mode = o->mode;
     const lh_lineage *lin = o->lineage;
     /* the usual append (no key change, no principal): convert in parallel */
-    if (mode != LH_WRITE_CREATE && !o->cluster_by && !o->principal && !o->merge_schema && entry_exists(c, name)) {
+    if (mode != LH_WRITE_CREATE && !o->cluster_by && !o->principal && !o->merge_schema && !o->partition_by &&
+        entry_exists(c, name)) {
         if (entry_bucket_check(c, name, o->bucket, err) != 0) return NULL;
         lh_table_staged *f = stage_unlocked(c, name, select_sql, err);
         if (!f) return NULL;

@@ -395,99 +395,6 @@ static json_t *exec_insert(dml_ctx *d, parser *p, lh_err *err) {
     return out;
 }
 
-/* CREATE TABLE name AS <query>: the rows staged as Parquet by the sandboxed
- * connection, then written as a new dataset with a full manifest. */
-/* [TBLPROPERTIES ('k' = 'v', ...)] of CREATE TABLE: the properties (new
- * reference; an empty object without the clause) or NULL + err. */
-static json_t *parse_properties(parser *p, lh_err *err) {
-    json_t *props = json_object();
-    if (!sql_tok_is(p->sql, peek(p), "TBLPROPERTIES")) return props;
-    next(p);
-    sql_tok t = next(p);
-    int ok = sql_tok_is(p->sql, t, "(");
-    while (ok) {
-        sql_tok k = next(p), eq = next(p), v = next(p);
-        ok = k.kind == SQL_TOK_STRING && sql_tok_is(p->sql, eq, "=") && v.kind == SQL_TOK_STRING;
-        if (!ok) break;
-        char *key = sql_tok_text(p->sql, k), *val = sql_tok_text(p->sql, v);
-        json_object_set_new(props, key, json_string(val));
-        free(key);
-        free(val);
-        t = next(p);
-        if (sql_tok_is(p->sql, t, ")")) break;
-        ok = sql_tok_is(p->sql, t, ",");
-    }
-    if (!ok || table_properties_check(props, err) != 0) {
-        if (!ok) lh_err_set(err, LH_E_BAD_REQUEST, "TBLPROPERTIES takes ('key' = 'value', ...)");
-        json_decref(props);
-        return NULL;
-    }
-    return props;
-}
-
-static json_t *exec_ctas(dml_ctx *d, parser *p, const char *sql, lh_err *err) {
-    next(p); /* TABLE */
-    char *name = dataset_name(p, err);
-    json_t *props = name ? parse_properties(p, err) : NULL;
-    if (!props || expect_word(p, "AS", err) != 0) {
-        free(name);
-        json_decref(props);
-        return NULL;
-    }
-    char *src = fragment(p, NULL, err);
-    if (!src) {
-        free(name);
-        json_decref(props);
-        return NULL;
-    }
-    const char *root = query_allowed_root(d->e);
-    char uuid[37];
-    lh_uuid4(uuid);
-    char *dir = lh_asprintf("%s/_staging", root ? root : "/tmp");
-    char *file = lh_asprintf("%s/ctas-%s.parquet", dir, uuid);
-    json_t *out = NULL;
-    char *check = lh_asprintf("SELECT * FROM (%s) AS lh_src", src);
-    int guarded = guard_sql(d, check, err);
-    free(check);
-    if (guarded == 0 && lh_mkdirs(dir, err) == 0) {
-        lh_strbuf copy = LH_STRBUF_INIT;
-        sb_printf(&copy, "COPY (%s) TO ", src);
-        sb_sql_str(&copy, file);
-        sb_puts(&copy, " (FORMAT parquet)");
-        void *slot;
-        duckdb_connection conn = query_pool_borrow_as(d->e, d->scope, 0, &slot, err); /* the role's views */
-        int ok = conn != NULL;
-        if (conn) {
-            duckdb_result r;
-            ok = duckdb_query(conn, copy.buf, &r) == DuckDBSuccess;
-            if (!ok) lh_err_set(err, LH_E_BAD_REQUEST, "%s", duckdb_result_error(&r));
-            duckdb_destroy_result(&r);
-            query_pool_return(d->e, slot);
-        }
-        sb_free(&copy);
-        if (ok) {
-            lh_strbuf sel = LH_STRBUF_INIT;
-            sb_puts(&sel, "SELECT * FROM read_parquet(");
-            sb_sql_str(&sel, file);
-            sb_putc(&sel, ')');
-            lh_lineage lin = {.source_system = "sql", .source = sql};
-            lh_write_opts o = {.mode = LH_WRITE_CREATE, .lineage = &lin, .principal = d->principal,
-                               .properties = props};
-            json_t *m = catalog_write_opts(d->c, name, sel.buf, &o, err);
-            sb_free(&sel);
-            if (m) out = result("CREATE TABLE", name, json_integer_value(json_object_get(m, "row_count")), m, -1);
-            json_decref(m);
-        }
-    }
-    unlink(file);
-    free(file);
-    free(dir);
-    free(src);
-    free(name);
-    json_decref(props);
-    return out;
-}
-
 static json_t *exec_drop(dml_ctx *d, parser *p, lh_err *err) {
     next(p); /* TABLE */
     int if_exists = 0;
@@ -697,7 +604,7 @@ json_t *query_sql_write(lh_query_engine *e, lh_catalog *c, const lh_query_scope 
     case DML_DELETE: out = exec_delete(&d, &p, err); break;
     case DML_UPDATE: out = exec_update(&d, &p, err); break;
     case DML_INSERT: out = exec_insert(&d, &p, err); break;
-    case DML_CTAS: out = exec_ctas(&d, &p, sql, err); break;
+    case DML_CTAS: out = dml_exec_create(&d, &p, sql, err); break;
     case DML_DROP: out = exec_drop(&d, &p, err); break;
     case DML_RESTORE: out = exec_restore(&d, &p, err); break;
     case DML_VACUUM: out = exec_vacuum(&d, &p, err); break;

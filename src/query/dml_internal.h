@@ -49,5 +49,6 @@ json_t *dml_result(const char *stmt, const char *name, int64_t rows, const json_
 
 json_t *dml_exec_merge(dml_ctx *d, parser *p, lh_err *err);   /* dml_merge.c: after MERGE */
 json_t *dml_exec_alter(dml_ctx *d, parser *p, lh_err *err);   /* dml_alter.c: after ALTER */
+json_t *dml_exec_create(dml_ctx *d, parser *p, const char *sql, lh_err *err); /* dml_create.c: after CREATE */
 
 #endif

@@ -150,6 +150,9 @@ typedef struct {
     const json_t *properties; /* a new table's properties (configuration), borrowed; NULL = none.
                                * delta.enableDeletionVectors = "true" makes it protocol 3/7 with
                                * the deletionVectors feature (table_props.c) */
+    const char *partition_by; /* "a,b": a new table's (or an overwrite's) partition columns; NULL = the
+                               * table's (none for a new one). A partitioned write puts each partition's
+                               * rows in a file of its own under c=v/ folders (table_partition.c, ADR 0275) */
 } lh_table_write_opts;
 
 /* Writes the rows of select_sql as one new Parquet file and commits it:
@@ -199,8 +202,9 @@ typedef struct {
  * dropped. A lost race is retried while the compacted files are all still
  * active, else LH_E_CONFLICT. purge != 0 deletes, after the commit, every
  * data file the new version does not use (the replaced ones and those of
- * earlier removes: deleted rows must really go). Partitioned tables are refused
- * (LH_E_UNPROCESSABLE). conn is borrowed. */
+ * earlier removes: deleted rows must really go). A partitioned table is
+ * rewritten as one file a partition (never mixing partitions; ADR 0275),
+ * nothing done when no partition has two files. conn is borrowed. */
 int table_compact(lh_table *t, duckdb_connection conn, const char *row_filter, int purge,
                   lh_compact_result *out, lh_err *err);
 /* OPTIMIZE ZORDER BY (table_zorder.c, ADR 0256): every active file's rows

@@ -28,6 +28,9 @@
 #include "table/table.h"
 #include "table/table_internal.h"
 
+static lh_snapshot *compact_read(lh_table *t, lh_compact_result *out, const char *done, int partitioned,
+                                 lh_err *err);
+
 static int64_t count_rows(duckdb_connection conn, const char *select_sql, lh_err *err) {
     char *sql = lh_asprintf("SELECT count(*) FROM (%s)", select_sql);
     duckdb_result r;
@@ -59,11 +62,18 @@ static char *compact_commit_text(const lh_snapshot *read, const new_file *nf, si
     json_t *ci = table_commit_info(data_change ? "DELETE" : "OPTIMIZE", params, read->version, metrics, NULL, now);
     json_object_set_new(json_object_get(ci, "commitInfo"), "isBlindAppend", json_false());
     json_array_append_new(lines, ci);
-    for (size_t i = 0; i < read->nfiles; i++)
-        json_array_append_new(lines, json_pack("{s:{s:s, s:I, s:b, s:b, s:{}, s:I}}", "remove", "path",
-                                               read->files[i].path, "deletionTimestamp", (json_int_t)now,
-                                               "dataChange", data_change, "extendedFileMetadata", 1,
-                                               "partitionValues", "size", (json_int_t)read->files[i].size));
+    for (size_t i = 0; i < read->nfiles; i++) {
+        const lh_table_file *f = &read->files[i];
+        char *path = table_path_encode(f->path); /* an escaped partition folder holds '%' */
+        json_t *pv = json_object();
+        for (size_t k = 0; k < f->nparts; k++)
+            json_object_set_new(pv, f->part_names[k], f->part_values[k] ? json_string(f->part_values[k]) : json_null());
+        json_array_append_new(lines, json_pack("{s:{s:s, s:I, s:b, s:b, s:o, s:I}}", "remove", "path", path,
+                                               "deletionTimestamp", (json_int_t)now, "dataChange", data_change,
+                                               "extendedFileMetadata", 1, "partitionValues", pv, "size",
+                                               (json_int_t)f->size));
+        free(path);
+    }
     for (size_t i = 0; i < nnf; i++) json_array_append_new(lines, table_add_action(&nf[i], now, data_change));
     return table_commit_lines(lines);
 }
@@ -150,32 +160,55 @@ static void purge_files(lh_table *t, int64_t version) {
     table_snapshot_free(now);
 }
 
-/* Writes the kept rows of `read` to nf; 1 when there is nothing to commit. */
+/* How many files a compaction of read leaves at most: one, or one a
+ * partition (files with the same partition values). */
+static size_t compacted_files(const lh_snapshot *read) {
+    if (read->npartition_columns == 0) return read->nfiles ? 1 : 0;
+    size_t n = 0;
+    for (size_t i = 0; i < read->nfiles; i++) {
+        size_t j = 0;
+        while (j < i && !table_file_same_partition(&read->files[i], &read->files[j])) j++;
+        n += j == i;
+    }
+    return n;
+}
+
+/* Writes the kept rows of `read` to nfs (one file, or one a partition:
+ * OPTIMIZE bin-packs within a partition only); 1 when there is nothing
+ * to commit. */
 static int write_compacted(lh_table *t, duckdb_connection conn, const lh_snapshot *read, const char *row_filter,
-                           new_file *nf, lh_compact_result *out, lh_err *err) {
+                           table_partitioned *nfs, lh_compact_result *out, lh_err *err) {
     char *rows_sql = table_snapshot_select_sql(t, read);
     out->rows_before = read->num_records >= 0 ? read->num_records : count_rows(conn, rows_sql, err);
     int rc = out->rows_before < 0 ? -1 : 0;
-    if (rc == 0 && read->nfiles <= 1 && !row_filter) rc = 1;
+    int packed = read->nfiles <= compacted_files(read); /* no partition has two files */
+    if (rc == 0 && packed && !row_filter) rc = 1;
     if (rc == 0) {
         char *sql = lh_asprintf("SELECT lh_rows.* FROM (%s) AS lh_rows %s", rows_sql, row_filter ? row_filter : "");
-        rc = table_parquet_write(t, conn, sql, (const char *const *)read->cluster_by, read, nf, err);
+        rc = table_rewrite_files(t, conn, read, sql, nfs, err);
         free(sql);
     }
-    if (rc == 0) rc = table_schema_check(read, &nf->schema, err);
-    if (rc == 0 && nf->rows == out->rows_before && read->nfiles <= 1) rc = 1; /* nothing dropped */
+    int64_t rows = 0;
+    for (size_t i = 0; rc == 0 && i < nfs->nfiles; i++) rows += nfs->files[i].rows;
+    if (rc == 0 && rows == out->rows_before && packed) rc = 1; /* nothing dropped */
     free(rows_sql);
     return rc;
 }
 
 lh_snapshot *table_compact_read(lh_table *t, lh_compact_result *out, const char *done, lh_err *err) {
+    return compact_read(t, out, done, 0, err);
+}
+
+/* table_compact_read, partitioned tables taken when partitioned != 0. */
+static lh_snapshot *compact_read(lh_table *t, lh_compact_result *out, const char *done, int partitioned,
+                                 lh_err *err) {
     memset(out, 0, sizeof *out);
     lh_snapshot *read = table_snapshot(t, -1, err);
     if (!read) return NULL;
     out->read_version = out->version = read->version;
     out->files_before = out->files_after = read->nfiles;
     out->bytes_before = out->bytes_after = read->size_bytes;
-    if (read->npartition_columns > 0) {
+    if (read->npartition_columns > 0 && !partitioned) {
         table_snapshot_free(read);
         lh_err_set(err, LH_E_UNPROCESSABLE, "'%s' is partitioned; partitioned tables are not %s", t->prefix, done);
         return NULL;
@@ -185,26 +218,28 @@ lh_snapshot *table_compact_read(lh_table *t, lh_compact_result *out, const char 
 
 int table_compact(lh_table *t, duckdb_connection conn, const char *row_filter, int purge,
                   lh_compact_result *out, lh_err *err) {
-    lh_snapshot *read = table_compact_read(t, out, "compacted", err);
+    lh_snapshot *read = compact_read(t, out, "compacted", 1, err);
     if (!read) return -1;
-    new_file nf = {0};
-    int rc = write_compacted(t, conn, read, row_filter, &nf, out, err);
+    table_partitioned nfs = {0};
+    int rc = write_compacted(t, conn, read, row_filter, &nfs, out, err);
+    int64_t rows = 0, bytes = 0;
+    for (size_t i = 0; i < nfs.nfiles; i++) rows += nfs.files[i].rows, bytes += nfs.files[i].size;
     if (rc == 1) { /* nothing to do */
         out->rows_after = out->rows_before;
         rc = 0;
     } else if (rc == 0) {
-        int data_change = nf.rows != out->rows_before;
-        rc = table_compact_commit(t, conn, read, &nf, 1, data_change, NULL, &out->version, err);
+        int data_change = rows != out->rows_before;
+        rc = table_compact_commit(t, conn, read, nfs.files, nfs.nfiles, data_change, NULL, &out->version, err);
         if (rc == 0) {
             out->committed = 1;
-            out->files_after = 1;
-            out->rows_after = nf.rows;
-            out->bytes_after = nf.size;
+            out->files_after = nfs.nfiles;
+            out->rows_after = rows;
+            out->bytes_after = bytes;
             if (purge) purge_files(t, out->version);
         }
     }
-    if (rc != 0 || !out->committed) table_new_file_discard(t->st, &nf);
-    table_new_file_free(&nf);
+    for (size_t i = 0; (rc != 0 || !out->committed) && i < nfs.nfiles; i++) table_new_file_discard(t->st, &nfs.files[i]);
+    table_partitioned_clear(&nfs);
     table_snapshot_free(read);
     return rc;
 }

@@ -168,8 +168,8 @@ static char *rewrite_changes(lh_table *t, const lh_snapshot *s, const int *touch
     return both;
 }
 
-static char *rewrite_text(const lh_snapshot *s, const int *touched, const new_file *nf, const lh_table_rewrite *rw,
-                          const json_t *cdc, int64_t rows, int64_t now) {
+static char *rewrite_text(const lh_snapshot *s, const int *touched, const table_partitioned *nfs,
+                          const lh_table_rewrite *rw, const json_t *cdc, int64_t rows, int64_t now) {
     json_t *lines = json_array();
     size_t removed = 0;
     for (size_t i = 0; i < s->nfiles; i++)
@@ -177,19 +177,25 @@ static char *rewrite_text(const lh_snapshot *s, const int *touched, const new_fi
             json_array_append_new(lines, table_file_remove_action(&s->files[i], now));
             removed++;
         }
-    char nrem[32], nrows[32], nout[32];
+    char nrem[32], nadd[32], nrows[32], nout[32];
+    int64_t out_rows = 0;
+    size_t added = 0;
+    for (size_t i = 0; i < nfs->nfiles; i++)
+        if (nfs->files[i].rows > 0) out_rows += nfs->files[i].rows, added++;
     snprintf(nrem, sizeof nrem, "%zu", removed);
+    snprintf(nadd, sizeof nadd, "%zu", added);
     snprintf(nrows, sizeof nrows, "%" PRId64, rows);
-    snprintf(nout, sizeof nout, "%" PRId64, nf && nf->rows > 0 ? nf->rows : 0);
+    snprintf(nout, sizeof nout, "%" PRId64, out_rows);
     int del = rw->nset == 0;
-    json_t *metrics = json_pack("{s:s, s:s, s:s, s:s}", "numRemovedFiles", nrem, "numAddedFiles",
-                                nf && nf->rows > 0 ? "1" : "0", del ? "numDeletedRows" : "numUpdatedRows", nrows,
+    json_t *metrics = json_pack("{s:s, s:s, s:s, s:s}", "numRemovedFiles", nrem, "numAddedFiles", nadd,
+                                del ? "numDeletedRows" : "numUpdatedRows", nrows,
                                 del ? "numCopiedRows" : "numOutputRows", nout);
     json_t *params = json_pack("{s:s}", "predicate", rw->predicate ? rw->predicate : "true");
     json_t *ci = table_commit_info(rw->operation, params, s->version, metrics, rw->principal, now);
     json_object_set_new(json_object_get(ci, "commitInfo"), "isBlindAppend", json_false());
     json_array_insert_new(lines, 0, ci);
-    if (nf && nf->rows > 0) json_array_append_new(lines, table_add_action(nf, now, 1));
+    for (size_t i = 0; i < nfs->nfiles; i++)
+        if (nfs->files[i].rows > 0) json_array_append_new(lines, table_add_action(&nfs->files[i], now, 1));
     if (cdc) json_array_append_new(lines, json_deep_copy(cdc));
     return table_commit_lines(lines);
 }
@@ -197,7 +203,7 @@ static char *rewrite_text(const lh_snapshot *s, const int *touched, const new_fi
 typedef struct {
     const lh_snapshot *read;
     const int *touched;
-    const new_file *nf;
+    const table_partitioned *nfs;
     const lh_table_rewrite *rw;
     const json_t *cdc;
     int64_t rows;
@@ -208,7 +214,7 @@ typedef struct {
 static char *rewrite_build(void *ctx, const lh_snapshot *base, lh_err *err) {
     rewrite_ctx *r = ctx;
     (void)base, (void)err;
-    return rewrite_text(r->read, r->touched, r->nf, r->rw, r->cdc, r->rows, lh_now_ms());
+    return rewrite_text(r->read, r->touched, r->nfs, r->rw, r->cdc, r->rows, lh_now_ms());
 }
 
 /* One attempt on snapshot s: 0 committed, 1 nothing matched, 2 conflict
@@ -223,12 +229,11 @@ static int rewrite_once(lh_table *t, duckdb_connection conn, const lh_snapshot *
         free(touched);
         return rows < 0 ? -1 : 1;
     }
-    new_file nf = {0};
+    table_partitioned nfs = {0};
     lh_change_capture cap = {0};
     char *sel = rewrite_select(t, s, touched, rw, &vn, SEL_REWRITE);
-    int rc = table_parquet_write(t, conn, sel, (const char *const *)s->cluster_by, s, &nf, err);
+    int rc = table_rewrite_files(t, conn, s, sel, &nfs, err); /* one file, or one a partition */
     free(sel);
-    if (rc == 0) rc = table_schema_check(s, &nf.schema, err);
     if (rc == 0 && (s->change_data_feed || rw->row_events)) {
         char *cs = rewrite_changes(t, s, touched, rw, &vn);
         int kinds = !rw->row_events ? 0 : rw->nset ? LH_ROW_EVENTS_UPDATES : LH_ROW_EVENTS_ROWS;
@@ -240,7 +245,7 @@ static int rewrite_once(lh_table *t, duckdb_connection conn, const lh_snapshot *
         size_t ndeps = 0;
         for (size_t i = 0; i < s->nfiles; i++)
             if (touched[i]) deps[ndeps++] = s->files[i].path;
-        rewrite_ctx ctx = {s, touched, &nf, rw, cap.cdc, rows};
+        rewrite_ctx ctx = {s, touched, &nfs, rw, cap.cdc, rows};
         lh_commit_spec spec = {.kind = LH_COMMIT_REWRITE, .build = rewrite_build, .ctx = &ctx,
                                .depends_on = deps, .ndepends = ndeps, .reads_rows = 1, .read = s, .conn = conn};
         rc = table_commit_retry(t, &spec, &out->version, err);
@@ -248,7 +253,7 @@ static int rewrite_once(lh_table *t, duckdb_connection conn, const lh_snapshot *
         if (rc == 0) {
             out->rows_affected = rows;
             out->files_removed = ndeps;
-            out->files_added = nf.rows > 0 ? 1 : 0;
+            for (size_t i = 0; i < nfs.nfiles; i++) out->files_added += nfs.files[i].rows > 0;
             cap.committed = 1;
             out->events = cap.events;
             cap.events = NULL;
@@ -256,8 +261,9 @@ static int rewrite_once(lh_table *t, duckdb_connection conn, const lh_snapshot *
             rc = 2;
         }
     }
-    if (rc != 0 || nf.rows == 0) table_new_file_discard(t->st, &nf);
-    table_new_file_free(&nf);
+    for (size_t i = 0; i < nfs.nfiles; i++)
+        if (rc != 0 || nfs.files[i].rows == 0) table_new_file_discard(t->st, &nfs.files[i]);
+    table_partitioned_clear(&nfs);
     table_change_capture_clear(&cap);
     free(touched);
     return rc;
@@ -273,9 +279,10 @@ int table_rewrite_loop(lh_table *t, const char *operation, table_rewrite_attempt
         *attempts = attempt + 1;
         int dvs = 0;
         for (size_t i = 0; i < s->nfiles; i++) dvs |= s->files[i].deletion_vector != NULL;
-        if (s->npartition_columns > 0 || dvs) {
+        int parts = s->npartition_columns > 0 && s->change_data_feed; /* cdc files lack partition values */
+        if (parts || dvs) {
             lh_err_set(err, LH_E_UNPROCESSABLE, "%s on tables with %s is not supported yet", operation,
-                       s->npartition_columns ? "partition columns" : "deletion vectors");
+                       parts ? "partition columns and the change data feed" : "deletion vectors");
             table_snapshot_free(s);
             break;
         }
@@ -305,9 +312,12 @@ int table_rewrite(lh_table *t, duckdb_connection conn, const lh_table_rewrite *r
         int dvs = 0, dv_writes = table_dv_enabled(s) && !rw->view_select && !rw->view_filter;
         for (size_t i = 0; i < s->nfiles && !dv_writes; i++) dvs |= s->files[i].deletion_vector != NULL;
         int mapped = dv_writes && s->column_mapping && strcmp(s->column_mapping, "none"); /* DV writes: not yet */
-        if (s->npartition_columns > 0 || dvs || mapped) {
+        /* partitioned tables: copy-on-write only, without the change feed's files (ADR 0275) */
+        int parts = s->npartition_columns > 0 && (dv_writes || s->change_data_feed);
+        if (parts || dvs || mapped) {
             lh_err_set(err, LH_E_UNPROCESSABLE, "%s on tables with %s is not supported yet", rw->operation,
-                       s->npartition_columns ? "partition columns" : dvs ? "deletion vectors" : "column mapping");
+                       parts ? (dv_writes ? "partition columns and deletion vectors" : "partition columns and the change data feed")
+                             : dvs ? "deletion vectors" : "column mapping");
             table_snapshot_free(s);
             break;
         }

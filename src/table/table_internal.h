@@ -47,8 +47,8 @@ void table_select_projection(lh_strbuf *sb, const lh_snapshot *s);
  * vector deletes (table_read.c). */
 void table_file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const lh_table_file *f, const char *extra);
 /* "(SELECT <s's columns by logical name>[, filename] FROM read_parquet([files
- * flagged in pick, all when NULL], ...))" (flags: LH_SCAN_*): the rows of unpartitioned files
- * without deletion vectors, column mapping applied, every column of s
+ * flagged in pick, all when NULL], ...))" (flags: LH_SCAN_*): the rows of files
+ * without deletion vectors (partition values joined by file name), column mapping applied, every column of s
  * present (NULL in files written before it was added) (table_read.c). */
 #define LH_SCAN_FILENAME 1   /* flags: add read_parquet's filename column ... */
 #define LH_SCAN_ROW_NUMBER 2 /* ... and file_row_number */
@@ -60,8 +60,10 @@ int table_is_partition_col(const lh_snapshot *s, const char *name);
 
 /* How a file joins the snapshot's SELECT (table_read.c): in the one
  * read_parquet of plain files, in the one of files with a deletion vector,
- * or by a SELECT of its own (partition values as constants). */
-enum { TABLE_FILE_PLAIN, TABLE_FILE_DV, TABLE_FILE_OWN, TABLE_FILE_GROUPS };
+ * by a SELECT of its own (a partitioned file with a deletion vector:
+ * partition values as constants), or in the one read_parquet of
+ * partitioned files joined to their partition values (ADR 0275). */
+enum { TABLE_FILE_PLAIN, TABLE_FILE_DV, TABLE_FILE_OWN, TABLE_FILE_PART, TABLE_FILE_GROUPS };
 int table_file_group(const lh_snapshot *s, const lh_table_file *f);
 /* How many files of s are in `group`; a group of two or more reads
  * through its pruning variable. */
@@ -84,9 +86,16 @@ typedef struct {
     int64_t size, rows;
     char *stats;
     file_schema schema;
+    char *dir;          /* set before table_parquet_write: the Hive folder it goes in (NULL = the root) */
+    json_t *part_values;/* ... and its partitionValues (owned; NULL = {}) */
 } new_file;
 
 void table_file_schema_free(file_schema *fs);
+/* Runs sql on conn (result into res when not NULL, caller-destroyed);
+ * -1 + err (LH_E_UNPROCESSABLE, DuckDB's message) when it fails. */
+int table_run_sql(duckdb_connection conn, const char *sql, duckdb_result *res, lh_err *err);
+/* The columns (names, DuckDB types) of select_sql's rows into fs. */
+int table_describe(duckdb_connection conn, const char *select_sql, file_schema *fs, lh_err *err);
 void table_new_file_free(new_file *f);
 /* Deletes nf's object when it was published (an uncommitted orphan). */
 void table_new_file_discard(lh_storage *st, new_file *nf);
@@ -103,6 +112,40 @@ char *table_dv_rows_key(lh_table *t, const lh_table_file *f);
  * to physical names in the file. */
 int table_parquet_write(lh_table *t, duckdb_connection conn, const char *select_sql,
                         const char *const *cluster_by, const lh_snapshot *mapping, new_file *nf, lh_err *err);
+/* ---- partitioned writes (table_partition.c, ADR 0275) ---- */
+#define LH_TABLE_NULL_PARTITION "__HIVE_DEFAULT_PARTITION__"
+/* A partition value (NULL = null) as a folder name part, Hive-escaped
+ * (control characters, quotes, # % * : = ? \\ { [ ] ^ and the slash as %XX). Caller frees. */
+char *table_partition_escape(const char *value);
+/* "c1=v1/c2=v2" for names[i] = values[i] (both escaped). Caller frees. */
+char *table_partition_dir(const char *const *names, const char *const *values, size_t n);
+/* LH_E_BAD_REQUEST unless cols (n) are distinct columns of fs, not all of
+ * them, each of a type partition values can hold. */
+int table_partition_check(const file_schema *fs, const char *const *cols, size_t n, lh_err *err);
+typedef struct {
+    new_file *files;    /* one a partition (each file's rows, dir and part_values) */
+    size_t nfiles;
+    file_schema schema; /* every column of the rows written, partition columns too */
+} table_partitioned;
+/* select_sql's rows (logical names; renamed to mapping's physical names)
+ * written one file per distinct value of parts (logical names), sorted by
+ * cluster_by (physical names; partition columns skipped). append: the
+ * table exists (a missing partition column is LH_E_CONFLICT). On failure
+ * the files written so far are in out for the caller to discard; free out
+ * with table_partitioned_clear either way. */
+int table_partition_write(lh_table *t, duckdb_connection conn, const char *select_sql, const char *const *parts,
+                          size_t nparts, const char *const *cluster_by, const lh_snapshot *mapping, int append,
+                          table_partitioned *out, lh_err *err);
+void table_partitioned_clear(table_partitioned *p);
+/* 1 when files a and b have the same partition values (null equals null). */
+int table_file_same_partition(const lh_table_file *a, const lh_table_file *b);
+/* The files replacing a rewrite's (table_dml.c): select_sql's rows (s's
+ * columns, logical names) as one file sorted by s's clustering key, or
+ * one a partition of a partitioned s (a row whose partition value changed
+ * lands in its new partition); schema checked against s. Files written
+ * are in out (discard those not committed); clear it either way. */
+int table_rewrite_files(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const char *select_sql,
+                        table_partitioned *out, lh_err *err);
 /* Delta type (JSON value, new reference) for a DuckDB type name (table_write.c). */
 json_t *table_delta_type(const char *duck);
 /* Column mapping for writers (table_alter.c): select_sql (logical column
@@ -207,7 +250,7 @@ int64_t table_plan_files(lh_table *t, duckdb_connection conn, const lh_snapshot 
 typedef int (*table_rewrite_attempt_fn)(void *ctx, lh_table *t, const lh_snapshot *s, lh_err *err);
 /* Runs once() on the latest snapshot until it does not return 2 (bounded;
  * then LH_E_CONFLICT); refuses tables whose layout rewrites don't handle
- * yet (partitions, deletion vectors). *attempts counts them. */
+ * yet (deletion vectors; partitioned tables with the change data feed). *attempts counts them. */
 int table_rewrite_loop(lh_table *t, const char *operation, table_rewrite_attempt_fn once, void *ctx, int *attempts,
                        lh_err *err);
 

@@ -145,7 +145,7 @@ typedef struct {
     const merge_ctx *c;
     const lh_snapshot *read;
     const int *touched;
-    const new_file *nf;
+    const table_partitioned *nfs; /* one file, or one a partition */
     const json_t *cdc;
     size_t removed;
 } merge_commit;
@@ -156,7 +156,9 @@ static char *merge_build(void *ctx, const lh_snapshot *base, lh_err *err) {
     (void)base, (void)err;
     merge_commit *mc = ctx;
     const lh_merge_result *o = mc->c->out;
-    int64_t now = lh_now_ms(), out_rows = mc->nf->rows > 0 ? mc->nf->rows : 0;
+    int64_t now = lh_now_ms(), out_rows = 0, added = 0;
+    for (size_t i = 0; i < mc->nfs->nfiles; i++)
+        if (mc->nfs->files[i].rows > 0) out_rows += mc->nfs->files[i].rows, added++;
     json_t *lines = json_array();
     for (size_t i = 0; i < mc->read->nfiles; i++)
         if (mc->touched[i]) json_array_append_new(lines, table_file_remove_action(&mc->read->files[i], now));
@@ -166,7 +168,7 @@ static char *merge_build(void *ctx, const lh_snapshot *base, lh_err *err) {
     free(matched);
     free(not_matched);
     char *v[7] = {metric(o->inserted), metric(o->updated), metric(o->deleted), metric((int64_t)mc->removed),
-                  metric(out_rows > 0), metric(out_rows), metric(out_rows - o->inserted - o->updated)};
+                  metric(added), metric(out_rows), metric(out_rows - o->inserted - o->updated)};
     json_t *metrics = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "numTargetRowsInserted", v[0],
                                 "numTargetRowsUpdated", v[1], "numTargetRowsDeleted", v[2], "numTargetFilesRemoved",
                                 v[3], "numTargetFilesAdded", v[4], "numOutputRows", v[5], "numTargetRowsCopied", v[6]);
@@ -174,7 +176,8 @@ static char *merge_build(void *ctx, const lh_snapshot *base, lh_err *err) {
     json_t *ci = table_commit_info("MERGE", params, mc->read->version, metrics, mc->c->m->principal, now);
     json_object_set_new(json_object_get(ci, "commitInfo"), "isBlindAppend", json_false());
     json_array_insert_new(lines, 0, ci);
-    if (out_rows > 0) json_array_append_new(lines, table_add_action(mc->nf, now, 1));
+    for (size_t i = 0; i < mc->nfs->nfiles; i++)
+        if (mc->nfs->files[i].rows > 0) json_array_append_new(lines, table_add_action(&mc->nfs->files[i], now, 1));
     if (mc->cdc) json_array_append_new(lines, json_deep_copy(mc->cdc));
     return table_commit_lines(lines);
 }
@@ -182,24 +185,23 @@ static char *merge_build(void *ctx, const lh_snapshot *base, lh_err *err) {
 /* Writes the temporary table as the new file and commits. */
 static int merge_commit_rows(merge_ctx *c, lh_table *t, const lh_snapshot *s, const int *touched,
                              lh_change_capture *cap, lh_err *err) {
-    new_file nf = {0};
+    table_partitioned nfs = {0};
     char *sel = lh_asprintf("SELECT * FROM %s", c->tmp);
-    int rc = table_parquet_write(t, c->conn, sel, (const char *const *)s->cluster_by, s, &nf, err);
+    int rc = table_rewrite_files(t, c->conn, s, sel, &nfs, err);
     free(sel);
-    if (rc == 0) rc = table_schema_check(s, &nf.schema, err);
     if (rc == 0) {
         const char **deps = lh_calloc(s->nfiles + 1, sizeof *deps);
         size_t ndeps = 0;
         for (size_t i = 0; i < s->nfiles; i++)
             if (touched[i]) deps[ndeps++] = s->files[i].path;
-        merge_commit mc = {c, s, touched, &nf, cap->cdc, ndeps};
+        merge_commit mc = {c, s, touched, &nfs, cap->cdc, ndeps};
         lh_commit_spec spec = {.kind = LH_COMMIT_REWRITE, .build = merge_build, .ctx = &mc, .depends_on = deps,
                                .ndepends = ndeps, .reads_rows = 1, .read = s, .conn = c->conn};
         rc = table_commit_retry(t, &spec, &c->out->version, err);
         free(deps);
         if (rc == 0) {
             c->out->files_removed = ndeps;
-            c->out->files_added = nf.rows > 0;
+            for (size_t i = 0; i < nfs.nfiles; i++) c->out->files_added += nfs.files[i].rows > 0;
             cap->committed = 1;
             c->out->events = cap->events;
             cap->events = NULL;
@@ -207,8 +209,9 @@ static int merge_commit_rows(merge_ctx *c, lh_table *t, const lh_snapshot *s, co
             rc = 2;
         }
     }
-    if (rc != 0 || nf.rows == 0) table_new_file_discard(t->st, &nf);
-    table_new_file_free(&nf);
+    for (size_t i = 0; i < nfs.nfiles; i++)
+        if (rc != 0 || nfs.files[i].rows == 0) table_new_file_discard(t->st, &nfs.files[i]);
+    table_partitioned_clear(&nfs);
     return rc;
 }
 

@@ -231,23 +231,29 @@ int table_dv_rows_file(lh_table *t, lh_table_file *f, lh_err *err) {
     return rc;
 }
 
+/* Partition value v (NULL = null) of column col as a typed constant. */
+static void append_part_constant(lh_strbuf *sb, const lh_table_column *col, const char *v) {
+    char *ty = table_duckdb_type(col->type);
+    /* a timestamp partition value is UTC ("…Z" or without a zone), whatever the session's zone */
+    int utc = !strcmp(col->type, "timestamp");
+    sb_puts(sb, utc ? "timezone('UTC', CAST(" : "CAST(");
+    if (v) sb_sql_str(sb, v);
+    else sb_puts(sb, "NULL");
+    if (utc) sb_puts(sb, " AS TIMESTAMP))");
+    else sb_printf(sb, " AS %s)", ty);
+    free(ty);
+}
+
 static void file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const lh_table_file *f, const char *extra,
                         int fetch) {
     sb_puts(sb, f->ndeleted ? "SELECT * EXCLUDE (file_row_number)" : "SELECT *");
     for (size_t c = 0; c < s->ncolumns; c++) {
         const lh_table_column *col = &s->columns[c];
         if (!table_is_partition_col(s, col->name)) continue;
-        const char *v = part_value(f, col);
-        char *ty = table_duckdb_type(col->type);
-        /* a timestamp partition value is UTC ("…Z" or without a zone), whatever the session's zone */
-        int utc = !strcmp(col->type, "timestamp");
-        sb_puts(sb, utc ? ", timezone('UTC', CAST(" : ", CAST(");
-        if (v) sb_sql_str(sb, v);
-        else sb_puts(sb, "NULL");
-        if (utc) sb_puts(sb, " AS TIMESTAMP)) AS ");
-        else sb_printf(sb, " AS %s) AS ", ty);
+        sb_puts(sb, ", ");
+        append_part_constant(sb, col, part_value(f, col));
+        sb_puts(sb, " AS ");
         sb_sql_ident(sb, col->physical_name);
-        free(ty);
     }
     if (extra) sb_puts(sb, extra);
     sb_puts(sb, " FROM read_parquet(");
@@ -268,7 +274,7 @@ void table_file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const l
 }
 
 int table_file_group(const lh_snapshot *s, const lh_table_file *f) {
-    if (s->npartition_columns) return TABLE_FILE_OWN; /* per-file partition constants */
+    if (s->npartition_columns) return f->ndeleted ? TABLE_FILE_OWN : TABLE_FILE_PART;
     return f->ndeleted ? TABLE_FILE_DV : TABLE_FILE_PLAIN;
 }
 
@@ -323,6 +329,43 @@ static void append_dv_group(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, in
     if (inline_n) sb_putc(sb, ')');
 }
 
+/* Every partitioned file without a deletion vector in one read_parquet
+ * (narrowed by the group's pruning variable), joined by file name to a
+ * VALUES list of each file's partition values as typed constants (ADR 0275). */
+/* " JOIN (VALUES (path, values...), ...) AS lh_pv(lh_file, cols...) ON
+ * lh_pf.filename = lh_pv.lh_file" for the files of s in `group` that are
+ * flagged in pick (all when NULL). */
+static void append_part_join(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, int group, const int *pick, int fetch) {
+    sb_puts(sb, " JOIN (VALUES ");
+    size_t n = 0;
+    for (size_t i = 0; i < s->nfiles; i++) {
+        const lh_table_file *f = &s->files[i];
+        if (table_file_group(s, f) != group || (pick && !pick[i])) continue;
+        sb_puts(sb, n++ ? ", (" : "(");
+        append_path(t, sb, f->path, fetch);
+        for (size_t c = 0; c < s->ncolumns; c++) {
+            if (!table_is_partition_col(s, s->columns[c].name)) continue;
+            sb_puts(sb, ", ");
+            append_part_constant(sb, &s->columns[c], part_value(f, &s->columns[c]));
+        }
+        sb_putc(sb, ')');
+    }
+    sb_puts(sb, ") AS lh_pv(lh_file");
+    for (size_t c = 0; c < s->ncolumns; c++) {
+        if (!table_is_partition_col(s, s->columns[c].name)) continue;
+        sb_puts(sb, ", ");
+        sb_sql_ident(sb, s->columns[c].physical_name);
+    }
+    sb_puts(sb, ") ON lh_pf.filename = lh_pv.lh_file");
+}
+
+static void append_part_group(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, int fetch) {
+    sb_puts(sb, "SELECT lh_pf.* EXCLUDE (filename), lh_pv.* EXCLUDE (lh_file) FROM read_parquet(");
+    append_group_paths(t, sb, s, TABLE_FILE_PART, fetch);
+    sb_puts(sb, ", union_by_name = true, hive_partitioning = false, filename = true) AS lh_pf");
+    append_part_join(t, sb, s, TABLE_FILE_PART, NULL, fetch);
+}
+
 /* 1 when some file of s (flagged in pick; all when NULL) has stats that
  * count the nulls of column c: the file holds it,
  * so the union of the files' columns has it. */
@@ -373,9 +416,17 @@ void table_files_scan(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const in
     int fname = flags & LH_SCAN_FILENAME, rownum = flags & LH_SCAN_ROW_NUMBER;
     sb_puts(sb, "(SELECT ");
     table_select_projection(sb, s);
-    sb_printf(sb, "%s%s FROM (SELECT * FROM read_parquet(%s, union_by_name = true%s%s)", fname ? ", filename" : "",
-              rownum ? ", file_row_number" : "", files, fname ? ", filename = true" : "",
-              rownum ? ", file_row_number = true" : "");
+    if (s->npartition_columns) { /* the partition values joined by file name (the files have no DV) */
+        sb_printf(sb, "%s%s FROM (SELECT lh_pf.*%s, lh_pv.* EXCLUDE (lh_file) FROM read_parquet(%s, union_by_name = true, "
+                      "hive_partitioning = false, filename = true%s) AS lh_pf",
+                  fname ? ", filename" : "", rownum ? ", file_row_number" : "", fname ? "" : " EXCLUDE (filename)", files,
+                  rownum ? ", file_row_number = true" : "");
+        append_part_join(t, sb, s, TABLE_FILE_PART, pick, 1);
+    } else {
+        sb_printf(sb, "%s%s FROM (SELECT * FROM read_parquet(%s, union_by_name = true%s%s)", fname ? ", filename" : "",
+                  rownum ? ", file_row_number" : "", files, fname ? ", filename = true" : "",
+                  rownum ? ", file_row_number = true" : "");
+    }
     free(files);
     append_absent_columns(sb, s, pick);
     sb_puts(sb, "))");
@@ -387,7 +438,7 @@ static char *select_sql(lh_table *t, const lh_snapshot *s, int fetch) {
         append_empty_select(&sb, s);
         return sb_steal(&sb);
     }
-    size_t count[TABLE_FILE_GROUPS] = {0, 0, 0};
+    size_t count[TABLE_FILE_GROUPS] = {0};
     for (size_t i = 0; i < s->nfiles; i++) count[table_file_group(s, &s->files[i])]++;
     lh_strbuf absent = LH_STRBUF_INIT;
     int nabsent = append_absent_columns(&absent, s, NULL);
@@ -410,6 +461,10 @@ static char *select_sql(lh_table *t, const lh_snapshot *s, int fetch) {
     if (count[TABLE_FILE_DV]) {
         if (n++) sb_puts(&sb, " UNION ALL BY NAME ");
         append_dv_group(t, &sb, s, fetch);
+    }
+    if (count[TABLE_FILE_PART]) {
+        if (n++) sb_puts(&sb, " UNION ALL BY NAME ");
+        append_part_group(t, &sb, s, fetch);
     }
     for (size_t i = 0; i < s->nfiles; i++) {
         if (table_file_group(s, &s->files[i]) != TABLE_FILE_OWN) continue;

@@ -1,7 +1,8 @@
 /*
  * table_write.c — Delta/DuckDB type mapping, and the
- * write path: COPY to one new Parquet file, per-file stats, schema check,
- * staged files committed through table_commit_retry, periodic checkpoints.
+ * write path: COPY to one new Parquet file (or one a partition,
+ * table_partition.c), per-file stats, schema check, staged files committed
+ * through table_commit_retry (checkpoints: table_checkpoint.c).
  */
 #include <assert.h>
 #include <inttypes.h>
@@ -116,7 +117,7 @@ int table_snapshot_has_file(const lh_snapshot *s, const char *path) {
 
 /* ---- write path --------------------------------------------------------- */
 
-static int run(duckdb_connection conn, const char *sql, duckdb_result *res, lh_err *err) {
+int table_run_sql(duckdb_connection conn, const char *sql, duckdb_result *res, lh_err *err) {
     duckdb_result local;
     duckdb_result *r = res ? res : &local;
     if (duckdb_query(conn, sql, r) != DuckDBSuccess) {
@@ -137,14 +138,11 @@ void table_file_schema_free(file_schema *fs) {
     free(fs->types);
 }
 
-static int describe_file(duckdb_connection conn, const char *path, file_schema *fs, lh_err *err) {
-    lh_strbuf sql = LH_STRBUF_INIT;
-    sb_puts(&sql, "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(");
-    sb_sql_str(&sql, path);
-    sb_puts(&sql, "))");
+int table_describe(duckdb_connection conn, const char *select_sql, file_schema *fs, lh_err *err) {
+    char *sql = lh_asprintf("SELECT column_name, column_type FROM (DESCRIBE %s)", select_sql);
     duckdb_result res;
-    int rc = run(conn, sql.buf, &res, err);
-    sb_free(&sql);
+    int rc = table_run_sql(conn, sql, &res, err);
+    free(sql);
     if (rc != 0) return -1;
     fs->n = (size_t)duckdb_row_count(&res);
     fs->names = lh_calloc(fs->n + 1, sizeof *fs->names);
@@ -158,6 +156,16 @@ static int describe_file(duckdb_connection conn, const char *path, file_schema *
     }
     duckdb_destroy_result(&res);
     return 0;
+}
+
+static int describe_file(duckdb_connection conn, const char *path, file_schema *fs, lh_err *err) {
+    lh_strbuf sql = LH_STRBUF_INIT;
+    sb_puts(&sql, "SELECT * FROM read_parquet(");
+    sb_sql_str(&sql, path);
+    sb_putc(&sql, ')');
+    int rc = table_describe(conn, sql.buf, fs, err);
+    sb_free(&sql);
+    return rc;
 }
 
 static char *schema_string(const file_schema *fs) {
@@ -256,7 +264,7 @@ static char *file_stats(duckdb_connection conn, const char *path, const file_sch
               mins.buf ? mins.buf : "", maxs.buf ? maxs.buf : "", nulls.buf ? nulls.buf : "");
     duckdb_result res;
     char *out = NULL;
-    if (run(conn, sql.buf, &res, err) == 0) {
+    if (table_run_sql(conn, sql.buf, &res, err) == 0) {
         *rows = duckdb_value_int64(&res, 0, 0);
         json_t *stats = json_pack("{s:I}", "numRecords", (json_int_t)*rows);
         static const char *const keys[] = {"minValues", "maxValues", "nullCount"};
@@ -288,6 +296,8 @@ void table_new_file_free(new_file *f) {
     free(f->key);
     free(f->abs);
     free(f->stats);
+    free(f->dir);
+    json_decref(f->part_values);
     table_file_schema_free(&f->schema);
 }
 
@@ -332,7 +342,8 @@ int table_parquet_write(lh_table *t, duckdb_connection conn, const char *logical
                         const char *const *cluster_by, const lh_snapshot *mapping, new_file *nf, lh_err *err) {
     char uuid[37];
     lh_uuid4(uuid);
-    nf->rel = lh_asprintf("part-00000-%s-c000.snappy.parquet", uuid);
+    nf->rel = nf->dir ? lh_asprintf("%s/part-00000-%s-c000.snappy.parquet", nf->dir, uuid)
+                      : lh_asprintf("part-00000-%s-c000.snappy.parquet", uuid);
     char *key = lh_asprintf("%s/%s", t->prefix, nf->rel);
     char *stage = storage_stage_path(t->st, key, err);
     if (!stage) {
@@ -341,7 +352,7 @@ int table_parquet_write(lh_table *t, duckdb_connection conn, const char *logical
     }
     char *select_sql = table_physical_select(mapping, logical_sql);
     char *sql = copy_sql(conn, select_sql, cluster_by, mapping, stage);
-    int rc = run(conn, sql, NULL, err);
+    int rc = table_run_sql(conn, sql, NULL, err);
     free(sql);
     free(select_sql);
     if (rc == 0) rc = describe_file(conn, stage, &nf->schema, err);
@@ -368,9 +379,12 @@ void table_new_file_discard(lh_storage *st, new_file *nf) {
 }
 
 json_t *table_add_action(const new_file *nf, int64_t now, int data_change) {
-    return json_pack("{s:{s:s, s:{}, s:I, s:I, s:b, s:s}}", "add", "path", nf->rel, "partitionValues",
-                     "size", (json_int_t)nf->size, "modificationTime", (json_int_t)now, "dataChange",
-                     data_change, "stats", nf->stats);
+    char *path = table_path_encode(nf->rel); /* a partition folder may hold '%' and spaces */
+    json_t *a = json_pack("{s:{s:s, s:o, s:I, s:I, s:b, s:s}}", "add", "path", path, "partitionValues",
+                          nf->part_values ? json_incref(nf->part_values) : json_object(), "size", (json_int_t)nf->size,
+                          "modificationTime", (json_int_t)now, "dataChange", data_change, "stats", nf->stats);
+    free(path);
+    return a;
 }
 
 /* The configuration of a metaData action: the snapshot's (or none), with
@@ -437,53 +451,89 @@ char *table_commit_lines(json_t *lines) {
     return sb_steal(&sb);
 }
 
+/* ---- staged writes and their commit --------------------------------------- */
+
+/* The files of one write: one, or one a partition (ADR 0275). */
+struct lh_table_staged {
+    lh_storage *st;          /* borrowed: the table's bucket */
+    char *prefix;            /* of the table the files were written under */
+    table_partitioned out;   /* the files; out.schema set when partitioned */
+    char **parts;            /* partition columns (logical), NULL-terminated */
+    size_t nparts;
+    int committed;
+};
+
+/* The columns of the rows written (with the partition columns). */
+static const file_schema *staged_schema(const lh_table_staged *f) {
+    return f->nparts || f->out.nfiles == 0 ? &f->out.schema : &f->out.files[0].schema;
+}
+
+/* 1 when s's partition columns are parts (n). */
+static int same_partitions(const lh_snapshot *s, char *const *parts, size_t n) {
+    if (s->npartition_columns != n) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(s->partition_columns[i], parts[i])) return 0;
+    return 1;
+}
+
+static void metric(json_t *metrics, const char *key, int64_t v) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%" PRId64, v);
+    json_object_set_new(metrics, key, json_string(buf));
+}
+
 /* Commit text for version v over snapshot snap (NULL for a new table). */
-static char *commit_text(const lh_snapshot *snap, const new_file *nf, const lh_table_write_opts *o,
+static char *commit_text(const lh_snapshot *snap, const lh_table_staged *f, const lh_table_write_opts *o,
                          const lh_schema_merge *merge, int64_t now) {
     json_t *lines = json_array();
     const char *op = snap ? "WRITE" : "CREATE TABLE";
     json_t *params = json_pack("{s:s}", "mode", o->overwrite ? "Overwrite" : "Append");
     if (merge->schema) json_object_set_new(params, "mergeSchema", json_string("true"));
     if (o->cluster_by && *o->cluster_by) json_object_set_new(params, "clusterBy", json_string(o->cluster_by));
-    json_t *metrics = json_pack("{s:s, s:s, s:s}", "numFiles", "1", "numOutputRows", "", "numOutputBytes", "");
-    char buf[32];
-    snprintf(buf, sizeof buf, "%" PRId64, nf->rows);
-    json_object_set_new(metrics, "numOutputRows", json_string(buf));
-    snprintf(buf, sizeof buf, "%" PRId64, nf->size);
-    json_object_set_new(metrics, "numOutputBytes", json_string(buf));
+    json_t *pby = json_array();
+    for (size_t i = 0; i < f->nparts; i++) json_array_append_new(pby, json_string(f->parts[i]));
+    if (f->nparts) {
+        char *text = json_dumps(pby, JSON_COMPACT);
+        json_object_set_new(params, "partitionBy", json_string(text)); /* as Spark records it */
+        free(text);
+    }
+    json_t *metrics = json_object();
+    int64_t rows = 0, bytes = 0;
+    for (size_t i = 0; i < f->out.nfiles; i++) rows += f->out.files[i].rows, bytes += f->out.files[i].size;
+    metric(metrics, "numFiles", (int64_t)f->out.nfiles);
+    metric(metrics, "numOutputRows", rows);
+    metric(metrics, "numOutputBytes", bytes);
     json_t *ci = table_commit_info(op, params, snap ? snap->version : -1, metrics, o->principal, now);
     json_object_set_new(json_object_get(ci, "commitInfo"), "isBlindAppend", json_boolean(!o->overwrite));
     json_array_append_new(lines, ci);
     if (!snap) json_array_append_new(lines, table_protocol_action(o->properties));
     if (merge->protocol) json_array_append_new(lines, json_incref(merge->protocol));
-    char *schema = schema_string(&nf->schema);
+    char *schema = schema_string(staged_schema(f));
+    json_t *meta = NULL;
     if (merge->schema) {
-        json_array_append_new(lines, table_metadata_action(snap, merge->schema, write_configuration(snap, o->cluster_by), now));
-    } else if (write_needs_metadata(snap, o->overwrite, schema, o->cluster_by)) {
+        meta = table_metadata_action(snap, merge->schema, write_configuration(snap, o->cluster_by), now);
+    } else if (write_needs_metadata(snap, o->overwrite, schema, o->cluster_by) ||
+               (snap && !same_partitions(snap, f->parts, f->nparts))) {
         json_t *conf = write_configuration(snap, o->cluster_by);
         if (!snap) table_config_merge(conf, o->properties);
         if (o->overwrite) { /* the new files hold logical names: the schema is unmapped */
             json_object_del(conf, "delta.columnMapping.mode");
             json_object_del(conf, "delta.columnMapping.maxColumnId");
         }
-        json_array_append_new(lines, table_metadata_action(snap, snap && !o->overwrite ? NULL : schema, conf, now));
+        meta = table_metadata_action(snap, snap && !o->overwrite ? NULL : schema, conf, now);
+    }
+    if (meta) { /* the partition columns the files were written by */
+        json_object_set_new(json_object_get(meta, "metaData"), "partitionColumns", pby);
+        json_array_append_new(lines, meta);
+    } else {
+        json_decref(pby);
     }
     free(schema);
     for (size_t i = 0; o->overwrite && snap && i < snap->nfiles; i++)
-        json_array_append_new(lines, json_pack("{s:{s:s, s:I, s:b}}", "remove", "path", snap->files[i].path,
-                                               "deletionTimestamp", (json_int_t)now, "dataChange", 1));
-    json_array_append_new(lines, table_add_action(nf, now, 1));
+        json_array_append_new(lines, table_file_remove_action(&snap->files[i], now));
+    for (size_t i = 0; i < f->out.nfiles; i++) json_array_append_new(lines, table_add_action(&f->out.files[i], now, 1));
     return table_commit_lines(lines);
 }
-
-/* ---- staged writes and their commit --------------------------------------- */
-
-struct lh_table_staged {
-    lh_storage *st; /* borrowed: the table's bucket */
-    char *prefix;   /* of the table the file was written under */
-    new_file nf;
-    int committed;
-};
 
 /* The clustering key a write sorts by: the one asked for (o may be NULL),
  * else the table's (s, NULL when there is no table). NULL-terminated,
@@ -494,6 +544,41 @@ static char **write_cluster_key(const lh_snapshot *s, const lh_table_write_opts 
     char **key = lh_calloc(s ? s->ncluster_by + 1 : 1, sizeof *key);
     for (size_t i = 0; s && i < s->ncluster_by; i++) key[i] = lh_strdup(s->cluster_by[i]);
     return key;
+}
+
+/* The partition columns a write uses: those asked for (a new table or an
+ * overwrite; an append must name the table's), else the table's. Sets
+ * f->parts; -1 + err (LH_E_BAD_REQUEST) on a bad list. */
+static int write_partitions(const lh_snapshot *s, const lh_table_write_opts *o, lh_table_staged *f, lh_err *err) {
+    if (o && o->partition_by) {
+        if (!(f->parts = table_names_split(o->partition_by, &f->nparts, err))) return -1;
+        if (s && !o->overwrite && !same_partitions(s, f->parts, f->nparts))
+            return lh_err_set(err, LH_E_BAD_REQUEST, "'%s' is partitioned otherwise; an append keeps the table's partition columns",
+                              f->prefix);
+        return 0;
+    }
+    f->nparts = s ? s->npartition_columns : 0;
+    f->parts = lh_calloc(f->nparts + 1, sizeof *f->parts);
+    for (size_t i = 0; i < f->nparts; i++) f->parts[i] = lh_strdup(s->partition_columns[i]);
+    return 0;
+}
+
+/* The files of the write: one Parquet file, or one a partition. */
+static int write_files(lh_table *t, duckdb_connection conn, const char *select_sql, const lh_snapshot *mapping,
+                       int append, char **key, lh_table_staged *f, lh_err *err) {
+    if (!f->nparts) {
+        f->out.files = lh_calloc(1, sizeof *f->out.files);
+        f->out.nfiles = 1;
+        return table_parquet_write(t, conn, select_sql, (const char *const *)key, mapping, f->out.files, err);
+    }
+    size_t n = 0;
+    while (key[n]) n++;
+    const char **phys = lh_calloc(n + 1, sizeof *phys); /* the partitioned write sorts the physical columns */
+    for (size_t i = 0; i < n; i++) phys[i] = table_physical_of(mapping, key[i]);
+    int rc = table_partition_write(t, conn, select_sql, (const char *const *)f->parts, f->nparts, phys, mapping, append,
+                                   &f->out, err);
+    free(phys);
+    return rc;
 }
 
 /* An append to a column-mapped table writes the physical names (the
@@ -508,7 +593,8 @@ static lh_table_staged *stage_opts(lh_table *t, duckdb_connection conn, const ch
         f->st = t->st;
         f->prefix = lh_strdup(t->prefix);
         const lh_snapshot *mapping = o && o->overwrite ? NULL : s;
-        int rc = table_parquet_write(t, conn, select_sql, (const char *const *)key, mapping, &f->nf, err);
+        int rc = write_partitions(s, o, f, err);
+        if (rc == 0) rc = write_files(t, conn, select_sql, mapping, s && !(o && o->overwrite), key, f, err);
         table_names_free(key);
         if (rc != 0) {
             table_staged_free(f);
@@ -525,31 +611,40 @@ lh_table_staged *table_stage(lh_table *t, duckdb_connection conn, const char *se
 
 void table_staged_free(lh_table_staged *f) {
     if (!f) return;
-    if (!f->committed) table_new_file_discard(f->st, &f->nf);
-    table_new_file_free(&f->nf);
+    for (size_t i = 0; !f->committed && i < f->out.nfiles; i++) table_new_file_discard(f->st, &f->out.files[i]);
+    table_partitioned_clear(&f->out);
+    table_names_free(f->parts);
     free(f->prefix);
     free(f);
 }
 
 int table_staged_valid(const lh_table *t, const lh_table_staged *f) {
-    return !f->committed && !strcmp(f->prefix, t->prefix) && f->nf.key && storage_exists(t->st, f->nf.key);
+    if (f->committed || strcmp(f->prefix, t->prefix)) return 0;
+    for (size_t i = 0; i < f->out.nfiles; i++)
+        if (!f->out.files[i].key || !storage_exists(t->st, f->out.files[i].key)) return 0;
+    return 1;
 }
 
 typedef struct {
-    const new_file *nf;
+    const lh_table_staged *f;
     const lh_table_write_opts *o;
 } write_ctx;
 
-/* Builds the append / overwrite on top of base: the schema is checked
- * again on every attempt (a winner may have changed it). */
+/* Builds the append / overwrite on top of base: the schema and the
+ * partition columns are checked again on every attempt (a winner may have
+ * changed them). */
 static char *write_build(void *ctx, const lh_snapshot *base, lh_err *err) {
     write_ctx *w = ctx;
     lh_schema_merge merge = {0};
-    if (base && !w->o->overwrite &&
-        (w->o->merge_schema ? table_schema_merge(base, &w->nf->schema, &merge, err)
-                            : table_schema_check(base, &w->nf->schema, err)) != 0)
+    const file_schema *fs = staged_schema(w->f);
+    if (base && !w->o->overwrite && !same_partitions(base, w->f->parts, w->f->nparts)) {
+        lh_err_set(err, LH_E_CONFLICT, "the table's partition columns changed while the rows were written");
         return NULL;
-    char *text = commit_text(base, w->nf, w->o, &merge, lh_now_ms());
+    }
+    if (base && !w->o->overwrite &&
+        (w->o->merge_schema ? table_schema_merge(base, fs, &merge, err) : table_schema_check(base, fs, err)) != 0)
+        return NULL;
+    char *text = commit_text(base, w->f, w->o, &merge, lh_now_ms());
     table_schema_merge_clear(&merge);
     return text;
 }
@@ -557,7 +652,7 @@ static char *write_build(void *ctx, const lh_snapshot *base, lh_err *err) {
 static int commit_staged_opts(lh_table *t, lh_table_staged *f, duckdb_connection conn, const lh_table_write_opts *o,
                               int64_t *version_out, int64_t *rows_out, lh_err *err) {
     assert(!f->committed && !strcmp(f->prefix, t->prefix));
-    write_ctx ctx = {&f->nf, o};
+    write_ctx ctx = {f, o};
     lh_commit_spec spec = {
         .kind = o->overwrite ? LH_COMMIT_OVERWRITE : LH_COMMIT_APPEND,
         .build = write_build,
@@ -566,7 +661,9 @@ static int commit_staged_opts(lh_table *t, lh_table_staged *f, duckdb_connection
     };
     if (table_commit_retry(t, &spec, version_out, err) != 0) return -1;
     f->committed = 1;
-    if (rows_out) *rows_out = f->nf.rows;
+    int64_t rows = 0;
+    for (size_t i = 0; i < f->out.nfiles; i++) rows += f->out.files[i].rows;
+    if (rows_out) *rows_out = rows;
     return 0;
 }
 
@@ -588,136 +685,5 @@ int table_write_opts(lh_table *t, duckdb_connection conn, const char *select_sql
     if (!f) return -1;
     int rc = commit_staged_opts(t, f, conn, o, version_out, rows_out, err);
     table_staged_free(f);
-    return rc;
-}
-
-/* ---- checkpoints -------------------------------------------------------- */
-
-static const char *const CP_ADD_T =
-    "STRUCT(path VARCHAR, partitionValues MAP(VARCHAR, VARCHAR), size BIGINT, "
-    "modificationTime BIGINT, dataChange BOOLEAN, stats VARCHAR)";
-static const char *const CP_META_T =
-    "STRUCT(id VARCHAR, format STRUCT(provider VARCHAR, options MAP(VARCHAR, VARCHAR)), "
-    "schemaString VARCHAR, partitionColumns VARCHAR[], configuration MAP(VARCHAR, VARCHAR), createdTime BIGINT)";
-static const char *const CP_PROTO_T = "STRUCT(minReaderVersion INTEGER, minWriterVersion INTEGER)";
-
-static void cp_row(lh_strbuf *sb, const char *add, const char *meta, const char *proto) {
-    if (sb->len) sb_puts(sb, " UNION ALL ");
-    sb_printf(sb, "SELECT CAST(%s AS %s) AS add, CAST(%s AS %s) AS metaData, CAST(%s AS %s) AS protocol",
-              add ? add : "NULL", CP_ADD_T, meta ? meta : "NULL", CP_META_T, proto ? proto : "NULL", CP_PROTO_T);
-}
-
-static void cp_map(lh_strbuf *sb, const lh_table_file *f) {
-    if (f->nparts == 0) {
-        sb_puts(sb, "MAP {}::MAP(VARCHAR, VARCHAR)");
-        return;
-    }
-    sb_puts(sb, "MAP {");
-    for (size_t i = 0; i < f->nparts; i++) {
-        if (i) sb_puts(sb, ", ");
-        sb_sql_str(sb, f->part_names[i]);
-        sb_puts(sb, ": ");
-        if (f->part_values[i]) sb_sql_str(sb, f->part_values[i]);
-        else sb_puts(sb, "NULL");
-    }
-    sb_putc(sb, '}');
-}
-
-static char *cp_add_literal(const lh_table_file *f) {
-    lh_strbuf sb = LH_STRBUF_INIT;
-    sb_puts(&sb, "{'path': ");
-    sb_sql_str(&sb, f->path); /* decoded; re-encode '%' so readers decode it back */
-    sb_puts(&sb, ", 'partitionValues': ");
-    cp_map(&sb, f);
-    sb_printf(&sb, ", 'size': %" PRId64 ", 'modificationTime': %" PRId64 ", 'dataChange': false, 'stats': ",
-              f->size, f->modification_time);
-    if (f->stats) sb_sql_str(&sb, f->stats);
-    else sb_puts(&sb, "NULL");
-    sb_putc(&sb, '}');
-    return sb_steal(&sb);
-}
-
-static char *cp_meta_literal(const lh_snapshot *s) {
-    lh_strbuf sb = LH_STRBUF_INIT;
-    sb_puts(&sb, "{'id': ");
-    sb_sql_str(&sb, s->table_id);
-    sb_puts(&sb, ", 'format': {'provider': 'parquet', 'options': MAP {}::MAP(VARCHAR, VARCHAR)}, 'schemaString': ");
-    sb_sql_str(&sb, s->schema_string);
-    sb_puts(&sb, ", 'partitionColumns': [");
-    for (size_t i = 0; i < s->npartition_columns; i++) {
-        if (i) sb_putc(&sb, ',');
-        sb_sql_str(&sb, s->partition_columns[i]);
-    }
-    sb_puts(&sb, "]::VARCHAR[], 'configuration': ");
-    json_t *conf = json_loads(s->configuration, 0, NULL);
-    const char *k;
-    json_t *v;
-    size_t n = 0;
-    sb_puts(&sb, "MAP {");
-    json_object_foreach(conf, k, v) {
-        if (!json_is_string(v)) continue;
-        if (n++) sb_puts(&sb, ", ");
-        sb_sql_str(&sb, k);
-        sb_puts(&sb, ": ");
-        sb_sql_str(&sb, json_string_value(v));
-    }
-    sb_puts(&sb, "}::MAP(VARCHAR, VARCHAR)");
-    json_decref(conf);
-    sb_printf(&sb, ", 'createdTime': %" PRId64 "}", s->created_time);
-    return sb_steal(&sb);
-}
-
-static int path_needs_encoding(const char *p) { return strchr(p, '%') != NULL; }
-
-int table_checkpoint(lh_table *t, duckdb_connection conn, int64_t version, lh_err *err) {
-    lh_snapshot *s = table_snapshot(t, version, err);
-    if (!s) return -1;
-    /* protocol rows without feature lists: up to reader 2 / writer 5 (column mapping) */
-    if (s->min_reader_version > 2 || s->min_writer_version > 5) {
-        lh_err_set(err, LH_E_UNPROCESSABLE, "checkpoints of tables with protocol %d/%d are not written",
-                   s->min_reader_version, s->min_writer_version);
-        table_snapshot_free(s);
-        return -1;
-    }
-    for (size_t i = 0; i < s->nfiles; i++)
-        if (path_needs_encoding(s->files[i].path)) {
-            table_snapshot_free(s);
-            return lh_err_set(err, LH_E_UNPROCESSABLE, "checkpoints of paths with '%%' are not written");
-        }
-    lh_strbuf rows = LH_STRBUF_INIT;
-    char proto[80];
-    snprintf(proto, sizeof proto, "{'minReaderVersion': %d, 'minWriterVersion': %d}", s->min_reader_version,
-             s->min_writer_version);
-    cp_row(&rows, NULL, NULL, proto);
-    char *meta = cp_meta_literal(s);
-    cp_row(&rows, NULL, meta, NULL);
-    free(meta);
-    for (size_t i = 0; i < s->nfiles; i++) {
-        char *add = cp_add_literal(&s->files[i]);
-        cp_row(&rows, add, NULL, NULL);
-        free(add);
-    }
-    char name[64];
-    snprintf(name, sizeof name, "%020" PRId64 ".checkpoint.parquet", version);
-    char *key = table_log_key(t, name), *tpath = storage_stage_path(t->st, key, err);
-    lh_strbuf sql = LH_STRBUF_INIT;
-    sb_printf(&sql, "COPY (%s) TO ", rows.buf);
-    sb_sql_str(&sql, tpath ? tpath : "");
-    sb_puts(&sql, " (FORMAT parquet)");
-    int rc = tpath ? run(conn, sql.buf, NULL, err) : -1;
-    if (rc == 0) rc = storage_put_file(t->st, key, tpath, 0, err); /* consumes tpath */
-    else if (tpath) unlink(tpath);
-    if (rc == 0) {
-        char *last = lh_asprintf("{\"version\":%" PRId64 ",\"size\":%zu}", version, s->nfiles + 2);
-        char *lkey = table_log_key(t, "_last_checkpoint");
-        rc = storage_put(t->st, lkey, last, strlen(last), NULL, err);
-        free(lkey);
-        free(last);
-    }
-    sb_free(&sql);
-    sb_free(&rows);
-    free(key);
-    free(tpath);
-    table_snapshot_free(s);
     return rc;
 }
