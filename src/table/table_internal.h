@@ -47,8 +47,9 @@ void table_select_projection(lh_strbuf *sb, const lh_snapshot *s);
  * vector deletes (table_read.c). */
 void table_file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const lh_table_file *f, const char *extra);
 /* "(SELECT <s's columns by logical name>[, filename] FROM read_parquet([files
- * flagged in pick, all when NULL], ...))" (flags: LH_SCAN_*): the rows of unpartitioned files
- * without deletion vectors, column mapping applied, every column of s
+ * flagged in pick, all when NULL], ...))" (flags: LH_SCAN_*): the live rows of unpartitioned
+ * files (what their deletion vectors delete left out; file_row_number stays
+ * the physical row index), column mapping applied, every column of s
  * present (NULL in files written before it was added) (table_read.c). */
 #define LH_SCAN_FILENAME 1   /* flags: add read_parquet's filename column ... */
 #define LH_SCAN_ROW_NUMBER 2 /* ... and file_row_number */
@@ -210,5 +211,15 @@ typedef int (*table_rewrite_attempt_fn)(void *ctx, lh_table *t, const lh_snapsho
  * yet (partitions, deletion vectors). *attempts counts them. */
 int table_rewrite_loop(lh_table *t, const char *operation, table_rewrite_attempt_fn once, void *ctx, int *attempts,
                        lh_err *err);
+/* For the deletion-vector writer (table_dv_write.c), the rows a statement
+ * changes as the caller sees them (rw->view_select / view_filter, ADR 0240;
+ * the whole stored row for an unconfined one), live rows only:
+ * - table_dml_match_sql: "SELECT filename, file_row_number ... ORDER BY"
+ *   of every matching row of s's files (all when pick is NULL);
+ * - table_dml_updated_sql: the matching rows of the files flagged in pick
+ *   with rw's assignments applied, in s's stored columns.
+ * Both caller-freed. */
+char *table_dml_match_sql(lh_table *t, const lh_snapshot *s, const int *pick, const lh_table_rewrite *rw);
+char *table_dml_updated_sql(lh_table *t, const lh_snapshot *s, const int *pick, const lh_table_rewrite *rw);
 
 #endif

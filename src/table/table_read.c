@@ -296,6 +296,36 @@ static size_t append_group_paths(lh_table *t, lh_strbuf *sb, const lh_snapshot *
     return n;
 }
 
+/* What drops the rows the deletion vectors of s's DV files (those flagged
+ * in pick; all when NULL) delete from a scan aliased `alias` that has their
+ * filename and file_row_number: one anti-join on the large DVs' cached row
+ * files, then " WHERE NOT (...)" with the small ones' ranges (nothing when
+ * no picked file has a DV). */
+static void append_dv_filter(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const int *pick, const char *alias,
+                             int fetch) {
+    size_t cached = 0, inline_n = 0;
+    for (size_t i = 0; i < s->nfiles; i++) {
+        const lh_table_file *f = &s->files[i];
+        if ((pick && !pick[i]) || table_file_group(s, f) != TABLE_FILE_DV || !f->deleted_rows_file) continue;
+        sb_puts(sb, cached++ ? "," : " ANTI JOIN read_parquet([");
+        sb_sql_str(sb, f->deleted_rows_file);
+    }
+    if (cached)
+        sb_printf(sb, "]) AS lh_d ON lh_d.f = %s.filename AND lh_d.r = %s.file_row_number", alias, alias);
+    for (size_t i = 0; i < s->nfiles; i++) {
+        const lh_table_file *f = &s->files[i];
+        if ((pick && !pick[i]) || table_file_group(s, f) != TABLE_FILE_DV || f->deleted_rows_file) continue;
+        sb_printf(sb, inline_n++ ? " OR (%s.filename = " : " WHERE NOT ((%s.filename = ", alias);
+        append_path(t, sb, f->path, fetch);
+        sb_puts(sb, " AND");
+        char *col = lh_asprintf("%s.file_row_number", alias);
+        append_dv_predicate(sb, f, col);
+        free(col);
+        sb_putc(sb, ')');
+    }
+    if (inline_n) sb_putc(sb, ')');
+}
+
 /* Every unpartitioned file with a deletion vector in one read_parquet
  * (filename and file_row_number added): small DVs as one predicate on
  * (filename, row), large ones as one anti-join on their cached row files. */
@@ -303,24 +333,7 @@ static void append_dv_group(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, in
     sb_puts(sb, "SELECT lh_f.* EXCLUDE (filename, file_row_number) FROM read_parquet(");
     append_group_paths(t, sb, s, TABLE_FILE_DV, fetch);
     sb_puts(sb, ", union_by_name = true, hive_partitioning = false, filename = true, file_row_number = true) AS lh_f");
-    size_t cached = 0, inline_n = 0;
-    for (size_t i = 0; i < s->nfiles; i++) {
-        const lh_table_file *f = &s->files[i];
-        if (table_file_group(s, f) != TABLE_FILE_DV || !f->deleted_rows_file) continue;
-        sb_puts(sb, cached++ ? "," : " ANTI JOIN read_parquet([");
-        sb_sql_str(sb, f->deleted_rows_file);
-    }
-    if (cached) sb_puts(sb, "]) AS lh_d ON lh_d.f = lh_f.filename AND lh_d.r = lh_f.file_row_number");
-    for (size_t i = 0; i < s->nfiles; i++) {
-        const lh_table_file *f = &s->files[i];
-        if (table_file_group(s, f) != TABLE_FILE_DV || f->deleted_rows_file) continue;
-        sb_puts(sb, inline_n++ ? " OR (lh_f.filename = " : " WHERE NOT ((lh_f.filename = ");
-        append_path(t, sb, f->path, fetch);
-        sb_puts(sb, " AND");
-        append_dv_predicate(sb, f, "lh_f.file_row_number");
-        sb_putc(sb, ')');
-    }
-    if (inline_n) sb_putc(sb, ')');
+    append_dv_filter(t, sb, s, NULL, "lh_f", fetch);
 }
 
 /* 1 when some file of s (flagged in pick; all when NULL) has stats that
@@ -370,13 +383,15 @@ char *table_file_list(lh_table *t, const lh_snapshot *s, const int *pick) {
 
 void table_files_scan(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const int *pick, int flags) {
     char *files = table_file_list(t, s, pick);
-    int fname = flags & LH_SCAN_FILENAME, rownum = flags & LH_SCAN_ROW_NUMBER;
+    int fname = flags & LH_SCAN_FILENAME, rownum = flags & LH_SCAN_ROW_NUMBER, dvs = 0;
+    for (size_t i = 0; i < s->nfiles; i++) dvs |= (!pick || pick[i]) && s->files[i].ndeleted > 0;
     sb_puts(sb, "(SELECT ");
     table_select_projection(sb, s);
-    sb_printf(sb, "%s%s FROM (SELECT * FROM read_parquet(%s, union_by_name = true%s%s)", fname ? ", filename" : "",
-              rownum ? ", file_row_number" : "", files, fname ? ", filename = true" : "",
-              rownum ? ", file_row_number = true" : "");
+    sb_printf(sb, "%s%s FROM (SELECT lh_s.* FROM read_parquet(%s, union_by_name = true%s%s) AS lh_s",
+              fname ? ", filename" : "", rownum ? ", file_row_number" : "", files,
+              fname || dvs ? ", filename = true" : "", rownum || dvs ? ", file_row_number = true" : "");
     free(files);
+    if (dvs) append_dv_filter(t, sb, s, pick, "lh_s", 1); /* live rows only */
     append_absent_columns(sb, s, pick);
     sb_puts(sb, "))");
 }
