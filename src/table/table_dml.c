@@ -98,17 +98,40 @@ int64_t table_plan_files(lh_table *t, duckdb_connection conn, const lh_snapshot 
     return rows;
 }
 
+int *table_dml_prune_pick(const lh_snapshot *s, const lh_table_rewrite *rw, size_t *kept_out) {
+    *kept_out = s->nfiles;
+    if (!rw->nprune || s->nfiles == 0) return NULL;
+    unsigned char *keep = lh_calloc(s->nfiles + 1, 1);
+    size_t kept = table_prune_files(s, rw->prune, rw->nprune, keep);
+    int *pick = NULL;
+    if (kept < s->nfiles) {
+        pick = lh_calloc(s->nfiles + 1, sizeof *pick);
+        for (size_t i = 0; i < s->nfiles; i++) pick[i] = keep[i];
+    }
+    LOG_DEBUG("%s: %zu of %zu files may hold a matching row", rw->operation, kept, s->nfiles);
+    free(keep);
+    *kept_out = kept;
+    return pick;
+}
+
 /* Flags the files holding a matching row in touched[]; returns the rows matched or -1. */
 static int64_t plan_touched(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const lh_table_rewrite *rw,
                             const viewed_names *vn, int *touched, lh_err *err) {
+    size_t kept;
+    int *pick = table_dml_prune_pick(s, rw, &kept);
+    if (kept == 0) { /* no file can hold a matching row */
+        free(pick);
+        return 0;
+    }
     lh_strbuf sql = LH_STRBUF_INIT;
     sb_printf(&sql, "SELECT lh_%s_f, count(*) FROM ", vn->tok);
-    append_viewed(t, &sql, s, rw, vn, NULL, 0);
+    append_viewed(t, &sql, s, rw, vn, pick, 0);
     sb_puts(&sql, " WHERE ");
     append_match(&sql, rw, vn);
     sb_puts(&sql, " GROUP BY ALL");
     int64_t rows = table_plan_files(t, conn, s, sql.buf, touched, err);
     sb_free(&sql);
+    free(pick);
     return rows;
 }
 

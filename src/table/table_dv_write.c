@@ -190,7 +190,14 @@ static void merge_rows(const lh_table_file *f, file_rows *fr) {
  * matched, or -1. */
 static int64_t plan_rows(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const lh_table_rewrite *rw,
                          file_rows *rows, lh_err *err) {
-    char *sql = table_dml_match_sql(t, s, NULL, rw);
+    size_t kept;
+    int *pick = table_dml_prune_pick(s, rw, &kept);
+    if (kept == 0) { /* no file can hold a matching row */
+        free(pick);
+        return 0;
+    }
+    char *sql = table_dml_match_sql(t, s, pick, rw);
+    free(pick);
     char **paths = lh_calloc(s->nfiles + 1, sizeof *paths);
     for (size_t i = 0; i < s->nfiles; i++) {
         char *key = lh_asprintf("%s/%s", t->prefix, s->files[i].path);

@@ -197,6 +197,10 @@ int table_change_capture(lh_table *t, duckdb_connection conn, const lh_snapshot 
                          int event_kinds, lh_change_capture *out, lh_err *err);
 void table_change_capture_clear(lh_change_capture *c);
 
+/* 1 when the checkpoint writer (table_write.c) handles s's protocol (up to
+ * reader 2 / writer 5: protocol rows without feature lists). */
+int table_checkpoint_protocol_ok(const lh_snapshot *s);
+
 /* ---- copy-on-write rewrites (table_dml.c), shared with table_merge.c ---- */
 
 /* Runs sql, whose rows are (absolute file name, row count), and flags
@@ -220,6 +224,10 @@ int table_rewrite_loop(lh_table *t, const char *operation, table_rewrite_attempt
  *   with rw's assignments applied, in s's stored columns.
  * Both caller-freed. */
 char *table_dml_match_sql(lh_table *t, const lh_snapshot *s, const int *pick, const lh_table_rewrite *rw);
+/* The files of s a matching row may be in, by rw->prune (ADR 0278): a
+ * pick array (caller frees) with *kept of them flagged, or NULL when every
+ * file is kept (*kept = s->nfiles). */
+int *table_dml_prune_pick(const lh_snapshot *s, const lh_table_rewrite *rw, size_t *kept);
 char *table_dml_updated_sql(lh_table *t, const lh_snapshot *s, const int *pick, const lh_table_rewrite *rw);
 
 #endif

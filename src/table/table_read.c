@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
 #include "table/table.h"
@@ -216,8 +217,10 @@ int table_dv_rows_file(lh_table *t, lh_table_file *f, lh_err *err) {
     char *key = table_dv_rows_key(t, f);
     int rc = 0;
     if (!storage_exists(t->st, key)) {
+        int64_t t0 = lh_now_ms();
         char *stage = storage_stage_path(t->st, key, err);
         rc = stage ? dv_rows_write(t, f, stage, err) : -1;
+        LOG_DEBUG("DV rows file of %s (%zu ranges): %" PRId64 " ms", f->path, f->ndeleted, lh_now_ms() - t0);
         if (rc == 0) rc = storage_put_file(t->st, key, stage, 0, err); /* consumes stage */
         else if (stage) unlink(stage);
         free(stage);
