@@ -187,28 +187,25 @@ char *table_dv_rows_key(lh_table *t, const lh_table_file *f) {
 }
 
 /* Writes the rows f's deletion vector deletes, as (f: the data file's read
- * path, r: row number) Parquet, to the local file at path. */
+ * path, r: row number) Parquet, to the local file at path: one COPY whose
+ * ranges are list literals (no staging file to write and read back). */
 static int dv_rows_write(lh_table *t, const lh_table_file *f, const char *path, lh_err *err) {
-    lh_strbuf csv = LH_STRBUF_INIT;
-    for (size_t i = 0; i < f->ndeleted; i++) sb_printf(&csv, "%" PRId64 ",%" PRId64 "\n", f->deleted_lo[i], f->deleted_hi[i]);
-    char *csv_path = lh_asprintf("%s.csv", path);
-    int rc = lh_write_file_atomic(csv_path, csv.buf ? csv.buf : "", csv.len, err);
-    sb_free(&csv);
     lh_strbuf sql = LH_STRBUF_INIT;
     char *data_key = lh_asprintf("%s/%s", t->prefix, f->path), *data_path = table_file_read_path(t, data_key);
     sb_puts(&sql, "COPY (SELECT ");
     sb_sql_str(&sql, data_path); /* the name read_parquet(filename = true) gives the file */
-    sb_puts(&sql, " AS f, unnest(generate_series(lo, hi)) AS r FROM read_csv(");
+    sb_puts(&sql, " AS f, unnest(generate_series(lo, hi)) AS r FROM (SELECT unnest([");
     free(data_key);
     free(data_path);
-    sb_sql_str(&sql, csv_path);
-    sb_puts(&sql, ", header = false, columns = {'lo': 'BIGINT', 'hi': 'BIGINT'})) TO ");
+    for (size_t i = 0; i < f->ndeleted; i++) sb_printf(&sql, "%s%" PRId64, i ? "," : "", f->deleted_lo[i]);
+    sb_puts(&sql, "]::BIGINT[]) AS lo, unnest([");
+    for (size_t i = 0; i < f->ndeleted; i++) sb_printf(&sql, "%s%" PRId64, i ? "," : "", f->deleted_hi[i]);
+    sb_puts(&sql, "]::BIGINT[]) AS hi)) TO ");
     sb_sql_str(&sql, path);
     sb_puts(&sql, " (FORMAT parquet)");
     duckdb_result res;
-    if (rc == 0 && (rc = table_private_query(t, sql.buf, &res, err)) == 0) duckdb_destroy_result(&res);
-    unlink(csv_path);
-    free(csv_path);
+    int rc = table_private_query(t, sql.buf, &res, err);
+    if (rc == 0) duckdb_destroy_result(&res);
     sb_free(&sql);
     return rc;
 }
