@@ -262,7 +262,9 @@ static void shutdown_backstop_start(int64_t grace_ms) {
     static int64_t arg;
     arg = grace_ms;
     pthread_t t;
-    if (pthread_create(&t, NULL, backstop_main, &arg) == 0) pthread_detach(t);
+    lh_err err = {0};
+    if (lh_thread_start(&t, NULL, backstop_main, &arg, "shutdown backstop", &err) == 0) pthread_detach(t);
+    else LOG_WARN("shutdown: %s; a stuck shutdown will not be cut short", err.msg);
 }
 
 static int cmd_serve(const cli_args *a) {

@@ -2,7 +2,7 @@
  * test_threads.c — a thread that cannot start is never a silent loss.
  * lh_thread_start (common/util.h) is the one place threads start; its test
  * switch makes creation fail. Services whose thread is their reason to exist
- * (job workers, the journal flusher, the scheduler) refuse to start with a message; parallel
+ * (job workers, the journal flusher, the scheduler, the audit flusher) refuse to start with a message; parallel
  * kernels (brute-force scan, HNSW build) run the work on the threads they got
  * and answer the same. The query engine's watchdog is in test_query.c.
  */
@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "common/strbuf.h"
+#include "access/access.h"
 #include "common/util.h"
 #include "ingest/schedule.h"
 #include "jobs/jobs.h"
@@ -82,6 +83,22 @@ static void test_journal_refuses_without_flusher(void **state) {
     lh_journal *j = journal_open(st, NULL, &err);
     assert_non_null(j);
     journal_free(j);
+    bucket_free(st, dir);
+}
+
+static void test_access_refuses_without_audit_flusher(void **state) {
+    (void)state;
+    char dir[64];
+    lh_storage *st = bucket_new(dir);
+    lh_err err = {0};
+    lh_thread_fail_next(1);
+    assert_null(access_open(st, NULL, NULL, &err));
+    lh_thread_fail_next(0);
+    assert_int_equal(err.code, LH_E_INTERNAL);
+    assert_non_null(strstr(err.msg, "audit flusher"));
+    lh_access *a = access_open(st, NULL, NULL, &err);
+    assert_non_null(a);
+    access_free(a);
     bucket_free(st, dir);
 }
 
@@ -163,6 +180,7 @@ int main(void) {
         cmocka_unit_test(test_thread_start_reports_failure),
         cmocka_unit_test(test_jobs_refuse_without_workers),
         cmocka_unit_test(test_journal_refuses_without_flusher),
+        cmocka_unit_test(test_access_refuses_without_audit_flusher),
         cmocka_unit_test(test_scheduler_refuses_without_thread),
         cmocka_unit_test(test_brute_scan_same_answer_without_threads),
         cmocka_unit_test(test_hnsw_build_with_fewer_threads),
