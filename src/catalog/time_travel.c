@@ -345,14 +345,19 @@ json_t *catalog_commit(lh_catalog *c, const char *name, lh_catalog_commit_fn fn,
     pthread_mutex_lock(&c->write_mu);
     cat_entry e = {0};
     json_t *out = NULL;
+    int64_t t0 = lh_now_ms();
     int rc = entry_dup(c, name, &e, err) == 0 ? fn(ctx, e.table, err) : -1;
+    int64_t t_fn = lh_now_ms(), t_refresh = t_fn;
     if (rc == 1) {
         out = json_deep_copy(e.manifest);
     } else if (rc == 0 && entry_after_commit(c, &e, NULL, err) == 0) {
+        t_refresh = lh_now_ms();
         out = json_deep_copy(e.manifest);
         entry_put(c, &e);
         views_publish(c);
     }
+    LOG_DEBUG("commit to %s: statement %" PRId64 " ms, manifest refresh %" PRId64 " ms, views %" PRId64 " ms", name,
+              t_fn - t0, t_refresh - t_fn, lh_now_ms() - t_refresh);
     if (out) json_object_del(out, "sensitivity_set");
     entry_clear(&e);
     pthread_mutex_unlock(&c->write_mu);

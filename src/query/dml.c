@@ -186,7 +186,24 @@ static int guard_statement(dml_ctx *d, const char *name, const char *tail, lh_er
 
 static int run_rewrite(void *ctx, lh_table *t, lh_err *err) {
     dml_ctx *d = ctx;
+    /* the predicate's conjuncts on stored columns prune the files to plan
+     * over, the way a SELECT's WHERE does (ADR 0278) */
+    lh_query_terms terms = {0};
+    if (d->rw.predicate) {
+        lh_strbuf sql = LH_STRBUF_INIT;
+        sb_puts(&sql, "SELECT 1 FROM ");
+        sb_sql_ident(&sql, d->rw.relation);
+        sb_printf(&sql, " WHERE %s", d->rw.predicate);
+        if (query_prune_terms(d->conn, sql.buf, confined(d) ? d->scope : NULL, d->rw.relation, &terms) == 0) {
+            d->rw.prune = terms.terms;
+            d->rw.nprune = terms.n;
+        }
+        sb_free(&sql);
+    }
     int rc = table_rewrite(t, d->conn, &d->rw, &d->res, err);
+    d->rw.prune = NULL;
+    d->rw.nprune = 0;
+    query_prune_terms_clear(&terms);
     d->rows = d->res.rows_affected;
     d->version = rc == 0 ? d->res.version : -1;
     return rc;

@@ -128,6 +128,20 @@ lh_query_prune_fn query_engine_pruner(lh_query_engine *e, void **ctx);
 int query_prune_begin(lh_query_engine *e, duckdb_connection conn, const char *sql, const lh_query_scope *scope,
                       lh_prune_plan *plan);
 void query_prune_end(duckdb_connection conn, lh_prune_plan *plan);
+/* The pruning terms of a statement's WHERE (the same reading as
+ * query_prune_begin's), for DML that prunes the target's files itself
+ * (ADR 0278): terms[0..n) hold while out lives. */
+typedef struct {
+    lh_prune_term *terms;
+    size_t n;
+    json_t *values, *root;        /* owned: what the terms borrow */
+} lh_query_terms;
+/* 0 with out set when sql (one SELECT over `dataset`, or, confined to scope,
+ * over the role's view of it) has terms on columns seen as stored; 1 (out
+ * empty) otherwise. Clear out either way. */
+int query_prune_terms(duckdb_connection conn, const char *sql, const lh_query_scope *scope, const char *dataset,
+                      lh_query_terms *out);
+void query_prune_terms_clear(lh_query_terms *t);
 /* The same for creating the view of dataset `name` on conn: its bind then
  * reads the fewest files that bind it (ADR 0245); 0 with plan set, 1 when
  * not narrowed. query_prune_end undoes it either way. */

@@ -298,6 +298,21 @@ int query_prune_bind_begin(lh_query_engine *e, duckdb_connection conn, const cha
     return plan_set(conn, plan);
 }
 
+/* The terms of sql's WHERE on the one dataset it reads (confined: through
+ * the role's view, only the columns it passes through) into l, the column
+ * names borrowed from *root; that dataset (caller frees) or NULL. */
+static char *where_terms(duckdb_connection conn, const char *sql, const lh_query_scope *scope, term_list *l,
+                         json_t **root) {
+    json_t *node = select_tree(conn, sql, root);
+    json_t *rel = node ? single_relation(node) : NULL;
+    if (rel) conjunct_terms(json_object_get(node, "where_clause"), rel, l);
+    const char *name = json_string_value(json_object_get(rel, "table_name"));
+    const char *schema = json_string_value(json_object_get(rel, "schema_name")) ?: "";
+    if (!l->n || !name) return NULL;
+    if (scope) return role_dataset(conn, scope, name, l);
+    return !*schema || !strcmp(schema, "main") ? lh_strdup(name) : NULL;
+}
+
 int query_prune_begin(lh_query_engine *e, duckdb_connection conn, const char *sql, const lh_query_scope *scope,
                       lh_prune_plan *plan) {
     memset(plan, 0, sizeof *plan);
@@ -305,17 +320,9 @@ int query_prune_begin(lh_query_engine *e, duckdb_connection conn, const char *sq
     lh_query_prune_fn fn = query_engine_pruner(e, &ctx);
     if (!fn || !strcasestr(sql, "where")) return 1;
     if (fn(ctx, NULL, NULL, 0, plan) != 0) return 1; /* no dataset of several files: nothing to gain */
-    json_t *root = NULL, *node = select_tree(conn, sql, &root);
-    json_t *rel = node ? single_relation(node) : NULL;
+    json_t *root = NULL;
     term_list l = {NULL, 0, 0, json_array()};
-    if (rel) conjunct_terms(json_object_get(node, "where_clause"), rel, &l);
-    const char *name = json_string_value(json_object_get(rel, "table_name"));
-    const char *schema = json_string_value(json_object_get(rel, "schema_name")) ?: "";
-    char *dataset = NULL;
-    if (l.n && name) {
-        if (scope) dataset = role_dataset(conn, scope, name, &l);
-        else if (!*schema || !strcmp(schema, "main")) dataset = lh_strdup(name);
-    }
+    char *dataset = where_terms(conn, sql, scope, &l, &root);
     int rc = 1;
     if (dataset && l.n) {
         rc = fn(ctx, dataset, l.terms, l.n, plan);
@@ -326,6 +333,28 @@ int query_prune_begin(lh_query_engine *e, duckdb_connection conn, const char *sq
     json_decref(l.values);
     json_decref(root);
     return rc;
+}
+
+int query_prune_terms(duckdb_connection conn, const char *sql, const lh_query_scope *scope, const char *dataset,
+                      lh_query_terms *out) {
+    memset(out, 0, sizeof *out);
+    if (!strcasestr(sql, "where")) return 1;
+    term_list l = {NULL, 0, 0, json_array()};
+    char *read = where_terms(conn, sql, scope, &l, &out->root);
+    int rc = read && l.n && !strcmp(read, dataset) ? 0 : 1;
+    free(read);
+    out->terms = l.terms;
+    out->n = rc == 0 ? l.n : 0;
+    out->values = l.values;
+    if (rc != 0) query_prune_terms_clear(out);
+    return rc;
+}
+
+void query_prune_terms_clear(lh_query_terms *t) {
+    free(t->terms);
+    json_decref(t->values);
+    json_decref(t->root);
+    memset(t, 0, sizeof *t);
 }
 
 void query_prune_end(duckdb_connection conn, lh_prune_plan *plan) {

@@ -331,6 +331,17 @@ int table_dv_enabled(const lh_snapshot *s);
  * string and a delta.* key is one we honour. */
 int table_properties_check(const json_t *properties, lh_err *err);
 
+/* A WHERE conjunct `column op constant(s)` a file's partition values or
+ * Delta stats (minValues / maxValues / nullCount) can rule out
+ * (table_prune.c, ADR 0255). */
+typedef enum { LH_PRUNE_EQ, LH_PRUNE_LT, LH_PRUNE_LE, LH_PRUNE_GT, LH_PRUNE_GE, LH_PRUNE_IN,
+               LH_PRUNE_IS_NULL, LH_PRUNE_NOT_NULL } lh_prune_op;
+typedef struct {
+    const char *column;       /* logical name (matched case-insensitively); borrowed */
+    lh_prune_op op;
+    json_t *values;           /* borrowed array of constants: integer, real or string (IN: several) */
+} lh_prune_term;
+
 /* ---- DELETE / UPDATE, copy-on-write (table_dml.c) -------------------------- */
 typedef struct {
     const char *operation;        /* "DELETE" or "UPDATE" (commitInfo.operation) */
@@ -345,6 +356,10 @@ typedef struct {
     const char *view_select;      /* select list over the stored columns, e.g. "a, mask(b) AS b"; NULL = all as stored */
     const char *view_filter;      /* the rows the caller sees (SQL over the stored columns); NULL = every row */
     int row_events;               /* fill lh_rewrite_result.events */
+    /* Conjuncts of the predicate on stored columns (borrowed; may be none):
+     * files their stats rule out are not read to plan (ADR 0278). */
+    const lh_prune_term *prune;
+    size_t nprune;
 } lh_table_rewrite;
 typedef struct {
     int64_t read_version;         /* snapshot the committed attempt read */
@@ -424,16 +439,7 @@ typedef struct {
  * caller frees out->files. */
 int table_vacuum(lh_table *t, int64_t retain_ms, int dry_run, lh_vacuum_result *out, lh_err *err);
 
-/* ---- file pruning (table_prune.c, ADR 0255) --------------------------------
- * A WHERE conjunct `column op constant(s)` a file's partition values or
- * Delta stats (minValues / maxValues / nullCount) can rule out. */
-typedef enum { LH_PRUNE_EQ, LH_PRUNE_LT, LH_PRUNE_LE, LH_PRUNE_GT, LH_PRUNE_GE, LH_PRUNE_IN,
-               LH_PRUNE_IS_NULL, LH_PRUNE_NOT_NULL } lh_prune_op;
-typedef struct {
-    const char *column;       /* logical name (matched case-insensitively); borrowed */
-    lh_prune_op op;
-    json_t *values;           /* borrowed array of constants: integer, real or string (IN: several) */
-} lh_prune_term;
+/* ---- file pruning (table_prune.c, ADR 0255; lh_prune_term above) ------------ */
 /* keep[i] = 0 for each file of s no row of which can satisfy every term
  * (1 otherwise: unknown columns, types, stats or values keep the file).
  * Returns how many are kept. */

@@ -93,11 +93,15 @@ static char *cp_meta_literal(const lh_snapshot *s) {
 
 static int path_needs_encoding(const char *p) { return strchr(p, '%') != NULL; }
 
+int table_checkpoint_protocol_ok(const lh_snapshot *s) {
+    /* protocol rows without feature lists: up to reader 2 / writer 5 (column mapping) */
+    return s->min_reader_version <= 2 && s->min_writer_version <= 5;
+}
+
 int table_checkpoint(lh_table *t, duckdb_connection conn, int64_t version, lh_err *err) {
     lh_snapshot *s = table_snapshot(t, version, err);
     if (!s) return -1;
-    /* protocol rows without feature lists: up to reader 2 / writer 5 (column mapping) */
-    if (s->min_reader_version > 2 || s->min_writer_version > 5) {
+    if (!table_checkpoint_protocol_ok(s)) {
         lh_err_set(err, LH_E_UNPROCESSABLE, "checkpoints of tables with protocol %d/%d are not written",
                    s->min_reader_version, s->min_writer_version);
         table_snapshot_free(s);

@@ -166,8 +166,16 @@ static int check_winners(lh_table *t, const lh_commit_spec *spec, const lh_snaps
     return 0;
 }
 
-static void maybe_checkpoint(lh_table *t, duckdb_connection conn, int64_t v) {
+/* A checkpoint every checkpoint_interval versions; base is the snapshot the
+ * commit was built on: a protocol the checkpoint writer refuses is known
+ * there, without loading the new version's snapshot (and its DVs) first. */
+static void maybe_checkpoint(lh_table *t, duckdb_connection conn, const lh_snapshot *base, int64_t v) {
     if (!conn || t->checkpoint_interval <= 0 || v <= 0 || v % t->checkpoint_interval != 0) return;
+    if (base && !table_checkpoint_protocol_ok(base)) {
+        LOG_DEBUG("no checkpoint of %s at %" PRId64 ": protocol %d/%d", t->prefix, v, base->min_reader_version,
+                  base->min_writer_version);
+        return;
+    }
     lh_err ckerr = {0};
     if (table_checkpoint(t, conn, v, &ckerr) != 0)
         LOG_WARN("checkpoint of %s at %" PRId64 " failed: %s", t->prefix, v, ckerr.msg);
@@ -206,7 +214,7 @@ int table_commit_retry(lh_table *t, const lh_commit_spec *spec, int64_t *version
         free(text);
         if (rc == 0) {
             if (version_out) *version_out = v;
-            maybe_checkpoint(t, spec->conn, v);
+            maybe_checkpoint(t, spec->conn, base, v);
             break;
         }
         if (cerr.code != LH_E_CONFLICT) {

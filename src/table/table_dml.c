@@ -98,26 +98,50 @@ int64_t table_plan_files(lh_table *t, duckdb_connection conn, const lh_snapshot 
     return rows;
 }
 
+int *table_dml_prune_pick(const lh_snapshot *s, const lh_table_rewrite *rw, size_t *kept_out) {
+    *kept_out = s->nfiles;
+    if (!rw->nprune || s->nfiles == 0) return NULL;
+    unsigned char *keep = lh_calloc(s->nfiles + 1, 1);
+    size_t kept = table_prune_files(s, rw->prune, rw->nprune, keep);
+    int *pick = NULL;
+    if (kept < s->nfiles) {
+        pick = lh_calloc(s->nfiles + 1, sizeof *pick);
+        for (size_t i = 0; i < s->nfiles; i++) pick[i] = keep[i];
+    }
+    LOG_DEBUG("%s: %zu of %zu files may hold a matching row", rw->operation, kept, s->nfiles);
+    free(keep);
+    *kept_out = kept;
+    return pick;
+}
+
 /* Flags the files holding a matching row in touched[]; returns the rows matched or -1. */
 static int64_t plan_touched(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const lh_table_rewrite *rw,
                             const viewed_names *vn, int *touched, lh_err *err) {
+    size_t kept;
+    int *pick = table_dml_prune_pick(s, rw, &kept);
+    if (kept == 0) { /* no file can hold a matching row */
+        free(pick);
+        return 0;
+    }
     lh_strbuf sql = LH_STRBUF_INIT;
     sb_printf(&sql, "SELECT lh_%s_f, count(*) FROM ", vn->tok);
-    append_viewed(t, &sql, s, rw, vn, NULL, 0);
+    append_viewed(t, &sql, s, rw, vn, pick, 0);
     sb_puts(&sql, " WHERE ");
     append_match(&sql, rw, vn);
     sb_puts(&sql, " GROUP BY ALL");
     int64_t rows = table_plan_files(t, conn, s, sql.buf, touched, err);
     sb_free(&sql);
+    free(pick);
     return rows;
 }
 
 /* What rewrite_select reads: the rows that replace the touched files, or
  * a part of the statement's change set (table_mutations.c). */
-typedef enum { SEL_REWRITE, SEL_PREIMAGE, SEL_POSTIMAGE, SEL_DELETED } sel_kind;
+typedef enum { SEL_REWRITE, SEL_PREIMAGE, SEL_POSTIMAGE, SEL_DELETED, SEL_UPDATED } sel_kind;
 
 /* Stored values, but for the matching rows' assigned columns (SEL_REWRITE,
- * SEL_POSTIMAGE); change-set rows carry _change_type and lh_pair first. */
+ * SEL_POSTIMAGE, SEL_UPDATED: the matching rows alone, no extra column);
+ * change-set rows carry _change_type and lh_pair first. */
 static char *rewrite_select(lh_table *t, const lh_snapshot *s, const int *touched, const lh_table_rewrite *rw,
                             const viewed_names *vn, sel_kind kind) {
     lh_strbuf sb = LH_STRBUF_INIT;
@@ -138,6 +162,12 @@ static char *rewrite_select(lh_table *t, const lh_snapshot *s, const int *touche
             continue;
         }
         char *ty = table_duckdb_type(s->columns[c].type);
+        if (kind == SEL_UPDATED) { /* every row here matches: no CASE */
+            sb_printf(&sb, "CAST((%s) AS %s) AS ", rw->set_exprs[k], ty);
+            sb_sql_ident(&sb, name);
+            free(ty);
+            continue;
+        }
         sb_puts(&sb, "CAST(CASE WHEN ");
         append_match(&sb, rw, vn);
         sb_printf(&sb, " THEN (%s) ELSE lh_%s_%zu END AS %s) AS ", rw->set_exprs[k], vn->tok, c, ty);
@@ -154,6 +184,24 @@ static char *rewrite_select(lh_table *t, const lh_snapshot *s, const int *touche
         append_match(&sb, rw, vn);
     }
     return sb_steal(&sb);
+}
+
+char *table_dml_updated_sql(lh_table *t, const lh_snapshot *s, const int *pick, const lh_table_rewrite *rw) {
+    viewed_names vn;
+    lh_random_hex(vn.tok, 8);
+    return rewrite_select(t, s, pick, rw, &vn, SEL_UPDATED);
+}
+
+char *table_dml_match_sql(lh_table *t, const lh_snapshot *s, const int *pick, const lh_table_rewrite *rw) {
+    viewed_names vn;
+    lh_random_hex(vn.tok, 8);
+    lh_strbuf sql = LH_STRBUF_INIT;
+    sb_printf(&sql, "SELECT lh_%s_f, lh_%s_r FROM ", vn.tok, vn.tok);
+    append_viewed(t, &sql, s, rw, &vn, pick, LH_SCAN_ROW_NUMBER);
+    sb_puts(&sql, " WHERE ");
+    append_match(&sql, rw, &vn);
+    sb_puts(&sql, " ORDER BY 1, 2");
+    return sb_steal(&sql);
 }
 
 /* The statement's change set: DELETE's deleted rows, UPDATE's two images. */
@@ -308,8 +356,8 @@ int table_rewrite(lh_table *t, duckdb_connection conn, const lh_table_rewrite *r
         if (!s) break;
         out->attempts = attempt + 1;
         /* deletion vectors instead of rewrites (table_dv_write.c) when the table
-         * enables them and the statement is not confined to a role's view */
-        int dvs = 0, dv_writes = table_dv_enabled(s) && !rw->view_select && !rw->view_filter;
+         * enables them, confined to a role's view or not (ADR 0277) */
+        int dvs = 0, dv_writes = table_dv_enabled(s);
         for (size_t i = 0; i < s->nfiles && !dv_writes; i++) dvs |= s->files[i].deletion_vector != NULL;
         int mapped = dv_writes && s->column_mapping && strcmp(s->column_mapping, "none"); /* DV writes: not yet */
         /* partitioned tables: copy-on-write only, without the change feed's files (ADR 0275) */

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
 #include "table/dv.h"
@@ -184,25 +185,28 @@ static void merge_rows(const lh_table_file *f, file_rows *fr) {
     fr->nall = k;
 }
 
-/* Finds the matching rows of s's files; the rows newly matched, or -1. */
-static int64_t plan_rows(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const char *relation,
-                         const char *predicate, file_rows *rows, lh_err *err) {
-    lh_strbuf sql = LH_STRBUF_INIT;
-    sb_puts(&sql, "SELECT filename, file_row_number FROM read_parquet([");
+/* Finds the matching rows of s's files as the caller sees them
+ * (table_dml_match_sql: live rows of the role's view); the rows newly
+ * matched, or -1. */
+static int64_t plan_rows(lh_table *t, duckdb_connection conn, const lh_snapshot *s, const lh_table_rewrite *rw,
+                         file_rows *rows, lh_err *err) {
+    size_t kept;
+    int *pick = table_dml_prune_pick(s, rw, &kept);
+    if (kept == 0) { /* no file can hold a matching row */
+        free(pick);
+        return 0;
+    }
+    char *sql = table_dml_match_sql(t, s, pick, rw);
+    free(pick);
     char **paths = lh_calloc(s->nfiles + 1, sizeof *paths);
     for (size_t i = 0; i < s->nfiles; i++) {
         char *key = lh_asprintf("%s/%s", t->prefix, s->files[i].path);
-        paths[i] = storage_path(t->st, key);
+        paths[i] = table_file_read_path(t, key); /* the name the scan's filename gives */
         free(key);
-        if (i) sb_putc(&sql, ',');
-        sb_sql_str(&sql, paths[i]);
     }
-    sb_puts(&sql, "], filename = true, file_row_number = true, union_by_name = true, hive_partitioning = false) AS ");
-    sb_sql_ident(&sql, relation ? relation : "lh_rows");
-    sb_printf(&sql, " WHERE coalesce((%s), false) ORDER BY filename, file_row_number", predicate ? predicate : "true");
     duckdb_result r;
     int64_t fresh = -1;
-    if (duckdb_query(conn, sql.buf, &r) != DuckDBSuccess) {
+    if (duckdb_query(conn, sql, &r) != DuckDBSuccess) {
         lh_err_set(err, LH_E_BAD_REQUEST, "%s", duckdb_result_error(&r));
     } else {
         fresh = 0;
@@ -215,7 +219,7 @@ static int64_t plan_rows(lh_table *t, duckdb_connection conn, const lh_snapshot 
             assert(cur < s->nfiles);
             int64_t row = duckdb_value_int64(&r, 1, k);
             file_rows *fr = &rows[cur];
-            if (already_deleted(&s->files[cur], row)) continue;
+            assert(!already_deleted(&s->files[cur], row)); /* the scan reads live rows only */
             if (fr->nfresh == fr->cap) {
                 fr->cap = fr->cap ? 2 * fr->cap : 64;
                 fr->fresh = lh_realloc(fr->fresh, fr->cap * sizeof *fr->fresh);
@@ -227,39 +231,8 @@ static int64_t plan_rows(lh_table *t, duckdb_connection conn, const lh_snapshot 
     duckdb_destroy_result(&r);
     for (size_t i = 0; i < s->nfiles; i++) free(paths[i]);
     free(paths);
-    sb_free(&sql);
+    free(sql);
     return fresh;
-}
-
-/* UPDATE: the matched rows of the touched files, updated (their live rows
- * only: the snapshot's SELECT of just those files applies the old DVs). */
-static char *updated_rows_sql(lh_table *t, const lh_snapshot *s, const file_rows *rows, const lh_table_rewrite *rw) {
-    lh_snapshot sub = *s;
-    sub.files = lh_calloc(s->nfiles + 1, sizeof *sub.files);
-    sub.nfiles = 0;
-    for (size_t i = 0; i < s->nfiles; i++)
-        if (rows[i].nfresh) sub.files[sub.nfiles++] = s->files[i]; /* shallow: borrowed */
-    char *src = table_snapshot_select_sql(t, &sub);
-    free(sub.files);
-    lh_strbuf sb = LH_STRBUF_INIT;
-    sb_puts(&sb, "SELECT ");
-    for (size_t c = 0; c < s->ncolumns; c++) { /* every matched row is updated: no CASE needed */
-        const char *name = s->columns[c].name;
-        if (c) sb_puts(&sb, ", ");
-        size_t k = 0;
-        while (k < rw->nset && strcmp(rw->set_cols[k], name)) k++;
-        if (k < rw->nset) {
-            char *ty = table_duckdb_type(s->columns[c].type);
-            sb_printf(&sb, "CAST((%s) AS %s) AS ", rw->set_exprs[k], ty);
-            free(ty);
-        }
-        sb_sql_ident(&sb, name);
-    }
-    sb_printf(&sb, " FROM (%s) AS ", src);
-    sb_sql_ident(&sb, rw->relation ? rw->relation : "lh_rows");
-    sb_printf(&sb, " WHERE coalesce((%s), false)", rw->predicate ? rw->predicate : "true");
-    free(src);
-    return sb_steal(&sb);
 }
 
 /* ---- the commit ------------------------------------------------------------------- */
@@ -319,15 +292,21 @@ int table_dv_rewrite_once(lh_table *t, duckdb_connection conn, const lh_snapshot
     file_rows *rows = lh_calloc(s->nfiles + 1, sizeof *rows);
     json_t **dvs = lh_calloc(s->nfiles + 1, sizeof *dvs);
     char **dv_keys = lh_calloc(s->nfiles + 1, sizeof *dv_keys);
-    int64_t matched = s->nfiles ? plan_rows(t, conn, s, rw->relation, rw->predicate, rows, err) : 0;
+    int64_t t0 = lh_now_ms();
+    int64_t matched = s->nfiles ? plan_rows(t, conn, s, rw, rows, err) : 0;
+    int64_t t_plan = lh_now_ms();
     int rc = matched < 0 ? -1 : matched == 0 ? 1 : 0;
     new_file nf = {0};
     if (rc == 0 && rw->nset > 0) {
-        char *sel = updated_rows_sql(t, s, rows, rw);
+        int *pick = lh_calloc(s->nfiles + 1, sizeof *pick);
+        for (size_t i = 0; i < s->nfiles; i++) pick[i] = rows[i].nfresh > 0;
+        char *sel = table_dml_updated_sql(t, s, pick, rw);
+        free(pick);
         rc = table_parquet_write(t, conn, sel, (const char *const *)s->cluster_by, NULL, &nf, err); /* unmapped: refused above */
         free(sel);
         if (rc == 0) rc = table_schema_check(s, &nf.schema, err);
     }
+    int64_t t_rows = lh_now_ms();
     const char **deps = lh_calloc(s->nfiles + 1, sizeof *deps);
     size_t ndeps = 0;
     for (size_t i = 0; rc == 0 && i < s->nfiles; i++) {
@@ -338,6 +317,7 @@ int table_dv_rewrite_once(lh_table *t, duckdb_connection conn, const lh_snapshot
         dvs[i] = dv_write_file(t, rows[i].all, rows[i].nall, &dv_keys[i], err);
         if (!dvs[i]) rc = -1;
     }
+    int64_t t_dvs = lh_now_ms();
     if (rc == 0) {
         dv_ctx ctx = {s, rows, dvs, rw->nset ? &nf : NULL, rw, matched};
         lh_commit_spec spec = {.kind = LH_COMMIT_REWRITE, .build = dv_build, .ctx = &ctx, .depends_on = deps,
@@ -351,6 +331,9 @@ int table_dv_rewrite_once(lh_table *t, duckdb_connection conn, const lh_snapshot
             rc = 2;
         }
     }
+    LOG_DEBUG("%s with DVs on %s: plan %" PRId64 " ms (%" PRId64 " rows), updated rows %" PRId64
+              " ms, %zu DV files %" PRId64 " ms, commit %" PRId64 " ms", rw->operation, t->prefix, t_plan - t0,
+              matched, t_rows - t_plan, ndeps, t_dvs - t_rows, lh_now_ms() - t_dvs);
     for (size_t i = 0; i < s->nfiles; i++) {
         if (rc != 0 && dv_keys[i]) storage_delete(t->st, dv_keys[i], NULL); /* uncommitted: nobody's */
         free(dv_keys[i]);

@@ -47,8 +47,9 @@ void table_select_projection(lh_strbuf *sb, const lh_snapshot *s);
  * vector deletes (table_read.c). */
 void table_file_select(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const lh_table_file *f, const char *extra);
 /* "(SELECT <s's columns by logical name>[, filename] FROM read_parquet([files
- * flagged in pick, all when NULL], ...))" (flags: LH_SCAN_*): the rows of files
- * without deletion vectors (partition values joined by file name), column mapping applied, every column of s
+  * flagged in pick, all when NULL], ...))" (flags: LH_SCAN_*): the live rows
+  * (what deletion vectors delete left out; file_row_number stays the physical
+  * row index; partition values joined by file name), column mapping applied, every column of s
  * present (NULL in files written before it was added) (table_read.c). */
 #define LH_SCAN_FILENAME 1   /* flags: add read_parquet's filename column ... */
 #define LH_SCAN_ROW_NUMBER 2 /* ... and file_row_number */
@@ -239,6 +240,10 @@ int table_change_capture(lh_table *t, duckdb_connection conn, const lh_snapshot 
                          int event_kinds, lh_change_capture *out, lh_err *err);
 void table_change_capture_clear(lh_change_capture *c);
 
+/* 1 when the checkpoint writer (table_write.c) handles s's protocol (up to
+ * reader 2 / writer 5: protocol rows without feature lists). */
+int table_checkpoint_protocol_ok(const lh_snapshot *s);
+
 /* ---- copy-on-write rewrites (table_dml.c), shared with table_merge.c ---- */
 
 /* Runs sql, whose rows are (absolute file name, row count), and flags
@@ -253,5 +258,19 @@ typedef int (*table_rewrite_attempt_fn)(void *ctx, lh_table *t, const lh_snapsho
  * yet (deletion vectors; partitioned tables with the change data feed). *attempts counts them. */
 int table_rewrite_loop(lh_table *t, const char *operation, table_rewrite_attempt_fn once, void *ctx, int *attempts,
                        lh_err *err);
+/* For the deletion-vector writer (table_dv_write.c), the rows a statement
+ * changes as the caller sees them (rw->view_select / view_filter, ADR 0240;
+ * the whole stored row for an unconfined one), live rows only:
+ * - table_dml_match_sql: "SELECT filename, file_row_number ... ORDER BY"
+ *   of every matching row of s's files (all when pick is NULL);
+ * - table_dml_updated_sql: the matching rows of the files flagged in pick
+ *   with rw's assignments applied, in s's stored columns.
+ * Both caller-freed. */
+char *table_dml_match_sql(lh_table *t, const lh_snapshot *s, const int *pick, const lh_table_rewrite *rw);
+/* The files of s a matching row may be in, by rw->prune (ADR 0278): a
+ * pick array (caller frees) with *kept of them flagged, or NULL when every
+ * file is kept (*kept = s->nfiles). */
+int *table_dml_prune_pick(const lh_snapshot *s, const lh_table_rewrite *rw, size_t *kept);
+char *table_dml_updated_sql(lh_table *t, const lh_snapshot *s, const int *pick, const lh_table_rewrite *rw);
 
 #endif

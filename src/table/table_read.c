@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
 #include "table/table.h"
@@ -186,28 +187,25 @@ char *table_dv_rows_key(lh_table *t, const lh_table_file *f) {
 }
 
 /* Writes the rows f's deletion vector deletes, as (f: the data file's read
- * path, r: row number) Parquet, to the local file at path. */
+ * path, r: row number) Parquet, to the local file at path: one COPY whose
+ * ranges are list literals (no staging file to write and read back). */
 static int dv_rows_write(lh_table *t, const lh_table_file *f, const char *path, lh_err *err) {
-    lh_strbuf csv = LH_STRBUF_INIT;
-    for (size_t i = 0; i < f->ndeleted; i++) sb_printf(&csv, "%" PRId64 ",%" PRId64 "\n", f->deleted_lo[i], f->deleted_hi[i]);
-    char *csv_path = lh_asprintf("%s.csv", path);
-    int rc = lh_write_file_atomic(csv_path, csv.buf ? csv.buf : "", csv.len, err);
-    sb_free(&csv);
     lh_strbuf sql = LH_STRBUF_INIT;
     char *data_key = lh_asprintf("%s/%s", t->prefix, f->path), *data_path = table_file_read_path(t, data_key);
     sb_puts(&sql, "COPY (SELECT ");
     sb_sql_str(&sql, data_path); /* the name read_parquet(filename = true) gives the file */
-    sb_puts(&sql, " AS f, unnest(generate_series(lo, hi)) AS r FROM read_csv(");
+    sb_puts(&sql, " AS f, unnest(generate_series(lo, hi)) AS r FROM (SELECT unnest([");
     free(data_key);
     free(data_path);
-    sb_sql_str(&sql, csv_path);
-    sb_puts(&sql, ", header = false, columns = {'lo': 'BIGINT', 'hi': 'BIGINT'})) TO ");
+    for (size_t i = 0; i < f->ndeleted; i++) sb_printf(&sql, "%s%" PRId64, i ? "," : "", f->deleted_lo[i]);
+    sb_puts(&sql, "]::BIGINT[]) AS lo, unnest([");
+    for (size_t i = 0; i < f->ndeleted; i++) sb_printf(&sql, "%s%" PRId64, i ? "," : "", f->deleted_hi[i]);
+    sb_puts(&sql, "]::BIGINT[]) AS hi)) TO ");
     sb_sql_str(&sql, path);
     sb_puts(&sql, " (FORMAT parquet)");
     duckdb_result res;
-    if (rc == 0 && (rc = table_private_query(t, sql.buf, &res, err)) == 0) duckdb_destroy_result(&res);
-    unlink(csv_path);
-    free(csv_path);
+    int rc = table_private_query(t, sql.buf, &res, err);
+    if (rc == 0) duckdb_destroy_result(&res);
     sb_free(&sql);
     return rc;
 }
@@ -216,8 +214,10 @@ int table_dv_rows_file(lh_table *t, lh_table_file *f, lh_err *err) {
     char *key = table_dv_rows_key(t, f);
     int rc = 0;
     if (!storage_exists(t->st, key)) {
+        int64_t t0 = lh_now_ms();
         char *stage = storage_stage_path(t->st, key, err);
         rc = stage ? dv_rows_write(t, f, stage, err) : -1;
+        LOG_DEBUG("DV rows file of %s (%zu ranges): %" PRId64 " ms", f->path, f->ndeleted, lh_now_ms() - t0);
         if (rc == 0) rc = storage_put_file(t->st, key, stage, 0, err); /* consumes stage */
         else if (stage) unlink(stage);
         free(stage);
@@ -302,6 +302,36 @@ static size_t append_group_paths(lh_table *t, lh_strbuf *sb, const lh_snapshot *
     return n;
 }
 
+/* What drops the rows the deletion vectors of s's DV files (those flagged
+ * in pick; all when NULL) delete from a scan aliased `alias` that has their
+ * filename and file_row_number: one anti-join on the large DVs' cached row
+ * files, then " WHERE NOT (...)" with the small ones' ranges (nothing when
+ * no picked file has a DV). */
+static void append_dv_filter(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const int *pick, const char *alias,
+                             int fetch) {
+    size_t cached = 0, inline_n = 0;
+    for (size_t i = 0; i < s->nfiles; i++) {
+        const lh_table_file *f = &s->files[i];
+        if ((pick && !pick[i]) || table_file_group(s, f) != TABLE_FILE_DV || !f->deleted_rows_file) continue;
+        sb_puts(sb, cached++ ? "," : " ANTI JOIN read_parquet([");
+        sb_sql_str(sb, f->deleted_rows_file);
+    }
+    if (cached)
+        sb_printf(sb, "]) AS lh_d ON lh_d.f = %s.filename AND lh_d.r = %s.file_row_number", alias, alias);
+    for (size_t i = 0; i < s->nfiles; i++) {
+        const lh_table_file *f = &s->files[i];
+        if ((pick && !pick[i]) || table_file_group(s, f) != TABLE_FILE_DV || f->deleted_rows_file) continue;
+        sb_printf(sb, inline_n++ ? " OR (%s.filename = " : " WHERE NOT ((%s.filename = ", alias);
+        append_path(t, sb, f->path, fetch);
+        sb_puts(sb, " AND");
+        char *col = lh_asprintf("%s.file_row_number", alias);
+        append_dv_predicate(sb, f, col);
+        free(col);
+        sb_putc(sb, ')');
+    }
+    if (inline_n) sb_putc(sb, ')');
+}
+
 /* Every unpartitioned file with a deletion vector in one read_parquet
  * (filename and file_row_number added): small DVs as one predicate on
  * (filename, row), large ones as one anti-join on their cached row files. */
@@ -309,33 +339,17 @@ static void append_dv_group(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, in
     sb_puts(sb, "SELECT lh_f.* EXCLUDE (filename, file_row_number) FROM read_parquet(");
     append_group_paths(t, sb, s, TABLE_FILE_DV, fetch);
     sb_puts(sb, ", union_by_name = true, hive_partitioning = false, filename = true, file_row_number = true) AS lh_f");
-    size_t cached = 0, inline_n = 0;
-    for (size_t i = 0; i < s->nfiles; i++) {
-        const lh_table_file *f = &s->files[i];
-        if (table_file_group(s, f) != TABLE_FILE_DV || !f->deleted_rows_file) continue;
-        sb_puts(sb, cached++ ? "," : " ANTI JOIN read_parquet([");
-        sb_sql_str(sb, f->deleted_rows_file);
-    }
-    if (cached) sb_puts(sb, "]) AS lh_d ON lh_d.f = lh_f.filename AND lh_d.r = lh_f.file_row_number");
-    for (size_t i = 0; i < s->nfiles; i++) {
-        const lh_table_file *f = &s->files[i];
-        if (table_file_group(s, f) != TABLE_FILE_DV || f->deleted_rows_file) continue;
-        sb_puts(sb, inline_n++ ? " OR (lh_f.filename = " : " WHERE NOT ((lh_f.filename = ");
-        append_path(t, sb, f->path, fetch);
-        sb_puts(sb, " AND");
-        append_dv_predicate(sb, f, "lh_f.file_row_number");
-        sb_putc(sb, ')');
-    }
-    if (inline_n) sb_putc(sb, ')');
+    append_dv_filter(t, sb, s, NULL, "lh_f", fetch);
 }
 
 /* Every partitioned file without a deletion vector in one read_parquet
  * (narrowed by the group's pruning variable), joined by file name to a
  * VALUES list of each file's partition values as typed constants (ADR 0275). */
 /* " JOIN (VALUES (path, values...), ...) AS lh_pv(lh_file, cols...) ON
- * lh_pf.filename = lh_pv.lh_file" for the files of s in `group` that are
+ * <alias>.filename = lh_pv.lh_file" for the files of s in `group` that are
  * flagged in pick (all when NULL). */
-static void append_part_join(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, int group, const int *pick, int fetch) {
+static void append_part_join(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, int group, const int *pick,
+                             const char *alias, int fetch) {
     sb_puts(sb, " JOIN (VALUES ");
     size_t n = 0;
     for (size_t i = 0; i < s->nfiles; i++) {
@@ -356,14 +370,14 @@ static void append_part_join(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, i
         sb_puts(sb, ", ");
         sb_sql_ident(sb, s->columns[c].physical_name);
     }
-    sb_puts(sb, ") ON lh_pf.filename = lh_pv.lh_file");
+    sb_printf(sb, ") ON %s.filename = lh_pv.lh_file", alias);
 }
 
 static void append_part_group(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, int fetch) {
     sb_puts(sb, "SELECT lh_pf.* EXCLUDE (filename), lh_pv.* EXCLUDE (lh_file) FROM read_parquet(");
     append_group_paths(t, sb, s, TABLE_FILE_PART, fetch);
     sb_puts(sb, ", union_by_name = true, hive_partitioning = false, filename = true) AS lh_pf");
-    append_part_join(t, sb, s, TABLE_FILE_PART, NULL, fetch);
+    append_part_join(t, sb, s, TABLE_FILE_PART, NULL, "lh_pf", fetch);
 }
 
 /* 1 when some file of s (flagged in pick; all when NULL) has stats that
@@ -413,21 +427,23 @@ char *table_file_list(lh_table *t, const lh_snapshot *s, const int *pick) {
 
 void table_files_scan(lh_table *t, lh_strbuf *sb, const lh_snapshot *s, const int *pick, int flags) {
     char *files = table_file_list(t, s, pick);
-    int fname = flags & LH_SCAN_FILENAME, rownum = flags & LH_SCAN_ROW_NUMBER;
+    int fname = flags & LH_SCAN_FILENAME, rownum = flags & LH_SCAN_ROW_NUMBER, dvs = 0;
+    for (size_t i = 0; i < s->nfiles; i++) dvs |= (!pick || pick[i]) && s->files[i].ndeleted > 0;
     sb_puts(sb, "(SELECT ");
     table_select_projection(sb, s);
-    if (s->npartition_columns) { /* the partition values joined by file name (the files have no DV) */
-        sb_printf(sb, "%s%s FROM (SELECT lh_pf.*%s, lh_pv.* EXCLUDE (lh_file) FROM read_parquet(%s, union_by_name = true, "
-                      "hive_partitioning = false, filename = true%s) AS lh_pf",
+    if (s->npartition_columns) { /* the partition values joined by file name */
+        sb_printf(sb, "%s%s FROM (SELECT lh_s.*%s, lh_pv.* EXCLUDE (lh_file) FROM read_parquet(%s, union_by_name = true, "
+                      "hive_partitioning = false, filename = true%s) AS lh_s",
                   fname ? ", filename" : "", rownum ? ", file_row_number" : "", fname ? "" : " EXCLUDE (filename)", files,
-                  rownum ? ", file_row_number = true" : "");
-        append_part_join(t, sb, s, TABLE_FILE_PART, pick, 1);
+                  rownum || dvs ? ", file_row_number = true" : "");
+        append_part_join(t, sb, s, TABLE_FILE_PART, pick, "lh_s", 1);
     } else {
-        sb_printf(sb, "%s%s FROM (SELECT * FROM read_parquet(%s, union_by_name = true%s%s)", fname ? ", filename" : "",
-                  rownum ? ", file_row_number" : "", files, fname ? ", filename = true" : "",
-                  rownum ? ", file_row_number = true" : "");
+        sb_printf(sb, "%s%s FROM (SELECT lh_s.* FROM read_parquet(%s, union_by_name = true%s%s) AS lh_s",
+                  fname ? ", filename" : "", rownum ? ", file_row_number" : "", files,
+                  fname || dvs ? ", filename = true" : "", rownum || dvs ? ", file_row_number = true" : "");
     }
     free(files);
+    if (dvs) append_dv_filter(t, sb, s, pick, "lh_s", 1); /* live rows only */
     append_absent_columns(sb, s, pick);
     sb_puts(sb, "))");
 }

@@ -97,6 +97,40 @@ check_eq "…the others' placements are all still there" "$(val '.rows[0][0]') $
 sql "$DK" "DELETE FROM placements WHERE CAST('r' || recruiter_id AS INTEGER) = 0"
 check_eq "a predicate that would fail (quoting a value) is never run on others' rows" "$CODE $(val .rows_affected)" "200 0"
 
+# ---- a confined writer on a table with deletion vectors (ADR 0277) ----------------------------
+sql k-admin "CREATE TABLE dvp TBLPROPERTIES ('delta.enableDeletionVectors' = 'true') AS SELECT * FROM placements"
+check_eq "a copy of placements with deletion vectors" "$CODE" 200
+sql k-admin "SELECT min(recruiter_id) FROM dvp"; RID=$(val '.rows[0][0]')
+R=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "X-API-Key: k-admin" "$LH_URL/access/roles" \
+  -d '{"name":"deskdv","level":"write","max_sensitivity":"confidential","pii_default":"deny","row_filters":{"dvp":"recruiter_id = CAST($recruiter_id AS BIGINT)"}}')
+check_eq "write role with a row filter on the DV table" "$R" 201
+DV_KEY=$(curl -s -H "X-API-Key: k-admin" "$LH_URL/access/keys" -d "{\"name\":\"deskdv-1\",\"role\":\"deskdv\",\"attributes\":{\"recruiter_id\":\"$RID\"}}" | jq -r .key)
+dvp_counts() { sql k-admin "SELECT count(*) FILTER (WHERE recruiter_id = $RID), count(*) FILTER (WHERE recruiter_id <> $RID), count(*) FILTER (WHERE recruiter_id = $RID AND status = 'moved'), count(*) FILTER (WHERE status = 'moved') FROM dvp"; jq -c '.rows[0]' <<<"$OUT"; }
+C0=$(dvp_counts); MINE=$(jq '.[0]' <<<"$C0"); OTHERS=$(jq '.[1]' <<<"$C0")
+check "recruiter $RID has placements in dvp, others too" test "$MINE" -gt 1 -a "$OTHERS" -gt 0
+DVLOG=$DATA/tables/dvp/_delta_log
+last_commit() { find "$DVLOG" -name '0*.json' | sort | tail -1; }
+sql "$DV_KEY" "UPDATE dvp SET status = 'moved'"
+check_eq "the confined UPDATE changes (and counts) only the filtered rows" "$CODE $(val .rows_affected)" "200 $MINE"
+C1=$(dvp_counts)
+check_eq "…every one of them updated, no other row" "$C1" "[$MINE,$OTHERS,$MINE,$MINE]"
+check_eq "…written as deletion vectors: no file rewritten, each DV'd file added back with a 'u' descriptor" \
+  "$(jq -sr '[.[] | select(.add and .add.deletionVector) | .add.deletionVector.storageType] | unique | join(",")' "$(last_commit)")" u
+check_eq "…whose cardinalities add up to the rows updated" \
+  "$(jq -s '[.[] | select(.add) | .add.deletionVector.cardinality // 0] | add' "$(last_commit)")" "$MINE"
+check_eq "…plus one new file of the updated rows" \
+  "$(jq -s '[.[] | select(.add and (.add.deletionVector | not))] | length' "$(last_commit)")" 1
+sql "$DV_KEY" "DELETE FROM dvp WHERE recruiter_id <> $RID"
+check_eq "a confined DELETE of rows outside the filter matches nothing" "$CODE $(val .rows_affected)" "200 0"
+sql "$DV_KEY" "DELETE FROM dvp WHERE placement_id = (SELECT min(placement_id) FROM dvp)"
+check_eq "a confined DELETE of one of its rows" "$CODE $(val .rows_affected)" "200 1"
+check_eq "…is a deletion vector of one row on the new file" \
+  "$(jq -sr '[.[] | select(.add) | .add.deletionVector | "\(.storageType) \(.cardinality)"] | join(",")' "$(last_commit)")" "u 1"
+check_eq "…the others' rows all still there, the filtered ones but one" "$(dvp_counts)" "[$((MINE - 1)),$OTHERS,$((MINE - 1)),$((MINE - 1))]"
+sql "$DV_KEY" "DELETE FROM dvp"
+check_eq "a confined DELETE without WHERE removes only the filtered rows" "$CODE $(val .rows_affected)" "200 $((MINE - 1))"
+check_eq "…and no other row" "$(dvp_counts)" "[0,$OTHERS,0,0]"
+
 # ---- time travel through the role's view ---------------------------------------------------
 for q in "SELECT * FROM candidates VERSION AS OF $V0" "SELECT * FROM candidates AT (VERSION => $V0)"; do
   sql k-read "$q"
