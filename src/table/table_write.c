@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/duck.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
@@ -117,15 +118,7 @@ int table_snapshot_has_file(const lh_snapshot *s, const char *path) {
 /* ---- write path --------------------------------------------------------- */
 
 static int run(duckdb_connection conn, const char *sql, duckdb_result *res, lh_err *err) {
-    duckdb_result local;
-    duckdb_result *r = res ? res : &local;
-    if (duckdb_query(conn, sql, r) != DuckDBSuccess) {
-        lh_err_set(err, LH_E_UNPROCESSABLE, "%s", duckdb_result_error(r));
-        duckdb_destroy_result(r);
-        return -1;
-    }
-    if (!res) duckdb_destroy_result(r);
-    return 0;
+    return lh_duck_run(conn, sql, res, LH_E_UNPROCESSABLE, NULL, err);
 }
 
 void table_file_schema_free(file_schema *fs) {

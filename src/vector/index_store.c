@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/duck.h"
 #include "common/strbuf.h"
 #include "common/util.h"
 #include "vector/index_internal.h"
@@ -70,23 +71,15 @@ int vstore_connect(lh_vindex *vx, duckdb_connection *conn, lh_err *err) {
 }
 
 int vstore_exec(duckdb_connection conn, const char *sql, lh_err *err) {
-    duckdb_result r;
-    int rc = 0;
-    if (duckdb_query(conn, sql, &r) != DuckDBSuccess)
-        rc = lh_err_set(err, LH_E_INTERNAL, "vector store: %s", duckdb_result_error(&r));
-    duckdb_destroy_result(&r);
-    return rc;
+    return lh_duck_run(conn, sql, NULL, LH_E_INTERNAL, "vector store", err);
 }
 
 int vstore_scalar(duckdb_connection conn, const char *sql, int64_t *out, lh_err *err) {
     duckdb_result r;
-    int rc = 0;
-    if (duckdb_query(conn, sql, &r) != DuckDBSuccess)
-        rc = lh_err_set(err, LH_E_INTERNAL, "vector store: %s", duckdb_result_error(&r));
-    else
-        *out = duckdb_row_count(&r) ? duckdb_value_int64(&r, 0, 0) : 0;
+    if (lh_duck_run(conn, sql, &r, LH_E_INTERNAL, "vector store", err) != 0) return -1;
+    *out = duckdb_row_count(&r) ? duckdb_value_int64(&r, 0, 0) : 0;
     duckdb_destroy_result(&r);
-    return rc;
+    return 0;
 }
 
 int vstore_stream(duckdb_connection conn, const char *sql, duckdb_result *res, lh_err *err) {
