@@ -89,16 +89,11 @@ typedef struct {
 } sample_set;
 
 static void sample_free(sample_set *s) {
-    for (size_t c = 0; c < s->ncols; c++) {
-        for (size_t r = 0; r < s->nvalues[c]; r++) free(s->values[c][r]);
-        free(s->values[c]);
-        free(s->names[c]);
-        free(s->types[c]);
-    }
+    for (size_t c = 0; c < s->ncols; c++) lh_strv_free(s->values[c], s->nvalues[c]);
     free(s->values);
     free(s->nvalues);
-    free(s->names);
-    free(s->types);
+    lh_strv_free(s->names, s->ncols);
+    lh_strv_free(s->types, s->ncols);
 }
 
 static char *type_name_of(duckdb_result *r, idx_t col) {

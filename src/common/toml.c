@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/toml_internal.h"
+#include "common/util.h"
 
 /* ---- errors and low-level reading --------------------------------------- */
 
@@ -311,8 +312,7 @@ static void key_push(toml_key *k, char *part, size_t len) {
 }
 
 void toml_key_free(toml_key *k) {
-    for (size_t i = 0; i < k->n; i++) free(k->part[i]);
-    free(k->part);
+    lh_strv_free(k->part, k->n);
     free(k->len);
     memset(k, 0, sizeof *k);
 }

@@ -58,6 +58,9 @@ void lh_sha256_update(lh_sha256 *h, const void *data, size_t len);
 /* Writes hex digest and frees h. */
 void lh_sha256_final(lh_sha256 *h, char out[65]);
 
+/* Frees the n strings of v, then v (NULL with n 0 is fine). */
+void lh_strv_free(char **v, size_t n);
+
 /* Reads a whole file (small files only); caller frees *out. */
 int lh_read_file(const char *path, char **out, size_t *len, lh_err *err);
 /* mkdir -p */

@@ -252,8 +252,7 @@ static void run_free(ingest_run *g) {
         free(g->temps[i]);
     }
     free(g->temps);
-    for (size_t i = 0; i < g->nvarchar; i++) free(g->varchar_cols[i]);
-    free(g->varchar_cols);
+    lh_strv_free(g->varchar_cols, g->nvarchar);
     csv_scan_free(g->csv);
     free(g->dataset);
     duck_close(&g->duck);

@@ -462,8 +462,7 @@ char *json_flatten_select(duckdb_connection conn, const char *from_sql, lh_err *
         duckdb_destroy_logical_type(&t);
     }
     duckdb_destroy_result(&r);
-    for (size_t i = 0; i < f.nused; i++) free(f.used[i]);
-    free(f.used);
+    lh_strv_free(f.used, f.nused);
     if (ncols == 0) {
         sb_free(&f.sel);
         lh_err_set(err, LH_E_UNPROCESSABLE, "the JSON records have no fields");

@@ -218,18 +218,13 @@ static int forward(lh_query_cache *c, lh_err *err) {
     }
     int rc = query_engine_set_views(c->e, c->version, (const char *const *)c->names, (const char *const *)sel,
                                     c->nviews, err);
-    for (size_t i = 0; i < c->nviews; i++) free(sel[i]);
-    free(sel);
+    lh_strv_free(sel, c->nviews);
     return rc;
 }
 
 static void views_store(lh_query_cache *c, const char *const *names, const char *const *selects, size_t n) {
-    for (size_t i = 0; i < c->nviews; i++) {
-        free(c->names[i]);
-        free(c->selects[i]);
-    }
-    free(c->names);
-    free(c->selects);
+    lh_strv_free(c->names, c->nviews);
+    lh_strv_free(c->selects, c->nviews);
     c->names = lh_calloc(n + 1, sizeof *c->names);
     c->selects = lh_calloc(n + 1, sizeof *c->selects);
     for (size_t i = 0; i < n; i++) {

@@ -13,6 +13,7 @@
 
 #include "common/duck.h"
 #include "common/strbuf.h"
+#include "common/util.h"
 #include "table/delta_log.h"
 #include "table/dv.h"
 #include "table/table_internal.h"
@@ -84,8 +85,7 @@ static void listing_free(log_listing *l) {
     free(l->cp_version);
     free(l->cp_parts);
     free(l->cp_found);
-    for (size_t i = 0; i < l->ncp; i++) free(l->cp_name[i]);
-    free(l->cp_name);
+    lh_strv_free(l->cp_name, l->ncp);
 }
 
 static int cmp_i64(const void *a, const void *b) {
@@ -537,12 +537,8 @@ int table_file_load_dv(lh_table *t, json_t *dv, lh_table_file *o, lh_err *err) {
 }
 
 void table_file_clear(lh_table_file *f) {
-    for (size_t j = 0; j < f->nparts; j++) {
-        free(f->part_names[j]);
-        free(f->part_values[j]);
-    }
-    free(f->part_names);
-    free(f->part_values);
+    lh_strv_free(f->part_names, f->nparts);
+    lh_strv_free(f->part_values, f->nparts);
     free(f->path);
     free(f->stats);
     free(f->deletion_vector);
@@ -615,11 +611,10 @@ void table_snapshot_free(lh_snapshot *s) {
         free(s->columns[i].type);
         free(s->columns[i].physical_name);
     }
-    for (size_t i = 0; i < s->npartition_columns; i++) free(s->partition_columns[i]);
+    lh_strv_free(s->partition_columns, s->npartition_columns);
     for (size_t i = 0; i < s->nfiles; i++) table_file_clear(&s->files[i]);
     free(s->column_mapping);
     free(s->columns);
-    free(s->partition_columns);
     free(s->files);
     free(s->table_id);
     free(s->schema_string);

@@ -122,12 +122,8 @@ static int run(duckdb_connection conn, const char *sql, duckdb_result *res, lh_e
 }
 
 void table_file_schema_free(file_schema *fs) {
-    for (size_t i = 0; i < fs->n; i++) {
-        free(fs->names[i]);
-        free(fs->types[i]);
-    }
-    free(fs->names);
-    free(fs->types);
+    lh_strv_free(fs->names, fs->n);
+    lh_strv_free(fs->types, fs->n);
 }
 
 static int describe_file(duckdb_connection conn, const char *path, file_schema *fs, lh_err *err) {

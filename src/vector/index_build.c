@@ -108,8 +108,7 @@ void vbuild_clear(vbuild *b) {
     json_decref(b->stopwords);
     free(b->select_sql);
     json_decref(b->base_meta);
-    for (size_t i = 0; i < b->nparts; i++) free(b->parts[i]);
-    free(b->parts);
+    lh_strv_free(b->parts, b->nparts);
     memset(b, 0, sizeof *b);
 }
 

@@ -261,8 +261,7 @@ static json_t *commit_generation(vbuild *b, double t0, lh_err *err) {
 done:
     vsnap_release(s);
     json_decref(meta);
-    for (size_t i = 0; i < b->nparts; i++) free(parts[i]);
-    free(parts);
+    lh_strv_free(parts, b->nparts);
     free(keep);
     free(path);
     free(file);
