@@ -20,3 +20,13 @@ int lh_json_want_object(const json_t *body, lh_err *err) {
     if (json_is_object(body)) return 0;
     return lh_err_set(err, LH_E_BAD_REQUEST, "the body must be a JSON object");
 }
+
+int lh_json_opt_int(const json_t *obj, const char *key, int64_t lo, int64_t hi, int64_t *out, lh_err *err) {
+    json_t *v = json_object_get(obj, key);
+    if (!v || json_is_null(v)) return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+        return lh_err_set(err, LH_E_BAD_REQUEST, "\"%s\" must be an integer from %lld to %lld", key,
+                          (long long)lo, (long long)hi);
+    *out = json_integer_value(v);
+    return 0;
+}

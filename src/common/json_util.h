@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/err.h"
 
@@ -16,5 +17,10 @@ const char *lh_json_unknown_key(const json_t *obj, const char *const *known, siz
 /* 0 when body (a request document) is a JSON object, else -1 with
  * LH_E_BAD_REQUEST "the body must be a JSON object" in err. */
 int lh_json_want_object(const json_t *body, lh_err *err);
+
+/* An optional integer field: 0 with *out untouched when obj has no key (or
+ * it is null), 0 with *out set when it is an integer in [lo, hi], else -1
+ * with LH_E_BAD_REQUEST "\"<key>\" must be an integer from <lo> to <hi>". */
+int lh_json_opt_int(const json_t *obj, const char *key, int64_t lo, int64_t hi, int64_t *out, lh_err *err);
 
 #endif

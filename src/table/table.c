@@ -151,21 +151,27 @@ static void listing_add(log_listing *l, const char *name) {
     }
 }
 
-static int list_log(lh_table *t, log_listing *l, lh_err *err) {
-    memset(l, 0, sizeof *l);
+/* The objects below the table's _delta_log/ (caller frees with
+ * storage_list_free); *plen is the length of that prefix in their keys. */
+static int log_objects(lh_table *t, lh_object_info **objs, size_t *n, size_t *plen, lh_err *err) {
     char *prefix = table_log_key(t, "");
-    lh_object_info *objs;
-    size_t n;
-    int rc = storage_list(t->st, prefix, &objs, &n, err);
-    if (rc == 0) {
-        size_t plen = strlen(prefix);
-        for (size_t i = 0; i < n; i++)
-            if (!strchr(objs[i].key + plen, '/')) listing_add(l, objs[i].key + plen);
-        storage_list_free(objs, n);
-        if (l->ncommits) qsort(l->commits, l->ncommits, sizeof *l->commits, cmp_i64);
-    }
+    *plen = strlen(prefix);
+    int rc = storage_list(t->st, prefix, objs, n, err);
     free(prefix);
     return rc;
+}
+
+static int list_log(lh_table *t, log_listing *l, lh_err *err) {
+    memset(l, 0, sizeof *l);
+    lh_object_info *objs;
+    size_t n, plen;
+    int rc = log_objects(t, &objs, &n, &plen, err);
+    if (rc != 0) return rc;
+    for (size_t i = 0; i < n; i++)
+        if (!strchr(objs[i].key + plen, '/')) listing_add(l, objs[i].key + plen);
+    storage_list_free(objs, n);
+    if (l->ncommits) qsort(l->commits, l->ncommits, sizeof *l->commits, cmp_i64);
+    return 0;
 }
 
 /* Newest version of a listing: its last commit, or a newer complete
@@ -197,32 +203,28 @@ static int cmp_stamp(const void *a, const void *b) {
 }
 
 int table_commit_versions(lh_table *t, int64_t **versions, int64_t **mtimes, size_t *n, lh_err *err) {
-    char *prefix = table_log_key(t, "");
     lh_object_info *objs;
-    size_t nobj;
+    size_t nobj, plen;
     *versions = *mtimes = NULL;
     *n = 0;
-    int rc = storage_list(t->st, prefix, &objs, &nobj, err);
-    if (rc == 0) {
-        size_t plen = strlen(prefix);
-        commit_stamp *cs = lh_calloc(nobj + 1, sizeof *cs);
-        for (size_t i = 0; i < nobj; i++) {
-            const char *rest;
-            int64_t v = log_name_version(objs[i].key + plen, &rest);
-            if (v >= 0 && !strcmp(rest, "json")) cs[(*n)++] = (commit_stamp){v, objs[i].modified_ms};
-        }
-        storage_list_free(objs, nobj);
-        qsort(cs, *n, sizeof *cs, cmp_stamp);
-        *versions = lh_calloc(*n + 1, sizeof **versions);
-        *mtimes = lh_calloc(*n + 1, sizeof **mtimes);
-        for (size_t i = 0; i < *n; i++) {
-            (*versions)[i] = cs[i].v;
-            (*mtimes)[i] = cs[i].mtime;
-        }
-        free(cs);
+    int rc = log_objects(t, &objs, &nobj, &plen, err);
+    if (rc != 0) return rc;
+    commit_stamp *cs = lh_calloc(nobj + 1, sizeof *cs);
+    for (size_t i = 0; i < nobj; i++) {
+        const char *rest;
+        int64_t v = log_name_version(objs[i].key + plen, &rest);
+        if (v >= 0 && !strcmp(rest, "json")) cs[(*n)++] = (commit_stamp){v, objs[i].modified_ms};
     }
-    free(prefix);
-    return rc;
+    storage_list_free(objs, nobj);
+    qsort(cs, *n, sizeof *cs, cmp_stamp);
+    *versions = lh_calloc(*n + 1, sizeof **versions);
+    *mtimes = lh_calloc(*n + 1, sizeof **mtimes);
+    for (size_t i = 0; i < *n; i++) {
+        (*versions)[i] = cs[i].v;
+        (*mtimes)[i] = cs[i].mtime;
+    }
+    free(cs);
+    return 0;
 }
 
 /* ---- checkpoints -------------------------------------------------------- */
