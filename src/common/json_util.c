@@ -30,3 +30,20 @@ int lh_json_opt_int(const json_t *obj, const char *key, int64_t lo, int64_t hi, 
     *out = json_integer_value(v);
     return 0;
 }
+
+void lh_json_ring_put(lh_json_ring *r, json_t *rec) {
+    json_decref(r->item[r->next]);
+    r->item[r->next] = rec;
+    r->next = (r->next + 1) % LH_JSON_RING_CAP;
+    if (r->count < LH_JSON_RING_CAP) r->count++;
+}
+
+json_t *lh_json_ring_newest(const lh_json_ring *r, size_t k) {
+    if (k >= r->count) return NULL;
+    return r->item[(r->next + LH_JSON_RING_CAP - 1 - k) % LH_JSON_RING_CAP];
+}
+
+void lh_json_ring_clear(lh_json_ring *r) {
+    for (size_t i = 0; i < LH_JSON_RING_CAP; i++) json_decref(r->item[i]);
+    memset(r, 0, sizeof *r);
+}
