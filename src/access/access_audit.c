@@ -146,9 +146,7 @@ static void *flusher_main(void *arg) {
             pthread_cond_wait(&l->cv, &l->mu);
             continue;
         }
-        struct timespec ts;
-        lh_deadline_after_ms(&ts, AUDIT_GROUP_MS);
-        pthread_cond_timedwait(&l->cv, &l->mu, &ts);
+        lh_cond_wait_ms(&l->cv, &l->mu, AUDIT_GROUP_MS);
         log_sync(l);
     }
     log_sync(l);

@@ -263,6 +263,12 @@ fail:
     return -1;
 }
 
+int lh_cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t ms) {
+    struct timespec ts;
+    lh_deadline_after_ms(&ts, ms);
+    return pthread_cond_timedwait(cv, mu, &ts);
+}
+
 void lh_fsync_dir_of(const char *path) {
     char *p = lh_strdup(path);
     int fd = open(dirname(p), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -460,9 +460,7 @@ static vunit *pipe_next_done(vpipe *p) {
     pthread_mutex_lock(&p->mu);
     vunit *u = p->ring[p->head % p->cap];
     while (u->state != U_DONE && u->state != U_FAILED && !vbuild_should_stop(p->b)) {
-        struct timespec ts;
-        lh_deadline_after_ms(&ts, 100);
-        pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+        lh_cond_wait_ms(&p->cv, &p->mu, 100);
     }
     if (u->state != U_DONE && u->state != U_FAILED) u = NULL;
     else p->head++;
