@@ -87,8 +87,8 @@ after a restart (S3: with the read cache emptied, so the Parquet files are downl
 median of $RUNS runs after it, the two servers queried in turn so both see the same load. s3rver is a Node.js S3 emulator on loopback storing to the local
 disk, so these are our S3 path's costs (signing, the shim, downloads into the cache), not real
 S3 latency. Target: warm S3 <= 1.1x local. A warm query downloads nothing (the read cache
-serves the Parquet files); on S3 it still writes its access-audit segment as one PUT per group
-commit (ADR 0236), which is most of what a warm S3 query costs beyond a local one.
+serves the Parquet files) and sends S3 nothing on its path; the access audit goes out as two
+PUTs (segment, head) per round of up to 1 s, not per query (ADR 0273).
 
 | | local | S3 | S3 / local |
 | --- | --- | --- | --- |

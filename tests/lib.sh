@@ -237,6 +237,37 @@ delta_log_whole() {
   [ "$cnt" -eq $((${last:-0} + 1)) ]
 }
 
+# ---- SQL suites (the delta_*.sh tests): queries over HTTP and the table's log
+# lh_sql SQL [curl args...] — POST /query/sql {"sql": SQL}, with "limit":
+# $LH_SQL_LIMIT when that is set; sets HTTP_STATUS / HTTP_BODY
+lh_sql() {
+  local s=$1; shift
+  http_json POST /query/sql "$(jq -n --arg s "$s" --argjson l "${LH_SQL_LIMIT:-null}" \
+    'if $l == null then {sql:$s} else {sql:$s, limit:$l} end')" "$@"
+}
+# the keys lh_sql_start gives the server (for a restart with the same keys)
+LH_SQL_KEYS="admin-key:admin,reader-key:read,writer-key:write"
+# lh_sql_start DATA_DIR [ENV=VAL...] — lh_start with auth on and LH_SQL_KEYS
+# (a failed start ends the suite); sets A, W, R: the admin, writer and reader
+# key's curl header, for qa, qw, qr below and the tests' own requests
+lh_sql_start() {
+  local data=$1; shift
+  lh_start "$data" LAKEHOUSE_AUTH_ENABLED=true LAKEHOUSE_API_KEYS="$LH_SQL_KEYS" "$@" ||
+    { t_fail "server starts"; t_done; exit 1; }
+  t_ok "server starts with auth on"
+  A=(-H 'X-API-Key: admin-key'); W=(-H 'X-API-Key: writer-key'); R=(-H 'X-API-Key: reader-key')
+}
+# q / qa / qw / qr SQL — lh_sql with no key (auth off), as admin, writer, reader
+q() { lh_sql "$1"; }
+qa() { lh_sql "$1" "${A[@]}"; }
+qw() { lh_sql "$1" "${W[@]}"; }
+qr() { lh_sql "$1" "${R[@]}"; }
+# with LOG set to a table's _delta_log folder: commit V — the path of commit
+# V; actions V KIND — how many KIND actions it holds; ncommits — how many commits
+commit() { printf '%s/%020d.json' "$LOG" "$1"; }
+actions() { grep -c "^{\"$2\"" "$(commit "$1")"; }
+ncommits() { ls "$LOG" | grep -c '\.json$'; }
+
 t_done() {
   for p in "${LH_PIDS[@]}"; do
     lh_own "$p" || continue

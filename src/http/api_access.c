@@ -24,32 +24,28 @@ void api_access_roles_list(lh_app *app, lh_req *req, lh_resp *resp) {
 }
 
 void api_access_role_get(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_result(resp, 200, access_role_get(app->access, req_param(req, "name"), &err), &err);
+    resp_result(resp, 200, access_role_get(app->access, req_param(req, "name"), resp_err(resp)));
 }
 
 void api_access_role_put(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = req_json_object(req, resp);
     if (!body) return;
-    lh_err err = {0};
     int created = 0;
-    json_t *r = access_role_put(app->access, body, &created, &err);
-    resp_result_of(resp, created ? 201 : 200, r, body, &err);
+    json_t *r = access_role_put(app->access, body, &created, resp_err(resp));
+    resp_result_of(resp, created ? 201 : 200, r, body);
 }
 
 void api_access_role_delete(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_done(resp, 204, access_role_delete(app->access, req_param(req, "name"), &err), &err);
+    resp_done(resp, 204, access_role_delete(app->access, req_param(req, "name"), resp_err(resp)));
 }
 
 void api_access_check(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = req_json_object(req, resp);
     if (!body) return;
-    lh_err err = {0};
     json_t *d = access_check(app->access, json_string_value(json_object_get(body, "role")),
                              json_string_value(json_object_get(body, "dataset")), json_object_get(body, "columns"),
-                             &err);
-    resp_result_of(resp, 200, d, body, &err);
+                             resp_err(resp));
+    resp_result_of(resp, 200, d, body);
 }
 
 void api_access_query(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -61,7 +57,6 @@ void api_access_query(lh_app *app, lh_req *req, lh_resp *resp) {
         json_decref(body);
         return;
     }
-    lh_err err = {0};
     json_t *role = json_object_get(body, "role");
     if (role && !(json_is_string(role) && !strcmp(json_string_value(role), req->who.role))) {
         /* the caller's own role decides, never one from the body */
@@ -71,9 +66,9 @@ void api_access_query(lh_app *app, lh_req *req, lh_resp *resp) {
         return;
     }
     json_t *r = access_query(app->access, &req->who, json_string_value(json_object_get(body, "dataset")),
-                             json_object_get(body, "columns"), limit ? json_integer_value(limit) : -1, &err);
+                             json_object_get(body, "columns"), limit ? json_integer_value(limit) : -1, resp_err(resp));
     json_decref(body);
-    resp_result(resp, 200, r, &err);
+    resp_result(resp, 200, r);
 }
 
 void api_access_audit(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -83,8 +78,7 @@ void api_access_audit(lh_app *app, lh_req *req, lh_resp *resp) {
 }
 
 void api_access_audit_verify(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_result(resp, 200, access_audit_verify(app->storage, &err), &err);
+    resp_result(resp, 200, access_audit_verify(app->storage, resp_err(resp)));
 }
 
 /* ---- API keys (admin) ----------------------------------------------------- */
@@ -96,18 +90,15 @@ void api_access_keys_list(lh_app *app, lh_req *req, lh_resp *resp) {
 void api_access_key_create(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = req_json_object(req, resp);
     if (!body) return;
-    lh_err err = {0};
-    resp_result_of(resp, 201, access_key_create(app->access, body, &err), body, &err);
+    resp_result_of(resp, 201, access_key_create(app->access, body, resp_err(resp)), body);
 }
 
 void api_access_key_rotate(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_result(resp, 200, access_key_rotate(app->access, req_param(req, "id"), &err), &err);
+    resp_result(resp, 200, access_key_rotate(app->access, req_param(req, "id"), resp_err(resp)));
 }
 
 void api_access_key_revoke(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_done(resp, 204, access_key_revoke(app->access, req_param(req, "id"), &err), &err);
+    resp_done(resp, 204, access_key_revoke(app->access, req_param(req, "id"), resp_err(resp)));
 }
 
 /* ---- auditing POST /query/sql -------------------------------------------- */

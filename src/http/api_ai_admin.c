@@ -12,23 +12,20 @@
 void api_ai_admin_unload(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = req_json_object_or_empty(req, resp);
     const char *model;
-    lh_err err = {0};
     if (body && req_body_str(body, "model", 0, &model, resp) == 0)
-        resp_result(resp, 200, ai_admin_unload(app->ai, model, &err), &err);
+        resp_result(resp, 200, ai_admin_unload(app->ai, model, resp_err(resp)));
     json_decref(body);
 }
 
 void api_ai_admin_preload(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = req_json_object_or_empty(req, resp);
     const char *model, *keep;
-    lh_err err = {0};
     if (body && req_body_str(body, "model", 0, &model, resp) == 0 &&
         req_body_str(body, "keep_alive", 0, &keep, resp) == 0)
-        resp_result(resp, 200, ai_admin_preload(app->ai, model, keep, &err), &err);
+        resp_result(resp, 200, ai_admin_preload(app->ai, model, keep, resp_err(resp)));
     json_decref(body);
 }
 
 void api_ai_admin_vram(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_result(resp, 200, ai_admin_vram(app->ai, &err), &err);
+    resp_result(resp, 200, ai_admin_vram(app->ai, resp_err(resp)));
 }

@@ -23,9 +23,8 @@ void api_buckets_health(lh_app *app, lh_req *req, lh_resp *resp) {
 void api_buckets_errors(lh_app *app, lh_req *req, lh_resp *resp) {
     int limit;
     if (req_query_int(req, "limit", 100, 1, 10000, &limit, resp)) return;
-    lh_err err = {0};
-    json_t *j = buckets_errors_json(app->buckets, (size_t)limit, &err);
-    resp_result(resp, 200, j, &err);
+    json_t *j = buckets_errors_json(app->buckets, (size_t)limit, resp_err(resp));
+    resp_result(resp, 200, j);
 }
 
 void api_buckets_add(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -52,8 +51,7 @@ void api_buckets_add(lh_app *app, lh_req *req, lh_resp *resp) {
 }
 
 void api_buckets_remove(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_done(resp, 204, buckets_remove(app->buckets, req_param(req, "bucket"), &err), &err);
+    resp_done(resp, 204, buckets_remove(app->buckets, req_param(req, "bucket"), resp_err(resp)));
 }
 
 /* ---- objects ------------------------------------------------------------ */
@@ -96,9 +94,8 @@ void api_bucket_object_get(lh_app *app, lh_req *req, lh_resp *resp) {
 }
 
 void api_bucket_object_delete(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
     if (api_reserved_guard(req, req_param(req, "key"), 1, resp) != 0) return;
-    resp_done(resp, 204, buckets_delete(app->buckets, req_param(req, "bucket"), req_param(req, "key"), &err), &err);
+    resp_done(resp, 204, buckets_delete(app->buckets, req_param(req, "bucket"), req_param(req, "key"), resp_err(resp)));
 }
 
 void api_bucket_objects_list(lh_app *app, lh_req *req, lh_resp *resp) {

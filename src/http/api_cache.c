@@ -19,11 +19,11 @@ void api_query_cache_pin(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body;
     const char *name = body_dataset(req, resp, &body);
     if (name) {
-        lh_err err = {0};
-        json_t *m = catalog_get(app->catalog, name, &err); /* only datasets are pinned */
-        json_t *out = m ? query_cache_pin(app->cache, name, &err) : NULL;
+        lh_err *err = resp_err(resp);
+        json_t *m = catalog_get(app->catalog, name, err); /* only datasets are pinned */
+        json_t *out = m ? query_cache_pin(app->cache, name, err) : NULL;
         json_decref(m);
-        resp_result(resp, 200, out, &err);
+        resp_result(resp, 200, out);
     }
     json_decref(body);
 }
@@ -32,8 +32,7 @@ void api_query_cache_evict(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body;
     const char *name = body_dataset(req, resp, &body);
     if (name) {
-        lh_err err = {0};
-        resp_result(resp, 200, query_cache_evict(app->cache, name, &err), &err);
+        resp_result(resp, 200, query_cache_evict(app->cache, name, resp_err(resp)));
     }
     json_decref(body);
 }
@@ -46,8 +45,7 @@ void api_query_compact(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body;
     const char *name = body_dataset(req, resp, &body);
     if (name) {
-        lh_err err = {0};
-        resp_result(resp, 200, catalog_compact(app->catalog, name, &err), &err);
+        resp_result(resp, 200, catalog_compact(app->catalog, name, resp_err(resp)));
     }
     json_decref(body);
 }

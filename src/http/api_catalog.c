@@ -26,8 +26,7 @@ static json_t *body_with_bucket(lh_req *req, lh_resp *resp) {
 void api_catalog_register(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = body_with_bucket(req, resp);
     if (!body) return;
-    lh_err err = {0};
-    resp_result_of(resp, 201, catalog_register(app->catalog, body, &err), body, &err);
+    resp_result_of(resp, 201, catalog_register(app->catalog, body, resp_err(resp)), body);
 }
 
 void api_catalog_list(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -35,35 +34,29 @@ void api_catalog_list(lh_app *app, lh_req *req, lh_resp *resp) {
 }
 
 void api_catalog_get(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_result(resp, 200, catalog_get(app->catalog, req_param(req, "name"), &err), &err);
+    resp_result(resp, 200, catalog_get(app->catalog, req_param(req, "name"), resp_err(resp)));
 }
 
 void api_catalog_patch(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = req_json_object(req, resp);
     if (!body) return;
-    lh_err err = {0};
-    resp_result_of(resp, 200, catalog_patch(app->catalog, req_param(req, "name"), body, &err), body, &err);
+    resp_result_of(resp, 200, catalog_patch(app->catalog, req_param(req, "name"), body, resp_err(resp)), body);
 }
 
 void api_catalog_delete(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_done(resp, 204, catalog_delete(app->catalog, req_param(req, "name"), &err), &err);
+    resp_done(resp, 204, catalog_delete(app->catalog, req_param(req, "name"), resp_err(resp)));
 }
 
 void api_catalog_append(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = body_with_bucket(req, resp);
     if (!body) return;
-    lh_err err = {0};
-    resp_result_of(resp, 200, catalog_append_objects(app->catalog, req_param(req, "name"), body, &err), body, &err);
+    resp_result_of(resp, 200, catalog_append_objects(app->catalog, req_param(req, "name"), body, resp_err(resp)), body);
 }
 
 void api_catalog_resync(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_result(resp, 200, catalog_resync_missing(app->catalog, &err), &err);
+    resp_result(resp, 200, catalog_resync_missing(app->catalog, resp_err(resp)));
 }
 
 void api_catalog_migrate_buckets(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_result(resp, 200, catalog_migrate_buckets(app->catalog, &err), &err);
+    resp_result(resp, 200, catalog_migrate_buckets(app->catalog, resp_err(resp)));
 }

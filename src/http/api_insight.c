@@ -19,19 +19,19 @@ static void audit(lh_app *app, lh_req *req, const char *kind, const char *what, 
 void api_ai_sql(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = req_json_object(req, resp);
     if (!body) return;
-    lh_err err = {0};
+    lh_err *err = resp_err(resp);
     json_t *limit = json_object_get(body, "limit");
     const char *question = json_string_value(json_object_get(body, "question"));
     lh_access_scope sc;
     json_t *r = NULL;
-    if (access_scope(app->access, &req->who, &sc, &err) == 0) {
+    if (access_scope(app->access, &req->who, &sc, err) == 0) {
         lh_insight_view view = {&sc.scope, NULL};
         r = insight_ask(app->ai, app->catalog, app->query, &view, question,
-                        json_is_integer(limit) ? json_integer_value(limit) : 0, &err);
+                        json_is_integer(limit) ? json_integer_value(limit) : 0, err);
     }
-    audit(app, req, "ask", r ? json_string_value(json_object_get(r, "sql")) : question, r, &err);
+    audit(app, req, "ask", r ? json_string_value(json_object_get(r, "sql")) : question, r, err);
     json_decref(body);
-    resp_result(resp, 200, r, &err);
+    resp_result(resp, 200, r);
 }
 
 /* Profile or summary of a dataset as the caller sees it. */
@@ -49,15 +49,15 @@ static json_t *profile_as(lh_app *app, lh_req *req, int summary, lh_err *err) {
 }
 
 void api_catalog_profile(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    json_t *r = profile_as(app, req, 0, &err);
-    audit(app, req, "profile", req_param(req, "name"), r, &err);
-    resp_result(resp, 200, r, &err);
+    lh_err *err = resp_err(resp);
+    json_t *r = profile_as(app, req, 0, err);
+    audit(app, req, "profile", req_param(req, "name"), r, err);
+    resp_result(resp, 200, r);
 }
 
 void api_catalog_summary(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    json_t *r = profile_as(app, req, 1, &err);
-    audit(app, req, "summary", req_param(req, "name"), r, &err);
-    resp_result(resp, 200, r, &err);
+    lh_err *err = resp_err(resp);
+    json_t *r = profile_as(app, req, 1, err);
+    audit(app, req, "summary", req_param(req, "name"), r, err);
+    resp_result(resp, 200, r);
 }

@@ -10,11 +10,9 @@ void api_jobs_list(lh_app *app, lh_req *req, lh_resp *resp) {
 }
 
 void api_jobs_get(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_result(resp, 200, jobs_get(app->jobs, req_param(req, "id"), &err), &err);
+    resp_result(resp, 200, jobs_get(app->jobs, req_param(req, "id"), resp_err(resp)));
 }
 
 void api_jobs_cancel(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_result(resp, 200, jobs_cancel(app->jobs, req_param(req, "id"), &err), &err);
+    resp_result(resp, 200, jobs_cancel(app->jobs, req_param(req, "id"), resp_err(resp)));
 }

@@ -55,39 +55,33 @@ static int filter_from_query(lh_req *req, lh_journal_filter *f, lh_resp *resp) {
 void api_journal_event(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = req_json_object(req, resp);
     if (!body) return;
-    lh_err err = {0};
-    resp_result_of(resp, 201, journal_append(app->journal, body, req->caller, &err), body, &err);
+    resp_result_of(resp, 201, journal_append(app->journal, body, req->caller, resp_err(resp)), body);
 }
 
 void api_journal_update(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = req_json_object(req, resp);
     if (!body) return;
-    lh_err err = {0};
-    resp_result_of(resp, 201, journal_record_update(app->journal, body, req->caller, &err), body, &err);
+    resp_result_of(resp, 201, journal_record_update(app->journal, body, req->caller, resp_err(resp)), body);
 }
 
 void api_journal_flush(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_result(resp, 200, journal_flush(app->journal, &err), &err);
+    resp_result(resp, 200, journal_flush(app->journal, resp_err(resp)));
 }
 
 void api_journal_history(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_journal_filter f = {.entity_id = req_param(req, "entity_id"), .oldest_first = 1};
     if (filter_from_query(req, &f, resp) != 0) return;
-    lh_err err = {0};
-    json_t *r = journal_query(app->journal, &f, &err);
+    json_t *r = journal_query(app->journal, &f, resp_err(resp));
     if (r) json_object_set_new(r, "entity_id", json_string(f.entity_id));
-    resp_result(resp, 200, r, &err);
+    resp_result(resp, 200, r);
 }
 
 void api_journal_recent(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_journal_filter f = {0};
     if (filter_from_query(req, &f, resp) != 0) return;
-    lh_err err = {0};
-    resp_result(resp, 200, journal_query(app->journal, &f, &err), &err);
+    resp_result(resp, 200, journal_query(app->journal, &f, resp_err(resp)));
 }
 
 void api_journal_stats(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_result(resp, 200, journal_stats(app->journal, &err), &err);
+    resp_result(resp, 200, journal_stats(app->journal, resp_err(resp)));
 }

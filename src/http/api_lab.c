@@ -20,20 +20,17 @@ void api_hnsw_evals_list(lh_app *app, lh_req *req, lh_resp *resp) {
 void api_hnsw_evals_create(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = req_json_object(req, resp);
     if (!body) return;
-    lh_err err = {0};
-    resp_result_of(resp, 201, vlab_eval_create(app->lab, body, &err), body, &err);
+    resp_result_of(resp, 201, vlab_eval_create(app->lab, body, resp_err(resp)), body);
 }
 
 void api_hnsw_evals_get(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_result(resp, 200, vlab_eval_get(app->lab, req_param(req, "name"), &err), &err);
+    resp_result(resp, 200, vlab_eval_get(app->lab, req_param(req, "name"), resp_err(resp)));
 }
 
 void api_hnsw_evals_autogen(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = req_json_object(req, resp);
     if (!body) return;
-    lh_err err = {0};
-    resp_result_of(resp, 201, vlab_eval_autogen(app->lab, req_param(req, "name"), body, &err), body, &err);
+    resp_result_of(resp, 201, vlab_eval_autogen(app->lab, req_param(req, "name"), body, resp_err(resp)), body);
 }
 
 /* ---- trials ------------------------------------------------------------------------------ */
@@ -41,13 +38,11 @@ void api_hnsw_evals_autogen(lh_app *app, lh_req *req, lh_resp *resp) {
 void api_hnsw_trial(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = req_json_object(req, resp);
     if (!body) return;
-    lh_err err = {0};
-    resp_result_of(resp, 201, vlab_trial_run(app->lab, body, &err), body, &err);
+    resp_result_of(resp, 201, vlab_trial_run(app->lab, body, resp_err(resp)), body);
 }
 
 void api_hnsw_trials(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_result(resp, 200, vlab_trials_list(app->lab, req_param(req, "index"), &err), &err);
+    resp_result(resp, 200, vlab_trials_list(app->lab, req_param(req, "index"), resp_err(resp)));
 }
 
 void api_hnsw_trials_best(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -58,35 +53,28 @@ void api_hnsw_trials_best(lh_app *app, lh_req *req, lh_resp *resp) {
         resp_errorf(resp, LH_E_BAD_REQUEST, NULL, "min_recall must be a number in [0, 1]");
         return;
     }
-    lh_err err = {0};
     const char *metric = req_query(req, "metric");
-    resp_result(resp, 200, vlab_trials_best(app->lab, req_param(req, "index"), metric ? metric : "pareto", min_recall, &err),
-                &err);
+    resp_result(resp, 200, vlab_trials_best(app->lab, req_param(req, "index"), metric ? metric : "pareto", min_recall, resp_err(resp)));
 }
 
 /* ---- promotions ------------------------------------------------------------------------------ */
 
 void api_hnsw_promote(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_result(resp, 200, vlab_promote(app->lab, req_param(req, "index"), req_param(req, "trial_id"), req->caller, &err),
-                &err);
+    resp_result(resp, 200, vlab_promote(app->lab, req_param(req, "index"), req_param(req, "trial_id"), req->caller, resp_err(resp)));
 }
 
 void api_hnsw_rollback(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_result(resp, 200, vlab_rollback(app->lab, req_param(req, "index"), req->caller, &err), &err);
+    resp_result(resp, 200, vlab_rollback(app->lab, req_param(req, "index"), req->caller, resp_err(resp)));
 }
 
 void api_hnsw_promoted(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_result(resp, 200, vlab_promoted(app->lab, req_param(req, "index"), &err), &err);
+    resp_result(resp, 200, vlab_promoted(app->lab, req_param(req, "index"), resp_err(resp)));
 }
 
 void api_hnsw_autotune(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = req_json_object(req, resp);
     if (!body) return;
-    lh_err err = {0};
-    resp_result_of(resp, 200, vlab_autotune(app->lab, body, req->caller, &err), body, &err);
+    resp_result_of(resp, 200, vlab_autotune(app->lab, body, req->caller, resp_err(resp)), body);
 }
 
 void api_hnsw_cache_stats(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -104,6 +92,5 @@ void api_agent_stop(lh_app *app, lh_req *req, lh_resp *resp) {
 }
 
 void api_agent_enqueue(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_result(resp, 202, vlab_agent_enqueue(app->lab, req_param(req, "index"), "manual", &err), &err);
+    resp_result(resp, 202, vlab_agent_enqueue(app->lab, req_param(req, "index"), "manual", resp_err(resp)));
 }

@@ -13,10 +13,9 @@
 void api_profiles_put(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = req_json_object(req, resp);
     if (!body) return;
-    lh_err err = {0};
     int created = 0;
-    json_t *p = vlab_profile_put(app->lab, body, req->caller, &created, &err);
-    resp_result_of(resp, created ? 201 : 200, p, body, &err);
+    json_t *p = vlab_profile_put(app->lab, body, req->caller, &created, resp_err(resp));
+    resp_result_of(resp, created ? 201 : 200, p, body);
 }
 
 void api_profiles_list(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -24,30 +23,25 @@ void api_profiles_list(lh_app *app, lh_req *req, lh_resp *resp) {
 }
 
 void api_profiles_get(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_result(resp, 200, vlab_profile_get(app->lab, req_param(req, "id"), &err), &err);
+    resp_result(resp, 200, vlab_profile_get(app->lab, req_param(req, "id"), resp_err(resp)));
 }
 
 void api_profiles_delete(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_done(resp, 204, vlab_profile_delete(app->lab, req_param(req, "id"), &err), &err);
+    resp_done(resp, 204, vlab_profile_delete(app->lab, req_param(req, "id"), resp_err(resp)));
 }
 
 void api_profiles_activate(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_result(resp, 200, vlab_profile_activate(app->lab, req_param(req, "id"), &err), &err);
+    resp_result(resp, 200, vlab_profile_activate(app->lab, req_param(req, "id"), resp_err(resp)));
 }
 
 void api_profiles_search(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = req_json_object(req, resp);
     if (!body) return;
-    lh_err err = {0};
-    resp_result_of(resp, 200, vlab_profile_search(app->lab, req_param(req, "id"), body, &err), body, &err);
+    resp_result_of(resp, 200, vlab_profile_search(app->lab, req_param(req, "id"), body, resp_err(resp)), body);
 }
 
 void api_profiles_deactivate(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_result(resp, 200, vlab_profile_deactivate(app->lab, req_param(req, "id"), &err), &err);
+    resp_result(resp, 200, vlab_profile_deactivate(app->lab, req_param(req, "id"), resp_err(resp)));
 }
 
 void api_profiles_active(lh_app *app, lh_req *req, lh_resp *resp) {

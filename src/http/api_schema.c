@@ -15,20 +15,20 @@
 void api_schema_diff(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = req_json_object(req, resp);
     if (!body) return;
-    lh_err err = {0};
+    lh_err *err = resp_err(resp);
     json_t *dataset = json_object_get(body, "dataset");
     json_t *o = NULL;
     if (!json_object_get(body, "old") || !json_object_get(body, "new")) {
-        lh_err_set(&err, LH_E_BAD_REQUEST, "\"old\" and \"new\" column lists are required");
-        lh_err_hint(&err, "{\"old\":[{\"name\":\"id\",\"type\":\"INTEGER\"}],\"new\":[{\"name\":\"id\",\"type\":\"BIGINT\"}]}");
+        lh_err_set(err, LH_E_BAD_REQUEST, "\"old\" and \"new\" column lists are required");
+        lh_err_hint(err, "{\"old\":[{\"name\":\"id\",\"type\":\"INTEGER\"}],\"new\":[{\"name\":\"id\",\"type\":\"BIGINT\"}]}");
     } else if (dataset && !json_is_string(dataset)) {
-        lh_err_set(&err, LH_E_BAD_REQUEST, "\"dataset\" must be a string");
+        lh_err_set(err, LH_E_BAD_REQUEST, "\"dataset\" must be a string");
     } else {
         o = schema_evolution_report(json_string_value(dataset), json_object_get(body, "old"),
-                                    json_object_get(body, "new"), &err);
+                                    json_object_get(body, "new"), err);
     }
     json_decref(body);
-    resp_result(resp, 200, o, &err);
+    resp_result(resp, 200, o);
 }
 
 /* ?name=N as a version (>= 0); -2 when absent; -1 (400 filled) when bad. */

@@ -80,9 +80,8 @@ void api_storage_get(lh_app *app, lh_req *req, lh_resp *resp) {
 }
 
 void api_storage_delete(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
     if (api_reserved_guard(req, req_param(req, "key"), 1, resp) != 0) return;
-    resp_done(resp, 204, storage_delete(app->storage, req_param(req, "key"), &err), &err);
+    resp_done(resp, 204, storage_delete(app->storage, req_param(req, "key"), resp_err(resp)));
 }
 
 json_t *api_objects_json(const lh_object_info *objs, size_t n, int show_reserved) {

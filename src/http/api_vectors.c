@@ -30,13 +30,11 @@ void api_vectors_list(lh_app *app, lh_req *req, lh_resp *resp) {
 }
 
 void api_vectors_get(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_result(resp, 200, vindex_get(app->vectors, req_param(req, "name"), &err), &err);
+    resp_result(resp, 200, vindex_get(app->vectors, req_param(req, "name"), resp_err(resp)));
 }
 
 void api_vectors_delete(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_done(resp, 204, vindex_delete(app->vectors, req_param(req, "name"), &err), &err);
+    resp_done(resp, 204, vindex_delete(app->vectors, req_param(req, "name"), resp_err(resp)));
 }
 
 /* 0 when the caller's role may see the column index is built over (the
@@ -126,10 +124,9 @@ void api_vectors_rag(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = req_json_object(req, resp);
     if (!body) return;
     search_req sr;
-    lh_err err = {0};
     if (search_req_parse(app, req, body, "question", 50, &sr, resp) == 0) {
         if (!json_object_get(body, "k")) sr.o.k = 5;
-        resp_result(resp, 200, rag_answer(app->vectors, sr.index, sr.text, &sr.o, &err), &err);
+        resp_result(resp, 200, rag_answer(app->vectors, sr.index, sr.text, &sr.o, resp_err(resp)));
     }
     json_decref(body);
 }
@@ -138,14 +135,14 @@ void api_vectors_refresh(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_vindex *vx = app->vectors;
     const char *dataset = req_param(req, "dataset");
     const char *async = req_query(req, "async");
-    lh_err err = {0};
+    lh_err *err = resp_err(resp);
     if (async && (!strcmp(async, "true") || !strcmp(async, "1"))) {
-        char *job = vindex_refresh_submit(vx, dataset, &err);
-        resp_result(resp, 202, job ? json_pack("{s:s, s:s}", "job_id", job, "dataset", dataset) : NULL, &err);
+        char *job = vindex_refresh_submit(vx, dataset, err);
+        resp_result(resp, 202, job ? json_pack("{s:s, s:s}", "job_id", job, "dataset", dataset) : NULL);
         free(job);
         return;
     }
-    resp_result(resp, 200, vindex_refresh(vx, dataset, &err), &err);
+    resp_result(resp, 200, vindex_refresh(vx, dataset, err));
 }
 
 void api_vectors_stale(lh_app *app, lh_req *req, lh_resp *resp) {

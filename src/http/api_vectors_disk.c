@@ -31,10 +31,10 @@ static void build_common(lh_app *app, lh_req *req, lh_resp *resp, int rebuild) {
     json_t *body = req_json_object_or_empty(req, resp);
     if (!body) return;
     lh_ivfpq_params p;
-    lh_err err = {0};
+    lh_err *err = resp_err(resp);
     if (params_parse(body, &p, resp) == 0) {
         const char *index = req_param(req, "index");
-        resp_result(resp, 200, rebuild ? vdisk_rebuild(vx, index, &p, &err) : vdisk_migrate(vx, index, &p, &err), &err);
+        resp_result(resp, 200, rebuild ? vdisk_rebuild(vx, index, &p, err) : vdisk_migrate(vx, index, &p, err));
     }
     json_decref(body);
 }
@@ -83,52 +83,46 @@ void api_ivfpq_search(lh_app *app, lh_req *req, lh_resp *resp) {
     float *vec = NULL;
     int dims = 0;
     const char *query = json_string_value(json_object_get(body, "query"));
-    lh_err err = {0};
     if (query_parse(body, &q, resp) == 0 && vector_parse(body, &vec, &dims, resp) == 0) {
         if (!query && !vec)
             resp_errorf(resp, LH_E_BAD_REQUEST, "send {\"query\": \"text\", \"k\": 10}", "give 'query' or 'vector'");
         else if (api_vectors_visible(app, req, req_param(req, "index"), body, resp) == 0) /* else 403 */
-            resp_result(resp, 200, vdisk_search(vx, req_param(req, "index"), query, vec, dims, &q, &err), &err);
+            resp_result(resp, 200, vdisk_search(vx, req_param(req, "index"), query, vec, dims, &q, resp_err(resp)));
     }
     free(vec);
     json_decref(body);
 }
 
 void api_ivfpq_doc(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
     if (api_vectors_visible(app, req, req_param(req, "index"), NULL, resp) == 0)
-        resp_result(resp, 200, vdisk_doc(app->vectors, req_param(req, "index"), req_param(req, "doc_id"), &err), &err);
+        resp_result(resp, 200, vdisk_doc(app->vectors, req_param(req, "index"), req_param(req, "doc_id"), resp_err(resp)));
 }
 
 void api_ivfpq_append(lh_app *app, lh_req *req, lh_resp *resp) {
     lh_vindex *vx = app->vectors;
     json_t *body = req_json_object(req, resp);
     if (!body) return;
-    lh_err err = {0};
     json_t *rows = json_object_get(body, "rows");
     if (!json_is_array(rows))
         resp_errorf(resp, LH_E_BAD_REQUEST, "send {\"rows\": [{\"doc_id\": \"…\", \"text\": \"…\"}]}",
                     "'rows' must be an array");
-    else resp_result(resp, 200, vdisk_append(vx, req_param(req, "index"), rows, &err), &err);
+    else resp_result(resp, 200, vdisk_append(vx, req_param(req, "index"), rows, resp_err(resp)));
     json_decref(body);
 }
 
 void api_ivfpq_stats(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_result(resp, 200, vdisk_stats(app->vectors, req_param(req, "index"), &err), &err);
+    resp_result(resp, 200, vdisk_stats(app->vectors, req_param(req, "index"), resp_err(resp)));
 }
 
 void api_ivfpq_scalar_index(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_result(resp, 200, vdisk_scalar_index(app->vectors, req_param(req, "index"), &err), &err);
+    resp_result(resp, 200, vdisk_scalar_index(app->vectors, req_param(req, "index"), resp_err(resp)));
 }
 
 void api_ivfpq_recall(lh_app *app, lh_req *req, lh_resp *resp) {
     int queries;
     lh_vdisk_query q = {10, 0, -1};
-    lh_err err = {0};
     if (req_query_int(req, "queries", 50, 1, 1000, &queries, resp) || req_query_int(req, "nprobe", 0, 0, 65536, &q.nprobe, resp) ||
         req_query_int(req, "rerank", -1, -1, 100000, &q.rerank, resp))
         return;
-    resp_result(resp, 200, vdisk_recall(app->vectors, req_param(req, "index"), queries, &q, &err), &err);
+    resp_result(resp, 200, vdisk_recall(app->vectors, req_param(req, "index"), queries, &q, resp_err(resp)));
 }

@@ -14,31 +14,26 @@ typedef json_t *(*ws_body_fn)(lh_workspaces *, const char *, const json_t *, con
 static void with_body(lh_app *app, lh_req *req, lh_resp *resp, ws_body_fn fn, int status) {
     json_t *body = req_json_object(req, resp);
     if (!body) return;
-    lh_err err = {0};
-    json_t *o = fn(app->workspaces, req_param(req, "id"), body, req->caller, &err);
-    resp_result_of(resp, status, o, body, &err);
+    json_t *o = fn(app->workspaces, req_param(req, "id"), body, req->caller, resp_err(resp));
+    resp_result_of(resp, status, o, body);
 }
 
 void api_workspaces_list(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_result(resp, 200, workspaces_list(app->workspaces, req_query(req, "owner"), req_query(req, "tier"), &err), &err);
+    resp_result(resp, 200, workspaces_list(app->workspaces, req_query(req, "owner"), req_query(req, "tier"), resp_err(resp)));
 }
 
 void api_workspaces_create(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = req_json_object(req, resp);
     if (!body) return;
-    lh_err err = {0};
-    resp_result_of(resp, 201, workspace_create(app->workspaces, body, req->caller, &err), body, &err);
+    resp_result_of(resp, 201, workspace_create(app->workspaces, body, req->caller, resp_err(resp)), body);
 }
 
 void api_workspaces_get(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_result(resp, 200, workspace_get(app->workspaces, req_param(req, "id"), &err), &err);
+    resp_result(resp, 200, workspace_get(app->workspaces, req_param(req, "id"), resp_err(resp)));
 }
 
 void api_workspaces_delete(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_done(resp, 204, workspace_delete(app->workspaces, req_param(req, "id"), &err), &err);
+    resp_done(resp, 204, workspace_delete(app->workspaces, req_param(req, "id"), resp_err(resp)));
 }
 
 void api_workspaces_search(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -52,9 +47,8 @@ void api_workspaces_shortlist(lh_app *app, lh_req *req, lh_resp *resp) {
 void api_workspaces_items(lh_app *app, lh_req *req, lh_resp *resp) {
     json_t *body = req_json_object(req, resp);
     if (!body) return;
-    lh_err err = {0};
     resp_result_of(resp, 201, workspace_add_items(app->workspaces, req_param(req, "id"), req_param(req, "name"), body,
-                                    req->caller, &err), body, &err);
+                                    req->caller, resp_err(resp)), body);
 }
 
 void api_workspaces_activity(lh_app *app, lh_req *req, lh_resp *resp) {
@@ -66,6 +60,5 @@ void api_workspaces_handoff(lh_app *app, lh_req *req, lh_resp *resp) {
 }
 
 void api_workspaces_pin(lh_app *app, lh_req *req, lh_resp *resp) {
-    lh_err err = {0};
-    resp_result(resp, 200, workspace_pin(app->workspaces, req_param(req, "id"), req->caller, &err), &err);
+    resp_result(resp, 200, workspace_pin(app->workspaces, req_param(req, "id"), req->caller, resp_err(resp)));
 }

@@ -22,7 +22,9 @@ typedef enum { ROLE_PUBLIC = 0, ROLE_READ = 1, ROLE_WRITE = 2, ROLE_ADMIN = 3 } 
 
 typedef struct lh_req lh_req;
 typedef struct lh_resp lh_resp;
-typedef void (*lh_handler_fn)(lh_app *app, lh_req *req, lh_resp *resp);
+/* A route's handler; api_*.c declare theirs below as lh_handler. */
+typedef void lh_handler(lh_app *app, lh_req *req, lh_resp *resp);
+typedef lh_handler *lh_handler_fn;
 
 /* Upload handlers receive the body as it arrives instead of a buffer. */
 typedef struct {
@@ -84,6 +86,7 @@ struct lh_resp {
     int64_t fd_size;
     lh_stream stream;          /* stream.read set: chunked streaming body */
     char *headers;             /* owned: extra "Name: value\n" lines (resp_header) */
+    lh_err err;                /* the handler's module-call error (resp_err), zeroed with the response */
 };
 
 /* Request helpers */
@@ -107,14 +110,19 @@ int req_query_int(lh_req *req, const char *name, int def, int lo, int hi, int *o
 /* Steals body; a NULL body (a module that failed to build its answer) is a
  * 500 with an error body, never an empty success. */
 void resp_json(lh_resp *resp, int status, json_t *body);
-/* body (stolen) with status, or err when body is NULL: the "result or
- * error" reply of a module call that returns a new JSON reference. */
-void resp_result(lh_resp *resp, int status, json_t *body, const lh_err *err);
+/* The error slot a handler hands to its module calls (borrowed from resp,
+ * zeroed when the response is made); resp_result, resp_result_of and
+ * resp_done reply with it when the call failed. */
+lh_err *resp_err(lh_resp *resp);
+/* body (stolen) with status, or resp_err(resp) when body is NULL: the
+ * "result or error" reply of a module call that returns a new JSON reference. */
+void resp_result(lh_resp *resp, int status, json_t *body);
 /* resp_result, then releases req_body (the request's JSON, from
  * req_json_object) that the module call read to make body. */
-void resp_result_of(lh_resp *resp, int status, json_t *body, json_t *req_body, const lh_err *err);
-/* rc of a module call returning 0 or -1: an empty reply with status, or err. */
-void resp_done(lh_resp *resp, int status, int rc, const lh_err *err);
+void resp_result_of(lh_resp *resp, int status, json_t *body, json_t *req_body);
+/* rc of a module call returning 0 or -1: an empty reply with status, or
+ * resp_err(resp). */
+void resp_done(lh_resp *resp, int status, int rc);
 /* 0 when the app has the module the route needs; else -1 with the 503
  * naming it in resp (req_resp.c). */
 int http_service_check(const lh_app *app, lh_service needs, lh_resp *resp);
@@ -146,13 +154,8 @@ const char *http_req_bucket(lh_req *req);
 extern const lh_route lh_routes[];
 extern const size_t lh_routes_count;
 
-void api_health(lh_app *, lh_req *, lh_resp *);
-void api_system_status(lh_app *, lh_req *, lh_resp *);
-void api_metrics(lh_app *, lh_req *, lh_resp *);
-void api_storage_get(lh_app *, lh_req *, lh_resp *);
-void api_storage_delete(lh_app *, lh_req *, lh_resp *);
-void api_storage_list(lh_app *, lh_req *, lh_resp *);
-void api_storage_put_done(lh_app *, lh_req *, lh_resp *);
+lh_handler api_health, api_system_status, api_metrics; /* api_core.c */
+lh_handler api_storage_get, api_storage_delete, api_storage_list, api_storage_put_done; /* api_storage.c */
 extern const lh_upload_ops api_storage_put_upload;
 /* [{"key","size","modified"}] for an object listing (new reference);
  * reserved system keys only when show_reserved. */
@@ -167,144 +170,60 @@ int api_writer_begin(lh_req *req, lh_storage_writer *w, const lh_err *err, lh_re
 lh_storage_writer *api_writer_take(lh_req *req);
 int api_writer_data(lh_req *req, const char *data, size_t len, lh_err *err);
 void api_writer_abort(lh_req *req);
-/* bucket registry and bucket-aware object I/O (api_buckets.c) */
-void api_buckets_list(lh_app *, lh_req *, lh_resp *);
-void api_buckets_add(lh_app *, lh_req *, lh_resp *);
-void api_buckets_remove(lh_app *, lh_req *, lh_resp *);
-void api_buckets_health(lh_app *, lh_req *, lh_resp *);
-void api_buckets_errors(lh_app *, lh_req *, lh_resp *);
-void api_bucket_object_get(lh_app *, lh_req *, lh_resp *);
-void api_bucket_object_delete(lh_app *, lh_req *, lh_resp *);
-void api_bucket_objects_list(lh_app *, lh_req *, lh_resp *);
-void api_bucket_object_put_done(lh_app *, lh_req *, lh_resp *);
+/* api_buckets.c: the bucket registry and bucket-aware object I/O */
+lh_handler api_buckets_list, api_buckets_add, api_buckets_remove, api_buckets_health, api_buckets_errors,
+    api_bucket_object_get, api_bucket_object_delete, api_bucket_objects_list, api_bucket_object_put_done;
 extern const lh_upload_ops api_bucket_object_put_upload;
-void api_catalog_register(lh_app *, lh_req *, lh_resp *);
-void api_catalog_migrate_buckets(lh_app *, lh_req *, lh_resp *);
-void api_catalog_list(lh_app *, lh_req *, lh_resp *);
-void api_catalog_get(lh_app *, lh_req *, lh_resp *);
-void api_catalog_patch(lh_app *, lh_req *, lh_resp *);
-void api_catalog_delete(lh_app *, lh_req *, lh_resp *);
-void api_catalog_append(lh_app *, lh_req *, lh_resp *);
-void api_catalog_resync(lh_app *, lh_req *, lh_resp *);
-void api_query_sql(lh_app *, lh_req *, lh_resp *);
-void api_catalog_history(lh_app *, lh_req *, lh_resp *);
-void api_ingest_db(lh_app *, lh_req *, lh_resp *);
-void api_ingest_mysql(lh_app *, lh_req *, lh_resp *);
-void api_ingest_postgres_import(lh_app *, lh_req *, lh_resp *);
-void api_schedules_list(lh_app *, lh_req *, lh_resp *);
-void api_schedules_create(lh_app *, lh_req *, lh_resp *);
-void api_schedules_get(lh_app *, lh_req *, lh_resp *);
-void api_schedules_update(lh_app *, lh_req *, lh_resp *);
-void api_schedules_delete(lh_app *, lh_req *, lh_resp *);
-void api_schedules_run(lh_app *, lh_req *, lh_resp *);
-void api_ai_embed(lh_app *, lh_req *, lh_resp *);
-void api_ai_generate(lh_app *, lh_req *, lh_resp *);
-void api_ai_rerank(lh_app *, lh_req *, lh_resp *);
-void api_ai_sql(lh_app *, lh_req *, lh_resp *);
-void api_ai_admin_unload(lh_app *, lh_req *, lh_resp *);
-void api_ai_admin_preload(lh_app *, lh_req *, lh_resp *);
-void api_ai_admin_vram(lh_app *, lh_req *, lh_resp *);
-void api_web_index(lh_app *, lh_req *, lh_resp *);
-void api_web_asset(lh_app *, lh_req *, lh_resp *);
-void api_catalog_profile(lh_app *, lh_req *, lh_resp *);
-void api_catalog_summary(lh_app *, lh_req *, lh_resp *);
-void api_tools_list(lh_app *, lh_req *, lh_resp *);
-void api_tools_get(lh_app *, lh_req *, lh_resp *);
-void api_tools_call(lh_app *, lh_req *, lh_resp *);
-void api_tools_audit(lh_app *, lh_req *, lh_resp *);
-void api_vectors_index(lh_app *, lh_req *, lh_resp *);
-void api_vectors_list(lh_app *, lh_req *, lh_resp *);
-void api_vectors_get(lh_app *, lh_req *, lh_resp *);
-void api_vectors_delete(lh_app *, lh_req *, lh_resp *);
-void api_vectors_search(lh_app *, lh_req *, lh_resp *);
+/* api_catalog.c */
+lh_handler api_catalog_register, api_catalog_migrate_buckets, api_catalog_list, api_catalog_get, api_catalog_patch,
+    api_catalog_delete, api_catalog_append, api_catalog_resync;
+lh_handler api_query_sql, api_catalog_history; /* api_query.c */
+lh_handler api_ingest_db, api_ingest_mysql, api_ingest_postgres_import; /* api_ingest_db.c */
+/* api_schedules.c */
+lh_handler api_schedules_list, api_schedules_create, api_schedules_get, api_schedules_update, api_schedules_delete,
+    api_schedules_run;
+lh_handler api_ai_embed, api_ai_generate, api_ai_rerank; /* api_ai.c */
+lh_handler api_ai_sql; /* api_insight.c */
+lh_handler api_ai_admin_unload, api_ai_admin_preload, api_ai_admin_vram; /* api_ai_admin.c */
+lh_handler api_web_index, api_web_asset; /* api_web.c */
+lh_handler api_catalog_profile, api_catalog_summary; /* api_insight.c */
+lh_handler api_tools_list, api_tools_get, api_tools_call, api_tools_audit; /* api_tools.c */
+/* api_vectors.c */
+lh_handler api_vectors_index, api_vectors_list, api_vectors_get, api_vectors_delete, api_vectors_search;
 /* The caller's role may see the column the index is built over (api_vectors.c;
  * body may be NULL; a "filter" in it runs as the caller, so it needs no check):
  * 0, or -1 with 403/404 in resp; audited. */
 int api_vectors_visible(lh_app *app, lh_req *req, const char *index, const json_t *body, lh_resp *resp);
-void api_vectors_rag(lh_app *, lh_req *, lh_resp *);
-void api_vectors_refresh(lh_app *, lh_req *, lh_resp *);
-void api_vectors_stale(lh_app *, lh_req *, lh_resp *);
-void api_ivfpq_migrate(lh_app *, lh_req *, lh_resp *);
-void api_ivfpq_index(lh_app *, lh_req *, lh_resp *);
-void api_ivfpq_search(lh_app *, lh_req *, lh_resp *);
-void api_ivfpq_doc(lh_app *, lh_req *, lh_resp *);
-void api_ivfpq_append(lh_app *, lh_req *, lh_resp *);
-void api_ivfpq_stats(lh_app *, lh_req *, lh_resp *);
-void api_ivfpq_scalar_index(lh_app *, lh_req *, lh_resp *);
-void api_ivfpq_recall(lh_app *, lh_req *, lh_resp *);
-/* HNSW lab and autotune agent (api_lab.c), model profiles (api_profiles.c) */
-void api_hnsw_evals_list(lh_app *, lh_req *, lh_resp *);
-void api_hnsw_evals_create(lh_app *, lh_req *, lh_resp *);
-void api_hnsw_evals_get(lh_app *, lh_req *, lh_resp *);
-void api_hnsw_evals_autogen(lh_app *, lh_req *, lh_resp *);
-void api_hnsw_trial(lh_app *, lh_req *, lh_resp *);
-void api_hnsw_trials(lh_app *, lh_req *, lh_resp *);
-void api_hnsw_trials_best(lh_app *, lh_req *, lh_resp *);
-void api_hnsw_promote(lh_app *, lh_req *, lh_resp *);
-void api_hnsw_rollback(lh_app *, lh_req *, lh_resp *);
-void api_hnsw_promoted(lh_app *, lh_req *, lh_resp *);
-void api_hnsw_autotune(lh_app *, lh_req *, lh_resp *);
-void api_hnsw_cache_stats(lh_app *, lh_req *, lh_resp *);
-void api_agent_status(lh_app *, lh_req *, lh_resp *);
-void api_agent_stop(lh_app *, lh_req *, lh_resp *);
-void api_agent_enqueue(lh_app *, lh_req *, lh_resp *);
-void api_profiles_put(lh_app *, lh_req *, lh_resp *);
-void api_profiles_list(lh_app *, lh_req *, lh_resp *);
-void api_profiles_get(lh_app *, lh_req *, lh_resp *);
-void api_profiles_delete(lh_app *, lh_req *, lh_resp *);
-void api_profiles_activate(lh_app *, lh_req *, lh_resp *);
-void api_profiles_search(lh_app *, lh_req *, lh_resp *);
-void api_profiles_deactivate(lh_app *, lh_req *, lh_resp *);
-void api_profiles_active(lh_app *, lh_req *, lh_resp *);
-void api_vectors_refresher(lh_app *, lh_req *, lh_resp *);
-void api_ingest_file(lh_app *, lh_req *, lh_resp *);
+lh_handler api_vectors_rag, api_vectors_refresh, api_vectors_stale;
+/* api_vectors_disk.c */
+lh_handler api_ivfpq_migrate, api_ivfpq_index, api_ivfpq_search, api_ivfpq_doc, api_ivfpq_append, api_ivfpq_stats,
+    api_ivfpq_scalar_index, api_ivfpq_recall;
+/* api_lab.c: the HNSW lab and autotune agent */
+lh_handler api_hnsw_evals_list, api_hnsw_evals_create, api_hnsw_evals_get, api_hnsw_evals_autogen, api_hnsw_trial,
+    api_hnsw_trials, api_hnsw_trials_best, api_hnsw_promote, api_hnsw_rollback, api_hnsw_promoted, api_hnsw_autotune,
+    api_hnsw_cache_stats, api_agent_status, api_agent_stop, api_agent_enqueue;
+/* api_profiles.c: model profiles */
+lh_handler api_profiles_put, api_profiles_list, api_profiles_get, api_profiles_delete, api_profiles_activate,
+    api_profiles_search, api_profiles_deactivate, api_profiles_active, api_vectors_refresher;
+lh_handler api_ingest_file; /* api_ingest.c */
 extern const lh_upload_ops api_ingest_file_upload;
-void api_jobs_list(lh_app *, lh_req *, lh_resp *);
-void api_jobs_get(lh_app *, lh_req *, lh_resp *);
-void api_jobs_cancel(lh_app *, lh_req *, lh_resp *);
-/* agent workspaces (api_workspace.c) and schema evolution (api_schema.c) */
-void api_workspaces_list(lh_app *, lh_req *, lh_resp *);
-void api_workspaces_create(lh_app *, lh_req *, lh_resp *);
-void api_workspaces_get(lh_app *, lh_req *, lh_resp *);
-void api_workspaces_delete(lh_app *, lh_req *, lh_resp *);
-void api_workspaces_search(lh_app *, lh_req *, lh_resp *);
-void api_workspaces_shortlist(lh_app *, lh_req *, lh_resp *);
-void api_workspaces_items(lh_app *, lh_req *, lh_resp *);
-void api_workspaces_activity(lh_app *, lh_req *, lh_resp *);
-void api_workspaces_handoff(lh_app *, lh_req *, lh_resp *);
-void api_workspaces_pin(lh_app *, lh_req *, lh_resp *);
-void api_schema_diff(lh_app *, lh_req *, lh_resp *);
-void api_catalog_schema_diff(lh_app *, lh_req *, lh_resp *);
-/* hot cache and compaction (api_cache.c), AI-safe views and tombstones (api_views.c) */
-void api_query_cache_pin(lh_app *, lh_req *, lh_resp *);
-void api_query_cache_evict(lh_app *, lh_req *, lh_resp *);
-void api_query_cache_stats(lh_app *, lh_req *, lh_resp *);
-void api_query_compact(lh_app *, lh_req *, lh_resp *);
-void api_views_put(lh_app *, lh_req *, lh_resp *);
-void api_views_list(lh_app *, lh_req *, lh_resp *);
-void api_views_get(lh_app *, lh_req *, lh_resp *);
-void api_views_delete(lh_app *, lh_req *, lh_resp *);
-void api_tombstone_add(lh_app *, lh_req *, lh_resp *);
-void api_tombstone_list(lh_app *, lh_req *, lh_resp *);
-/* event journal (api_journal.c) and access control (api_access.c) */
-void api_journal_event(lh_app *, lh_req *, lh_resp *);
-void api_journal_update(lh_app *, lh_req *, lh_resp *);
-void api_journal_flush(lh_app *, lh_req *, lh_resp *);
-void api_journal_history(lh_app *, lh_req *, lh_resp *);
-void api_journal_recent(lh_app *, lh_req *, lh_resp *);
-void api_journal_stats(lh_app *, lh_req *, lh_resp *);
-void api_access_roles_list(lh_app *, lh_req *, lh_resp *);
-void api_access_role_get(lh_app *, lh_req *, lh_resp *);
-void api_access_role_put(lh_app *, lh_req *, lh_resp *);
-void api_access_role_delete(lh_app *, lh_req *, lh_resp *);
-void api_access_check(lh_app *, lh_req *, lh_resp *);
-void api_access_query(lh_app *, lh_req *, lh_resp *);
-void api_access_audit(lh_app *, lh_req *, lh_resp *);
-void api_access_audit_verify(lh_app *, lh_req *, lh_resp *);
-void api_access_keys_list(lh_app *, lh_req *, lh_resp *);
-void api_access_key_create(lh_app *, lh_req *, lh_resp *);
-void api_access_key_rotate(lh_app *, lh_req *, lh_resp *);
-void api_access_key_revoke(lh_app *, lh_req *, lh_resp *);
+lh_handler api_jobs_list, api_jobs_get, api_jobs_cancel; /* api_jobs.c */
+/* api_workspace.c: agent workspaces */
+lh_handler api_workspaces_list, api_workspaces_create, api_workspaces_get, api_workspaces_delete,
+    api_workspaces_search, api_workspaces_shortlist, api_workspaces_items, api_workspaces_activity,
+    api_workspaces_handoff, api_workspaces_pin;
+lh_handler api_schema_diff, api_catalog_schema_diff; /* api_schema.c: schema evolution */
+/* the hot cache and compaction, AI-safe views and tombstones */
+lh_handler api_query_cache_pin, api_query_cache_evict, api_query_cache_stats, api_query_compact; /* api_cache.c */
+lh_handler api_views_put, api_views_list, api_views_get, api_views_delete, api_tombstone_add,
+    api_tombstone_list; /* api_views.c */
+/* api_journal.c: the event journal */
+lh_handler api_journal_event, api_journal_update, api_journal_flush, api_journal_history, api_journal_recent,
+    api_journal_stats;
+/* api_access.c: access control */
+lh_handler api_access_roles_list, api_access_role_get, api_access_role_put, api_access_role_delete, api_access_check,
+    api_access_query, api_access_audit, api_access_audit_verify, api_access_keys_list, api_access_key_create,
+    api_access_key_rotate, api_access_key_revoke;
 /* Audits a POST /query/sql (called once the cursor is open or refused):
  * wraps resp's stream to record rows and time when it ends, or records the
  * refusal in err at once. */

@@ -48,13 +48,15 @@ int req_query_int(lh_req *req, const char *name, int def, int lo, int hi, int *o
     return 0;
 }
 
-void resp_result(lh_resp *resp, int status, json_t *body, const lh_err *err) {
+lh_err *resp_err(lh_resp *resp) { return &resp->err; }
+
+void resp_result(lh_resp *resp, int status, json_t *body) {
     if (body) resp_json(resp, status, body);
-    else resp_error(resp, err);
+    else resp_error(resp, &resp->err);
 }
 
-void resp_result_of(lh_resp *resp, int status, json_t *body, json_t *req_body, const lh_err *err) {
-    resp_result(resp, status, body, err);
+void resp_result_of(lh_resp *resp, int status, json_t *body, json_t *req_body) {
+    resp_result(resp, status, body);
     json_decref(req_body);
 }
 
@@ -65,9 +67,9 @@ void resp_file(lh_resp *resp, int fd, int64_t size) {
     resp->fd_size = size;
 }
 
-void resp_done(lh_resp *resp, int status, int rc, const lh_err *err) {
+void resp_done(lh_resp *resp, int status, int rc) {
     if (rc == 0) resp_empty(resp, status);
-    else resp_error(resp, err);
+    else resp_error(resp, &resp->err);
 }
 
 int http_service_check(const lh_app *app, lh_service needs, lh_resp *resp) {

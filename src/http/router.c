@@ -25,13 +25,11 @@ typedef struct {
 } endpoint;
 
 struct node {
-    char *literal;        /* segment text for literal children */
+    char *literal;        /* owned: the segment text of a literal child, the name of a parameter one */
     node **kids;          /* literal children sorted by literal */
     size_t nkids;
-    node *param;          /* "{name}" child */
-    char *param_name;
-    node *rest;           /* "{name...}" child (always a leaf) */
-    char *rest_name;
+    node *param;          /* "{name}" child (its literal: name) */
+    node *rest;           /* "{name...}" child, always a leaf (its literal: name) */
     endpoint eps[MAX_METHODS];
     size_t neps;
 };
@@ -42,21 +40,23 @@ struct lh_router {
 
 lh_router *router_new(void) { return lh_calloc(1, sizeof(lh_router)); }
 
+static void node_drop(node *n);
+
+/* Frees what n owns: its children's subtrees, its text, its patterns. */
 static void node_free(node *n) {
-    if (!n) return;
-    for (size_t i = 0; i < n->nkids; i++) {
-        node_free(n->kids[i]);
-        free(n->kids[i]);
-    }
+    for (size_t i = 0; i < n->nkids; i++) node_drop(n->kids[i]);
     free(n->kids);
-    node_free(n->param);
-    free(n->param);
-    node_free(n->rest);
-    free(n->rest);
+    node_drop(n->param);
+    node_drop(n->rest);
     free(n->literal);
-    free(n->param_name);
-    free(n->rest_name);
     for (size_t i = 0; i < n->neps; i++) free((char *)n->eps[i].pattern);
+}
+
+/* node_free, then the node itself (a child; NULL is a no-op). */
+static void node_drop(node *n) {
+    if (!n) return;
+    node_free(n);
+    free(n);
 }
 
 void router_free(lh_router *r) {
@@ -110,14 +110,14 @@ static node *pattern_child(node *n, const char *seg, size_t len, int last, lh_er
         return NULL;
     }
     node **slot = rest ? &n->rest : &n->param;
-    char **name = rest ? &n->rest_name : &n->param_name;
-    if (*slot && (strlen(*name) != nlen || strncmp(*name, seg + 1, nlen))) {
-        lh_err_set(err, LH_E_INTERNAL, "parameter '%.*s' clashes with '{%s}'", (int)len, seg, *name);
+    const char *name = *slot ? (*slot)->literal : NULL;
+    if (name && (strlen(name) != nlen || strncmp(name, seg + 1, nlen))) {
+        lh_err_set(err, LH_E_INTERNAL, "parameter '%.*s' clashes with '{%s}'", (int)len, seg, name);
         return NULL;
     }
     if (!*slot) {
         *slot = lh_calloc(1, sizeof **slot);
-        *name = lh_strndup(seg + 1, nlen);
+        (*slot)->literal = lh_strndup(seg + 1, nlen);
     }
     return *slot;
 }
@@ -151,6 +151,13 @@ typedef struct {
     size_t lens[LH_ROUTE_MAX_PARAMS];
 } match_state;
 
+/* Records the parameter child matched by len bytes of the path at p. */
+static void match_push(match_state *m, const node *child, const char *p, size_t len) {
+    m->names[m->n] = child->literal;
+    m->starts[m->n] = p;
+    m->lens[m->n++] = len;
+}
+
 /* Depth-first match of path segment at p against node n. */
 static int walk(const node *n, const char *p, match_state *m) {
     if (*p == '\0') {
@@ -166,16 +173,12 @@ static int walk(const node *n, const char *p, match_state *m) {
     if (lit && walk(lit, next, m)) return 1;
     if (n->param && len > 0 && m->n < LH_ROUTE_MAX_PARAMS) {
         size_t save = m->n;
-        m->names[m->n] = n->param_name;
-        m->starts[m->n] = p;
-        m->lens[m->n++] = len;
+        match_push(m, n->param, p, len);
         if (walk(n->param, next, m)) return 1;
         m->n = save;
     }
     if (n->rest && n->rest->neps && m->n < LH_ROUTE_MAX_PARAMS) {
-        m->names[m->n] = n->rest_name;
-        m->starts[m->n] = p;
-        m->lens[m->n++] = strlen(p);
+        match_push(m, n->rest, p, strlen(p));
         m->leaf = n->rest;
         return 1;
     }

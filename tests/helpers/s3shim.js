@@ -14,7 +14,8 @@
 //        that method (or "*") are answered with status (503, 500, 429, ...)
 //        or, with status=drop, their connection is closed unanswered, or,
 //        with status=lost, forwarded and then closed before the answer
-//   GET  /_shim/stats   {"requests":{"PUT":n,...},"injected":n,"refused":n}
+//   GET  /_shim/stats   {"requests":{"PUT":n,...},"injected":n,"refused":n,
+//                        "recent":["PUT /bucket/key",...]}  (the last 200 requests)
 //   POST /_shim/reset   zeroes the counters and pending failures
 //
 // Usage: node s3shim.js --upstream 127.0.0.1:PORT [--port P]  (prints "PORT n")
@@ -28,7 +29,8 @@ function arg(name, dflt) {
 const [upHost, upPort] = arg('upstream', '127.0.0.1:4568').split(':');
 const listenPort = parseInt(arg('port', '0'), 10);
 
-let stats = { requests: {}, injected: 0, refused: 0 };
+const RECENT_MAX = 200;
+let stats = { requests: {}, injected: 0, refused: 0, recent: [] };
 let failures = []; // {method, left, status}
 const keyTails = new Map(); // key -> promise of the last conditional PUT on it
 
@@ -103,7 +105,7 @@ function control(req, res, url) {
     failures.push({ method: (q.get('method') || '*').toUpperCase(), left: parseInt(q.get('count') || '1', 10),
                     status: q.get('status') || '503' });
   } else if (url.pathname === '/_shim/reset') {
-    stats = { requests: {}, injected: 0, refused: 0 };
+    stats = { requests: {}, injected: 0, refused: 0, recent: [] };
     failures = [];
   } else if (url.pathname !== '/_shim/stats') {
     res.writeHead(404);
@@ -129,6 +131,8 @@ const server = http.createServer((req, res) => {
   const url = new URL(req.url, 'http://shim');
   if (url.pathname.startsWith('/_shim/')) return control(req, res, url);
   stats.requests[req.method] = (stats.requests[req.method] || 0) + 1;
+  stats.recent.push(req.method + ' ' + url.pathname + url.search);
+  if (stats.recent.length > RECENT_MAX) stats.recent.shift();
   const fail = takeFailure(req.method);
   if (fail === 'drop') {
     req.socket.destroy();

@@ -9,20 +9,11 @@
 # time travel before the rename reads the old name.
 source "$(dirname "$0")/../lib.sh"
 DATA=$LH_TMP/data
-KEYS="admin-key:admin,reader-key:read,writer-key:write"
-lh_start "$DATA" LAKEHOUSE_AUTH_ENABLED=true LAKEHOUSE_API_KEYS="$KEYS" || { t_fail "server starts"; t_done; exit 1; }
-t_ok "server starts with auth on"
-W=(-H 'X-API-Key: writer-key'); R=(-H 'X-API-Key: reader-key'); A=(-H 'X-API-Key: admin-key')
-qw() { http_json POST /query/sql "$(jq -n --arg s "$1" '{sql:$s}')" "${W[@]}"; }
-qr() { http_json POST /query/sql "$(jq -n --arg s "$1" '{sql:$s}')" "${R[@]}"; }
-qa() { http_json POST /query/sql "$(jq -n --arg s "$1" '{sql:$s}')" "${A[@]}"; }
+lh_sql_start "$DATA"
 LOG=$DATA/tables/people/_delta_log
-commit() { printf '%s/%020d.json' "$LOG" "$1"; }
-actions() { grep -c "^{\"$2\"" "$(commit "$1")"; }
 ci() { jq -r "select(.commitInfo) | .commitInfo | $2" "$(commit "$1")"; }
 schema() { jq -r "select(.metaData) | .metaData.schemaString | fromjson | $2" "$(commit "$1")"; }
 conf() { jq -r "select(.metaData) | .metaData.configuration | $2" "$(commit "$1")"; }
-ncommits() { ls "$LOG" | grep -c '\.json$'; }
 files() { ls "$DATA/tables/people" | grep -c '\.parquet$'; }
 
 qw "CREATE TABLE people AS SELECT i AS id, 'n' || i AS name FROM range(4) t(i)"

@@ -10,13 +10,7 @@
 source "$(dirname "$0")/../lib.sh"
 DATA=$LH_TMP/data
 FEAT=$ROOT/tests/data/delta-features
-KEYS="admin-key:admin,reader-key:read,writer-key:write"
-lh_start "$DATA" LAKEHOUSE_AUTH_ENABLED=true LAKEHOUSE_API_KEYS="$KEYS" || { t_fail "server starts"; t_done; exit 1; }
-t_ok "server starts with auth on"
-W=(-H 'X-API-Key: writer-key'); R=(-H 'X-API-Key: reader-key'); A=(-H 'X-API-Key: admin-key')
-qw() { http_json POST /query/sql "$(jq -n --arg s "$1" '{sql:$s}')" "${W[@]}"; }
-qr() { http_json POST /query/sql "$(jq -n --arg s "$1" '{sql:$s}')" "${R[@]}"; }
-qa() { http_json POST /query/sql "$(jq -n --arg s "$1" '{sql:$s}')" "${A[@]}"; }
+lh_sql_start "$DATA"
 kinds() { qa "SELECT string_agg(k || ':' || n, ',' ORDER BY k) FROM (SELECT _change_type AS k, count(*) AS n FROM table_changes($1) GROUP BY 1)"; jget '.rows[0][0]'; }
 
 # --- the fixture's documented history
@@ -37,7 +31,6 @@ check_eq "an unknown dataset is 404" "$HTTP_STATUS" 404
 
 # --- our own writes
 LOG=$DATA/tables/acc/_delta_log
-commit() { printf '%s/%020d.json' "$LOG" "$1"; }
 qw "CREATE TABLE acc AS SELECT i AS id, 100 AS balance, 'user' || i || '@example.com' AS email FROM range(4) t(i)"
 qa "SELECT * FROM table_changes('acc', 0, 0)"
 check_eq "the feed on a table that does not enable it is 422" "$HTTP_STATUS" 422

@@ -6,18 +6,8 @@
 # a vacuumed version refused clearly; ten concurrent increments all applied.
 source "$(dirname "$0")/../lib.sh"
 DATA=$LH_TMP/data
-KEYS="admin-key:admin,reader-key:read,writer-key:write"
-lh_start "$DATA" LAKEHOUSE_AUTH_ENABLED=true LAKEHOUSE_API_KEYS="$KEYS" || { t_fail "server starts"; t_done; exit 1; }
-t_ok "server starts with auth on"
-W=(-H 'X-API-Key: writer-key'); R=(-H 'X-API-Key: reader-key'); A=(-H 'X-API-Key: admin-key')
-# q KEYARRAY SQL — POST /query/sql, sets HTTP_STATUS / HTTP_BODY
-qw() { http_json POST /query/sql "$(jq -n --arg s "$1" '{sql:$s}')" "${W[@]}"; }
-qr() { http_json POST /query/sql "$(jq -n --arg s "$1" '{sql:$s}')" "${R[@]}"; }
-qa() { http_json POST /query/sql "$(jq -n --arg s "$1" '{sql:$s}')" "${A[@]}"; }
+lh_sql_start "$DATA"
 LOG=$DATA/tables/acc/_delta_log
-commit() { printf '%s/%020d.json' "$LOG" "$1"; }
-# actions V KIND — how many KIND actions commit V has
-actions() { grep -c "^{\"$2\"" "$(commit "$1")"; }
 op() { jq -r 'select(.commitInfo) | .commitInfo.operation' "$(commit "$1")"; }
 
 # --- CREATE TABLE AS

@@ -10,10 +10,9 @@
 source "$(dirname "$0")/../lib.sh"
 DATA=$LH_TMP/data
 lh_start "$DATA" || { t_fail "server starts"; t_done; exit 1; }
-q() { http_json POST /query/sql "$(jq -n --arg s "$1" '{sql:$s, limit:10000}')"; }
+LH_SQL_LIMIT=10000
 row() { jget '.rows[0] | map(tostring) | join(",")'; }
 LOG=$DATA/tables/dv/_delta_log
-commit() { printf '%s/%020d.json' "$LOG" "$1"; }
 both() { q "${1//@/dv}"; A=$HTTP_BODY; q "${1//@/cow}"; B=$HTTP_BODY; }
 
 SRC="SELECT i AS id, i * 10 AS v, 'n' || i AS name FROM range(10000) t(i)"

@@ -11,10 +11,9 @@ source "$(dirname "$0")/../lib.sh"
 DATA=$LH_TMP/data
 F=$LH_TMP/files; mkdir -p "$F"
 lh_start "$DATA" || { t_fail "server starts"; t_done; exit 1; }
-q() { http_json POST /query/sql "$(jq -n --arg s "$1" '{sql:$s, limit:100}')"; }
+LH_SQL_LIMIT=100
 upload() { local f=$1; shift; http POST /ingest/file -F "file=@$f" "$@"; }
 LOG=$DATA/tables/ev/_delta_log
-commit() { printf '%s/%020d.json' "$LOG" "$1"; }
 
 q "CREATE TABLE ev AS SELECT i::INTEGER AS n, (i / 2)::FLOAT AS f, 'a' || i AS s FROM range(3) t(i)"
 check_eq "a table with an integer and a float column" "$HTTP_STATUS" 200

@@ -13,29 +13,28 @@ register() { # name location
   cp -r "$FEAT/$2" "$DATA/external/"
   http_json POST /catalog/datasets "{\"name\":\"$1\",\"format\":\"delta\",\"location\":\"external/$2\"}"
 }
-sql() { http_json POST /query/sql "$(jq -cn --arg s "$1" '{sql:$s}')"; }
 
 register dv table-with-dv-small
 check_eq "deletion-vector table registers with 8 rows" "$HTTP_STATUS $(jget .row_count)" "201 8"
-sql "SELECT string_agg(value::VARCHAR, ',' ORDER BY value) FROM dv"
+q "SELECT string_agg(value::VARCHAR, ',' ORDER BY value) FROM dv"
 check_eq "the deletion vector removes 0 and 9" "$(jget '.rows[0][0]')" "1,2,3,4,5,6,7,8"
 
 register cm table_with_column_mapping
 check_eq "column-mapped table registers with 5 rows" "$HTTP_STATUS $(jget .row_count)" "201 5"
 check_eq "its columns have their logical names" "$(jget '[.columns[].name] | join(",")')" "Company Very Short,Super Name"
-sql 'SELECT "Super Name" FROM cm WHERE "Company Very Short" = '"'BME'"
+q 'SELECT "Super Name" FROM cm WHERE "Company Very Short" = '"'BME'"
 check_eq "logical names with spaces query" "$(jget '[.rows[][0]] | join(",")')" "Timothy Lamb"
-sql 'SELECT count(*) FROM cm WHERE "Company Very Short" = '"'BMS'"
+q 'SELECT count(*) FROM cm WHERE "Company Very Short" = '"'BMS'"
 check_eq "partition values keyed by physical name" "$(jget '.rows[0][0]')" 4
 
 register cdf cdf-table
 check_eq "change-data-feed table registers with 9 rows" "$HTTP_STATUS $(jget .row_count)" "201 9"
-sql "SELECT count(*) FROM cdf WHERE name = 'Dennis'"
+q "SELECT count(*) FROM cdf WHERE name = 'Dennis'"
 check_eq "the deleted row is gone" "$(jget '.rows[0][0]')" 0
 
 register prim partition-type-primitives
 check_eq "partitioned table registers with 16 rows" "$HTTP_STATUS $(jget .row_count)" "201 16"
-sql "SELECT count(DISTINCT (year, is_active, event_date, category)) FROM prim"
+q "SELECT count(DISTINCT (year, is_active, event_date, category)) FROM prim"
 check_eq "every file keeps its partition values" "$(jget '.rows[0][0]')" 16
 
 # a reader feature we do not implement: refused by name, nothing registered
@@ -63,7 +62,7 @@ check_eq "a read key may not register a table" "$HTTP_STATUS" 403
 printf '\xff' | dd of="$DATA/external/table-with-dv-small/deletion_vector_61d16c75-6994-46b7-a15b-8b538852e50e.bin" bs=1 seek=30 conv=notrunc 2>/dev/null
 lh_stop
 lh_start "$DATA" || t_fail "server restarts"
-sql "SELECT count(*) FROM dv"
+q "SELECT count(*) FROM dv"
 check_eq "after a restart with a corrupt DV the table does not read" "$(jget '.rows[0][0] // "none"')" none
 check_eq "the answer is an error" "$([ "$HTTP_STATUS" -ge 400 ] && echo error || echo "$HTTP_STATUS")" error
 echo "# $(jget .error.message // .)"

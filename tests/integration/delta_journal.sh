@@ -10,12 +10,7 @@ source "$(dirname "$0")/../lib.sh"
 DATA=$LH_TMP/data
 LAKEHOUSE_DATA=$DATA "$LH_BIN" demo --scale 0.02 --seed 7 >"$LH_TMP/demo.log" 2>&1
 check_eq "demo generates at scale 0.02" "$?" 0
-KEYS="admin-key:admin,reader-key:read,writer-key:write"
-lh_start "$DATA" LAKEHOUSE_AUTH_ENABLED=true LAKEHOUSE_API_KEYS="$KEYS" || { t_fail "server starts"; t_done; exit 1; }
-t_ok "server starts with auth on"
-W=(-H 'X-API-Key: writer-key'); R=(-H 'X-API-Key: reader-key'); A=(-H 'X-API-Key: admin-key')
-qw() { http_json POST /query/sql "$(jq -n --arg s "$1" '{sql:$s}')" "${W[@]}"; }
-qa() { http_json POST /query/sql "$(jq -n --arg s "$1" '{sql:$s}')" "${A[@]}"; }
+lh_sql_start "$DATA"
 recent() { http GET "/journal/recent?source=sql&limit=10000&$1" "${R[@]}"; }
 
 qa "SELECT city FROM candidates WHERE candidate_id = 5"

@@ -7,17 +7,9 @@
 # committed.
 source "$(dirname "$0")/../lib.sh"
 DATA=$LH_TMP/data
-KEYS="admin-key:admin,reader-key:read,writer-key:write"
-lh_start "$DATA" LAKEHOUSE_AUTH_ENABLED=true LAKEHOUSE_API_KEYS="$KEYS" || { t_fail "server starts"; t_done; exit 1; }
-t_ok "server starts with auth on"
-W=(-H 'X-API-Key: writer-key'); R=(-H 'X-API-Key: reader-key')
-qw() { http_json POST /query/sql "$(jq -n --arg s "$1" '{sql:$s}')" "${W[@]}"; }
-qr() { http_json POST /query/sql "$(jq -n --arg s "$1" '{sql:$s}')" "${R[@]}"; }
+lh_sql_start "$DATA"
 LOG=$DATA/tables/acc/_delta_log
-commit() { printf '%s/%020d.json' "$LOG" "$1"; }
-actions() { grep -c "^{\"$2\"" "$(commit "$1")"; }
 ci() { jq -r "select(.commitInfo) | .commitInfo | $2" "$(commit "$1")"; }
-ncommits() { ls "$LOG" | grep -c '\.json$'; }
 
 # v0: ids 0..4 in one file; v1: ids 10, 11 in a second file
 qw "CREATE TABLE acc AS SELECT i AS id, 100 AS balance, 'n' || i AS name FROM range(5) t(i)"

@@ -9,11 +9,8 @@
 # DELETE and a restart leave it right.
 source "$(dirname "$0")/../lib.sh"
 DATA=$LH_TMP/data
-KEYS="admin-key:admin,reader-key:read"
-lh_start "$DATA" LAKEHOUSE_AUTH_ENABLED=true LAKEHOUSE_API_KEYS="$KEYS" || { t_fail "server starts"; t_done; exit 1; }
-A=(-H 'X-API-Key: admin-key'); R=(-H 'X-API-Key: reader-key')
-qa() { http_json POST /query/sql "$(jq -n --arg s "$1" '{sql:$s, limit:10000}')" "${A[@]}"; }
-qr() { http_json POST /query/sql "$(jq -n --arg s "$1" '{sql:$s, limit:10000}')" "${R[@]}"; }
+LH_SQL_LIMIT=10000
+lh_sql_start "$DATA"
 row() { jget '.rows[0] | map(tostring) | join(",")'; }
 scan() { jget '"\(.files_scanned)/\(.files_total)"'; }
 
@@ -81,7 +78,7 @@ check_eq "DELETE committed" "$(jget .rows_affected)" 1
 qa "SELECT count(*) FROM ev WHERE id BETWEEN 41500 AND 43499"
 check_eq "after DELETE: one row fewer, still pruned" "$(jget '.rows[0][0]')/$(scan)" "1999/3/100"
 lh_stop
-lh_start "$DATA" LAKEHOUSE_AUTH_ENABLED=true LAKEHOUSE_API_KEYS="$KEYS" || t_fail "server restarts"
+lh_start "$DATA" LAKEHOUSE_AUTH_ENABLED=true LAKEHOUSE_API_KEYS="$LH_SQL_KEYS" || t_fail "server restarts"
 qa "SELECT count(*) FROM ev WHERE id BETWEEN 41500 AND 43499"
 check_eq "after a restart: same rows, still pruned" "$(jget '.rows[0][0]')/$(scan)" "1999/3/100"
 t_done

@@ -9,7 +9,7 @@
 source "$(dirname "$0")/../lib.sh"
 DATA=$LH_TMP/data
 lh_start "$DATA" || { t_fail "server starts"; t_done; exit 1; }
-q() { http_json POST /query/sql "$(jq -n --arg s "$1" '{sql:$s, limit:10000}')"; }
+LH_SQL_LIMIT=10000
 scan() { jget '"\(.files_scanned)/\(.files_total)"'; }
 LOG=$DATA/tables/zt/_delta_log
 

@@ -45,18 +45,17 @@ static void test_resp_json_null_is_500(void **state) {
 static void test_resp_result(void **state) {
     (void)state;
     lh_resp r = {.fd = -1};
-    lh_err err = {0};
-    lh_err_set(&err, LH_E_NOT_FOUND, "no dataset 'x'");
-    resp_result(&r, 201, NULL, &err);
+    lh_err_set(resp_err(&r), LH_E_NOT_FOUND, "no dataset 'x'");
+    resp_result(&r, 201, NULL);
     assert_int_equal(r.status, 404);
     json_t *j = body_of(&r);
     assert_string_equal(error_code(j), "not_found");
     json_decref(j);
-    resp_result(&r, 201, json_object(), &err);
+    resp_result(&r, 201, json_object());
     assert_int_equal(r.status, 201);
     assert_string_equal(r.body, "{}");
-    lh_err none = {0}; /* a module that failed without saying why: still an error */
-    resp_result(&r, 200, NULL, &none);
+    r.err = (lh_err){0}; /* a module that failed without saying why: still an error */
+    resp_result(&r, 200, NULL);
     assert_int_equal(r.status, 500);
     free(r.body);
 }
