@@ -126,20 +126,17 @@ char *vstore_file_list(lh_vindex *vx, const char *index, const json_t *files) {
 
 char *vstore_source_sql(const char *select_sql, const char *id_col, const char *text_col,
                         const char *old_files) {
-    lh_strbuf sb = LH_STRBUF_INIT;
-    sb_puts(&sb, "SELECT doc_id, text, h FROM (SELECT CAST(s.");
-    sb_sql_ident(&sb, id_col);
-    sb_puts(&sb, " AS VARCHAR) AS doc_id, CAST(s.");
-    sb_sql_ident(&sb, text_col);
-    sb_puts(&sb, " AS VARCHAR) AS text, sha256(coalesce(CAST(s.");
-    sb_sql_ident(&sb, text_col);
-    sb_puts(&sb, " AS VARCHAR), '')) AS h, s.");
-    sb_sql_ident(&sb, id_col);
-    sb_puts(&sb, " AS k FROM (");
+    lh_strbuf sb = LH_STRBUF_INIT, id = LH_STRBUF_INIT, text = LH_STRBUF_INIT; /* each column quoted once */
+    sb_sql_ident(&id, id_col);
+    sb_sql_ident(&text, text_col);
+    sb_printf(&sb,
+              "SELECT doc_id, text, h FROM (SELECT CAST(s.%s AS VARCHAR) AS doc_id, CAST(s.%s AS VARCHAR) AS text, "
+              "sha256(coalesce(CAST(s.%s AS VARCHAR), '')) AS h, s.%s AS k FROM (",
+              id.buf, text.buf, text.buf, id.buf);
     sb_puts(&sb, select_sql);
-    sb_puts(&sb, ") s WHERE s.");
-    sb_sql_ident(&sb, id_col);
-    sb_puts(&sb, " IS NOT NULL) src");
+    sb_printf(&sb, ") s WHERE s.%s IS NOT NULL) src", id.buf);
+    sb_free(&id);
+    sb_free(&text);
     if (old_files) {
         sb_puts(&sb, " WHERE NOT EXISTS (SELECT 1 FROM read_parquet(");
         sb_puts(&sb, old_files);
