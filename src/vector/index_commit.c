@@ -303,10 +303,7 @@ static int job_fn(lh_job *job, void *ctx, lh_err *err) {
         b->entry = NULL;
         return lh_err_set(err, LH_E_UNAVAILABLE, "interrupted by shutdown; resumes at the next start");
     }
-    json_t *res = vbuild_run(b, err);
-    if (!res) return -1;
-    jobs_set_result(job, res);
-    return 0;
+    return jobs_finish(job, vbuild_run(b, err));
 }
 
 static void job_free_ctx(void *ctx) {

@@ -96,10 +96,7 @@ typedef struct {
 
 static int refresh_job(lh_job *job, void *ctx, lh_err *err) {
     refresh_ctx *rc = ctx;
-    json_t *res = refresh_all(rc->vx, rc->dataset, job, err);
-    if (!res) return -1;
-    jobs_set_result(job, res);
-    return 0;
+    return jobs_finish(job, refresh_all(rc->vx, rc->dataset, job, err));
 }
 
 static void refresh_ctx_free(void *ctx) {
