@@ -37,12 +37,12 @@
 #include <unistd.h>
 
 #include "access/access_internal.h"
+#include "common/json_util.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
 #include "seglog/seglog.h"
 
-#define AUDIT_KEEP 1000
 #define AUDIT_KEY "_access/audit.jsonl"
 #define AUDIT_ROTATE_BYTES (64LL << 20)
 #define AUDIT_SQL_MAX 8192
@@ -56,7 +56,7 @@
 struct access_log {
     lh_storage *st;             /* borrowed */
     pthread_mutex_t mu;
-    json_t *ring[AUDIT_KEEP];   /* owned */
+    lh_json_ring ring;          /* the newest records */
     size_t next, count;
     char *path;                 /* owned; NULL on a remote bucket */
     int fd;                     /* the open log, -1 when it cannot be opened */
@@ -72,13 +72,6 @@ struct access_log {
     pthread_t flusher;
     int has_flusher;            /* the flusher runs (set once it started) */
 };
-
-static void ring_put(access_log *l, json_t *rec) {
-    json_decref(l->ring[l->next]);
-    l->ring[l->next] = rec;
-    l->next = (l->next + 1) % AUDIT_KEEP;
-    if (l->count < AUDIT_KEEP) l->count++;
-}
 
 /* Loads the newest records; a torn last line (a crash) is skipped and
  * ended, so the next record starts on a line of its own. */
@@ -102,7 +95,7 @@ static void log_load(access_log *l) {
                 memcpy(l->last_hash, h, 65);
                 l->seq = json_integer_value(json_object_get(rec, "seq"));
             }
-            ring_put(l, rec);
+            lh_json_ring_put(&l->ring, rec);
         } else {
             json_decref(rec);
         }
@@ -225,7 +218,7 @@ void access_log_free(access_log *l) {
     if (!l) return;
     if (l->has_flusher) lh_thread_stop(l->flusher, &l->mu, &l->cv, &l->stopping);
     pthread_cond_destroy(&l->cv);
-    for (size_t i = 0; i < AUDIT_KEEP; i++) json_decref(l->ring[i]);
+    lh_json_ring_clear(&l->ring);
     if (l->fd >= 0) close(l->fd);
     seglog_close(l->seg);
     sb_free(&l->pending);
@@ -427,7 +420,7 @@ void access_log_append(access_log *l, const lh_access_audit_rec *r) {
     }
     pthread_mutex_lock(&l->mu);
     file_append(l, rec);
-    ring_put(l, rec);
+    lh_json_ring_put(&l->ring, rec);
     pthread_mutex_unlock(&l->mu);
 }
 
@@ -438,11 +431,11 @@ static int field_is(const json_t *rec, const char *k, const char *want) {
 
 json_t *access_log_list(access_log *l, int limit, const char *caller, const char *outcome) {
     if (limit <= 0) limit = 100;
-    if (limit > AUDIT_KEEP) limit = AUDIT_KEEP;
+    if (limit > LH_JSON_RING_CAP) limit = LH_JSON_RING_CAP;
     json_t *arr = json_array();
     pthread_mutex_lock(&l->mu);
-    for (size_t k = 0; k < l->count && json_array_size(arr) < (size_t)limit; k++) {
-        json_t *rec = l->ring[(l->next + AUDIT_KEEP - 1 - k) % AUDIT_KEEP];
+    json_t *rec;
+    for (size_t k = 0; (rec = lh_json_ring_newest(&l->ring, k)) && json_array_size(arr) < (size_t)limit; k++) {
         if (field_is(rec, "caller", caller) && field_is(rec, "outcome", outcome)) json_array_append(arr, rec);
     }
     pthread_mutex_unlock(&l->mu);

@@ -713,8 +713,7 @@ json_t *catalog_resync_missing(lh_catalog *c, lh_err *err) {
         entry_put(c, &e);
     }
     if (n > 0) views_publish(c);
-    for (size_t i = 0; i < n; i++) free(names[i]);
-    free(names);
+    lh_strv_free(names, n);
     pthread_mutex_unlock(&c->write_mu);
     (void)err;
     return json_pack("{s:o}", "repaired", repaired);

@@ -9,6 +9,7 @@
 
 #include "catalog/catalog_internal.h"
 #include "catalog/pii.h"
+#include "common/duck.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
@@ -88,16 +89,11 @@ typedef struct {
 } sample_set;
 
 static void sample_free(sample_set *s) {
-    for (size_t c = 0; c < s->ncols; c++) {
-        for (size_t r = 0; r < s->nvalues[c]; r++) free(s->values[c][r]);
-        free(s->values[c]);
-        free(s->names[c]);
-        free(s->types[c]);
-    }
+    for (size_t c = 0; c < s->ncols; c++) lh_strv_free(s->values[c], s->nvalues[c]);
     free(s->values);
     free(s->nvalues);
-    free(s->names);
-    free(s->types);
+    lh_strv_free(s->names, s->ncols);
+    lh_strv_free(s->types, s->ncols);
 }
 
 static char *type_name_of(duckdb_result *r, idx_t col) {
@@ -130,25 +126,16 @@ static int sample_rows(lh_catalog *c, const char *select, sample_set *s, lh_err 
     memset(s, 0, sizeof *s);
     /* types from a LIMIT 0 query; values cast to VARCHAR, because the
      * duckdb_value_* API crashes on BLOB and JSON columns (DuckDB 1.4.4) */
-    char *sql = lh_asprintf("SELECT * FROM (%s) LIMIT 0", select);
     duckdb_result tr;
-    if (duckdb_query(c->conn, sql, &tr) != DuckDBSuccess) {
-        lh_err_set(err, LH_E_UNPROCESSABLE, "%s", duckdb_result_error(&tr));
-        duckdb_destroy_result(&tr);
-        free(sql);
-        return -1;
-    }
-    free(sql);
-    sql = lh_asprintf("SELECT COLUMNS(*)::VARCHAR FROM (%s) LIMIT %d", select, PII_SAMPLE_ROWS);
+    if (lh_duck_probe(c->conn, select, &tr, err) != 0) return -1;
+    char *sql = lh_asprintf("SELECT COLUMNS(*)::VARCHAR FROM (%s) LIMIT %d", select, PII_SAMPLE_ROWS);
     duckdb_result r;
-    if (duckdb_query(c->conn, sql, &r) != DuckDBSuccess) {
+    int rc = lh_duck_run(c->conn, sql, &r, LH_E_UNPROCESSABLE, NULL, err);
+    free(sql);
+    if (rc != 0) {
         duckdb_destroy_result(&tr);
-        lh_err_set(err, LH_E_UNPROCESSABLE, "%s", duckdb_result_error(&r));
-        duckdb_destroy_result(&r);
-        free(sql);
         return -1;
     }
-    free(sql);
     s->ncols = (size_t)duckdb_column_count(&r);
     idx_t rows = duckdb_row_count(&r);
     s->names = lh_calloc(s->ncols + 1, sizeof *s->names);

@@ -82,8 +82,7 @@ static void set_clear(tomb_set *s) {
     free(s->dataset);
     free(s->column);
     json_decref(s->records);
-    for (size_t i = 0; i < s->nkeys; i++) free(s->keys[i]);
-    free(s->keys);
+    lh_strv_free(s->keys, s->nkeys);
 }
 
 static void set_remove(lh_catalog *c, tomb_set *s) {

@@ -207,12 +207,8 @@ int views_read_base(const lh_catalog *c, const char *sql, const char *base,
 }
 
 void viewset_free(cat_viewset *vs) {
-    for (size_t i = 0; i < vs->n; i++) {
-        free(vs->names[i]);
-        free(vs->selects[i]);
-    }
-    free(vs->names);
-    free(vs->selects);
+    lh_strv_free(vs->names, vs->n);
+    lh_strv_free(vs->selects, vs->n);
     memset(vs, 0, sizeof *vs);
 }
 

@@ -25,4 +25,16 @@ typedef struct {
 int lh_duck_open(const lh_duck_options *opt, const char *who, duckdb_database *db, duckdb_connection *conn,
                  lh_err *err);
 
+/* Runs sql on conn. On success: 0, and the result in *res (the caller
+ * destroys it) or, when res is NULL, destroyed here. On failure: -1 with
+ * code and "<what>: <DuckDB's message>" in err (just the message when what
+ * is NULL), nothing left to destroy. */
+int lh_duck_run(duckdb_connection conn, const char *sql, duckdb_result *res, lh_errcode code, const char *what,
+                lh_err *err);
+
+/* The columns (names, types) select_sql gives, without its rows: runs
+ * "SELECT * FROM (select_sql) LIMIT 0" into *res (the caller destroys it).
+ * 0, or -1 with LH_E_UNPROCESSABLE and DuckDB's message. */
+int lh_duck_probe(duckdb_connection conn, const char *select_sql, duckdb_result *res, lh_err *err);
+
 #endif

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/toml_internal.h"
+#include "common/util.h"
 
 /* ---- errors and low-level reading --------------------------------------- */
 
@@ -183,36 +184,21 @@ static int read_escape(toml_parser *p, lh_strbuf *sb) {
     return tp_fail(p, "invalid escape (backslash followed by byte 0x%02X)", c);
 }
 
-/* "basic": the cursor is on the opening quote. */
-static int parse_basic(toml_parser *p, lh_strbuf *sb) {
+/* "basic" (q '"', with escapes) or 'literal' (q '\'', none), on one line:
+ * the cursor is on the opening quote. */
+static int parse_single_line(toml_parser *p, lh_strbuf *sb, int q) {
     p->pos++;
     for (;;) {
         int c = tp_peek(p, 0);
-        if (c == '"') {
+        if (c == q) {
             p->pos++;
             return 0;
         }
         if (c < 0 || c == '\n' || c == '\r') return tp_fail(p, "unterminated string");
-        if (c == '\\') {
+        if (c == '\\' && q == '"') {
             if (read_escape(p, sb) != 0) return -1;
             continue;
         }
-        if (!text_char_ok(c)) return tp_fail(p, "control character 0x%02X in a string", c);
-        sb_putc(sb, (char)c);
-        p->pos++;
-    }
-}
-
-/* 'literal': no escapes, no newlines. */
-static int parse_literal(toml_parser *p, lh_strbuf *sb) {
-    p->pos++;
-    for (;;) {
-        int c = tp_peek(p, 0);
-        if (c == '\'') {
-            p->pos++;
-            return 0;
-        }
-        if (c < 0 || c == '\n' || c == '\r') return tp_fail(p, "unterminated string");
         if (!text_char_ok(c)) return tp_fail(p, "control character 0x%02X in a string", c);
         sb_putc(sb, (char)c);
         p->pos++;
@@ -293,7 +279,7 @@ static int parse_string(toml_parser *p, lh_strbuf *sb, int allow_ml) {
         if (!allow_ml) return tp_fail(p, "a key cannot be a multi-line string");
         return parse_multiline(p, sb, q);
     }
-    return q == '"' ? parse_basic(p, sb) : parse_literal(p, sb);
+    return parse_single_line(p, sb, q);
 }
 
 /* ---- keys --------------------------------------------------------------- */
@@ -311,8 +297,7 @@ static void key_push(toml_key *k, char *part, size_t len) {
 }
 
 void toml_key_free(toml_key *k) {
-    for (size_t i = 0; i < k->n; i++) free(k->part[i]);
-    free(k->part);
+    lh_strv_free(k->part, k->n);
     free(k->len);
     memset(k, 0, sizeof *k);
 }

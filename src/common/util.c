@@ -216,6 +216,11 @@ void lh_sha256_hex(const void *data, size_t len, char out[65]) {
     lh_sha256_final(h, out);
 }
 
+void lh_strv_free(char **v, size_t n) {
+    for (size_t i = 0; i < n; i++) free(v[i]);
+    free(v);
+}
+
 int lh_read_file(const char *path, char **out, size_t *len, lh_err *err) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -256,6 +261,12 @@ fail:
     lh_err_set(err, LH_E_INTERNAL, "mkdir %s: %s", p, strerror(errno));
     free(p);
     return -1;
+}
+
+int lh_cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t ms) {
+    struct timespec ts;
+    lh_deadline_after_ms(&ts, ms);
+    return pthread_cond_timedwait(cv, mu, &ts);
 }
 
 void lh_fsync_dir_of(const char *path) {

@@ -58,6 +58,9 @@ void lh_sha256_update(lh_sha256 *h, const void *data, size_t len);
 /* Writes hex digest and frees h. */
 void lh_sha256_final(lh_sha256 *h, char out[65]);
 
+/* Frees the n strings of v, then v (NULL with n 0 is fine). */
+void lh_strv_free(char **v, size_t n);
+
 /* Reads a whole file (small files only); caller frees *out. */
 int lh_read_file(const char *path, char **out, size_t *len, lh_err *err);
 /* mkdir -p */
@@ -72,6 +75,9 @@ int lh_write_file_atomic(const char *path, const void *data, size_t len, lh_err 
 struct timespec;
 void lh_deadline_after_ms(struct timespec *ts, int64_t ms);
 
+/* Waits on cv (mu held) until signalled or ms milliseconds have passed;
+ * pthread_cond_timedwait's answer (ETIMEDOUT when the time ran out). */
+int lh_cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t ms);
 /* fsyncs the directory holding path (after a rename or link). */
 void lh_fsync_dir_of(const char *path);
 

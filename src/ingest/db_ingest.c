@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/json_util.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
@@ -44,16 +45,6 @@ static int opt_string(const json_t *req, const char *key, const char **out, lh_e
     return 0;
 }
 
-static int opt_int(const json_t *req, const char *key, int64_t lo, int64_t hi, int64_t *out, lh_err *err) {
-    json_t *v = json_object_get(req, key);
-    if (!v || json_is_null(v)) return 0;
-    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
-        return lh_err_set(err, LH_E_BAD_REQUEST, "\"%s\" must be an integer from %lld to %lld", key,
-                          (long long)lo, (long long)hi);
-    *out = json_integer_value(v);
-    return 0;
-}
-
 int db_ingest_opts_parse(const json_t *req, lh_db_ingest_opts *o, lh_err *err) {
     memset(o, 0, sizeof *o);
     const char *mode = NULL;
@@ -61,8 +52,8 @@ int db_ingest_opts_parse(const json_t *req, lh_db_ingest_opts *o, lh_err *err) {
         opt_string(req, "dataset", &o->dataset, err) || opt_string(req, "dataset_name", &o->dataset, err) ||
         opt_string(req, "order_by", &o->order_by, err) || opt_string(req, "mode", &mode, err) ||
         opt_string(req, "start_after", &o->start_after, err) ||
-        opt_int(req, "batch_size", 1, LH_DB_MAX_BATCH, &o->batch_size, err) ||
-        opt_int(req, "limit", 0, INT64_MAX, &o->limit, err))
+        lh_json_opt_int(req, "batch_size", 1, LH_DB_MAX_BATCH, &o->batch_size, err) ||
+        lh_json_opt_int(req, "limit", 0, INT64_MAX, &o->limit, err))
         return -1;
     if (!o->table == !o->query) {
         lh_err_set(err, LH_E_BAD_REQUEST, "give exactly one of \"table\" and \"query\"");
@@ -85,7 +76,7 @@ int db_dsn_from_fields(const json_t *req, lh_dsn_kind kind, lh_dsn *d, lh_err *e
     password = json_string_value(pw);
     if (opt_string(req, "host", &host, err) || opt_string(req, "user", &user, err) ||
         opt_string(req, "database", &database, err) || opt_string(req, "params", &params, err) ||
-        opt_int(req, "port", 1, 65535, &port, err))
+        lh_json_opt_int(req, "port", 1, 65535, &port, err))
         return -1;
     if (!host) return lh_err_set(err, LH_E_BAD_REQUEST, "\"host\" is required");
     d->kind = kind;

@@ -189,15 +189,8 @@ static const char *widening(const char *table_type, const char *new_type) {
  * types (new reference to select_sql's text when none apply). */
 static char *align_to_dataset(local_duck *d, const json_t *manifest, const char *select_sql, lh_err *err) {
     if (duck_open(d, err) != 0) return NULL;
-    char *probe = lh_asprintf("SELECT * FROM (%s) LIMIT 0", select_sql);
     duckdb_result r;
-    if (duckdb_query(d->conn, probe, &r) != DuckDBSuccess) {
-        lh_err_set(err, LH_E_UNPROCESSABLE, "%s", duckdb_result_error(&r));
-        duckdb_destroy_result(&r);
-        free(probe);
-        return NULL;
-    }
-    free(probe);
+    if (lh_duck_probe(d->conn, select_sql, &r, err) != 0) return NULL;
     lh_strbuf sel = LH_STRBUF_INIT;
     int casts = 0;
     for (idx_t i = 0; i < duckdb_column_count(&r); i++) {
@@ -259,8 +252,7 @@ static void run_free(ingest_run *g) {
         free(g->temps[i]);
     }
     free(g->temps);
-    for (size_t i = 0; i < g->nvarchar; i++) free(g->varchar_cols[i]);
-    free(g->varchar_cols);
+    lh_strv_free(g->varchar_cols, g->nvarchar);
     csv_scan_free(g->csv);
     free(g->dataset);
     duck_close(&g->duck);

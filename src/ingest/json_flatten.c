@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/duck.h"
 #include "common/strbuf.h"
 #include "common/util.h"
 #include "ingest/ingest_internal.h"
@@ -446,13 +447,9 @@ static void flatten_col(flat_ctx *f, const char *expr, const char *name, duckdb_
 char *json_flatten_select(duckdb_connection conn, const char *from_sql, lh_err *err) {
     char *probe = lh_asprintf("SELECT * FROM %s LIMIT 0", from_sql);
     duckdb_result r;
-    if (duckdb_query(conn, probe, &r) != DuckDBSuccess) {
-        lh_err_set(err, LH_E_UNPROCESSABLE, "cannot read the JSON: %s", duckdb_result_error(&r));
-        duckdb_destroy_result(&r);
-        free(probe);
-        return NULL;
-    }
+    int rc = lh_duck_run(conn, probe, &r, LH_E_UNPROCESSABLE, "cannot read the JSON", err);
     free(probe);
+    if (rc != 0) return NULL;
     flat_ctx f = {LH_STRBUF_INIT, NULL, 0};
     idx_t ncols = duckdb_column_count(&r);
     for (idx_t i = 0; i < ncols; i++) {
@@ -465,8 +462,7 @@ char *json_flatten_select(duckdb_connection conn, const char *from_sql, lh_err *
         duckdb_destroy_logical_type(&t);
     }
     duckdb_destroy_result(&r);
-    for (size_t i = 0; i < f.nused; i++) free(f.used[i]);
-    free(f.used);
+    lh_strv_free(f.used, f.nused);
     if (ncols == 0) {
         sb_free(&f.sel);
         lh_err_set(err, LH_E_UNPROCESSABLE, "the JSON records have no fields");

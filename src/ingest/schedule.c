@@ -23,14 +23,8 @@
 
 static int want_int(const json_t *o, const char *k, int64_t lo, int64_t hi, int64_t dflt, int64_t *out,
                     lh_err *err) {
-    json_t *v = json_object_get(o, k);
     *out = dflt;
-    if (!v || json_is_null(v)) return 0;
-    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
-        return lh_err_set(err, LH_E_BAD_REQUEST, "\"%s\" must be an integer from %lld to %lld", k,
-                          (long long)lo, (long long)hi);
-    *out = json_integer_value(v);
-    return 0;
+    return lh_json_opt_int(o, k, lo, hi, out, err);
 }
 
 /* Validated copy of a source object; the DSN fixes (or checks) "kind". */

@@ -202,9 +202,7 @@ static void *thread_main(void *arg) {
             else if (e->enabled_cache && !e->running && e->next_run_ms >= 0 && e->next_run_ms < wake)
                 wake = e->next_run_ms;
         }
-        struct timespec ts;
-        lh_deadline_after_ms(&ts, wake > now ? wake - now : 1);
-        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+        lh_cond_wait_ms(&s->cv, &s->mu, wake > now ? wake - now : 1);
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
@@ -244,9 +242,7 @@ int scheduler_wait_idle(lh_scheduler *s, int64_t timeout_ms) {
     while (s->active > 0) {
         int64_t left = timeout_ms < 0 ? 1000 : end - lh_now_ms();
         if (left <= 0) break;
-        struct timespec ts;
-        lh_deadline_after_ms(&ts, left < 1000 ? left : 1000);
-        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+        lh_cond_wait_ms(&s->cv, &s->mu, left < 1000 ? left : 1000);
     }
     int idle = s->active == 0;
     pthread_mutex_unlock(&s->mu);

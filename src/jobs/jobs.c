@@ -559,3 +559,9 @@ void jobs_set_result(lh_job *job, json_t *result) {
     job->result = result;
     pthread_mutex_unlock(&job->js->mu);
 }
+
+int jobs_finish(lh_job *job, json_t *result) {
+    if (!result) return -1;
+    jobs_set_result(job, result);
+    return 0;
+}

@@ -74,5 +74,8 @@ void jobs_set_phase(lh_job *job, const char *phase);
 int jobs_cancelled(const lh_job *job);
 /* Takes ownership of result. */
 void jobs_set_result(lh_job *job, json_t *result);
+/* The last step of a job function that made result (owned, or NULL when the
+ * work failed with err set): -1 for NULL, else jobs_set_result and 0. */
+int jobs_finish(lh_job *job, json_t *result);
 
 #endif

@@ -43,17 +43,12 @@ static int64_t now_us(void) {
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-void jstrv_free(char **v, size_t n) {
-    for (size_t i = 0; i < n; i++) free(v[i]);
-    free(v);
-}
-
 void jevents_free(jevent **v, size_t n) {
     for (size_t i = 0; i < n; i++) jevent_free(v[i]);
     free(v);
 }
 
-/* Local paths of keys[0..n) to read (caller frees with jstrv_free). */
+/* Local paths of keys[0..n) to read (caller frees with lh_strv_free). */
 static char **paths_of(lh_journal *j, char *const *keys, size_t n) { return jfiles_read_paths(j->st, keys, n); }
 
 /* ---- the file list ------------------------------------------------------- */
@@ -176,7 +171,7 @@ static void merge_if_due(lh_journal *j) {
         LOG_INFO("journal: merged %zu files into %s", n, out);
     }
     free(out);
-    jstrv_free(keys, n);
+    lh_strv_free(keys, n);
 }
 
 /* ---- flushing ------------------------------------------------------------ */
@@ -461,7 +456,7 @@ json_t *journal_query(lh_journal *j, const lh_journal_filter *f, lh_err *err) {
     snapshot(j, f, &mem, &nmem, &paths, &npaths);
     int rc = jstore_select(j->store, paths, npaths, f, limit + 1, &disk, &ndisk, err);
     pthread_rwlock_unlock(&j->files_rw);
-    jstrv_free(paths, npaths);
+    lh_strv_free(paths, npaths);
     if (rc != 0) {
         jevents_free(mem, nmem);
         return NULL;
@@ -529,7 +524,7 @@ json_t *journal_stats(lh_journal *j, lh_err *err) {
     int rc = jstore_stats(j->store, paths, npaths, st, &total, &oldest, &newest, err);
     int64_t bytes = files_bytes(paths, npaths);
     pthread_rwlock_unlock(&j->files_rw);
-    jstrv_free(paths, npaths);
+    lh_strv_free(paths, npaths);
     if (rc != 0) {
         jevents_free(mem, nmem);
         json_decref(st);
@@ -610,7 +605,7 @@ void journal_free(lh_journal *j) {
     }
     jevents_free(j->buf, j->nbuf);
     jevents_free(j->flushing, j->nflushing);
-    jstrv_free(j->files, j->nfiles);
+    lh_strv_free(j->files, j->nfiles);
     jfiles_unpin_all(j->st, &j->view_pins);
     jstore_free(j->store);
     pthread_cond_destroy(&j->cv);

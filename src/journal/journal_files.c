@@ -50,8 +50,7 @@ int jfiles_merge(lh_storage *st, jstore *store, char *const *keys, size_t n, con
     char **paths = jfiles_read_paths(st, keys, n);
     char *stage = storage_is_remote(st) ? storage_stage_path(st, out, err) : storage_path(st, out);
     int rc = stage ? jstore_merge(store, paths, n, stage, err) : -1;
-    for (size_t i = 0; i < n; i++) free(paths[i]);
-    free(paths);
+    lh_strv_free(paths, n);
     if (!stage || !storage_is_remote(st)) {
         free(stage);
         return rc;

@@ -140,8 +140,7 @@ struct lh_journal {
     uint64_t wal_seq;           /* its number */
 };
 
-/* Owned string and event arrays: frees each element, then the array. */
-void jstrv_free(char **v, size_t n);
+/* An owned event array: frees each event, then the array. */
 void jevents_free(jevent **v, size_t n);
 
 /* The write-ahead log (journal_wal.c). recover: at open, replays the

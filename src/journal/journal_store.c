@@ -70,12 +70,7 @@ static int conn_open(jstore *s, duckdb_connection *c, lh_err *err) {
 }
 
 static int exec_sql(duckdb_connection c, const char *sql, lh_err *err) {
-    duckdb_result r;
-    int rc = 0;
-    if (duckdb_query(c, sql, &r) != DuckDBSuccess)
-        rc = lh_err_set(err, LH_E_INTERNAL, "journal: %s", duckdb_result_error(&r));
-    duckdb_destroy_result(&r);
-    return rc;
+    return lh_duck_run(c, sql, NULL, LH_E_INTERNAL, "journal", err);
 }
 
 /* ---- atomic files -------------------------------------------------------- */

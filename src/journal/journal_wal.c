@@ -57,7 +57,7 @@ void journal_wal_drop_below(lh_journal *j, uint64_t below) {
     storage_list_free(objs, n);
     for (size_t i = 0; i < nlogs; i++)
         if (wal_seq_of(logs[i]) < below) seglog_remove(j->st, logs[i], NULL);
-    jstrv_free(logs, nlogs);
+    lh_strv_free(logs, nlogs);
 }
 
 /* The events of one segment's text (a torn last line is dropped). */
@@ -89,7 +89,7 @@ static int keep_unflushed(lh_journal *j, jevent **evs, size_t *n, lh_err *err) {
     char **paths = jfiles_read_paths(j->st, j->files, j->nfiles);
     size_t npresent = 0;
     int rc = jstore_present_ids(j->store, paths, j->nfiles, ids, *n, &present, &npresent, err);
-    jstrv_free(paths, j->nfiles);
+    lh_strv_free(paths, j->nfiles);
     free(ids);
     if (rc != 0) return -1;
     size_t w = 0;
@@ -99,7 +99,7 @@ static int keep_unflushed(lh_journal *j, jevent **evs, size_t *n, lh_err *err) {
         else evs[w++] = evs[i];
     }
     *n = w;
-    jstrv_free(present, npresent);
+    lh_strv_free(present, npresent);
     return 0;
 }
 
@@ -152,7 +152,7 @@ int journal_wal_recover(lh_journal *j, lh_err *err) {
         if (r < 0) rc = -1;
         else if (r == 0) seglog_remove(j->st, logs[i], NULL);
     }
-    jstrv_free(logs, nlogs);
+    lh_strv_free(logs, nlogs);
     if (rc != 0) return -1;
     j->wal_seq = max + 1;
     j->wal = wal_open_seq(j, j->wal_seq, err);

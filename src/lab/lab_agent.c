@@ -278,12 +278,6 @@ static void run_job(vagent *a, size_t i, int64_t now) {
     free(j.reason);
 }
 
-static void wait_for(vagent *a, int64_t ms) {
-    struct timespec ts;
-    lh_deadline_after_ms(&ts, ms);
-    pthread_cond_timedwait(&a->cv, &a->mu, &ts);
-}
-
 static void *agent_main(void *arg) {
     vagent *a = arg;
     pthread_mutex_lock(&a->mu);
@@ -299,7 +293,7 @@ static void *agent_main(void *arg) {
         while (!a->stop && (i = queue_ready(a, lh_now_ms())) >= 0) run_job(a, (size_t)i, lh_now_ms());
         int64_t wait = next_scan - lh_now_ms();
         if (a->nq && wait > 1000) wait = 1000; /* queued work waits for a cooldown or the budget */
-        if (!a->stop) wait_for(a, wait > 10 ? wait : 10);
+        if (!a->stop) lh_cond_wait_ms(&a->cv, &a->mu, wait > 10 ? wait : 10);
     }
     a->running = 0;
     pthread_mutex_unlock(&a->mu);

@@ -127,12 +127,6 @@ static void refresher_tick(vrefresher *r) {
     json_decref(pols);
 }
 
-static void wait_ms(vrefresher *r, int64_t ms) {
-    struct timespec ts;
-    lh_deadline_after_ms(&ts, ms);
-    pthread_cond_timedwait(&r->cv, &r->mu, &ts);
-}
-
 static void *refresher_main(void *arg) {
     vrefresher *r = arg;
     pthread_mutex_lock(&r->mu);
@@ -141,7 +135,7 @@ static void *refresher_main(void *arg) {
         refresher_tick(r);
         pthread_mutex_lock(&r->mu);
         r->ticks++;
-        if (!r->stop) wait_ms(r, TICK_MS);
+        if (!r->stop) lh_cond_wait_ms(&r->cv, &r->mu, TICK_MS);
     }
     pthread_mutex_unlock(&r->mu);
     return NULL;

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/duck.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
@@ -136,11 +137,7 @@ static int load_fn(void *conn, void *ctx, lh_err *err) {
     sb_sql_ident(&id, j->table);
     sb_printf(&sql, "CREATE OR REPLACE TABLE %s AS %s", id.buf, j->select);
     int64_t before = table_memory(cn);
-    duckdb_result r;
-    int rc = 0;
-    if (duckdb_query(cn, sql.buf, &r) != DuckDBSuccess)
-        rc = lh_err_set(err, LH_E_UNPROCESSABLE, "loading into memory failed: %s", duckdb_result_error(&r));
-    duckdb_destroy_result(&r);
+    int rc = lh_duck_run(cn, sql.buf, NULL, LH_E_UNPROCESSABLE, "loading into memory failed", err);
     if (rc == 0) {
         int64_t after = table_memory(cn);
         j->bytes = after > before ? after - before : 0;
@@ -221,18 +218,13 @@ static int forward(lh_query_cache *c, lh_err *err) {
     }
     int rc = query_engine_set_views(c->e, c->version, (const char *const *)c->names, (const char *const *)sel,
                                     c->nviews, err);
-    for (size_t i = 0; i < c->nviews; i++) free(sel[i]);
-    free(sel);
+    lh_strv_free(sel, c->nviews);
     return rc;
 }
 
 static void views_store(lh_query_cache *c, const char *const *names, const char *const *selects, size_t n) {
-    for (size_t i = 0; i < c->nviews; i++) {
-        free(c->names[i]);
-        free(c->selects[i]);
-    }
-    free(c->names);
-    free(c->selects);
+    lh_strv_free(c->names, c->nviews);
+    lh_strv_free(c->selects, c->nviews);
     c->names = lh_calloc(n + 1, sizeof *c->names);
     c->selects = lh_calloc(n + 1, sizeof *c->selects);
     for (size_t i = 0; i < n; i++) {

@@ -372,12 +372,8 @@ static json_t *exec_update(dml_ctx *d, parser *p, lh_err *err) {
         out = exec_commit(d, "UPDATE", name, run_rewrite, err);
     }
     catalog_dataset_view_clear(&v);
-    for (size_t i = 0; i < n; i++) {
-        free(cols[i]);
-        free(exprs[i]);
-    }
-    free(cols);
-    free(exprs);
+    lh_strv_free(cols, n);
+    lh_strv_free(exprs, n);
     free(pred);
     free(name);
     return out;
@@ -599,8 +595,7 @@ static json_t *exec_optimize(dml_ctx *d, parser *p, lh_err *err) {
         }
         if (out) json_object_set_new(out, "statement", json_string("OPTIMIZE"));
     }
-    for (size_t i = 0; i < d->nzcols; i++) free(d->zcols[i]);
-    free(d->zcols);
+    lh_strv_free(d->zcols, d->nzcols);
     free(name);
     return out;
 }

@@ -98,9 +98,7 @@ static void *lease_renew_main(void *arg) {
     struct lh_storage_lease *l = arg;
     pthread_mutex_lock(&l->mu);
     while (!l->stop) {
-        struct timespec ts;
-        lh_deadline_after_ms(&ts, LEASE_TTL_MS / 3);
-        pthread_cond_timedwait(&l->cv, &l->mu, &ts);
+        lh_cond_wait_ms(&l->cv, &l->mu, LEASE_TTL_MS / 3);
         if (l->stop) break;
         pthread_mutex_unlock(&l->mu);
         lease_text t;

@@ -13,6 +13,7 @@
 
 #include "common/duck.h"
 #include "common/strbuf.h"
+#include "common/util.h"
 #include "table/delta_log.h"
 #include "table/dv.h"
 #include "table/table_internal.h"
@@ -84,8 +85,7 @@ static void listing_free(log_listing *l) {
     free(l->cp_version);
     free(l->cp_parts);
     free(l->cp_found);
-    for (size_t i = 0; i < l->ncp; i++) free(l->cp_name[i]);
-    free(l->cp_name);
+    lh_strv_free(l->cp_name, l->ncp);
 }
 
 static int cmp_i64(const void *a, const void *b) {
@@ -151,21 +151,27 @@ static void listing_add(log_listing *l, const char *name) {
     }
 }
 
-static int list_log(lh_table *t, log_listing *l, lh_err *err) {
-    memset(l, 0, sizeof *l);
+/* The objects below the table's _delta_log/ (caller frees with
+ * storage_list_free); *plen is the length of that prefix in their keys. */
+static int log_objects(lh_table *t, lh_object_info **objs, size_t *n, size_t *plen, lh_err *err) {
     char *prefix = table_log_key(t, "");
-    lh_object_info *objs;
-    size_t n;
-    int rc = storage_list(t->st, prefix, &objs, &n, err);
-    if (rc == 0) {
-        size_t plen = strlen(prefix);
-        for (size_t i = 0; i < n; i++)
-            if (!strchr(objs[i].key + plen, '/')) listing_add(l, objs[i].key + plen);
-        storage_list_free(objs, n);
-        if (l->ncommits) qsort(l->commits, l->ncommits, sizeof *l->commits, cmp_i64);
-    }
+    *plen = strlen(prefix);
+    int rc = storage_list(t->st, prefix, objs, n, err);
     free(prefix);
     return rc;
+}
+
+static int list_log(lh_table *t, log_listing *l, lh_err *err) {
+    memset(l, 0, sizeof *l);
+    lh_object_info *objs;
+    size_t n, plen;
+    int rc = log_objects(t, &objs, &n, &plen, err);
+    if (rc != 0) return rc;
+    for (size_t i = 0; i < n; i++)
+        if (!strchr(objs[i].key + plen, '/')) listing_add(l, objs[i].key + plen);
+    storage_list_free(objs, n);
+    if (l->ncommits) qsort(l->commits, l->ncommits, sizeof *l->commits, cmp_i64);
+    return 0;
 }
 
 /* Newest version of a listing: its last commit, or a newer complete
@@ -197,32 +203,28 @@ static int cmp_stamp(const void *a, const void *b) {
 }
 
 int table_commit_versions(lh_table *t, int64_t **versions, int64_t **mtimes, size_t *n, lh_err *err) {
-    char *prefix = table_log_key(t, "");
     lh_object_info *objs;
-    size_t nobj;
+    size_t nobj, plen;
     *versions = *mtimes = NULL;
     *n = 0;
-    int rc = storage_list(t->st, prefix, &objs, &nobj, err);
-    if (rc == 0) {
-        size_t plen = strlen(prefix);
-        commit_stamp *cs = lh_calloc(nobj + 1, sizeof *cs);
-        for (size_t i = 0; i < nobj; i++) {
-            const char *rest;
-            int64_t v = log_name_version(objs[i].key + plen, &rest);
-            if (v >= 0 && !strcmp(rest, "json")) cs[(*n)++] = (commit_stamp){v, objs[i].modified_ms};
-        }
-        storage_list_free(objs, nobj);
-        qsort(cs, *n, sizeof *cs, cmp_stamp);
-        *versions = lh_calloc(*n + 1, sizeof **versions);
-        *mtimes = lh_calloc(*n + 1, sizeof **mtimes);
-        for (size_t i = 0; i < *n; i++) {
-            (*versions)[i] = cs[i].v;
-            (*mtimes)[i] = cs[i].mtime;
-        }
-        free(cs);
+    int rc = log_objects(t, &objs, &nobj, &plen, err);
+    if (rc != 0) return rc;
+    commit_stamp *cs = lh_calloc(nobj + 1, sizeof *cs);
+    for (size_t i = 0; i < nobj; i++) {
+        const char *rest;
+        int64_t v = log_name_version(objs[i].key + plen, &rest);
+        if (v >= 0 && !strcmp(rest, "json")) cs[(*n)++] = (commit_stamp){v, objs[i].modified_ms};
     }
-    free(prefix);
-    return rc;
+    storage_list_free(objs, nobj);
+    qsort(cs, *n, sizeof *cs, cmp_stamp);
+    *versions = lh_calloc(*n + 1, sizeof **versions);
+    *mtimes = lh_calloc(*n + 1, sizeof **mtimes);
+    for (size_t i = 0; i < *n; i++) {
+        (*versions)[i] = cs[i].v;
+        (*mtimes)[i] = cs[i].mtime;
+    }
+    free(cs);
+    return 0;
 }
 
 /* ---- checkpoints -------------------------------------------------------- */
@@ -537,12 +539,8 @@ int table_file_load_dv(lh_table *t, json_t *dv, lh_table_file *o, lh_err *err) {
 }
 
 void table_file_clear(lh_table_file *f) {
-    for (size_t j = 0; j < f->nparts; j++) {
-        free(f->part_names[j]);
-        free(f->part_values[j]);
-    }
-    free(f->part_names);
-    free(f->part_values);
+    lh_strv_free(f->part_names, f->nparts);
+    lh_strv_free(f->part_values, f->nparts);
     free(f->path);
     free(f->stats);
     free(f->deletion_vector);
@@ -615,11 +613,10 @@ void table_snapshot_free(lh_snapshot *s) {
         free(s->columns[i].type);
         free(s->columns[i].physical_name);
     }
-    for (size_t i = 0; i < s->npartition_columns; i++) free(s->partition_columns[i]);
+    lh_strv_free(s->partition_columns, s->npartition_columns);
     for (size_t i = 0; i < s->nfiles; i++) table_file_clear(&s->files[i]);
     free(s->column_mapping);
     free(s->columns);
-    free(s->partition_columns);
     free(s->files);
     free(s->table_id);
     free(s->schema_string);

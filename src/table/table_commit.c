@@ -36,10 +36,8 @@ static int commit_put(lh_table *t, int64_t version, const char *text, lh_err *er
 /* ---- reading a winner ---------------------------------------------------- */
 
 void table_commit_winner_clear(lh_commit_winner *w) {
-    for (size_t i = 0; i < w->nadded; i++) free(w->added[i]);
-    for (size_t i = 0; i < w->nremoved; i++) free(w->removed[i]);
-    free(w->added);
-    free(w->removed);
+    lh_strv_free(w->added, w->nadded);
+    lh_strv_free(w->removed, w->nremoved);
     free(w->operation);
     memset(w, 0, sizeof *w);
 }

@@ -155,8 +155,7 @@ static void purge_files(lh_table *t, int64_t version) {
             LOG_WARN("compaction of %s: could not delete %s: %s", t->prefix, key, derr.msg);
         free(key);
     }
-    for (size_t i = 0; i < nrem; i++) free(rem[i]);
-    free(rem);
+    lh_strv_free(rem, nrem);
     table_snapshot_free(now);
 }
 

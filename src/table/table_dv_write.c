@@ -229,8 +229,7 @@ static int64_t plan_rows(lh_table *t, duckdb_connection conn, const lh_snapshot 
         }
     }
     duckdb_destroy_result(&r);
-    for (size_t i = 0; i < s->nfiles; i++) free(paths[i]);
-    free(paths);
+    lh_strv_free(paths, s->nfiles);
     free(sql);
     return fresh;
 }

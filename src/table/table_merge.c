@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/duck.h"
 #include "common/strbuf.h"
 #include "common/util.h"
 #include "table/table.h"
@@ -34,10 +35,7 @@ typedef struct {
 } merge_ctx;
 
 static int run(duckdb_connection conn, const char *sql, lh_err *err) {
-    duckdb_result r;
-    int rc = duckdb_query(conn, sql, &r) == DuckDBSuccess ? 0 : lh_err_set(err, LH_E_BAD_REQUEST, "%s", duckdb_result_error(&r));
-    duckdb_destroy_result(&r);
-    return rc;
+    return lh_duck_run(conn, sql, NULL, LH_E_BAD_REQUEST, NULL, err);
 }
 
 /* Flags the files holding a target row that joins the source; -1 on error. */

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/duck.h"
 #include "common/strbuf.h"
 #include "common/util.h"
 #include "table/table.h"
@@ -52,15 +53,7 @@ void table_change_capture_clear(lh_change_capture *c) {
 }
 
 static int run(duckdb_connection conn, const char *sql, duckdb_result *res, lh_err *err) {
-    duckdb_result r;
-    if (duckdb_query(conn, sql, &r) != DuckDBSuccess) {
-        lh_err_set(err, LH_E_BAD_REQUEST, "%s", duckdb_result_error(&r));
-        duckdb_destroy_result(&r);
-        return -1;
-    }
-    if (res) *res = r;
-    else duckdb_destroy_result(&r);
-    return 0;
+    return lh_duck_run(conn, sql, res, LH_E_BAD_REQUEST, NULL, err);
 }
 
 /* The change set as one cdc file of physical columns + _change_type,

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/duck.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
@@ -118,24 +119,12 @@ int table_snapshot_has_file(const lh_snapshot *s, const char *path) {
 /* ---- write path --------------------------------------------------------- */
 
 int table_run_sql(duckdb_connection conn, const char *sql, duckdb_result *res, lh_err *err) {
-    duckdb_result local;
-    duckdb_result *r = res ? res : &local;
-    if (duckdb_query(conn, sql, r) != DuckDBSuccess) {
-        lh_err_set(err, LH_E_UNPROCESSABLE, "%s", duckdb_result_error(r));
-        duckdb_destroy_result(r);
-        return -1;
-    }
-    if (!res) duckdb_destroy_result(r);
-    return 0;
+    return lh_duck_run(conn, sql, res, LH_E_UNPROCESSABLE, NULL, err);
 }
 
 void table_file_schema_free(file_schema *fs) {
-    for (size_t i = 0; i < fs->n; i++) {
-        free(fs->names[i]);
-        free(fs->types[i]);
-    }
-    free(fs->names);
-    free(fs->types);
+    lh_strv_free(fs->names, fs->n);
+    lh_strv_free(fs->types, fs->n);
 }
 
 int table_describe(duckdb_connection conn, const char *select_sql, file_schema *fs, lh_err *err) {

@@ -19,21 +19,14 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "common/duck.h"
 #include "common/strbuf.h"
 #include "common/util.h"
 #include "table/table.h"
 #include "table/table_internal.h"
 
 static int run_sql(duckdb_connection conn, const char *sql, duckdb_result *res, lh_err *err) {
-    duckdb_result r;
-    if (duckdb_query(conn, sql, &r) != DuckDBSuccess) {
-        lh_err_set(err, LH_E_UNPROCESSABLE, "ZORDER: %s", duckdb_result_error(&r));
-        duckdb_destroy_result(&r);
-        return -1;
-    }
-    if (res) *res = r;
-    else duckdb_destroy_result(&r);
-    return 0;
+    return lh_duck_run(conn, sql, res, LH_E_UNPROCESSABLE, "ZORDER", err);
 }
 
 /* LH_E_BAD_REQUEST unless every name is a top-level, non-nested column of s. */

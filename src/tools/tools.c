@@ -12,13 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/json_util.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/util.h"
 #include "seglog/seglog.h"
 #include "tools/tools_internal.h"
 
-#define AUDIT_KEEP 1000
 #define AUDIT_KEY "_tools/audit.jsonl"
 
 struct lh_tools {
@@ -27,8 +27,7 @@ struct lh_tools {
     lh_storage *st;        /* borrowed */
     pthread_mutex_t write_mu;  /* write tools run one at a time */
     pthread_mutex_t audit_mu;
-    json_t *audit[AUDIT_KEEP]; /* ring, owned */
-    size_t audit_next, audit_count;
+    lh_json_ring audit;    /* the newest records */
     char *audit_path;      /* owned; NULL on a remote bucket ... */
     lh_seglog *audit_seg;  /* ... which keeps one object per record (owned) */
 };
@@ -42,13 +41,6 @@ static const char *tools_perm_name(lh_perm p) {
 
 /* ---- audit ----------------------------------------------------------------- */
 
-static void audit_remember(lh_tools *t, json_t *rec) {
-    json_decref(t->audit[t->audit_next]);
-    t->audit[t->audit_next] = rec;
-    t->audit_next = (t->audit_next + 1) % AUDIT_KEEP;
-    if (t->audit_count < AUDIT_KEEP) t->audit_count++;
-}
-
 /* Loads the tail of the audit log; a torn last line (crash) is skipped. */
 static void audit_load(lh_tools *t) {
     char *text = NULL;
@@ -60,7 +52,7 @@ static void audit_load(lh_tools *t) {
         nl = strchr(line, '\n');
         if (nl) *nl = 0;
         json_t *rec = json_loads(line, JSON_ALLOW_NUL, NULL); /* params may hold \u0000 (refused, audited) */
-        if (json_is_object(rec)) audit_remember(t, rec);
+        if (json_is_object(rec)) lh_json_ring_put(&t->audit, rec);
         else json_decref(rec);
     }
     free(text);
@@ -88,7 +80,7 @@ static void audit_append(lh_tools *t, json_t *rec) {
     } else {
         LOG_WARN("tools: cannot open the audit log");
     }
-    audit_remember(t, rec);
+    lh_json_ring_put(&t->audit, rec);
     pthread_mutex_unlock(&t->audit_mu);
     free(line);
 }
@@ -108,10 +100,8 @@ json_t *tools_audit(lh_tools *t, int limit) {
     if (limit <= 0) limit = 100;
     json_t *arr = json_array();
     pthread_mutex_lock(&t->audit_mu);
-    for (size_t k = 0; k < t->audit_count && (int)k < limit; k++) {
-        size_t i = (t->audit_next + AUDIT_KEEP - 1 - k) % AUDIT_KEEP;
-        json_array_append(arr, t->audit[i]);
-    }
+    json_t *rec;
+    for (size_t k = 0; (int)k < limit && (rec = lh_json_ring_newest(&t->audit, k)); k++) json_array_append(arr, rec);
     pthread_mutex_unlock(&t->audit_mu);
     return json_pack("{s:o}", "records", arr);
 }
@@ -139,7 +129,7 @@ lh_tools *tools_new(lh_query_engine *q, lh_catalog *c, lh_storage *st, lh_err *e
 
 void tools_free(lh_tools *t) {
     if (!t) return;
-    for (size_t i = 0; i < AUDIT_KEEP; i++) json_decref(t->audit[i]);
+    lh_json_ring_clear(&t->audit);
     free(t->audit_path);
     seglog_close(t->audit_seg);
     pthread_mutex_destroy(&t->write_mu);

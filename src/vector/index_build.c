@@ -108,8 +108,7 @@ void vbuild_clear(vbuild *b) {
     json_decref(b->stopwords);
     free(b->select_sql);
     json_decref(b->base_meta);
-    for (size_t i = 0; i < b->nparts; i++) free(b->parts[i]);
-    free(b->parts);
+    lh_strv_free(b->parts, b->nparts);
     memset(b, 0, sizeof *b);
 }
 
@@ -461,9 +460,7 @@ static vunit *pipe_next_done(vpipe *p) {
     pthread_mutex_lock(&p->mu);
     vunit *u = p->ring[p->head % p->cap];
     while (u->state != U_DONE && u->state != U_FAILED && !vbuild_should_stop(p->b)) {
-        struct timespec ts;
-        lh_deadline_after_ms(&ts, 100);
-        pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+        lh_cond_wait_ms(&p->cv, &p->mu, 100);
     }
     if (u->state != U_DONE && u->state != U_FAILED) u = NULL;
     else p->head++;

@@ -261,8 +261,7 @@ static json_t *commit_generation(vbuild *b, double t0, lh_err *err) {
 done:
     vsnap_release(s);
     json_decref(meta);
-    for (size_t i = 0; i < b->nparts; i++) free(parts[i]);
-    free(parts);
+    lh_strv_free(parts, b->nparts);
     free(keep);
     free(path);
     free(file);
@@ -304,10 +303,7 @@ static int job_fn(lh_job *job, void *ctx, lh_err *err) {
         b->entry = NULL;
         return lh_err_set(err, LH_E_UNAVAILABLE, "interrupted by shutdown; resumes at the next start");
     }
-    json_t *res = vbuild_run(b, err);
-    if (!res) return -1;
-    jobs_set_result(job, res);
-    return 0;
+    return jobs_finish(job, vbuild_run(b, err));
 }
 
 static void job_free_ctx(void *ctx) {

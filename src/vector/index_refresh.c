@@ -79,8 +79,7 @@ static json_t *refresh_all(lh_vindex *vx, const char *dataset, lh_job *job, lh_e
         if (!r) rc = -1;
         else json_array_append_new(arr, r);
     }
-    for (size_t i = 0; i < n; i++) free(names[i]);
-    free(names);
+    lh_strv_free(names, n);
     if (rc == 0) out = json_pack("{s:s, s:O}", "dataset", dataset, "indexes", arr);
     json_decref(arr);
     return out;
@@ -97,10 +96,7 @@ typedef struct {
 
 static int refresh_job(lh_job *job, void *ctx, lh_err *err) {
     refresh_ctx *rc = ctx;
-    json_t *res = refresh_all(rc->vx, rc->dataset, job, err);
-    if (!res) return -1;
-    jobs_set_result(job, res);
-    return 0;
+    return jobs_finish(job, refresh_all(rc->vx, rc->dataset, job, err));
 }
 
 static void refresh_ctx_free(void *ctx) {
@@ -114,8 +110,7 @@ static void refresh_ctx_free(void *ctx) {
 char *vindex_refresh_submit(lh_vindex *vx, const char *dataset, lh_err *err) {
     size_t n = 0;
     char **names = indexes_of(vx, dataset ? dataset : "", &n);
-    for (size_t i = 0; i < n; i++) free(names[i]);
-    free(names);
+    lh_strv_free(names, n);
     if (n == 0) {
         lh_err_set(err, LH_E_NOT_FOUND, "dataset '%s' has no vector index", dataset ? dataset : "");
         return NULL;

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/duck.h"
 #include "common/strbuf.h"
 #include "common/util.h"
 #include "vector/index_internal.h"
@@ -70,23 +71,15 @@ int vstore_connect(lh_vindex *vx, duckdb_connection *conn, lh_err *err) {
 }
 
 int vstore_exec(duckdb_connection conn, const char *sql, lh_err *err) {
-    duckdb_result r;
-    int rc = 0;
-    if (duckdb_query(conn, sql, &r) != DuckDBSuccess)
-        rc = lh_err_set(err, LH_E_INTERNAL, "vector store: %s", duckdb_result_error(&r));
-    duckdb_destroy_result(&r);
-    return rc;
+    return lh_duck_run(conn, sql, NULL, LH_E_INTERNAL, "vector store", err);
 }
 
 int vstore_scalar(duckdb_connection conn, const char *sql, int64_t *out, lh_err *err) {
     duckdb_result r;
-    int rc = 0;
-    if (duckdb_query(conn, sql, &r) != DuckDBSuccess)
-        rc = lh_err_set(err, LH_E_INTERNAL, "vector store: %s", duckdb_result_error(&r));
-    else
-        *out = duckdb_row_count(&r) ? duckdb_value_int64(&r, 0, 0) : 0;
+    if (lh_duck_run(conn, sql, &r, LH_E_INTERNAL, "vector store", err) != 0) return -1;
+    *out = duckdb_row_count(&r) ? duckdb_value_int64(&r, 0, 0) : 0;
     duckdb_destroy_result(&r);
-    return rc;
+    return 0;
 }
 
 int vstore_stream(duckdb_connection conn, const char *sql, duckdb_result *res, lh_err *err) {
@@ -133,20 +126,17 @@ char *vstore_file_list(lh_vindex *vx, const char *index, const json_t *files) {
 
 char *vstore_source_sql(const char *select_sql, const char *id_col, const char *text_col,
                         const char *old_files) {
-    lh_strbuf sb = LH_STRBUF_INIT;
-    sb_puts(&sb, "SELECT doc_id, text, h FROM (SELECT CAST(s.");
-    sb_sql_ident(&sb, id_col);
-    sb_puts(&sb, " AS VARCHAR) AS doc_id, CAST(s.");
-    sb_sql_ident(&sb, text_col);
-    sb_puts(&sb, " AS VARCHAR) AS text, sha256(coalesce(CAST(s.");
-    sb_sql_ident(&sb, text_col);
-    sb_puts(&sb, " AS VARCHAR), '')) AS h, s.");
-    sb_sql_ident(&sb, id_col);
-    sb_puts(&sb, " AS k FROM (");
+    lh_strbuf sb = LH_STRBUF_INIT, id = LH_STRBUF_INIT, text = LH_STRBUF_INIT; /* each column quoted once */
+    sb_sql_ident(&id, id_col);
+    sb_sql_ident(&text, text_col);
+    sb_printf(&sb,
+              "SELECT doc_id, text, h FROM (SELECT CAST(s.%s AS VARCHAR) AS doc_id, CAST(s.%s AS VARCHAR) AS text, "
+              "sha256(coalesce(CAST(s.%s AS VARCHAR), '')) AS h, s.%s AS k FROM (",
+              id.buf, text.buf, text.buf, id.buf);
     sb_puts(&sb, select_sql);
-    sb_puts(&sb, ") s WHERE s.");
-    sb_sql_ident(&sb, id_col);
-    sb_puts(&sb, " IS NOT NULL) src");
+    sb_printf(&sb, ") s WHERE s.%s IS NOT NULL) src", id.buf);
+    sb_free(&id);
+    sb_free(&text);
     if (old_files) {
         sb_puts(&sb, " WHERE NOT EXISTS (SELECT 1 FROM read_parquet(");
         sb_puts(&sb, old_files);

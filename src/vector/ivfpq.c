@@ -338,12 +338,8 @@ void ivfpq_free(lh_ivfpq *ix) {
         free(ix->lists[l].codes);
     }
     free(ix->lists);
-    for (size_t i = 0; i < ix->nadd; i++) {
-        free(ix->add_doc[i]);
-        free(ix->add_text[i]);
-    }
-    free(ix->add_doc);
-    free(ix->add_text);
+    lh_strv_free(ix->add_doc, ix->nadd);
+    lh_strv_free(ix->add_text, ix->nadd);
     free(ix->add_vec);
     free(ix->add_chunk);
     free(ix->hash);

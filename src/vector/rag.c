@@ -61,8 +61,7 @@ static void words_of(const char *s, size_t len, int content, wordset *ws) {
 }
 
 static void words_free(wordset *ws) {
-    for (size_t i = 0; i < ws->n; i++) free(ws->w[i]);
-    free(ws->w);
+    lh_strv_free(ws->w, ws->n);
 }
 
 /* Length of w without a plural / past / gerund ending (stem kept >= 3). */

@@ -4,7 +4,10 @@
  * settings and connects; lh_time_iso / lh_time_iso_us / lh_time_parse_iso
  * agree with each other and refuse what is not an RFC 3339 UTC time;
  * lh_temp_path_beside names a fresh hidden ".<base>.tmp-<hex>" beside a path;
- * lh_json_unknown_key finds the first key outside a known list.
+ * lh_json_unknown_key finds the first key outside a known list; lh_duck_run
+ * and lh_duck_probe carry DuckDB's error with the caller's code and prefix;
+ * lh_json_opt_int reads an optional integer in a range; lh_json_ring keeps
+ * the newest records; lh_strv_free frees a string vector.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -198,6 +201,80 @@ static void test_utf8(void **state) {
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) assert_int_equal(utf8_check(bad[i]), -1);
 }
 
+static void test_duck_run(void **state) {
+    (void)state;
+    duckdb_database db;
+    duckdb_connection conn;
+    lh_err err = {0};
+    assert_int_equal(lh_duck_open(NULL, "test", &db, &conn, &err), 0);
+    duckdb_result r;
+    assert_int_equal(lh_duck_run(conn, "SELECT 41 + 1", &r, LH_E_INTERNAL, "t", &err), 0);
+    assert_int_equal(duckdb_value_int64(&r, 0, 0), 42);
+    duckdb_destroy_result(&r);
+    assert_int_equal(lh_duck_run(conn, "CREATE TABLE x AS SELECT 1 AS a, 'b' AS b", NULL, LH_E_INTERNAL, NULL, &err), 0);
+    assert_int_equal(lh_duck_run(conn, "SELECT nope FROM x", NULL, LH_E_UNPROCESSABLE, "vector store", &err), -1);
+    assert_int_equal(err.code, LH_E_UNPROCESSABLE);
+    assert_true(!strncmp(err.msg, "vector store: ", 14) && strstr(err.msg, "nope"));
+    lh_err plain = {0};
+    assert_int_equal(lh_duck_run(conn, "SELEC 1", NULL, LH_E_BAD_REQUEST, NULL, &plain), -1);
+    assert_int_equal(plain.code, LH_E_BAD_REQUEST);
+    assert_null(strstr(plain.msg, "(null)"));
+    assert_true(strlen(plain.msg) > 0);
+    assert_int_equal(lh_duck_probe(conn, "SELECT * FROM x", &r, &err), 0);
+    assert_int_equal(duckdb_column_count(&r), 2);
+    assert_int_equal(duckdb_row_count(&r), 0);
+    assert_string_equal(duckdb_column_name(&r, 1), "b");
+    duckdb_destroy_result(&r);
+    lh_err perr = {0};
+    assert_int_equal(lh_duck_probe(conn, "SELECT * FROM missing_table", &r, &perr), -1);
+    assert_int_equal(perr.code, LH_E_UNPROCESSABLE);
+    duckdb_disconnect(&conn);
+    duckdb_close(&db);
+}
+
+static void test_json_opt_int(void **state) {
+    (void)state;
+    json_t *o = json_pack("{s:i, s:n, s:s, s:i}", "n", 7, "z", "s", "x", "big", 99);
+    lh_err err = {0};
+    int64_t v = -5;
+    assert_int_equal(lh_json_opt_int(o, "absent", 0, 10, &v, &err), 0);
+    assert_int_equal(v, -5);
+    assert_int_equal(lh_json_opt_int(o, "z", 0, 10, &v, &err), 0);
+    assert_int_equal(v, -5);
+    assert_int_equal(lh_json_opt_int(o, "n", 0, 10, &v, &err), 0);
+    assert_int_equal(v, 7);
+    assert_int_equal(lh_json_opt_int(o, "s", 0, 10, &v, &err), -1);
+    assert_int_equal(err.code, LH_E_BAD_REQUEST);
+    assert_string_equal(err.msg, "\"s\" must be an integer from 0 to 10");
+    assert_int_equal(lh_json_opt_int(o, "big", 0, 10, &v, &err), -1);
+    assert_int_equal(v, 7);
+    json_decref(o);
+}
+
+static void test_json_ring(void **state) {
+    (void)state;
+    lh_json_ring *r = calloc(1, sizeof *r);
+    assert_null(lh_json_ring_newest(r, 0));
+    for (int i = 0; i < LH_JSON_RING_CAP + 5; i++) lh_json_ring_put(r, json_integer(i));
+    assert_int_equal(r->count, LH_JSON_RING_CAP);
+    assert_int_equal(json_integer_value(lh_json_ring_newest(r, 0)), LH_JSON_RING_CAP + 4);
+    assert_int_equal(json_integer_value(lh_json_ring_newest(r, LH_JSON_RING_CAP - 1)), 5);
+    assert_null(lh_json_ring_newest(r, LH_JSON_RING_CAP));
+    lh_json_ring_clear(r);
+    assert_int_equal(r->count, 0);
+    assert_null(lh_json_ring_newest(r, 0));
+    free(r);
+}
+
+static void test_strv_free(void **state) {
+    (void)state;
+    char **v = calloc(3, sizeof *v);
+    v[0] = strdup("a");
+    v[1] = strdup("b");
+    lh_strv_free(v, 3); /* a NULL element is fine; LeakSanitizer checks the rest */
+    lh_strv_free(NULL, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_duck_open_settings),
@@ -208,6 +285,10 @@ int main(void) {
         cmocka_unit_test(test_json_unknown_key),
         cmocka_unit_test(test_pct_decode),
         cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_duck_run),
+        cmocka_unit_test(test_json_opt_int),
+        cmocka_unit_test(test_json_ring),
+        cmocka_unit_test(test_strv_free),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
